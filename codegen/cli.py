@@ -23,6 +23,8 @@ examples:
                                                   fits, embeds a golden self-test
   tinygen model.tflite --cmsis-nn ~/CMSIS-NN -o out/
                                                   call Arm's CMSIS-NN kernels where it has one
+  tinygen model.tflite --cmsis-nn ~/CMSIS-NN --kernel 7=portable -o out/
+                                                  ... except for layer 7
   tinygen verify model.tflite --count 20          prove bit-exactness vs TFLM
   tinygen verify model.tflite --target cortex-m4  ... on an emulated Cortex-M4 (QEMU)
   tinygen targets                                 list targets and boards
@@ -86,6 +88,28 @@ def _cmsis_nn_path(args) -> str | None:
     return path
 
 
+KERNELS_HELP = ("kernel variants in order of preference for every layer, comma-separated "
+                "(e.g. cmsis-nn,portable; default: the target's list, with cmsis-nn first "
+                "when a CMSIS-NN folder is given). Each layer runs on the first variant that "
+                "can run it bit-exactly; the layer table says which, and why the others "
+                "declined")
+KERNEL_HELP = ("LAYER=VARIANT[,VARIANT...]: the kernel preference of one layer (numbers as in "
+               "the layer table), e.g. --kernel 7=portable; repeatable")
+
+
+def _add_kernels(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kernels", metavar="LIST", help=KERNELS_HELP)
+    p.add_argument("--kernel", metavar="N=VARIANT", action="append", default=[],
+                   help=KERNEL_HELP)
+
+
+def _kernel_choice(args) -> dict:
+    from codegen.selection import parse_kernel_list, parse_layer_overrides
+
+    return dict(kernels=parse_kernel_list(args.kernels, "--kernels") if args.kernels else None,
+                layer_kernels=parse_layer_overrides(args.kernel))
+
+
 def _generate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen", description=GENERATE_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,6 +134,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true",
                    help="show the traceback of errors (also TINYGEN_DEBUG=1)")
     _add_cmsis_nn(p)
+    _add_kernels(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"tinygen {__version__}")
     return p
@@ -136,15 +161,20 @@ def _summary(gen) -> str:
     from codegen.footprint import arena_cell, format_report, layer_table
 
     prog = gen.program
-    rows = [("#", "operator", "kernel", "shapes", "MACs", "const B", "arena offset+bytes")]
-    for row in layer_table(prog):
+    table = layer_table(prog)
+    why = any(row["refused"] or row["overridden"] for row in table)
+    rows = [("#", "operator", "kernel", "variant", "shapes", "MACs", "const B",
+             "arena offset+bytes") + (("why not the first choice",) if why else ())]
+    for row in table:
         shapes = ",".join(row["inputs"]) + " -> " + ",".join(row["outputs"])
-        rows.append((str(row["index"]), row["opcode"], row["kernel"], shapes,
-                     f"{row['macs']:,}", f"{row['weight_bytes']:,}", arena_cell(row)))
+        rows.append((str(row["index"]), row["opcode"], row["kernel"], row["variant"], shapes,
+                     f"{row['macs']:,}", f"{row['weight_bytes']:,}", arena_cell(row))
+                    + ((row["why"] if row["refused"] or row["overridden"] else "",)
+                       if why else ()))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = []
     for k, r in enumerate(rows):
-        lines.append("  " + "  ".join(c.rjust(w) if i in (0, 4, 5) else c.ljust(w)
+        lines.append("  " + "  ".join(c.rjust(w) if i in (0, 5, 6) else c.ljust(w)
                                       for i, (c, w) in enumerate(zip(r, widths))).rstrip())
         if k == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
@@ -176,7 +206,7 @@ def cmd_generate(argv: list[str]) -> int:
     out = Path(args.output) if args.output else Path(args.name or default_name(args.model))
     gen = generate(args.model, out, target=target, name=args.name, force=args.force,
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
-                   cmsis_nn=_cmsis_nn_path(args))
+                   cmsis_nn=_cmsis_nn_path(args), **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")

@@ -46,7 +46,11 @@ def layer_table(program: Program) -> list[dict]:
         scratch = [dict(offset=plan.scratch_offsets[(step, k)], bytes=size)
                    for k, size in enumerate(call.scratch) if (step, k) in plan.scratch_offsets]
         rows.append(dict(
-            index=step, opcode=call.op.opcode, kernel=call.kernel,
+            index=layer.index, opcode=call.op.opcode, kernel=call.kernel,
+            variant=call.variant, why=layer.selection.reason(),
+            refused=[dict(variant=r.variant, reason=r.reason)
+                     for r in layer.selection.refusals],
+            overridden=layer.selection.overridden,
             inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
             macs=int(call.macs), weight_bytes=int(call.const_bytes),
             arena=placed, scratch=scratch))

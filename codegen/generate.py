@@ -32,7 +32,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True) -> Generated:
+             check_fit: bool = True, kernels: list[str] | None = None,
+             layer_kernels: dict[int, list[str]] | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -41,6 +42,9 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    kernels: the kernel preference for every layer (default: the target's, with
+    "cmsis-nn" first when a CMSIS-NN folder is given); layer_kernels: per-layer
+    preferences, {layer number: [variant, ...]} (`--kernel N=...`).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -54,18 +58,26 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     target_spec = load_target(target)
     backend = None
     notes: list[str] = []
+    prefs = list(kernels or target_spec.get("kernels") or ["portable"])
     if cmsis_nn is not None or library == LIBRARY:
         if library not in (None, LIBRARY):
             raise TinygenError(f"a CMSIS-NN folder was given, but the kernel library asked for "
                                f"is '{library}'")
-        library = LIBRARY
         backend = locate(cmsis_nn).backend(target_spec)
-    elif library is None and target_spec.get("kernel_library") == LIBRARY:
-        # the target prefers CMSIS-NN but none was given: portable kernels, and say so
-        library = "portable"
+        if kernels is None:
+            prefs = [LIBRARY] + [k for k in prefs if k != LIBRARY]
+    elif kernels is None and LIBRARY in prefs:
+        # the target prefers CMSIS-NN but none was given: the next variants, and say so
+        prefs = [k for k in prefs if k != LIBRARY] or ["portable"]
         notes.append(f"target '{target}' prefers CMSIS-NN kernels; none given (--cmsis-nn PATH "
                      "or CMSIS_NN_PATH), so every layer uses tinygen's portable kernels")
-    program = build_program(graph, cname, target_spec, library, backend)
+    wanted = set(prefs) | {k for ks in (layer_kernels or {}).values() for k in ks}
+    if LIBRARY in wanted and backend is None:
+        raise TinygenError("CMSIS-NN kernels were asked for (--kernels/--kernel), but no "
+                           "CMSIS-NN folder was given: pass --cmsis-nn PATH or set "
+                           "CMSIS_NN_PATH")
+    backends = {LIBRARY: backend} if backend is not None else {}
+    program = build_program(graph, cname, target_spec, prefs, backends, layer_kernels)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     report: dict = {}

@@ -1,7 +1,9 @@
-"""Graph -> Program: the passes, lowering and memory planning, with nothing rendered yet.
+"""Graph -> Program: passes, kernel selection and lowering, memory planning; nothing rendered.
 
-A Program is everything the templates need: the ordered layer calls, the
-memory plan, the C names of every buffer, and the constant arrays.
+A Program is everything the templates need: the ordered layer calls with the kernel
+decision of each, the memory plan, the C names of every buffer, and the constant arrays.
+Every layer is numbered by its operator's index in the model, everywhere (C names, the
+comment above its call, the printed table, tinygen.json, `--kernel N=...`).
 """
 from __future__ import annotations
 
@@ -10,12 +12,16 @@ from dataclasses import dataclass, field
 from codegen.cnames import Namer, display_text
 from codegen.errors import UnsupportedError
 from codegen.graph import Graph
-from codegen.lowering import ALIAS_OPS, lower_op, supported_opcodes
-from codegen.lowering.base import ConstArray, LayerCall, LowerContext, TensorArg, unsupported
+from codegen.ir import ConstArray, LayerCall, TensorArg
+from codegen.lowering import PORTABLE, supported_opcodes
+from codegen.lowering.base import LowerContext
+from codegen.ops import check_constant_inputs
+from codegen.ops.checks import unsupported
 from codegen.passes import run_passes
 from codegen.passes.fold_constants import EVALUATORS
-from codegen.planning.memory import MemoryPlan, alias_groups, plan_memory
+from codegen.planning.memory import MemoryPlan, plan_memory, resolve_aliases
 from codegen.quant import QuantRangeError
+from codegen.selection import Selection, check_overrides, select_kernel
 
 RESERVED = {"arena", "state", "weights", "params", "input", "output", "status"}
 
@@ -24,6 +30,12 @@ RESERVED = {"arena", "state", "weights", "params", "input", "output", "status"}
 class Layer:
     name: str          # C-safe layer name, prefix of its constants and params
     call: LayerCall
+    selection: Selection
+
+    @property
+    def index(self) -> int:
+        """The layer number: its operator's index in the model."""
+        return self.call.op.index
 
 
 @dataclass
@@ -31,7 +43,7 @@ class Program:
     name: str
     graph: Graph
     target: dict
-    library: str
+    kernels: list[str]              # the kernel preference the layers were selected with
     layers: list[Layer]
     plan: MemoryPlan
     cnames: dict[int, str]          # tensor index -> C identifier (buffers and params)
@@ -41,6 +53,11 @@ class Program:
     libraries: dict[str, dict] = field(default_factory=dict)
     # constant name -> name of the identical array that is emitted in its place
     const_alias: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def library(self) -> str:
+        """The preferred kernel variant (tinygen.json's kernel_library)."""
+        return self.kernels[0]
 
     def const_member(self, name: str) -> str:
         """The weights-struct member holding constant `name` (shared if identical)."""
@@ -62,8 +79,8 @@ class Program:
         return sum(layer.call.macs for layer in self.layers)
 
 
-def check_supported(graph: Graph, library: str = "portable") -> None:
-    known = supported_opcodes(library)
+def check_supported(graph: Graph) -> None:
+    known = supported_opcodes()
     bad = [op for op in graph.ops if op.opcode not in known]
     if not bad:
         return
@@ -86,29 +103,41 @@ def check_supported(graph: Graph, library: str = "portable") -> None:
         f"\nSupported operators: {', '.join(sorted(known))}")
 
 
-def build_program(graph: Graph, name: str, target: dict, library: str | None = None,
-                  backend=None) -> Program:
-    """`backend`: the external kernel library located for `library` (e.g. CMSIS-NN), if any."""
+def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | None = None,
+                  backends: dict | None = None,
+                  layer_kernels: dict[int, list[str]] | None = None) -> Program:
+    """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
+    external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
+    `layer_kernels`: per-layer preferences (--kernel N=...)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
-    library = library or target.get("kernel_library", "portable")
-    check_supported(graph, library)
+    if isinstance(kernels, str):
+        raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
+                        "'portable']")
+    kernels = list(kernels or target.get("kernels") or [PORTABLE])
+    backends = backends or {}
+    layer_kernels = layer_kernels or {}
+    check_supported(graph)
+    check_constant_inputs(graph)
+    check_overrides(graph, layer_kernels)
 
-    alias_ops = [op for op in graph.ops if op.opcode in ALIAS_OPS]
-    uf, copies = alias_groups(graph, alias_ops)
-    copy_ids = {id(op) for op in copies}
-
-    layers: list[Layer] = []
-    layer_namer = Namer(RESERVED)
+    calls: list[tuple[str, LayerCall, Selection]] = []
     for op in graph.ops:
-        if op.opcode in ALIAS_OPS and id(op) not in copy_ids:
-            continue
-        lname = layer_namer.identifier(f"l{op.index}_{op.opcode.lower()}", "l")
+        lname = f"l{op.index}_{op.opcode.lower()}"
+        pref = layer_kernels.get(op.index, kernels)
+
+        def context(variant: str, lname=lname) -> LowerContext:
+            return LowerContext(graph, target, lname, backends.get(variant))
         try:
-            call = lower_op(op, graph, LowerContext(graph, target, lname, backend), library)
+            call, sel = select_kernel(op, graph, pref, context,
+                                      overridden=op.index in layer_kernels)
         except QuantRangeError as e:
             raise unsupported(op, graph, str(e)) from None
-        layers.append(Layer(lname, call))
+        calls.append((lname, call, sel))
 
+    uf, elided = resolve_aliases(graph, [c for _, c, _ in calls])
+    layer_namer = Namer(RESERVED)
+    layers = [Layer(layer_namer.identifier(lname, "l"), call, sel)
+              for pos, (lname, call, sel) in enumerate(calls) if pos not in elided]
     plan = plan_memory(graph, [layer.call for layer in layers], uf,
                        alignment=int(target.get("arena_alignment", 16)))
 
@@ -138,12 +167,12 @@ def build_program(graph: Graph, name: str, target: dict, library: str | None = N
     consts, const_alias = dedupe_consts(consts)
     warnings = list(graph.warnings)
     libraries = {}
-    if backend is not None:
+    for variant, backend in sorted(backends.items()):
         warnings += list(getattr(backend, "warnings", []))
-        used = [layer.call.kernel for layer in layers if layer.call.library == backend.name]
+        used = [layer.call.kernel for layer in layers if layer.call.variant == variant]
         if used:
             libraries[backend.name.replace("-", "_")] = backend.manifest(used)
-    return Program(name=name, graph=graph, target=target, library=library, layers=layers,
+    return Program(name=name, graph=graph, target=target, kernels=kernels, layers=layers,
                    plan=plan, cnames=cnames, consts=consts, warnings=warnings,
                    libraries=libraries, const_alias=const_alias)
 

@@ -49,7 +49,7 @@ def cpu_flags(target: dict) -> list[str]:
 def load_target(name: str) -> dict:
     data = _read(name)
     data.setdefault("name", name)
-    data.setdefault("kernel_library", "portable")
+    data.setdefault("kernels", ["portable"])
     data.setdefault("arena_alignment", 16)
     if "core" in data:  # a board: inherit its core's settings, override with its own
         core = load_target(data["core"])

@@ -266,7 +266,7 @@ def test_fully_connected_bit_exact(case, tmp_path):
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     gen = assert_bit_exact(fc_model(rng, *case), tmp_path, count=3, cmsis_nn=CMSIS_NN).gen
     (call,) = [layer.call for layer in gen.program.layers]
-    assert call.library == "cmsis-nn"
+    assert call.variant == "cmsis-nn"
     per_channel = case[3] and case[2] > 1     # one unit: one scale, per-tensor
     assert call.kernel == ("arm_fully_connected_per_channel_s8" if per_channel
                            else "arm_fully_connected_s8")
@@ -295,7 +295,7 @@ def test_generated_project_records_cmsis_nn_without_copying_it(tmp_path):
     assert entry["sources"] == lib.sources_for(["arm_fully_connected_per_channel_s8"])
     for rel in entry["sources"]:
         assert (lib.root / rel).is_file()
-    assert man["layers"][0]["library"] == "cmsis-nn"
+    assert man["layers"][0]["variant"] == "cmsis-nn"
     # nothing of CMSIS-NN is in the project, and no path of this machine
     assert not any(name.startswith("arm_") for name in gen.files)
     for data in gen.files.values():
@@ -330,7 +330,8 @@ def test_host_build_refuses_another_cmsis_nn_release(tmp_path):
 
 def _build_for(backend, model_bytes: bytes, tmp_path: Path):
     graph = read_tflite(model_bytes)
-    program = build_program(graph, "m", load_target("host"), "cmsis-nn", backend)
+    program = build_program(graph, "m", load_target("host"), ["cmsis-nn", "portable"],
+                            {"cmsis-nn": backend})
     files = render_project(program, "m.tflite", model_bytes)
     write_project(tmp_path / "out", files, force=True)
     return program, files
@@ -432,7 +433,7 @@ def test_falls_back_to_portable_when_cmsis_nn_declines(tmp_path):
     model = fc_model(np.random.default_rng(8), 1, 12, 5, True, "RELU6")
     program, files = _build_for(_OddHelium(locate(CMSIS_NN), "mve"), model, tmp_path)
     call = program.layers[0].call
-    assert call.kernel == "tg_fully_connected_s8" and call.library == "portable"
+    assert call.kernel == "tg_fully_connected_s8" and call.variant == "portable"
     assert "cmsis_nn" not in json.loads(files["tinygen.json"])
     _run_against_tflm(model, tmp_path)
 
@@ -507,7 +508,7 @@ def _shared_models_with_cmsis() -> list[str]:
         return []
     from codegen.frontend import load_tflite
     from codegen.passes import run_passes
-    ok = set(supported_opcodes("cmsis-nn"))
+    ok = set(supported_opcodes())
     return sorted(p.stem for p in SHARED_MODELS.glob("*.tflite")
                   if {op.opcode for op in run_passes(load_tflite(p)).ops} <= ok)
 

@@ -170,7 +170,8 @@ def test_depthwise_wrapper_branches(tmp_path):
 
 def _program(backend, model: bytes, tmp_path: Path):
     graph = read_tflite(model)
-    program = build_program(graph, "m", load_target("host"), "cmsis-nn", backend)
+    program = build_program(graph, "m", load_target("host"), ["cmsis-nn", "portable"],
+                            {"cmsis-nn": backend})
     files = render_project(program, "m.tflite", model)
     write_project(tmp_path / "out", files, force=True)
     return program, files
@@ -204,11 +205,11 @@ SCRATCH_LAYERS = [
 
 
 def _pool_layer(b: Batch, rng, opcode, shape, filt, stride, padding, act="NONE", zp=None):
-    from codegen.lowering.pooling import pool_output_size
+    from codegen.ops.window import compute_out_size
     q = quant_of(rng, "int8", zp)
     n, h, w, c = shape
-    out = (n, pool_output_size(padding, h, filt[0], stride[0]),
-           pool_output_size(padding, w, filt[1], stride[1]), c)
+    out = (n, compute_out_size(padding, h, filt[0], stride[0]),
+           compute_out_size(padding, w, filt[1], stride[1]), c)
     x = b.input(shape, **q)
     y = b.output(out, **q)
     b.op(opcode, [x], [y], {"padding": padding, "stride_h": stride[0], "stride_w": stride[1],
@@ -474,7 +475,7 @@ def test_generated_code_of_a_small_network(tmp_path):
     lib = locate(CMSIS_NN)
     assert entry["sources"] == lib.sources_for(entry["functions"])
     assert "Source/ConvolutionFunctions/arm_convolve_s8.c" in entry["sources"]
-    assert all(layer["library"] == "cmsis-nn" for layer in man["layers"])
+    assert all(layer["variant"] == "cmsis-nn" for layer in man["layers"])
     # the conv's im2col buffer is part of the arena the manifest reports
     call = gen.program.layers[0].call
     assert call.scratch == [_im2col_bytes(3, 3, 4)]

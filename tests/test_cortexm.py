@@ -116,7 +116,7 @@ def test_targets_are_data():
         assert t["kind"] == "cortex-m" and not t["is_board"]
         assert t["cpu_flags"][:2] == [f"-mcpu={t['mcpu']}", "-mthumb"]
         assert f"-mfloat-abi={t['float_abi']}" in t["cpu_flags"]
-        assert t["kernel_library"] and t["arena_alignment"] >= 4
+        assert t["kernels"] and t["arena_alignment"] >= 4
         assert t["has_fpu"] == (t["float_abi"] != "soft")
     assert load_target("cortex-m4")["has_dsp"] and not load_target("cortex-m0plus")["has_dsp"]
     assert load_target("cortex-m55")["has_mve"] and not load_target("cortex-m7")["has_mve"]

@@ -7,7 +7,7 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
-from codegen.lowering.conv import compute_out_size, compute_padding
+from codegen.ops.window import compute_out_size, compute_padding
 from tests.conv_models import (ACTS, SAME, VALID, ConvCase, add_layer, build_model,
                                check_cases, multiplier_probe_model, random_case)
 from tests.harness import assert_bit_exact

@@ -7,7 +7,8 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
-from codegen.lowering.elementwise import add_sub_multipliers, broadcast_loops
+from codegen.lowering.elementwise.portable import broadcast_loops
+from codegen.ops.elementwise import add_sub_multipliers
 from tests.harness import assert_bit_exact
 
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}

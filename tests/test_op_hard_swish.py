@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from codegen.errors import UnsupportedError
-from codegen.lowering.hard_swish import (hard_swish_params, hard_swish_table, rdbpot16, sdhm16,
+from codegen.ops.hard_swish import (hard_swish_params, hard_swish_table, rdbpot16, sdhm16,
                                          srdhm16)
 from tests.harness import assert_bit_exact
 from tests.lut_helpers import (assert_same_table, every_int8_value, random_quant, tflm_table,

@@ -10,7 +10,7 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
-from codegen.lowering.activations import logistic_table, tanh_table
+from codegen.ops.activations import logistic_table, tanh_table
 from codegen.program import build_program
 from codegen.targets import load_target
 from tests.harness import assert_bit_exact

@@ -21,8 +21,8 @@ from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
-from codegen.lowering.lstm import (SIGMOID_TABLE, cell_scale_power, cell_tanh_prescale,
-                                   fc_multiplier, quantized_cell_clip)
+from codegen.ops.lstm import (SIGMOID_TABLE, cell_scale_power, cell_tanh_prescale,
+                              fc_multiplier, quantized_cell_clip)
 from codegen.reference import TflmReference
 from codegen.verify import random_inputs
 from tests.harness import SHARED_MODELS

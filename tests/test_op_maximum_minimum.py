@@ -6,7 +6,7 @@ import pytest
 
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
-from codegen.lowering.maximum_minimum import broadcast_loops
+from codegen.ops.maximum_minimum import broadcast_loops
 from tests.harness import assert_bit_exact
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from codegen.errors import UnsupportedError
 from codegen.generate import generate
-from codegen.lowering.movement import strided_copy_params
+from codegen.lowering.strided_copy import strided_copy_params
 from tests.batch import Batch, quant_of, rejections, single_op_model
 from tests.harness import assert_bit_exact
 

@@ -7,7 +7,7 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
-from codegen.lowering.pooling import pool_output_size, pool_padding
+from codegen.ops.window import compute_out_size, compute_padding
 from tests.harness import assert_bit_exact
 
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
@@ -19,8 +19,8 @@ def pool_model(opcode, shape, filt, stride, padding, act="NONE", zp=0, scale=0.0
     n, h, w, c = shape
     fh, fw = filt
     sh, sw = stride
-    oh = pool_output_size(padding, h, fh, sh)
-    ow = pool_output_size(padding, w, fw, sw)
+    oh = compute_out_size(padding, h, fh, sh)
+    ow = compute_out_size(padding, w, fw, sw)
     m = ModelWriter()
     x = m.tensor("input", shape, dtype, scale=scale, zero_point=zp)
     y = m.tensor("output", out_shape or (n, oh, ow, c), dtype,
@@ -86,11 +86,11 @@ def test_avg_pool_rounds_half_away_from_zero(tmp_path):
 
 def test_padding_matches_tflite():
     # SAME: ceil(in / stride) outputs, the odd padding row goes after the input
-    assert pool_output_size(SAME, 5, 2, 2) == 3 and pool_padding(5, 2, 2, 3) == 0
-    assert pool_output_size(SAME, 7, 3, 1) == 7 and pool_padding(7, 3, 1, 7) == 1
-    assert pool_output_size(SAME, 4, 6, 2) == 2 and pool_padding(4, 6, 2, 2) == 2
-    assert pool_output_size(VALID, 5, 2, 2) == 2 and pool_padding(5, 2, 2, 2) == 0
-    assert pool_output_size(VALID, 3, 5, 1) == -1
+    assert compute_out_size(SAME, 5, 2, 2) == 3 and compute_padding(2, 1, 5, 2, 3) == 0
+    assert compute_out_size(SAME, 7, 3, 1) == 7 and compute_padding(1, 1, 7, 3, 7) == 1
+    assert compute_out_size(SAME, 4, 6, 2) == 2 and compute_padding(2, 1, 4, 6, 2) == 2
+    assert compute_out_size(VALID, 5, 2, 2) == 2 and compute_padding(2, 1, 5, 2, 2) == 0
+    assert compute_out_size(VALID, 3, 5, 1) == -1
 
 
 def _generate(model: bytes, tmp_path):

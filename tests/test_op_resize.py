@@ -4,7 +4,7 @@ import zlib
 import numpy as np
 import pytest
 
-from codegen.lowering.resize import nearest_indices
+from codegen.ops.resize import nearest_indices
 from tests.batch import Batch, quant_of, rejections
 from tests.harness import assert_bit_exact
 

@@ -21,7 +21,7 @@ from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.program import build_program
 from codegen.targets import load_target
-from codegen.lowering.softmax import softmax_input_scaling
+from codegen.ops.softmax import softmax_input_scaling
 from tests.harness import assert_bit_exact
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime_c"

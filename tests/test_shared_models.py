@@ -17,7 +17,7 @@ from codegen.errors import UnsupportedError
 from codegen.frontend import load_tflite, read_tflite
 from codegen.generate import generate
 from codegen.lowering import supported_opcodes
-from codegen.lowering.common import conv_output_multipliers
+from codegen.ops.common import conv_output_multipliers
 from codegen.passes import run_passes
 from codegen.quant import multiply_by_quantized_multiplier
 from codegen.reference import TflmReference

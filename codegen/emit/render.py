@@ -17,7 +17,7 @@ import numpy as np
 from codegen import __version__
 from codegen.emit import project
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
-from codegen.lowering.base import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
+from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.program import Program
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -125,7 +125,7 @@ def _struct_context(program: Program, step: int, struct) -> dict:
 
 def _layer_title(program: Program, step: int) -> str:
     layer = program.layers[step]
-    return comment_text(f"Layer {step}: {layer.call.comment}", limit=160)
+    return comment_text(f"Layer {layer.index}: {layer.call.comment}", limit=160)
 
 
 def _state_info(program: Program) -> tuple[list[dict], str | None]:
@@ -190,7 +190,8 @@ def _context(program: Program, model_file: str, model_sha256: str) -> dict:
             structs=[_struct_context(program, step, st) for st in call.structs],
             status_ok=call.status_ok,
             args=_wrap_args(args, column), opcode=call.op.opcode, macs=call.macs,
-            const_bytes=call.const_bytes, library=call.library,
+            const_bytes=call.const_bytes, variant=call.variant, index=layer.index,
+            selection=layer.selection,
             shapes=" , ".join(t.shape_str() for t in ins if not t.is_const) + " -> " +
                    " , ".join(t.shape_str() for t in outs)))
 
@@ -250,10 +251,13 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
         arena_bytes=program.plan.arena_bytes, arena_lower_bound=program.plan.lower_bound,
         state_bytes=program.plan.state_bytes, const_bytes=program.const_bytes,
         macs=program.macs,
-        layers=[dict(index=i, opcode=layer["opcode"], kernel=layer["kernel"],
-                     library=layer["library"], shapes=layer["shapes"], macs=layer["macs"],
-                     const_bytes=layer["const_bytes"])
-                for i, layer in enumerate(ctx["layers"])],
+        kernel_preference=list(program.kernels),
+        layers=[dict(index=layer["index"], opcode=layer["opcode"], kernel=layer["kernel"],
+                     variant=layer["variant"], shapes=layer["shapes"], macs=layer["macs"],
+                     const_bytes=layer["const_bytes"],
+                     refused=[dict(variant=r.variant, reason=r.reason)
+                              for r in layer["selection"].refusals])
+                for layer in ctx["layers"]],
         **program.libraries,
         warnings=program.warnings,
         files={path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())},

@@ -23,6 +23,7 @@ from codegen.cnames import display_text
 from codegen.errors import ModelError, UnsupportedError
 from codegen.frontend.flatbuf import Buffer, FlatBufferError, Table
 from codegen.graph import Graph, Op, Quantization, Tensor
+from codegen.ops import check_arity
 
 TFLITE_IDENTIFIER = b"TFL3"
 SCHEMA_VERSION = 3
@@ -283,6 +284,10 @@ class _Reader:
                       description=description.decode("utf-8", "replace"),
                       warnings=self.warnings)
         _fill_empty_constants(graph)
+        try:
+            check_arity(graph)        # each operator's inputs and outputs, from its spec
+        except ModelError as e:
+            raise self._err(str(e)) from None
         _check_io(graph, self.source)
         _check_dataflow(graph, self.source)
         _check_sizes(graph, self.source)

@@ -1,9 +1,17 @@
-"""Lowering: one module per operator family, each registering the opcodes it handles.
+"""Lowering: for each operator family a package of kernel variants, siblings of each other.
 
-`lower_op` picks, for each operator, the kernel library the target prefers
-(when a lowering for that library exists and accepts the layer) and falls back
-to tinygen's portable C kernels.  Adding an operator means adding a module
-here that calls `register`; nothing else needs to change.
+`lowering/<family>/portable.py` lowers the family's operators onto tinygen's portable
+C kernels, `lowering/<family>/cmsis_nn.py` onto Arm's CMSIS-NN, and so on.  A variant
+registers its function for the opcodes it handles:
+
+    @register("CONV_2D", variant="cmsis-nn")
+    def lower_conv_2d_cmsis(op, graph, ctx) -> LayerCall: ...
+
+The function reads the layer's meaning and numbers from the operator spec
+(`codegen.ops.<family>`), and either returns the `LayerCall` or raises
+`lowering.base.Declined` saying why it cannot run the layer bit-exactly on this target.
+Which variant a layer gets is decided by `codegen.selection`, not here.  The registry finds
+every module below this package by itself: adding a family or a variant needs no list.
 """
 from __future__ import annotations
 
@@ -11,49 +19,46 @@ import importlib
 import pkgutil
 from typing import Callable
 
-from codegen.errors import UnsupportedError
 from codegen.graph import Graph, Op
-from codegen.lowering.base import LayerCall, LowerContext
+from codegen.ir import LayerCall
+from codegen.lowering.base import LowerContext
 
-LowerFn = Callable[[Op, Graph, LowerContext], "LayerCall | None"]
+LowerFn = Callable[[Op, Graph, LowerContext], LayerCall]
 
-_REGISTRY: dict[tuple[str, str], LowerFn] = {}
-# Ops that produce no code: their output shares storage with their input.
-ALIAS_OPS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
+PORTABLE = "portable"
+_REGISTRY: dict[str, dict[str, LowerFn]] = {}      # opcode -> variant -> lowering
+_loaded = False
 
 
-def register(*opcodes: str, library: str = "portable"):
+def register(*opcodes: str, variant: str = PORTABLE):
     def deco(fn: LowerFn) -> LowerFn:
         for oc in opcodes:
-            _REGISTRY[(oc, library)] = fn
+            _REGISTRY.setdefault(oc, {})[variant] = fn
         return fn
     return deco
 
 
 def _load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
     for mod in sorted(m.name for m in pkgutil.walk_packages(__path__, prefix=__name__ + ".")):
         importlib.import_module(mod)
+    _loaded = True
 
 
-def supported_opcodes(library: str = "portable") -> list[str]:
-    """Opcodes tinygen can lower with `library` (or, as always, with its portable kernels)."""
+def variants_of(opcode: str) -> dict[str, LowerFn]:
+    """The kernel variants that can lower `opcode`: variant name -> lowering function."""
     _load_all()
-    return sorted({oc for oc, lib in _REGISTRY if lib in ("portable", library)} | ALIAS_OPS)
+    return dict(_REGISTRY.get(opcode, {}))
 
 
-def lower_op(op: Op, graph: Graph, ctx: LowerContext, library: str = "portable") -> LayerCall:
+def known_variants() -> list[str]:
     _load_all()
-    if library != "portable" and (op.opcode, library) in _REGISTRY:
-        call = _REGISTRY[(op.opcode, library)](op, graph, ctx)
-        if call is not None:
-            call.library = library
-            return call
-    fn = _REGISTRY.get((op.opcode, "portable"))
-    if fn is None:
-        libs = sorted(lib for oc, lib in _REGISTRY if oc == op.opcode)
-        raise UnsupportedError(f"{op.describe()}: tinygen's portable kernels do not support it "
-                               f"yet, and {library} cannot run this layer (only "
-                               f"{', '.join(libs) or 'no library'} has a lowering for it)")
-    call = fn(op, graph, ctx)
-    assert call is not None, f"portable lowering of {op.opcode} returned nothing"
-    return call
+    return sorted({v for fns in _REGISTRY.values() for v in fns})
+
+
+def supported_opcodes(variant: str | None = None) -> list[str]:
+    """Opcodes some kernel variant can lower (only `variant`'s if given)."""
+    _load_all()
+    return sorted(oc for oc, fns in _REGISTRY.items() if variant is None or variant in fns)

@@ -10,16 +10,14 @@ by construction, and as fast as an elementwise operator can be.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
-from codegen.lowering.base import (LayerCall, LowerContext, TensorArg, require_dtype,
-                                   require_quant, unsupported)
+from codegen.ir import LayerCall, TensorArg
+from codegen.lowering.base import LowerContext
+from codegen.ops.checks import require_dtype, require_quant, unsupported
 
-INT8_MIN, INT8_MAX = -128, 127
-INT8_VALUES = range(INT8_MIN, INT8_MAX + 1)
+
 
 
 def elementwise_s8_tensors(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
@@ -37,15 +35,6 @@ def elementwise_s8_tensors(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
         raise unsupported(op, g, f"output '{out.name}' [{out.shape_str()}] does not have the "
                           f"input's {inp.num_elements} elements")
     return inp, out
-
-
-def build_table(fn: Callable[[int], int]) -> np.ndarray:
-    """fn evaluated on every int8 value, -128 first; fn must already saturate to int8."""
-    values = [fn(x) for x in INT8_VALUES]
-    bad = [v for v in values if not INT8_MIN <= v <= INT8_MAX]
-    if bad:
-        raise ValueError(f"lookup table value {bad[0]} is outside int8")
-    return np.array(values, dtype=np.int8)
 
 
 def lut_layer(op: Op, g: Graph, ctx: LowerContext, inp: Tensor, out: Tensor,

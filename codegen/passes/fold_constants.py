@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
-from codegen.lowering.movement import _end_for_axis, _start_for_axis
+from codegen.ops.movement import end_for_axis, start_for_axis
 
 NP_DTYPE = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
             "int64": np.int64, "float32": np.float32, "bool": np.bool_}
@@ -172,8 +172,8 @@ def _strided_slice(op, ins, outs, vals):
     for k in range(x.ndim):
         size, stride = x.shape[k], strides[k]
         shrink = bool(int(o.get("shrink_axis_mask", 0)) >> k & 1)
-        start = _start_for_axis(begin[k], stride, size, bool(int(o.get("begin_mask", 0)) >> k & 1))
-        stop = _end_for_axis(end[k], stride, size, bool(int(o.get("end_mask", 0)) >> k & 1),
+        start = start_for_axis(begin[k], stride, size, bool(int(o.get("begin_mask", 0)) >> k & 1))
+        stop = end_for_axis(end[k], stride, size, bool(int(o.get("end_mask", 0)) >> k & 1),
                              shrink, start)
         if shrink and (not 0 <= start < size or stride < 0):
             return None

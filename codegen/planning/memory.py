@@ -7,15 +7,20 @@ Storage kinds:
   arena   - an offset in the one static activation arena
   state   - persistent memory that survives between calls (variables)
 
-Aliasing ops (RESHAPE and friends) put their output in the same storage as
-their input.  Arena tensors and per-layer scratch buffers are then placed by
-`plan_greedy`.
+The planner works from the program's calls alone (codegen/ir.py): what each
+call reads and writes gives the lifetimes, its `scratch` the temporaries, and
+its `overlaps` which outputs may share bytes with which inputs.  An alias
+overlap (RESHAPE and friends) puts the output in the same storage as the input
+and the call disappears (`resolve_aliases`).  Arena tensors and per-layer
+scratch buffers are then placed by `plan_greedy`.  (In-place overlaps that
+are not aliases are declared by kernels but not used by this planner yet.)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from codegen.graph import Graph
+from codegen.ir import LayerCall
 from codegen.planning.arena import Interval, align_up, check_plan, lower_bound, plan_greedy
 
 
@@ -54,11 +59,13 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def alias_groups(graph: Graph, alias_ops: list) -> tuple[_UnionFind, list]:
-    """Join tensors of aliasing ops; return the ops that must become copies instead.
+def resolve_aliases(graph: Graph, calls: list[LayerCall]) -> tuple[_UnionFind, set[int]]:
+    """Grant the calls' alias overlaps where memory allows; return the union of aliased
+    tensors and the positions of the calls that then do nothing (all they write aliased).
 
-    A group may hold at most one caller-owned buffer (a model input or output):
-    two of them cannot share memory, so that reshape stays a real copy.
+    A group may hold at most one caller-owned buffer (a model input or output): two of
+    them cannot share memory, and a constant cannot be written through, so such a call
+    stays a real call (e.g. RESHAPE's copy).
     """
     uf = _UnionFind()
     anchors: dict[int, set] = {}
@@ -72,21 +79,29 @@ def alias_groups(graph: Graph, alias_ops: list) -> tuple[_UnionFind, list]:
             a.add(("out", t))
         return a
 
-    copies = []
-    for op in alias_ops:
-        src, dst = op.inputs[0], op.outputs[0]
-        ra, rb = uf.find(src), uf.find(dst)
-        a = anchors.get(ra, anchor_of(src)) | anchors.get(rb, anchor_of(dst))
-        if len(a) > 1 or graph.tensors[src].is_const:
-            copies.append(op)
+    elided: set[int] = set()
+    for pos, call in enumerate(calls):
+        aliases = call.aliases
+        if not aliases:
             continue
-        uf.union(src, dst)
-        anchors[uf.find(src)] = a
-    return uf, copies
+        granted = []
+        for ov in aliases:
+            src, dst = ov.input, ov.output
+            ra, rb = uf.find(src), uf.find(dst)
+            a = anchors.get(ra, anchor_of(src)) | anchors.get(rb, anchor_of(dst))
+            if len(a) > 1 or graph.tensors[src].is_const:
+                continue
+            uf.union(src, dst)
+            anchors[uf.find(src)] = a
+            granted.append(dst)
+        if set(granted) >= set(call.writes):
+            elided.add(pos)
+    return uf, elided
 
 
-def plan_memory(graph: Graph, steps: list, alias_uf: _UnionFind, alignment: int = 4) -> MemoryPlan:
-    """`steps`: the program's layers in order, each with `.op` (reads/writes) and `.scratch`."""
+def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
+                alignment: int = 4) -> MemoryPlan:
+    """`steps`: the program's calls in order (what each reads and writes, its scratch)."""
     storage: dict[int, Storage] = {}
     for pos, t in enumerate(graph.inputs):
         storage[alias_uf.find(t)] = Storage("input", pos)
@@ -98,7 +113,7 @@ def plan_memory(graph: Graph, steps: list, alias_uf: _UnionFind, alignment: int 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
     for step, call in enumerate(steps):
-        for t in list(call.op.inputs) + list(call.op.outputs):
+        for t in list(call.reads) + list(call.writes):
             if t < 0:
                 continue
             tensor = graph.tensors[t]

@@ -1,0 +1,1 @@
+"""Kernel variants of the concat split family (one module per variant)."""

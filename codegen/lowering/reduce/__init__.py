@@ -1,0 +1,1 @@
+"""Kernel variants of the reduce family (one module per variant)."""

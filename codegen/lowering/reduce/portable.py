@@ -1,0 +1,138 @@
+"""MEAN and SUM, int8, over any constant set of axes (kernel `tg_reduce_sum_s8`).
+
+TFLM (reduce_common.cc) runs both through reference_ops::QuantizedMeanOrSum:
+
+    sum    = sum of the raw int8 inputs over the reduced axes (int32)
+    out    = sat8(MultiplyByQuantizedMultiplier(sum - in_zp * n, M, S) + out_zp)
+
+with (M, S) = QuantizeMultiplier(double(in_scale) / double(out_scale)), the
+same whether input and output quantization are equal or not.  MEAN folds 1/n
+into (M, S) at run time; here it is done once, at generation time, the same
+way: k = min(floor(log2 n), 32, 31 + S); M = (M << k) / n; S = S - k.
+
+The input's axes are simplified before they reach the kernel: dimensions of
+extent 1 are dropped and neighbouring dimensions of the same kind (kept or
+reduced) are merged, so e.g. MEAN over axes [1, 2] of N x H x W x C becomes
+"kept N (stride H*W*C), kept C (stride 1), reduced H*W (stride C)".
+"""
+from __future__ import annotations
+
+from codegen import quant
+from codegen.graph import Graph, Op, Tensor
+from codegen.lowering import register
+from codegen.ir import LayerCall, TensorArg
+from codegen.lowering.base import LowerContext
+from codegen.ops.checks import require_dtype, require_quant, unsupported
+
+MAX_DIMS = 4                 # TG_REDUCE_MAX_DIMS in tg_reduce.h
+MAX_COUNT = 1 << 23          # elements per sum: keeps sum - in_zp * n inside int32
+
+
+def resolve_axes(op: Op, g: Graph, axis: Tensor, rank: int) -> list[int]:
+    """TFLite's ResolveAxis: negative axes count from the end, duplicates are dropped."""
+    if not axis.is_const:
+        raise unsupported(op, g, f"axis tensor '{axis.name}' is not constant")
+    require_dtype(op, g, axis, ("int32",), "axis")
+    out: list[int] = []
+    if rank == 0:
+        return out
+    for a in axis.data.reshape(-1).tolist():
+        r = a + rank if a < 0 else a
+        if not 0 <= r < rank:
+            raise unsupported(op, g, f"axis {a} is out of range for a rank-{rank} input")
+        if r not in out:
+            out.append(r)
+    return out
+
+
+def merge_dims(shape: tuple[int, ...], reduced: set[int]) -> list[tuple[int, bool, int]]:
+    """(extent, is_reduced, input stride) groups: extent-1 dims dropped, neighbours merged."""
+    strides = [1] * len(shape)
+    for k in range(len(shape) - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k + 1]
+    groups: list[list] = []
+    for k, d in enumerate(shape):
+        if d == 1:
+            continue
+        red = k in reduced
+        if groups and groups[-1][1] == red and groups[-1][2] == d * strides[k]:
+            groups[-1][0] *= d
+            groups[-1][2] = strides[k]
+        else:
+            groups.append([d, red, strides[k]])
+    return [tuple(x) for x in groups]
+
+
+def mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
+    """Fold 1/count into (multiplier, shift) exactly as QuantizedMeanOrSum does."""
+    k = count.bit_length() - 1          # 63 - CountLeadingZeros(count)
+    k = min(k, 32, 31 + shift)
+    if k < 0:
+        raise ValueError(f"output shift {shift} leaves no room to divide by {count}")
+    return (multiplier << k) // count, shift - k
+
+
+def _pad(groups: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
+    groups = [(1, 0)] * (MAX_DIMS - len(groups)) + groups
+    return [d for d, _ in groups], [s for _, s in groups]
+
+
+@register("MEAN", "SUM")
+def lower_mean_sum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    ins = g.op_inputs(op)
+    if len(ins) != 2 or ins[1] is None:
+        raise unsupported(op, g, "expected an input and an axis tensor")
+    inp, axis = ins
+    out = g.op_outputs(op)[0]
+    require_dtype(op, g, inp, ("int8",), "input")
+    require_dtype(op, g, out, ("int8",), "output")
+    in_q = require_quant(op, g, inp, "input")
+    out_q = require_quant(op, g, out, "output")
+    if any(d <= 0 for d in inp.shape):
+        raise unsupported(op, g, f"input shape [{inp.shape_str()}] has an empty dimension")
+
+    axes = resolve_axes(op, g, axis, len(inp.shape))
+    count = 1
+    for a in axes:
+        count *= inp.shape[a]
+    kept = inp.num_elements // count
+    if out.num_elements != kept:
+        raise unsupported(op, g, f"output [{out.shape_str()}] should hold {kept} elements "
+                          f"(input [{inp.shape_str()}] reduced over axes {axes})")
+    if count >= MAX_COUNT:
+        raise unsupported(op, g, f"sums of {count} elements could overflow int32; at most "
+                          f"{MAX_COUNT - 1} elements per output are supported")
+
+    in_s, out_s = float(in_q.scale[0]), float(out_q.scale[0])
+    mult, shift = quant.quantize_multiplier(in_s / out_s)   # double division, as Prepare
+    if op.opcode == "MEAN":
+        try:
+            mult, shift = mean_multiplier(mult, shift, count)
+        except ValueError as e:
+            raise unsupported(op, g, str(e)) from None
+
+    groups = merge_dims(inp.shape, set(axes))
+    outer = [(d, s) for d, red, s in groups if not red]
+    reduce = [(d, s) for d, red, s in groups if red]
+    if len(outer) > MAX_DIMS or len(reduce) > MAX_DIMS:
+        raise unsupported(op, g, f"axes {axes} of [{inp.shape_str()}] alternate between kept "
+                          f"and reduced more than {MAX_DIMS} times")
+    outer_dims, outer_strides = _pad(outer)
+    reduce_dims, reduce_strides = _pad(reduce)
+
+    kw = "keep_dims" if op.options.get("keep_dims") else "no keep_dims"
+    return LayerCall(
+        op=op,
+        kernel="tg_reduce_sum_s8",
+        params_type="tg_reduce_params_t",
+        params=dict(outer_dims=outer_dims, outer_strides=outer_strides,
+                    reduce_dims=reduce_dims, reduce_strides=reduce_strides,
+                    sum_offset=-in_q.scalar_zero_point * count,
+                    multiplier=mult, shift=shift,
+                    output_offset=out_q.scalar_zero_point),
+        args=[TensorArg(inp.index), TensorArg(out.index)],
+        runtime=["tg_reduce"],
+        comment=f"{op.opcode} {inp.shape_str()} over axes {axes} ({count} elements each, {kw}) "
+                f"-> {out.shape_str()}",
+        macs=inp.num_elements,
+    )

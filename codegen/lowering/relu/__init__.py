@@ -1,0 +1,1 @@
+"""Kernel variants of the relu family (one module per variant)."""

@@ -1,0 +1,1 @@
+"""Kernel variants of the reshape family (one module per variant)."""

@@ -1,0 +1,2 @@
+"""Kernel variants of the softmax family: portable.py (tinygen's C kernels), cmsis_nn.py (Arm's
+CMSIS-NN). The layer's meaning and numbers come from codegen/ops/softmax.py."""

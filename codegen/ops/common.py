@@ -1,0 +1,58 @@
+"""Maths shared by the operator specs: requantization multipliers, activation bounds,
+int8 lookup tables."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from codegen import quant
+from codegen.graph import Graph, Op, Tensor
+from codegen.ops.checks import unsupported
+
+INT8_MIN, INT8_MAX = -128, 127
+INT8_VALUES = range(INT8_MIN, INT8_MAX + 1)
+
+
+def build_table(fn: Callable[[int], int]) -> np.ndarray:
+    """fn evaluated on every int8 value, -128 first; fn must already saturate to int8."""
+    values = [fn(x) for x in INT8_VALUES]
+    bad = [v for v in values if not INT8_MIN <= v <= INT8_MAX]
+    if bad:
+        raise ValueError(f"lookup table value {bad[0]} is outside int8")
+    return np.array(values, dtype=np.int8)
+
+
+def conv_output_multipliers(inp: Tensor, filt: Tensor, out: Tensor,
+                            channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-output-channel (multiplier, shift) of a conv/FC layer, as TFLM computes them.
+
+    effective scale = input_scale * filter_scale / output_scale, in double.  (The
+    tflite-micro source at the models' commit rounds the product to float32 for
+    per-tensor layers without bias; the pinned tflite_micro package computes it in
+    double, and that package is the reference we match.)
+    """
+    in_s = float(inp.quant.scale[0])
+    out_s = float(out.quant.scale[0])
+    f_scales = filt.quant.scale
+    mults = np.zeros(channels, dtype=np.int32)
+    shifts = np.zeros(channels, dtype=np.int32)
+    for c in range(channels):
+        fs = float(f_scales[c] if f_scales.size > 1 else f_scales[0])
+        mults[c], shifts[c] = quant.quantize_multiplier(in_s * fs / out_s)
+    return mults, shifts
+
+
+def fused_activation_bounds(op: Op, graph: Graph, out: Tensor) -> tuple[int, int, str]:
+    code = op.options.get("fused_activation_function", 0)
+    name = quant.fused_activation_name(code)
+    if name not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
+        raise unsupported(op, graph, f"fused activation {name} is not supported "
+                          "(supported: NONE, RELU, RELU6, RELU_N1_TO_1)")
+    lo, hi = quant.activation_range(name, out.quant.scalar_scale,
+                                    out.quant.scalar_zero_point, out.dtype)
+    return lo, hi, name
+
+
+def activation_suffix(name: str) -> str:
+    return "" if name == "NONE" else f", fused {name}"
