@@ -78,7 +78,7 @@ def _selftest_estimate(selftest) -> dict:
 def footprint(program: Program, files: dict[str, bytes], sources: list[str],
               measure: bool = True, selftest=None, cmsis_nn_root: Path | None = None) -> dict:
     """The memory report written into tinygen.json (`memory`) and printed after generation."""
-    from codegen.build import cortexm
+    from codegen.toolchain import cortexm
 
     target = program.target
     name = program.name

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.build.host import NP_DTYPES, HostModel
+from codegen.toolchain.host import NP_DTYPES, HostModel
 from codegen.generate import generate
 from codegen.graph import Graph
 from codegen.reference import make_reference
@@ -137,7 +137,7 @@ def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str =
     from codegen.targets import is_cortex_m, load_target
 
     if is_cortex_m(load_target(target)):
-        from codegen.build.cortexm import verify_cortexm
+        from codegen.toolchain.cortexm import verify_cortexm
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
                               work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.build.host import HostExecutable, HostModel
+from codegen.toolchain.host import HostExecutable, HostModel
 from codegen.frontend import read_tflite
 from codegen.generate import Generated, generate
 from codegen.reference import make_reference

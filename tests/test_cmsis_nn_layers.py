@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen.build.host import HostModel
+from codegen.toolchain.host import HostModel
 from codegen.cmsis_nn import CmsisNNBackend, locate
 from codegen.emit import render_project, write_project
 from codegen.frontend import read_tflite

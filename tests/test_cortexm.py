@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen.build import cortexm
+from codegen.toolchain import cortexm
 from codegen.cli import main as cli_main
 from codegen.errors import DoesNotFitError, TinygenError
 from codegen.footprint import check_fit
@@ -514,7 +514,7 @@ def test_output_is_deterministic(tmp_path):
 # ---------------------------------------------------------------- self-test, float outputs
 def test_selftest_compares_float_outputs_bit_for_bit(tmp_path):
     """Float outputs (after DEQUANTIZE) are compared as IEEE-754 bit patterns: -0.0 != 0.0."""
-    from codegen.build.host import WARNINGS, find_cc
+    from codegen.toolchain.host import WARNINGS, find_cc
     from codegen.emit import project
     from codegen.emit.render import _env
 

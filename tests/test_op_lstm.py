@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from codegen import quant
-from codegen.build.host import WARNINGS, HostModel, find_cc
+from codegen.toolchain.host import WARNINGS, HostModel, find_cc
 from codegen.emit.render import RUNTIME_DIR
 from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite

@@ -65,7 +65,7 @@ def _library(lib: CmsisNN, arch: str):
     """(ffi, dlopen'ed shim) for `lib` on code path `arch`, compiled on first use."""
     import cffi
 
-    from codegen.build.host import find_cc
+    from codegen.toolchain.host import find_cc
 
     key = (str(lib.root), lib.revision, arch)
     with _lock:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.build.host import NP_DTYPES, WARNINGS
+from codegen.toolchain.host import NP_DTYPES, WARNINGS
 from codegen.errors import TinygenError, ToolchainError
 from codegen.targets import available_targets, is_cortex_m, load_target
 
@@ -87,7 +87,7 @@ class CmsisNNSources:
     def of(cls, manifest: dict, cmsis_nn: str | Path | None = None) -> "CmsisNNSources | None":
         """For a project's manifest: None if it calls no CMSIS-NN, else the checked folder
         (cmsis_nn, or $CMSIS_NN_PATH; it must be the release the project was made for)."""
-        from codegen.build.host import cmsis_nn_root
+        from codegen.toolchain.host import cmsis_nn_root
 
         entry = manifest.get("cmsis_nn")
         if not entry:
@@ -101,7 +101,7 @@ class CmsisNNSources:
         return [f"-isystem{self.root / d}" for d in self.include_dirs]
 
 
-# CMSIS-NN's own sources build with its own, looser flags (as codegen/build/host.py does).
+# CMSIS-NN's own sources build with its own, looser flags (as codegen/toolchain/host.py does).
 CMSIS_NN_FLAGS = ["-std=c99"]
 
 
