@@ -27,7 +27,7 @@ from codegen.lowering import supported_opcodes
 from codegen.program import build_program
 from codegen.reference import TflmReference
 from codegen.targets import load_target
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.harness import SHARED_MODELS, assert_bit_exact
 from tests.test_op_fully_connected import fc_model
 

@@ -25,7 +25,7 @@ from codegen.frontend import read_tflite
 from codegen.program import build_program
 from codegen.reference import TflmReference
 from codegen.targets import load_target
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.batch import Batch, quant_of
 from tests.conv_models import ACTS, SAME, VALID, ConvCase, add_layer, random_case
 from tests.harness import assert_bit_exact

@@ -26,7 +26,7 @@ from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.generate import generate
 from codegen.reference import TflmReference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.hostile_models import fc_model, shared_models
 from tests.test_hostile_names import HOSTILE, two_layer_model
 

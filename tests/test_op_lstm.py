@@ -24,7 +24,7 @@ from codegen.generate import generate
 from codegen.lowering.lstm import (SIGMOID_TABLE, cell_scale_power, cell_tanh_prescale,
                                    fc_multiplier, quantized_cell_clip)
 from codegen.reference import TflmReference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.harness import SHARED_MODELS
 
 TANH = 4
