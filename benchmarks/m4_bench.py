@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from codegen.build import cortexm  # noqa: E402
+from codegen.toolchain import cortexm  # noqa: E402
 from codegen.errors import TinygenError  # noqa: E402
 from codegen.generate import generate  # noqa: E402
 from codegen.targets import load_target  # noqa: E402

@@ -10,6 +10,9 @@ from pathlib import Path
 from codegen import __version__
 from codegen.errors import TinygenError
 
+# Each command imports the pipeline it runs when it runs (numpy, jinja2, tflite...), so that
+# `tinygen --help` and argument errors answer at once; none of these imports breaks a circle.
+
 GENERATE_HELP = """\
 Turn an int8-quantized TensorFlow Lite model into a self-contained C99 project:
 one kernel call per layer, weights as const data, every activation in one
@@ -158,7 +161,8 @@ def _verify_parser() -> argparse.ArgumentParser:
 
 
 def _summary(gen) -> str:
-    from codegen.footprint import arena_cell, format_report, layer_table
+    from codegen.emit.layer_table import arena_cell, layer_table
+    from codegen.footprint import format_report
 
     prog = gen.program
     table = layer_table(prog)

@@ -17,6 +17,7 @@ from pathlib import Path
 from codegen.errors import DoesNotFitError, ToolchainError
 from codegen.program import Program
 from codegen.targets import is_cortex_m
+from codegen.toolchain import cortexm
 
 # Estimates used without a toolchain (bytes, Cortex-M4 -O2 ballpark).
 CODE_PER_MODULE = {"tg_fully_connected": 340, "tg_copy": 24}
@@ -24,37 +25,6 @@ CODE_PER_UNKNOWN_MODULE = 600
 CODE_PER_LAYER_CALL = 12
 PARAMS_BYTES_PER_FIELD = 4
 STACK_ESTIMATE = 256
-
-
-def layer_table(program: Program) -> list[dict]:
-    """Per layer: operator, shapes, MACs, weight bytes and where its outputs live."""
-    g, plan = program.graph, program.plan
-    rows = []
-    for step, layer in enumerate(program.layers):
-        call = layer.call
-        ins = [g.tensors[t] for t in call.op.inputs if t >= 0 and not g.tensors[t].is_const]
-        outs = [g.tensors[t] for t in call.op.outputs]
-        placed = []
-        for t in outs:
-            s = plan.storage.get(t.index)
-            if s is None:
-                continue
-            if s.kind == "arena":
-                placed.append(dict(tensor=t.name, offset=s.index, bytes=t.nbytes))
-            else:
-                placed.append(dict(tensor=t.name, storage=s.kind, bytes=t.nbytes))
-        scratch = [dict(offset=plan.scratch_offsets[(step, k)], bytes=size)
-                   for k, size in enumerate(call.scratch) if (step, k) in plan.scratch_offsets]
-        rows.append(dict(
-            index=layer.index, opcode=call.op.opcode, kernel=call.kernel,
-            variant=call.variant, why=layer.selection.reason(),
-            refused=[dict(variant=r.variant, reason=r.reason)
-                     for r in layer.selection.refusals],
-            overridden=layer.selection.overridden,
-            inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
-            macs=int(call.macs), weight_bytes=int(call.const_bytes),
-            arena=placed, scratch=scratch))
-    return rows
 
 
 def _io_bytes(program: Program) -> int:
@@ -82,8 +52,6 @@ def _selftest_estimate(selftest) -> dict:
 def footprint(program: Program, files: dict[str, bytes], sources: list[str],
               measure: bool = True, selftest=None, cmsis_nn_root: Path | None = None) -> dict:
     """The memory report written into tinygen.json (`memory`) and printed after generation."""
-    from codegen.build import cortexm
-
     target = program.target
     name = program.name
     selftest_sources = [s for s in sources if s == f"{name}_selftest.c"]
@@ -199,16 +167,3 @@ def format_report(report: dict, layers: list[dict]) -> str:
                      f"({100.0 * f['total'] / b['flash_bytes']:.1f}%), RAM {r['total']:,} of "
                      f"{b['ram_bytes']:,} bytes ({100.0 * r['total'] / b['ram_bytes']:.1f}%)")
     return "\n".join(lines)
-
-
-def arena_cell(row: dict) -> str:
-    """'offset+bytes' of a layer's outputs for the printed layer table."""
-    cells = []
-    for p in row["arena"]:
-        if "offset" in p:
-            cells.append(f"{p['offset']}+{p['bytes']}")
-        else:
-            cells.append(p["storage"])
-    for s in row["scratch"]:
-        cells.append(f"scratch {s['offset']}+{s['bytes']}")
-    return ",".join(cells) or "-"

@@ -4,16 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
-from codegen.emit import render_project, write_project
+from codegen.emit import render_library, render_project_files, write_project
 from codegen.emit.project import Selftest
 from codegen.footprint import check_fit as fit
 from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
 from codegen.errors import ModelError, TinygenError
 from codegen.program import Program, build_program
+from codegen.reference import make_reference
 from codegen.targets import load_target
+from codegen.vectors import random_inputs
 
 
 @dataclass
@@ -80,15 +84,12 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     program = build_program(graph, cname, target_spec, prefs, backends, layer_kernels)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
-    report: dict = {}
-    cmsis_root = backend.lib.root if backend is not None else None
-
-    def memory(files: dict[str, bytes], sources: list[str]) -> dict:
-        report.update(footprint(program, files, sources, measure=measure, selftest=golden,
-                                cmsis_nn_root=cmsis_root))
-        return report
-
-    files = render_project(program, model_path.name, model_bytes, selftest=golden, memory=memory)
+    # render the library, measure it, then render what describes and builds it
+    lib_files = render_library(program, model_path.name, model_bytes, selftest=golden)
+    report = footprint(program, lib_files.files, lib_files.sources, measure=measure,
+                       selftest=golden,
+                       cmsis_nn_root=backend.lib.root if backend is not None else None)
+    files = render_project_files(lib_files, memory=report)
     if check_fit:
         fit(report, target_spec)
     if out_dir is not None:
@@ -99,11 +100,6 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
 def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) -> Selftest:
     """`count` random input vectors and the reference's outputs for them, for the self-test
     (TFLM's reference kernels; LiteRT's BUILTIN_REF where TFLM cannot run the model)."""
-    import numpy as np
-
-    from codegen.reference import make_reference
-    from codegen.verify import random_inputs
-
     if count < 0:
         raise ModelError("--selftest needs a number of vectors >= 0")
     graph = program.graph

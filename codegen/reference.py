@@ -15,7 +15,10 @@ import tempfile
 import numpy as np
 
 from codegen.errors import ToolchainError
+from codegen.frontend import read_tflite
+from codegen.frontend.tflite_writer import ModelWriter
 from codegen.graph import Graph
+from codegen.passes import run_passes
 
 
 _NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
@@ -60,7 +63,7 @@ class TflmReference:
     name = "TFLM reference kernels"
 
     def __init__(self, model_bytes: bytes, graph: Graph):
-        try:
+        try:  # lazily: an optional, heavy dependency (tests and verify only)
             from tflite_micro.python.tflite_micro import runtime
         except ImportError as e:
             raise ToolchainError("the golden reference needs the tflite_micro package: "
@@ -93,7 +96,7 @@ class LiteRtReference:
     """LiteRT's interpreter with reference kernels (BUILTIN_REF), for models TFLM cannot run."""
 
     def __init__(self, model_bytes: bytes, graph: Graph, why: str = ""):
-        try:
+        try:  # lazily: an optional, heavy dependency (the fallback reference only)
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
         except ImportError as e:
             raise ToolchainError("TFLM cannot run this model and the fallback reference needs "
@@ -140,10 +143,6 @@ def folded_model(model_bytes: bytes, extra_outputs: list[int] = ()) -> bytes:
     """The same model with tinygen's graph passes applied (SHAPE, FILL, ... of static shapes
     folded to constants), written back to a .tflite file.  `extra_outputs` (tensor indices)
     become model outputs too, after the model's own."""
-    from codegen.frontend import read_tflite
-    from codegen.frontend.tflite_writer import ModelWriter
-    from codegen.passes import run_passes
-
     g = run_passes(read_tflite(model_bytes))
     m = ModelWriter(description=f"{g.description} (static shapes folded by tinygen)")
     for t in g.tensors:

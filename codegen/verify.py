@@ -1,16 +1,27 @@
-"""`tinygen verify`: generate, build, run random inputs, compare with the reference exactly."""
+"""`tinygen verify`: generate, build, run random inputs, compare with the reference exactly.
+
+One skeleton (`run_verify`) does the work: generate the project, make random inputs,
+get the reference's outputs, hand the inputs to a *runner* and compare what it
+returns.  A runner builds the generated project and runs it: `HostRunner` on this
+machine through cffi, `CortexMRunner` cross-compiled and run on an emulated board.
+"""
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from codegen.build.host import NP_DTYPES, HostModel
-from codegen.generate import generate
-from codegen.graph import Graph
+from codegen.errors import TinygenError
+from codegen.generate import Generated, generate
 from codegen.reference import make_reference
+from codegen.targets import is_cortex_m, load_target
+from codegen.toolchain import cortexm
+from codegen.toolchain.host import HostModel
+from codegen.vectors import random_inputs
 
 
 @dataclass
@@ -53,33 +64,6 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
-    """Inputs covering each input's whole representable range."""
-    out = []
-    consumers = graph.consumers()
-    for t_idx in graph.inputs:
-        t = graph.tensors[t_idx]
-        if t.dtype in ("int8", "uint8", "int16"):
-            info = np.iinfo(NP_DTYPES[t.dtype])
-            x = rng.integers(info.min, info.max, size=t.shape, endpoint=True)
-            out.append(x.astype(NP_DTYPES[t.dtype]))
-        elif t.dtype == "float32":
-            lo, hi = -4.0, 4.0
-            for op in consumers.get(t_idx, []):
-                q = graph.tensors[op.outputs[0]].quant
-                if op.opcode == "QUANTIZE" and q is not None:
-                    s, zp = float(q.scale[0]), int(q.zero_point[0])
-                    lo, hi = s * (-128 - zp), s * (127 - zp)
-                    span = hi - lo
-                    lo, hi = lo - 0.1 * span, hi + 0.1 * span
-            out.append(rng.uniform(lo, hi, size=t.shape).astype(np.float32))
-        elif t.dtype == "int32":
-            out.append(rng.integers(-1000, 1000, size=t.shape).astype(np.int32))
-        else:
-            raise ValueError(f"cannot make random inputs of type {t.dtype}")
-    return out
-
-
 def compare(name: str, got: np.ndarray, want: np.ndarray, report: OutputReport) -> None:
     got = np.asarray(got).reshape(-1)
     want = np.asarray(want).reshape(-1)
@@ -96,48 +80,162 @@ def compare(name: str, got: np.ndarray, want: np.ndarray, report: OutputReport) 
         report.max_abs_diff = max(report.max_abs_diff, float(np.nanmax(d)))
 
 
-def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
-                library: str | None = None, work_dir: Path | None = None,
-                extra_flags: list[str] | None = None,
-                cmsis_nn: str | Path | None = None, force: bool = False) -> VerifyReport:
-    """`work_dir` (--keep) is written like any output folder: files tinygen did not write
+class Runner(Protocol):
+    """Builds a generated project and runs input vectors through it."""
+
+    generate_options: dict      # extra arguments of generate() for this runner
+
+    def prepare(self, gen: Generated, project: Path, tmp: Path, keep: bool) -> None:
+        """Called right after generation (before the reference runs): build or check."""
+
+    def run(self, vectors: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """The project's outputs for each input vector: [vector][output]."""
+
+    def describe(self) -> str:
+        """How it ran, for the report's header: 'cffi, portable', 'QEMU mps2-an386'..."""
+
+    def notes(self, gots: list[list[np.ndarray]], wants: list[list[np.ndarray]]) -> list[str]:
+        """Explanations of a mismatch, if this runner knows any."""
+
+
+def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, target: str,
+               work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
+               force: bool = False, library: str | None = None) -> VerifyReport:
+    """Generate the model's project, run `count` random input vectors (from `seed`) through
+    it with `runner`, and compare every output with the reference's, bit for bit.
+
+    `work_dir` (--keep) is written like any output folder: files tinygen did not write
     are never overwritten unless `force`."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate(model_path, out, target=target, library=library,
-                       force=force or work_dir is None, cmsis_nn=cmsis_nn)
+                       force=force or work_dir is None, cmsis_nn=cmsis_nn,
+                       **runner.generate_options)
+        runner.prepare(gen, out, Path(tmp), keep=work_dir is not None)
         graph = gen.program.graph
-        model = HostModel(out, Path(tmp) / "build", extra_flags=extra_flags,
-                          cmsis_nn=cmsis_nn)
         ref = make_reference(model_path.read_bytes(), graph)
         rng = np.random.default_rng(seed)
-        kernels = gen.program.library
-        if "cmsis_nn" in gen.program.libraries:
-            entry = gen.program.libraries["cmsis_nn"]
-            kernels = f"CMSIS-NN {entry['version']}, {entry['code_path']} path"
-        report = VerifyReport(model=model_path.name, target=f"{target} (cffi, {kernels})",
-                              count=count,
-                              reference=ref.name, arena_bytes=gen.program.plan.arena_bytes,
+        vectors = [random_inputs(graph, rng) for _ in range(count)]
+        wants = [ref.run(xs) for xs in vectors]
+        gots = runner.run(vectors)
+        report = VerifyReport(model=model_path.name, target=f"{target} ({runner.describe()})",
+                              count=count, reference=ref.name,
+                              arena_bytes=gen.program.plan.arena_bytes,
                               lower_bound=gen.program.plan.lower_bound)
         report.outputs = [OutputReport(graph.tensors[t].name) for t in graph.outputs]
-        for _ in range(count):
-            xs = random_inputs(graph, rng)
-            want = ref.run(xs)
-            got = model.invoke(xs)
+        for got, want in zip(gots, wants):
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
+        if not report.ok:
+            report.notes.extend(runner.notes(gots, wants))
         return report
+
+
+class HostRunner:
+    """This machine: the project built into a shared library, called through cffi."""
+
+    generate_options: dict = {}
+
+    def __init__(self, extra_flags: list[str] | None = None,
+                 cmsis_nn: str | Path | None = None):
+        self.extra_flags = extra_flags
+        self.cmsis_nn = cmsis_nn
+
+    def prepare(self, gen: Generated, project: Path, tmp: Path, keep: bool) -> None:
+        self.model = HostModel(project, tmp / "build", extra_flags=self.extra_flags,
+                               cmsis_nn=self.cmsis_nn)
+        self.kernels = gen.program.library
+        if "cmsis_nn" in gen.program.libraries:
+            entry = gen.program.libraries["cmsis_nn"]
+            self.kernels = f"CMSIS-NN {entry['version']}, {entry['code_path']} path"
+
+    def run(self, vectors: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        return [self.model.invoke(xs) for xs in vectors]
+
+    def describe(self) -> str:
+        return f"cffi, {self.kernels}"
+
+    def notes(self, gots, wants) -> list[str]:
+        return []
+
+
+class CortexMRunner:
+    """A Cortex-M target: cross-compiled with a harness holding the vectors, run on the
+    emulated board with the same core (QEMU)."""
+
+    # the memory report is not needed, and a board's limits are not the emulator's
+    generate_options = dict(measure=False, check_fit=False)
+
+    def __init__(self, target: str, timeout: float = 300.0,
+                 cmsis_nn: str | Path | None = None):
+        self.target = load_target(target)
+        if not is_cortex_m(self.target):
+            raise TinygenError(f"target '{target}' is not a Cortex-M target")
+        board = cortexm.emulated_board(self.target)
+        cortexm.require_tools(what=f"verify on {board['name']}")
+        self.timeout = timeout
+        self.cmsis_nn = cmsis_nn
+
+    def prepare(self, gen: Generated, project: Path, tmp: Path, keep: bool) -> None:
+        self.gen, self.project = gen, project
+        self.manifest = json.loads((project / "tinygen.json").read_text())
+        self.cmsis = cortexm.CmsisNNSources.of(self.manifest, self.cmsis_nn)
+        # with --keep, the ELF stays too: qemu-system-arm -M <machine> -semihosting ... -kernel
+        self.build = project / "build" / "verify" if keep else tmp / "build"
+
+    def run(self, vectors: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        self.build.mkdir(parents=True, exist_ok=True)
+        harness = self.build / "tinygen_verify_main.c"
+        harness.write_text(cortexm.harness_source(self.gen, self.manifest, vectors))
+        elf, self.board = cortexm.build_program_elf(
+            self.project, self.manifest["sources"], [harness], self.target, self.build,
+            name=f"{self.manifest['name']}_verify", cmsis=self.cmsis)
+        r = cortexm.run_on_emulator(elf, self.board, self.timeout)
+        stdout = r.stdout.decode("ascii", "replace")
+        if r.returncode != 0:
+            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
+            raise TinygenError(f"the verify program failed on {self.board['qemu_machine']} "
+                               f"(exit status {r.returncode}):\n{tail}")
+        return cortexm.parse_outputs(stdout, self.manifest, len(vectors))
+
+    def describe(self) -> str:
+        kernels = ""
+        if self.cmsis:
+            entry = self.manifest["cmsis_nn"]
+            kernels = f", CMSIS-NN {entry['version']}, {entry['code_path']} path"
+        return f"QEMU {self.board['qemu_machine']}{kernels}"
+
+    def notes(self, gots, wants) -> list[str]:
+        return cortexm.libm_notes(self.project, self.manifest, self.target, gots, wants)
+
+
+def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
+                library: str | None = None, work_dir: Path | None = None,
+                extra_flags: list[str] | None = None,
+                cmsis_nn: str | Path | None = None, force: bool = False) -> VerifyReport:
+    """Verify on this machine (cffi)."""
+    return run_verify(HostRunner(extra_flags, cmsis_nn), model_path, count, seed, target,
+                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, library=library)
+
+
+def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
+                   target: str = "cortex-m4", work_dir: Path | None = None,
+                   timeout: float = 300.0, cmsis_nn: str | Path | None = None,
+                   force: bool = False) -> VerifyReport:
+    """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
+
+    cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
+    layers they can, cross-compiled into the same program."""
+    return run_verify(CortexMRunner(target, timeout, cmsis_nn), model_path, count, seed, target,
+                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
 
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
            force: bool = False) -> VerifyReport:
     """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board."""
-    from codegen.targets import is_cortex_m, load_target
-
     if is_cortex_m(load_target(target)):
-        from codegen.build.cortexm import verify_cortexm
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
                               work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,

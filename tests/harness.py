@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.build.host import HostExecutable, HostModel
+from codegen.toolchain.host import HostExecutable, HostModel
 from codegen.frontend import read_tflite
 from codegen.generate import Generated, generate
 from codegen.reference import make_reference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 
 SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
 @dataclass

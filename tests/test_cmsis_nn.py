@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from codegen import cli
-from codegen.build.host import HostModel, compile_shared
+from codegen.toolchain.host import HostModel, compile_shared
 from codegen.cmsis_nn import (CmsisNNBackend, CmsisNNError, cmsis_arch, locate, release_of)
 from codegen.cmsis_nn.sources import index_sources
 from codegen.emit import render_project, write_project
@@ -27,7 +27,7 @@ from codegen.lowering import supported_opcodes
 from codegen.program import build_program
 from codegen.reference import TflmReference
 from codegen.targets import load_target
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.harness import SHARED_MODELS, assert_bit_exact
 from tests.test_op_fully_connected import fc_model
 
@@ -355,7 +355,7 @@ def _vector_sum_s8(lib, weights: np.ndarray, input_offset: int, bias) -> np.ndar
 
     import cffi
 
-    from codegen.build.host import find_cc
+    from codegen.toolchain.host import find_cc
 
     units, depth = weights.shape
     with tempfile.TemporaryDirectory() as tmp:

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen.build.host import HostModel
+from codegen.toolchain.host import HostModel
 from codegen.cmsis_nn import CmsisNNBackend, locate
 from codegen.emit import render_project, write_project
 from codegen.frontend import read_tflite
 from codegen.program import build_program
 from codegen.reference import TflmReference
 from codegen.targets import load_target
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.batch import Batch, quant_of
 from tests.conv_models import ACTS, SAME, VALID, ConvCase, add_layer, random_case
 from tests.harness import assert_bit_exact

@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen.build import cortexm
+from codegen.toolchain import cortexm
 from codegen.cli import main as cli_main
 from codegen.errors import DoesNotFitError, TinygenError
 from codegen.footprint import check_fit
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.targets import available_targets, load_target
+from codegen.verify import verify_cortexm
 from tests.harness import SHARED_MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +162,7 @@ VERIFY_MODELS = {
 @pytest.mark.parametrize("name", sorted(VERIFY_MODELS))
 def test_verify_cortex_m4_fc_models(name, tmp_path):
     model = write_model(tmp_path, name, fc_stack(name, **VERIFY_MODELS[name]))
-    report = cortexm.verify_cortexm(model, count=4, seed=3, target="cortex-m4")
+    report = verify_cortexm(model, count=4, seed=3, target="cortex-m4")
     assert report.ok, report.table()
     assert "mps2-an386" in report.target
     assert [o.compared for o in report.outputs] == [4 * int(np.prod(o)) for o in
@@ -186,14 +187,14 @@ def test_verify_cli_cortex_m4_hello_world(capsys):
 @needs_hello
 @pytest.mark.parametrize("target", ["nucleo-l4r5zi", "cortex-m3", "stm32f746g-disco"])
 def test_verify_boards_and_other_emulated_cores(target):
-    report = cortexm.verify_cortexm(HELLO, count=3, seed=1, target=target)
+    report = verify_cortexm(HELLO, count=3, seed=1, target=target)
     assert report.ok, report.table()
 
 
 def test_verify_refuses_cores_without_emulator(tmp_path):
     model = write_model(tmp_path, "fc", fc_stack("noemu", [4, 4]))
     with pytest.raises(TinygenError, match="no emulated board runs cortex-m0plus"):
-        cortexm.verify_cortexm(model, count=1, target="cortex-m0plus")
+        verify_cortexm(model, count=1, target="cortex-m0plus")
 
 
 @needs_qemu
@@ -211,7 +212,7 @@ def test_verify_reports_a_mismatch(tmp_path, monkeypatch):
 
     monkeypatch.setattr(reference.TflmReference, "run", off_by_one)
     model = write_model(tmp_path, "fc", fc_stack("mismatch", [6, 5]))
-    report = cortexm.verify_cortexm(model, count=2, seed=0, target="cortex-m4")
+    report = verify_cortexm(model, count=2, seed=0, target="cortex-m4")
     assert not report.ok
     assert report.outputs[0].differing == 2 and report.outputs[0].max_abs_diff == 1
     assert "MISMATCH" in report.table()
@@ -250,7 +251,7 @@ SHARED_COUNT = {"mlperf_vww_mobilenet96": 1, "tflm_person_detect": 1, "mlperf_ic
 def test_verify_cortex_m4_shared_models(name):
     """The foundation's shared models are bit-exact on the emulated Cortex-M4 too
     (tests/test_shared_models.py covers the host, and the refusals)."""
-    report = cortexm.verify_cortexm(SHARED_MODELS / f"{name}.tflite",
+    report = verify_cortexm(SHARED_MODELS / f"{name}.tflite",
                                     count=SHARED_COUNT.get(name, 2), seed=5, target="cortex-m4")
     assert report.ok, report.table()
 
@@ -266,7 +267,7 @@ def test_float_softmax_outputs_bit_exact_on_every_core(target):
     """Float LOG_SOFTMAX uses tinygen's own tg_expf/tg_logf (runtime_c/tg_mathf.c), which give
     glibc's results everywhere: with newlib's expf/logf this seed differed by up to 3 ULP on
     the single-precision-FPU Cortex-M4, and was exact only on the M7."""
-    report = cortexm.verify_cortexm(SHARED_MODELS / f"{LIBM_MODEL}.tflite", count=8, seed=5,
+    report = verify_cortexm(SHARED_MODELS / f"{LIBM_MODEL}.tflite", count=8, seed=5,
                                     target=target)
     assert report.ok, report.table()
 
@@ -514,9 +515,9 @@ def test_output_is_deterministic(tmp_path):
 # ---------------------------------------------------------------- self-test, float outputs
 def test_selftest_compares_float_outputs_bit_for_bit(tmp_path):
     """Float outputs (after DEQUANTIZE) are compared as IEEE-754 bit patterns: -0.0 != 0.0."""
-    from codegen.build.host import WARNINGS, find_cc
     from codegen.emit import project
-    from codegen.emit.render import _env
+    from codegen.emit.render import template_env
+    from codegen.hostcc import WARNINGS, find_cc
 
     x = [np.array([4, -2, 0, 7], dtype=np.int8), np.array([-128, 127, 1, 0], dtype=np.int8)]
     want = [(v.astype(np.float32) * np.float32(0.37)) for v in x]
@@ -529,7 +530,7 @@ def test_selftest_compares_float_outputs_bit_for_bit(tmp_path):
     ctx = dict(ios, name="m", NAME="M", guard="M_H", version="test", model_comment="m.tflite",
                state_bytes=0,
                selftest=project._selftest_context(ios, golden))
-    for rel, data in project.library_files(_env(), ctx, {}).items():
+    for rel, data in project.library_files(template_env(), ctx, {}).items():
         (tmp_path / rel).write_bytes(data)
     (tmp_path / "m.h").write_text(
         "#include <stdint.h>\n#define M_X_ELEMENTS 4u\n#define M_Y_ELEMENTS 4u\n"
@@ -560,7 +561,7 @@ needs_cmsis = pytest.mark.skipif(
 def test_verify_with_cmsis_nn_dsp_path_on_the_emulator(target, tmp_path):
     model = write_model(tmp_path, "fc", fc_stack("cmsis-" + target, [40, 24, 24, 6], batches=2,
                                                   per_channel=True, acts=[1, 3, 0]))
-    report = cortexm.verify_cortexm(model, count=3, seed=2, target=target, cmsis_nn=CMSIS_NN)
+    report = verify_cortexm(model, count=3, seed=2, target=target, cmsis_nn=CMSIS_NN)
     assert report.ok, report.table()
     assert "CMSIS-NN" in report.target and "dsp path" in report.target
 
@@ -611,6 +612,6 @@ def test_selftest_of_a_stateful_model_on_qemu(tmp_path):
     main.write_text(text.replace("const int mismatches = ", "const int mismatches = "
                                  f"{man['name']}_selftest() + "))
     assert cortexm.run_selftest_on_emulator(out, "cortex-m4") == 0
-    report = cortexm.verify_cortexm(SHARED_MODELS / f"{STATEFUL_MODEL}.tflite", count=3,
+    report = verify_cortexm(SHARED_MODELS / f"{STATEFUL_MODEL}.tflite", count=3,
                                     target="cortex-m4")
     assert report.ok, report.table()

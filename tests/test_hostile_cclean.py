@@ -5,7 +5,7 @@ FULLY_CONNECTED models of odd shapes, a model with hostile names):
   * every source compiles with gcc and clang, -std=c99 -Wall -Wextra -Wpedantic
     -Werror; the files generated from the templates also with -Wshadow
     -Wconversion -Wsign-conversion -Wundef -Wstrict-prototypes -Wmissing-prototypes;
-  * a standalone program (codegen.build.host.driver_source) built with
+  * a standalone program (codegen.toolchain.host.driver_source) built with
     -fsanitize=address,undefined -fno-sanitize-recover=all runs extreme and
     random inputs and matches TFLM exactly;
   * cppcheck reports nothing.
@@ -21,12 +21,12 @@ import zlib
 import numpy as np
 import pytest
 
-from codegen.build.host import WARNINGS, HostExecutable
+from codegen.toolchain.host import WARNINGS, HostExecutable
 from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.generate import generate
 from codegen.reference import TflmReference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.hostile_models import fc_model, shared_models
 from tests.test_hostile_names import HOSTILE, two_layer_model
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from codegen import quant
-from codegen.build.host import HostExecutable, HostModel
+from codegen.toolchain.host import HostExecutable, HostModel
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from codegen.build.host import compile_shared
+from codegen.toolchain.host import compile_shared
 from codegen.cnames import Namer, c_identifier, comment_text, is_reserved
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate

@@ -218,7 +218,7 @@ def test_failure_before_writing_leaves_out_as_it_was(model, tmp_path, monkeypatc
     def broken(*a, **k):
         raise OutputDirError("injected failure while rendering")
 
-    monkeypatch.setattr(gen_mod, "render_project", broken)
+    monkeypatch.setattr(gen_mod, "render_library", broken)
     with pytest.raises(OutputDirError):
         generate(model, out, name="other")
     assert snapshot(out) == before

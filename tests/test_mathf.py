@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codegen.build.host import WARNINGS, find_cc  # noqa: E402
+from codegen.toolchain.host import WARNINGS, find_cc  # noqa: E402
 
 RUNTIME = ROOT / "runtime_c"
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from codegen import quant
-from codegen.build.host import WARNINGS, HostModel, find_cc
+from codegen.toolchain.host import WARNINGS, HostModel, find_cc
 from codegen.emit.render import RUNTIME_DIR
 from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
@@ -24,7 +24,7 @@ from codegen.generate import generate
 from codegen.ops.lstm import (SIGMOID_TABLE, cell_scale_power, cell_tanh_prescale,
                               fc_multiplier, quantized_cell_clip)
 from codegen.reference import TflmReference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from tests.harness import SHARED_MODELS
 
 TANH = 4

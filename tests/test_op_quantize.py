@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from codegen.build.host import HostModel
+from codegen.toolchain.host import HostModel
 from codegen.errors import ModelError, UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from codegen import fixedpoint as fp
-from codegen.build.host import find_cc
+from codegen.toolchain.host import find_cc
 from codegen.errors import UnsupportedError
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
@@ -242,7 +242,7 @@ def test_python_fixedpoint_is_close_to_real_math():
 
 def test_softmax_sum_beyond_tflm_check_gives_zero_probabilities(tmp_path):
     """Rows whose sum of exp() reaches 512 (TFLM aborts there): every 1/256 step rounds to 0."""
-    from codegen.build.host import HostModel
+    from codegen.toolchain.host import HostModel
     from codegen.generate import generate
 
     layer = dict(op="SOFTMAX", shape=(2, 600), scale=0.1, zp=0)

@@ -191,9 +191,9 @@ def test_shape_fill_add_matches_tflm_on_the_folded_model(tmp_path):
 
 def test_shape_fill_add_matches_litert_reference(tmp_path):
     """LiteRT runs the unfolded model (SHAPE -> FILL at run time): same result."""
-    from codegen.build.host import HostModel
+    from codegen.toolchain.host import HostModel
     from codegen.reference import LiteRtReference
-    from codegen.verify import random_inputs
+    from codegen.vectors import random_inputs
 
     model = shape_fill_add(value=-20)
     graph = read_tflite(model)

@@ -21,7 +21,7 @@ from codegen.ops.common import conv_output_multipliers
 from codegen.passes import run_passes
 from codegen.quant import multiply_by_quantized_multiplier
 from codegen.reference import TflmReference
-from codegen.verify import random_inputs
+from codegen.vectors import random_inputs
 from codegen.reference import folded_model
 from tests.harness import SHARED_MODELS, assert_bit_exact
 

@@ -14,7 +14,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codegen.errors import TinygenError
+from codegen.cmsis_nn.buffer_sizes import buffer_size
+from codegen.cmsis_nn.common import ARCHS, CmsisNNError
+from codegen.cmsis_nn.sources import index_sources
 
 ENV_VAR = "CMSIS_NN_PATH"
 LIBRARY = "cmsis-nn"          # the kernel library name used by lowerings and tinygen.json
@@ -36,9 +38,7 @@ NEWEST_TESTED = (19, 1, 0)          # main after v7.0.0, checked bit-exact with 
 REQUIRED_API = ("arm_fully_connected_s8", "arm_fully_connected_per_channel_s8", "arm_softmax_s8",
                 "arm_fully_connected_s8_get_buffer_size_mve")
 
-# CMSIS-NN's three code paths.  "c": portable C (host, Cortex-M0/M0+/M3/M23), "dsp": the DSP
-# extension's SIMD instructions (Cortex-M4/M7/M33/M35P), "mve": Helium (Cortex-M55/M85).
-ARCHS = ("c", "dsp", "mve")
+# ARCHS (codegen/cmsis_nn/common.py): CMSIS-NN's code paths "c", "dsp" and "mve".
 _CORE_ARCH = {"cortex-m0": "c", "cortex-m0plus": "c", "cortex-m0+": "c", "cortex-m1": "c",
               "cortex-m3": "c", "cortex-m23": "c", "cortex-m4": "dsp", "cortex-m7": "dsp",
               "cortex-m33": "dsp", "cortex-m35p": "dsp", "cortex-m52": "mve",
@@ -46,10 +46,6 @@ _CORE_ARCH = {"cortex-m0": "c", "cortex-m0plus": "c", "cortex-m0+": "c", "cortex
 
 
 _INDEXES: dict[tuple, object] = {}    # (root, revision) -> SourceIndex, scanned once per process
-
-
-class CmsisNNError(TinygenError):
-    """CMSIS-NN is missing, not where the user said, or a release tinygen does not support."""
 
 
 def _version_str(rev: tuple[int, int, int]) -> str:
@@ -108,7 +104,6 @@ class CmsisNN:
 
     @property
     def _index(self):
-        from codegen.cmsis_nn.sources import index_sources
         key = (str(self.root), self.revision)
         if key not in _INDEXES:
             _INDEXES[key] = index_sources(self.root)
@@ -156,7 +151,6 @@ class CmsisNNBackend:
         get_buffer_size arguments, each struct given as the dict of its fields (as the
         lowerings emit them) and dims as (n, h, w, c).
         """
-        from codegen.cmsis_nn.buffer_sizes import buffer_size
         return buffer_size(self.lib, self.arch, function, *args)
 
 

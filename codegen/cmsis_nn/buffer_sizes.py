@@ -14,7 +14,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from codegen.cmsis_nn import ARCHS, CmsisNN, CmsisNNError
+from codegen.cmsis_nn.common import ARCHS, CmsisNNError
+from codegen.hostcc import find_cc
 
 SHIM = Path(__file__).resolve().parent / "buffer_sizes.c"
 
@@ -61,11 +62,9 @@ def _field(params: dict, dotted: str) -> int:
     return int(value)
 
 
-def _library(lib: CmsisNN, arch: str):
+def _library(lib: "CmsisNN", arch: str):
     """(ffi, dlopen'ed shim) for `lib` on code path `arch`, compiled on first use."""
-    import cffi
-
-    from codegen.build.host import find_cc
+    import cffi  # lazily (heavy): only CMSIS-NN layers need the shim
 
     key = (str(lib.root), lib.revision, arch)
     with _lock:
@@ -89,7 +88,7 @@ def _library(lib: CmsisNN, arch: str):
         return ffi, handle
 
 
-def buffer_size(lib: CmsisNN, arch: str, kernel: str, *args) -> int:
+def buffer_size(lib: "CmsisNN", arch: str, kernel: str, *args) -> int:
     """Scratch bytes CMSIS-NN's `kernel` asks for on code path `arch` ('c', 'dsp', 'mve').
 
     args follow the kernel's get_buffer_size: params structs as dicts of their fields (nested

@@ -1,8 +1,9 @@
 """The build side of a generated project: Makefile, CMake files, example program, self-test.
 
-`render_project` (render.py) calls in here in two steps: `library_files` adds
-C files that belong to the model library (the golden self-test), then
-`build_files` adds what builds the library and the example program around it.
+render.py calls in here in its two steps: `render_library` gets from
+`library_files` the C files that belong to the model library (the golden
+self-test); after measuring, `render_project_files` gets from `build_files`
+what builds the library and the example program around it.
 Python decides names, flags and values; the templates under
 templates/project/ only lay them out.
 """
@@ -15,7 +16,7 @@ import jinja2
 import numpy as np
 
 from codegen.cnames import array_body
-from codegen.footprint import arena_cell, layer_table
+from codegen.emit.layer_table import arena_cell, layer_table
 from codegen.program import Program
 from codegen.targets import is_cortex_m
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import jinja2
 import numpy as np
@@ -25,7 +25,8 @@ TEMPLATES_DIR = ROOT / "templates"
 RUNTIME_DIR = ROOT / "runtime_c"
 
 
-def _env() -> jinja2.Environment:
+def template_env() -> jinja2.Environment:
+    """The Jinja environment of tinygen's templates (templates/): strict, no autoescape."""
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
                               undefined=jinja2.StrictUndefined, autoescape=False)
@@ -264,18 +265,33 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
     )
 
 
-def render_project(program: Program, model_file: str, model_bytes: bytes,
-                   selftest: project.Selftest | None = None,
-                   memory: Callable[[dict, list[str]], dict] | None = None) -> dict[str, bytes]:
-    """All files of the generated project, tinygen.json included.
+@dataclass
+class LibraryFiles:
+    """The first rendering step: the model library's files, and what the second step needs."""
 
-    `selftest`: golden vectors for <name>_selftest.c; `memory(files, sources)`: the
-    memory report (codegen/footprint.py) of the library files rendered so far.
+    program: Program
+    model_file: str
+    model_sha256: str
+    ctx: dict
+    env: jinja2.Environment
+    files: dict[str, bytes]
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(p for p in self.files if p.endswith(".c"))
+
+
+def render_library(program: Program, model_file: str, model_bytes: bytes,
+                   selftest: project.Selftest | None = None) -> LibraryFiles:
+    """Step 1: the C files of the model library (runtime kernels and the self-test included).
+
+    `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
+    report (codegen/footprint.py) measures before step 2, `render_project_files`.
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = _context(program, model_file, sha)
     ctx.update(project.project_context(program, ctx, selftest))
-    env = _env()
+    env = template_env()
     name = program.name
     files: dict[str, bytes] = {}
 
@@ -293,11 +309,26 @@ def render_project(program: Program, model_file: str, model_bytes: bytes,
             if src.is_file():
                 files[src.name] = src.read_bytes()
     files.update(project.library_files(env, ctx, files))
-    sources = sorted(p for p in files if p.endswith(".c"))
-    ctx["memory"] = memory(files, sources) if memory else None
-    render("README.md.j2", "README.md")
-    files.update(project.build_files(env, ctx, sources))
-    man = manifest(program, ctx, sources, files, model_file, sha)
+    return LibraryFiles(program, model_file, sha, ctx, env, files)
+
+
+def render_project_files(lib: LibraryFiles, memory: dict | None = None) -> dict[str, bytes]:
+    """Step 2: all files of the project: the library's, README.md, the build files and
+    tinygen.json.  `memory`: the memory report to put in README.md and tinygen.json."""
+    ctx = dict(lib.ctx, memory=memory or None)
+    files = dict(lib.files)
+    sources = lib.sources
+    files["README.md"] = lib.env.get_template("README.md.j2").render(**ctx).encode("ascii")
+    files.update(project.build_files(lib.env, ctx, sources))
+    man = manifest(lib.program, ctx, sources, files, lib.model_file, lib.model_sha256)
     project.extend_manifest(man, ctx)
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
+
+
+def render_project(program: Program, model_file: str, model_bytes: bytes,
+                   selftest: project.Selftest | None = None,
+                   memory: dict | None = None) -> dict[str, bytes]:
+    """All files of the generated project, tinygen.json included (both steps at once)."""
+    return render_project_files(render_library(program, model_file, model_bytes, selftest),
+                                memory)

@@ -44,7 +44,7 @@ SIGMOID_TABLE = (
 assert len(SIGMOID_TABLE) == 256
 
 
-def _wrap32(values: np.ndarray) -> np.ndarray:
+def wrap32_array(values: np.ndarray) -> np.ndarray:
     return ((values.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
 
 
@@ -60,7 +60,7 @@ def fc_multiplier(in_scale: float, w_scale: float) -> tuple[int, int]:
     return quant.quantize_multiplier(float(in_scale) * float(w_scale) / GATE_FC_SCALE)
 
 
-def _mul_multiplier(scale1: float, scale2: float, out_scale: float) -> tuple[int, int]:
+def gate_mul_multiplier(scale1: float, scale2: float, out_scale: float) -> tuple[int, int]:
     """CreateInterGateMulParams: scale1 * scale2 / out_scale in double."""
     return quant.quantize_multiplier(float(scale1) * float(scale2) / float(out_scale))
 

@@ -31,7 +31,7 @@ from codegen.lowering import register
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.lstm import (GATE_OUT_SCALE, SIGMOID_TABLE, _wrap32, fc_multiplier, _mul_multiplier, cell_scale_power, cell_tanh_prescale, quantized_cell_clip)
+from codegen.ops.lstm import (GATE_OUT_SCALE, SIGMOID_TABLE, wrap32_array, fc_multiplier, gate_mul_multiplier, cell_scale_power, cell_tanh_prescale, quantized_cell_clip)
 
 # Input positions (TFLite's lstm_shared.h), and the gate order of tg_lstm.h.
 X = 0
@@ -138,9 +138,9 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         rd = r.data.astype(np.int64)
         in_w.append(w.data.astype(np.int8))
         rec_w.append(r.data.astype(np.int8))
-        biases.append(_wrap32(b.data.astype(np.int64).reshape(units)
+        biases.append(wrap32_array(b.data.astype(np.int64).reshape(units)
                               - x_q.scalar_zero_point * wd.sum(axis=1)))
-        biases.append(_wrap32(-h_q.scalar_zero_point * rd.sum(axis=1)))
+        biases.append(wrap32_array(-h_q.scalar_zero_point * rd.sum(axis=1)))
         for v_scale, t in ((x_q.scalar_scale, w), (h_q.scalar_scale, r)):
             m, s = fc_multiplier(v_scale, t.quant.scalar_scale)
             fc_mult.append(m)
@@ -155,9 +155,9 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     if tanh_mult * 32768 > (1 << 31) - 1 or tanh_shift > 30:
         raise unsupported(op, g, f"cell state scale {c_scale:g} (2^{power}) is out of the range "
                           "TFLM's int16 tanh can rescale without overflow")
-    forget_m, forget_s = _mul_multiplier(GATE_OUT_SCALE, c_scale, c_scale)
-    input_m, input_s = _mul_multiplier(GATE_OUT_SCALE, GATE_OUT_SCALE, c_scale)
-    hidden_m, hidden_s = _mul_multiplier(GATE_OUT_SCALE, GATE_OUT_SCALE, h_q.scalar_scale)
+    forget_m, forget_s = gate_mul_multiplier(GATE_OUT_SCALE, c_scale, c_scale)
+    input_m, input_s = gate_mul_multiplier(GATE_OUT_SCALE, GATE_OUT_SCALE, c_scale)
+    hidden_m, hidden_s = gate_mul_multiplier(GATE_OUT_SCALE, GATE_OUT_SCALE, h_q.scalar_scale)
     cell_clip = float(np.float32(op.options.get("cell_clip", 0.0)))
     use_clip = cell_clip > 0
 

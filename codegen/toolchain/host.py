@@ -1,28 +1,24 @@
 """Compile a generated project into a shared library and call it through cffi (ABI mode)."""
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from codegen.cmsis_nn import locate
 from codegen.errors import ToolchainError
+from codegen.hostcc import WARNINGS, find_cc  # also this module's API (tests, benchmarks)
+from codegen.vectors import NP_DTYPES
 
-WARNINGS = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
-NP_DTYPES = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
-             "float32": np.float32, "int64": np.int64, "bool": np.uint8}
 C_TYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
            "float32": "float", "int64": "int64_t", "bool": "uint8_t"}
-
-
-def find_cc() -> str:
-    for cc in ("cc", "gcc", "clang"):
-        if shutil.which(cc):
-            return cc
-    raise ToolchainError("no C compiler found on the host (install gcc: apt-get install gcc)")
 
 
 # CMSIS-NN's own sources build with its own, looser flags (they are C99, not -Wpedantic clean).
@@ -31,8 +27,6 @@ CMSIS_NN_FLAGS = ["-std=c99", "-O2", "-fPIC"]
 
 def cmsis_nn_root(entry: dict, cmsis_nn: str | Path | None) -> Path:
     """The CMSIS-NN folder to build a project with, checked against the one it was made for."""
-    from codegen.cmsis_nn import locate
-
     lib = locate(cmsis_nn)
     if lib.revision_str != entry.get("header_revision"):
         raise ToolchainError(
@@ -49,9 +43,6 @@ _cmsis_obj_dir: list[Path] = []
 def _object_cache_dir() -> Path:
     """A folder for CMSIS-NN objects shared by the builds of this process, removed at exit."""
     if not _cmsis_obj_dir:
-        import atexit
-        import tempfile
-
         d = Path(tempfile.mkdtemp(prefix="tinygen-cmsis-obj-"))
         atexit.register(shutil.rmtree, d, True)
         _cmsis_obj_dir.append(d)
@@ -106,7 +97,7 @@ class HostModel:
 
     def __init__(self, project: Path, build_dir: Path | None = None,
                  extra_flags: list[str] | None = None, cmsis_nn: str | Path | None = None):
-        import cffi
+        import cffi  # lazily (heavy): only calling a build from Python needs it
 
         self.project = Path(project)
         self.manifest = json.loads((self.project / "tinygen.json").read_text())
@@ -302,8 +293,6 @@ class HostExecutable:
 
     def invoke_many(self, input_sets: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
         """Run every input set in one process; return the outputs of each."""
-        import os
-
         specs_in, specs_out = self.manifest["inputs"], self.manifest["outputs"]
         blob = b"".join(np.ascontiguousarray(x, dtype=NP_DTYPES[s["dtype"]]).reshape(s["shape"])
                         .tobytes() for xs in input_sets for s, x in zip(specs_in, xs))

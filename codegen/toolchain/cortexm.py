@@ -1,15 +1,17 @@
 """Cortex-M builds: cross-compile with arm-none-eabi-gcc, measure, and run on QEMU.
 
-`tinygen verify MODEL --target cortex-m4` lands in `verify_cortexm`: the model's
-project is generated for the target, linked with a harness program that holds
-the random input vectors, tinygen's own startup code and linker script for the
-emulated MPS2+ AN386 board (runtime_c/boards/mps2_an386/), and run under
-`qemu-system-arm -M mps2-an386` with semihosting.  The program prints every
-output tensor in hex on the host's stdout; Python compares it with TFLM's
-outputs exactly as the host verify does, so both print the same table.
+`tinygen verify MODEL --target cortex-m4` (codegen/verify.py, its Cortex-M runner)
+builds the model's project, generated for the target, with a harness program
+that holds the random input vectors (`harness_source`), tinygen's own startup
+code and linker script for the emulated MPS2+ AN386 board
+(runtime_c/boards/mps2_an386/), and runs it under `qemu-system-arm -M mps2-an386`
+with semihosting.  The program prints every output tensor in hex on the host's
+stdout (`parse_outputs` reads it back); verify compares it with TFLM's outputs
+exactly as on the host, so both print the same table.
 """
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -20,9 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen.build.host import NP_DTYPES, WARNINGS
+from codegen.cnames import array_body
+from codegen.emit.render import template_env
 from codegen.errors import TinygenError, ToolchainError
-from codegen.targets import available_targets, is_cortex_m, load_target
+from codegen.targets import available_targets, load_target
+from codegen.toolchain.host import NP_DTYPES, WARNINGS, cmsis_nn_root
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BOARDS_DIR = ROOT / "runtime_c" / "boards"
@@ -87,8 +91,6 @@ class CmsisNNSources:
     def of(cls, manifest: dict, cmsis_nn: str | Path | None = None) -> "CmsisNNSources | None":
         """For a project's manifest: None if it calls no CMSIS-NN, else the checked folder
         (cmsis_nn, or $CMSIS_NN_PATH; it must be the release the project was made for)."""
-        from codegen.build.host import cmsis_nn_root
-
         entry = manifest.get("cmsis_nn")
         if not entry:
             return None
@@ -101,7 +103,7 @@ class CmsisNNSources:
         return [f"-isystem{self.root / d}" for d in self.include_dirs]
 
 
-# CMSIS-NN's own sources build with its own, looser flags (as codegen/build/host.py does).
+# CMSIS-NN's own sources build with its own, looser flags (as codegen/toolchain/host.py does).
 CMSIS_NN_FLAGS = ["-std=c99"]
 
 
@@ -303,8 +305,6 @@ def run_selftest_on_emulator(project: Path, target: str | dict, timeout: float =
                              cmsis_nn: str | Path | None = None) -> int:
     """Build a generated project's example (its golden self-test) for the emulated board of
     its target, run it, and return its exit status (0 = every output bit-exact)."""
-    import json
-
     t = load_target(target) if isinstance(target, str) else target
     require_tools(what="running the self-test on the emulator")
     manifest = json.loads((project / "tinygen.json").read_text())
@@ -318,7 +318,8 @@ def run_selftest_on_emulator(project: Path, target: str | dict, timeout: float =
 
 
 # ---------------------------------------------------------------- verify
-def _parse_outputs(stdout: str, manifest: dict, count: int) -> list[list[np.ndarray]]:
+def parse_outputs(stdout: str, manifest: dict, count: int) -> list[list[np.ndarray]]:
+    """The outputs the verify program printed: [vector][output] arrays."""
     got: dict[tuple[int, int], np.ndarray] = {}
     done = False
     for line in stdout.splitlines():
@@ -344,10 +345,8 @@ def _parse_outputs(stdout: str, manifest: dict, count: int) -> list[list[np.ndar
     return [[got[(v, k)] for k in range(n_out)] for v in range(count)]
 
 
-def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str:
-    from codegen.cnames import array_body
-    from codegen.emit.render import _env
-
+def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str:
+    """C source of the verify program: `vectors` as input arrays, every output printed in hex."""
     inputs, seen = [], set()
     for k, spec in enumerate(manifest["inputs"]):
         if spec["cname"] in seen:
@@ -364,75 +363,9 @@ def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str
         outputs.append(dict(cname=spec["cname"], ctype=ctype,
                             elements=int(np.prod(spec["shape"], dtype=np.int64))))
     args = [f"verify_{i['cname']}[v]" for i in inputs] + [f"verify_out_{o['cname']}" for o in outputs]
-    return _env().get_template("cortexm/verify_main.c.j2").render(
+    return template_env().get_template("cortexm/verify_main.c.j2").render(
         name=manifest["name"], header=manifest["header"], count=len(vectors), inputs=inputs,
         outputs=outputs, call_args=", ".join(args), tag=VERIFY_TAG, chunk=HEX_CHUNK)
-
-
-def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
-                   target: str = "cortex-m4", work_dir: Path | None = None,
-                   timeout: float = 300.0, cmsis_nn: str | Path | None = None,
-                   force: bool = False):
-    """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
-
-    cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
-    layers they can, cross-compiled into the same program.  `work_dir` (--keep) is written
-    like any output folder: files tinygen did not write are kept unless `force`."""
-    import json
-
-    from codegen.generate import generate
-    from codegen.reference import make_reference
-    from codegen.verify import OutputReport, VerifyReport, compare, random_inputs
-
-    model_path = Path(model_path)
-    t = load_target(target)
-    if not is_cortex_m(t):
-        raise TinygenError(f"target '{target}' is not a Cortex-M target")
-    board = emulated_board(t)
-    require_tools(what=f"verify on {board['name']}")
-    with tempfile.TemporaryDirectory(prefix="tinygen-verify-m-") as tmp:
-        out = Path(work_dir) if work_dir else Path(tmp) / "project"
-        gen = generate(model_path, out, target=target, force=force or work_dir is None,
-                       measure=False, check_fit=False, cmsis_nn=cmsis_nn)
-        graph = gen.program.graph
-        manifest = json.loads((out / "tinygen.json").read_text())
-        cmsis = CmsisNNSources.of(manifest, cmsis_nn)
-        ref = make_reference(model_path.read_bytes(), graph)
-        rng = np.random.default_rng(seed)
-        vectors = [random_inputs(graph, rng) for _ in range(count)]
-        wants = [ref.run(xs) for xs in vectors]
-
-        # with --keep, the ELF stays too: qemu-system-arm -M <machine> -semihosting ... -kernel
-        build = out / "build" / "verify" if work_dir else Path(tmp) / "build"
-        build.mkdir(parents=True, exist_ok=True)
-        harness = build / "tinygen_verify_main.c"
-        harness.write_text(_harness_source(gen, manifest, vectors))
-        elf, board = build_program_elf(out, manifest["sources"], [harness], t, build,
-                                       name=f"{manifest['name']}_verify", cmsis=cmsis)
-        r = run_on_emulator(elf, board, timeout)
-        stdout = r.stdout.decode("ascii", "replace")
-        if r.returncode != 0:
-            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
-            raise TinygenError(f"the verify program failed on {board['qemu_machine']} "
-                               f"(exit status {r.returncode}):\n{tail}")
-        gots = _parse_outputs(stdout, manifest, count)
-
-        kernels = ""
-        if cmsis:
-            entry = manifest["cmsis_nn"]
-            kernels = f", CMSIS-NN {entry['version']}, {entry['code_path']} path"
-        report = VerifyReport(model=model_path.name,
-                              target=f"{target} (QEMU {board['qemu_machine']}{kernels})",
-                              count=count,
-                              reference=ref.name, arena_bytes=gen.program.plan.arena_bytes,
-                              lower_bound=gen.program.plan.lower_bound)
-        report.outputs = [OutputReport(graph.tensors[t_].name) for t_ in graph.outputs]
-        for got, want in zip(gots, wants):
-            for k, (g, w) in enumerate(zip(got, want)):
-                compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
-        if not report.ok:
-            report.notes.extend(_libm_notes(out, manifest, t, gots, wants))
-        return report
 
 
 def float_ulp_distance(got: np.ndarray, want: np.ndarray) -> int:
@@ -443,7 +376,7 @@ def float_ulp_distance(got: np.ndarray, want: np.ndarray) -> int:
     return int(np.max(np.abs(ordered(got) - ordered(want)), initial=0))
 
 
-def _libm_notes(project: Path, manifest: dict, target: dict, gots, wants) -> list[str]:
+def libm_notes(project: Path, manifest: dict, target: dict, gots, wants) -> list[str]:
     """Explain float mismatches that come from the C library's math functions.
 
     TFLM's float kernels (e.g. LOG_SOFTMAX) call expf/logf.  The reference runs on the

@@ -1,0 +1,51 @@
+"""The per-layer table (operator, shapes, MACs, weights, arena placement) of a Program.
+
+README.md and tinygen.json of the generated project list it, and `tinygen` prints it.
+"""
+from __future__ import annotations
+
+from codegen.program import Program
+
+
+def layer_table(program: Program) -> list[dict]:
+    """Per layer: operator, shapes, MACs, weight bytes and where its outputs live."""
+    g, plan = program.graph, program.plan
+    rows = []
+    for step, layer in enumerate(program.layers):
+        call = layer.call
+        ins = [g.tensors[t] for t in call.op.inputs if t >= 0 and not g.tensors[t].is_const]
+        outs = [g.tensors[t] for t in call.op.outputs]
+        placed = []
+        for t in outs:
+            s = plan.storage.get(t.index)
+            if s is None:
+                continue
+            if s.kind == "arena":
+                placed.append(dict(tensor=t.name, offset=s.index, bytes=t.nbytes))
+            else:
+                placed.append(dict(tensor=t.name, storage=s.kind, bytes=t.nbytes))
+        scratch = [dict(offset=plan.scratch_offsets[(step, k)], bytes=size)
+                   for k, size in enumerate(call.scratch) if (step, k) in plan.scratch_offsets]
+        rows.append(dict(
+            index=layer.index, opcode=call.op.opcode, kernel=call.kernel,
+            variant=call.variant, why=layer.selection.reason(),
+            refused=[dict(variant=r.variant, reason=r.reason)
+                     for r in layer.selection.refusals],
+            overridden=layer.selection.overridden,
+            inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
+            macs=int(call.macs), weight_bytes=int(call.const_bytes),
+            arena=placed, scratch=scratch))
+    return rows
+
+
+def arena_cell(row: dict) -> str:
+    """'offset+bytes' of a layer's outputs for the printed layer table."""
+    cells = []
+    for p in row["arena"]:
+        if "offset" in p:
+            cells.append(f"{p['offset']}+{p['bytes']}")
+        else:
+            cells.append(p["storage"])
+    for s in row["scratch"]:
+        cells.append(f"scratch {s['offset']}+{s['bytes']}")
+    return ",".join(cells) or "-"
