@@ -24,13 +24,14 @@ from __future__ import annotations
 import numpy as np
 
 from codegen import quant
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op, Tensor
 from codegen.lowering import register
 from codegen.lowering.base import (LayerCall, LowerContext, TensorArg, require_dtype,
                                    require_quant, unsupported)
 from codegen.lowering.common import activation_suffix, fused_activation_bounds
 
-MAX_LOOPS = 6          # TG_ELEMENTWISE_MAX_DIMS in tg_elementwise.h
+MAX_LOOPS = C_LIMITS["TG_ELEMENTWISE_MAX_DIMS"]   # loops of tg_elementwise.h's params
 TFLM_MAX_RANK = 8      # BroadcastBinaryOpSimple's kMaxRank
 ADD_SUB_LEFT_SHIFT_INT8 = 20
 

@@ -12,11 +12,12 @@ shapes become one flat loop, a tensor against a per-channel vector two).
 """
 from __future__ import annotations
 
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op, Tensor
 from codegen.lowering import register
 from codegen.lowering.base import LayerCall, LowerContext, TensorArg, require_dtype, unsupported
 
-MAX_RANK = 8           # TFLM's BroadcastBinaryOpSimple limit (TG_MAXMIN_MAX_DIMS in the C)
+MAX_RANK = C_LIMITS["TG_MAXMIN_MAX_DIMS"]   # = TFLM's BroadcastBinaryOpSimple limit (8)
 
 
 def _row_major_strides(shape: tuple[int, ...]) -> list[int]:

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from codegen.cheaders import C_LIMITS
 from codegen.graph import DTYPE_BYTES, Graph, Op, Tensor
 from codegen.lowering import register
 from codegen.lowering.base import (CExpr, ConstArray, ConstRef, LayerCall, LowerContext,
                                    TensorArg, require_dtype, unsupported)
 
-COPY_LOOPS = 5   # TG_STRIDED_COPY_DIMS in tg_movement.h
+COPY_LOOPS = C_LIMITS["TG_STRIDED_COPY_DIMS"]   # loops of tg_strided_copy
 
 
 # -- helpers shared by the data-movement lowerings ----------------------------------------

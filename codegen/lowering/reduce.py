@@ -18,12 +18,13 @@ reduced) are merged, so e.g. MEAN over axes [1, 2] of N x H x W x C becomes
 from __future__ import annotations
 
 from codegen import quant
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op, Tensor
 from codegen.lowering import register
 from codegen.lowering.base import (LayerCall, LowerContext, TensorArg, require_dtype,
                                    require_quant, unsupported)
 
-MAX_DIMS = 4                 # TG_REDUCE_MAX_DIMS in tg_reduce.h
+MAX_DIMS = C_LIMITS["TG_REDUCE_MAX_DIMS"]   # loops of tg_reduce_sum_s8
 MAX_COUNT = 1 << 23          # elements per sum: keeps sum - in_zp * n inside int32
 
 
