@@ -16,6 +16,7 @@ This module imports nothing else from codegen.
 from __future__ import annotations
 
 import functools
+import numbers
 import os
 import re
 import shutil
@@ -317,6 +318,12 @@ def check_params(parsed: Parsed, params_type: str | None, params: dict[str, Any]
                                      f"{what}.{k}")
         elif isinstance(v, (list, tuple)):
             problems.append(f"{what}.{k}: not an array in {params_type}, given a list")
+        elif parsed.field_types[params_type][k].endswith("*"):
+            if isinstance(v, numbers.Number) and not isinstance(v, bool) and v != 0:
+                problems.append(f"{what}.{k}: a pointer in {params_type}, given the number {v}")
+        elif hasattr(v, "name") and not isinstance(v, numbers.Number):
+            problems.append(f"{what}.{k}: a {parsed.field_types[params_type][k]} in "
+                            f"{params_type}, given a reference to array {v.name}")
     return problems
 
 
