@@ -92,13 +92,14 @@ class Scan:
 def _top_level_functions(text: str) -> list[str]:
     """Names of the functions declared or defined at file scope of a header's text."""
     text = _DIRECTIVE.sub(" ", text)
+    text = re.sub(r'extern\s*"C"\s*\{', " ", text)   # C++ guards: their `}` is left at depth 0
     flat, depth = [], 0
     for ch in text:                  # drop what is inside braces: bodies, members, enumerators
         if ch == "{":
             depth += 1
             flat.append(ch if depth == 1 else " ")
         elif ch == "}":
-            depth -= 1
+            depth = max(depth - 1, 0)
             flat.append(ch if depth == 0 else " ")
         else:
             flat.append(ch if depth == 0 else " ")

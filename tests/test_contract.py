@@ -145,6 +145,28 @@ def test_text_scan_agrees_with_pycparser():
     assert {"tg_conv_s8", "tg_concat", "tg_strided_copy"} <= set(cheaders.scan().functions)
 
 
+def test_text_scan_needs_no_compiler(monkeypatch, tmp_path):
+    """Generation derives runtime modules from the text alone: no preprocessor is run."""
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("scan() ran a program")
+    monkeypatch.setattr(cheaders.subprocess, "run", no_compiler)
+    assert cheaders.scan.__wrapped__(cheaders.RUNTIME_DIR) == cheaders.scan()
+    # a C++ guard around the declarations hides nothing
+    (tmp_path / "tg_x.h").write_text('#ifdef __cplusplus\nextern "C" {\n#endif\n'
+                                     "#include \"tg_y.h\"\n"
+                                     "typedef struct { int a; } tg_x_params_t;\n"
+                                     "void tg_x(const tg_x_params_t *p,\n          int n);\n"
+                                     "#define TG_X_LIMIT (-3)\n"
+                                     '#ifdef __cplusplus\n}\n#endif\n')
+    (tmp_path / "tg_y.h").write_text("static inline int tg_y(int a) { return a; }\n")
+    (tmp_path / "tg_y.c").write_text('#include "tg_z.h"\n')
+    (tmp_path / "tg_z.h").write_text("")
+    scan = cheaders.scan.__wrapped__(tmp_path)
+    assert scan.functions == {"tg_x": "tg_x", "tg_y": "tg_y"}
+    assert scan.macros == {"TG_X_LIMIT": -3}
+    assert cheaders.runtime_modules(["tg_x"], tmp_path) == ["tg_common", "tg_x", "tg_y", "tg_z"]
+
+
 def test_runtime_modules_follow_includes_from_h_and_c():
     assert cheaders.runtime_modules(["tg_conv_s8"]) == ["tg_common", "tg_conv", "tg_conv_window"]
     assert cheaders.runtime_modules(["tg_softmax_f32"]) == ["tg_common", "tg_mathf",
