@@ -114,8 +114,17 @@ def _top_level_functions(text: str) -> list[str]:
     return names
 
 
+def _c_int(literal: str) -> int:
+    """The value of a C integer literal, possibly negated and in parentheses."""
+    text = re.sub(r"[()\s]", "", literal).rstrip("uUlL")
+    sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text)
+    base = 16 if digits[:2] in ("0x", "0X") else 8 if len(digits) > 1 and digits[0] == "0" else 10
+    return sign * int(digits, base)
+
+
 @functools.lru_cache(maxsize=None)
 def scan(root: Path = RUNTIME_DIR) -> Scan:
+    """The runtime_c headers (and .c files, for includes) in `root`, read as text."""
     root = Path(root)
     modules = _modules(root)
     functions: dict[str, str] = {}
@@ -131,7 +140,7 @@ def scan(root: Path = RUNTIME_DIR) -> Scan:
                 raise ValueError(f"{name} is declared in both {functions[name]}.h and {mod}.h")
             functions[name] = mod
         for name, value in _DEFINE_INT.findall(h):
-            values.setdefault(name, set()).add(int(re.sub(r"[()\s]|[uUlL]+$", "", value), 0))
+            values.setdefault(name, set()).add(_c_int(value))
             macro_modules[name] = mod
         deps = set()
         for ext in (".h", ".c"):

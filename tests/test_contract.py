@@ -159,14 +159,14 @@ def test_text_scan_needs_no_compiler(monkeypatch, tmp_path):
                                      "#include \"tg_y.h\"\n"
                                      "typedef struct { int a; } tg_x_params_t;\n"
                                      "void tg_x(const tg_x_params_t *p,\n          int n);\n"
-                                     "#define TG_X_LIMIT (-3)\n"
+                                     "#define TG_X_LIMIT (-3)\n#define TG_X_MASK 0x10u\n"
                                      '#ifdef __cplusplus\n}\n#endif\n')
     (tmp_path / "tg_y.h").write_text("static inline int tg_y(int a) { return a; }\n")
     (tmp_path / "tg_y.c").write_text('#include "tg_z.h"\n')
     (tmp_path / "tg_z.h").write_text("")
     scan = cheaders.scan.__wrapped__(tmp_path)
     assert scan.functions == {"tg_x": "tg_x", "tg_y": "tg_y"}
-    assert scan.macros == {"TG_X_LIMIT": -3}
+    assert scan.macros == {"TG_X_LIMIT": -3, "TG_X_MASK": 16}
     assert cheaders.runtime_modules(["tg_x"], tmp_path) == ["tg_common", "tg_x", "tg_y", "tg_z"]
 
 
