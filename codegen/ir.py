@@ -5,8 +5,8 @@ call, a params struct filled with numbers computed at generation time, the
 tensors it reads and writes, which output may share bytes with which input
 (`Overlap`), the temporaries it needs (`scratch`), the constant arrays
 (weights, folded biases, requantization tables) it needs in flash with how
-each is stored (`ConstArray.encoding`), and the runtime_c modules that define
-the kernel.  The planner works from these calls alone; templates render them
+each is stored (`ConstArray.encoding`).  The runtime_c files a kernel needs are found
+from its name (codegen/cheaders.py).  The planner works from these calls alone; templates render them
 and make no decisions.
 """
 from __future__ import annotations
@@ -123,7 +123,6 @@ class LayerCall:
     params: dict[str, Any] = field(default_factory=dict)
     args: list[Any] = field(default_factory=list)  # after &params: TensorArg/ScratchArg/
                                                    # StructRef/ConstRef/CExpr
-    runtime: list[str] = field(default_factory=list)  # runtime_c module stems
     consts: list[ConstArray] = field(default_factory=list)
     scratch: list[int] = field(default_factory=list)  # bytes per scratch buffer
     comment: str = ""

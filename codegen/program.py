@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from codegen import cheaders
 from codegen.cnames import Namer, display_text
 from codegen.errors import UnsupportedError
 from codegen.graph import Graph
@@ -65,10 +66,8 @@ class Program:
 
     @property
     def runtime_modules(self) -> list[str]:
-        mods = {"tg_common"}
-        for layer in self.layers:
-            mods.update(layer.call.runtime)
-        return sorted(mods)
+        """runtime_c modules to copy: those declaring the kernels called, what they include."""
+        return cheaders.runtime_modules(layer.call.kernel for layer in self.layers)
 
     @property
     def const_bytes(self) -> int:

@@ -54,7 +54,6 @@ def lut_layer(op: Op, g: Graph, ctx: LowerContext, inp: Tensor, out: Tensor,
         params_type="tg_lookup_to_s8_params_t",
         params=dict(count=inp.num_elements, table=r_t),
         args=[TensorArg(inp.index), TensorArg(out.index)],
-        runtime=["tg_lookup"],
         consts=[c_t],
         comment=f"{op.opcode} {inp.shape_str()} -> {out.shape_str()} (lookup table)",
     )

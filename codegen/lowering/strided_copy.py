@@ -6,10 +6,11 @@ both tensors are merged, so most layers become a few memcpy calls.
 """
 from __future__ import annotations
 
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Op, Tensor
 from codegen.ir import CExpr, ConstArray, LayerCall, TensorArg
 
-COPY_LOOPS = 5   # TG_STRIDED_COPY_DIMS in tg_movement.h
+COPY_LOOPS = C_LIMITS["TG_STRIDED_COPY_DIMS"]   # loops of tg_strided_copy
 
 
 def strided_copy_params(shape, in_strides, out_strides, in_offset: int, out_offset: int,
@@ -53,4 +54,4 @@ def copy_call(op: Op, inp: Tensor, out: Tensor, params: dict, comment: str,
               consts: list[ConstArray] | None = None) -> LayerCall:
     return LayerCall(op=op, kernel="tg_strided_copy", params_type="tg_strided_copy_params_t",
                      params=params, args=[TensorArg(inp.index), TensorArg(out.index)],
-                     runtime=["tg_movement"], consts=consts or [], comment=comment)
+                     consts=consts or [], comment=comment)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, unsupported
 
-MAX_RANK = 8           # TFLM's BroadcastBinaryOpSimple limit (TG_MAXMIN_MAX_DIMS in the C)
+MAX_RANK = 8           # TFLM's BroadcastBinaryOpSimple limit
 
 
 def _row_major_strides(shape: tuple[int, ...]) -> list[int]:

@@ -44,7 +44,7 @@ def _rows_call(op: Op, ctx: LowerContext, joined: Tensor, parts: list[Tensor], a
         params=dict(count=len(parts), rows=rows, row_bytes=ref),
         # tg_concat(&p, output, inputs...) and tg_split(&p, input, outputs...)
         args=[TensorArg(joined.index), *[TensorArg(t.index) for t in parts]],
-        runtime=["tg_movement"], consts=[arr], comment=comment)
+        consts=[arr], comment=comment)
 
 
 def _norm_axis(op: Op, g: Graph, axis: int, rank: int, what: str) -> int:

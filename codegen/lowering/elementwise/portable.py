@@ -7,6 +7,7 @@ operator spec (codegen/ops/elementwise.py).
 """
 from __future__ import annotations
 
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
@@ -14,7 +15,7 @@ from codegen.lowering.base import LowerContext
 from codegen.ops.checks import unsupported
 from codegen.ops.elementwise import BinaryLayer, analyse_binary
 
-MAX_LOOPS = 6          # TG_ELEMENTWISE_MAX_DIMS in tg_elementwise.h
+MAX_LOOPS = C_LIMITS["TG_ELEMENTWISE_MAX_DIMS"]   # loops of tg_elementwise.h's params
 
 
 def broadcast_loops(shape1: tuple, shape2: tuple, out_shape: tuple,
@@ -85,7 +86,6 @@ def lower_add_sub(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params_type="tg_add_sub_params_t",
         params=params,
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
-        runtime=["tg_elementwise"],
         comment=b.comment(),
     )
 
@@ -103,6 +103,5 @@ def lower_mul(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     output_multiplier=b.output_multiplier, output_shift=b.output_shift,
                     act_min=b.act_min, act_max=b.act_max, **_loops(b, g)),
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
-        runtime=["tg_elementwise"],
         comment=b.comment(),
     )

@@ -39,7 +39,6 @@ def lower_fully_connected(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     output_offset=fc.output_zero_point,
                     act_min=fc.act_min, act_max=fc.act_max),
         args=[TensorArg(fc.inp.index), TensorArg(fc.out.index)],
-        runtime=["tg_fully_connected"],
         consts=[c_w, c_b, c_m, c_s],
         comment=fc.comment(),
         macs=batches * units * depth,

@@ -194,7 +194,6 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     sigmoid_table=r_t),
         args=[TensorArg(x.index), TensorArg(out.index), TensorArg(hidden.index),
               TensorArg(cell.index)],
-        runtime=["tg_lstm"],
         consts=[c_iw, c_rw, c_b, c_m, c_s, c_t],
         comment=f"UNIDIRECTIONAL_SEQUENCE_LSTM {x.shape_str()} ({layout}) -> {out.shape_str()}, "
                 f"{units} units, int16 cell state"

@@ -6,14 +6,17 @@ from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
-from codegen.ops.maximum_minimum import MAX_RANK, analyse_maximum_minimum
+from codegen.cheaders import C_LIMITS
+from codegen.ops.maximum_minimum import analyse_maximum_minimum
+
+MAX_DIMS = C_LIMITS["TG_MAXMIN_MAX_DIMS"]   # loops of tg_maximum_minimum.h's params (TFLM's 8)
 
 
 @register("MAXIMUM", "MINIMUM")
 def lower_maximum_minimum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     mm = analyse_maximum_minimum(op, g)
     loops = mm.loops
-    pad = [0] * (MAX_RANK - len(loops))
+    pad = [0] * (MAX_DIMS - len(loops))
     kernel = "tg_maximum_s8" if op.opcode == "MAXIMUM" else "tg_minimum_s8"
     return LayerCall(
         op=op,
@@ -24,6 +27,5 @@ def lower_maximum_minimum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     input1_strides=[s[0] for _, s in loops] + pad,
                     input2_strides=[s[1] for _, s in loops] + pad),
         args=[TensorArg(mm.a.index), TensorArg(mm.b.index), TensorArg(mm.out.index)],
-        runtime=["tg_maximum_minimum"],
         comment=mm.comment(),
     )

@@ -24,7 +24,6 @@ def _lower_pool(op: Op, g: Graph, ctx: LowerContext, kind: str) -> LayerCall:
                     pad_top=win.pad_top, pad_left=win.pad_left,
                     act_min=pool.act_min, act_max=pool.act_max),
         args=[TensorArg(pool.inp.index), TensorArg(pool.out.index)],
-        runtime=["tg_pooling"],
         comment=pool.comment(),
     )
 

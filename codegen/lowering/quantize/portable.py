@@ -64,8 +64,7 @@ def lower_quantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
             op=op, kernel=f"tg_quantize_f32_{SHORT[out.dtype]}", params_type="tg_quantize_params_t",
             params=dict(count=count, scale=float(np.float32(out_scale)),
                         zero_point=out_q.scalar_zero_point),
-            args=args, runtime=["tg_quantize"],
-            comment=f"{what}, {_quant_str(out)}")
+            args=args, comment=f"{what}, {_quant_str(out)}")
 
     in_q = require_quant(op, g, inp, "input")
     in_scale = _check_scale(op, g, inp, "input")
@@ -83,15 +82,14 @@ def lower_quantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
             op=op, kernel=f"tg_lookup_{SHORT[inp.dtype]}_{SHORT[out.dtype]}",
             params_type=f"tg_lookup_to_{SHORT[out.dtype]}_params_t",
             params=dict(count=count, table=r_t),
-            args=args, runtime=["tg_lookup"], consts=[c_t],
+            args=args, consts=[c_t],
             comment=f"{what} (table)")
     return LayerCall(
         op=op, kernel=f"tg_requantize_{SHORT[inp.dtype]}_{SHORT[out.dtype]}",
         params_type="tg_requantize_params_t",
         params=dict(count=count, input_offset=in_q.scalar_zero_point, multiplier=multiplier,
                     shift=shift, output_offset=out_q.scalar_zero_point),
-        args=args, runtime=["tg_quantize"],
-        comment=what)
+        args=args, comment=what)
 
 
 @register("DEQUANTIZE")
@@ -108,5 +106,5 @@ def lower_dequantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         op=op, kernel=f"tg_dequantize_{SHORT[inp.dtype]}_f32", params_type="tg_dequantize_params_t",
         params=dict(count=inp.num_elements, scale=float(np.float32(scale)),
                     zero_point=in_q.scalar_zero_point),
-        args=[TensorArg(inp.index), TensorArg(out.index)], runtime=["tg_quantize"],
+        args=[TensorArg(inp.index), TensorArg(out.index)],
         comment=f"DEQUANTIZE {inp.dtype} -> float32 {inp.shape_str()}, {_quant_str(inp)}")

@@ -18,13 +18,14 @@ reduced) are merged, so e.g. MEAN over axes [1, 2] of N x H x W x C becomes
 from __future__ import annotations
 
 from codegen import quant
+from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op, Tensor
 from codegen.lowering import register
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 
-MAX_DIMS = 4                 # TG_REDUCE_MAX_DIMS in tg_reduce.h
+MAX_DIMS = C_LIMITS["TG_REDUCE_MAX_DIMS"]   # loops of tg_reduce_sum_s8
 MAX_COUNT = 1 << 23          # elements per sum: keeps sum - in_zp * n inside int32
 
 
@@ -131,7 +132,6 @@ def lower_mean_sum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     multiplier=mult, shift=shift,
                     output_offset=out_q.scalar_zero_point),
         args=[TensorArg(inp.index), TensorArg(out.index)],
-        runtime=["tg_reduce"],
         comment=f"{op.opcode} {inp.shape_str()} over axes {axes} ({count} elements each, {kw}) "
                 f"-> {out.shape_str()}",
         macs=inp.num_elements,

@@ -24,7 +24,6 @@ def lower_reshape_copy(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     return LayerCall(
         op=op, kernel="tg_copy", params_type=None, params={},
         args=[TensorArg(inp.index), TensorArg(out.index), inp.nbytes],
-        runtime=["tg_copy"],
         reads=[inp.index],
         overlaps=[Overlap(output=out.index, input=inp.index, alias=True)],
         comment=f"{op.opcode} {inp.shape_str()} -> {out.shape_str()} (copy: input and output "

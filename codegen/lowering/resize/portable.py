@@ -63,5 +63,5 @@ def lower_resize_nearest(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params=dict(batches=batches, out_height=out_h, out_width=out_w, pixel_bytes=pixel,
                     in_batch_bytes=in_h * in_w * pixel, row_offset=r_r, col_offset=r_c),
         args=[TensorArg(inp.index), TensorArg(out.index)],
-        runtime=["tg_resize"], consts=[c_r, c_c],
+        consts=[c_r, c_c],
         comment=f"RESIZE_NEAREST_NEIGHBOR {inp.shape_str()} -> {out.shape_str()}{flags}")

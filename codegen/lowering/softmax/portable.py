@@ -14,8 +14,6 @@ from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.softmax import (analyse_softmax_s8, log_softmax_reverse_scaling,
                                  rows_and_depth, softmax_beta, softmax_input_scaling)
 
-RUNTIME = ["tg_fixedpoint", "tg_softmax"]
-RUNTIME_F32 = ["tg_mathf", "tg_softmax_f32"]
 
 
 @register("SOFTMAX")
@@ -30,7 +28,7 @@ def lower_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         return LayerCall(
             op=op, kernel="tg_softmax_f32", params_type="tg_softmax_f32_params_t",
             params=dict(rows=rows, depth=depth, beta=beta),
-            args=[TensorArg(inp.index), TensorArg(out.index)], runtime=list(RUNTIME_F32),
+            args=[TensorArg(inp.index), TensorArg(out.index)],
             comment=f"SOFTMAX float32 {inp.shape_str()}, {rows} row(s) of {depth}, "
                     f"beta {beta:g}")
     sm = analyse_softmax_s8(op, g)
@@ -39,7 +37,7 @@ def lower_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params_type="tg_softmax_params_t",
         params=dict(rows=sm.rows, depth=sm.depth, input_multiplier=sm.multiplier,
                     input_left_shift=sm.left_shift, diff_min=sm.diff_min),
-        args=[TensorArg(inp.index), TensorArg(out.index)], runtime=list(RUNTIME),
+        args=[TensorArg(inp.index), TensorArg(out.index)],
         comment=f"SOFTMAX int8 -> {out.dtype} {sm.shape_text()}")
 
 
@@ -56,7 +54,7 @@ def lower_log_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         return LayerCall(
             op=op, kernel="tg_log_softmax_f32", params_type="tg_log_softmax_f32_params_t",
             params=dict(rows=rows, depth=depth),
-            args=[TensorArg(inp.index), TensorArg(out.index)], runtime=list(RUNTIME_F32),
+            args=[TensorArg(inp.index), TensorArg(out.index)],
             comment=f"LOG_SOFTMAX float32 {shape}")
 
     in_q = require_quant(op, g, inp, "input")
@@ -75,5 +73,4 @@ def lower_log_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params=dict(rows=rows, depth=depth, input_multiplier=multiplier,
                     input_left_shift=left_shift, reverse_scaling_divisor=rev_mult,
                     reverse_scaling_shift=rev_shift, diff_min=diff_min),
-        args=[TensorArg(inp.index), TensorArg(out.index)], runtime=list(RUNTIME),
-        comment=f"LOG_SOFTMAX int8 {shape}")
+        args=[TensorArg(inp.index), TensorArg(out.index)], comment=f"LOG_SOFTMAX int8 {shape}")

@@ -1,0 +1,253 @@
+"""The C/Python contract, checked mechanically against the runtime_c headers (pycparser).
+
+Every LayerCall produced for a corpus (all shared models and small single-operator
+models) must fill exactly the fields of its params struct (a missing key would silently
+be zero), call a declared function, and need no runtime module the kernel's header and
+#include closure do not bring; every params struct of runtime_c must be exercised; every
+limit the lowerings share with the C must equal the header's macro.  Generation only: no
+C is compiled here.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codegen import cheaders
+from codegen.frontend import read_tflite
+from codegen.frontend.tflite_writer import ModelWriter
+from codegen.lowering.base import ConstRef, LayerCall
+from codegen.program import build_program
+from codegen.targets import load_target
+from tests.harness import SHARED_MODELS
+from tests.test_op_elementwise import binary_model
+from tests.test_op_maximum_minimum import maxmin_model
+from tests.test_op_quantize import layers_model
+from tests.test_op_softmax import softmax_model
+
+
+@dataclass
+class Seen:
+    source: str          # model the call was generated for
+    name: str            # layer name
+    call: LayerCall
+
+
+def _quantize_layers() -> list[dict]:
+    """One QUANTIZE/DEQUANTIZE layer per supported type pair (every lookup and requantize)."""
+    q = {"float32": None, "int8": (0.05, 3), "uint8": (0.05, 131), "int16": (0.001, 0),
+         "int32": (0.0001, 0)}
+    pairs = [("float32", "int8"), ("float32", "int16"), ("int8", "int8"), ("int8", "uint8"),
+             ("int8", "int16"), ("int8", "int32"), ("uint8", "int8"), ("int16", "int8"),
+             ("int16", "int16"), ("int16", "int32"), ("int32", "int8"), ("int32", "int16")]
+    layers = [dict(op="QUANTIZE", src=s, dst=d, shape=(2, 3), in_q=q[s],
+                   out_q=(q[d][0] * 1.5, q[d][1])) for s, d in pairs]
+    layers += [dict(op="DEQUANTIZE", src=s, dst="float32", shape=(4,), in_q=q[s], out_q=None)
+               for s in ("int8", "uint8", "int16")]
+    return layers
+
+
+def single_op_models() -> dict[str, bytes]:
+    """Small models reaching the kernels and params structs the shared models do not."""
+    rng = np.random.default_rng(9)
+    models = {
+        "quantize": layers_model(_quantize_layers()),
+        "maximum": maxmin_model(rng, "MAXIMUM", (2, 5, 7, 3), (3,)),
+        "minimum": maxmin_model(rng, "MINIMUM", (4, 1, 6), (1, 5, 1)),
+        "sub": binary_model("SUB", (2, 3, 4), (4,), rng=rng),
+        "softmax": softmax_model([
+            dict(op="SOFTMAX", shape=(1, 10), scale=0.1, zp=0, out="int16"),
+            dict(op="SOFTMAX", shape=(3, 7), dtype="float32"),
+            dict(op="LOG_SOFTMAX", shape=(2, 5), scale=0.1, zp=-3),
+            dict(op="LOG_SOFTMAX", shape=(2, 5), dtype="float32")]),
+    }
+    # RESHAPE that cannot alias its input (a model input straight to a model output): tg_copy
+    m = ModelWriter()
+    x = m.tensor("x", (2, 6), "int8", scale=0.1, zero_point=0)
+    y = m.tensor("y", (3, 4), "int8", scale=0.1, zero_point=0)
+    m.op("RESHAPE", [x, m.const("shape", np.array([3, 4]), "int32")], [y])
+    m.inputs, m.outputs = [x], [y]
+    models["reshape"] = m.build()
+    return models
+
+
+def _calls(source: str, model: bytes, target: dict, library=None, backend=None) -> list[Seen]:
+    program = build_program(read_tflite(model), "model", target, library, backend)
+    return [Seen(source, layer.name, layer.call) for layer in program.layers]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Seen]:
+    host = load_target("host")
+    seen: list[Seen] = []
+    shared = sorted(SHARED_MODELS.glob("*.tflite"))
+    assert shared, f"no models in {SHARED_MODELS}"
+    for path in shared:
+        seen += _calls(path.name, path.read_bytes(), host)
+    for name, model in single_op_models().items():
+        seen += _calls(name, model, host)
+    return seen
+
+
+def _where(s: Seen) -> str:
+    return f"{s.source} {s.name} ({s.call.kernel})"
+
+
+def _report(problems: dict[str, list[str]]) -> str:
+    """One line per distinct problem: how many calls have it, and the first of them."""
+    return "\n".join(f"{p} ({len(w)} call(s), first {w[0]})" for p, w in problems.items())
+
+
+def test_every_call_fills_exactly_its_params_struct(corpus):
+    parsed = cheaders.parse()
+    problems: dict[str, list[str]] = {}
+    for s in corpus:
+        if s.call.library == "portable":
+            for p in cheaders.check_call(parsed, s.call):
+                problems.setdefault(p, []).append(f"{s.source} {s.name}")
+    assert not problems, _report(problems)
+
+
+def test_every_params_struct_is_exercised(corpus):
+    structs = {n for n in cheaders.parse().structs if n.endswith("_params_t")}
+    used = {s.call.params_type for s in corpus}
+    assert structs - used == set(), (
+        f"params structs no call in the corpus fills: {sorted(structs - used)}; add a model "
+        "reaching them to single_op_models() in tests/test_contract.py")
+    assert len(structs) >= 20
+
+
+def test_limits_mirrored_in_python_equal_the_header_macros():
+    macros = cheaders.scan().macros
+    for name, value in cheaders.C_LIMITS.items():
+        assert name in macros, f"C_LIMITS names {name}, which no runtime_c header defines"
+        assert macros[name] == value, f"C_LIMITS[{name!r}] = {value}, the header says {macros[name]}"
+    # every macro sizing an array in a header is one the lowerings see through C_LIMITS
+    sizing = {m for h in cheaders.RUNTIME_DIR.glob("tg_*.h")
+              for m in re.findall(r"\[\s*([A-Z_][A-Z0-9_]*)\s*\]", h.read_text())}
+    assert sizing == set(cheaders.C_LIMITS), (
+        f"array-sizing macros not in cheaders.C_LIMITS: {sorted(sizing - set(cheaders.C_LIMITS))}"
+        f"; in C_LIMITS but sizing nothing: {sorted(set(cheaders.C_LIMITS) - sizing)}")
+
+
+def test_text_scan_agrees_with_pycparser():
+    """Generation uses the compiler-free text scan; it must see what pycparser sees."""
+    assert cheaders.scan().functions == cheaders.parse().functions
+    assert {"tg_conv_s8", "tg_concat", "tg_strided_copy"} <= set(cheaders.scan().functions)
+
+
+def test_text_scan_needs_no_compiler(monkeypatch, tmp_path):
+    """Generation derives runtime modules from the text alone: no preprocessor is run."""
+    def no_compiler(*args, **kwargs):
+        raise AssertionError("scan() ran a program")
+    monkeypatch.setattr(cheaders.subprocess, "run", no_compiler)
+    assert cheaders.scan.__wrapped__(cheaders.RUNTIME_DIR) == cheaders.scan()
+    # a C++ guard around the declarations hides nothing
+    (tmp_path / "tg_x.h").write_text('#ifdef __cplusplus\nextern "C" {\n#endif\n'
+                                     "#include \"tg_y.h\"\n"
+                                     "typedef struct { int a; } tg_x_params_t;\n"
+                                     "void tg_x(const tg_x_params_t *p,\n          int n);\n"
+                                     "#define TG_X_LIMIT (-3)\n#define TG_X_MASK 0x10u\n"
+                                     '#ifdef __cplusplus\n}\n#endif\n')
+    (tmp_path / "tg_y.h").write_text("static inline int tg_y(int a) { return a; }\n")
+    (tmp_path / "tg_y.c").write_text('#include "tg_z.h"\n')
+    (tmp_path / "tg_z.h").write_text("")
+    scan = cheaders.scan.__wrapped__(tmp_path)
+    assert scan.functions == {"tg_x": "tg_x", "tg_y": "tg_y"}
+    assert scan.macros == {"TG_X_LIMIT": -3, "TG_X_MASK": 16}
+    assert cheaders.runtime_modules(["tg_x"], tmp_path) == ["tg_common", "tg_x", "tg_y", "tg_z"]
+
+
+def test_runtime_modules_follow_includes_from_h_and_c():
+    assert cheaders.runtime_modules(["tg_conv_s8"]) == ["tg_common", "tg_conv", "tg_conv_window"]
+    assert cheaders.runtime_modules(["tg_softmax_f32"]) == ["tg_common", "tg_mathf",
+                                                            "tg_softmax_f32"]
+    assert cheaders.runtime_modules(["tg_softmax_s8"]) == ["tg_common", "tg_fixedpoint",
+                                                           "tg_softmax"]
+    assert cheaders.runtime_modules(["tg_concat"]) == ["tg_common", "tg_movement"]
+    assert cheaders.runtime_modules(["arm_convolve_s8"]) == ["tg_common"]
+
+
+# ------------------------------------------------ the checker itself catches what it should
+
+def _fabricated(params: dict, params_type="tg_fully_connected_params_t",
+                kernel="tg_fully_connected_s8") -> LayerCall:
+    return LayerCall(op=None, kernel=kernel, params_type=params_type, params=params)
+
+
+def _full_fc_params() -> dict:
+    fields = cheaders.parse().structs["tg_fully_connected_params_t"]
+    types = cheaders.parse().field_types["tg_fully_connected_params_t"]
+    return {f: ConstRef("w") if types[f].endswith("*") else 1 for f in fields}
+
+
+def test_checker_accepts_a_complete_call():
+    assert cheaders.check_call(cheaders.parse(), _fabricated(_full_fc_params())) == []
+
+
+def test_checker_reports_a_missing_key():
+    params = _full_fc_params()
+    del params["output_offset"]
+    problems = cheaders.check_call(cheaders.parse(), _fabricated(params))
+    assert len(problems) == 1 and "missing" in problems[0] and "output_offset" in problems[0], \
+        problems
+
+
+def test_checker_reports_unknown_keys_kernels_and_structs():
+    parsed = cheaders.parse()
+    params = dict(_full_fc_params(), output_ofset=0)
+    assert "output_ofset" in " ".join(cheaders.check_call(parsed, _fabricated(params)))
+    assert "tg_fully_connected_s9" in " ".join(cheaders.check_call(
+        parsed, _fabricated(_full_fc_params(), kernel="tg_fully_connected_s9")))
+    swapped = dict(_full_fc_params(), weights=5, act_min=ConstRef("w"))
+    problems = cheaders.check_call(parsed, _fabricated(swapped))
+    assert len(problems) == 2 and "weights" in problems[0] and "act_min" in problems[1], problems
+    assert "tg_nope_params_t" in " ".join(cheaders.check_call(
+        parsed, _fabricated({}, params_type="tg_nope_params_t")))
+
+
+def test_checker_reports_arrays_of_the_wrong_length():
+    parsed = cheaders.parse()
+    fields = parsed.structs["tg_reduce_params_t"]
+    n = cheaders.C_LIMITS["TG_REDUCE_MAX_DIMS"]
+    params = {f: [1] * n if f in parsed.arrays["tg_reduce_params_t"] else 1 for f in fields}
+    assert cheaders.check_params(parsed, "tg_reduce_params_t", params) == []
+    params["outer_dims"] = [1] * (n - 1)          # would be zero-padded by C silently
+    problems = cheaders.check_params(parsed, "tg_reduce_params_t", params)
+    assert len(problems) == 1 and "outer_dims" in problems[0], problems
+
+
+# ------------------------------------------------ CMSIS-NN structs (needs CMSIS_NN_PATH)
+
+@pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),
+                    reason="CMSIS_NN_PATH not set: CMSIS-NN's structs are checked only "
+                           "against a CMSIS-NN checkout")
+def test_cmsis_nn_structs_match_arm_nn_types():
+    from codegen.cmsis_nn import LIBRARY, locate
+
+    lib = locate(os.environ["CMSIS_NN_PATH"])
+    include = Path(lib.root) / "Include"
+    parsed = cheaders.parse_files([include / "arm_nnfunctions.h"], [include])
+    target = load_target("cortex-m4")
+    backend = lib.backend(target)
+    checked = 0
+    problems: dict[str, list[str]] = {}
+    models = {p.name: p.read_bytes() for p in sorted(SHARED_MODELS.glob("*.tflite"))}
+    for source, model in {**models, **single_op_models()}.items():
+        for s in _calls(source, model, target, LIBRARY, backend):
+            if s.call.library != LIBRARY:
+                continue
+            found = [] if s.call.kernel in parsed.functions else [
+                f"{s.call.kernel} is not declared in arm_nnfunctions.h"]
+            for st in s.call.structs:
+                found += cheaders.check_params(parsed, st.ctype, st.fields,
+                                               f"{s.call.kernel} {st.name}")
+                checked += 1
+            for p in found:
+                problems.setdefault(p, []).append(f"{s.source} {s.name}")
+    assert not problems, _report(problems)
+    assert checked > 0
