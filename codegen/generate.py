@@ -13,6 +13,7 @@ from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
 from codegen.errors import ModelError, TinygenError
 from codegen.program import Program, build_program
+from codegen.regions import resolve_arena_region
 from codegen.targets import load_target
 
 
@@ -32,7 +33,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True) -> Generated:
+             check_fit: bool = True, arena_region: str | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -41,6 +42,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    arena_region: a RAM region of the board (or any linker-script name for a core) to place
+    the arena in (codegen/regions.py).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -52,6 +55,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
                if is_reserved(name) else "is not a lower-case C identifier")
         raise ModelError(f"--name '{display_text(name, 60)}' {why}; try '{cname}'")
     target_spec = load_target(target)
+    target_spec["arena_region"] = resolve_arena_region(target_spec, arena_region)
     backend = None
     notes: list[str] = []
     if cmsis_nn is not None or library == LIBRARY:
