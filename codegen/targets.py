@@ -130,10 +130,10 @@ def _memory_regions(board: dict) -> list[dict]:
         of_kind = [r for r in regions if r["kind"] == kind]
         defaults = [r["name"] for r in of_kind if r["default"]]
         if of_kind and len(defaults) != 1:
+            holds = "code and constants" if kind == "flash" else ".data/.bss and the stack"
             raise TinygenError(f"{where}: exactly one {kind} region must be `default = true` "
-                               f"(where the vendor's linker script puts "
-                               f"{'code and constants' if kind == 'flash' else '.data/.bss and the stack'}"
-                               f"), not {len(defaults)}")
+                               f"(where the vendor's linker script puts {holds}), not "
+                               f"{len(defaults)}")
     return regions
 
 
