@@ -238,6 +238,11 @@ def cmd_targets(argv: list[str]) -> int:
         emu = ", emulated: tinygen verify runs here" if t.get("qemu_machine") else ""
         mcu = f"{t['mcu']}, " if t.get("mcu") else ""
         print(f"  {t['name']:18s} {mcu}core {t['core_name']}, {mem}{emu}")
+        regions = t.get("memory_regions", [])
+        if len(regions) > 2:
+            print(f"  {'':18s} regions: " + ", ".join(
+                f"{r['name']} {r['size'] // 1024} KB{' (default)' if r['default'] else ''}"
+                for r in regions))
     return 0
 
 
