@@ -158,14 +158,19 @@ def placement_context(target: dict) -> dict:
     regions = memory_regions(target)
     region = next((r for r in regions if r["name"] == name), None)
     ram, flash = default_region(target, "ram"), default_region(target, "flash")
+    others = [r for r in regions if r["kind"] == "ram" and not r["default"]]
+    # the region of the README's example lines: the arena's, else another RAM region
+    shown = name or (others[0]["name"] if others else "RAM2")
     return dict(
         arena_region=name,
         arena_section=arena_section(name) if name else None,
         arena_region_info=region,
-        arena_output_section=f".{name.lower()}_arena" if name else ".ram2_arena",
+        example_region=shown,
+        example_section=arena_section(shown),
+        arena_output_section=f".{shown.lower()}_arena",
         memory_regions=regions,
         default_ram_region=ram["name"] if ram else None,
         default_flash_region=flash["name"] if flash else None,
-        other_ram_regions=[r for r in regions if r["kind"] == "ram" and not r["default"]],
+        other_ram_regions=others,
         other_flash_regions=[r for r in regions if r["kind"] == "flash" and not r["default"]],
     )
