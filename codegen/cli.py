@@ -24,6 +24,8 @@ examples:
   tinygen model.tflite --board nucleo-l4r5zi --selftest 5 -o out/
                                                   for a board: checks that the model
                                                   fits, embeds a golden self-test
+  tinygen model.tflite --board nucleo-l4r5zi --arena-region RAM -o out/
+                                                  put the arena in another RAM region
   tinygen model.tflite --cmsis-nn ~/CMSIS-NN -o out/
                                                   call Arm's CMSIS-NN kernels where it has one
   tinygen model.tflite --cmsis-nn ~/CMSIS-NN --kernel 7=portable -o out/
@@ -122,6 +124,11 @@ def _generate_parser() -> argparse.ArgumentParser:
                    "(default: host; see `tinygen targets`)")
     p.add_argument("--board", help="a board (see `tinygen targets`): generate for its core and "
                    "stop with an error if the model does not fit its flash or RAM")
+    p.add_argument("--arena-region", metavar="REGION", default=None,
+                   help="place the activation arena in this RAM region of the board (e.g. "
+                   "RAM2; default: the region .bss goes to): the fit check counts it there, and "
+                   "the code puts the arena in section .noinit.<region> for the linker-script "
+                   "lines that README.md shows")
     p.add_argument("--selftest", type=int, default=0, metavar="N",
                    help="embed N random input vectors and TFLM's outputs for them in "
                    "<name>_selftest.c, with int <name>_selftest(void) returning the number of "
@@ -210,7 +217,8 @@ def cmd_generate(argv: list[str]) -> int:
     out = Path(args.output) if args.output else Path(args.name or default_name(args.model))
     gen = generate(args.model, out, target=target, name=args.name, force=args.force,
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
-                   cmsis_nn=_cmsis_nn_path(args), **_kernel_choice(args))
+                   cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
+                   **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -265,6 +273,11 @@ def cmd_targets(argv: list[str]) -> int:
         emu = ", emulated: tinygen verify runs here" if t.get("qemu_machine") else ""
         mcu = f"{t['mcu']}, " if t.get("mcu") else ""
         print(f"  {t['name']:18s} {mcu}core {t['core_name']}, {mem}{emu}")
+        regions = t.get("memory_regions", [])
+        if len(regions) > 2:
+            print(f"  {'':18s} regions: " + ", ".join(
+                f"{r['name']} {r['size'] // 1024} KB{' (default)' if r['default'] else ''}"
+                for r in regions))
     return 0
 
 

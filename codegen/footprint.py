@@ -7,7 +7,8 @@ Measured: the library's sources cross-compiled for the target with arm-none-eabi
 (-O2, as the generated Makefile builds them), sizes from arm-none-eabi-size, stack
 from GCC's call-graph information.  Estimated: constants and arena are exact (they
 are known at generation time); code and stack come from rough per-kernel figures.
-With a board, `check_fit` turns a model that does not fit into a clear error.
+With a board, the report splits this over the board's memory regions (codegen/regions.py),
+and `check_fit` turns a region that cannot hold its part into a clear error.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from codegen.errors import DoesNotFitError, ToolchainError
 from codegen.program import Program
+from codegen.regions import arena_section, fit_problems, region_usage
 from codegen.targets import is_cortex_m
 from codegen.toolchain import cortexm
 
@@ -79,7 +81,9 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
             [v for k, v in m["per_file"].items() if k.startswith("cmsis_nn/")]
         est = dict(code=sum(s.code for s in lib), constants=sum(s.rodata for s in lib),
                    data=sum(s.data for s in lib),
-                   static=sum(s.data + s.bss for s in lib) - program.plan.arena_bytes,
+                   # the arena is .bss, unless --arena-region put it in a .noinit.* section
+                   static=sum(s.data + s.bss for s in lib) -
+                   (0 if target.get("arena_region") else program.plan.arena_bytes),
                    stack=m["stack"], stack_exact=m["stack_exact"])
         method, tool = "measured", f"{m['tool']} {m['flags']}"
         if selftest_sources:
@@ -105,40 +109,40 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
         selftest=selftest or None,
         board=None,
     )
+    if target.get("arena_region"):
+        report["placement"] = dict(arena_region=target["arena_region"],
+                                   arena_section=arena_section(target["arena_region"]))
     if target.get("flash_bytes") and target.get("ram_bytes"):
+        # the totals (flash_bytes, ram_bytes) are for the report; the fit check uses regions
         report["board"] = dict(name=target["name"], flash_bytes=int(target["flash_bytes"]),
                                ram_bytes=int(target["ram_bytes"]),
                                flash_free=int(target["flash_bytes"]) - flash_total,
                                ram_free=int(target["ram_bytes"]) - ram_total)
+        usage = region_usage(report, target)
+        if usage:
+            report["board"]["regions"] = usage
+            report["board"]["arena_region"] = next(r["name"] for r in usage if r["arena"])
     return report
 
 
 def check_fit(report: dict, target: dict) -> None:
-    """Raise DoesNotFitError when a board's flash or RAM is too small for the model."""
+    """Raise DoesNotFitError when a region of the board cannot hold what the model puts there:
+    the flash region of code and constants, the RAM region of .data/.bss and the stack (and of
+    the arena, unless --arena-region put it elsewhere), as the vendor's linker script has them."""
     board = report.get("board")
     if not board:
         return
-    problems = []
-    f, r = report["flash"], report["ram"]
-    how = "measured" if report["method"] == "measured" else "estimated"
-    if board["flash_free"] < 0:
-        problems.append(
-            f"flash: the model needs {f['total']:,} bytes ({how}: code {f['code']:,} + "
-            f"constants {f['constants']:,}{_plus(f['data_init'], 'initialized data')}), "
-            f"the board has {board['flash_bytes']:,}: {-board['flash_free']:,} bytes too many")
-    if board["ram_free"] < 0:
-        problems.append(
-            f"RAM: the model needs {r['total']:,} bytes (arena {r['arena']:,} + other static "
-            f"data {r['static']:,} + input/output buffers {r['io_buffers']:,} + stack "
-            f"{'' if r['stack_exact'] else 'about '}{r['stack']:,}), the board has {board['ram_bytes']:,}: "
-            f"{-board['ram_free']:,} bytes too many")
+    problems, advice = fit_problems(report, target)
     if problems:
         desc = target.get("mcu") or target.get("description", "")
+        core = target.get("core_name", "")
+        advice.append(("Or choose" if advice else "Choose") +
+                      " a board with more memory, a smaller model (fewer or narrower "
+                      "layers)" + (f", or generate anyway with --target {core} (no fit check)"
+                                   if core else "") + ".")
         raise DoesNotFitError(
             f"the model does not fit {target['name']}" + (f" ({desc})" if desc else "") + ":\n  " +
-            "\n  ".join(problems) +
-            "\nNothing was written. Choose a board with more memory, or a smaller model "
-            "(fewer or narrower layers).")
+            "\n  ".join(problems) + "\n" + "\n".join(advice) + "\nNothing was written.")
 
 
 def _plus(n: int, what: str) -> str:
@@ -166,4 +170,12 @@ def format_report(report: dict, layers: list[dict]) -> str:
         lines.append(f"  board {b['name']}: flash {f['total']:,} of {b['flash_bytes']:,} bytes "
                      f"({100.0 * f['total'] / b['flash_bytes']:.1f}%), RAM {r['total']:,} of "
                      f"{b['ram_bytes']:,} bytes ({100.0 * r['total'] / b['ram_bytes']:.1f}%)")
+        for reg in b.get("regions", []):
+            if reg["used"]:
+                lines.append(f"    region {reg['name']:8s} {reg['used']:>11,} of {reg['size']:,} "
+                             f"bytes ({100.0 * reg['used'] / reg['size']:.1f}%): {reg['holds']}")
+    elif report.get("placement"):
+        p = report["placement"]
+        lines.append(f"  arena in section {p['arena_section']} (region {p['arena_region']}: "
+                     "add the linker-script lines of README.md)")
     return "\n".join(lines)

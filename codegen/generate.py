@@ -16,6 +16,7 @@ from codegen.frontend import read_model_file, read_tflite
 from codegen.errors import ModelError, TinygenError
 from codegen.program import Program, build_program
 from codegen.reference import make_reference
+from codegen.regions import resolve_arena_region
 from codegen.targets import load_target
 from codegen.vectors import random_inputs
 
@@ -36,7 +37,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True, kernels: list[str] | None = None,
+             check_fit: bool = True, arena_region: str | None = None,
+             kernels: list[str] | None = None,
              layer_kernels: dict[int, list[str]] | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
@@ -46,6 +48,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    arena_region: a RAM region of the board (or any linker-script name for a core) to place
+    the arena in (codegen/regions.py).
     kernels: the kernel preference for every layer (default: the target's, with
     "cmsis-nn" first when a CMSIS-NN folder is given); layer_kernels: per-layer
     preferences, {layer number: [variant, ...]} (`--kernel N=...`).
@@ -60,6 +64,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
                if is_reserved(name) else "is not a lower-case C identifier")
         raise ModelError(f"--name '{display_text(name, 60)}' {why}; try '{cname}'")
     target_spec = load_target(target)
+    target_spec["arena_region"] = resolve_arena_region(target_spec, arena_region)
     backend = None
     notes: list[str] = []
     prefs = list(kernels or target_spec.get("kernels") or ["portable"])

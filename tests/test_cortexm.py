@@ -494,9 +494,9 @@ def test_board_ram_does_not_fit(tmp_path, capsys):
     assert cli_main([str(model), "--board", "nucleo-f446re", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "tinygen: error: the model does not fit nucleo-f446re" in err
-    assert re.search(r"RAM: the model needs [\d,]+ bytes \(arena 131,072 \+ other static data "
-                     r"\d+ \+ input/output buffers 36,864 \+ stack (about )?\d+\), the board has "
-                     r"131,072: [\d,]+ bytes too many", err), err
+    assert re.search(r"RAM: the model needs [\d,]+ bytes \((measured|estimated): arena 131,072 "
+                     r"\+ .*input/output buffers 36,864 \+ stack .*\) in region RAM \(0x20000000, "
+                     r".*\), which has 131,072: [\d,]+ bytes too many", err), err
     assert "flash:" not in err and not out.exists()
     assert cli_main([str(model), "--board", "nucleo-l4r5zi", "-o", str(out), "-q"]) == 0
 

@@ -18,6 +18,7 @@ import numpy as np
 from codegen.cnames import array_body
 from codegen.emit.layer_table import arena_cell, layer_table
 from codegen.program import Program
+from codegen.regions import placement_context
 from codegen.targets import is_cortex_m
 
 # Link flags of the example program on a Cortex-M target: newlib-nano with stub system
@@ -114,6 +115,7 @@ def project_context(program: Program, ctx: dict, selftest: Selftest | None) -> d
         cmsis_nn=cmsis,
         cmsis_nn_make_sources=[f"$({cmsis['path_variable']})/{src}" for src in cmsis["sources"]]
         if cmsis else [],
+        **placement_context(target),    # arena/weights placement, memory regions (README)
     )
 
 
