@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.build import cortexm
+from codegen.toolchain import cortexm
 from codegen.cli import main as cli_main
 from codegen.errors import DoesNotFitError, TinygenError
 from codegen.generate import generate
