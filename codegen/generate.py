@@ -32,7 +32,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True) -> Generated:
+             check_fit: bool = True, match_tflm: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -41,6 +41,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    match_tflm: where TFLM's arithmetic differs from what the model means (a standalone
+    RELU/RELU6 requantizing), reproduce TFLM's (default: TFLite's, with a warning).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -65,7 +67,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         library = "portable"
         notes.append(f"target '{target}' prefers CMSIS-NN kernels; none given (--cmsis-nn PATH "
                      "or CMSIS_NN_PATH), so every layer uses tinygen's portable kernels")
-    program = build_program(graph, cname, target_spec, library, backend)
+    program = build_program(graph, cname, target_spec, library, backend, match_tflm=match_tflm)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     report: dict = {}
@@ -89,13 +91,13 @@ def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) 
     (TFLM's reference kernels; LiteRT's BUILTIN_REF where TFLM cannot run the model)."""
     import numpy as np
 
-    from codegen.reference import make_reference
+    from codegen.reference_layers import reference_for
     from codegen.verify import random_inputs
 
     if count < 0:
         raise ModelError("--selftest needs a number of vectors >= 0")
     graph = program.graph
-    ref = make_reference(model_bytes, graph)
+    ref = reference_for(model_bytes, program)
     rng = np.random.default_rng(seed)
     golden = Selftest(seed=seed, reference=ref.name)
     for _ in range(count):

@@ -87,8 +87,9 @@ def check_supported(graph: Graph, library: str = "portable") -> None:
 
 
 def build_program(graph: Graph, name: str, target: dict, library: str | None = None,
-                  backend=None) -> Program:
-    """`backend`: the external kernel library located for `library` (e.g. CMSIS-NN), if any."""
+                  backend=None, match_tflm: bool = False) -> Program:
+    """`backend`: the external kernel library located for `library` (e.g. CMSIS-NN), if any.
+    `match_tflm`: reproduce TFLM's arithmetic where it differs from TFLite's (--match-tflm)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     library = library or target.get("kernel_library", "portable")
     check_supported(graph, library)
@@ -104,7 +105,8 @@ def build_program(graph: Graph, name: str, target: dict, library: str | None = N
             continue
         lname = layer_namer.identifier(f"l{op.index}_{op.opcode.lower()}", "l")
         try:
-            call = lower_op(op, graph, LowerContext(graph, target, lname, backend), library)
+            call = lower_op(op, graph, LowerContext(graph, target, lname, backend, match_tflm),
+                            library)
         except QuantRangeError as e:
             raise unsupported(op, graph, str(e)) from None
         layers.append(Layer(lname, call))
@@ -136,7 +138,7 @@ def build_program(graph: Graph, name: str, target: dict, library: str | None = N
                     cnames[root] = namer.identifier(graph.tensors[root].name, "t")
         consts.extend(layer.call.consts)
     consts, const_alias = dedupe_consts(consts)
-    warnings = list(graph.warnings)
+    warnings = list(graph.warnings) + [w for layer in layers for w in layer.call.warnings]
     libraries = {}
     if backend is not None:
         warnings += list(getattr(backend, "warnings", []))

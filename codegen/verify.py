@@ -10,7 +10,7 @@ import numpy as np
 from codegen.build.host import NP_DTYPES, HostModel
 from codegen.generate import generate
 from codegen.graph import Graph
-from codegen.reference import make_reference
+from codegen.reference_layers import reference_for
 
 
 @dataclass
@@ -99,18 +99,21 @@ def compare(name: str, got: np.ndarray, want: np.ndarray, report: OutputReport) 
 def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
                 library: str | None = None, work_dir: Path | None = None,
                 extra_flags: list[str] | None = None,
-                cmsis_nn: str | Path | None = None, force: bool = False) -> VerifyReport:
+                cmsis_nn: str | Path | None = None, force: bool = False,
+                match_tflm: bool = False) -> VerifyReport:
     """`work_dir` (--keep) is written like any output folder: files tinygen did not write
-    are never overwritten unless `force`."""
+    are never overwritten unless `force`.  match_tflm: generate with --match-tflm (the
+    reference follows what the generated layers compute: `reference_for`)."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate(model_path, out, target=target, library=library,
-                       force=force or work_dir is None, cmsis_nn=cmsis_nn)
+                       force=force or work_dir is None, cmsis_nn=cmsis_nn,
+                       match_tflm=match_tflm)
         graph = gen.program.graph
         model = HostModel(out, Path(tmp) / "build", extra_flags=extra_flags,
                           cmsis_nn=cmsis_nn)
-        ref = make_reference(model_path.read_bytes(), graph)
+        ref = reference_for(model_path.read_bytes(), gen.program)
         rng = np.random.default_rng(seed)
         kernels = gen.program.library
         if "cmsis_nn" in gen.program.libraries:
@@ -121,6 +124,7 @@ def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: 
                               reference=ref.name, arena_bytes=gen.program.plan.arena_bytes,
                               lower_bound=gen.program.plan.lower_bound)
         report.outputs = [OutputReport(graph.tensors[t].name) for t in graph.outputs]
+        report.notes.extend(w for layer in gen.program.layers for w in layer.call.warnings)
         for _ in range(count):
             xs = random_inputs(graph, rng)
             want = ref.run(xs)
@@ -132,13 +136,14 @@ def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: 
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-           force: bool = False) -> VerifyReport:
+           force: bool = False, match_tflm: bool = False) -> VerifyReport:
     """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board."""
     from codegen.targets import is_cortex_m, load_target
 
     if is_cortex_m(load_target(target)):
         from codegen.build.cortexm import verify_cortexm
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
-                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
+                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force,
+                              match_tflm=match_tflm)
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,
-                       cmsis_nn=cmsis_nn, force=force)
+                       cmsis_nn=cmsis_nn, force=force, match_tflm=match_tflm)

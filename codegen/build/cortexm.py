@@ -372,7 +372,7 @@ def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str
 def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
                    target: str = "cortex-m4", work_dir: Path | None = None,
                    timeout: float = 300.0, cmsis_nn: str | Path | None = None,
-                   force: bool = False):
+                   force: bool = False, match_tflm: bool = False):
     """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
 
     cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
@@ -381,7 +381,7 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
     import json
 
     from codegen.generate import generate
-    from codegen.reference import make_reference
+    from codegen.reference_layers import reference_for
     from codegen.verify import OutputReport, VerifyReport, compare, random_inputs
 
     model_path = Path(model_path)
@@ -393,11 +393,12 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-m-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate(model_path, out, target=target, force=force or work_dir is None,
-                       measure=False, check_fit=False, cmsis_nn=cmsis_nn)
+                       measure=False, check_fit=False, cmsis_nn=cmsis_nn,
+                       match_tflm=match_tflm)
         graph = gen.program.graph
         manifest = json.loads((out / "tinygen.json").read_text())
         cmsis = CmsisNNSources.of(manifest, cmsis_nn)
-        ref = make_reference(model_path.read_bytes(), graph)
+        ref = reference_for(model_path.read_bytes(), gen.program)
         rng = np.random.default_rng(seed)
         vectors = [random_inputs(graph, rng) for _ in range(count)]
         wants = [ref.run(xs) for xs in vectors]

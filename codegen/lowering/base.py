@@ -102,6 +102,10 @@ class LayerCall:
     structs: list[ConstStruct] = field(default_factory=list)  # more const structs to emit
     headers: list[str] = field(default_factory=list)  # headers of an external kernel library
     status_ok: str | None = None   # the kernel returns a status: anything but this aborts
+    warnings: list[str] = field(default_factory=list)  # printed by generate, naming the layer
+    # whose arithmetic this layer reproduces: "tflm" (TFLM's reference kernel), or "litert"
+    # (TFLite's reference kernel, where TFLM has none or computes something else)
+    oracle: str = "tflm"
 
     @property
     def const_bytes(self) -> int:
@@ -115,8 +119,11 @@ class LowerContext:
     `codegen.cmsis_nn.CmsisNNBackend`), or None when only portable kernels are used.
     """
 
-    def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None):
+    def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None,
+                 match_tflm: bool = False):
         self.graph = graph
+        # reproduce TFLM's arithmetic where it differs from what the model means (--match-tflm)
+        self.match_tflm = match_tflm
         self.target = target
         self.layer_name = layer_name  # e.g. "l3_conv_2d", prefix for constant names
         self.backend = backend
