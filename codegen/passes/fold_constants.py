@@ -197,6 +197,19 @@ def _gather(op, ins, outs, vals):
     return [np.take(x, coords, axis=axis)]
 
 
+@evaluator("SLICE")
+def _slice(op, ins, outs, vals):
+    from codegen.lowering.slice import slice_bounds
+
+    x, begin, size = vals[0], _ints(vals[1]), _ints(vals[2])
+    if begin is None or size is None or not len(begin) == len(size) == x.ndim:
+        return None
+    bounds = slice_bounds(x.shape, begin, size)
+    if bounds is None:
+        return None
+    return [x[tuple(slice(b, b + n) for b, n in bounds)]]
+
+
 # -- element type changes -------------------------------------------------------------------
 
 CAST_FROM = ("int8", "int16", "int32", "float32", "bool")   # what TFLM's CAST reads

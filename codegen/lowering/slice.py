@@ -1,0 +1,83 @@
+"""SLICE: a block of the input at constant offsets, as one strided copy (`tg_strided_copy`).
+
+TFLM (slice.cc) reads `begin` and `size` as int32 or int64 constants; a size of -1
+means "to the end of that dimension".  The block must lie inside the input.  The
+kernel is the data-movement one of tg_movement (the loops are computed here, as
+for STRIDED_SLICE), so every element type TFLM's SLICE accepts is supported.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from codegen.graph import Graph, Op, Tensor
+from codegen.lowering import register
+from codegen.lowering.base import LayerCall, LowerContext, unsupported
+from codegen.lowering.movement import (contiguous_strides, copy_call, elem_bytes,
+                                       require_nonempty, require_same_type, strided_copy_params)
+
+SIGNATURES = {
+    "SLICE": dict(inputs=["input", "begin (constant int32/int64)", "size (constant int32/int64)"],
+                  outputs=1),
+}
+
+SLICE_TYPES = ("int8", "int16", "int32", "float32", "bool")
+SLICE_MAX_DIMS = 5   # TFLM's kMaxDim for SLICE
+
+
+def index_values(op: Op, g: Graph, t: Tensor | None, role: str, count: int) -> list[int]:
+    """A constant int32/int64 index tensor of `count` values."""
+    if t is None:
+        raise unsupported(op, g, f"its {role} tensor is missing")
+    if not t.is_const:
+        raise unsupported(op, g, f"{role} '{t.name}' is not a constant (output shapes are "
+                          "fixed when the model is prepared)")
+    if t.dtype not in ("int32", "int64"):
+        raise unsupported(op, g, f"{role} '{t.name}' is {t.dtype}; supported: int32, int64")
+    values = [int(v) for v in np.asarray(t.data).reshape(-1)]
+    if len(values) != count:
+        raise unsupported(op, g, f"{role} '{t.name}' has {len(values)} values, expected {count} "
+                          "(one per input dimension)")
+    return values
+
+
+def slice_bounds(shape, begin: list[int], size: list[int]) -> list[tuple[int, int]] | None:
+    """(start, count) per dimension, or None when the block leaves the input."""
+    out = []
+    for d, b, s in zip(shape, begin, size):
+        n = d - b if s == -1 else s
+        if b < 0 or n < 0 or b + n > d:
+            return None
+        out.append((b, n))
+    return out
+
+
+@register("SLICE")
+def lower_slice(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    ins = g.op_inputs(op)
+    out = g.op_outputs(op)[0]
+    if len(ins) != 3:
+        raise unsupported(op, g, f"expected 3 inputs (input, begin, size), got {len(ins)}")
+    inp = ins[0]
+    require_same_type(op, g, inp, out, SLICE_TYPES)
+    require_nonempty(op, g, [inp, out])
+    rank = len(inp.shape)
+    if not 1 <= rank <= SLICE_MAX_DIMS:
+        raise unsupported(op, g, f"input has {rank} dimensions; TFLM slices 1-D to "
+                          f"{SLICE_MAX_DIMS}-D")
+    begin = index_values(op, g, ins[1], "begin", rank)
+    size = index_values(op, g, ins[2], "size", rank)
+    bounds = slice_bounds(inp.shape, begin, size)
+    if bounds is None:
+        raise unsupported(op, g, f"the block begin {begin} size {size} does not lie inside the "
+                          f"input [{inp.shape_str()}] (sizes may be -1: to the end)")
+    counts = [n for _, n in bounds]
+    if tuple(counts) != tuple(out.shape):
+        raise unsupported(op, g, f"output shape {list(out.shape)} does not match the slice, "
+                          f"which has shape {counts}")
+    in_strides = contiguous_strides(inp.shape)
+    offset = sum(b * s for (b, _), s in zip(bounds, in_strides))
+    params = strided_copy_params(counts, in_strides, contiguous_strides(counts), offset, 0,
+                                 elem_bytes(inp))
+    desc = ", ".join(f"{b}:{b + n}" for b, n in bounds)
+    return copy_call(op, inp, out, params, f"SLICE {inp.shape_str()} [{desc}] -> "
+                     f"{out.shape_str()}")
