@@ -210,6 +210,14 @@ def _slice(op, ins, outs, vals):
     return [x[tuple(slice(b, b + n) for b, n in bounds)]]
 
 
+@evaluator("TILE")
+def _tile(op, ins, outs, vals):
+    multiples = _ints(vals[1])
+    if multiples is None or len(multiples) != vals[0].ndim or min(multiples, default=1) < 1:
+        return None
+    return [np.tile(vals[0], multiples)]
+
+
 # -- element type changes -------------------------------------------------------------------
 
 CAST_FROM = ("int8", "int16", "int32", "float32", "bool")   # what TFLM's CAST reads
