@@ -218,6 +218,19 @@ def _tile(op, ins, outs, vals):
     return [np.tile(vals[0], multiples)]
 
 
+@evaluator("REDUCE_MAX", "REDUCE_MIN")
+def _reduce_minmax(op, ins, outs, vals):
+    x, axes = vals[0], _ints(vals[1])
+    if axes is None or x.size == 0 or ins[0].dtype != "int8" or _quant(ins[0]) != _quant(outs[0]):
+        return None
+    resolved = {_axis(a, x.ndim) for a in axes}
+    if None in resolved:
+        return None
+    fn = np.max if op.opcode == "REDUCE_MAX" else np.min
+    y = fn(x, axis=tuple(sorted(resolved)), keepdims=True)
+    return [y.reshape(outs[0].shape)] if y.size == outs[0].num_elements else None
+
+
 # -- element type changes -------------------------------------------------------------------
 
 CAST_FROM = ("int8", "int16", "int32", "float32", "bool")   # what TFLM's CAST reads
