@@ -231,6 +231,18 @@ def _reduce_minmax(op, ins, outs, vals):
     return [y.reshape(outs[0].shape)] if y.size == outs[0].num_elements else None
 
 
+@evaluator("ARG_MAX", "ARG_MIN")
+def _arg_minmax(op, ins, outs, vals):
+    x, axis = vals[0], _ints(vals[1])
+    if axis is None or len(axis) != 1 or x.size == 0 or outs[0].dtype not in ("int32", "int64"):
+        return None
+    a = _axis(axis[0], x.ndim)
+    if a is None:
+        return None
+    fn = np.argmax if op.opcode == "ARG_MAX" else np.argmin   # first index on ties, as TFLite
+    return [fn(x, axis=a).astype(NP_DTYPE[outs[0].dtype])]
+
+
 # -- element type changes -------------------------------------------------------------------
 
 CAST_FROM = ("int8", "int16", "int32", "float32", "bool")   # what TFLM's CAST reads
