@@ -189,12 +189,22 @@ def _gather(op, ins, outs, vals):
     x, coords = vals[0], vals[1]
     if coords is None or coords.dtype not in (np.int32, np.int64):
         return None
-    if int(op.options.get("batch_dims", 0)) != 0:
-        return None
+    batch_dims = int(op.options.get("batch_dims", 0))
+    if batch_dims < 0:
+        batch_dims += coords.ndim
     axis = _axis(int(op.options.get("axis", 0)), x.ndim)
     if axis is None or np.any(coords < 0) or np.any(coords >= x.shape[axis]):
         return None
-    return [np.take(x, coords, axis=axis)]
+    if batch_dims == 0:
+        return [np.take(x, coords, axis=axis)]
+    if not 0 < batch_dims <= min(axis, coords.ndim) or \
+            x.shape[:batch_dims] != coords.shape[:batch_dims]:
+        return None
+    lead = x.shape[:batch_dims]
+    xb = x.reshape((-1,) + x.shape[batch_dims:])
+    cb = coords.reshape((-1,) + coords.shape[batch_dims:])
+    parts = [np.take(xb[k], cb[k], axis=axis - batch_dims) for k in range(xb.shape[0])]
+    return [np.stack(parts).reshape(lead + parts[0].shape)]
 
 
 @evaluator("SLICE")
