@@ -20,7 +20,7 @@ SIGNATURES = {
                   outputs=1),
 }
 
-SLICE_TYPES = ("int8", "int16", "int32", "float32", "bool")
+SLICE_TYPES = ("int8", "int16", "int32", "float32")
 SLICE_MAX_DIMS = 5   # TFLM's kMaxDim for SLICE
 
 

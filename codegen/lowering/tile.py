@@ -21,7 +21,7 @@ SIGNATURES = {
     "TILE": dict(inputs=["input", "multiples (constant int32/int64)"], outputs=1),
 }
 
-TILE_TYPES = ("int8", "int16", "int32", "float32", "bool")
+TILE_TYPES = ("int8", "int16", "int32", "float32")
 MAX_DIMS = 6   # TG_TILE_MAX_DIMS in tg_tile.h
 
 
