@@ -4,6 +4,8 @@ TFLite's reference kernels requantize to the output; TFLM's RELU6 clamps the raw
 and ignores the output quantization (and TFLM's RELU divides the scales in double).
 By default tinygen computes TFLite's arithmetic and warns; with match_tflm, TFLM's.
 """
+import shutil
+import subprocess
 import zlib
 
 import numpy as np
@@ -180,3 +182,17 @@ def test_random_single_op_models_both_modes(opcode, match_tflm, tmp_path):
                                                  else "litert")
     report = verify(tmp_path / "m.tflite", count=1, match_tflm=match_tflm)
     assert report.ok, report.table()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("match_tflm", [False, True])
+def test_selftest_expects_what_each_mode_computes(match_tflm, tmp_path):
+    """--selftest embeds the outputs of the reference of the mode: the self-test passes."""
+    path = tmp_path / "tanh_relu6.tflite"
+    path.write_bytes(tanh_relu6_model())
+    out = tmp_path / "out"
+    generate(path, out, target="host", selftest=3, match_tflm=match_tflm)
+    text = (out / "tanh_relu6_selftest.c").read_text()
+    assert ("layer by layer" in text) != match_tflm
+    r = subprocess.run(["make", "-C", str(out), "run"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

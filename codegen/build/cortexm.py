@@ -428,6 +428,7 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
                               reference=ref.name, arena_bytes=gen.program.plan.arena_bytes,
                               lower_bound=gen.program.plan.lower_bound)
         report.outputs = [OutputReport(graph.tensors[t_].name) for t_ in graph.outputs]
+        report.notes.extend(w for layer in gen.program.layers for w in layer.call.warnings)
         for got, want in zip(gots, wants):
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
