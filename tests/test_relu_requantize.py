@@ -196,3 +196,32 @@ def test_selftest_expects_what_each_mode_computes(match_tflm, tmp_path):
     assert ("layer by layer" in text) != match_tflm
     r = subprocess.run(["make", "-C", str(out), "run"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def fc_relu1_sum_model() -> bytes:
+    """FULLY_CONNECTED -> RELU_N1_TO_1 -> SUM: TFLM cannot run it as a whole (no RELU_N1_TO_1),
+    and LiteRT's whole-model reference differs from TFLM on FULLY_CONNECTED and SUM."""
+    rng = np.random.default_rng(11)
+    m = ModelWriter()
+    x = m.tensor("x", (2, 32), "int8", scale=0.03, zero_point=-4)
+    w = m.const("w", rng.integers(-127, 128, (24, 32)), "int8", scale=[0.004], zero_point=[0])
+    b = m.const("b", rng.integers(-2000, 2000, (24,)), "int32", scale=[0.03 * 0.004],
+                zero_point=[0])
+    h = m.tensor("fc", (2, 24), "int8", scale=0.02, zero_point=3)
+    m.op("FULLY_CONNECTED", [x, w, b], [h], {"fused_activation_function": 0})
+    c = m.tensor("clipped", (2, 24), "int8", scale=1 / 127, zero_point=0)
+    m.op("RELU_N1_TO_1", [h], [c])
+    y = m.tensor("sum", (2, 1), "int8", scale=0.09, zero_point=-2)
+    m.op("SUM", [c, m.const("axis", np.array([1], np.int32), "int32")], [y], {"keep_dims": True})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_relu_n1_to_1_between_fc_and_sum(seed, tmp_path):
+    """Judged layer by layer (TFLM for FULLY_CONNECTED and SUM): bit-exact for any seed."""
+    path = tmp_path / "fc_relu1_sum.tflite"
+    path.write_bytes(fc_relu1_sum_model())
+    report = verify(path, count=25, seed=seed)
+    assert report.ok, report.table()
+    assert "l1_relu_n1_to_1 (RELU_N1_TO_1)" in report.reference
