@@ -10,6 +10,7 @@ import numpy as np
 from codegen.build.host import NP_DTYPES, HostModel
 from codegen.generate import generate
 from codegen.graph import Graph
+from codegen.lowering.gather import positions_range
 from codegen.reference_layers import reference_for
 
 
@@ -74,7 +75,8 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
                     lo, hi = lo - 0.1 * span, hi + 0.1 * span
             out.append(rng.uniform(lo, hi, size=t.shape).astype(np.float32))
         elif t.dtype == "int32":
-            out.append(rng.integers(-1000, 1000, size=t.shape).astype(np.int32))
+            lo, hi = positions_range(graph, t_idx) or (-1000, 999)
+            out.append(rng.integers(lo, hi, size=t.shape, endpoint=True).astype(np.int32))
         else:
             raise ValueError(f"cannot make random inputs of type {t.dtype}")
     return out
