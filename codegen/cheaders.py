@@ -31,10 +31,12 @@ RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_c"
 # Limits the lowerings share with the C kernels: the lowerings read them from here, and
 # tests/test_contract.py checks each equals the header's macro.
 C_LIMITS = {
-    "TG_ELEMENTWISE_MAX_DIMS": 6,   # loops of ADD/SUB/MUL broadcasting (lowering/elementwise.py)
-    "TG_MAXMIN_MAX_DIMS": 8,        # loops of MAXIMUM/MINIMUM (lowering/maximum_minimum.py)
-    "TG_STRIDED_COPY_DIMS": 5,      # loops of tg_strided_copy (lowering/movement.py)
-    "TG_REDUCE_MAX_DIMS": 4,        # outer and reduced loops of tg_reduce_sum_s8 (lowering/reduce.py)
+    "TG_ELEMENTWISE_MAX_DIMS": 6,   # loops of ADD/SUB/MUL broadcasting (lowering/elementwise/)
+    "TG_MAXMIN_MAX_DIMS": 8,        # loops of MAXIMUM/MINIMUM (lowering/maximum_minimum/)
+    "TG_STRIDED_COPY_DIMS": 5,      # loops of tg_strided_copy (lowering/strided_copy.py)
+    "TG_REDUCE_MAX_DIMS": 4,        # outer and reduced loops of tg_reduce_sum_s8 (lowering/reduce/)
+    "TG_REDUCE_MINMAX_DIMS": 4,     # the same for tg_reduce_max/min (lowering/reduce_minmax/)
+    "TG_TILE_MAX_DIMS": 6,          # merged dimensions of tg_tile (lowering/tile/)
 }
 
 # Just enough of the C library for the preprocessor (-nostdinc): pycparser needs the

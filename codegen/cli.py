@@ -69,6 +69,12 @@ CMSIS_HELP = ("a CMSIS-NN folder (v7.0.0 or newer): layers CMSIS-NN has a kernel
               "(default: $CMSIS_NN_PATH)")
 
 
+MATCH_TFLM_HELP = ("where TFLM's kernels compute something other than what the model means "
+                   "(a standalone RELU or RELU6 whose output quantization differs from its "
+                   "input's), reproduce TFLM's arithmetic; by default tinygen computes TFLite's "
+                   "reference arithmetic there and warns")
+
+
 def _add_cmsis_nn(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cmsis-nn", metavar="PATH", default=None, help=CMSIS_HELP)
     p.add_argument("--no-cmsis-nn", action="store_true",
@@ -145,6 +151,7 @@ def _generate_parser() -> argparse.ArgumentParser:
                    help="show the traceback of errors (also TINYGEN_DEBUG=1)")
     _add_cmsis_nn(p)
     _add_kernels(p)
+    p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"tinygen {__version__}")
     return p
@@ -160,6 +167,8 @@ def _verify_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--keep", metavar="DIR", help="keep the generated project in DIR")
     _add_cmsis_nn(p)
+    p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP + "; verify then "
+                   "compares those layers with TFLM instead of TFLite's reference kernels")
     p.add_argument("--force", action="store_true",
                    help="with --keep: overwrite files in DIR that tinygen did not write")
     p.add_argument("--debug", action="store_true",
@@ -218,7 +227,7 @@ def cmd_generate(argv: list[str]) -> int:
     gen = generate(args.model, out, target=target, name=args.name, force=args.force,
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
-                   **_kernel_choice(args))
+                   match_tflm=args.match_tflm, **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -250,7 +259,8 @@ def cmd_verify(argv: list[str]) -> int:
         raise TinygenError("--count must be at least 1")
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
-                    cmsis_nn=_cmsis_nn_path(args), force=args.force)
+                    cmsis_nn=_cmsis_nn_path(args), force=args.force,
+                    match_tflm=args.match_tflm)
     print(report.table())
     print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
     return 0 if report.ok else 1

@@ -15,7 +15,7 @@ from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
 from codegen.errors import ModelError, TinygenError
 from codegen.program import Program, build_program
-from codegen.reference import make_reference
+from codegen.reference_layers import reference_for
 from codegen.regions import resolve_arena_region
 from codegen.targets import load_target
 from codegen.vectors import random_inputs
@@ -39,7 +39,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
              check_fit: bool = True, arena_region: str | None = None,
              kernels: list[str] | None = None,
-             layer_kernels: dict[int, list[str]] | None = None) -> Generated:
+             layer_kernels: dict[int, list[str]] | None = None,
+             match_tflm: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -53,6 +54,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     kernels: the kernel preference for every layer (default: the target's, with
     "cmsis-nn" first when a CMSIS-NN folder is given); layer_kernels: per-layer
     preferences, {layer number: [variant, ...]} (`--kernel N=...`).
+    match_tflm: where TFLM's arithmetic differs from what the model means (a standalone
+    RELU/RELU6 requantizing), reproduce TFLM's (default: TFLite's, with a warning).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -86,7 +89,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
                            "CMSIS-NN folder was given: pass --cmsis-nn PATH or set "
                            "CMSIS_NN_PATH")
     backends = {LIBRARY: backend} if backend is not None else {}
-    program = build_program(graph, cname, target_spec, prefs, backends, layer_kernels)
+    program = build_program(graph, cname, target_spec, prefs, backends, layer_kernels,
+                            match_tflm=match_tflm)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     # render the library, measure it, then render what describes and builds it
@@ -108,7 +112,7 @@ def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) 
     if count < 0:
         raise ModelError("--selftest needs a number of vectors >= 0")
     graph = program.graph
-    ref = make_reference(model_bytes, graph)
+    ref = reference_for(model_bytes, program)
     rng = np.random.default_rng(seed)
     golden = Selftest(seed=seed, reference=ref.name)
     for _ in range(count):

@@ -135,12 +135,16 @@ class LayerCall:
     reads: list[int] | None = None
     writes: list[int] | None = None
     overlaps: list[Overlap] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # printed by generate, naming the layer
+    # whose arithmetic this layer reproduces: "tflm" (TFLM's reference kernel), or "litert"
+    # (TFLite's reference kernel, where TFLM has none or computes something else)
+    oracle: str = "tflm"
 
     def __post_init__(self):
         if self.reads is None:
-            self.reads = [t for t in self.op.inputs if t >= 0]
+            self.reads = [t for t in self.op.inputs if t >= 0] if self.op is not None else []
         if self.writes is None:
-            self.writes = [t for t in self.op.outputs if t >= 0]
+            self.writes = [t for t in self.op.outputs if t >= 0] if self.op is not None else []
 
     @property
     def const_bytes(self) -> int:

@@ -104,10 +104,12 @@ def check_supported(graph: Graph) -> None:
 
 def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | None = None,
                   backends: dict | None = None,
-                  layer_kernels: dict[int, list[str]] | None = None) -> Program:
+                  layer_kernels: dict[int, list[str]] | None = None,
+                  match_tflm: bool = False) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
-    `layer_kernels`: per-layer preferences (--kernel N=...)."""
+    `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
+    arithmetic where it differs from TFLite's (--match-tflm)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -125,7 +127,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
         pref = layer_kernels.get(op.index, kernels)
 
         def context(variant: str, lname=lname) -> LowerContext:
-            return LowerContext(graph, target, lname, backends.get(variant))
+            return LowerContext(graph, target, lname, backends.get(variant), match_tflm)
         try:
             call, sel = select_kernel(op, graph, pref, context,
                                       overridden=op.index in layer_kernels)
@@ -164,7 +166,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                     cnames[root] = namer.identifier(graph.tensors[root].name, "t")
         consts.extend(layer.call.consts)
     consts, const_alias = dedupe_consts(consts)
-    warnings = list(graph.warnings)
+    warnings = list(graph.warnings) + [w for layer in layers for w in layer.call.warnings]
     libraries = {}
     for variant, backend in sorted(backends.items()):
         warnings += list(getattr(backend, "warnings", []))

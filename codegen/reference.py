@@ -19,6 +19,7 @@ from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.graph import Graph
 from codegen.passes import run_passes
+from codegen.ops.gather import positions_range
 
 
 _NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
@@ -115,7 +116,11 @@ class LiteRtReference:
         for k, x in enumerate(inputs):
             t = self.graph.tensors[self.graph.inputs[k]]
             self.interp.set_tensor(t.index, np.ascontiguousarray(x).reshape(t.shape))
-        self.interp.invoke()
+        try:
+            self.interp.invoke()
+        except RuntimeError as e:
+            raise ToolchainError(f"the reference ({self.name}) failed on these inputs: "
+                                 f"{_reason(e, [])}") from None
         return [np.array(self.interp.get_tensor(t)) for t in self.graph.outputs]
 
     def reset(self) -> None:
@@ -135,6 +140,7 @@ def _trial_inputs(graph: Graph) -> list[np.ndarray]:
             out.append(rng.integers(0, 2, t.shape).astype(dt))
         else:
             lo, hi = max(np.iinfo(dt).min, -1000), min(np.iinfo(dt).max, 1000)
+            lo, hi = positions_range(graph, t.index) or (lo, hi)
             out.append(rng.integers(lo, hi, t.shape, endpoint=True).astype(dt))
     return out
 

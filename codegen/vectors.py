@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from codegen.ops.gather import positions_range
 from codegen.graph import Graph
 
 # tinygen's tensor types as numpy dtypes (bool is stored as one byte)
@@ -31,7 +32,9 @@ def random_inputs(graph: Graph, rng: np.random.Generator) -> list[np.ndarray]:
                     lo, hi = lo - 0.1 * span, hi + 0.1 * span
             out.append(rng.uniform(lo, hi, size=t.shape).astype(np.float32))
         elif t.dtype == "int32":
-            out.append(rng.integers(-1000, 1000, size=t.shape).astype(np.int32))
+            # positions of a GATHER stay inside its axis; other int32 inputs span -1000..999
+            lo, hi = positions_range(graph, t_idx) or (-1000, 999)
+            out.append(rng.integers(lo, hi, size=t.shape, endpoint=True).astype(np.int32))
         else:
             raise ValueError(f"cannot make random inputs of type {t.dtype}")
     return out

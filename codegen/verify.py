@@ -17,7 +17,7 @@ import numpy as np
 
 from codegen.errors import TinygenError
 from codegen.generate import Generated, generate
-from codegen.reference import make_reference
+from codegen.reference_layers import reference_for
 from codegen.targets import is_cortex_m, load_target
 from codegen.toolchain import cortexm
 from codegen.toolchain.host import HostModel
@@ -100,21 +100,24 @@ class Runner(Protocol):
 
 def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, target: str,
                work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-               force: bool = False, library: str | None = None) -> VerifyReport:
+               force: bool = False, library: str | None = None,
+               options: dict | None = None) -> VerifyReport:
     """Generate the model's project, run `count` random input vectors (from `seed`) through
     it with `runner`, and compare every output with the reference's, bit for bit.
 
     `work_dir` (--keep) is written like any output folder: files tinygen did not write
-    are never overwritten unless `force`."""
+    are never overwritten unless `force`.  `options`: more arguments of generate()
+    (match_tflm, kernels, layer_kernels); the reference follows what the generated layers
+    compute (`reference_for`)."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate(model_path, out, target=target, library=library,
                        force=force or work_dir is None, cmsis_nn=cmsis_nn,
-                       **runner.generate_options)
+                       **runner.generate_options, **(options or {}))
         runner.prepare(gen, out, Path(tmp), keep=work_dir is not None)
         graph = gen.program.graph
-        ref = make_reference(model_path.read_bytes(), graph)
+        ref = reference_for(model_path.read_bytes(), gen.program)
         rng = np.random.default_rng(seed)
         vectors = [random_inputs(graph, rng) for _ in range(count)]
         wants = [ref.run(xs) for xs in vectors]
@@ -124,6 +127,7 @@ def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, ta
                               arena_bytes=gen.program.plan.arena_bytes,
                               lower_bound=gen.program.plan.lower_bound)
         report.outputs = [OutputReport(graph.tensors[t].name) for t in graph.outputs]
+        report.notes.extend(w for layer in gen.program.layers for w in layer.call.warnings)
         for got, want in zip(gots, wants):
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
@@ -213,30 +217,34 @@ class CortexMRunner:
 def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
                 library: str | None = None, work_dir: Path | None = None,
                 extra_flags: list[str] | None = None,
-                cmsis_nn: str | Path | None = None, force: bool = False) -> VerifyReport:
-    """Verify on this machine (cffi)."""
+                cmsis_nn: str | Path | None = None, force: bool = False,
+                **options) -> VerifyReport:
+    """Verify on this machine (cffi); `options`: match_tflm, kernels, layer_kernels."""
     return run_verify(HostRunner(extra_flags, cmsis_nn), model_path, count, seed, target,
-                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, library=library)
+                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, library=library,
+                      options=options)
 
 
 def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
                    target: str = "cortex-m4", work_dir: Path | None = None,
                    timeout: float = 300.0, cmsis_nn: str | Path | None = None,
-                   force: bool = False) -> VerifyReport:
+                   force: bool = False, **options) -> VerifyReport:
     """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
 
     cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
-    layers they can, cross-compiled into the same program."""
+    layers they can, cross-compiled into the same program.  `options`: match_tflm, kernels,
+    layer_kernels."""
     return run_verify(CortexMRunner(target, timeout, cmsis_nn), model_path, count, seed, target,
-                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
+                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, options=options)
 
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-           force: bool = False) -> VerifyReport:
-    """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board."""
+           force: bool = False, **options) -> VerifyReport:
+    """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board.
+    `options`: more arguments of generate() (match_tflm, kernels, layer_kernels)."""
     if is_cortex_m(load_target(target)):
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
-                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
+                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, **options)
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,
-                       cmsis_nn=cmsis_nn, force=force)
+                       cmsis_nn=cmsis_nn, force=force, **options)

@@ -9,7 +9,7 @@ import numpy as np
 from codegen.toolchain.host import HostExecutable, HostModel
 from codegen.frontend import read_tflite
 from codegen.generate import Generated, generate
-from codegen.reference import make_reference
+from codegen.reference_layers import reference_for
 from codegen.vectors import random_inputs
 
 SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models"
@@ -29,7 +29,9 @@ def assert_bit_exact(model_bytes: bytes, tmp_path: Path, count: int = 3, seed: i
     """Generate, build and run `model_bytes`; every output must equal the reference's exactly.
 
     The reference is TFLM, or LiteRT's BUILTIN_REF where TFLM cannot run the model
-    (`codegen.reference.make_reference`); it runs `reference_model` if given (an
+    (`codegen.reference.make_reference`), or layer by layer where tinygen computes
+    TFLite's arithmetic for some layers (`codegen.reference_layers.reference_for`); it
+    runs `reference_model` if given (an
     equivalent file, e.g. with static shapes folded).  `cmsis_nn`: a CMSIS-NN folder to
     generate and build with.  sanitize=True builds a standalone program under ASan/UBSan
     instead of the cffi library (slower; catches out-of-bounds accesses and undefined
@@ -41,7 +43,7 @@ def assert_bit_exact(model_bytes: bytes, tmp_path: Path, count: int = 3, seed: i
     gen = generate(model_path, out, target="host", library=library, force=True,
                    cmsis_nn=cmsis_nn)
     graph = read_tflite(model_bytes)
-    ref = make_reference(reference_model or model_bytes, graph)
+    ref = reference_for(reference_model or model_bytes, gen.program)
     rng = np.random.default_rng(seed)
     runs = inputs if inputs is not None else [random_inputs(graph, rng) for _ in range(count)]
     if sanitize:

@@ -20,9 +20,10 @@ import pytest
 from codegen import cheaders
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
-from codegen.lowering.base import ConstRef, LayerCall
+from codegen.ir import ConstRef, LayerCall
 from codegen.program import build_program
 from codegen.targets import load_target
+from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_elementwise import binary_model
 from tests.test_op_maximum_minimum import maxmin_model
@@ -72,11 +73,15 @@ def single_op_models() -> dict[str, bytes]:
     m.op("RESHAPE", [x, m.const("shape", np.array([3, 4]), "int32")], [y])
     m.inputs, m.outputs = [x], [y]
     models["reshape"] = m.build()
+    # TILE, SLICE, GATHER, REDUCE_MAX/MIN, ARG_MAX/MIN together
+    models["ops13"] = combined_model()
     return models
 
 
 def _calls(source: str, model: bytes, target: dict, library=None, backend=None) -> list[Seen]:
-    program = build_program(read_tflite(model), "model", target, library, backend)
+    kernels = [library, "portable"] if library else None
+    backends = {library: backend} if backend is not None else None
+    program = build_program(read_tflite(model), "model", target, kernels, backends)
     return [Seen(source, layer.name, layer.call) for layer in program.layers]
 
 
@@ -106,7 +111,7 @@ def test_every_call_fills_exactly_its_params_struct(corpus):
     parsed = cheaders.parse()
     problems: dict[str, list[str]] = {}
     for s in corpus:
-        if s.call.library == "portable":
+        if s.call.variant == "portable":
             for p in cheaders.check_call(parsed, s.call):
                 problems.setdefault(p, []).append(f"{s.source} {s.name}")
     assert not problems, _report(problems)
@@ -239,7 +244,7 @@ def test_cmsis_nn_structs_match_arm_nn_types():
     models = {p.name: p.read_bytes() for p in sorted(SHARED_MODELS.glob("*.tflite"))}
     for source, model in {**models, **single_op_models()}.items():
         for s in _calls(source, model, target, LIBRARY, backend):
-            if s.call.library != LIBRARY:
+            if s.call.variant != LIBRARY:
                 continue
             found = [] if s.call.kernel in parsed.functions else [
                 f"{s.call.kernel} is not declared in arm_nnfunctions.h"]

@@ -6,7 +6,7 @@ import pytest
 
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
-from codegen.lowering.reduce.portable import mean_multiplier, merge_dims
+from codegen.ops.reduce import mean_multiplier, merge_dims
 from tests.harness import assert_bit_exact
 
 

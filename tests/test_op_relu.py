@@ -17,9 +17,9 @@ from tests.lut_helpers import (assert_same_table, every_int8_value, random_quant
                                unary_model)
 
 
-def _table(opcode, in_q, out_q, alpha=None):
+def _table(opcode, in_q, out_q, alpha=None, tflm=False):
     if opcode == "RELU":
-        return relu_table(*in_q, *out_q)
+        return relu_table(*in_q, *out_q, tflm=tflm)
     if opcode == "RELU6":
         return relu6_table(*in_q)
     if opcode == "LEAKY_RELU":
@@ -36,7 +36,7 @@ def test_tables_match_tflm_over_all_inputs(opcode):
             in_q = out_q = (in_q[0], [-128, 127, 0, -1][trial])
         alpha = float(np.float32(rng.uniform(-1.5, 1.5))) if opcode == "LEAKY_RELU" else None
         opts = {"alpha": alpha} if alpha is not None else None
-        assert_same_table(_table(opcode, in_q, out_q, alpha), tflm_table(opcode, in_q, out_q, opts),
+        assert_same_table(_table(opcode, in_q, out_q, alpha, tflm=True), tflm_table(opcode, in_q, out_q, opts),
                           f"{opcode} in {in_q} out {out_q} alpha {alpha}")
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from codegen import cli
 from codegen.errors import ModelError, TinygenError, UnsupportedError
-from codegen.footprint import layer_table
+from codegen.emit.layer_table import layer_table
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate

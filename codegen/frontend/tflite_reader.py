@@ -619,8 +619,44 @@ FLOAT_MODEL_OPS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE
                    "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM"}
 
 
+FULL_INTEGER_HOWTO = (
+    "convert it again with full-integer quantization: TFLiteConverter with "
+    "optimizations=[tf.lite.Optimize.DEFAULT], a representative_dataset (a generator yielding "
+    "~100 typical inputs, which sets the activation ranges), "
+    "target_spec.supported_ops=[tf.lite.OpsSet.TFLITE_BUILTINS_INT8] and "
+    "inference_input_type/inference_output_type tf.int8 (or keep them float32: tinygen "
+    "handles the QUANTIZE/DEQUANTIZE around an int8 body)")
+
+
+def _hybrid_ops(graph: Graph) -> list:
+    """Layers of a dynamic-range model: a float32 activation input and int8 constant weights."""
+    found = []
+    for op in graph.ops:
+        ins = [graph.tensors[i] for i in op.inputs if i >= 0]
+        if any(t.dtype == "float32" and not t.is_const for t in ins) and \
+                any(t.dtype == "int8" and t.is_const for t in ins):
+            found.append(op)
+    return found
+
+
 def _check_quantized(graph: Graph, source: str) -> None:
-    """A model whose activations are all float is a float model: say so up front."""
+    """A model whose activations are all float is a float model: say so up front.  A model
+    with int8 weights but float activations (dynamic-range quantization) too."""
+    hybrid = _hybrid_ops(graph)
+    if hybrid:
+        names = ", ".join(
+            f"{op.describe()} weights '{display_text(graph.tensors[w].name, 60)}'"
+            for op in hybrid[:4]
+            for w in [next(i for i in op.inputs if i >= 0 and graph.tensors[i].is_const
+                           and graph.tensors[i].dtype == "int8")])
+        more = f" and {len(hybrid) - 4} more" if len(hybrid) > 4 else ""
+        raise UnsupportedError(
+            f"{source}: this is a dynamic-range quantized model: its weights are int8 but its "
+            f"activations are float32 ({len(hybrid)} layer(s) compute in float with int8 "
+            f"weights: {names}{more}). The converter makes such a model from "
+            "Optimize.DEFAULT without a representative dataset; the layers dequantize their "
+            "weights and compute in float. tinygen generates code for full-integer (int8) "
+            f"models, whose activations are quantized too: {FULL_INTEGER_HOWTO}")
     computed = set(graph.inputs) | {i for op in graph.ops for i in op.outputs}
     acts = [t for t in graph.tensors if not t.is_const and t.index in computed]
     float_compute = any(op.opcode in FLOAT_MODEL_OPS and all(

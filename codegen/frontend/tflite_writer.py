@@ -31,6 +31,8 @@ OPTIONS_TABLE = {
     "SHAPE": "ShapeOptions", "FILL": "FillOptions",
     "UNIDIRECTIONAL_SEQUENCE_LSTM": "UnidirectionalSequenceLSTMOptions",
     "LEAKY_RELU": "LeakyReluOptions",
+    "REDUCE_MIN": "ReducerOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
+    "GATHER": "GatherOptions", "TILE": "TileOptions", "SLICE": "SliceOptions",
 }
 
 _DTYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9}

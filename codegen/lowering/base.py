@@ -31,8 +31,11 @@ class LowerContext:
     `codegen.cmsis_nn.CmsisNNBackend` while the "cmsis-nn" variant is asked), or None.
     """
 
-    def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None):
+    def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None,
+                 match_tflm: bool = False):
         self.graph = graph
+        # reproduce TFLM's arithmetic where it differs from what the model means (--match-tflm)
+        self.match_tflm = match_tflm
         self.target = target
         self.layer_name = layer_name  # e.g. "l3_conv_2d", prefix for constant names
         self.backend = backend

@@ -93,6 +93,10 @@ SIGNATURES: dict[str, Signature] = {
     "SPLIT_V": _sig("input", "size_splits!", "axis!", outputs=1, variadic_outputs=True),
     "RESIZE_NEAREST_NEIGHBOR": _sig("input", "size!"),
     "GATHER": _sig("params", "indices"),
+    "SLICE": _sig("input", "begin!", "size!"),
+    "TILE": _sig("input", "multiples!"),
+    "REDUCE_MAX": _sig("input", "axis!"), "REDUCE_MIN": _sig("input", "axis!"),
+    "ARG_MAX": _sig("input", "axis!"), "ARG_MIN": _sig("input", "axis!"),
     # folded at generation time
     "SHAPE": UNARY, "ZEROS_LIKE": UNARY, "FILL": _sig("dims", "value"),
     # recurrent: TFLite's 24 inputs (lstm_shared.h)

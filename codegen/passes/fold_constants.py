@@ -26,6 +26,7 @@ import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.movement import end_for_axis, start_for_axis
+from codegen.ops.slice import slice_bounds
 
 NP_DTYPE = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
             "int64": np.int64, "float32": np.float32, "bool": np.bool_}
@@ -189,12 +190,66 @@ def _gather(op, ins, outs, vals):
     x, coords = vals[0], vals[1]
     if coords is None or coords.dtype not in (np.int32, np.int64):
         return None
-    if int(op.options.get("batch_dims", 0)) != 0:
-        return None
+    batch_dims = int(op.options.get("batch_dims", 0))
+    if batch_dims < 0:
+        batch_dims += coords.ndim
     axis = _axis(int(op.options.get("axis", 0)), x.ndim)
     if axis is None or np.any(coords < 0) or np.any(coords >= x.shape[axis]):
         return None
-    return [np.take(x, coords, axis=axis)]
+    if batch_dims == 0:
+        return [np.take(x, coords, axis=axis)]
+    if not 0 < batch_dims <= min(axis, coords.ndim) or \
+            x.shape[:batch_dims] != coords.shape[:batch_dims]:
+        return None
+    lead = x.shape[:batch_dims]
+    xb = x.reshape((-1,) + x.shape[batch_dims:])
+    cb = coords.reshape((-1,) + coords.shape[batch_dims:])
+    parts = [np.take(xb[k], cb[k], axis=axis - batch_dims) for k in range(xb.shape[0])]
+    return [np.stack(parts).reshape(lead + parts[0].shape)]
+
+
+@evaluator("SLICE")
+def _slice(op, ins, outs, vals):
+    x, begin, size = vals[0], _ints(vals[1]), _ints(vals[2])
+    if begin is None or size is None or not len(begin) == len(size) == x.ndim:
+        return None
+    bounds = slice_bounds(x.shape, begin, size)
+    if bounds is None:
+        return None
+    return [x[tuple(slice(b, b + n) for b, n in bounds)]]
+
+
+@evaluator("TILE")
+def _tile(op, ins, outs, vals):
+    multiples = _ints(vals[1])
+    if multiples is None or len(multiples) != vals[0].ndim or min(multiples, default=1) < 1:
+        return None
+    return [np.tile(vals[0], multiples)]
+
+
+@evaluator("REDUCE_MAX", "REDUCE_MIN")
+def _reduce_minmax(op, ins, outs, vals):
+    x, axes = vals[0], _ints(vals[1])
+    if axes is None or x.size == 0 or ins[0].dtype != "int8" or _quant(ins[0]) != _quant(outs[0]):
+        return None
+    resolved = {_axis(a, x.ndim) for a in axes}
+    if None in resolved:
+        return None
+    fn = np.max if op.opcode == "REDUCE_MAX" else np.min
+    y = fn(x, axis=tuple(sorted(resolved)), keepdims=True)
+    return [y.reshape(outs[0].shape)] if y.size == outs[0].num_elements else None
+
+
+@evaluator("ARG_MAX", "ARG_MIN")
+def _arg_minmax(op, ins, outs, vals):
+    x, axis = vals[0], _ints(vals[1])
+    if axis is None or len(axis) != 1 or x.size == 0 or outs[0].dtype not in ("int32", "int64"):
+        return None
+    a = _axis(axis[0], x.ndim)
+    if a is None:
+        return None
+    fn = np.argmax if op.opcode == "ARG_MAX" else np.argmin   # first index on ties, as TFLite
+    return [fn(x, axis=a).astype(NP_DTYPE[outs[0].dtype])]
 
 
 # -- element type changes -------------------------------------------------------------------

@@ -1,16 +1,26 @@
 """RELU, RELU6, RELU_N1_TO_1 and LEAKY_RELU as standalone int8 operators (lookup tables).
 
-Each table entry is the reference kernel's integer arithmetic on one input value:
+Each table entry is the reference kernel's integer arithmetic on one input value.
+TFLite's reference kernels (what the model means) and TFLM's differ when a
+standalone RELU/RELU6's output quantization differs from its input's (the
+converter emits such layers, e.g. ReLU(6) after tanh).  By default tinygen
+computes TFLite's arithmetic and warns, naming the layer and the largest
+difference from TFLM in LSB; with `ctx.match_tflm` (--match-tflm) it computes
+TFLM's.  Where both agree (equal quantization) the table is the same either way.
 
-RELU (TFLM ReluQuantized): requantize from the input to the output scale with
-    a multiplier of float32(in_scale / out_scale), then clamp to
-    [max(-128, out_zp + round(0 / out_scale)), 127].
-RELU6 (TFLM Relu6Quantized): no requantization at all.  TFLM clamps the raw
+RELU, TFLite (ReluPrepare + QuantizedReluX): requantize from the input to the output
+    scale with a multiplier of float32(in_scale / out_scale) (float division,
+    then QuantizeMultiplier in double), then clamp to
+    [max(-128, out_zp + roundf(0 / out_scale)), 127].
+RELU, TFLM (CalculateReluOpData): the same, but the ratio is divided in double
+    (differs by at most 1 LSB, on a few inputs of a few quantizations).
+RELU6, TFLite: as RELU with the upper bound min(127, out_zp + roundf(6 / out_scale)).
+RELU6, TFLM (Relu6Quantized): no requantization at all.  TFLM clamps the raw
     input to [in_zp, quantize(6.0, input scale)]; the output's quantization
-    parameters are not read (the converter always gives both the same ones).
-RELU_N1_TO_1: TFLM has no kernel for it.  LiteRT's reference kernel uses the
+    parameters are not read.
+RELU_N1_TO_1: TFLM has no kernel for it.  TFLite's reference kernel uses the
     RELU arithmetic with bounds quantize(-1) and quantize(1) on the output scale;
-    tinygen does the same.
+    tinygen does the same in both modes.
 LEAKY_RELU (TFLM QuantizeLeakyRelu): inputs at or above the zero point are
     requantized with float32(in_scale / out_scale), the others with
     float32(in_scale * alpha / out_scale); a negative alpha keeps its sign
@@ -23,6 +33,7 @@ import math
 import numpy as np
 
 from codegen import quant
+from codegen.cnames import display_text
 from codegen.graph import Graph, Op
 from codegen.lowering import register
 from codegen.ir import LayerCall
@@ -70,17 +81,22 @@ def quantize_multiplier_signed(real: float) -> tuple[int, int]:
 
 
 def relu_x_table(in_scale: float, in_zp: int, out_scale: float, out_zp: int,
-                 act_min: int, act_max: int) -> np.ndarray:
-    """The quantized ReluX of TFLite: requantize, then clamp to [act_min, act_max]."""
-    mult, shift = quant.quantize_multiplier(_f32_div(in_scale, out_scale))
+                 act_min: int, act_max: int, double_ratio: bool = False) -> np.ndarray:
+    """The quantized ReluX of TFLite: requantize, then clamp to [act_min, act_max].
+    `double_ratio`: divide the scales in double, as TFLM's RELU does (TFLite: float32)."""
+    ratio = (float(np.float32(in_scale)) / float(np.float32(out_scale)) if double_ratio
+             else _f32_div(in_scale, out_scale))
+    mult, shift = quant.quantize_multiplier(ratio)
     return build_table(lambda x: _clamp(
         out_zp + quant.multiply_by_quantized_multiplier(x - in_zp, mult, shift),
         act_min, act_max))
 
 
-def relu_table(in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
+def relu_table(in_scale, in_zp, out_scale, out_zp, tflm: bool = False) -> np.ndarray:
+    """TFLite's RELU (tflm=False) or TFLM's (tflm=True)."""
     act_min = max(INT8_MIN, _quantize_to(0.0, out_scale, out_zp))
-    return relu_x_table(in_scale, in_zp, out_scale, out_zp, act_min, INT8_MAX)
+    return relu_x_table(in_scale, in_zp, out_scale, out_zp, act_min, INT8_MAX,
+                        double_ratio=tflm)
 
 
 def relu_n1_to_1_table(in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
@@ -89,7 +105,15 @@ def relu_n1_to_1_table(in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
     return relu_x_table(in_scale, in_zp, out_scale, out_zp, act_min, act_max)
 
 
+def relu6_tflite_table(in_scale, in_zp, out_scale, out_zp) -> np.ndarray:
+    """TFLite's RELU6: requantized to the output, clamped to [quantize(0), quantize(6)]."""
+    act_min = max(INT8_MIN, _quantize_to(0.0, out_scale, out_zp))
+    act_max = min(INT8_MAX, _quantize_to(6.0, out_scale, out_zp))
+    return relu_x_table(in_scale, in_zp, out_scale, out_zp, act_min, act_max)
+
+
 def relu6_table(in_scale, in_zp) -> np.ndarray:
+    """TFLM's RELU6: the raw input clamped on the input's quantization."""
     lower = in_zp
     upper = _clamp(_quantize_to(6.0, in_scale, in_zp), INT8_MIN, INT8_MAX)
     return build_table(lambda x: upper if x > upper else (lower if x < lower else x))
@@ -115,25 +139,63 @@ def leaky_relu_table(in_scale, in_zp, out_scale, out_zp, alpha: float) -> np.nda
     return build_table(f)
 
 
+def _tflm_differs(op: Op, g: Graph, ctx: LowerContext, call: LayerCall, bound: int,
+                  what_tflm_does: str) -> None:
+    """Mark a layer computed with TFLite's arithmetic where TFLM computes something else."""
+    out = g.tensors[op.outputs[0]]
+    call.oracle = "litert"
+    call.warnings.append(
+        f"layer {ctx.layer_name} ({op.describe()} -> '{display_text(out.name)}'): its input "
+        f"and output quantization differ; tinygen computes what the model means (TFLite's "
+        f"reference arithmetic), but TFLM {what_tflm_does}, so TFLM's output differs here by "
+        f"up to {bound} LSB. Pass --match-tflm to reproduce TFLM's arithmetic instead")
+
+
 @register("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU")
 def lower_relu(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp, out = elementwise_s8_tensors(op, g)
     in_s, in_zp = inp.quant.scalar_scale, inp.quant.scalar_zero_point
     out_s, out_zp = out.quant.scalar_scale, out.quant.scalar_zero_point
     what = f"{op.opcode}, input {quant_desc(inp)} -> output {quant_desc(out)}"
+    match_tflm = getattr(ctx, "match_tflm", False)
+    tflm_table = None      # TFLM's table where it differs from TFLite's
     try:
         if op.opcode == "RELU":
             table = relu_table(in_s, in_zp, out_s, out_zp)
+            tflm_table = relu_table(in_s, in_zp, out_s, out_zp, tflm=True)
+            what_tflm_does = "divides the scales in double (TFLite: in float)"
         elif op.opcode == "RELU_N1_TO_1":
             table = relu_n1_to_1_table(in_s, in_zp, out_s, out_zp)
         elif op.opcode == "RELU6":
             table = relu6_table(in_s, in_zp)
             what = (f"RELU6 on the input's quantization ({quant_desc(inp)}); TFLM does not "
                     "requantize to the output's")
+            if (in_s, in_zp) != (out_s, out_zp):
+                tflm_table, table = table, relu6_tflite_table(in_s, in_zp, out_s, out_zp)
+                what_tflm_does = ("clamps the raw input to [0, 6] on the input's quantization "
+                                  "and ignores the output's")
         else:
             alpha = float(op.options.get("alpha", 0.0))
             table = leaky_relu_table(in_s, in_zp, out_s, out_zp, alpha)
             what = f"LEAKY_RELU alpha {alpha:.9g}, input {quant_desc(inp)} -> output {quant_desc(out)}"
     except ValueError as e:
         raise unsupported(op, g, f"quantization parameters out of range: {e}") from None
-    return lut_layer(op, g, ctx, inp, out, table, what)
+    bound = 0
+    if tflm_table is not None:
+        bound = int(np.max(np.abs(table.astype(np.int32) - tflm_table.astype(np.int32))))
+    if bound and match_tflm:
+        table = tflm_table
+    elif bound:
+        what = (f"{op.opcode}, input {quant_desc(inp)} -> output {quant_desc(out)}, "
+                f"requantized as TFLite's reference kernel (TFLM: up to {bound} LSB away)")
+    call = lut_layer(op, g, ctx, inp, out, table, what)
+    if bound and not match_tflm:
+        _tflm_differs(op, g, ctx, call, bound, what_tflm_does)
+    if op.opcode == "RELU_N1_TO_1":
+        call.oracle = "litert"     # TFLM has no RELU_N1_TO_1 kernel
+        if match_tflm:
+            call.warnings.append(
+                f"layer {ctx.layer_name} ({op.describe()}): TFLM has no RELU_N1_TO_1 kernel, "
+                "so --match-tflm has nothing to match there; tinygen computes TFLite's "
+                "reference arithmetic")
+    return call

@@ -1,0 +1,1 @@
+"""Kernel variants of the arg minmax family: portable.py (tinygen's C kernels)."""

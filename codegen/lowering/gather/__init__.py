@@ -1,0 +1,1 @@
+"""Kernel variants of the gather family: portable.py (tinygen's C kernels)."""

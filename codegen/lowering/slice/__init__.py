@@ -1,0 +1,1 @@
+"""Kernel variants of the slice family: portable.py (tinygen's C kernels)."""

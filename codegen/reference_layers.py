@@ -1,0 +1,139 @@
+"""A layer-by-layer golden reference, for programs whose layers do not all follow TFLM.
+
+Some layers are generated with TFLite's reference arithmetic rather than TFLM's
+(`LayerCall.oracle == "litert"`): a standalone RELU/RELU6 whose output
+quantization differs from its input's (TFLM computes something else there),
+and operators TFLM has no kernel for (RELU_N1_TO_1).  Comparing such a program
+with TFLM, or with LiteRT's interpreter on the whole model (whose FULLY_CONNECTED,
+SUM and LSTM differ from TFLM's), would judge the other layers against the wrong
+arithmetic.  `LayeredReference` runs each layer as a single-operator model with
+that layer's own tensors and quantization, fed with the reference's previous
+activations: through TFLM for every layer tinygen computes as TFLM does, and
+through LiteRT's reference kernels (BUILTIN_REF) for the others (and for any
+layer TFLM refuses).  `reference_for` picks it only where it is needed.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from codegen.graph import Graph, Op
+from codegen.reference import (LiteRtReference, TflmCannotRun, TflmReference,
+                               make_reference)
+
+
+def single_op_model(graph: Graph, op: Op) -> tuple[bytes, list[int], list[int], dict[int, int]]:
+    """`op` alone as a model: (bytes, graph indices of its inputs, of its outputs, graph index ->
+    index in the small model).  Constants keep their data, variable tensors stay variables."""
+    from codegen.frontend.tflite_writer import ModelWriter
+
+    m = ModelWriter(description=f"tinygen layer reference: {op.describe()}")
+    index: dict[int, int] = {}
+    inputs: list[int] = []
+    for t_idx in [i for i in op.inputs if i >= 0] + list(op.outputs):
+        if t_idx in index:
+            continue
+        t = graph.tensors[t_idx]
+        q = {}
+        if t.quant is not None:
+            q = dict(scale=t.quant.scale, zero_point=t.quant.zero_point, axis=t.quant.axis)
+        index[t_idx] = m.tensor(t.name, t.shape, t.dtype, data=t.data,
+                                is_variable=t.is_variable, **q)
+        if not t.is_const and not t.is_variable and t_idx not in op.outputs:
+            inputs.append(t_idx)
+    m.op(op.opcode, [index[i] if i >= 0 else -1 for i in op.inputs],
+         [index[i] for i in op.outputs], op.options, version=op.version)
+    m.inputs = [index[i] for i in inputs]
+    m.outputs = [index[i] for i in op.outputs]
+    return m.build(), inputs, list(op.outputs), index
+
+
+class _SmallGraph:
+    """Just what TflmReference/LiteRtReference read of a graph: inputs, outputs, tensors."""
+
+    def __init__(self, graph: Graph, index: dict[int, int], inputs: list[int], outputs: list[int]):
+        self.tensors = [dataclasses.replace(graph.tensors[i], index=index[i])
+                        for i in sorted(index, key=index.get)]
+        self.inputs = [index[i] for i in inputs]
+        self.outputs = [index[i] for i in outputs]
+
+
+class _Layer:
+    def __init__(self, graph: Graph, op: Op, name: str, litert: bool):
+        self.name, self.op = name, op
+        self.model, self.inputs, self.outputs, index = single_op_model(graph, op)
+        self.small = _SmallGraph(graph, index, self.inputs, self.outputs)
+        self.why = "tinygen computes TFLite's arithmetic here" if litert else ""
+        self.ref = None if litert else self._tflm()
+        if self.ref is None:
+            self.ref = LiteRtReference(self.model, self.small)
+
+    def _tflm(self):
+        try:
+            return TflmReference(self.model, self.small)
+        except TflmCannotRun as e:
+            self.why = f"TFLM cannot run it: {e}"
+            return None
+
+    def run(self, values: dict[int, np.ndarray]) -> None:
+        xs = [values[i] for i in self.inputs]
+        try:
+            ys = self.ref.run(xs)
+        except TflmCannotRun as e:      # e.g. a kernel refusing an output type when invoked
+            self.why = f"TFLM cannot run it: {e}"
+            self.ref = LiteRtReference(self.model, self.small)
+            ys = self.ref.run(xs)
+        for t, y in zip(self.outputs, ys):
+            values[t] = np.array(y)
+
+    @property
+    def oracle(self) -> str:
+        return "TFLM" if isinstance(self.ref, TflmReference) else "LiteRT BUILTIN_REF"
+
+
+class LayeredReference:
+    """Each layer through its own oracle (see the module docstring)."""
+
+    def __init__(self, graph: Graph, layer_names: dict[int, str], litert_ops: set[int]):
+        """`layer_names`: id(op) -> layer name; `litert_ops`: id(op) of the layers tinygen
+        computes with TFLite's arithmetic."""
+        self.graph = graph
+        self.layers = [_Layer(graph, op, layer_names.get(id(op), f"op{op.index}"),
+                              id(op) in litert_ops) for op in graph.ops]
+
+    @property
+    def name(self) -> str:
+        other = [f"{l.name} ({l.op.opcode})" for l in self.layers if l.oracle != "TFLM"]
+        return ("layer by layer: TFLM reference kernels, and LiteRT reference kernels "
+                f"(BUILTIN_REF) for {', '.join(other)} (TFLite's arithmetic; TFLM has no "
+                "kernel for it or computes something else there)")
+
+    def oracles(self) -> list[tuple[str, str, str]]:
+        """(layer, oracle, why) for every layer, in order."""
+        return [(l.name, l.oracle, l.why) for l in self.layers]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        values: dict[int, np.ndarray] = {}
+        for k, x in enumerate(inputs):
+            t = self.graph.tensors[self.graph.inputs[k]]
+            values[self.graph.inputs[k]] = np.ascontiguousarray(x).reshape(t.shape)
+        for layer in self.layers:
+            layer.run(values)
+        return [values[t] for t in self.graph.outputs]
+
+    def reset(self) -> None:
+        for layer in self.layers:
+            layer.ref.reset()
+
+
+def reference_for(model_bytes: bytes, program):
+    """The reference a generated `program` must equal: TFLM on the whole model (or its usual
+    fallbacks, `make_reference`), unless some layers compute TFLite's arithmetic (see
+    `LayerCall.oracle`); then a `LayeredReference` judging each layer by its own oracle."""
+    graph = program.graph
+    litert = {id(layer.call.op) for layer in program.layers if layer.call.oracle == "litert"}
+    if not litert:
+        return make_reference(model_bytes, graph)
+    names = {id(layer.call.op): layer.name for layer in program.layers}
+    return LayeredReference(graph, names, litert)
