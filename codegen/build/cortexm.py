@@ -23,9 +23,9 @@ import numpy as np
 from codegen.build.host import NP_DTYPES, WARNINGS
 from codegen.errors import TinygenError, ToolchainError
 from codegen.targets import available_targets, is_cortex_m, load_target
+from codegen import resources
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-BOARDS_DIR = ROOT / "runtime_c" / "boards"
+BOARDS_DIR = resources.boards_dir()
 PREFIX = "arm-none-eabi-"
 COMPILE_FLAGS = ["-O2", "-ffunction-sections", "-fdata-sections"]
 QEMU = "qemu-system-arm"
