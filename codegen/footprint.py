@@ -166,7 +166,9 @@ def check_fit(report: dict, target: dict) -> None:
             f"the model does not fit {target['name']}" + (f" ({desc})" if desc else "") + ":\n  " +
             "\n  ".join(problems) +
             "\nNothing was written. Choose a board with more memory, or a smaller model "
-            "(fewer or narrower layers).")
+            "(fewer or narrower layers)"
+            + (f"; or generate anyway, without this check, for the board's core: --target "
+               f"{target['core_name']}" if target.get("core_name") else "") + ".")
 
 
 def _plus(n: int, what: str) -> str:
