@@ -170,7 +170,9 @@ def test_missing_tflite_micro_names_the_pinned_version(model, monkeypatch):
     from codegen.frontend import read_tflite
     from codegen.reference import TflmReference
 
-    monkeypatch.setitem(sys.modules, "tflite_micro", None)   # import fails as if not installed
+    # imports fail as if the package were not installed (even if loaded earlier in this process)
+    for name in ["tflite_micro", *(k for k in sys.modules if k.startswith("tflite_micro."))]:
+        monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(ToolchainError) as e:
         TflmReference(model, read_tflite(model))
     assert TFLM_PIN in str(e.value) and 'tinygen[verify]' in str(e.value)
