@@ -37,6 +37,17 @@ def fc_model(path: Path, d: int, u: int, seed: str = "fc") -> Path:
     return path
 
 
+def relu_model(path: Path, n: int) -> Path:
+    """One int8 RELU over n elements: RAM grows with n, flash does not."""
+    m = ModelWriter()
+    x = m.tensor("x", (1, n), "int8", scale=0.05, zero_point=3)
+    y = m.tensor("y", (1, n), "int8", scale=0.05, zero_point=-128)
+    m.op("RELU", [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    path.write_bytes(m.build())
+    return path
+
+
 def _run(cmd, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True)
 
@@ -64,7 +75,7 @@ def test_help_lists_the_subcommands(capsys):
 
 # ---------------------------------------------------------------- does not fit
 def test_does_not_fit_says_how_to_generate_for_the_core(tmp_path, capsys):
-    model = fc_model(tmp_path / "big.tflite", 1024, 600)        # 614,400 weight bytes
+    model = relu_model(tmp_path / "big.tflite", 100_000)     # RAM > 128 KB of the board
     out = tmp_path / "out"
     assert cli_main([str(model), "--board", "nucleo-f446re", "-o", str(out)]) == 2
     err = capsys.readouterr().err
