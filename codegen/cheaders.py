@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime_c"
+from codegen import resources
+
+RUNTIME_DIR = resources.runtime_dir()   # in a checkout or an installed wheel
 
 # Limits the lowerings share with the C kernels: the lowerings read them from here, and
 # tests/test_contract.py checks each equals the header's macro.

@@ -18,6 +18,14 @@ Turn an int8-quantized TensorFlow Lite model into a self-contained C99 project:
 one kernel call per layer, weights as const data, every activation in one
 static arena planned at generation time. No interpreter, no malloc.
 
+commands:
+  tinygen MODEL [options]         generate the C project (the options below)
+  tinygen verify MODEL [options]  generate, build and run it on random inputs and
+                                  compare every output with TFLM's reference kernels,
+                                  on the host or an emulated Cortex-M (QEMU);
+                                  see `tinygen verify --help`
+  tinygen targets                 list the cores and boards --target/--board accept
+
 examples:
   tinygen model.tflite -o out/                    generate for the host
   tinygen model.tflite --target cortex-m4 -o out/ generate for a Cortex-M4
@@ -123,6 +131,9 @@ def _kernel_choice(args) -> dict:
 
 def _generate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen", description=GENERATE_HELP,
+                                usage="tinygen MODEL [options]\n"
+                                      "       tinygen verify MODEL [options]\n"
+                                      "       tinygen targets",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="the .tflite model (int8 quantized)")
     p.add_argument("-o", "--output", metavar="OUT", help="output folder (default: ./<name>/)")
@@ -269,6 +280,9 @@ def cmd_verify(argv: list[str]) -> int:
 def cmd_targets(argv: list[str]) -> int:
     from codegen.targets import available_targets, load_target
 
+    argparse.ArgumentParser(prog="tinygen targets", description="List the cores (--target) and "
+                            "boards (--board or --target) tinygen generates for, with their "
+                            "compiler flags and memory sizes.").parse_args(argv)
     cores, boards = [], []
     for name in available_targets():
         t = load_target(name)

@@ -22,6 +22,10 @@ from codegen.passes import run_passes
 from codegen.ops.gather import positions_range
 
 
+# The reference versions outputs are compared against (the `verify` extra in pyproject.toml).
+TFLM_PIN = "tflite_micro==0.dev20261023182759"
+LITERT_PIN = "ai-edge-litert==2.3.0"
+
 _NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32,
        "int64": np.int64, "float32": np.float32, "bool": np.bool_}
 
@@ -67,8 +71,9 @@ class TflmReference:
         try:  # lazily: an optional, heavy dependency (tests and verify only)
             from tflite_micro.python.tflite_micro import runtime
         except ImportError as e:
-            raise ToolchainError("the golden reference needs the tflite_micro package: "
-                                 "pip install tflite_micro (see README)") from e
+            raise ToolchainError("the golden reference needs the tflite_micro package, at the "
+                                 f"version tinygen is tested with: pip install \"{TFLM_PIN}\" "
+                                 "(or pip install \"tinygen[verify]\")") from e
         self.graph = graph
         log: list[str] = []
         try:
@@ -101,7 +106,8 @@ class LiteRtReference:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
         except ImportError as e:
             raise ToolchainError("TFLM cannot run this model and the fallback reference needs "
-                                 "LiteRT: pip install ai-edge-litert (see README)") from e
+                                 f"LiteRT: pip install \"{LITERT_PIN}\" (or pip install "
+                                 "\"tinygen[verify]\")") from e
         self.graph = graph
         self.name = "LiteRT reference kernels (BUILTIN_REF)" + (f"; {why}" if why else "")
         try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
+from codegen import resources
 from codegen.errors import TinygenError
 
-TARGETS_DIR = Path(__file__).resolve().parent.parent / "targets"
+TARGETS_DIR = resources.targets_dir()
 
 # Fields a Cortex-M core file must define (a board inherits them from its core).
 CORE_FIELDS = ("mcpu", "float_abi", "fpu", "has_dsp", "has_mve", "has_fpu", "has_double_fpu")

@@ -14,15 +14,14 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen import __version__
+from codegen import __version__, resources
 from codegen.emit import project
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.program import Program
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-RUNTIME_DIR = ROOT / "runtime_c"
+TEMPLATES_DIR = resources.templates_dir()
+RUNTIME_DIR = resources.runtime_dir()
 
 
 def template_env() -> jinja2.Environment:

@@ -25,11 +25,11 @@ import numpy as np
 from codegen.cnames import array_body
 from codegen.emit.render import template_env
 from codegen.errors import TinygenError, ToolchainError
+from codegen import resources
 from codegen.targets import available_targets, load_target
 from codegen.toolchain.host import NP_DTYPES, WARNINGS, cmsis_nn_root
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-BOARDS_DIR = ROOT / "runtime_c" / "boards"
+BOARDS_DIR = resources.boards_dir()
 PREFIX = "arm-none-eabi-"
 COMPILE_FLAGS = ["-O2", "-ffunction-sections", "-fdata-sections"]
 QEMU = "qemu-system-arm"
