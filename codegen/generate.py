@@ -8,6 +8,7 @@ from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
 from codegen.emit import render_project, write_project
 from codegen.emit.project import Selftest
+from codegen.emit.runtime import external_runtime, module_files
 from codegen.footprint import check_fit as fit
 from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
@@ -32,7 +33,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True) -> Generated:
+             check_fit: bool = True, runtime_from: str | Path | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -41,6 +42,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    runtime_from: a folder tinygen generated (a model's, or `tinygen runtime`'s): the project
+    then carries no runtime kernels and compiles against that folder's (emit/runtime.py).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -71,12 +74,21 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     report: dict = {}
     cmsis_root = backend.lib.root if backend is not None else None
 
+    runtime = None
+    if runtime_from is not None:
+        runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
+
     def memory(files: dict[str, bytes], sources: list[str]) -> dict:
+        if runtime is not None:   # measure the model with the kernels it will run with
+            kernels = module_files(program.runtime_modules)
+            files = {**files, **kernels}
+            sources = sources + sorted(f for f in kernels if f.endswith(".c"))
         report.update(footprint(program, files, sources, measure=measure, selftest=golden,
                                 cmsis_nn_root=cmsis_root))
         return report
 
-    files = render_project(program, model_path.name, model_bytes, selftest=golden, memory=memory)
+    files = render_project(program, model_path.name, model_bytes, selftest=golden, memory=memory,
+                           runtime_from=runtime)
     if check_fit:
         fit(report, target_spec)
     if out_dir is not None:

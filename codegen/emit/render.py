@@ -16,6 +16,7 @@ import numpy as np
 
 from codegen import __version__
 from codegen.emit import project
+from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.lowering.base import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.program import Program
@@ -229,7 +230,8 @@ def _context(program: Program, model_file: str, model_sha256: str) -> dict:
         has_status=any(layer.call.status_ok for layer in program.layers),
         libraries=program.libraries,
         const_bytes=program.const_bytes, macs=program.macs,
-        state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init)
+        state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init,
+        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None)
 
 
 def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, bytes],
@@ -262,15 +264,19 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
 
 def render_project(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
-                   memory: Callable[[dict, list[str]], dict] | None = None) -> dict[str, bytes]:
+                   memory: Callable[[dict, list[str]], dict] | None = None,
+                   runtime_from: dict | None = None) -> dict[str, bytes]:
     """All files of the generated project, tinygen.json included.
 
     `selftest`: golden vectors for <name>_selftest.c; `memory(files, sources)`: the
     memory report (codegen/footprint.py) of the library files rendered so far.
+    `runtime_from`: the external runtime (emit/runtime.py `external_runtime`): then the
+    project carries no kernels of its own.
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = _context(program, model_file, sha)
     ctx.update(project.project_context(program, ctx, selftest))
+    ctx["runtime_from"] = runtime_from
     env = _env()
     name = program.name
     files: dict[str, bytes] = {}
@@ -283,11 +289,8 @@ def render_project(program: Program, model_file: str, model_bytes: bytes,
     if ctx["has_data"]:
         render("model_data.h.j2", f"{name}_data.h")
         render("model_data.c.j2", f"{name}_data.c")
-    for mod in program.runtime_modules:
-        for ext in (".h", ".c"):
-            src = RUNTIME_DIR / f"{mod}{ext}"
-            if src.is_file():
-                files[src.name] = src.read_bytes()
+    if runtime_from is None:
+        files.update(module_files(program.runtime_modules))
     files.update(project.library_files(env, ctx, files))
     sources = sorted(p for p in files if p.endswith(".c"))
     ctx["memory"] = memory(files, sources) if memory else None
@@ -295,5 +298,8 @@ def render_project(program: Program, model_file: str, model_bytes: bytes,
     files.update(project.build_files(env, ctx, sources))
     man = manifest(program, ctx, sources, files, model_file, sha)
     project.extend_manifest(man, ctx)
+    if runtime_from is not None:
+        man["include_dirs"].append(runtime_from["dir"])
+        man["runtime_from"] = runtime_from
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
