@@ -15,7 +15,7 @@ import jinja2
 import numpy as np
 
 from codegen import __version__
-from codegen.emit import project
+from codegen.emit import api_names, project
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.lowering.base import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
@@ -231,7 +231,8 @@ def _context(program: Program, model_file: str, model_sha256: str) -> dict:
         libraries=program.libraries,
         const_bytes=program.const_bytes, macs=program.macs,
         state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init,
-        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None)
+        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None,
+        api=api_names.api_context(name, inputs, outputs))
 
 
 def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, bytes],
