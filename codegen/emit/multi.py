@@ -339,3 +339,67 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
         write_project(Path(out_dir), files, force=force, notes=warnings)
     return MultiGenerated(programs, files, Path(out_dir) if out_dir is not None else None,
                           memory, warnings)
+
+
+# ---------------------------------------------------------------- verify harness
+VERIFY_TAG = "TGV"
+
+
+def harness_source(programs: list[Program], vectors: list[list[list]], chunk: int = 48) -> str:
+    """A main() running vector v of every model in turn (v = 0..count-1) and printing each
+    output in hex: `TGV <model index> <vector> <output> <hex>`, then `TGV END`.
+
+    vectors[m][v][k]: model m's input k for vector v (numpy arrays).  Runs on the emulated
+    boards (tg_board.h of runtime_c/boards/) or on the host with a tg_board_write of its own."""
+    import numpy as np
+
+    from codegen.cnames import array_body
+
+    models = []
+    for m, (program, vecs) in enumerate(zip(programs, vectors)):
+        g = program.graph
+        inputs, seen = [], set()
+        for k, t in enumerate(g.inputs):
+            cname = program.cnames[t]
+            if cname in seen:
+                continue
+            seen.add(cname)
+            tensor = g.tensors[t]
+            inputs.append(dict(cname=cname, ctype=tensor.ctype, elements=tensor.num_elements,
+                               vectors=[array_body(np.asarray(vec[k]).reshape(-1), tensor.ctype,
+                                                   indent=" " * 8) for vec in vecs]))
+        outputs = [dict(cname=program.cnames[t], ctype=g.tensors[t].ctype,
+                        elements=g.tensors[t].num_elements) for t in g.outputs]
+        args = [f"verify_{m}_{i['cname']}[v]" for i in inputs] + \
+               [f"verify_{m}_out_{o['cname']}" for o in outputs]
+        models.append(dict(index=m, name=program.name, inputs=inputs, outputs=outputs,
+                           call_args=", ".join(args)))
+    return render._env().get_template("cortexm/verify_multi_main.c.j2").render(
+        models=models, count=len(vectors[0]), tag=VERIFY_TAG, chunk=chunk)
+
+
+def parse_harness_output(stdout: str, programs: list[Program], count: int) -> list[list[list]]:
+    """got[m][v][k] from the harness's output; an error if anything is missing."""
+    import numpy as np
+
+    from codegen.build.host import NP_DTYPES
+
+    got: dict[tuple[int, int, int], object] = {}
+    done = False
+    for line in stdout.splitlines():
+        parts = line.split()
+        if not parts or parts[0] != VERIFY_TAG:
+            continue
+        if parts[1] == "END":
+            done = True
+            continue
+        if parts[1] == "ERR":
+            raise TinygenError("a model's invoke returned an error in the verify program")
+        m, v, k = int(parts[1]), int(parts[2]), int(parts[3])
+        t = programs[m].graph.tensors[programs[m].graph.outputs[k]]
+        data = bytes.fromhex(parts[4] if len(parts) > 4 else "")
+        got[(m, v, k)] = np.frombuffer(data, dtype=NP_DTYPES[t.dtype]).reshape(t.shape)
+    if not done:
+        raise TinygenError("the verify program stopped before printing every output")
+    return [[[got[(m, v, k)] for k in range(len(p.graph.outputs))] for v in range(count)]
+            for m, p in enumerate(programs)]
