@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ DNN = SHARED_MODELS / "armkws_dnn_s.tflite"                  # float32 input and
 KWS = SHARED_MODELS / "mlperf_kws_dscnn.tflite"
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = 3
+CMSIS_NN = os.environ.get("CMSIS_NN_PATH") or None     # read before the fixture below clears it
 
 _QEMU_MISSING = cortexm.missing_packages(need_qemu=True)
 needs_qemu = pytest.mark.skipif(bool(_QEMU_MISSING), reason=(
@@ -334,3 +336,18 @@ def test_runtime_from_checks_the_folder(tmp_path):
     r = subprocess.run(["make", "-s", "-C", str(b), "EXTRA_CFLAGS=-Werror", "run"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@needs_models
+@needs_qemu
+@pytest.mark.skipif(CMSIS_NN is None, reason="set CMSIS_NN_PATH to a CMSIS-NN folder")
+def test_models_with_cmsis_nn_in_one_elf(tmp_path):
+    """With CMSIS-NN: the union of the CMSIS-NN sources the models need, built once; every
+    model's golden self-test passes in one program on the emulated Cortex-M4."""
+    out = tmp_path / "p"
+    gen = multi.generate_multi([SPEECH, LSTM], out, target="cortex-m4", cmsis_nn=CMSIS_NN,
+                               selftest=2, measure=False)
+    man = json.loads((out / "tinygen.json").read_text())
+    want = sorted({s for p in gen.programs for s in p.libraries["cmsis_nn"]["sources"]})
+    assert man["cmsis_nn"]["sources"] == want
+    assert cortexm.run_selftest_on_emulator(out, "cortex-m4", cmsis_nn=CMSIS_NN) == 0
