@@ -110,8 +110,13 @@ def test_models_in_one_program_bit_exact(tmp_path, which, where):
     paths = SETS[which]
     target = "cortex-m4" if where == "qemu" else "host"
     out = tmp_path / "models"
-    gen = multi.generate_multi(paths, out, target=target, measure=False)
+    gen = multi.generate_multi(paths, out, target=target, measure=where == "qemu")
     programs = gen.programs
+    if where == "qemu":     # measured: the whole project once, each model's share
+        assert gen.memory["method"] == "measured"
+        assert gen.memory["ram"]["arena"] == max(p.plan.arena_bytes for p in programs)
+        assert all(r["flash"] > r["weights"] and r["stack"] > 0 for r in gen.memory["models"])
+        assert gen.memory["flash"]["total"] > sum(r["flash"] for r in gen.memory["models"])
     manifest = json.loads((out / "tinygen.json").read_text())
     vectors, wants = _vectors_and_wants(programs, paths)
     harness = multi.harness_source(programs, vectors)
@@ -214,6 +219,9 @@ def test_same_stem_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match=r"x_data\.h.*rename"):
         multi.generate_multi([tmp_path / "x.tflite", tmp_path / "x_data.tflite"], None,
                              measure=False)
+    shutil.copy(HELLO, tmp_path / "tinygen_models.tflite")
+    with pytest.raises(ModelError, match=r"'tinygen_models' belongs to the project files"):
+        multi.generate_multi([tmp_path / "tinygen_models.tflite", SPEECH], None, measure=False)
     out = tmp_path / "out"
     assert cli_main([str(tmp_path / "a/net.tflite"), str(tmp_path / "b/net.tflite"),
                      "-o", str(out)]) == 2
@@ -336,6 +344,12 @@ def test_runtime_from_checks_the_folder(tmp_path):
     r = subprocess.run(["make", "-s", "-C", str(b), "EXTRA_CFLAGS=-Werror", "run"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+    if shutil.which("cmake"):     # CMakeLists.txt finds the kernels in the other folder too
+        for cmd in (["cmake", "-S", str(b), "-B", str(tmp_path / "cb"), "-DCMAKE_C_FLAGS=-Werror"],
+                    ["cmake", "--build", str(tmp_path / "cb")],
+                    [str(tmp_path / "cb" / "tflm_mnist_lstm_int8_example")]):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            assert r.returncode == 0, r.stdout + r.stderr
 
 
 @needs_models
