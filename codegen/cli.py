@@ -60,6 +60,10 @@ mps2-an386 board (Cortex-M4F) instead: the inputs travel inside the program,
 its outputs come back through semihosting; with --cmsis-nn, CMSIS-NN is
 cross-compiled too and runs its DSP code path.  cortex-m3 and cortex-m7 (and
 their boards) run the same way on mps2-an385 and mps2-an500.
+
+Several models (tinygen verify a.tflite b.tflite ...) are verified as the one
+project `tinygen a.tflite b.tflite -o OUT` generates: one program runs input
+vector v of every model in turn, so that they share the arena as in firmware.
 """
 
 CMSIS_HELP = ("a CMSIS-NN folder (v7.0.0 or newer): layers CMSIS-NN has a kernel for call it; "
@@ -134,7 +138,11 @@ def _generate_parser() -> argparse.ArgumentParser:
 def _verify_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen verify", description=VERIFY_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="the .tflite model")
+    p.add_argument("model", nargs="+", help="the .tflite model; several models are verified "
+                   "as one project (tinygen a.tflite b.tflite -o OUT) in one program, taking "
+                   "turns in the shared arena")
+    p.add_argument("--separate-arenas", action="store_true",
+                   help="with several models: verify the project with one arena per model")
     p.add_argument("--target", default="host", help="target to verify on: host (default), or a "
                    "Cortex-M core or board that tinygen can emulate (cortex-m3, cortex-m4, cortex-m7 and boards on them)")
     p.add_argument("--count", type=int, default=10, help="random inputs to run (default 10)")
@@ -273,6 +281,20 @@ def cmd_verify(argv: list[str]) -> int:
     args = _verify_parser().parse_args(argv)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
+    if len(args.model) > 1:
+        from codegen.emit.multi import verify_multi
+
+        reports = verify_multi(args.model, count=args.count, seed=args.seed,
+                               target=args.target, cmsis_nn=_cmsis_nn_path(args),
+                               work_dir=Path(args.keep) if args.keep else None, force=args.force,
+                               separate_arenas=args.separate_arenas)
+        for report in reports:
+            print(report.table())
+            print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+        return 0 if all(r.ok for r in reports) else 1
+    if args.separate_arenas:
+        raise TinygenError("--separate-arenas is for several models")
+    args.model = args.model[0]
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force)

@@ -48,11 +48,6 @@ needs_models = pytest.mark.skipif(not all(p.is_file() for p in (HELLO, SPEECH, L
 
 SETS = {"two": [SPEECH, LSTM], "three": [HELLO, DNN, LSTM]}
 
-HOST_BOARD = """\
-#include <stdio.h>
-#include "tg_board.h"
-void tg_board_write(const char *text, size_t len) { fwrite(text, 1, len, stdout); }
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -87,7 +82,7 @@ def _host_run(project: Path, sources: list[str], harness: str, build: Path,
     build.mkdir(parents=True, exist_ok=True)
     (build / "tinygen_verify_main.c").write_text(harness)
     (build / "tg_board.h").write_bytes((cortexm.BOARDS_DIR / "mps2" / "tg_board.h").read_bytes())
-    (build / "host_board.c").write_text(HOST_BOARD)
+    (build / "host_board.c").write_text(multi.HOST_BOARD)
     exe = build / "verify"
     cmd = [find_cc(), *WARNINGS, "-O1", "-g", "-fsanitize=address,undefined",
            "-fno-sanitize-recover=all", f"-I{project}", *[f"-I{d}" for d in includes],
@@ -365,3 +360,13 @@ def test_models_with_cmsis_nn_in_one_elf(tmp_path):
     want = sorted({s for p in gen.programs for s in p.libraries["cmsis_nn"]["sources"]})
     assert man["cmsis_nn"]["sources"] == want
     assert cortexm.run_selftest_on_emulator(out, "cortex-m4", cmsis_nn=CMSIS_NN) == 0
+
+
+@needs_models
+def test_verify_several_models_cli(capsys):
+    """`tinygen verify a b`: one program, the models taking turns, a table per model."""
+    assert cli_main(["verify", str(HELLO), str(LSTM), "--count", "2", "--seed", "3"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("result: BIT-EXACT") == 2
+    assert "2 models in one program, shared arena" in text
+    assert cli_main(["verify", str(HELLO), "--separate-arenas"]) == 2

@@ -403,3 +403,98 @@ def parse_harness_output(stdout: str, programs: list[Program], count: int) -> li
         raise TinygenError("the verify program stopped before printing every output")
     return [[[got[(m, v, k)] for k in range(len(p.graph.outputs))] for v in range(count)]
             for m, p in enumerate(programs)]
+
+
+HOST_BOARD = """\
+/* tg_board_write on the host, for the verify harness. */
+#include <stdio.h>
+#include "tg_board.h"
+void tg_board_write(const char *text, size_t len) { fwrite(text, 1, len, stdout); }
+"""
+
+
+def verify_multi(model_paths: list[str | Path], count: int = 10, seed: int = 0,
+                 target: str = "host", work_dir: Path | None = None,
+                 cmsis_nn: str | Path | None = None, force: bool = False,
+                 separate_arenas: bool = False) -> list:
+    """`tinygen verify a.tflite b.tflite ...`: the several-model project in ONE program that
+    runs vector v of every model in turn, on the host or the emulated board of a Cortex-M
+    target; every output compared with the reference.  One VerifyReport per model; each
+    model's inputs are those `tinygen verify <model> --seed S` uses."""
+    import subprocess
+
+    import numpy as np
+
+    from codegen.build import cortexm
+    from codegen.build.host import WARNINGS, cmsis_nn_root, compile_cmsis_nn, find_cc
+    from codegen.reference import make_reference
+    from codegen.targets import load_target
+    from codegen.verify import OutputReport, VerifyReport, compare, random_inputs
+
+    paths = [Path(p) for p in model_paths]
+    t = load_target(target)
+    with tempfile.TemporaryDirectory(prefix="tinygen-verify-multi-") as tmp:
+        out = Path(work_dir) if work_dir else Path(tmp) / "project"
+        gen = generate_multi(paths, out, target=target, force=force or work_dir is None,
+                             cmsis_nn=cmsis_nn, measure=False, check_fit=False,
+                             separate_arenas=separate_arenas)
+        programs = gen.programs
+        manifest = json.loads((out / "tinygen.json").read_text())
+        refs = [make_reference(p.read_bytes(), prog.graph) for p, prog in zip(paths, programs)]
+        vectors, wants = [], []
+        for prog, ref in zip(programs, refs):
+            rng = np.random.default_rng(seed)
+            vecs = [random_inputs(prog.graph, rng) for _ in range(count)]
+            vectors.append(vecs)
+            wants.append([ref.run(xs) for xs in vecs])
+        build = out / "build" / "verify" if work_dir else Path(tmp) / "build"
+        build.mkdir(parents=True, exist_ok=True)
+        harness = build / "tinygen_verify_main.c"
+        harness.write_text(harness_source(programs, vectors))
+        entry = manifest.get("cmsis_nn")
+        if is_cortex_m(t):
+            cortexm.require_tools(what="verify on the emulator")
+            cmsis = cortexm.CmsisNNSources.of(manifest, cmsis_nn)
+            elf, board = cortexm.build_program_elf(out, manifest["sources"], [harness], t,
+                                                   build, name="tinygen_models_verify",
+                                                   cmsis=cmsis)
+            r = cortexm.run_on_emulator(elf, board)
+            stdout, where = r.stdout.decode("ascii", "replace"), f"QEMU {board['qemu_machine']}"
+        else:
+            (build / "tg_board.h").write_bytes(
+                (cortexm.BOARDS_DIR / "mps2" / "tg_board.h").read_bytes())
+            (build / "tg_host_board.c").write_text(HOST_BOARD)
+            cc = find_cc()
+            includes, objects = [f"-I{out}", f"-I{build}"], []
+            if entry:
+                root = cmsis_nn_root(entry, cmsis_nn)
+                includes += [f"-isystem{root / d}" for d in entry["include_dirs"]]
+                objects = compile_cmsis_nn(root, entry, None, cc)
+            exe = build / "tinygen_models_verify"
+            cmd = [cc, *WARNINGS, "-O2", *includes, *[str(out / s) for s in manifest["sources"]],
+                   str(harness), str(build / "tg_host_board.c"), *objects, "-o", str(exe), "-lm"]
+            c = subprocess.run(cmd, capture_output=True, text=True)
+            if c.returncode != 0:
+                raise ToolchainError(f"host build of the verify program failed:\n"
+                                     f"{' '.join(cmd)}\n{c.stderr[-4000:]}")
+            r = subprocess.run([str(exe)], capture_output=True, timeout=600)
+            stdout, where = r.stdout.decode("ascii", "replace"), "host program"
+        if r.returncode != 0:
+            raise TinygenError(f"the verify program failed ({where}, exit status "
+                               f"{r.returncode}):\n{stdout[-2000:]}")
+        gots = parse_harness_output(stdout, programs, count)
+        arena = "separate arenas" if separate_arenas else "shared arena"
+        reports = []
+        for path, prog, ref, got_m, want_m in zip(paths, programs, refs, gots, wants):
+            g = prog.graph
+            rep = VerifyReport(model=path.name, count=count, reference=ref.name,
+                               target=f"{target} ({where}, {len(paths)} models in one "
+                                      f"program, {arena})",
+                               arena_bytes=prog.plan.arena_bytes,
+                               lower_bound=prog.plan.lower_bound)
+            rep.outputs = [OutputReport(g.tensors[o].name) for o in g.outputs]
+            for got, want in zip(got_m, want_m):
+                for k, (a, b) in enumerate(zip(got, want)):
+                    compare(g.tensors[g.outputs[k]].name, a, b, rep.outputs[k])
+            reports.append(rep)
+        return reports
