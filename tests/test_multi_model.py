@@ -316,6 +316,8 @@ def test_runtime_from_checks_the_folder(tmp_path):
     # the LSTM needs kernels the micro_speech folder does not have
     with pytest.raises(TinygenError, match=r"tg_lstm\.c.*does not have.*tinygen runtime"):
         generate(LSTM, tmp_path / "b", runtime_from=a, measure=False)
+    with pytest.raises(TinygenError, match="the output folder itself"):
+        generate(HELLO, a, runtime_from=a, measure=False)
     with pytest.raises(TinygenError, match="no tinygen.json"):
         generate(HELLO, tmp_path / "b", runtime_from=tmp_path, measure=False)
     edited = tmp_path / "edited"

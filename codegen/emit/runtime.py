@@ -58,6 +58,9 @@ def external_runtime(runtime_dir: str | Path, modules: list[str], out_dir: str |
     dir is the folder relative to out_dir (as the Makefile and CMakeLists.txt use it)."""
     root = Path(runtime_dir)
     what = f"--runtime-from {runtime_dir}"
+    if out_dir is not None and root.resolve() == Path(out_dir).resolve():
+        raise TinygenError(f"{what}: that is the output folder itself; generate the model into "
+                           "a folder of its own (-o OTHER), which then uses this one's kernels")
     manifest_path = root / "tinygen.json"
     try:
         man = json.loads(manifest_path.read_text(encoding="utf-8"))
