@@ -40,6 +40,11 @@ examples:
                                                   ... except for layer 7
   tinygen verify model.tflite --count 20          prove bit-exactness vs TFLM
   tinygen verify model.tflite --target cortex-m4  ... on an emulated Cortex-M4 (QEMU)
+  tinygen kws.tflite wake.tflite -o out/         several models in one project: one
+                                                  copy of the kernels, one shared arena
+  tinygen b.tflite --runtime-from a/ -o b/        a model without kernels of its own, for a
+                                                  firmware that already has folder a/
+  tinygen runtime -o rt/                          every runtime kernel, for --runtime-from
   tinygen targets                                 list targets and boards
 
 The output folder gets <name>.h (the API), <name>.c (the layers),
@@ -70,6 +75,10 @@ mps2-an386 board (Cortex-M4F) instead: the inputs travel inside the program,
 its outputs come back through semihosting; with --cmsis-nn, CMSIS-NN is
 cross-compiled too and runs its DSP code path.  cortex-m3 and cortex-m7 (and
 their boards) run the same way on mps2-an385 and mps2-an500.
+
+Several models (tinygen verify a.tflite b.tflite ...) are verified as the one
+project `tinygen a.tflite b.tflite -o OUT` generates: one program runs input
+vector v of every model in turn, so that they share the arena as in firmware.
 """
 
 CMSIS_HELP = ("a CMSIS-NN folder (v7.0.0 or newer): layers CMSIS-NN has a kernel for call it; "
@@ -135,7 +144,10 @@ def _generate_parser() -> argparse.ArgumentParser:
                                       "       tinygen verify MODEL [options]\n"
                                       "       tinygen targets",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="the .tflite model (int8 quantized)")
+    p.add_argument("model", nargs="+", help="the .tflite model (int8 quantized); several "
+                   "models give one project with one copy of the kernels and one arena they "
+                   "share (they must run one after another), each model with its own API named "
+                   "after its file's stem")
     p.add_argument("-o", "--output", metavar="OUT", help="output folder (default: ./<name>/)")
     p.add_argument("--target", default=None, help="core or board to generate for "
                    "(default: host; see `tinygen targets`)")
@@ -154,6 +166,14 @@ def _generate_parser() -> argparse.ArgumentParser:
                    help="random seed of the self-test inputs (default 0)")
     p.add_argument("--name", help="C name prefix of the generated API (default: the model "
                    "file's stem as a C identifier)")
+    p.add_argument("--separate-arenas", action="store_true",
+                   help="with several models: one activation arena per model instead of one "
+                   "shared arena (more RAM; for models that run concurrently, e.g. from "
+                   "different RTOS tasks)")
+    p.add_argument("--runtime-from", metavar="DIR",
+                   help="generate the model without tinygen's runtime kernels: it compiles "
+                   "against those of DIR, a folder tinygen (the same release) generated for "
+                   "another model of the firmware, or `tinygen runtime -o DIR`")
     p.add_argument("--force", action="store_true",
                    help="overwrite files in OUT that tinygen did not write, or that were "
                    "edited since it wrote them (they are lost; without --force tinygen "
@@ -171,7 +191,11 @@ def _generate_parser() -> argparse.ArgumentParser:
 def _verify_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen verify", description=VERIFY_HELP,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="the .tflite model")
+    p.add_argument("model", nargs="+", help="the .tflite model; several models are verified "
+                   "as one project (tinygen a.tflite b.tflite -o OUT) in one program, taking "
+                   "turns in the shared arena")
+    p.add_argument("--separate-arenas", action="store_true",
+                   help="with several models: verify the project with one arena per model")
     p.add_argument("--target", default="host", help="target to verify on: host (default), or a "
                    "Cortex-M core or board that tinygen can emulate (cortex-m3, cortex-m4, cortex-m7 and boards on them)")
     p.add_argument("--count", type=int, default=10, help="random inputs to run (default 10)")
@@ -234,15 +258,67 @@ def cmd_generate(argv: list[str]) -> int:
     target = _resolve_target(args.target, args.board)
     if args.selftest < 0:
         raise TinygenError("--selftest needs a number of vectors >= 0")
+    if len(args.model) > 1:
+        return _generate_several(args, target)
+    if args.separate_arenas:
+        raise TinygenError("--separate-arenas is for several models in one project "
+                           "(tinygen a.tflite b.tflite -o OUT --separate-arenas)")
+    args.model = args.model[0]
     out = Path(args.output) if args.output else Path(args.name or default_name(args.model))
     gen = generate(args.model, out, target=target, name=args.name, force=args.force,
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
-                   match_tflm=args.match_tflm, **_kernel_choice(args))
+                   match_tflm=args.match_tflm, runtime_from=args.runtime_from,
+                   **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
         print(_summary(gen))
+    return 0
+
+
+def _generate_several(args, target: str) -> int:
+    from codegen.multi import PROJECT_NAME, generate_multi
+
+    if args.name:
+        raise TinygenError("--name names one model; with several models each model's API is "
+                           "named after its file's stem (rename or copy the files to choose)")
+    if args.runtime_from:
+        raise TinygenError("--runtime-from is for one model; a project of several models "
+                           "carries one copy of the kernels for all of them")
+    out = Path(args.output) if args.output else Path(PROJECT_NAME)
+    gen = generate_multi(args.model, out, target=target, force=args.force,
+                         selftest=args.selftest, selftest_seed=args.selftest_seed,
+                         cmsis_nn=_cmsis_nn_path(args), separate_arenas=args.separate_arenas)
+    _print_warnings(gen.warnings)
+    if not args.quiet:
+        from codegen.footprint import format_report
+
+        print(f"tinygen: {len(args.model)} models -> {out}/ ({len(gen.files)} files, "
+              f"target {target})")
+        for p in gen.programs:
+            print(f"  {p.name}: {len(p.layers)} layers, arena {p.plan.arena_bytes:,} bytes, "
+                  f"constants {p.const_bytes:,} bytes, {p.macs:,} MACs")
+        arena = "one per model" if args.separate_arenas else "shared, the models run in turn"
+        print(f"  activation arena: {gen.memory['ram']['arena']:,} bytes ({arena})")
+        print(format_report(gen.memory, []))
+    return 0
+
+
+def cmd_runtime(argv: list[str]) -> int:
+    from codegen.emit import write_project
+    from codegen.emit.runtime import runtime_folder
+
+    p = argparse.ArgumentParser(prog="tinygen runtime", description=(
+        "Write every tinygen runtime kernel (runtime_c/tg_*) into a folder, for models "
+        "generated with --runtime-from: the firmware compiles the kernels once."))
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="output folder")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite files in OUT that tinygen did not write")
+    args = p.parse_args(argv)
+    files = runtime_folder()
+    write_project(Path(args.output), files, force=args.force)
+    print(f"tinygen: runtime -> {args.output}/ ({len(files)} files)")
     return 0
 
 
@@ -268,6 +344,20 @@ def cmd_verify(argv: list[str]) -> int:
     args = _verify_parser().parse_args(argv)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
+    if len(args.model) > 1:
+        from codegen.multi import verify_multi
+
+        reports = verify_multi(args.model, count=args.count, seed=args.seed,
+                               target=args.target, cmsis_nn=_cmsis_nn_path(args),
+                               work_dir=Path(args.keep) if args.keep else None, force=args.force,
+                               separate_arenas=args.separate_arenas)
+        for report in reports:
+            print(report.table())
+            print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+        return 0 if all(r.ok for r in reports) else 1
+    if args.separate_arenas:
+        raise TinygenError("--separate-arenas is for several models")
+    args.model = args.model[0]
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force,
@@ -325,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
-    commands = {"verify": cmd_verify, "targets": cmd_targets}
+    commands = {"verify": cmd_verify, "targets": cmd_targets, "runtime": cmd_runtime}
     try:
         if argv and argv[0] in commands:
             return commands[argv[0]](argv[1:])

@@ -29,7 +29,7 @@ PARAMS_BYTES_PER_FIELD = 4
 STACK_ESTIMATE = 256
 
 
-def _io_bytes(program: Program) -> int:
+def io_bytes(program: Program) -> int:
     g = program.graph
     return sum(g.tensors[t].nbytes for t in dict.fromkeys(list(g.inputs) + list(g.outputs)))
 
@@ -95,7 +95,7 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
         if selftest is not None:
             selftest = _selftest_estimate(selftest)
     flash_total = est["code"] + est["constants"] + est["data"]
-    io = _io_bytes(program)
+    io = io_bytes(program)
     ram_total = program.plan.arena_bytes + est["static"] + io + est["stack"]
     report = dict(
         method=method,

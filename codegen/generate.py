@@ -10,6 +10,7 @@ from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
 from codegen.emit import render_library, render_project_files, write_project
 from codegen.emit.project import Selftest
+from codegen.emit.runtime import external_runtime, module_files
 from codegen.footprint import check_fit as fit
 from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
@@ -40,7 +41,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              check_fit: bool = True, arena_region: str | None = None,
              kernels: list[str] | None = None,
              layer_kernels: dict[int, list[str]] | None = None,
-             match_tflm: bool = False) -> Generated:
+             match_tflm: bool = False,
+             runtime_from: str | Path | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -56,6 +58,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     preferences, {layer number: [variant, ...]} (`--kernel N=...`).
     match_tflm: where TFLM's arithmetic differs from what the model means (a standalone
     RELU/RELU6 requantizing), reproduce TFLM's (default: TFLite's, with a warning).
+    runtime_from: a folder tinygen generated (a model's, or `tinygen runtime`'s): the project
+    then carries no runtime kernels and compiles against that folder's (emit/runtime.py).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -68,6 +72,49 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         raise ModelError(f"--name '{display_text(name, 60)}' {why}; try '{cname}'")
     target_spec = load_target(target)
     target_spec["arena_region"] = resolve_arena_region(target_spec, arena_region)
+    kernel_choice = choose_kernels(target, target_spec, library, cmsis_nn, kernels,
+                                   layer_kernels)
+    backend = kernel_choice.backend
+    program = build_program(graph, cname, target_spec, kernel_choice.preference,
+                            kernel_choice.backends, layer_kernels, match_tflm=match_tflm)
+    program.warnings[:0] = kernel_choice.notes
+    golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
+    runtime = None
+    if runtime_from is not None:
+        runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
+    # render the library, measure it, then render what describes and builds it
+    lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
+                               runtime_from=runtime)
+    measured, sources = lib_files.files, lib_files.sources
+    if runtime is not None:   # measure the model with the kernels it will run with
+        kernels = module_files(program.runtime_modules)
+        measured = {**measured, **kernels}
+        sources = sources + sorted(f for f in kernels if f.endswith(".c"))
+    report = footprint(program, measured, sources, measure=measure, selftest=golden,
+                       cmsis_nn_root=backend.lib.root if backend is not None else None)
+    files = render_project_files(lib_files, memory=report)
+    if check_fit:
+        fit(report, target_spec)
+    if out_dir is not None:
+        write_project(Path(out_dir), files, force=force, notes=program.warnings)
+    return Generated(program, files, Path(out_dir) if out_dir is not None else None, report)
+
+
+@dataclass
+class KernelChoice:
+    """The kernel preference of a run, the external libraries located for it, and notes."""
+
+    preference: list[str]
+    backends: dict
+    backend: object | None           # the CMSIS-NN backend, if any
+    notes: list[str] = field(default_factory=list)
+
+
+def choose_kernels(target: str, target_spec: dict, library: str | None = None,
+                   cmsis_nn: str | Path | None = None, kernels: list[str] | None = None,
+                   layer_kernels: dict[int, list[str]] | None = None) -> KernelChoice:
+    """The kernel preference (the target's, `kernels`, with CMSIS-NN first when a folder is
+    given) and the located CMSIS-NN; an error when CMSIS-NN is asked for without a folder."""
     backend = None
     notes: list[str] = []
     prefs = list(kernels or target_spec.get("kernels") or ["portable"])
@@ -88,22 +135,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         raise TinygenError("CMSIS-NN kernels were asked for (--kernels/--kernel), but no "
                            "CMSIS-NN folder was given: pass --cmsis-nn PATH or set "
                            "CMSIS_NN_PATH")
-    backends = {LIBRARY: backend} if backend is not None else {}
-    program = build_program(graph, cname, target_spec, prefs, backends, layer_kernels,
-                            match_tflm=match_tflm)
-    program.warnings[:0] = notes
-    golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
-    # render the library, measure it, then render what describes and builds it
-    lib_files = render_library(program, model_path.name, model_bytes, selftest=golden)
-    report = footprint(program, lib_files.files, lib_files.sources, measure=measure,
-                       selftest=golden,
-                       cmsis_nn_root=backend.lib.root if backend is not None else None)
-    files = render_project_files(lib_files, memory=report)
-    if check_fit:
-        fit(report, target_spec)
-    if out_dir is not None:
-        write_project(Path(out_dir), files, force=force, notes=program.warnings)
-    return Generated(program, files, Path(out_dir) if out_dir is not None else None, report)
+    return KernelChoice(prefs, {LIBRARY: backend} if backend is not None else {}, backend,
+                        notes)
 
 
 def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) -> Selftest:

@@ -13,6 +13,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * The tinygen release these kernels come from, as major * 10000 + minor * 100 + patch.
+ * Every runtime header includes this file; each generated model file stops the build
+ * with #error when it is compiled against runtime headers of another release.
+ */
+#define TG_RUNTIME_VERSION 100
+#define TG_RUNTIME_VERSION_STRING "0.1.0"
+
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_ALIGN(n) __attribute__((aligned(n)))
 #elif defined(__ICCARM__)

@@ -17,7 +17,7 @@ CODEGEN = Path(__file__).resolve().parent.parent / "codegen"
 # The top of the house (DESIGN.md): they build, measure and verify generated projects and
 # import the pipeline; nothing in the pipeline imports them.
 TOP = ("codegen.cli", "codegen.__main__", "codegen.generate", "codegen.verify",
-       "codegen.footprint", "codegen.toolchain")
+       "codegen.footprint", "codegen.toolchain", "codegen.multi")
 
 
 def module_names(root: Path) -> dict[str, Path]:

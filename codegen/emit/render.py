@@ -15,7 +15,8 @@ import jinja2
 import numpy as np
 
 from codegen import __version__, resources
-from codegen.emit import project
+from codegen.emit import api_names, project
+from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.program import Program
@@ -156,7 +157,7 @@ def _state_info(program: Program) -> tuple[list[dict], str | None]:
     return out, body
 
 
-def _context(program: Program, model_file: str, model_sha256: str) -> dict:
+def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
     g = program.graph
     name = program.name
     inputs = _io_info(program, g.inputs)
@@ -230,7 +231,9 @@ def _context(program: Program, model_file: str, model_sha256: str) -> dict:
         has_status=any(layer.call.status_ok for layer in program.layers),
         libraries=program.libraries,
         const_bytes=program.const_bytes, macs=program.macs,
-        state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init)
+        state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init,
+        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None,
+        api=api_names.api_context(name, inputs, outputs))
 
 
 def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, bytes],
@@ -281,15 +284,19 @@ class LibraryFiles:
 
 
 def render_library(program: Program, model_file: str, model_bytes: bytes,
-                   selftest: project.Selftest | None = None) -> LibraryFiles:
+                   selftest: project.Selftest | None = None,
+                   runtime_from: dict | None = None) -> LibraryFiles:
     """Step 1: the C files of the model library (runtime kernels and the self-test included).
 
     `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
     report (codegen/footprint.py) measures before step 2, `render_project_files`.
+    `runtime_from`: the external runtime (emit/runtime.py `external_runtime`): then the
+    project carries no kernels of its own.
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
-    ctx = _context(program, model_file, sha)
+    ctx = model_context(program, model_file, sha)
     ctx.update(project.project_context(program, ctx, selftest))
+    ctx["runtime_from"] = runtime_from
     env = template_env()
     name = program.name
     files: dict[str, bytes] = {}
@@ -302,11 +309,8 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
     if ctx["has_data"]:
         render("model_data.h.j2", f"{name}_data.h")
         render("model_data.c.j2", f"{name}_data.c")
-    for mod in program.runtime_modules:
-        for ext in (".h", ".c"):
-            src = RUNTIME_DIR / f"{mod}{ext}"
-            if src.is_file():
-                files[src.name] = src.read_bytes()
+    if runtime_from is None:
+        files.update(module_files(program.runtime_modules))
     files.update(project.library_files(env, ctx, files))
     return LibraryFiles(program, model_file, sha, ctx, env, files)
 
@@ -321,13 +325,18 @@ def render_project_files(lib: LibraryFiles, memory: dict | None = None) -> dict[
     files.update(project.build_files(lib.env, ctx, sources))
     man = manifest(lib.program, ctx, sources, files, lib.model_file, lib.model_sha256)
     project.extend_manifest(man, ctx)
+    runtime_from = ctx.get("runtime_from")
+    if runtime_from is not None:
+        man["include_dirs"].append(runtime_from["dir"])
+        man["runtime_from"] = runtime_from
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
 
 
 def render_project(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
-                   memory: dict | None = None) -> dict[str, bytes]:
+                   memory: dict | None = None,
+                   runtime_from: dict | None = None) -> dict[str, bytes]:
     """All files of the generated project, tinygen.json included (both steps at once)."""
-    return render_project_files(render_library(program, model_file, model_bytes, selftest),
-                                memory)
+    return render_project_files(render_library(program, model_file, model_bytes, selftest,
+                                               runtime_from), memory)
