@@ -103,6 +103,11 @@ def _generate_parser() -> argparse.ArgumentParser:
                    help="random seed of the self-test inputs (default 0)")
     p.add_argument("--name", help="C name prefix of the generated API (default: the model "
                    "file's stem as a C identifier)")
+    p.add_argument("--profile", action="store_true",
+                   help="time every layer: <name>_profile() returns, <name>_profile_print(printf) "
+                   "prints a table of layer, operator, kernel, MACs and cycles of the last "
+                   "inference (DWT cycle counter on Cortex-M3/M4/M7/M33/M55; elsewhere "
+                   "TG_PROFILE_TIMER(), see tg_profile.h)")
     p.add_argument("--force", action="store_true",
                    help="overwrite files in OUT that tinygen did not write, or that were "
                    "edited since it wrote them (they are lost; without --force tinygen "
@@ -176,7 +181,7 @@ def cmd_generate(argv: list[str]) -> int:
     out = Path(args.output) if args.output else Path(args.name or default_name(args.model))
     gen = generate(args.model, out, target=target, name=args.name, force=args.force,
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
-                   cmsis_nn=_cmsis_nn_path(args))
+                   cmsis_nn=_cmsis_nn_path(args), profile=args.profile)
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")

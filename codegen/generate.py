@@ -32,7 +32,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              name: str | None = None, library: str | None = None, force: bool = False,
              model_bytes: bytes | None = None, cmsis_nn: str | Path | None = None,
              selftest: int = 0, selftest_seed: int = 0, measure: bool = True,
-             check_fit: bool = True) -> Generated:
+             check_fit: bool = True, profile: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -41,6 +41,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     measure: cross-compile the library to measure flash/RAM (Cortex-M targets, when
     arm-none-eabi-gcc is installed; estimated otherwise).  check_fit: on a board, refuse
     a model that does not fit its flash or RAM (DoesNotFitError, nothing written).
+    profile: time every layer in the generated code (--profile, codegen/profile.py).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -76,7 +77,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
                                 cmsis_nn_root=cmsis_root))
         return report
 
-    files = render_project(program, model_path.name, model_bytes, selftest=golden, memory=memory)
+    files = render_project(program, model_path.name, model_bytes, selftest=golden, memory=memory,
+                           profile=profile)
     if check_fit:
         fit(report, target_spec)
     if out_dir is not None:

@@ -184,6 +184,7 @@ def _context(program: Program, model_file: str, model_sha256: str) -> dict:
         ins = [program.graph.tensors[t] for t in call.op.inputs if t >= 0]
         outs = [program.graph.tensors[t] for t in call.op.outputs]
         layers.append(dict(
+            index=step,
             title=_layer_title(program, step), kernel=call.kernel,
             params_type=call.params_type, params_name=f"{layer.name}_params",
             fields=[(k, _param_value(v, program, step)) for k, v in call.params.items()],
@@ -262,14 +263,19 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
 
 def render_project(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
-                   memory: Callable[[dict, list[str]], dict] | None = None) -> dict[str, bytes]:
+                   memory: Callable[[dict, list[str]], dict] | None = None,
+                   profile: bool = False) -> dict[str, bytes]:
     """All files of the generated project, tinygen.json included.
 
     `selftest`: golden vectors for <name>_selftest.c; `memory(files, sources)`: the
-    memory report (codegen/footprint.py) of the library files rendered so far.
+    memory report (codegen/footprint.py) of the library files rendered so far;
+    `profile`: time every layer (codegen/profile.py).
     """
+    from codegen.profile import PROFILE_HEADER, profile_context
+
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = _context(program, model_file, sha)
+    ctx["profile"] = profile_context(ctx["layers"], program.target) if profile else None
     ctx.update(project.project_context(program, ctx, selftest))
     env = _env()
     name = program.name
@@ -288,6 +294,8 @@ def render_project(program: Program, model_file: str, model_bytes: bytes,
             src = RUNTIME_DIR / f"{mod}{ext}"
             if src.is_file():
                 files[src.name] = src.read_bytes()
+    if profile:
+        files[PROFILE_HEADER] = (RUNTIME_DIR / PROFILE_HEADER).read_bytes()
     files.update(project.library_files(env, ctx, files))
     sources = sorted(p for p in files if p.endswith(".c"))
     ctx["memory"] = memory(files, sources) if memory else None
@@ -295,5 +303,8 @@ def render_project(program: Program, model_file: str, model_bytes: bytes,
     files.update(project.build_files(env, ctx, sources))
     man = manifest(program, ctx, sources, files, model_file, sha)
     project.extend_manifest(man, ctx)
+    if profile:
+        man["profile"] = dict(header=PROFILE_HEADER, table=f"{name}_profile",
+                              print=f"{name}_profile_print", total=f"{name}_profile_total")
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
