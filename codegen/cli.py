@@ -7,7 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from codegen import __version__
+from codegen import __version__, progress
 from codegen.errors import TinygenError
 
 GENERATE_HELP = """\
@@ -25,6 +25,10 @@ examples:
                                                   call Arm's CMSIS-NN kernels where it has one
   tinygen verify model.tflite --count 20          prove bit-exactness vs TFLM
   tinygen verify model.tflite --target cortex-m4  ... on an emulated Cortex-M4 (QEMU)
+  tinygen model.tflite --target cortex-m4 --profile -o out/
+                                                  time each layer (<name>_profile_print)
+  tinygen verify model.tflite --target cortex-m4 --profile
+                                                  per-layer table from the emulator run
   tinygen targets                                 list targets and boards
 
 The output folder gets <name>.h (the API), <name>.c (the layers),
@@ -54,7 +58,11 @@ project is cross-compiled with arm-none-eabi-gcc and run on QEMU's emulated
 mps2-an386 board (Cortex-M4F) instead: the inputs travel inside the program,
 its outputs come back through semihosting; with --cmsis-nn, CMSIS-NN is
 cross-compiled too and runs its DSP code path.  cortex-m3 and cortex-m7 (and
-their boards) run the same way on mps2-an385 and mps2-an500.
+their boards) run the same way on mps2-an385 and mps2-an500.  The input
+vectors live in the program's flash: when they do not all fit, they are split
+over several emulator runs (the report counts them all).  --profile adds a
+per-layer table counted by QEMU (-icount): instructions, not cycles, exact and
+deterministic.  Progress goes to stderr (-q silences it).
 """
 
 CMSIS_HELP = ("a CMSIS-NN folder (v7.0.0 or newer): layers CMSIS-NN has a kernel for call it; "
@@ -134,6 +142,11 @@ def _verify_parser() -> argparse.ArgumentParser:
                    help="with --keep: overwrite files in DIR that tinygen did not write")
     p.add_argument("--debug", action="store_true",
                    help="show the traceback of errors (also TINYGEN_DEBUG=1)")
+    p.add_argument("--profile", action="store_true",
+                   help="also time every layer on the emulator and print a per-layer table "
+                   "(instructions counted by QEMU, deterministic; Cortex-M targets only)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress lines on stderr")
     return p
 
 
@@ -175,6 +188,7 @@ def cmd_generate(argv: list[str]) -> int:
     from codegen.generate import default_name, generate
 
     args = _generate_parser().parse_args(argv)
+    progress.enable(not args.quiet)
     target = _resolve_target(args.target, args.board)
     if args.selftest < 0:
         raise TinygenError("--selftest needs a number of vectors >= 0")
@@ -209,12 +223,15 @@ def cmd_verify(argv: list[str]) -> int:
     from codegen.verify import verify
 
     args = _verify_parser().parse_args(argv)
+    progress.enable(not args.quiet)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
-                    cmsis_nn=_cmsis_nn_path(args), force=args.force)
+                    cmsis_nn=_cmsis_nn_path(args), force=args.force, profile=args.profile)
     print(report.table())
+    if report.profile is not None:
+        print(report.profile.table())
     print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
     return 0 if report.ok else 1
 

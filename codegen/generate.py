@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codegen import progress
 from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
 from codegen.emit import render_project, write_project
@@ -46,6 +47,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     model_path = Path(model_path)
     if model_bytes is None:
         model_bytes = read_model_file(model_path)
+    progress.note(f"reading {model_path.name}")
     graph = read_tflite(model_bytes, source=str(model_path))
     cname = c_identifier(name, "model") if name else default_name(model_path)
     if name and cname != name:
@@ -66,6 +68,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         library = "portable"
         notes.append(f"target '{target}' prefers CMSIS-NN kernels; none given (--cmsis-nn PATH "
                      "or CMSIS_NN_PATH), so every layer uses tinygen's portable kernels")
+    progress.note(f"lowering {len(graph.ops)} operators and planning the arena")
     program = build_program(graph, cname, target_spec, library, backend)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
@@ -73,6 +76,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     cmsis_root = backend.lib.root if backend is not None else None
 
     def memory(files: dict[str, bytes], sources: list[str]) -> dict:
+        if measure and target_spec.get("kind") == "cortex-m":
+            progress.note(f"measuring flash and RAM (cross-compiling for {target_spec['name']})")
         report.update(footprint(program, files, sources, measure=measure, selftest=golden,
                                 cmsis_nn_root=cmsis_root))
         return report
@@ -100,8 +105,10 @@ def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) 
     ref = make_reference(model_bytes, graph)
     rng = np.random.default_rng(seed)
     golden = Selftest(seed=seed, reference=ref.name)
-    for _ in range(count):
+    tick = progress.counter(f"self-test: reference ({ref.name}) vector", count)
+    for v in range(count):
         xs = random_inputs(graph, rng)
         golden.inputs.append(xs)
         golden.expected.append([np.array(y) for y in ref.run(xs)])
+        tick(v + 1)
     return golden

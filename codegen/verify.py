@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import progress
 from codegen.build.host import NP_DTYPES, HostModel
 from codegen.generate import generate
 from codegen.graph import Graph
@@ -31,6 +32,7 @@ class VerifyReport:
     arena_bytes: int = 0
     lower_bound: int = 0
     notes: list[str] = field(default_factory=list)
+    profile: object = None        # codegen.profile.ProfileReport with --profile (emulator)
 
     @property
     def ok(self) -> bool:
@@ -121,24 +123,35 @@ def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: 
                               reference=ref.name, arena_bytes=gen.program.plan.arena_bytes,
                               lower_bound=gen.program.plan.lower_bound)
         report.outputs = [OutputReport(graph.tensors[t].name) for t in graph.outputs]
-        for _ in range(count):
+        tick = progress.counter("verify: vector", count)
+        for v in range(count):
             xs = random_inputs(graph, rng)
             want = ref.run(xs)
             got = model.invoke(xs)
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
+            tick(v + 1)
         return report
 
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-           force: bool = False) -> VerifyReport:
-    """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board."""
+           force: bool = False, profile: bool = False) -> VerifyReport:
+    """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board.
+
+    profile: also time every layer (emulated Cortex-M targets only; report.profile)."""
     from codegen.targets import is_cortex_m, load_target
 
     if is_cortex_m(load_target(target)):
         from codegen.build.cortexm import verify_cortexm
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
-                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force)
+                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force,
+                              profile=profile)
+    if profile:
+        from codegen.errors import TinygenError
+        raise TinygenError("verify --profile times layers on an emulated Cortex-M target "
+                           "(--target cortex-m4, cortex-m3, cortex-m7 or a board on them); on "
+                           "the host, generate with --profile and call <name>_profile_print"
+                           "(printf) after <name>_invoke()")
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,
                        cmsis_nn=cmsis_nn, force=force)

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import progress
 from codegen.build.host import NP_DTYPES, WARNINGS
 from codegen.errors import TinygenError, ToolchainError
+from codegen.profile import PROFILE_TAG
 from codegen.targets import available_targets, is_cortex_m, load_target
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -252,7 +254,8 @@ def emulated_board(target: dict) -> dict:
                        "your board instead.")
 
 
-def link_for_board(objects: list[Path], board: dict, target: dict, out: Path) -> Path:
+def link_for_board(objects: list[Path], board: dict, target: dict, out: Path,
+                   link_flags: list[str] | None = None) -> Path:
     """Link objects with the board's startup code and linker script into an ELF."""
     support = BOARDS_DIR / board["board_support"]
     startup = out.parent / "tg_board_startup.o"
@@ -261,15 +264,16 @@ def link_for_board(objects: list[Path], board: dict, target: dict, out: Path) ->
     scripts = sorted(support.glob("*.ld"))
     _run([PREFIX + "gcc", *target["cpu_flags"], "-nostartfiles", "--specs=nano.specs",
           f"-T{scripts[0]}", "-Wl,--gc-sections", str(startup), *map(str, objects),
-          "-lm", "-o", str(out)], f"linking {out.name}")
+          "-lm", *(link_flags or []), "-o", str(out)], f"linking {out.name}")
     return out
 
 
-def run_on_emulator(elf: Path, board: dict, timeout: float = 300.0) -> subprocess.CompletedProcess:
+def run_on_emulator(elf: Path, board: dict, timeout: float = 300.0,
+                    qemu_args: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run an ELF on the board's emulator; stdout carries the semihosting output."""
     cmd = [QEMU, "-M", board["qemu_machine"], "-display", "none", "-monitor", "none",
            "-serial", "null", "-semihosting-config", "enable=on,target=native",
-           "-kernel", str(elf)]
+           *(qemu_args or []), "-kernel", str(elf)]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -344,7 +348,8 @@ def _parse_outputs(stdout: str, manifest: dict, count: int) -> list[list[np.ndar
     return [[got[(v, k)] for k in range(n_out)] for v in range(count)]
 
 
-def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str:
+def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]],
+                    profile: bool = False) -> str:
     from codegen.cnames import array_body
     from codegen.emit.render import _env
 
@@ -365,19 +370,24 @@ def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str
                             elements=int(np.prod(spec["shape"], dtype=np.int64))))
     args = [f"verify_{i['cname']}[v]" for i in inputs] + [f"verify_out_{o['cname']}" for o in outputs]
     return _env().get_template("cortexm/verify_main.c.j2").render(
-        name=manifest["name"], header=manifest["header"], count=len(vectors), inputs=inputs,
-        outputs=outputs, call_args=", ".join(args), tag=VERIFY_TAG, chunk=HEX_CHUNK)
+        name=manifest["name"], NAME=manifest["name"].upper(), header=manifest["header"],
+        count=len(vectors), inputs=inputs, outputs=outputs, call_args=", ".join(args),
+        tag=VERIFY_TAG, chunk=HEX_CHUNK, profile=profile, profile_tag=PROFILE_TAG)
 
 
 def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
                    target: str = "cortex-m4", work_dir: Path | None = None,
                    timeout: float = 300.0, cmsis_nn: str | Path | None = None,
-                   force: bool = False):
+                   force: bool = False, profile: bool = False,
+                   flash_bytes: int | None = None):
     """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
 
     cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
     layers they can, cross-compiled into the same program.  `work_dir` (--keep) is written
-    like any output folder: files tinygen did not write are kept unless `force`."""
+    like any output folder: files tinygen did not write are kept unless `force`.
+    profile: time every layer too (report.profile, instructions counted by QEMU).
+    The input vectors are split over as many emulator runs as the board's flash needs
+    (`flash_bytes`, default the board's, caps it and is enforced by the linker)."""
     import json
 
     from codegen.generate import generate
@@ -392,30 +402,27 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
     require_tools(what=f"verify on {board['name']}")
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-m-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
+        progress.note(f"verify: generating {model_path.name} for {target}")
         gen = generate(model_path, out, target=target, force=force or work_dir is None,
-                       measure=False, check_fit=False, cmsis_nn=cmsis_nn)
+                       measure=False, check_fit=False, cmsis_nn=cmsis_nn, profile=profile)
         graph = gen.program.graph
         manifest = json.loads((out / "tinygen.json").read_text())
         cmsis = CmsisNNSources.of(manifest, cmsis_nn)
         ref = make_reference(model_path.read_bytes(), graph)
         rng = np.random.default_rng(seed)
         vectors = [random_inputs(graph, rng) for _ in range(count)]
-        wants = [ref.run(xs) for xs in vectors]
+        tick = progress.counter(f"verify: reference ({ref.name}) vector", count)
+        wants = []
+        for k, xs in enumerate(vectors):
+            wants.append(ref.run(xs))
+            tick(k + 1)
 
         # with --keep, the ELF stays too: qemu-system-arm -M <machine> -semihosting ... -kernel
         build = out / "build" / "verify" if work_dir else Path(tmp) / "build"
         build.mkdir(parents=True, exist_ok=True)
-        harness = build / "tinygen_verify_main.c"
-        harness.write_text(_harness_source(gen, manifest, vectors))
-        elf, board = build_program_elf(out, manifest["sources"], [harness], t, build,
-                                       name=f"{manifest['name']}_verify", cmsis=cmsis)
-        r = run_on_emulator(elf, board, timeout)
-        stdout = r.stdout.decode("ascii", "replace")
-        if r.returncode != 0:
-            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
-            raise TinygenError(f"the verify program failed on {board['qemu_machine']} "
-                               f"(exit status {r.returncode}):\n{tail}")
-        gots = _parse_outputs(stdout, manifest, count)
+        runs = EmulatorRuns(gen, manifest, t, board, build, cmsis, profile=profile,
+                            flash_bytes=flash_bytes, timeout=timeout)
+        gots, prof = runs.run_all(vectors)
 
         kernels = ""
         if cmsis:
@@ -430,9 +437,145 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
         for got, want in zip(gots, wants):
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
+        report.profile = prof
+        if len(runs.plan) > 1:
+            report.notes.append(f"{count} vectors in {len(runs.plan)} emulator runs of up to "
+                                f"{runs.per_run} (all of them do not fit in the "
+                                f"{runs.flash_limit:,} bytes of {board['name']}'s flash at once)")
         if not report.ok:
             report.notes.extend(_libm_notes(out, manifest, t, gots, wants))
         return report
+
+
+def flash_used(elf: Path) -> int:
+    """Bytes of flash an ELF for the emulated board takes: code, constants, .data image."""
+    r = _run([PREFIX + "size", "-A", str(elf)], f"measuring {elf.name}")
+    used = 0
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in (".text", ".ARM.exidx",
+                                                                    ".data"):
+            used += int(parts[1]) + 8      # each section may be padded to 8 bytes
+    return used
+
+
+class EmulatorRuns:
+    """Builds and runs the verify program for a list of input vectors on the emulated board,
+    in as many runs as the board's flash needs: the vectors live in flash, so a large
+    model with many vectors does not fit in one program.
+
+    The library is compiled once; a probe program with one vector measures what the code and
+    constants take, and the rest of the flash sets the vectors per run.
+    """
+
+    SLACK = 64        # bytes kept free per run for alignment between the input arrays
+
+    def __init__(self, gen, manifest: dict, target: dict, board: dict, build: Path,
+                 cmsis: CmsisNNSources | None, profile: bool = False,
+                 flash_bytes: int | None = None, timeout: float = 300.0):
+        self.gen, self.manifest, self.target, self.board = gen, manifest, target, board
+        self.build, self.cmsis, self.profile, self.timeout = build, cmsis, profile, timeout
+        self.flash_limit = int(flash_bytes or board["flash_bytes"])
+        self.link_flags = [f"-Wl,--defsym=__flash_bytes={self.flash_limit}"] if flash_bytes else []
+        support = BOARDS_DIR / board["board_support"]
+        # the profiled build times layers with the board's timer (tg_board_profile.h)
+        self.defines = ([f"-I{support}", '-DTG_PROFILE_CONFIG="tg_board_profile.h"']
+                        if profile and (support / "tg_board_profile.h").is_file() else [])
+        if profile and not self.defines:
+            raise TinygenError(f"--profile: the emulated board {board['name']} has no "
+                               f"profiling timer ({support.name}/tg_board_profile.h)")
+        self.name = manifest["name"]
+        self.objects: list[Path] = []
+        self.plan: list[tuple[int, int]] = []
+        self.per_run = 0
+
+    def _library(self) -> None:
+        progress.note(f"verify: cross-compiling {self.name} for {self.target['name']}")
+        self.objects = compile_objects(self._project, self.manifest["sources"],
+                                       self.build / "lib", self.target,
+                                       extra_flags=self.defines, cmsis=self.cmsis)
+        if self.cmsis:
+            self.objects += compile_cmsis_nn(self.cmsis, self.build, self.target)
+
+    @property
+    def _project(self) -> Path:
+        return Path(self.gen.out_dir)
+
+    def elf(self, vectors: list[list[np.ndarray]], suffix: str = "",
+            probe: bool = False) -> Path:
+        """The verify program for these vectors (a probe is linked without the flash cap,
+        to measure it)."""
+        src = self.build / f"tinygen_verify_main{suffix}.c"
+        src.write_text(_harness_source(self.gen, self.manifest, vectors, profile=self.profile))
+        obj = src.with_suffix(".o")
+        support = BOARDS_DIR / self.board["board_support"]
+        _run([PREFIX + "gcc", *WARNINGS, *self.target["cpu_flags"], *COMPILE_FLAGS,
+              f"-I{self._project}", f"-I{support}",
+              *(self.cmsis.include_flags if self.cmsis else []), *self.defines,
+              "-c", str(src), "-o", str(obj)], f"compiling {src.name}")
+        return link_for_board([obj, *self.objects], self.board, self.target,
+                              self.build / f"{self.name}_verify{suffix}.elf",
+                              link_flags=[] if probe else self.link_flags)
+
+    def vector_bytes(self, vector: list[np.ndarray]) -> int:
+        seen, total = set(), 0
+        for spec, x in zip(self.manifest["inputs"], vector):
+            if spec["cname"] not in seen:
+                seen.add(spec["cname"])
+                total += int(np.asarray(x).nbytes)
+        return total
+
+    def plan_runs(self, vectors: list[list[np.ndarray]]) -> Path:
+        """Split the vectors into runs that fit the flash; returns the one-vector probe ELF."""
+        probe = self.elf(vectors[:1], suffix="_probe", probe=True)
+        used = flash_used(probe)
+        free = self.flash_limit - used - self.SLACK
+        if free < 0:
+            raise TinygenError(
+                f"the verify program for {self.name} needs about {used:,} bytes of flash with a "
+                f"single input vector, more than the {self.flash_limit:,} bytes of the emulated "
+                f"{self.board['name']}: the model itself is too large to verify on it")
+        per = max(1, min(len(vectors), 1 + free // max(1, self.vector_bytes(vectors[0]))))
+        self.per_run = per
+        self.plan = [(a, min(a + per, len(vectors))) for a in range(0, len(vectors), per)]
+        return probe
+
+    def run(self, elf: Path, count: int):
+        from codegen.profile import qemu_flags
+
+        r = run_on_emulator(elf, self.board, self.timeout,
+                            qemu_args=qemu_flags() if self.profile else None)
+        stdout = r.stdout.decode("ascii", "replace")
+        if r.returncode != 0:
+            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
+            raise TinygenError(f"the verify program failed on {self.board['qemu_machine']} "
+                               f"(exit status {r.returncode}):\n{tail}")
+        return _parse_outputs(stdout, self.manifest, count), stdout
+
+    def run_all(self, vectors: list[list[np.ndarray]]):
+        """Outputs of every vector, in order, and the ProfileReport (None without profile)."""
+        from codegen.profile import PROFILE_TAG, ProfileReport
+
+        self._library()
+        probe = self.plan_runs(vectors)
+        prof = ProfileReport.for_manifest(self.manifest) if self.profile else None
+        gots: list[list[np.ndarray]] = []
+        for r, (a, b) in enumerate(self.plan):
+            where = f" {r + 1}/{len(self.plan)}" if len(self.plan) > 1 else ""
+            progress.note(f"verify: emulator run{where} ({self.board['qemu_machine']}), "
+                          f"vectors {a + 1}-{b} of {len(vectors)}")
+            if b - a == 1 and len(self.plan) == 1 and not self.link_flags:
+                elf = probe
+            else:
+                elf = self.elf(vectors[a:b], suffix=f"_{r + 1}" if len(self.plan) > 1 else "")
+            got, stdout = self.run(elf, b - a)
+            gots += got
+            if prof is not None:
+                for line in stdout.splitlines():
+                    parts = line.split()
+                    if len(parts) == 4 and parts[0] == PROFILE_TAG:
+                        prof.add_line(parts)
+        return gots, prof
 
 
 def float_ulp_distance(got: np.ndarray, want: np.ndarray) -> int:
