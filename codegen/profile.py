@@ -113,13 +113,28 @@ class ProfileReport:
                                                kernel=_kernel_text(layer), macs=layer["macs"])
                                     for layer in manifest["layers"]])
 
-    def add_line(self, parts: list[str]) -> None:
-        """One `TGP <vector> <layer position>|T <ticks>` line of the verify program."""
-        ticks = int(parts[3])
-        if parts[2] == "T":
-            self.totals.append(ticks_to_instructions(ticks))
-        else:
-            self.rows[int(parts[2])].counts.append(ticks_to_instructions(ticks))
+    def add_run(self, lines: list[list[str]]) -> None:
+        """The `TGP <vector> <layer position>|T <ticks>` lines of one emulator run.
+
+        The whole call's count comes from a 32-bit timer that wraps after 1.3e9
+        instructions: it is unwrapped to the value nearest the layers' sum (each layer
+        alone stays far below a wrap).
+        """
+        per_vector: dict[int, dict[str, int]] = {}
+        for parts in lines:
+            if len(parts) == 4:
+                per_vector.setdefault(int(parts[1]), {})[parts[2]] = int(parts[3])
+        for v in sorted(per_vector):
+            ticks = per_vector[v]
+            layers = [ticks.get(str(k)) for k in range(len(self.rows))]
+            if None in layers or "T" not in ticks:
+                raise TinygenError(f"the verify program printed an incomplete profile for "
+                                   f"input vector {v}")
+            layer_sum = sum(layers)
+            total = ticks["T"] + (1 << 32) * round((layer_sum - ticks["T"]) / (1 << 32))
+            for row, t in zip(self.rows, layers):
+                row.counts.append(ticks_to_instructions(t))
+            self.totals.append(ticks_to_instructions(total))
 
     @property
     def inferences(self) -> int:

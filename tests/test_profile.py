@@ -195,12 +195,15 @@ def test_profile_default_timer_builds_everywhere(model, tmp_path):
     cores = {"cortex-m0plus": False, "cortex-m3": True, "cortex-m4": True, "cortex-m7": True,
              "cortex-m33": True, "cortex-m55": True}
     from codegen.targets import load_target
+    projects = {}
+    for core in ("cortex-m4", "cortex-m7"):     # the others' code is the M4's
+        projects[core] = tmp_path / core
+        generate(model, projects[core], target=core, profile=True, measure=False)
+        code = (projects[core] / "fcnet.c").read_text()
+        assert ("#define TG_PROFILE_DWT_UNLOCK" in code) == (core == "cortex-m7")
     for core, dwt in cores.items():
         t = load_target(core)
-        proj = tmp_path / core
-        generate(model, proj, target=core, profile=True, measure=False)
-        code = (proj / "fcnet.c").read_text()
-        assert ("#define TG_PROFILE_DWT_UNLOCK" in code) == (core == "cortex-m7")
+        proj = projects.get(core, projects["cortex-m4"])
         flags = [*STRICT, *t["cpu_flags"], "-O2", f"-I{proj}"]
         pre = subprocess.run(["arm-none-eabi-gcc", *flags, "-E", str(proj / "fcnet.c")],
                              capture_output=True, text=True, check=True).stdout
@@ -250,14 +253,14 @@ def big_input_model() -> bytes:
 
 @needs_qemu
 def test_verify_splits_vectors_over_runs_when_flash_is_small(tmp_path):
-    """With the flash cut to 96 KB (the linker enforces it), 20 vectors of 4 KB do not fit one
+    """With the flash cut to 64 KB (the linker enforces it), 14 vectors of 4 KB do not fit one
     program: verify runs several and compares every output of every run."""
     p = tmp_path / "wide.tflite"
     p.write_bytes(big_input_model())
-    rep = cortexm.verify_cortexm(p, count=20, seed=1, target="cortex-m4",
-                                 flash_bytes=96 * 1024)
+    rep = cortexm.verify_cortexm(p, count=14, seed=1, target="cortex-m4",
+                                 flash_bytes=64 * 1024)
     assert rep.ok
-    assert rep.outputs[0].compared == 20 * 4
+    assert rep.outputs[0].compared == 14 * 4
     runs = [n for n in rep.notes if "emulator runs" in n]
     assert len(runs) == 1
     n_runs = int(re.search(r"in (\d+) emulator runs", runs[0]).group(1))
@@ -276,11 +279,10 @@ def test_runs_are_planned_from_the_measured_flash(tmp_path, monkeypatch):
     real = cortexm.EmulatorRuns.plan_runs
 
     def spy(self, vectors):
-        probe = real(self, vectors)
-        seen["used"] = cortexm.flash_used(probe)
+        real(self, vectors)
+        seen["used"] = cortexm.flash_used(self.build / "wide_verify_probe.elf")
         seen["plan"] = list(self.plan)
         seen["limit"] = self.flash_limit
-        return probe
 
     monkeypatch.setattr(cortexm.EmulatorRuns, "plan_runs", spy)
     rep = cortexm.verify_cortexm(p, count=11, seed=2, target="cortex-m4",
@@ -291,6 +293,34 @@ def test_runs_are_planned_from_the_measured_flash(tmp_path, monkeypatch):
     assert 1 < per < 11
     assert seen["plan"][0] == (0, per)
     assert seen["plan"][-1][1] == 11 and len(seen["plan"]) == -(-11 // per)
+
+
+@needs_qemu
+def test_runs_are_capped_by_macs(model, monkeypatch):
+    """A cap on MACs per run splits the vectors (here of a small model, on the full flash,
+    where one run would do otherwise: test_verify_profile_on_the_emulator)."""
+    monkeypatch.setattr(cortexm.EmulatorRuns, "RUN_MACS", 2 * 18752)
+    rep = cortexm.verify_cortexm(model, count=5, target="cortex-m4", profile=True)
+    assert rep.ok and rep.outputs[0].compared == 5 * 10
+    assert "5 vectors in 3 emulator runs of up to 2 (at most 2 inferences of this model per " \
+           "run)" in rep.notes
+    assert rep.profile.inferences == 5 and all(len(r.counts) == 5 for r in rep.profile.rows)
+
+
+def test_profile_total_unwraps_the_timer():
+    from codegen.profile import ProfileReport
+
+    manifest = {"layers": [dict(index=k, opcode="CONV_2D", kernel="tg_conv_s8",
+                                library="portable", macs=10) for k in range(3)]}
+    prof = ProfileReport.for_manifest(manifest)
+    big = 2_000_000_000                         # three layers: 6e9 ticks, the timer wrapped
+    wrapped = (3 * big + 320) % (1 << 32)
+    prof.add_run([["TGP", "0", str(k), str(big)] for k in range(3)] +
+                 [["TGP", "0", "T", str(wrapped)]])
+    assert prof.totals == [ticks_to_instructions(3 * big + 320)]
+    assert [r.counts for r in prof.rows] == [[ticks_to_instructions(big)]] * 3
+    with pytest.raises(TinygenError, match="incomplete profile"):
+        prof.add_run([["TGP", "1", "0", "5"], ["TGP", "1", "T", "5"]])
 
 
 def test_cli_profile_on_host_says_it_needs_a_cortex_m_target(model, capsys):

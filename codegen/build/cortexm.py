@@ -23,7 +23,6 @@ import numpy as np
 from codegen import progress
 from codegen.build.host import NP_DTYPES, WARNINGS
 from codegen.errors import TinygenError, ToolchainError
-from codegen.profile import PROFILE_TAG
 from codegen.targets import available_targets, is_cortex_m, load_target
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -352,6 +351,7 @@ def _harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]],
                     profile: bool = False) -> str:
     from codegen.cnames import array_body
     from codegen.emit.render import _env
+    from codegen.profile import PROFILE_TAG
 
     inputs, seen = [], set()
     for k, spec in enumerate(manifest["inputs"]):
@@ -440,8 +440,7 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
         report.profile = prof
         if len(runs.plan) > 1:
             report.notes.append(f"{count} vectors in {len(runs.plan)} emulator runs of up to "
-                                f"{runs.per_run} (all of them do not fit in the "
-                                f"{runs.flash_limit:,} bytes of {board['name']}'s flash at once)")
+                                f"{runs.per_run} ({runs.split_reason})")
         if not report.ok:
             report.notes.extend(_libm_notes(out, manifest, t, gots, wants))
         return report
@@ -461,14 +460,19 @@ def flash_used(elf: Path) -> int:
 
 class EmulatorRuns:
     """Builds and runs the verify program for a list of input vectors on the emulated board,
-    in as many runs as the board's flash needs: the vectors live in flash, so a large
-    model with many vectors does not fit in one program.
+    in as many runs as needed: the vectors live in flash, so a large model with many vectors
+    does not fit in one program, and a run is kept to about RUN_MACS multiply-accumulates
+    so that none comes near the emulator's timeout and progress shows between runs.
 
-    The library is compiled once; a probe program with one vector measures what the code and
-    constants take, and the rest of the flash sets the vectors per run.
+    The library is compiled once.  When the objects' file sizes (an upper bound of what they
+    put in flash) leave no doubt that everything fits, there is one run; otherwise a probe
+    program with one vector is linked to measure the code and constants, and the rest of
+    the flash sets the vectors per run.  The plan depends only on the model and the board.
     """
 
-    SLACK = 64        # bytes kept free per run for alignment between the input arrays
+    SLACK = 64                  # bytes kept free per run for alignment between input arrays
+    RUNTIME_ALLOWANCE = 64 << 10  # startup code, libc/libgcc functions, harness code
+    RUN_MACS = 400_000_000      # about a minute of emulation per run for the portable kernels
 
     def __init__(self, gen, manifest: dict, target: dict, board: dict, build: Path,
                  cmsis: CmsisNNSources | None, profile: bool = False,
@@ -488,6 +492,7 @@ class EmulatorRuns:
         self.objects: list[Path] = []
         self.plan: list[tuple[int, int]] = []
         self.per_run = 0
+        self.split_reason = ""
 
     def _library(self) -> None:
         progress.note(f"verify: cross-compiling {self.name} for {self.target['name']}")
@@ -525,20 +530,32 @@ class EmulatorRuns:
                 total += int(np.asarray(x).nbytes)
         return total
 
-    def plan_runs(self, vectors: list[list[np.ndarray]]) -> Path:
-        """Split the vectors into runs that fit the flash; returns the one-vector probe ELF."""
-        probe = self.elf(vectors[:1], suffix="_probe", probe=True)
-        used = flash_used(probe)
-        free = self.flash_limit - used - self.SLACK
-        if free < 0:
-            raise TinygenError(
-                f"the verify program for {self.name} needs about {used:,} bytes of flash with a "
-                f"single input vector, more than the {self.flash_limit:,} bytes of the emulated "
-                f"{self.board['name']}: the model itself is too large to verify on it")
-        per = max(1, min(len(vectors), 1 + free // max(1, self.vector_bytes(vectors[0]))))
+    def plan_runs(self, vectors: list[list[np.ndarray]]) -> None:
+        """Split the vectors into runs that fit the flash (and RUN_MACS)."""
+        n = len(vectors)
+        vec_bytes = max(1, self.vector_bytes(vectors[0]))
+        upper = sum(o.stat().st_size for o in self.objects) + self.RUNTIME_ALLOWANCE
+        if upper + n * (vec_bytes + self.SLACK) <= self.flash_limit:
+            per_flash = n
+        else:
+            probe = self.elf(vectors[:1], suffix="_probe", probe=True)
+            used = flash_used(probe)
+            free = self.flash_limit - used - self.SLACK
+            if free < 0:
+                raise TinygenError(
+                    f"the verify program for {self.name} needs about {used:,} bytes of flash "
+                    f"with a single input vector, more than the {self.flash_limit:,} bytes of "
+                    f"the emulated {self.board['name']}: the model itself is too large to "
+                    "verify on it")
+            per_flash = 1 + free // vec_bytes
+        per_time = max(1, self.RUN_MACS // max(1, int(self.gen.program.macs)))
+        per = max(1, min(n, per_flash, per_time))
+        self.split_reason = ("they do not all fit in the "
+                             f"{self.flash_limit:,} bytes of {self.board['name']}'s flash"
+                             if per_flash < n else
+                             f"at most {per_time} inferences of this model per run")
         self.per_run = per
-        self.plan = [(a, min(a + per, len(vectors))) for a in range(0, len(vectors), per)]
-        return probe
+        self.plan = [(a, min(a + per, n)) for a in range(0, n, per)]
 
     def run(self, elf: Path, count: int):
         from codegen.profile import qemu_flags
@@ -557,24 +574,19 @@ class EmulatorRuns:
         from codegen.profile import PROFILE_TAG, ProfileReport
 
         self._library()
-        probe = self.plan_runs(vectors)
+        self.plan_runs(vectors)
         prof = ProfileReport.for_manifest(self.manifest) if self.profile else None
         gots: list[list[np.ndarray]] = []
         for r, (a, b) in enumerate(self.plan):
             where = f" {r + 1}/{len(self.plan)}" if len(self.plan) > 1 else ""
             progress.note(f"verify: emulator run{where} ({self.board['qemu_machine']}), "
                           f"vectors {a + 1}-{b} of {len(vectors)}")
-            if b - a == 1 and len(self.plan) == 1 and not self.link_flags:
-                elf = probe
-            else:
-                elf = self.elf(vectors[a:b], suffix=f"_{r + 1}" if len(self.plan) > 1 else "")
+            elf = self.elf(vectors[a:b], suffix=f"_{r + 1}" if len(self.plan) > 1 else "")
             got, stdout = self.run(elf, b - a)
             gots += got
             if prof is not None:
-                for line in stdout.splitlines():
-                    parts = line.split()
-                    if len(parts) == 4 and parts[0] == PROFILE_TAG:
-                        prof.add_line(parts)
+                prof.add_run([line.split() for line in stdout.splitlines()
+                              if line.startswith(PROFILE_TAG + " ")])
         return gots, prof
 
 
