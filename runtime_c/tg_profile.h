@@ -32,7 +32,7 @@
 
 #include <stdint.h>
 
-#if defined(TG_PROFILE_CONFIG)
+#if defined(TG_PROFILE_CONFIG) && !defined(__CPPCHECK__) /* cppcheck: no file to follow */
 #include TG_PROFILE_CONFIG
 #endif
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import zlib
 from pathlib import Path
@@ -190,6 +191,10 @@ def test_profile_default_timer_builds_everywhere(model, tmp_path):
         assert "clock()" in r.stdout
         subprocess.run([cc, *STRICT, "-O2", f"-I{out}", "-c", str(src), "-o",
                         str(tmp_path / f"h_{cc}.o")], check=True, capture_output=True)
+    if shutil.which("cppcheck"):
+        from tests.test_hostile_cclean import CPPCHECK
+        r = subprocess.run([*CPPCHECK, f"-I{out}", str(src)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
     if _ARM_MISSING:
         return
     cores = {"cortex-m0plus": False, "cortex-m3": True, "cortex-m4": True, "cortex-m7": True,
