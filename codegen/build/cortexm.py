@@ -472,7 +472,7 @@ class EmulatorRuns:
 
     SLACK = 64                  # bytes kept free per run for alignment between input arrays
     RUNTIME_ALLOWANCE = 64 << 10  # startup code, libc/libgcc functions, harness code
-    RUN_MACS = 400_000_000      # about a minute of emulation per run for the portable kernels
+    RUN_MACS = 200_000_000      # well under a minute of emulation per run, portable kernels
 
     def __init__(self, gen, manifest: dict, target: dict, board: dict, build: Path,
                  cmsis: CmsisNNSources | None, profile: bool = False,
