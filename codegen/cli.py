@@ -311,3 +311,5 @@ def main(argv: list[str] | None = None) -> int:
               + ("." if debug else f"; run again with --debug (or {DEBUG_ENV}=1) to see the "
                  "traceback."), file=sys.stderr)
         return 3
+    finally:
+        progress.enable(False)      # progress lines belong to this command only
