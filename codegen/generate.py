@@ -47,7 +47,6 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     model_path = Path(model_path)
     if model_bytes is None:
         model_bytes = read_model_file(model_path)
-    progress.note(f"reading {model_path.name}")
     graph = read_tflite(model_bytes, source=str(model_path))
     cname = c_identifier(name, "model") if name else default_name(model_path)
     if name and cname != name:
@@ -68,7 +67,6 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         library = "portable"
         notes.append(f"target '{target}' prefers CMSIS-NN kernels; none given (--cmsis-nn PATH "
                      "or CMSIS_NN_PATH), so every layer uses tinygen's portable kernels")
-    progress.note(f"lowering {len(graph.ops)} operators and planning the arena")
     program = build_program(graph, cname, target_spec, library, backend)
     program.warnings[:0] = notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None

@@ -337,7 +337,7 @@ def test_cli_profile_on_host_says_it_needs_a_cortex_m_target(model, capsys):
 def test_cli_progress_on_stderr_and_quiet(model, capsys):
     assert cli_main(["verify", str(model), "--count", "2"]) == 0
     err = capsys.readouterr().err
-    assert "tinygen: verify: vector 2/2" in err and "tinygen: reading fcnet.tflite" in err
+    assert "tinygen: verify: vector 2/2" in err
     assert not progress.enabled()          # only for the command
     assert cli_main(["verify", str(model), "--count", "2", "-q"]) == 0
     assert capsys.readouterr().err == ""
