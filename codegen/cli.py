@@ -7,7 +7,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from codegen import __version__
+from codegen import __version__, progress
 from codegen.errors import TinygenError
 
 # Each command imports the pipeline it runs when it runs (numpy, jinja2, tflite...), so that
@@ -45,6 +45,10 @@ examples:
   tinygen b.tflite --runtime-from a/ -o b/        a model without kernels of its own, for a
                                                   firmware that already has folder a/
   tinygen runtime -o rt/                          every runtime kernel, for --runtime-from
+  tinygen model.tflite --target cortex-m4 --profile -o out/
+                                                  time each layer (<name>_profile_print)
+  tinygen verify model.tflite --target cortex-m4 --profile
+                                                  per-layer table from the emulator run
   tinygen targets                                 list targets and boards
 
 The output folder gets <name>.h (the API), <name>.c (the layers),
@@ -74,7 +78,11 @@ project is cross-compiled with arm-none-eabi-gcc and run on QEMU's emulated
 mps2-an386 board (Cortex-M4F) instead: the inputs travel inside the program,
 its outputs come back through semihosting; with --cmsis-nn, CMSIS-NN is
 cross-compiled too and runs its DSP code path.  cortex-m3 and cortex-m7 (and
-their boards) run the same way on mps2-an385 and mps2-an500.
+their boards) run the same way on mps2-an385 and mps2-an500.  The input
+vectors live in the program's flash: when they do not all fit, they are split
+over several emulator runs (the report counts them all).  --profile adds a
+per-layer table counted by QEMU (-icount): instructions, not cycles, exact and
+deterministic.  Progress goes to stderr (-q silences it).
 
 Several models (tinygen verify a.tflite b.tflite ...) are verified as the one
 project `tinygen a.tflite b.tflite -o OUT` generates: one program runs input
@@ -174,6 +182,11 @@ def _generate_parser() -> argparse.ArgumentParser:
                    help="generate the model without tinygen's runtime kernels: it compiles "
                    "against those of DIR, a folder tinygen (the same release) generated for "
                    "another model of the firmware, or `tinygen runtime -o DIR`")
+    p.add_argument("--profile", action="store_true",
+                   help="time every layer: <name>_profile() returns, <name>_profile_print(printf) "
+                   "prints a table of layer, operator, kernel, MACs and cycles of the last "
+                   "inference (DWT cycle counter on Cortex-M3/M4/M7/M33/M55; elsewhere "
+                   "TG_PROFILE_TIMER(), see tg_profile.h)")
     p.add_argument("--force", action="store_true",
                    help="overwrite files in OUT that tinygen did not write, or that were "
                    "edited since it wrote them (they are lost; without --force tinygen "
@@ -202,12 +215,18 @@ def _verify_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--keep", metavar="DIR", help="keep the generated project in DIR")
     _add_cmsis_nn(p)
+    _add_kernels(p)
     p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP + "; verify then "
                    "compares those layers with TFLM instead of TFLite's reference kernels")
     p.add_argument("--force", action="store_true",
                    help="with --keep: overwrite files in DIR that tinygen did not write")
     p.add_argument("--debug", action="store_true",
                    help="show the traceback of errors (also TINYGEN_DEBUG=1)")
+    p.add_argument("--profile", action="store_true",
+                   help="also time every layer on the emulator and print a per-layer table "
+                   "(instructions counted by QEMU, deterministic; Cortex-M targets only)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress lines on stderr")
     return p
 
 
@@ -255,6 +274,7 @@ def cmd_generate(argv: list[str]) -> int:
     from codegen.generate import default_name, generate
 
     args = _generate_parser().parse_args(argv)
+    progress.enable(not args.quiet)
     target = _resolve_target(args.target, args.board)
     if args.selftest < 0:
         raise TinygenError("--selftest needs a number of vectors >= 0")
@@ -269,7 +289,7 @@ def cmd_generate(argv: list[str]) -> int:
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
                    match_tflm=args.match_tflm, runtime_from=args.runtime_from,
-                   **_kernel_choice(args))
+                   profile=args.profile, **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -342,6 +362,7 @@ def cmd_verify(argv: list[str]) -> int:
     from codegen.verify import verify
 
     args = _verify_parser().parse_args(argv)
+    progress.enable(not args.quiet)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
     if len(args.model) > 1:
@@ -361,8 +382,11 @@ def cmd_verify(argv: list[str]) -> int:
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force,
-                    match_tflm=args.match_tflm)
+                    match_tflm=args.match_tflm, profile=args.profile,
+                    **_kernel_choice(args))
     print(report.table())
+    if report.profile is not None:
+        print(report.profile.table())
     print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
     return 0 if report.ok else 1
 
@@ -450,3 +474,5 @@ def main(argv: list[str] | None = None) -> int:
               + ("." if debug else f"; run again with --debug (or {DEBUG_ENV}=1) to see the "
                  "traceback."), file=sys.stderr)
         return 3
+    finally:
+        progress.enable(False)      # progress lines belong to this command only

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen import progress
 from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
 from codegen.emit import render_library, render_project_files, write_project
@@ -42,7 +43,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              kernels: list[str] | None = None,
              layer_kernels: dict[int, list[str]] | None = None,
              match_tflm: bool = False,
-             runtime_from: str | Path | None = None) -> Generated:
+             runtime_from: str | Path | None = None,
+             profile: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -60,6 +62,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     RELU/RELU6 requantizing), reproduce TFLM's (default: TFLite's, with a warning).
     runtime_from: a folder tinygen generated (a model's, or `tinygen runtime`'s): the project
     then carries no runtime kernels and compiles against that folder's (emit/runtime.py).
+    profile: time every layer in the generated code (--profile, codegen/profile.py).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -84,12 +87,14 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
     # render the library, measure it, then render what describes and builds it
     lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
-                               runtime_from=runtime)
+                               runtime_from=runtime, profile=profile)
     measured, sources = lib_files.files, lib_files.sources
     if runtime is not None:   # measure the model with the kernels it will run with
         kernels = module_files(program.runtime_modules)
         measured = {**measured, **kernels}
         sources = sources + sorted(f for f in kernels if f.endswith(".c"))
+    if measure and target_spec.get("kind") == "cortex-m":
+        progress.note(f"measuring flash and RAM (cross-compiling for {target_spec['name']})")
     report = footprint(program, measured, sources, measure=measure, selftest=golden,
                        cmsis_nn_root=backend.lib.root if backend is not None else None)
     files = render_project_files(lib_files, memory=report)
@@ -148,8 +153,10 @@ def golden_vectors(model_bytes: bytes, program: Program, count: int, seed: int) 
     ref = reference_for(model_bytes, program)
     rng = np.random.default_rng(seed)
     golden = Selftest(seed=seed, reference=ref.name)
-    for _ in range(count):
+    tick = progress.counter(f"self-test: reference ({ref.name}) vector", count)
+    for v in range(count):
         xs = random_inputs(graph, rng)
         golden.inputs.append(xs)
         golden.expected.append([np.array(y) for y in ref.run(xs)])
+        tick(v + 1)
     return golden

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from codegen import progress
 from codegen.errors import TinygenError
 from codegen.generate import Generated, generate
 from codegen.reference_layers import reference_for
@@ -42,6 +43,7 @@ class VerifyReport:
     arena_bytes: int = 0
     lower_bound: int = 0
     notes: list[str] = field(default_factory=list)
+    profile: object = None        # codegen.profile.ProfileReport with --profile (emulator)
 
     @property
     def ok(self) -> bool:
@@ -120,7 +122,11 @@ def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, ta
         ref = reference_for(model_path.read_bytes(), gen.program)
         rng = np.random.default_rng(seed)
         vectors = [random_inputs(graph, rng) for _ in range(count)]
-        wants = [ref.run(xs) for xs in vectors]
+        tick = progress.counter(f"verify: reference ({ref.name}) vector", count)
+        wants = []
+        for k, xs in enumerate(vectors):
+            wants.append(ref.run(xs))
+            tick(k + 1)
         gots = runner.run(vectors)
         report = VerifyReport(model=model_path.name, target=f"{target} ({runner.describe()})",
                               count=count, reference=ref.name,
@@ -133,6 +139,8 @@ def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, ta
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
         if not report.ok:
             report.notes.extend(runner.notes(gots, wants))
+        report.profile = getattr(runner, "profile_report", None)
+        report.notes.extend(getattr(runner, "run_notes", []))
         return report
 
 
@@ -169,17 +177,23 @@ class CortexMRunner:
     emulated board with the same core (QEMU)."""
 
     # the memory report is not needed, and a board's limits are not the emulator's
-    generate_options = dict(measure=False, check_fit=False)
+    generate_options: dict
 
     def __init__(self, target: str, timeout: float = 300.0,
-                 cmsis_nn: str | Path | None = None):
+                 cmsis_nn: str | Path | None = None, profile: bool = False,
+                 flash_bytes: int | None = None):
         self.target = load_target(target)
         if not is_cortex_m(self.target):
             raise TinygenError(f"target '{target}' is not a Cortex-M target")
-        board = cortexm.emulated_board(self.target)
-        cortexm.require_tools(what=f"verify on {board['name']}")
+        self.board = cortexm.emulated_board(self.target)
+        cortexm.require_tools(what=f"verify on {self.board['name']}")
         self.timeout = timeout
         self.cmsis_nn = cmsis_nn
+        self.profile = profile
+        self.flash_bytes = flash_bytes
+        self.generate_options = dict(measure=False, check_fit=False, profile=profile)
+        self.profile_report = None
+        self.run_notes: list[str] = []
 
     def prepare(self, gen: Generated, project: Path, tmp: Path, keep: bool) -> None:
         self.gen, self.project = gen, project
@@ -189,19 +203,17 @@ class CortexMRunner:
         self.build = project / "build" / "verify" if keep else tmp / "build"
 
     def run(self, vectors: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        """The vectors are split over as many emulator runs as the board's flash needs
+        (`flash_bytes`, default the board's, caps it and is enforced by the linker)."""
         self.build.mkdir(parents=True, exist_ok=True)
-        harness = self.build / "tinygen_verify_main.c"
-        harness.write_text(cortexm.harness_source(self.gen, self.manifest, vectors))
-        elf, self.board = cortexm.build_program_elf(
-            self.project, self.manifest["sources"], [harness], self.target, self.build,
-            name=f"{self.manifest['name']}_verify", cmsis=self.cmsis)
-        r = cortexm.run_on_emulator(elf, self.board, self.timeout)
-        stdout = r.stdout.decode("ascii", "replace")
-        if r.returncode != 0:
-            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
-            raise TinygenError(f"the verify program failed on {self.board['qemu_machine']} "
-                               f"(exit status {r.returncode}):\n{tail}")
-        return cortexm.parse_outputs(stdout, self.manifest, len(vectors))
+        runs = cortexm.EmulatorRuns(self.gen, self.manifest, self.target, self.board,
+                                    self.build, self.cmsis, profile=self.profile,
+                                    flash_bytes=self.flash_bytes, timeout=self.timeout)
+        gots, self.profile_report = runs.run_all(vectors)
+        if len(runs.plan) > 1:
+            self.run_notes.append(f"{len(vectors)} vectors in {len(runs.plan)} emulator runs "
+                                  f"of up to {runs.per_run} ({runs.split_reason})")
+        return gots
 
     def describe(self) -> str:
         kernels = ""
@@ -228,23 +240,34 @@ def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: 
 def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
                    target: str = "cortex-m4", work_dir: Path | None = None,
                    timeout: float = 300.0, cmsis_nn: str | Path | None = None,
-                   force: bool = False, **options) -> VerifyReport:
+                   force: bool = False, profile: bool = False,
+                   flash_bytes: int | None = None, **options) -> VerifyReport:
     """`tinygen verify --target <cortex-m core or board>`: bit-exactness on the emulator.
 
     cmsis_nn: a CMSIS-NN folder; its kernels (their DSP/MVE code path for the core) run the
-    layers they can, cross-compiled into the same program.  `options`: match_tflm, kernels,
-    layer_kernels."""
-    return run_verify(CortexMRunner(target, timeout, cmsis_nn), model_path, count, seed, target,
-                      work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, options=options)
+    layers they can, cross-compiled into the same program.  profile: time every layer too
+    (report.profile, instructions counted by QEMU).  The vectors are split over as many
+    emulator runs as the flash needs (`flash_bytes`, default the board's, caps it).
+    `options`: match_tflm, kernels, layer_kernels."""
+    runner = CortexMRunner(target, timeout, cmsis_nn, profile=profile, flash_bytes=flash_bytes)
+    return run_verify(runner, model_path, count, seed, target, work_dir=work_dir,
+                      cmsis_nn=cmsis_nn, force=force, options=options)
 
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-           force: bool = False, **options) -> VerifyReport:
+           force: bool = False, profile: bool = False, **options) -> VerifyReport:
     """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board.
-    `options`: more arguments of generate() (match_tflm, kernels, layer_kernels)."""
+    `options`: more arguments of generate() (match_tflm, kernels, layer_kernels).
+    profile: also time every layer (emulated Cortex-M targets only; report.profile)."""
     if is_cortex_m(load_target(target)):
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
-                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, **options)
+                              work_dir=work_dir, cmsis_nn=cmsis_nn, force=force,
+                              profile=profile, **options)
+    if profile:
+        raise TinygenError("verify --profile times layers on an emulated Cortex-M target "
+                           "(--target cortex-m4, cortex-m3, cortex-m7 or a board on them); on "
+                           "the host, generate with --profile and call <name>_profile_print"
+                           "(printf) after <name>_invoke()")
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,
                        cmsis_nn=cmsis_nn, force=force, **options)

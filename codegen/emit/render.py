@@ -19,6 +19,7 @@ from codegen.emit import api_names, project
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
+from codegen.profile import PROFILE_HEADER, profile_context
 from codegen.program import Program
 
 TEMPLATES_DIR = resources.templates_dir()
@@ -285,16 +286,18 @@ class LibraryFiles:
 
 def render_library(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
-                   runtime_from: dict | None = None) -> LibraryFiles:
+                   runtime_from: dict | None = None, profile: bool = False) -> LibraryFiles:
     """Step 1: the C files of the model library (runtime kernels and the self-test included).
 
     `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
     report (codegen/footprint.py) measures before step 2, `render_project_files`.
     `runtime_from`: the external runtime (emit/runtime.py `external_runtime`): then the
     project carries no kernels of its own.
+    `profile`: time every layer (codegen/profile.py).
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = model_context(program, model_file, sha)
+    ctx["profile"] = profile_context(ctx["layers"], program.target) if profile else None
     ctx.update(project.project_context(program, ctx, selftest))
     ctx["runtime_from"] = runtime_from
     env = template_env()
@@ -311,6 +314,8 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
         render("model_data.c.j2", f"{name}_data.c")
     if runtime_from is None:
         files.update(module_files(program.runtime_modules))
+    if profile:
+        files[PROFILE_HEADER] = (RUNTIME_DIR / PROFILE_HEADER).read_bytes()
     files.update(project.library_files(env, ctx, files))
     return LibraryFiles(program, model_file, sha, ctx, env, files)
 
@@ -329,6 +334,10 @@ def render_project_files(lib: LibraryFiles, memory: dict | None = None) -> dict[
     if runtime_from is not None:
         man["include_dirs"].append(runtime_from["dir"])
         man["runtime_from"] = runtime_from
+    if ctx.get("profile"):
+        name = lib.program.name
+        man["profile"] = dict(header=PROFILE_HEADER, table=f"{name}_profile",
+                              print=f"{name}_profile_print", total=f"{name}_profile_total")
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
 
@@ -336,7 +345,7 @@ def render_project_files(lib: LibraryFiles, memory: dict | None = None) -> dict[
 def render_project(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
                    memory: dict | None = None,
-                   runtime_from: dict | None = None) -> dict[str, bytes]:
+                   runtime_from: dict | None = None, profile: bool = False) -> dict[str, bytes]:
     """All files of the generated project, tinygen.json included (both steps at once)."""
     return render_project_files(render_library(program, model_file, model_bytes, selftest,
-                                               runtime_from), memory)
+                                               runtime_from, profile), memory)

@@ -24,6 +24,8 @@ import numpy as np
 
 from codegen.cnames import array_body
 from codegen.emit.render import template_env
+from codegen import progress
+from codegen.profile import PROFILE_TAG, ProfileReport, qemu_flags
 from codegen.errors import TinygenError, ToolchainError
 from codegen import resources
 from codegen.targets import available_targets, load_target
@@ -254,7 +256,8 @@ def emulated_board(target: dict) -> dict:
                        "your board instead.")
 
 
-def link_for_board(objects: list[Path], board: dict, target: dict, out: Path) -> Path:
+def link_for_board(objects: list[Path], board: dict, target: dict, out: Path,
+                   link_flags: list[str] | None = None) -> Path:
     """Link objects with the board's startup code and linker script into an ELF."""
     support = BOARDS_DIR / board["board_support"]
     startup = out.parent / "tg_board_startup.o"
@@ -263,15 +266,16 @@ def link_for_board(objects: list[Path], board: dict, target: dict, out: Path) ->
     scripts = sorted(support.glob("*.ld"))
     _run([PREFIX + "gcc", *target["cpu_flags"], "-nostartfiles", "--specs=nano.specs",
           f"-T{scripts[0]}", "-Wl,--gc-sections", str(startup), *map(str, objects),
-          "-lm", "-o", str(out)], f"linking {out.name}")
+          "-lm", *(link_flags or []), "-o", str(out)], f"linking {out.name}")
     return out
 
 
-def run_on_emulator(elf: Path, board: dict, timeout: float = 300.0) -> subprocess.CompletedProcess:
+def run_on_emulator(elf: Path, board: dict, timeout: float = 300.0,
+                    qemu_args: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run an ELF on the board's emulator; stdout carries the semihosting output."""
     cmd = [QEMU, "-M", board["qemu_machine"], "-display", "none", "-monitor", "none",
            "-serial", "null", "-semihosting-config", "enable=on,target=native",
-           "-kernel", str(elf)]
+           *(qemu_args or []), "-kernel", str(elf)]
     try:
         return subprocess.run(cmd, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -345,8 +349,10 @@ def parse_outputs(stdout: str, manifest: dict, count: int) -> list[list[np.ndarr
     return [[got[(v, k)] for k in range(n_out)] for v in range(count)]
 
 
-def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str:
-    """C source of the verify program: `vectors` as input arrays, every output printed in hex."""
+def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]],
+                   profile: bool = False) -> str:
+    """C source of the verify program: `vectors` as input arrays, every output printed in hex
+    (and, with `profile`, each layer's count)."""
     inputs, seen = [], set()
     for k, spec in enumerate(manifest["inputs"]):
         if spec["cname"] in seen:
@@ -364,8 +370,149 @@ def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]]) -> str:
                             elements=int(np.prod(spec["shape"], dtype=np.int64))))
     args = [f"verify_{i['cname']}[v]" for i in inputs] + [f"verify_out_{o['cname']}" for o in outputs]
     return template_env().get_template("cortexm/verify_main.c.j2").render(
-        name=manifest["name"], header=manifest["header"], count=len(vectors), inputs=inputs,
-        outputs=outputs, call_args=", ".join(args), tag=VERIFY_TAG, chunk=HEX_CHUNK)
+        name=manifest["name"], NAME=manifest["name"].upper(), header=manifest["header"],
+        count=len(vectors), inputs=inputs, outputs=outputs, call_args=", ".join(args),
+        tag=VERIFY_TAG, chunk=HEX_CHUNK, profile=profile, profile_tag=PROFILE_TAG)
+
+
+def flash_used(elf: Path) -> int:
+    """Bytes of flash an ELF for the emulated board takes: code, constants, .data image."""
+    r = _run([PREFIX + "size", "-A", str(elf)], f"measuring {elf.name}")
+    used = 0
+    for line in r.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit() and parts[0] in (".text", ".ARM.exidx",
+                                                                    ".data"):
+            used += int(parts[1]) + 8      # each section may be padded to 8 bytes
+    return used
+
+
+class EmulatorRuns:
+    """Builds and runs the verify program for a list of input vectors on the emulated board,
+    in as many runs as needed: the vectors live in flash, so a large model with many vectors
+    does not fit in one program, and a run is kept to about RUN_MACS multiply-accumulates
+    so that none comes near the emulator's timeout and progress shows between runs.
+
+    The library is compiled once.  When the objects' file sizes (an upper bound of what they
+    put in flash) leave no doubt that everything fits, there is one run; otherwise a probe
+    program with one vector is linked to measure the code and constants, and the rest of
+    the flash sets the vectors per run.  The plan depends only on the model and the board.
+    """
+
+    SLACK = 64                  # bytes kept free per run for alignment between input arrays
+    RUNTIME_ALLOWANCE = 64 << 10  # startup code, libc/libgcc functions, harness code
+    RUN_MACS = 200_000_000      # well under a minute of emulation per run, portable kernels
+
+    def __init__(self, gen, manifest: dict, target: dict, board: dict, build: Path,
+                 cmsis: CmsisNNSources | None, profile: bool = False,
+                 flash_bytes: int | None = None, timeout: float = 300.0):
+        self.gen, self.manifest, self.target, self.board = gen, manifest, target, board
+        self.build, self.cmsis, self.profile, self.timeout = build, cmsis, profile, timeout
+        self.flash_limit = int(flash_bytes or board["flash_bytes"])
+        self.link_flags = [f"-Wl,--defsym=__flash_bytes={self.flash_limit}"] if flash_bytes else []
+        support = BOARDS_DIR / board["board_support"]
+        # the profiled build times layers with the board's timer (tg_board_profile.h)
+        self.defines = ([f"-I{support}", '-DTG_PROFILE_CONFIG="tg_board_profile.h"']
+                        if profile and (support / "tg_board_profile.h").is_file() else [])
+        if profile and not self.defines:
+            raise TinygenError(f"--profile: the emulated board {board['name']} has no "
+                               f"profiling timer ({support.name}/tg_board_profile.h)")
+        self.name = manifest["name"]
+        self.objects: list[Path] = []
+        self.plan: list[tuple[int, int]] = []
+        self.per_run = 0
+        self.split_reason = ""
+
+    def _library(self) -> None:
+        progress.note(f"verify: cross-compiling {self.name} for {self.target['name']}")
+        self.objects = compile_objects(self._project, self.manifest["sources"],
+                                       self.build / "lib", self.target,
+                                       extra_flags=self.defines, cmsis=self.cmsis)
+        if self.cmsis:
+            self.objects += compile_cmsis_nn(self.cmsis, self.build, self.target)
+
+    @property
+    def _project(self) -> Path:
+        return Path(self.gen.out_dir)
+
+    def elf(self, vectors: list[list[np.ndarray]], suffix: str = "",
+            probe: bool = False) -> Path:
+        """The verify program for these vectors (a probe is linked without the flash cap,
+        to measure it)."""
+        src = self.build / f"tinygen_verify_main{suffix}.c"
+        src.write_text(harness_source(self.gen, self.manifest, vectors, profile=self.profile))
+        obj = src.with_suffix(".o")
+        support = BOARDS_DIR / self.board["board_support"]
+        _run([PREFIX + "gcc", *WARNINGS, *self.target["cpu_flags"], *COMPILE_FLAGS,
+              f"-I{self._project}", f"-I{support}",
+              *(self.cmsis.include_flags if self.cmsis else []), *self.defines,
+              "-c", str(src), "-o", str(obj)], f"compiling {src.name}")
+        return link_for_board([obj, *self.objects], self.board, self.target,
+                              self.build / f"{self.name}_verify{suffix}.elf",
+                              link_flags=[] if probe else self.link_flags)
+
+    def vector_bytes(self, vector: list[np.ndarray]) -> int:
+        seen, total = set(), 0
+        for spec, x in zip(self.manifest["inputs"], vector):
+            if spec["cname"] not in seen:
+                seen.add(spec["cname"])
+                total += int(np.asarray(x).nbytes)
+        return total
+
+    def plan_runs(self, vectors: list[list[np.ndarray]]) -> None:
+        """Split the vectors into runs that fit the flash (and RUN_MACS)."""
+        n = len(vectors)
+        vec_bytes = max(1, self.vector_bytes(vectors[0]))
+        upper = sum(o.stat().st_size for o in self.objects) + self.RUNTIME_ALLOWANCE
+        if upper + n * (vec_bytes + self.SLACK) <= self.flash_limit:
+            per_flash = n
+        else:
+            probe = self.elf(vectors[:1], suffix="_probe", probe=True)
+            used = flash_used(probe)
+            free = self.flash_limit - used - self.SLACK
+            if free < 0:
+                raise TinygenError(
+                    f"the verify program for {self.name} needs about {used:,} bytes of flash "
+                    f"with a single input vector, more than the {self.flash_limit:,} bytes of "
+                    f"the emulated {self.board['name']}: the model itself is too large to "
+                    "verify on it")
+            per_flash = 1 + free // vec_bytes
+        per_time = max(1, self.RUN_MACS // max(1, int(self.gen.program.macs)))
+        per = max(1, min(n, per_flash, per_time))
+        self.split_reason = ("they do not all fit in the "
+                             f"{self.flash_limit:,} bytes of {self.board['name']}'s flash"
+                             if per_flash < n else
+                             f"at most {per_time} inferences of this model per run")
+        self.per_run = per
+        self.plan = [(a, min(a + per, n)) for a in range(0, n, per)]
+
+    def run(self, elf: Path, count: int):
+        r = run_on_emulator(elf, self.board, self.timeout,
+                            qemu_args=qemu_flags() if self.profile else None)
+        stdout = r.stdout.decode("ascii", "replace")
+        if r.returncode != 0:
+            tail = (stdout + r.stderr.decode("ascii", "replace"))[-2000:]
+            raise TinygenError(f"the verify program failed on {self.board['qemu_machine']} "
+                               f"(exit status {r.returncode}):\n{tail}")
+        return parse_outputs(stdout, self.manifest, count), stdout
+
+    def run_all(self, vectors: list[list[np.ndarray]]):
+        """Outputs of every vector, in order, and the ProfileReport (None without profile)."""
+        self._library()
+        self.plan_runs(vectors)
+        prof = ProfileReport.for_manifest(self.manifest) if self.profile else None
+        gots: list[list[np.ndarray]] = []
+        for r, (a, b) in enumerate(self.plan):
+            where = f" {r + 1}/{len(self.plan)}" if len(self.plan) > 1 else ""
+            progress.note(f"verify: emulator run{where} ({self.board['qemu_machine']}), "
+                          f"vectors {a + 1}-{b} of {len(vectors)}")
+            elf = self.elf(vectors[a:b], suffix=f"_{r + 1}" if len(self.plan) > 1 else "")
+            got, stdout = self.run(elf, b - a)
+            gots += got
+            if prof is not None:
+                prof.add_run([line.split() for line in stdout.splitlines()
+                              if line.startswith(PROFILE_TAG + " ")])
+        return gots, prof
 
 
 def float_ulp_distance(got: np.ndarray, want: np.ndarray) -> int:
