@@ -163,7 +163,12 @@ class HostRunner:
             self.kernels = f"CMSIS-NN {entry['version']}, {entry['code_path']} path"
 
     def run(self, vectors: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
-        return [self.model.invoke(xs) for xs in vectors]
+        tick = progress.counter("verify: vector", len(vectors))
+        outs = []
+        for k, xs in enumerate(vectors):
+            outs.append(self.model.invoke(xs))
+            tick(k + 1)
+        return outs
 
     def describe(self) -> str:
         return f"cffi, {self.kernels}"

@@ -11,7 +11,7 @@ import pytest
 
 from codegen.generate import generate
 from codegen.toolchain.host import HostModel
-from codegen.lowering.relu.portable import leaky_relu_table, relu6_table, relu_n1_to_1_table, relu_table
+from codegen.ops.relu import leaky_relu_table, relu6_table, relu_n1_to_1_table, relu_table
 from tests.harness import assert_bit_exact
 from tests.lut_helpers import (assert_same_table, every_int8_value, random_quant, tflm_table,
                                unary_model)

@@ -97,7 +97,7 @@ def test_without_profile_the_code_is_what_the_templates_gave_before(model, monke
     assert "tg_profile.h" not in plain
     assert "profile" not in json.loads(plain["tinygen.json"])
 
-    real_env = render._env
+    real_env = render.template_env
 
     def stripped_env():
         env = real_env()
@@ -111,7 +111,7 @@ def test_without_profile_the_code_is_what_the_templates_gave_before(model, monke
                                   keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                                   autoescape=False)
 
-    monkeypatch.setattr(render, "_env", stripped_env)
+    monkeypatch.setattr(render, "template_env", stripped_env)
     before = generate(model, None, target="cortex-m4", measure=False).files
     assert before == plain
     # and the stripping is not vacuous: the profiled project differs in the model files
@@ -163,7 +163,7 @@ def test_profile_table_on_the_host_with_a_user_timer(model, tmp_path):
     text = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
     rows = [line.split() for line in text.splitlines() if line.startswith("row ")]
     assert rows == [["row", str(layer["index"]), layer["opcode"], layer["kernel"],
-                     f"({layer['library']})", str(layer["macs"]), "1"]
+                     f"({layer['variant']})", str(layer["macs"]), "1"]
                     for layer in manifest["layers"]]
     assert "total 3" in text
     assert "fcnet: per-layer profile of the last inference, in reads of my timer" in text
@@ -317,7 +317,7 @@ def test_profile_total_unwraps_the_timer():
     from codegen.profile import ProfileReport
 
     manifest = {"layers": [dict(index=k, opcode="CONV_2D", kernel="tg_conv_s8",
-                                library="portable", macs=10) for k in range(3)]}
+                                variant="portable", macs=10) for k in range(3)]}
     prof = ProfileReport.for_manifest(manifest)
     big = 2_000_000_000                         # three layers: 6e9 ticks, the timer wrapped
     wrapped = (3 * big + 320) % (1 << 32)

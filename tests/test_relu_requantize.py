@@ -15,8 +15,8 @@ from codegen.toolchain.host import HostModel
 from codegen.cli import main as cli_main
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
-from codegen.lowering.relu.portable import (relu6_table, relu6_tflite_table, relu_n1_to_1_table,
-                                   relu_table)
+from codegen.ops.relu import (relu6_table, relu6_tflite_table, relu_n1_to_1_table,
+                              relu_table)
 from codegen.verify import verify
 from tests.lut_helpers import ALL_INT8, every_int8_value, random_quant, tflm_table, unary_model
 
