@@ -270,10 +270,13 @@ def parse_files(headers: list[Path], include_dirs: Iterable[Path] = (),
     for node in ast.ext:
         src = str(Path(node.coord.file).resolve()) if node.coord and node.coord.file else ""
         stem = wanted.get(src, Path(src).stem)
+        own = src in wanted              # declared in runtime_c, not the stand-in C library
         if isinstance(node, c_ast.FuncDef):
-            functions[node.decl.name] = stem
+            if own:
+                functions[node.decl.name] = stem
         elif isinstance(node, c_ast.Decl) and isinstance(node.type, c_ast.FuncDecl):
-            functions[node.name] = stem
+            if own:
+                functions[node.name] = stem
         elif isinstance(node, c_ast.Typedef) and isinstance(node.type, c_ast.TypeDecl) \
                 and isinstance(node.type.type, c_ast.Struct):
             st = node.type.type

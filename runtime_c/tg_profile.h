@@ -32,6 +32,8 @@
 
 #include <stdint.h>
 
+#include "tg_common.h"   /* the runtime version guard */
+
 #if defined(TG_PROFILE_CONFIG) && !defined(__CPPCHECK__) /* cppcheck: no file to follow */
 #include TG_PROFILE_CONFIG
 #endif
@@ -49,17 +51,20 @@
 #define TG_PROFILE_DWT_LAR (*(volatile uint32_t *)0xE0001FB0u)
 #define TG_PROFILE_DWT_LAR_KEY 0xC5ACCE55u
 
-static inline void tg_profile_dwt_start(void)
-{
-    TG_PROFILE_DEMCR |= TG_PROFILE_DEMCR_TRCENA;
 #if defined(TG_PROFILE_DWT_UNLOCK)
-    TG_PROFILE_DWT_LAR = TG_PROFILE_DWT_LAR_KEY;
+#define TG_PROFILE_DWT_UNLOCK_WRITE() (TG_PROFILE_DWT_LAR = TG_PROFILE_DWT_LAR_KEY)
+#else
+#define TG_PROFILE_DWT_UNLOCK_WRITE() ((void)0)
 #endif
-    TG_PROFILE_DWT_CTRL |= TG_PROFILE_DWT_CTRL_CYCCNTENA;
-}
+/* trace on, the DWT unlocked where the core needs it, the cycle counter running
+   (an expression: the generated code starts the timer inside one) */
+#define TG_PROFILE_DWT_START()                                       \
+    ((void)(TG_PROFILE_DEMCR |= TG_PROFILE_DEMCR_TRCENA),            \
+     (void)TG_PROFILE_DWT_UNLOCK_WRITE(),                            \
+     (void)(TG_PROFILE_DWT_CTRL |= TG_PROFILE_DWT_CTRL_CYCCNTENA))
 
 #define TG_PROFILE_TIMER() (TG_PROFILE_DWT_CYCCNT)
-#define TG_PROFILE_TIMER_INIT() tg_profile_dwt_start()
+#define TG_PROFILE_TIMER_INIT() TG_PROFILE_DWT_START()
 #define TG_PROFILE_UNIT "cycles (DWT CYCCNT)"
 #define TG_PROFILE_COLUMN "cycles"
 

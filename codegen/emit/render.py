@@ -234,7 +234,8 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
         const_bytes=program.const_bytes, macs=program.macs,
         state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init,
         runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None,
-        api=api_names.api_context(name, inputs, outputs))
+        api=api_names.api_context(name, inputs, outputs),
+        profile=None)       # render_library sets it with --profile
 
 
 def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, bytes],
