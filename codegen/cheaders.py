@@ -54,6 +54,7 @@ FAKE_LIBC = {
     "float.h": "#define FLT_MAX 1.0f\n#define FLT_MIN 1.0f\n",
     "string.h": "#include <stddef.h>\n",
     "math.h": "",
+    "time.h": "typedef long clock_t;\nclock_t clock(void);\n#define CLOCKS_PER_SEC 1000000\n",
 }
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -292,7 +293,9 @@ def parse_files(headers: list[Path], include_dirs: Iterable[Path] = (),
 def parse(root: Path = RUNTIME_DIR) -> Parsed:
     """Every runtime_c header, parsed (needs a C preprocessor, see `preprocessor`)."""
     root = Path(root)
-    parsed = parse_files([root / f"{m}.h" for m in _modules(root)], [root])
+    # as for a Cortex-M4: tg_profile.h then declares its DWT helper and needs no <time.h>
+    parsed = parse_files([root / f"{m}.h" for m in _modules(root)], [root],
+                         defines=["__ARM_ARCH_7EM__=1"])
     parsed.functions.update(scan(root).function_macros)
     return parsed
 
