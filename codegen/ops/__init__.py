@@ -77,7 +77,7 @@ SIGNATURES: dict[str, Signature] = {
     "RELU": UNARY, "RELU6": UNARY, "RELU_N1_TO_1": UNARY, "LEAKY_RELU": UNARY,
     "LOGISTIC": UNARY, "TANH": UNARY, "HARD_SWISH": UNARY,
     "ELU": UNARY, "EXP": UNARY, "LOG": UNARY, "GELU": UNARY,
-    "PRELU": _sig("input", "alpha"), "SQUARED_DIFFERENCE": BINARY,
+    "PRELU": _sig("input", "alpha"), "SQUARED_DIFFERENCE": BINARY, "RSQRT": UNARY,
     "SOFTMAX": UNARY, "LOG_SOFTMAX": UNARY,
     "QUANTIZE": UNARY, "DEQUANTIZE": UNARY, "CAST": UNARY,
     # reductions
