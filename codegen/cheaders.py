@@ -295,9 +295,7 @@ def parse_files(headers: list[Path], include_dirs: Iterable[Path] = (),
 def parse(root: Path = RUNTIME_DIR) -> Parsed:
     """Every runtime_c header, parsed (needs a C preprocessor, see `preprocessor`)."""
     root = Path(root)
-    # as for a Cortex-M4: tg_profile.h then declares its DWT helper and needs no <time.h>
-    parsed = parse_files([root / f"{m}.h" for m in _modules(root)], [root],
-                         defines=["__ARM_ARCH_7EM__=1"])
+    parsed = parse_files([root / f"{m}.h" for m in _modules(root)], [root])
     parsed.functions.update(scan(root).function_macros)
     return parsed
 

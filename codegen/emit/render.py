@@ -236,7 +236,7 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
         libraries=program.libraries,
         const_bytes=program.const_bytes, macs=program.macs,
         state_bytes=program.plan.state_bytes, state_vars=state_vars, state_init=state_init,
-        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None, layer_hook=False,
+        runtime_version=RUNTIME_VERSION, shared_arena=None, runtime_from=None,
         api=api_names.api_context(name, inputs, outputs))
 
 
