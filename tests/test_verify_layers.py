@@ -89,3 +89,10 @@ def test_layer_hook_only_with_layers(model_path, tmp_path):
     assert c.count("fc_relu1_fc_sum_layer_hook(") == 4
     with pytest.raises(TinygenError, match="host only"):
         verify(model_path, count=1, target="cortex-m4", layers=True)
+
+
+def test_cli_refuses_layers_where_it_cannot_run(model_path, capsys):
+    assert cli_main(["verify", str(model_path), str(model_path), "--layers", "-q"]) == 2
+    assert "--layers verifies one model at a time" in capsys.readouterr().err
+    assert cli_main(["verify", str(model_path), "--layers", "--target", "cortex-m4", "-q"]) == 2
+    assert "host only" in capsys.readouterr().err
