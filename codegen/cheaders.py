@@ -39,6 +39,8 @@ C_LIMITS = {
     "TG_REDUCE_MAX_DIMS": 4,        # outer and reduced loops of tg_reduce_sum_s8 (lowering/reduce/)
     "TG_REDUCE_MINMAX_DIMS": 4,     # the same for tg_reduce_max/min (lowering/reduce_minmax/)
     "TG_TILE_MAX_DIMS": 6,          # merged dimensions of tg_tile (lowering/tile/)
+    "TG_PRELU_MAX_DIMS": 4,         # loops of tg_prelu_s8 (lowering/prelu/)
+    "TG_SQDIFF_MAX_DIMS": 4,        # loops of tg_squared_difference_s8 (squared_difference/)
 }
 
 # Just enough of the C library for the preprocessor (-nostdinc): pycparser needs the

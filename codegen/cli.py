@@ -225,6 +225,13 @@ def _verify_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="also time every layer on the emulator and print a per-layer table "
                    "(instructions counted by QEMU, deterministic; Cortex-M targets only)")
+    p.add_argument("--layers", action="store_true",
+                   help="compare every layer's outputs too, each layer fed the reference's "
+                   "previous activations and judged by its own oracle (TFLM, or LiteRT "
+                   "BUILTIN_REF where TFLM has no kernel or tinygen computes TFLite's "
+                   "arithmetic); names the first layer that differs, with its shapes and the "
+                   "differing positions (host only: a host-only layer hook in the generated "
+                   "code)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress lines on stderr")
     return p
@@ -365,6 +372,8 @@ def cmd_verify(argv: list[str]) -> int:
     progress.enable(not args.quiet)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
+    if args.layers and len(args.model) > 1:
+        raise TinygenError("--layers verifies one model at a time")
     if len(args.model) > 1:
         from codegen.multi import verify_multi
 
@@ -382,7 +391,7 @@ def cmd_verify(argv: list[str]) -> int:
     report = verify(args.model, count=args.count, seed=args.seed, target=args.target,
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force,
-                    match_tflm=args.match_tflm, profile=args.profile,
+                    match_tflm=args.match_tflm, profile=args.profile, layers=args.layers,
                     **_kernel_choice(args))
     print(report.table())
     if report.profile is not None:

@@ -44,7 +44,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              layer_kernels: dict[int, list[str]] | None = None,
              match_tflm: bool = False,
              runtime_from: str | Path | None = None,
-             profile: bool = False) -> Generated:
+             profile: bool = False, layer_hook: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -63,6 +63,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     runtime_from: a folder tinygen generated (a model's, or `tinygen runtime`'s): the project
     then carries no runtime kernels and compiles against that folder's (emit/runtime.py).
     profile: time every layer in the generated code (--profile, codegen/profile.py).
+    layer_hook: host-only debugging: `<name>_layer_hook`, called after every layer with its
+    outputs (verify --layers).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -87,7 +89,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
     # render the library, measure it, then render what describes and builds it
     lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
-                               runtime_from=runtime, profile=profile)
+                               runtime_from=runtime, profile=profile, layer_hook=layer_hook)
     measured, sources = lib_files.files, lib_files.sources
     if runtime is not None:   # measure the model with the kernels it will run with
         kernels = module_files(program.runtime_modules)

@@ -105,6 +105,8 @@ class LayeredReference:
     @property
     def name(self) -> str:
         other = [f"{l.name} ({l.op.opcode})" for l in self.layers if l.oracle != "TFLM"]
+        if not other:
+            return "layer by layer: TFLM reference kernels"
         return ("layer by layer: TFLM reference kernels, and LiteRT reference kernels "
                 f"(BUILTIN_REF) for {', '.join(other)} (TFLite's arithmetic; TFLM has no "
                 "kernel for it or computes something else there)")
@@ -120,6 +122,7 @@ class LayeredReference:
             values[self.graph.inputs[k]] = np.ascontiguousarray(x).reshape(t.shape)
         for layer in self.layers:
             layer.run(values)
+        self.values = values        # every tensor of the last run (verify --layers)
         return [values[t] for t in self.graph.outputs]
 
     def reset(self) -> None:
@@ -127,13 +130,14 @@ class LayeredReference:
             layer.ref.reset()
 
 
-def reference_for(model_bytes: bytes, program):
+def reference_for(model_bytes: bytes, program, layered: bool = False):
     """The reference a generated `program` must equal: TFLM on the whole model (or its usual
     fallbacks, `make_reference`), unless some layers compute TFLite's arithmetic (see
-    `LayerCall.oracle`); then a `LayeredReference` judging each layer by its own oracle."""
+    `LayerCall.oracle`) or `layered` (every intermediate wanted); then a `LayeredReference`
+    judging each layer by its own oracle."""
     graph = program.graph
     litert = {id(layer.call.op) for layer in program.layers if layer.call.oracle == "litert"}
-    if not litert:
+    if not litert and not layered:
         return make_reference(model_bytes, graph)
     names = {id(layer.call.op): layer.name for layer in program.layers}
     return LayeredReference(graph, names, litert)

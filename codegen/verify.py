@@ -22,7 +22,7 @@ from codegen.reference_layers import reference_for
 from codegen.targets import is_cortex_m, load_target
 from codegen.toolchain import cortexm
 from codegen.toolchain.host import HostModel
-from codegen.vectors import random_inputs
+from codegen.vectors import NP_DTYPES, random_inputs
 
 
 @dataclass
@@ -31,6 +31,54 @@ class OutputReport:
     compared: int = 0
     differing: int = 0
     max_abs_diff: float = 0.0
+
+
+@dataclass
+class LayerReport:
+    """One layer's outputs against the reference's (verify --layers)."""
+    layer: int
+    opcode: str
+    oracle: str
+    shapes: str
+    compared: int = 0
+    differing: int = 0
+    detail: str = ""      # the first differing output: where, got vs want
+
+    def describe(self) -> str:
+        return (f"layer {self.layer} ({self.opcode}, {self.shapes}, judged by {self.oracle}): "
+                f"{self.detail}")
+
+
+def compare_layers(program, gots: list[dict], wants: list[dict],
+                   oracles: dict[int, str]) -> list[LayerReport]:
+    """Every generated layer's outputs (`gots`: per vector, (layer, output) -> bytes from the
+    layer hook) against the reference's tensors (`wants`: per vector, tensor -> array)."""
+    g = program.graph
+    reports = []
+    for layer in program.layers:
+        op = layer.call.op
+        outs = [t for t in op.outputs if t >= 0]
+        shapes = [", ".join(f"[{g.tensors[t].shape_str()}]" for t in ts) for ts in
+                  ([t for t in op.inputs if t >= 0 and not g.tensors[t].is_const], outs)]
+        rep = LayerReport(op.index, op.opcode, oracles.get(op.index, "?"),
+                          f"{shapes[0]} -> {shapes[1]}")
+        for v, (got, want) in enumerate(zip(gots, wants)):
+            for k, t in enumerate(outs):
+                tensor = g.tensors[t]
+                x = np.frombuffer(got[(op.index, k)], dtype=NP_DTYPES[tensor.dtype])
+                x = x.reshape(tensor.shape)
+                w = np.asarray(want[t]).astype(x.dtype).reshape(tensor.shape)
+                bad = (x.view(np.uint32) != w.view(np.uint32)) if x.dtype.kind == "f" else x != w
+                rep.compared += x.size
+                rep.differing += int(bad.sum())
+                if bad.any() and not rep.detail:
+                    pos = np.argwhere(bad)[:4]
+                    rep.detail = (f"output {k} '{tensor.name}' differs in {int(bad.sum())} of "
+                                  f"{x.size} elements (vector {v}), first at " + "; ".join(
+                                      f"[{','.join(map(str, p))}] got {x[tuple(p)]} want "
+                                      f"{w[tuple(p)]}" for p in pos))
+        reports.append(rep)
+    return reports
 
 
 @dataclass
@@ -44,10 +92,16 @@ class VerifyReport:
     lower_bound: int = 0
     notes: list[str] = field(default_factory=list)
     profile: object = None        # codegen.profile.ProfileReport with --profile (emulator)
+    layers: list[LayerReport] | None = None     # with --layers
 
     @property
     def ok(self) -> bool:
-        return all(o.differing == 0 and o.compared > 0 for o in self.outputs)
+        return (all(o.differing == 0 and o.compared > 0 for o in self.outputs)
+                and all(r.differing == 0 for r in self.layers or []))
+
+    @property
+    def first_bad_layer(self) -> LayerReport | None:
+        return next((r for r in self.layers or [] if r.differing), None)
 
     def table(self) -> str:
         rows = [("output", "compared", "differing", "max |diff|")]
@@ -61,6 +115,17 @@ class VerifyReport:
                                           for i, (c, w) in enumerate(zip(r, widths))))
             if k == 0:
                 lines.append("  " + "  ".join("-" * w for w in widths))
+        if self.layers is not None:
+            rows = [("layer", "operator", "oracle", "compared", "differing")] + [
+                (str(r.layer), r.opcode, r.oracle, str(r.compared), str(r.differing))
+                for r in self.layers]
+            widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            lines.append("  every layer's outputs (--layers):")
+            lines.extend("    " + "  ".join(c.rjust(w) if i >= 3 else c.ljust(w)
+                                            for i, (c, w) in enumerate(zip(r, widths)))
+                         for r in rows)
+            if self.first_bad_layer:
+                lines.append("  first differing " + self.first_bad_layer.describe())
         lines.append("  result: " + ("BIT-EXACT" if self.ok else "MISMATCH"))
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
@@ -103,29 +168,31 @@ class Runner(Protocol):
 def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, target: str,
                work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
                force: bool = False, library: str | None = None,
-               options: dict | None = None) -> VerifyReport:
+               options: dict | None = None, layers: bool = False) -> VerifyReport:
     """Generate the model's project, run `count` random input vectors (from `seed`) through
     it with `runner`, and compare every output with the reference's, bit for bit.
 
     `work_dir` (--keep) is written like any output folder: files tinygen did not write
     are never overwritten unless `force`.  `options`: more arguments of generate()
     (match_tflm, kernels, layer_kernels); the reference follows what the generated layers
-    compute (`reference_for`)."""
+    compute (`reference_for`).  `layers`: compare every layer's outputs too (host runner:
+    the layer hook), each against its own oracle, and name the first layer that differs."""
     model_path = Path(model_path)
     with tempfile.TemporaryDirectory(prefix="tinygen-verify-") as tmp:
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate(model_path, out, target=target, library=library,
                        force=force or work_dir is None, cmsis_nn=cmsis_nn,
-                       **runner.generate_options, **(options or {}))
+                       **runner.generate_options, **(options or {}), layer_hook=layers)
         runner.prepare(gen, out, Path(tmp), keep=work_dir is not None)
         graph = gen.program.graph
-        ref = reference_for(model_path.read_bytes(), gen.program)
+        ref = reference_for(model_path.read_bytes(), gen.program, layered=layers)
         rng = np.random.default_rng(seed)
         vectors = [random_inputs(graph, rng) for _ in range(count)]
         tick = progress.counter(f"verify: reference ({ref.name}) vector", count)
-        wants = []
+        wants, want_layers = [], []
         for k, xs in enumerate(vectors):
             wants.append(ref.run(xs))
+            want_layers.append(getattr(ref, "values", None))
             tick(k + 1)
         gots = runner.run(vectors)
         report = VerifyReport(model=model_path.name, target=f"{target} ({runner.describe()})",
@@ -137,6 +204,10 @@ def run_verify(runner: Runner, model_path: str | Path, count: int, seed: int, ta
         for got, want in zip(gots, wants):
             for k, (g, w) in enumerate(zip(got, want)):
                 compare(graph.tensors[graph.outputs[k]].name, g, w, report.outputs[k])
+        if layers:
+            oracles = {l.op.index: l.oracle for l in ref.layers}
+            report.layers = compare_layers(gen.program, runner.layer_values, want_layers,
+                                           oracles)
         if not report.ok:
             report.notes.extend(runner.notes(gots, wants))
         report.profile = getattr(runner, "profile_report", None)
@@ -157,6 +228,7 @@ class HostRunner:
     def prepare(self, gen: Generated, project: Path, tmp: Path, keep: bool) -> None:
         self.model = HostModel(project, tmp / "build", extra_flags=self.extra_flags,
                                cmsis_nn=self.cmsis_nn)
+        self.layer_values = self.model.layer_history    # per invoke, with a layer hook
         self.kernels = gen.program.library
         if "cmsis_nn" in gen.program.libraries:
             entry = gen.program.libraries["cmsis_nn"]
@@ -235,11 +307,12 @@ def verify_host(model_path: str | Path, count: int = 10, seed: int = 0, target: 
                 library: str | None = None, work_dir: Path | None = None,
                 extra_flags: list[str] | None = None,
                 cmsis_nn: str | Path | None = None, force: bool = False,
-                **options) -> VerifyReport:
-    """Verify on this machine (cffi); `options`: match_tflm, kernels, layer_kernels."""
+                layers: bool = False, **options) -> VerifyReport:
+    """Verify on this machine (cffi); `options`: match_tflm, kernels, layer_kernels.
+    `layers`: compare every layer's outputs too (report.layers)."""
     return run_verify(HostRunner(extra_flags, cmsis_nn), model_path, count, seed, target,
                       work_dir=work_dir, cmsis_nn=cmsis_nn, force=force, library=library,
-                      options=options)
+                      options=options, layers=layers)
 
 
 def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
@@ -261,10 +334,16 @@ def verify_cortexm(model_path: str | Path, count: int = 10, seed: int = 0,
 
 def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str = "host",
            work_dir: Path | None = None, cmsis_nn: str | Path | None = None,
-           force: bool = False, profile: bool = False, **options) -> VerifyReport:
+           force: bool = False, profile: bool = False, layers: bool = False,
+           **options) -> VerifyReport:
     """Verify on the host (cffi) or, for a Cortex-M core or board, on its emulated board.
     `options`: more arguments of generate() (match_tflm, kernels, layer_kernels).
-    profile: also time every layer (emulated Cortex-M targets only; report.profile)."""
+    profile: also time every layer (emulated Cortex-M targets only; report.profile).
+    layers: compare every layer's outputs too (host only; report.layers)."""
+    if layers and is_cortex_m(load_target(target)):
+        raise TinygenError("verify --layers compares every layer's outputs on the host only "
+                           "(the generated code's host-only layer hook); drop --target, or "
+                           "--layers")
     if is_cortex_m(load_target(target)):
         return verify_cortexm(model_path, count=count, seed=seed, target=target,
                               work_dir=work_dir, cmsis_nn=cmsis_nn, force=force,
@@ -275,4 +354,4 @@ def verify(model_path: str | Path, count: int = 10, seed: int = 0, target: str =
                            "the host, generate with --profile and call <name>_profile_print"
                            "(printf) after <name>_invoke()")
     return verify_host(model_path, count=count, seed=seed, target=target, work_dir=work_dir,
-                       cmsis_nn=cmsis_nn, force=force, **options)
+                       cmsis_nn=cmsis_nn, force=force, layers=layers, **options)

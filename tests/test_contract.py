@@ -75,6 +75,16 @@ def single_op_models() -> dict[str, bytes]:
     models["reshape"] = m.build()
     # TILE, SLICE, GATHER, REDUCE_MAX/MIN, ARG_MAX/MIN together
     models["ops13"] = combined_model()
+    # PRELU and SQUARED_DIFFERENCE (their own params structs)
+    m = ModelWriter()
+    x = m.tensor("x", (1, 3, 3, 4), "int8", scale=0.05, zero_point=-3)
+    a = m.const("alpha", rng.integers(-128, 128, (1, 1, 4)), "int8", scale=0.01, zero_point=2)
+    p = m.tensor("p", (1, 3, 3, 4), "int8", scale=0.04, zero_point=1)
+    m.op("PRELU", [x, a], [p])
+    y = m.tensor("y", (1, 3, 3, 4), "int8", scale=0.02, zero_point=-128)
+    m.op("SQUARED_DIFFERENCE", [p, x], [y])
+    m.inputs, m.outputs = [x], [y]
+    models["prelu_sqdiff"] = m.build()
     return models
 
 

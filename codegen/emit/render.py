@@ -187,6 +187,9 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
         outs = [program.graph.tensors[t] for t in call.op.outputs]
         layers.append(dict(
             title=_layer_title(program, step), kernel=call.kernel,
+            hooks=[dict(output=k, expr=_tensor_expr(program, t),
+                        bytes=program.graph.tensors[t].nbytes)
+                   for k, t in enumerate(call.op.outputs) if t >= 0],
             params_type=call.params_type, params_name=f"{layer.name}_params",
             fields=[(k, _param_value(v, program, step)) for k, v in call.params.items()],
             structs=[_struct_context(program, step, st) for st in call.structs],
@@ -287,20 +290,23 @@ class LibraryFiles:
 
 def render_library(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
-                   runtime_from: dict | None = None, profile: bool = False) -> LibraryFiles:
+                   runtime_from: dict | None = None, profile: bool = False,
+                   layer_hook: bool = False) -> LibraryFiles:
     """Step 1: the C files of the model library (runtime kernels and the self-test included).
 
     `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
     report (codegen/footprint.py) measures before step 2, `render_project_files`.
     `runtime_from`: the external runtime (emit/runtime.py `external_runtime`): then the
     project carries no kernels of its own.
-    `profile`: time every layer (codegen/profile.py).
+    `profile`: time every layer (codegen/profile.py).  `layer_hook`: host-only debugging,
+    `<name>_layer_hook` called after every layer with its outputs (verify --layers).
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = model_context(program, model_file, sha)
     ctx["profile"] = profile_context(ctx["layers"], program.target) if profile else None
     ctx.update(project.project_context(program, ctx, selftest))
     ctx["runtime_from"] = runtime_from
+    ctx["layer_hook"] = layer_hook
     env = template_env()
     name = program.name
     files: dict[str, bytes] = {}
@@ -339,6 +345,8 @@ def render_project_files(lib: LibraryFiles, memory: dict | None = None) -> dict[
         name = lib.program.name
         man["profile"] = dict(header=PROFILE_HEADER, table=f"{name}_profile",
                               print=f"{name}_profile_print", total=f"{name}_profile_total")
+    if ctx.get("layer_hook"):
+        man["layer_hook"] = f"{lib.program.name}_layer_hook"
     files["tinygen.json"] = (json.dumps(man, indent=2, sort_keys=False) + "\n").encode("ascii")
     return files
 

@@ -33,6 +33,8 @@ OPTIONS_TABLE = {
     "LEAKY_RELU": "LeakyReluOptions",
     "REDUCE_MIN": "ReducerOptions", "ARG_MAX": "ArgMaxOptions", "ARG_MIN": "ArgMinOptions",
     "GATHER": "GatherOptions", "TILE": "TileOptions", "SLICE": "SliceOptions",
+    "GELU": "GeluOptions", "DIV": "DivOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
+    "EXP": "ExpOptions", "LOG": None, "RSQRT": None, "ELU": None, "PRELU": None,
 }
 
 _DTYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9}

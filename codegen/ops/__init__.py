@@ -76,6 +76,8 @@ SIGNATURES: dict[str, Signature] = {
     # activations and element-wise functions
     "RELU": UNARY, "RELU6": UNARY, "RELU_N1_TO_1": UNARY, "LEAKY_RELU": UNARY,
     "LOGISTIC": UNARY, "TANH": UNARY, "HARD_SWISH": UNARY,
+    "ELU": UNARY, "EXP": UNARY, "LOG": UNARY, "GELU": UNARY,
+    "PRELU": _sig("input", "alpha"), "SQUARED_DIFFERENCE": BINARY, "RSQRT": UNARY,
     "SOFTMAX": UNARY, "LOG_SOFTMAX": UNARY,
     "QUANTIZE": UNARY, "DEQUANTIZE": UNARY, "CAST": UNARY,
     # reductions

@@ -121,6 +121,16 @@ class HostModel:
         if self.manifest.get("reset"):
             self.ffi.cdef(f"void {self.manifest['reset']}(void);")
             self._reset = getattr(self.lib, self.manifest["reset"])
+        # with a layer hook (verify --layers): per invoke, (layer, output) -> its bytes
+        self.layer_history: list[dict[tuple[int, int], bytes]] = []
+        if self.manifest.get("layer_hook"):
+            sig = "void(uint32_t, uint32_t, const void *, uint32_t)"
+            self.ffi.cdef(f"extern void (*{self.manifest['layer_hook']})({sig[5:-1]});")
+
+            def hook(layer, output, data, nbytes):
+                self.layer_history[-1][(layer, output)] = bytes(self.ffi.buffer(data, nbytes))
+            self._hook = self.ffi.callback(sig, hook)      # kept alive with the model
+            setattr(self.lib, self.manifest["layer_hook"], self._hook)
 
     def reset(self) -> None:
         """Clear the model's persistent state (a no-op for a model without state)."""
@@ -135,6 +145,8 @@ class HostModel:
         outs = [np.zeros(o["shape"], dtype=NP_DTYPES[o["dtype"]]) for o in self.manifest["outputs"]]
         args += [self.ffi.from_buffer(f"{C_TYPES[o['dtype']]}[]", y)
                  for o, y in zip(self.manifest["outputs"], outs)]
+        if self.manifest.get("layer_hook"):
+            self.layer_history.append({})
         status = self._invoke(*args)
         if status != 0:
             raise RuntimeError(f"{self.manifest['invoke']} returned {status}")
