@@ -258,7 +258,9 @@ def _summary(gen) -> str:
         entry = prog.libraries["cmsis_nn"]
         lines.append(f"  CMSIS-NN {entry['version']} ({entry['code_path']} code path): "
                      f"{len(entry['sources'])} of its sources needed, listed in tinygen.json")
-    lines.append(f"  arena: {plan.arena_bytes:,} bytes (lower bound {plan.lower_bound:,}); "
+    in_place = f", {len(plan.overlaps)} layer(s) in place" if plan.overlaps else ""
+    lines.append(f"  arena: {plan.arena_bytes:,} bytes (op-by-op bound {plan.lower_bound:,}"
+                 f"{in_place}); "
                  f"constants: {prog.const_bytes:,} bytes; {prog.macs:,} MACs per inference")
     if gen.memory:
         lines.append(format_report(gen.memory, []))
@@ -374,7 +376,7 @@ def cmd_verify(argv: list[str]) -> int:
                                separate_arenas=args.separate_arenas)
         for report in reports:
             print(report.table())
-            print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+            print(f"  arena: {report.arena_bytes:,} bytes (op-by-op bound {report.lower_bound:,})")
         return 0 if all(r.ok for r in reports) else 1
     if args.separate_arenas:
         raise TinygenError("--separate-arenas is for several models")
@@ -387,7 +389,7 @@ def cmd_verify(argv: list[str]) -> int:
     print(report.table())
     if report.profile is not None:
         print(report.profile.table())
-    print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+    print(f"  arena: {report.arena_bytes:,} bytes (op-by-op bound {report.lower_bound:,})")
     return 0 if report.ok else 1
 
 

@@ -157,7 +157,7 @@ def format_report(report: dict, layers: list[dict]) -> str:
                 "to measure")
     lines = [f"  flash: {f['total']:,} bytes = code {f['code']:,} + constants "
              f"{f['constants']:,} (weights {f['weights']:,}){_plus(f['data_init'], 'data')}",
-             f"  RAM:   {r['total']:,} bytes = arena {r['arena']:,} (lower bound "
+             f"  RAM:   {r['total']:,} bytes = arena {r['arena']:,} (op-by-op bound "
              f"{r['arena_lower_bound']:,}) + static {r['static']:,} + inputs/outputs "
              f"{r['io_buffers']:,} + stack {'' if r['stack_exact'] else '~'}{r['stack']:,}",
              f"         ({how})"]

@@ -227,6 +227,7 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
         inputs=inputs, outputs=outputs, invoke_params=", ".join(params),
         call_args=", ".join([i["cname"] for i in inputs] + [o["cname"] for o in outputs]),
         arena_bytes=program.plan.arena_bytes, lower_bound=program.plan.lower_bound,
+        in_place_layers=len(program.plan.overlaps),
         alignment=program.plan.alignment, layers=layers, buffers=buffers,
         unused_params=unused, kernel_headers=headers, has_data=bool(consts), consts=consts,
         has_status=any(layer.call.status_ok for layer in program.layers),
@@ -253,6 +254,10 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
         inputs=[io_entry(io) for io in ctx["inputs"]],
         outputs=[io_entry(io) for io in ctx["outputs"]],
         arena_bytes=program.plan.arena_bytes, arena_lower_bound=program.plan.lower_bound,
+        arena_in_place=[dict(layer=program.layers[o.step].index,
+                             output=program.graph.tensors[o.output].name,
+                             input=program.graph.tensors[o.input].name, offset=o.offset)
+                        for o in program.plan.overlaps],
         state_bytes=program.plan.state_bytes, const_bytes=program.const_bytes,
         macs=program.macs,
         kernel_preference=list(program.kernels),
