@@ -139,6 +139,12 @@ def _add_kernels(p: argparse.ArgumentParser) -> None:
                    help=KERNEL_HELP)
 
 
+IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation arena "
+                    "(planned with the rest; the RAM report counts them there): "
+                    "<name>_input(i) and <name>_output(i) point at them; pass those to "
+                    "<name>_invoke and the firmware needs no buffers of its own (one model)")
+
+
 def _kernel_choice(args) -> dict:
     from codegen.selection import parse_kernel_list, parse_layer_overrides
 
@@ -196,6 +202,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     _add_cmsis_nn(p)
     _add_kernels(p)
     p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP)
+    p.add_argument("--io-in-arena", action="store_true", help=IO_IN_ARENA_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"tinygen {__version__}")
     return p
@@ -225,6 +232,9 @@ def _verify_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", action="store_true",
                    help="also time every layer on the emulator and print a per-layer table "
                    "(instructions counted by QEMU, deterministic; Cortex-M targets only)")
+    p.add_argument("--io-in-arena", action="store_true",
+                   help="verify the project generated with --io-in-arena (inputs written to "
+                   "and outputs read from the arena's bytes)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress lines on stderr")
     return p
@@ -281,6 +291,9 @@ def cmd_generate(argv: list[str]) -> int:
     if args.selftest < 0:
         raise TinygenError("--selftest needs a number of vectors >= 0")
     if len(args.model) > 1:
+        if args.io_in_arena:
+            raise TinygenError("--io-in-arena is for one model: models sharing an arena would "
+                               "overwrite each other's inputs and outputs")
         return _generate_several(args, target)
     if args.separate_arenas:
         raise TinygenError("--separate-arenas is for several models in one project "
@@ -291,7 +304,8 @@ def cmd_generate(argv: list[str]) -> int:
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
                    match_tflm=args.match_tflm, runtime_from=args.runtime_from,
-                   profile=args.profile, **_kernel_choice(args))
+                   profile=args.profile, io_in_arena=args.io_in_arena,
+                   **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -370,6 +384,8 @@ def cmd_verify(argv: list[str]) -> int:
     if len(args.model) > 1:
         from codegen.multi import verify_multi
 
+        if args.io_in_arena:
+            raise TinygenError("--io-in-arena is for one model")
         reports = verify_multi(args.model, count=args.count, seed=args.seed,
                                target=args.target, cmsis_nn=_cmsis_nn_path(args),
                                work_dir=Path(args.keep) if args.keep else None, force=args.force,
@@ -385,7 +401,7 @@ def cmd_verify(argv: list[str]) -> int:
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force,
                     match_tflm=args.match_tflm, profile=args.profile,
-                    **_kernel_choice(args))
+                    io_in_arena=args.io_in_arena, **_kernel_choice(args))
     print(report.table())
     if report.profile is not None:
         print(report.profile.table())

@@ -30,6 +30,9 @@ STACK_ESTIMATE = 256
 
 
 def io_bytes(program: Program) -> int:
+    """The caller's input and output buffers (none with --io-in-arena: the arena has them)."""
+    if program.plan.io_in_arena:
+        return 0
     g = program.graph
     return sum(g.tensors[t].nbytes for t in dict.fromkeys(list(g.inputs) + list(g.outputs)))
 

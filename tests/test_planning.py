@@ -329,3 +329,26 @@ def test_check_plan_allows_only_the_declared_sharing():
         check_plan(bufs, {"in": 0, "out": 4}, shared={("out", "in", 0)})
     with pytest.raises(AssertionError):      # not declared at all
         check_plan(bufs, {"in": 0, "out": 0})
+
+
+def test_io_in_arena_places_inputs_and_outputs():
+    from codegen.planning.memory import _UnionFind, plan_memory
+
+    # t0 (input) -> A -> t1 -> in place -> t2 -> B -> t3 (output)
+    g = _sized_graph([100, 100, 100, 100], [0], [3])
+    calls = [_call(0, "A", [0], [1]), _inplace(1, [1], [2]), _call(2, "B", [2], [3])]
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4, io_in_arena=True)
+    assert plan.storage[0].kind == "input" and plan.storage[3].kind == "output"
+    inp, out = plan.io_offsets[("input", 0)], plan.io_offsets[("output", 0)]
+    # the input is live at step 0 with t1; the output at step 2 with t2: 200 bytes
+    assert plan.arena_bytes == 200 and plan.lower_bound == 200 and inp == out
+    assert inp != plan.storage[1].index and out != plan.storage[2].index
+    # the model's input dies at step 0: an in-place first layer writes over it
+    g = _sized_graph([100, 100, 100], [0], [2])
+    calls = [_inplace(0, [0], [1]), _call(1, "B", [1], [2])]
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4, io_in_arena=True)
+    assert plan.overlaps and plan.storage[1].index == plan.io_offsets[("input", 0)]
+    assert plan.arena_bytes == 200
+    # without the option nothing of the caller's is in the arena
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4)
+    assert plan.io_offsets == {} and not plan.overlaps and plan.arena_bytes == 100

@@ -45,6 +45,12 @@ class MemoryPlan:
     intervals: list[Interval] = field(default_factory=list)   # per tensor (alias root)
     overlaps: list["Granted"] = field(default_factory=list)   # in-place overlaps granted
     placed_bound: int = 0   # the bound with the granted overlaps (<= lower_bound)
+    # --io-in-arena: the arena offset of each model input/output, ("input"|"output", position)
+    io_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    @property
+    def io_in_arena(self) -> bool:
+        return bool(self.io_offsets)
 
 
 @dataclass(frozen=True)
@@ -116,8 +122,13 @@ def resolve_aliases(graph: Graph, calls: list[LayerCall]) -> tuple[_UnionFind, s
 
 
 def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
-                alignment: int = 4) -> MemoryPlan:
-    """`steps`: the program's calls in order (what each reads and writes, its scratch)."""
+                alignment: int = 4, io_in_arena: bool = False) -> MemoryPlan:
+    """`steps`: the program's calls in order (what each reads and writes, its scratch).
+
+    io_in_arena: the model's inputs and outputs get arena bytes too (`io_offsets`), an input
+    live from before the first call to its last read, an output from its first write to
+    after the last call; their storage stays "input"/"output" (the kernels read and write
+    them through the pointers the caller passes, which may be these arena bytes)."""
     storage: dict[int, Storage] = {}
     for pos, t in enumerate(graph.inputs):
         storage[alias_uf.find(t)] = Storage("input", pos)
@@ -139,7 +150,17 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
             first.setdefault(r, step)
             last[r] = step
 
-    granted = grant_overlaps(graph, steps, alias_uf, first, last, set(storage))
+    io_roots = dict(storage) if io_in_arena else {}
+    if io_in_arena:
+        for r, s in io_roots.items():
+            if s.kind == "input":
+                first[r] = 0
+                last.setdefault(r, 0)
+            else:
+                first.setdefault(r, max(len(steps) - 1, 0))
+                last[r] = max(len(steps) - 1, 0)
+    caller = set() if io_in_arena else set(storage)
+    granted = grant_overlaps(graph, steps, alias_uf, first, last, caller)
     group: dict[int, tuple[int, int]] = {}      # root -> (group head, offset in the group)
     for g in granted:
         head, off = group.get(g.input, (g.input, 0))
@@ -149,7 +170,7 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
     intervals = []          # per tensor: the op-by-op problem
     members: dict[int, list[int]] = {}
     for r in sorted(first):
-        if r in storage:
+        if r in storage and r not in io_roots:
             continue
         intervals.append(Interval(("t", r), graph.tensors[r].nbytes, first[r], last[r]))
         members.setdefault(group.get(r, (r, 0))[0], []).append(r)
@@ -173,7 +194,13 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
                shared={(("t", g.output), ("t", g.input), g.offset) for g in granted})
     scratch = {}
     for iv in intervals:
-        storage[iv.key[1]] = Storage("arena", offsets[iv.key])
+        if iv.key[1] not in io_roots:
+            storage[iv.key[1]] = Storage("arena", offsets[iv.key])
+    io_offsets = {}
+    if io_in_arena:
+        for kind, ts in (("input", graph.inputs), ("output", graph.outputs)):
+            for pos, t in enumerate(ts):
+                io_offsets[(kind, pos)] = offsets[("t", alias_uf.find(t))]
     for iv in scratch_ivs:
         scratch[(iv.key[1], iv.key[2])] = offsets[iv.key]
 
@@ -198,7 +225,7 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
     return MemoryPlan(storage=storage, scratch_offsets=scratch, arena_bytes=total,
                       lower_bound=lower_bound(intervals + scratch_ivs, alignment),
                       state_bytes=state_off, alignment=alignment, intervals=intervals,
-                      overlaps=granted,
+                      overlaps=granted, io_offsets=io_offsets,
                       placed_bound=lower_bound(placed + scratch_ivs, alignment))
 
 
