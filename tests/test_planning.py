@@ -43,6 +43,26 @@ def test_random_plans_are_valid_and_near_bound(seed):
     assert lb <= total <= 2 * lb
 
 
+def test_best_of_several_orders():
+    from codegen.planning.arena import plan_best
+
+    # largest first needs 6 bytes here; one of the other orders reaches the bound, 5
+    bufs = [Interval("a", 3, 4, 5), Interval("b", 2, 1, 3), Interval("c", 3, 0, 2),
+            Interval("d", 1, 3, 4)]
+    assert plan_greedy(bufs, alignment=1)[1] == 6
+    offsets, total = plan_best(bufs, alignment=1)
+    check_plan(bufs, offsets)
+    assert total == lower_bound(bufs) == 5
+    # never worse than largest-first
+    for seed in range(20):
+        rng = random.Random(seed)
+        bufs = [Interval(i, rng.randrange(1, 500), a, a + rng.randrange(4))
+                for i, a in enumerate(rng.randrange(15) for _ in range(25))]
+        offsets, total = plan_best(bufs, alignment=4)
+        check_plan(bufs, offsets)
+        assert lower_bound(bufs, 4) <= total <= plan_greedy(bufs, alignment=4)[1]
+
+
 def test_check_plan_detects_collision():
     bufs = [Interval("a", 10, 0, 1), Interval("b", 10, 1, 2)]
     with pytest.raises(AssertionError):

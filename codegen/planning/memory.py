@@ -14,7 +14,7 @@ overlap (RESHAPE and friends) puts the output in the same storage as the input
 and the call disappears (`resolve_aliases`).  Any other overlap is granted
 (`grant_overlaps`) when its input dies at the call and both tensors live in the
 arena: the output then takes the input's bytes (`offset` bytes in), the two
-becoming one placement group (a chain in time) for `plan_greedy`, with per-layer
+becoming one placement group (a chain in time) for `plan_best`, with per-layer
 scratch buffers placed alongside.  `lower_bound` stays the operator-by-operator
 bound (every tensor in its own bytes); the planned arena may go below it.
 """
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from codegen.graph import Graph
 from codegen.ir import LayerCall
-from codegen.planning.arena import Interval, align_up, check_plan, lower_bound, plan_greedy
+from codegen.planning.arena import Interval, align_up, check_plan, lower_bound, plan_best
 
 
 @dataclass
@@ -179,13 +179,13 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
         for k, size in enumerate(call.scratch):
             if size > 0:
                 scratch_ivs.append(Interval(("s", step, k), size, step, step))
-    placed = []             # per placement group: what plan_greedy places
+    placed = []             # per placement group: what plan_best places
     for head, rs in sorted(members.items()):
         size = max(group.get(r, (r, 0))[1] + graph.tensors[r].nbytes for r in rs)
         placed.append(Interval(("g", head), size, min(first[r] for r in rs),
                                max(last[r] for r in rs)))
 
-    offsets, total = plan_greedy(placed + scratch_ivs, alignment)
+    offsets, total = plan_best(placed + scratch_ivs, alignment)
     for iv in intervals:
         r = iv.key[1]
         head, off = group.get(r, (r, 0))
