@@ -14,6 +14,8 @@ Figures:
   instructions, ~cycles  one inference (m4run's Cortex-M4 model, zero-wait-state memory)
   arena / lower bound    activation arena bytes against the best any placement can do
   ram                    the library's .data + .bss (arena and state included), stack excluded
+  ram+io                 ram plus the caller's input and output buffers (none with
+                         --io-in-arena: the bench passes <name>_input(i)/<name>_output(i))
   flash                  the library's .text + .rodata + .data (code and constants),
                          startup and C library excluded; const = weights and tables alone
 """
@@ -60,6 +62,11 @@ def _bench_main(man: dict) -> str:
               "int32": "int32_t"}
     for kind, ios in (("in", man["inputs"]), ("out", man["outputs"])):
         for k, io in enumerate(ios):
+            if man.get("io_in_arena"):       # the arena's bytes for it
+                const = "const " if kind == "in" else ""
+                getter = man["io_pointers"]["input" if kind == "in" else "output"]
+                args.append(f"({const}{ctypes[io['dtype']]} *){getter}({k}u)")
+                continue
             n = 1
             for d in io["shape"]:
                 n *= d
@@ -89,9 +96,24 @@ def _sizes(objs: list[Path]) -> dict:
     return dict(text=text, rodata=rodata, data=data, bss=bss)
 
 
-def bench(model: Path, cmsis_nn: str | None, work: Path) -> dict:
+def _io_bytes(man: dict) -> int:
+    """The caller's input and output buffers (none when the arena holds them)."""
+    if man.get("io_in_arena"):
+        return 0
+    size = {"int8": 1, "uint8": 1, "int16": 2, "float32": 4, "int32": 4}
+    total = 0
+    for io in man["inputs"] + man["outputs"]:
+        n = size[io["dtype"]]
+        for d in io["shape"]:
+            n *= d
+        total += n
+    return total
+
+
+def bench(model: Path, cmsis_nn: str | None, work: Path, io_in_arena: bool = False) -> dict:
     out = work / "project"
-    gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, force=True)
+    gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, force=True,
+                   io_in_arena=io_in_arena)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -121,13 +143,14 @@ def bench(model: Path, cmsis_nn: str | None, work: Path) -> dict:
         macs=man["macs"], instructions=region.get("instructions"), cycles=region.get("cycles_approx"),
         arena=man["arena_bytes"], lower_bound=man["arena_lower_bound"], state=man["state_bytes"],
         ram=sizes["data"] + sizes["bss"],     # the library's statics: arena and state included
+        ram_io=sizes["data"] + sizes["bss"] + _io_bytes(man),
         flash=sizes["text"] + sizes["rodata"] + sizes["data"], const=man["const_bytes"],
         layers=len(gen.program.layers))
 
 
 def table(rows: list[dict]) -> str:
     head = ["model", "kernels", "MACs", "instructions", "~cycles", "cyc/MAC", "arena",
-            "lower bd", "RAM", "flash", "of it const"]
+            "lower bd", "RAM", "RAM+I/O", "flash", "of it const"]
     lines = [head]
     for r in rows:
         if "error" in r:
@@ -138,7 +161,7 @@ def table(rows: list[dict]) -> str:
         lines.append([r["model"], r["kernels"], f"{r['macs'] / 1e6:.2f} M",
                       f"{r['instructions']:,}", f"{r['cycles']:,}" if r["cycles"] else "-", cpm,
                       f"{r['arena']:,}", f"{r['lower_bound']:,}", f"{r['ram']:,}",
-                      f"{r['flash']:,}", f"{r['const']:,}"])
+                      f"{r['ram_io']:,}", f"{r['flash']:,}", f"{r['const']:,}"])
     w = [max(len(str(x[i])) for x in lines) for i in range(len(head))]
     out = []
     for k, x in enumerate(lines):
@@ -154,6 +177,8 @@ def main() -> int:
     ap.add_argument("models", nargs="*", help="model stems or .tflite paths (default: all shared)")
     ap.add_argument("--cmsis-nn", metavar="PATH", help="also generate with this CMSIS-NN")
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
+    ap.add_argument("--io-in-arena", action="store_true",
+                    help="generate with --io-in-arena (inputs and outputs in the arena)")
     args = ap.parse_args()
     if not M4RUN.is_file():
         print(f"m4run not found at {M4RUN}", file=sys.stderr)
@@ -165,7 +190,7 @@ def main() -> int:
         for lib in ([None, args.cmsis_nn] if args.cmsis_nn else [None]):
             with tempfile.TemporaryDirectory(prefix="tinygen-bench-") as tmp:
                 try:
-                    row = bench(p, lib, Path(tmp))
+                    row = bench(p, lib, Path(tmp), io_in_arena=args.io_in_arena)
                 except (TinygenError, subprocess.CalledProcessError) as e:
                     row = dict(model=p.stem, kernels="cmsis-nn" if lib else "portable",
                                error=str(e).splitlines()[0])

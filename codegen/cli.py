@@ -139,6 +139,12 @@ def _add_kernels(p: argparse.ArgumentParser) -> None:
                    help=KERNEL_HELP)
 
 
+IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation arena "
+                    "(planned with the rest; the RAM report counts them there): "
+                    "<name>_input(i) and <name>_output(i) point at them; pass those to "
+                    "<name>_invoke and the firmware needs no buffers of its own (one model)")
+
+
 def _kernel_choice(args) -> dict:
     from codegen.selection import parse_kernel_list, parse_layer_overrides
 
@@ -196,6 +202,7 @@ def _generate_parser() -> argparse.ArgumentParser:
     _add_cmsis_nn(p)
     _add_kernels(p)
     p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP)
+    p.add_argument("--io-in-arena", action="store_true", help=IO_IN_ARENA_HELP)
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"tinygen {__version__}")
     return p
@@ -232,6 +239,9 @@ def _verify_parser() -> argparse.ArgumentParser:
                    "arithmetic); names the first layer that differs, with its shapes and the "
                    "differing positions (host only: a host-only layer hook in the generated "
                    "code)")
+    p.add_argument("--io-in-arena", action="store_true",
+                   help="verify the project generated with --io-in-arena (inputs written to "
+                   "and outputs read from the arena's bytes)")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no progress lines on stderr")
     return p
@@ -265,7 +275,9 @@ def _summary(gen) -> str:
         entry = prog.libraries["cmsis_nn"]
         lines.append(f"  CMSIS-NN {entry['version']} ({entry['code_path']} code path): "
                      f"{len(entry['sources'])} of its sources needed, listed in tinygen.json")
-    lines.append(f"  arena: {plan.arena_bytes:,} bytes (lower bound {plan.lower_bound:,}); "
+    in_place = f", {len(plan.overlaps)} layer(s) in place" if plan.overlaps else ""
+    lines.append(f"  arena: {plan.arena_bytes:,} bytes (op-by-op bound {plan.lower_bound:,}"
+                 f"{in_place}); "
                  f"constants: {prog.const_bytes:,} bytes; {prog.macs:,} MACs per inference")
     if gen.memory:
         lines.append(format_report(gen.memory, []))
@@ -286,6 +298,9 @@ def cmd_generate(argv: list[str]) -> int:
     if args.selftest < 0:
         raise TinygenError("--selftest needs a number of vectors >= 0")
     if len(args.model) > 1:
+        if args.io_in_arena:
+            raise TinygenError("--io-in-arena is for one model: models sharing an arena would "
+                               "overwrite each other's inputs and outputs")
         return _generate_several(args, target)
     if args.separate_arenas:
         raise TinygenError("--separate-arenas is for several models in one project "
@@ -296,7 +311,8 @@ def cmd_generate(argv: list[str]) -> int:
                    selftest=args.selftest, selftest_seed=args.selftest_seed,
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
                    match_tflm=args.match_tflm, runtime_from=args.runtime_from,
-                   profile=args.profile, **_kernel_choice(args))
+                   profile=args.profile, io_in_arena=args.io_in_arena,
+                   **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -377,13 +393,15 @@ def cmd_verify(argv: list[str]) -> int:
     if len(args.model) > 1:
         from codegen.multi import verify_multi
 
+        if args.io_in_arena:
+            raise TinygenError("--io-in-arena is for one model")
         reports = verify_multi(args.model, count=args.count, seed=args.seed,
                                target=args.target, cmsis_nn=_cmsis_nn_path(args),
                                work_dir=Path(args.keep) if args.keep else None, force=args.force,
                                separate_arenas=args.separate_arenas)
         for report in reports:
             print(report.table())
-            print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+            print(f"  arena: {report.arena_bytes:,} bytes (op-by-op bound {report.lower_bound:,})")
         return 0 if all(r.ok for r in reports) else 1
     if args.separate_arenas:
         raise TinygenError("--separate-arenas is for several models")
@@ -392,11 +410,11 @@ def cmd_verify(argv: list[str]) -> int:
                     work_dir=Path(args.keep) if args.keep else None,
                     cmsis_nn=_cmsis_nn_path(args), force=args.force,
                     match_tflm=args.match_tflm, profile=args.profile, layers=args.layers,
-                    **_kernel_choice(args))
+                    io_in_arena=args.io_in_arena, **_kernel_choice(args))
     print(report.table())
     if report.profile is not None:
         print(report.profile.table())
-    print(f"  arena: {report.arena_bytes:,} bytes (lower bound {report.lower_bound:,})")
+    print(f"  arena: {report.arena_bytes:,} bytes (op-by-op bound {report.lower_bound:,})")
     return 0 if report.ok else 1
 
 

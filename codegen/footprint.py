@@ -30,6 +30,9 @@ STACK_ESTIMATE = 256
 
 
 def io_bytes(program: Program) -> int:
+    """The caller's input and output buffers (none with --io-in-arena: the arena has them)."""
+    if program.plan.io_in_arena:
+        return 0
     g = program.graph
     return sum(g.tensors[t].nbytes for t in dict.fromkeys(list(g.inputs) + list(g.outputs)))
 
@@ -103,7 +106,8 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
         flash=dict(code=est["code"], constants=est["constants"], data_init=est["data"],
                    weights=program.const_bytes, total=flash_total),
         ram=dict(arena=program.plan.arena_bytes, arena_lower_bound=program.plan.lower_bound,
-                 static=est["static"], io_buffers=io, stack=est["stack"],
+                 static=est["static"], io_buffers=io, io_in_arena=program.plan.io_in_arena,
+                 stack=est["stack"],
                  stack_exact=est["stack_exact"], total=ram_total),
         macs=program.macs,
         selftest=selftest or None,
@@ -157,9 +161,9 @@ def format_report(report: dict, layers: list[dict]) -> str:
                 "to measure")
     lines = [f"  flash: {f['total']:,} bytes = code {f['code']:,} + constants "
              f"{f['constants']:,} (weights {f['weights']:,}){_plus(f['data_init'], 'data')}",
-             f"  RAM:   {r['total']:,} bytes = arena {r['arena']:,} (lower bound "
+             f"  RAM:   {r['total']:,} bytes = arena {r['arena']:,} (op-by-op bound "
              f"{r['arena_lower_bound']:,}) + static {r['static']:,} + inputs/outputs "
-             f"{r['io_buffers']:,} + stack {'' if r['stack_exact'] else '~'}{r['stack']:,}",
+             f"{r['io_buffers']:,}{' (in the arena)' if r.get('io_in_arena') else ''} + stack {'' if r['stack_exact'] else '~'}{r['stack']:,}",
              f"         ({how})"]
     st = report.get("selftest")
     if st:

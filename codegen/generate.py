@@ -44,7 +44,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              layer_kernels: dict[int, list[str]] | None = None,
              match_tflm: bool = False,
              runtime_from: str | Path | None = None,
-             profile: bool = False, layer_hook: bool = False) -> Generated:
+             profile: bool = False, layer_hook: bool = False,
+             io_in_arena: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -65,6 +66,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     profile: time every layer in the generated code (--profile, codegen/profile.py).
     layer_hook: host-only debugging: `<name>_layer_hook`, called after every layer with its
     outputs (verify --layers).
+    io_in_arena: plan the model's inputs and outputs in the arena (--io-in-arena):
+    `<name>_input(i)`/`<name>_output(i)` point at them.
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -81,7 +84,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
                                    layer_kernels)
     backend = kernel_choice.backend
     program = build_program(graph, cname, target_spec, kernel_choice.preference,
-                            kernel_choice.backends, layer_kernels, match_tflm=match_tflm)
+                            kernel_choice.backends, layer_kernels, match_tflm=match_tflm,
+                            io_in_arena=io_in_arena)
     program.warnings[:0] = kernel_choice.notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     runtime = None

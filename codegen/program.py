@@ -105,11 +105,12 @@ def check_supported(graph: Graph) -> None:
 def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | None = None,
                   backends: dict | None = None,
                   layer_kernels: dict[int, list[str]] | None = None,
-                  match_tflm: bool = False) -> Program:
+                  match_tflm: bool = False, io_in_arena: bool = False) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
-    arithmetic where it differs from TFLite's (--match-tflm)."""
+    arithmetic where it differs from TFLite's (--match-tflm); `io_in_arena`: plan the
+    model's inputs and outputs in the arena too (--io-in-arena)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -140,7 +141,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layers = [Layer(layer_namer.identifier(lname, "l"), call, sel)
               for pos, (lname, call, sel) in enumerate(calls) if pos not in elided]
     plan = plan_memory(graph, [layer.call for layer in layers], uf,
-                       alignment=int(target.get("arena_alignment", 16)))
+                       alignment=int(target.get("arena_alignment", 16)),
+                       io_in_arena=io_in_arena)
 
     # C names: model inputs/outputs (function parameters) first, then arena buffers.
     # (tensor names must not shadow the model's globals `<name>_*` or a layer's `<layer>_*`)

@@ -10,6 +10,7 @@ from codegen.program import Program
 def layer_table(program: Program) -> list[dict]:
     """Per layer: operator, shapes, MACs, weight bytes and where its outputs live."""
     g, plan = program.graph, program.plan
+    over = {o.output: g.tensors[o.input].name for o in plan.overlaps}   # in-place outputs
     rows = []
     for step, layer in enumerate(program.layers):
         call = layer.call
@@ -22,6 +23,8 @@ def layer_table(program: Program) -> list[dict]:
                 continue
             if s.kind == "arena":
                 placed.append(dict(tensor=t.name, offset=s.index, bytes=t.nbytes))
+                if s.root in over:
+                    placed[-1]["in_place_of"] = over[s.root]
             else:
                 placed.append(dict(tensor=t.name, storage=s.kind, bytes=t.nbytes))
         scratch = [dict(offset=plan.scratch_offsets[(step, k)], bytes=size)
@@ -39,11 +42,13 @@ def layer_table(program: Program) -> list[dict]:
 
 
 def arena_cell(row: dict) -> str:
-    """'offset+bytes' of a layer's outputs for the printed layer table."""
+    """'offset+bytes' of a layer's outputs for the printed layer table ('in place' when the
+    output took the bytes of an input that dies there)."""
     cells = []
     for p in row["arena"]:
         if "offset" in p:
-            cells.append(f"{p['offset']}+{p['bytes']}")
+            cells.append(f"{p['offset']}+{p['bytes']}" +
+                         (" in place" if "in_place_of" in p else ""))
         else:
             cells.append(p["storage"])
     for s in row["scratch"]:

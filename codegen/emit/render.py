@@ -39,10 +39,10 @@ def _quant_str(t) -> str:
     return f", scale {float(t.quant.scale[0]):.9g}, zero point {int(t.quant.zero_point[0])}"
 
 
-def _io_info(program: Program, tensors: list[int]) -> list[dict]:
+def _io_info(program: Program, tensors: list[int], kind: str) -> list[dict]:
     g = program.graph
     out = []
-    for t in tensors:
+    for pos, t in enumerate(tensors):
         tensor = g.tensors[t]
         out.append(dict(
             tensor=t, cname=program.cnames[t], CNAME=program.cnames[t].upper(),
@@ -50,7 +50,8 @@ def _io_info(program: Program, tensors: list[int]) -> list[dict]:
             shape=list(tensor.shape), shape_str=tensor.shape_str(), elements=tensor.num_elements,
             quant_str=_quant_str(tensor),
             scale=float(tensor.quant.scale[0]) if tensor.quant else None,
-            zero_point=int(tensor.quant.zero_point[0]) if tensor.quant else None))
+            zero_point=int(tensor.quant.zero_point[0]) if tensor.quant else None,
+            arena_offset=program.plan.io_offsets.get((kind, pos))))
     return out
 
 
@@ -161,8 +162,8 @@ def _state_info(program: Program) -> tuple[list[dict], str | None]:
 def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
     g = program.graph
     name = program.name
-    inputs = _io_info(program, g.inputs)
-    outputs = _io_info(program, g.outputs)
+    inputs = _io_info(program, g.inputs, "input")
+    outputs = _io_info(program, g.outputs, "output")
     seen_params = []
     params = []
     for io in inputs:
@@ -230,6 +231,7 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
         inputs=inputs, outputs=outputs, invoke_params=", ".join(params),
         call_args=", ".join([i["cname"] for i in inputs] + [o["cname"] for o in outputs]),
         arena_bytes=program.plan.arena_bytes, lower_bound=program.plan.lower_bound,
+        in_place_layers=len(program.plan.overlaps), io_in_arena=program.plan.io_in_arena,
         alignment=program.plan.alignment, layers=layers, buffers=buffers,
         unused_params=unused, kernel_headers=headers, has_data=bool(consts), consts=consts,
         has_status=any(layer.call.status_ok for layer in program.layers),
@@ -244,8 +246,11 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
 def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, bytes],
              model_file: str, model_sha256: str) -> dict:
     def io_entry(io):
-        return dict(name=io["name"], cname=io["cname"], shape=io["shape"], dtype=io["dtype"],
-                    scale=io["scale"], zero_point=io["zero_point"])
+        entry = dict(name=io["name"], cname=io["cname"], shape=io["shape"], dtype=io["dtype"],
+                     scale=io["scale"], zero_point=io["zero_point"])
+        if io["arena_offset"] is not None:
+            entry["arena_offset"] = io["arena_offset"]
+        return entry
 
     return dict(
         tool="tinygen", version=__version__, name=program.name,
@@ -257,6 +262,13 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
         inputs=[io_entry(io) for io in ctx["inputs"]],
         outputs=[io_entry(io) for io in ctx["outputs"]],
         arena_bytes=program.plan.arena_bytes, arena_lower_bound=program.plan.lower_bound,
+        io_in_arena=program.plan.io_in_arena,
+        io_pointers=(dict(input=f"{program.name}_input", output=f"{program.name}_output")
+                     if program.plan.io_in_arena else None),
+        arena_in_place=[dict(layer=program.layers[o.step].index,
+                             output=program.graph.tensors[o.output].name,
+                             input=program.graph.tensors[o.input].name, offset=o.offset)
+                        for o in program.plan.overlaps],
         state_bytes=program.plan.state_bytes, const_bytes=program.const_bytes,
         macs=program.macs,
         kernel_preference=list(program.kernels),

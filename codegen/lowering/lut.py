@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 
@@ -56,6 +56,8 @@ def lut_layer(op: Op, g: Graph, ctx: LowerContext, inp: Tensor, out: Tensor,
         args=[TensorArg(inp.index), TensorArg(out.index)],
         consts=[c_t],
         comment=f"{op.opcode} {inp.shape_str()} -> {out.shape_str()} (lookup table)",
+        # one byte read, then one byte written at the same index, in order: in place is safe
+        overlaps=[Overlap(output=out.index, input=inp.index)],
     )
 
 

@@ -3,8 +3,9 @@
 Buffers live over an inclusive range of steps.  Two buffers whose lifetimes
 overlap must not overlap in memory.  `plan_greedy` places the largest buffers
 first, each at the lowest aligned offset that fits between the buffers already
-placed (TFLM's greedy-by-size strategy); `lower_bound` is the largest sum of
-sizes live at one step, which no placement can beat.
+placed (TFLM's greedy-by-size strategy), or in another order; `plan_best` keeps the
+smallest of a few orders; `lower_bound` is the largest sum of sizes live at one step,
+which no placement can beat.
 """
 from __future__ import annotations
 
@@ -38,9 +39,30 @@ def lower_bound(buffers: list[Interval], alignment: int = 1) -> int:
     return best
 
 
-def plan_greedy(buffers: list[Interval], alignment: int = 4) -> tuple[dict[object, int], int]:
-    """Offsets for each buffer and the arena size they need."""
-    order = sorted(buffers, key=lambda b: (-b.size, b.first, b.last, str(b.key)))
+# Orders `plan_best` tries, each a sort key of the buffers (ties by key, for determinism).
+ORDERS = {
+    "size": lambda b: (-b.size, b.first, b.last, str(b.key)),            # TFLM's greedy by size
+    "area": lambda b: (-b.size * (b.last - b.first + 1), -b.size, b.first, str(b.key)),
+    "life": lambda b: (-(b.last - b.first), -b.size, b.first, str(b.key)),
+    "time": lambda b: (b.first, -b.size, b.last, str(b.key)),
+}
+
+
+def plan_best(buffers: list[Interval], alignment: int = 4) -> tuple[dict[object, int], int]:
+    """The smallest of `plan_greedy`'s placements over the `ORDERS` (the first on a tie)."""
+    best = None
+    for name in ORDERS:
+        offsets, total = plan_greedy(buffers, alignment, order=name)
+        if best is None or total < best[1]:
+            best = (offsets, total)
+    return best
+
+
+def plan_greedy(buffers: list[Interval], alignment: int = 4,
+                order: str = "size") -> tuple[dict[object, int], int]:
+    """Offsets for each buffer and the arena size they need, placing the buffers in
+    `order` (a name in ORDERS; default the largest first)."""
+    order = sorted(buffers, key=ORDERS[order])
     placed: list[tuple[Interval, int]] = []
     offsets: dict[object, int] = {}
     for b in order:
@@ -58,11 +80,20 @@ def plan_greedy(buffers: list[Interval], alignment: int = 4) -> tuple[dict[objec
     return offsets, total
 
 
-def check_plan(buffers: list[Interval], offsets: dict[object, int]) -> None:
-    """Raise AssertionError if two buffers that are live together share bytes."""
+def check_plan(buffers: list[Interval], offsets: dict[object, int],
+               shared: set[tuple[object, object, int]] = frozenset()) -> None:
+    """Raise AssertionError if two buffers that are live together share bytes.
+
+    `shared`: (a, b, d) allows buffers a and b to share bytes when a starts exactly d
+    bytes after b (an in-place overlap the kernel declared), nowhere else.
+    """
+    allowed = {(a, b): d for a, b, d in shared}
     for i, a in enumerate(buffers):
         for b in buffers[i + 1:]:
             if a.overlaps(b) and a.size and b.size:
                 oa, ob = offsets[a.key], offsets[b.key]
                 if oa < ob + b.size and ob < oa + a.size:
+                    if allowed.get((a.key, b.key)) == oa - ob or \
+                            allowed.get((b.key, a.key)) == ob - oa:
+                        continue
                     raise AssertionError(f"buffers {a.key} and {b.key} overlap in time and memory")

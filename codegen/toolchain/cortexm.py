@@ -359,7 +359,7 @@ def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]],
             continue
         seen.add(spec["cname"])
         ctype = gen.program.graph.tensors[gen.program.graph.inputs[k]].ctype
-        inputs.append(dict(cname=spec["cname"], ctype=ctype,
+        inputs.append(dict(cname=spec["cname"], ctype=ctype, pos=k,
                            elements=int(np.prod(spec["shape"], dtype=np.int64)),
                            vectors=[array_body(np.asarray(vec[k]).reshape(-1), ctype,
                                                indent=" " * 8) for vec in vectors]))
@@ -369,7 +369,13 @@ def harness_source(gen, manifest: dict, vectors: list[list[np.ndarray]],
         outputs.append(dict(cname=spec["cname"], ctype=ctype,
                             elements=int(np.prod(spec["shape"], dtype=np.int64))))
     args = [f"verify_{i['cname']}[v]" for i in inputs] + [f"verify_out_{o['cname']}" for o in outputs]
+    io_in_arena = bool(manifest.get("io_in_arena"))
+    if io_in_arena:    # the inputs copied to, the outputs read from, the arena's bytes
+        name = manifest["name"]
+        args = ([f"(const {i['ctype']} *){name}_input({i['pos']}u)" for i in inputs] +
+                [f"({o['ctype']} *){name}_output({k}u)" for k, o in enumerate(outputs)])
     return template_env().get_template("cortexm/verify_main.c.j2").render(
+        io_in_arena=io_in_arena,
         name=manifest["name"], NAME=manifest["name"].upper(), header=manifest["header"],
         count=len(vectors), inputs=inputs, outputs=outputs, call_args=", ".join(args),
         tag=VERIFY_TAG, chunk=HEX_CHUNK, profile=profile, profile_tag=PROFILE_TAG)

@@ -117,6 +117,11 @@ class HostModel:
         self.ffi.cdef(f"int {self.manifest['invoke']}({', '.join(params)});")
         self.lib = self.ffi.dlopen(str(self.lib_path))
         self._invoke = getattr(self.lib, self.manifest["invoke"])
+        self._io = None
+        if self.manifest.get("io_in_arena"):   # --io-in-arena: pass the arena's pointers
+            ptrs = self.manifest["io_pointers"]
+            self.ffi.cdef(f"void *{ptrs['input']}(unsigned); void *{ptrs['output']}(unsigned);")
+            self._io = (getattr(self.lib, ptrs["input"]), getattr(self.lib, ptrs["output"]))
         self._reset = None
         if self.manifest.get("reset"):
             self.ffi.cdef(f"void {self.manifest['reset']}(void);")
@@ -138,6 +143,8 @@ class HostModel:
             self._reset()
 
     def invoke(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        if self._io is not None:
+            return self._invoke_in_arena(inputs)
         args = []
         for spec, x in zip(self.manifest["inputs"], inputs):
             arr = np.ascontiguousarray(x, dtype=NP_DTYPES[spec["dtype"]]).reshape(spec["shape"])
@@ -150,6 +157,29 @@ class HostModel:
         status = self._invoke(*args)
         if status != 0:
             raise RuntimeError(f"{self.manifest['invoke']} returned {status}")
+        return outs
+
+    def _invoke_in_arena(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Inputs copied to `<name>_input(i)`, outputs read at `<name>_output(i)`."""
+        get_in, get_out = self._io
+        args = []
+        for k, (spec, x) in enumerate(zip(self.manifest["inputs"], inputs)):
+            arr = np.ascontiguousarray(x, dtype=NP_DTYPES[spec["dtype"]]).reshape(spec["shape"])
+            ptr = get_in(k)
+            self.ffi.memmove(ptr, self.ffi.from_buffer(arr), arr.nbytes)
+            args.append(self.ffi.cast(f"{C_TYPES[spec['dtype']]} *", ptr))
+        out_ptrs = [get_out(k) for k in range(len(self.manifest["outputs"]))]
+        args += [self.ffi.cast(f"{C_TYPES[o['dtype']]} *", p)
+                 for o, p in zip(self.manifest["outputs"], out_ptrs)]
+        status = self._invoke(*args)
+        if status != 0:
+            raise RuntimeError(f"{self.manifest['invoke']} returned {status}")
+        outs = []
+        for o, p in zip(self.manifest["outputs"], out_ptrs):
+            dtype = np.dtype(NP_DTYPES[o["dtype"]])
+            n = int(np.prod(o["shape"], dtype=np.int64)) * dtype.itemsize
+            outs.append(np.frombuffer(self.ffi.buffer(p, n), dtype=dtype).copy()
+                        .reshape(o["shape"]))
         return outs
 
 

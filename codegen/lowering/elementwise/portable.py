@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from codegen.cheaders import C_LIMITS
 from codegen.graph import Graph, Op
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import unsupported
@@ -58,6 +58,17 @@ def broadcast_loops(shape1: tuple, shape2: tuple, out_shape: tuple,
     return ([int(l[0]) for l in loops], [int(l[1]) for l in loops], [int(l[2]) for l in loops])
 
 
+def in_place(layer: BinaryLayer) -> list[Overlap]:
+    """The inputs the output may overwrite: those of the output's shape.
+
+    tg_elementwise.c walks the output in order and reads both inputs' elements for output
+    element i before writing it; an input of the output's shape has element i at the same
+    index (its strides are the output's), so it is never read after being overwritten."""
+    return [Overlap(output=layer.y.index, input=x.index) for x in (layer.x1, layer.x2)
+            if x.num_elements == layer.y.num_elements and x.dtype == layer.y.dtype
+            and not x.is_const]
+
+
 def _loops(layer: BinaryLayer, g: Graph) -> dict:
     try:
         dims, s1, s2 = broadcast_loops(layer.x1.shape, layer.x2.shape, layer.y.shape)
@@ -86,6 +97,7 @@ def lower_add_sub(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params_type="tg_add_sub_params_t",
         params=params,
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
+        overlaps=in_place(b),
         comment=b.comment(),
     )
 
@@ -103,5 +115,6 @@ def lower_mul(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     output_multiplier=b.output_multiplier, output_shift=b.output_shift,
                     act_min=b.act_min, act_max=b.act_max, **_loops(b, g)),
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
+        overlaps=in_place(b),
         comment=b.comment(),
     )

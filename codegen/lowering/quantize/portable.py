@@ -14,7 +14,7 @@ import numpy as np
 
 from codegen.graph import DTYPE_CTYPE, Graph, Op, Tensor
 from codegen.lowering import register
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.quantize import (requantize_multiplier, requantize_table)
@@ -73,6 +73,11 @@ def lower_quantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         raise unsupported(op, g, f"input scale {in_scale:g} is more than 2^31 times the output "
                           f"scale {out_scale:g}")
     what += f", {_quant_str(inp)} -> {_quant_str(out)}"
+    # The lookup and requantize kernels read element i, then write element i, in order; an
+    # 8-bit output (a character type, which may alias anything) of elements no wider than
+    # the input's only ever overwrites input bytes already read: in place is safe.
+    overlaps = ([Overlap(output=out.index, input=inp.index)]
+                if out.dtype in ("int8", "uint8") else [])
     if inp.dtype in ("int8", "uint8"):
         table = requantize_table(inp.dtype, out.dtype, in_q.scalar_zero_point, multiplier, shift,
                                  out_q.scalar_zero_point)
@@ -82,14 +87,14 @@ def lower_quantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
             op=op, kernel=f"tg_lookup_{SHORT[inp.dtype]}_{SHORT[out.dtype]}",
             params_type=f"tg_lookup_to_{SHORT[out.dtype]}_params_t",
             params=dict(count=count, table=r_t),
-            args=args, consts=[c_t],
+            args=args, consts=[c_t], overlaps=overlaps,
             comment=f"{what} (table)")
     return LayerCall(
         op=op, kernel=f"tg_requantize_{SHORT[inp.dtype]}_{SHORT[out.dtype]}",
         params_type="tg_requantize_params_t",
         params=dict(count=count, input_offset=in_q.scalar_zero_point, multiplier=multiplier,
                     shift=shift, output_offset=out_q.scalar_zero_point),
-        args=args, comment=what)
+        args=args, overlaps=overlaps, comment=what)
 
 
 @register("DEQUANTIZE")
