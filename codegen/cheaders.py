@@ -54,6 +54,7 @@ FAKE_LIBC = {
     "float.h": "#define FLT_MAX 1.0f\n#define FLT_MIN 1.0f\n",
     "string.h": "#include <stddef.h>\n",
     "math.h": "",
+    "time.h": "typedef long clock_t;\nclock_t clock(void);\n#define CLOCKS_PER_SEC 1000000\n",
 }
 
 _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)

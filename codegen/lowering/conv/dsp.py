@@ -1,0 +1,34 @@
+"""CONV_2D on tinygen's DSP-extension kernels: pointwise (1x1, stride 1, no padding, one
+group) convolutions as the GEMM tg_dsp_gemm_s8 over every pixel (lowering/dsp_support.py);
+other convolutions are declined (the next variant runs them)."""
+from __future__ import annotations
+
+import numpy as np
+
+from codegen.graph import Graph, Op
+from codegen.ir import LayerCall
+from codegen.lowering import register
+from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.dsp_support import VARIANT, gemm_call, require_dsp
+from codegen.ops.conv import analyse_conv
+
+
+@register("CONV_2D", variant=VARIANT)
+def lower_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    require_dsp(ctx)
+    layer = analyse_conv(op, g)
+    win = layer.win
+    if (layer.f_h, layer.f_w) != (1, 1) or (win.stride_h, win.stride_w) != (1, 1) \
+            or (win.pad_top, win.pad_left) != (0, 0) or layer.groups != 1 \
+            or (win.out_h, win.out_w) != (layer.in_h, layer.in_w):
+        raise Declined("only pointwise convolutions so far (1x1 filter, stride 1, no "
+                       "padding, one group)")
+    out_d = layer.out_d
+    bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
+            else np.zeros(out_d, np.int64))
+    return gemm_call(op, ctx, rows=layer.batches * layer.in_h * layer.in_w,
+                     weights=layer.filt.data.reshape(out_d, layer.in_d), bias=bias,
+                     input_zero_point=-layer.input_offset, multiplier=layer.multiplier,
+                     shift=layer.shift, output_offset=layer.output_offset,
+                     act_min=layer.act_min, act_max=layer.act_max, inp=layer.inp.index,
+                     out=layer.out.index, comment=layer.comment())

@@ -1,0 +1,182 @@
+"""The dsp kernel variant (tinygen's DSP-extension kernels): FULLY_CONNECTED and pointwise
+CONV_2D as one int8 GEMM (runtime_c/tg_dsp_gemm.c, tg_acle.h), bit-exact with TFLM.
+
+On the host the variant runs the plain-C twins of the DSP instructions (asked for by name,
+kernels=["dsp", "portable"]), also under ASan/UBSan; on the emulated Cortex-M4 it runs the
+real SXTB16/SMLAD, as the default for the core.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from codegen.frontend.tflite_writer import ModelWriter
+from codegen.generate import generate
+from codegen.lowering.dsp_support import gemm_weight_layout
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
+from tests.conv_models import SAME, VALID, ConvCase, add_layer, build_model
+from tests.harness import assert_bit_exact
+
+DSP = ["dsp", "portable"]
+ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+
+
+def add_fc(m: ModelWriter, rng, tag, batches, depth, units, per_channel, act, bias=True,
+           in_zp=None, out_zp=None):
+    in_zp = int(rng.integers(-128, 128)) if in_zp is None else in_zp
+    out_zp = int(rng.integers(-128, 128)) if out_zp is None else out_zp
+    in_scale = float(rng.uniform(0.005, 0.2))
+    n = units if per_channel else 1
+    w_scales = rng.uniform(0.002, 0.05, n)
+    x = m.tensor(f"x{tag}", (batches, depth), "int8", scale=in_scale, zero_point=in_zp)
+    ins = [x, m.const(f"w{tag}", rng.integers(-127, 128, (units, depth)), "int8",
+                      scale=w_scales, zero_point=[0] * n, axis=0)]
+    ins.append(m.const(f"b{tag}", rng.integers(-5000, 5000, (units,)), "int32",
+                       scale=in_scale * w_scales, zero_point=[0] * n) if bias else -1)
+    # an output scale that spreads the sums over the int8 range
+    out_scale = in_scale * float(np.mean(w_scales)) * 73 * 74 * np.sqrt(depth) / 40
+    if act == "RELU6":
+        out_scale = min(out_scale, 6 / 120)
+    elif act == "RELU_N1_TO_1":
+        out_scale = min(out_scale, 1 / 100)
+    y = m.tensor(f"y{tag}", (batches, units), "int8", scale=out_scale, zero_point=out_zp)
+    m.op("FULLY_CONNECTED", ins, [y], {"fused_activation_function": ACTS[act]})
+    m.inputs.append(x)
+    m.outputs.append(y)
+
+
+# batches, depth, units, per_channel, act, bias, in_zp, out_zp: every tail of the
+# 2-row x 2-channel passes (odd rows, odd channels) and of the 4-value depth steps
+FC_CASES = [
+    (1, 1, 1, False, "NONE", True, None, None),
+    (1, 3, 3, True, "RELU", True, -128, 127),
+    (2, 5, 5, False, "RELU6", False, 127, -128),
+    (3, 17, 17, True, "RELU_N1_TO_1", True, None, None),
+    (1, 64, 10, True, "NONE", True, -128, -128),
+    (4, 33, 6, False, "RELU", True, 127, 127),
+    (5, 8, 1, True, "NONE", True, 0, 0),
+    (2, 250, 7, True, "RELU6", True, None, None),
+]
+
+# pointwise convolutions: channel counts 1, 3, 5, 17, odd pixel counts, width/height 1
+PW_CASES = [
+    ConvCase(in_h=3, in_w=3, in_d=1, out_d=1, k_h=1, k_w=1, padding=VALID, act="NONE",
+             per_channel=False, in_zp=-128, out_zp=127),
+    ConvCase(in_h=1, in_w=5, in_d=3, out_d=5, k_h=1, k_w=1, padding=SAME, act="RELU",
+             per_channel=True, in_zp=127, out_zp=-128),
+    ConvCase(batch=2, in_h=4, in_w=3, in_d=17, out_d=3, k_h=1, k_w=1, act="RELU6",
+             per_channel=True, bias=False),
+    ConvCase(in_h=5, in_w=1, in_d=5, out_d=17, k_h=1, k_w=1, act="RELU_N1_TO_1",
+             per_channel=False),
+    ConvCase(in_h=6, in_w=5, in_d=32, out_d=16, k_h=1, k_w=1, act="NONE", per_channel=True,
+             in_zp=-128, out_zp=-128),
+    ConvCase(in_h=2, in_w=2, in_d=12, out_d=8, k_h=1, k_w=1, act="RELU", per_channel=False,
+             in_zp=127, out_zp=127),
+]
+# not pointwise: the dsp variant declines them (portable runs them)
+OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3),
+              ConvCase(in_h=6, in_w=6, in_d=4, out_d=5, k_h=1, k_w=1, stride=(2, 2))]
+
+
+def fc_model(cases, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, c in enumerate(cases):
+        add_fc(m, rng, str(k), *c)
+    return m.build()
+
+
+def mixed_model(seed: int) -> bytes:
+    """A few FC and pointwise layers in one model (the emulator and sanitizer samples)."""
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, c in enumerate(FC_CASES[1:4]):
+        add_fc(m, rng, f"f{k}", *c)
+    for k, c in enumerate(PW_CASES[1:4]):
+        add_layer(m, rng, c, f"c{k}")
+    return m.build()
+
+
+def kernels_of(gen) -> list[str]:
+    return [layer.call.kernel for layer in gen.program.layers]
+
+
+# ---------------------------------------------------------------- layout (pure Python)
+@pytest.mark.parametrize("channels,depth", [(1, 1), (2, 4), (3, 5), (5, 9), (17, 3), (4, 0)])
+def test_weight_layout_is_the_documented_permutation(channels, depth):
+    w = np.arange(channels * depth).reshape(channels, depth) % 251 - 125
+    got = gemm_weight_layout(w.astype(np.int8))
+    assert sorted(got.tolist()) == sorted(w.astype(np.int8).reshape(-1).tolist())
+    quads, tail = depth // 4, depth % 4
+    for c in range(0, channels - 1, 2):       # the reading order of tg_dsp_gemm_s8
+        pos = c * depth
+        for k in range(quads):
+            for j in (0, 1):
+                assert got[pos:pos + 4].tolist() == w[c + j, 4 * k:4 * k + 4].tolist()
+                pos += 4
+        for j in (0, 1):
+            assert got[pos:pos + tail].tolist() == w[c + j, 4 * quads:].tolist()
+            pos += tail
+    if channels % 2:
+        assert got[(channels - 1) * depth:].tolist() == w[-1].tolist()
+
+
+# ---------------------------------------------------------------- bit-exact on the host
+def test_fully_connected_dsp_bit_exact(tmp_path):
+    res = assert_bit_exact(fc_model(FC_CASES, 11), tmp_path, count=3, seed=11, kernels=DSP)
+    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(FC_CASES)
+
+
+def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
+    cases = PW_CASES + OTHER_CONV
+    res = assert_bit_exact(build_model(cases, 12), tmp_path, count=3, seed=12, kernels=DSP)
+    layers = res.gen.program.layers
+    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(PW_CASES) + ["tg_conv_s8"] * 2
+    for layer in layers[len(PW_CASES):]:
+        assert layer.selection.variant == "portable"
+        assert "only pointwise convolutions" in layer.selection.reason()
+
+
+def test_dsp_kernels_clean_under_sanitizers(tmp_path):
+    res = assert_bit_exact(mixed_model(13), tmp_path, count=2, seed=13, kernels=DSP,
+                           sanitize=True)
+    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8"}
+
+
+# ---------------------------------------------------------------- selection
+def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(mixed_model(14))
+    for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
+        gen = generate(path, None, target=target)
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 6, target
+    for target in ("cortex-m3", "cortex-m0plus", "host"):
+        gen = generate(path, None, target=target)
+        assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
+    # asked for on a core without it: declined with the reason, the next variant runs
+    gen = generate(path, None, target="cortex-m3", kernels=DSP)
+    for layer in gen.program.layers:
+        assert layer.selection.variant == "portable"
+        assert layer.selection.refusals[0].variant == "dsp"
+        assert "no DSP extension" in layer.selection.refusals[0].reason
+
+
+# ---------------------------------------------------------------- the real instructions
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(mixed_model(15))
+    report = verify_cortexm(path, count=3, seed=15, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
+        [c.batch * c.in_h * c.in_w * c.out_d for c in PW_CASES[1:4]]
+    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+    # the emulated program ran the dsp kernels, built with the DSP extension's instructions
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_gemm_s8(") == 6
+    assert (tmp_path / "w" / "tg_acle.h").is_file()
