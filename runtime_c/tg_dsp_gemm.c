@@ -3,7 +3,8 @@
  *
  * Same arithmetic as TFLite's reference FullyConnected / Conv (1x1, stride 1, no
  * padding): a 32-bit sum of int8 products (the input offset folded into the bias,
- * exact modulo 2^32), then MultiplyByQuantizedMultiplier (tg_requantize), the output
+ * exact modulo 2^32), then MultiplyByQuantizedMultiplier (tg_dsp_requantize, the same
+ * values as tg_requantize in fewer instructions), the output
  * offset and the activation clamp.  The main loop computes 2 rows x 2 output channels
  * per pass, 4 depth values per step: SXTB16 splits each word of 4 int8 into the even
  * and odd lanes as int16 pairs, and SMLAD multiplies and adds two pairs at once.
@@ -11,11 +12,12 @@
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
+#include "tg_dsp_requant.h"
 
 TG_INLINE int8_t tg_dsp_gemm_out(const tg_dsp_gemm_params_t *p, uint32_t acc, int32_t c)
 {
     const int32_t q = p->per_channel ? c : 0;
-    int32_t r = tg_requantize((int32_t)acc, p->multiplier[q], p->shift[q]);
+    int32_t r = tg_dsp_requantize((int32_t)acc, p->multiplier[q], p->shift[q]);
     r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
     return (int8_t)tg_clamp(r, p->act_min, p->act_max);
 }

@@ -7,6 +7,7 @@ real SXTB16/SMLAD, as the default for the core.
 """
 from __future__ import annotations
 
+import subprocess
 import zlib
 
 import numpy as np
@@ -14,7 +15,9 @@ import pytest
 
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
+from codegen.hostcc import find_cc
 from codegen.lowering.dsp_support import gemm_weight_layout
+from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer, build_model
@@ -180,3 +183,62 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 6
     assert (tmp_path / "w" / "tg_acle.h").is_file()
+
+
+# ---------------------------------------------------------------- requantization
+REQUANT_SWEEP = r"""
+#include <stdio.h>
+#include "tg_common.h"
+#include "tg_dsp_requant.h"
+
+static uint32_t state = 12345u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+
+int main(void)
+{
+    static const int32_t xs[] = {INT32_MIN, INT32_MIN + 1, -1073741825, -1073741824,
+        -65536, -32768, -257, -256, -255, -129, -128, -127, -3, -2, -1, 0, 1, 2, 3, 127, 128,
+        255, 256, 32767, 65536, 1073741823, 1073741824, INT32_MAX - 1, INT32_MAX};
+    static const int32_t ms[] = {0, 1, 1073741824, 1073741825, 1518500250, 2147483646,
+        INT32_MAX, INT32_MIN, -1073741824, -1};
+    long checked = 0, bad = 0;
+    int32_t shift;
+    size_t i, j;
+    int k;
+    for (shift = -31; shift <= 30; ++shift) {
+        for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+            for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+                bad += tg_dsp_requantize(xs[i], ms[j], shift) != tg_requantize(xs[i], ms[j], shift);
+                ++checked;
+            }
+            for (k = 0; k < 200; ++k) {
+                const int32_t m = next();
+                bad += tg_dsp_requantize(xs[i], m, shift) != tg_requantize(xs[i], m, shift);
+                ++checked;
+            }
+        }
+        for (k = 0; k < 20000; ++k) {
+            const int32_t x = next() >> (k & 31), m = next();
+            bad += tg_dsp_requantize(x, m, shift) != tg_requantize(x, m, shift);
+            ++checked;
+        }
+    }
+    printf("%ld %ld\n", checked, bad);
+    return bad != 0;
+}
+"""
+
+
+def test_fast_requantize_equals_tg_requantize_on_the_edges(tmp_path):
+    """tg_dsp_requantize (one 64-bit multiply-add and shift) gives tg_requantize's value
+    for every shift TFLite produces, the edge accumulators and multipliers, and random
+    ones; built with UBSan so a wrap or shift outside the C rules fails too."""
+    src = tmp_path / "sweep.c"
+    src.write_text(REQUANT_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
