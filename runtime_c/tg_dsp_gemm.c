@@ -14,12 +14,24 @@
 #include "tg_acle.h"
 #include "tg_dsp_requant.h"
 
-TG_INLINE int8_t tg_dsp_gemm_out(const tg_dsp_gemm_params_t *p, uint32_t acc, int32_t c)
+/* The output bounds and offset, copied out of the params once. */
+typedef struct {
+    int32_t offset;
+    int32_t lo;
+    int32_t hi;
+} tg_dsp_out_t;
+
+TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq_t *q, const tg_dsp_out_t *o)
+{
+    int32_t r = tg_dsp_requantize_rq((int32_t)acc, q);
+    r = (int32_t)((uint32_t)r + (uint32_t)o->offset);
+    return (int8_t)tg_clamp(r, o->lo, o->hi);
+}
+
+TG_INLINE tg_dsp_rq_t tg_dsp_gemm_rq(const tg_dsp_gemm_params_t *p, int32_t c)
 {
     const int32_t q = p->per_channel ? c : 0;
-    int32_t r = tg_dsp_requantize((int32_t)acc, p->multiplier[q], p->shift[q]);
-    r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
-    return (int8_t)tg_clamp(r, p->act_min, p->act_max);
+    return tg_dsp_rq(p->multiplier[q], p->shift[q]);
 }
 
 /* Accumulate a product into a modulo-2^32 sum. */
@@ -28,12 +40,40 @@ TG_INLINE uint32_t tg_dsp_mac(uint32_t acc, int8_t w, int8_t x)
     return acc + (uint32_t)((int32_t)w * (int32_t)x);
 }
 
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next step's loads (which would spill registers) */
+#define TG_DSP_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_DSP_BARRIER() ((void)0)
+#endif
+
+/* 2 rows x 2 channels x 4 depth values: x0, x1 the rows, w the pair's 8 weights. */
+TG_INLINE void tg_dsp_quad_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w,
+                               uint32_t *a00, uint32_t *a01, uint32_t *a10, uint32_t *a11)
+{
+    const uint32_t xa = tg_read_s8x4(x0);
+    const uint32_t xb = tg_read_s8x4(x1);
+    const uint32_t xa_e = tg_sxtb16(xa), xa_o = tg_sxtb16_ror8(xa);
+    const uint32_t xb_e = tg_sxtb16(xb), xb_o = tg_sxtb16_ror8(xb);
+    uint32_t ww = tg_read_s8x4(w);
+    uint32_t we = tg_sxtb16(ww), wo = tg_sxtb16_ror8(ww);
+    *a00 = tg_smlad(xa_o, wo, tg_smlad(xa_e, we, *a00));
+    *a10 = tg_smlad(xb_o, wo, tg_smlad(xb_e, we, *a10));
+    ww = tg_read_s8x4(w + 4);
+    we = tg_sxtb16(ww);
+    wo = tg_sxtb16_ror8(ww);
+    *a01 = tg_smlad(xa_o, wo, tg_smlad(xa_e, we, *a01));
+    *a11 = tg_smlad(xb_o, wo, tg_smlad(xb_e, we, *a11));
+}
+
 /* One output channel (weights a plain row of `depth`) for every row. */
 static void tg_dsp_gemm_one_channel(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                     int8_t *output, int32_t c)
 {
     const int32_t depth = p->depth;
     const int8_t *wrow = p->weights + (size_t)c * (size_t)depth;
+    const tg_dsp_rq_t q = tg_dsp_gemm_rq(p, c);
+    const tg_dsp_out_t o = {p->output_offset, p->act_min, p->act_max};
     int32_t r, k;
     for (r = 0; r < p->rows; ++r) {
         const int8_t *x = input + (size_t)r * (size_t)depth;
@@ -50,7 +90,7 @@ static void tg_dsp_gemm_one_channel(const tg_dsp_gemm_params_t *p, const int8_t 
         for (; k < depth; ++k) {
             acc = tg_dsp_mac(acc, *w++, *x++);
         }
-        output[(size_t)r * (size_t)p->channels + (size_t)c] = tg_dsp_gemm_out(p, acc, c);
+        output[(size_t)r * (size_t)p->channels + (size_t)c] = tg_dsp_gemm_out(acc, &q, &o);
     }
 }
 
@@ -61,11 +101,14 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const int32_t tail = depth & 3;
     const int32_t rows = p->rows;
     const size_t ch = (size_t)p->channels;
+    const tg_dsp_out_t o = {p->output_offset, p->act_min, p->act_max};
     int32_t c;
     for (c = 0; c + 1 < p->channels; c += 2) {
         const int8_t *wpair = p->weights + (size_t)c * (size_t)depth;
         const uint32_t b0 = (uint32_t)p->bias[c];
         const uint32_t b1 = (uint32_t)p->bias[c + 1];
+        const tg_dsp_rq_t q0 = tg_dsp_gemm_rq(p, c);
+        const tg_dsp_rq_t q1 = tg_dsp_gemm_rq(p, c + 1);
         int32_t r;
         for (r = 0; r + 1 < rows; r += 2) {
             const int8_t *x0 = input + (size_t)r * (size_t)depth;
@@ -73,24 +116,16 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
             const int8_t *w = wpair;
             uint32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;   /* a<row><channel> */
             int32_t k;
-            for (k = 0; k < quads; ++k) {
-                const uint32_t xa = tg_read_s8x4(x0);
-                const uint32_t xb = tg_read_s8x4(x1);
-                const uint32_t xa_e = tg_sxtb16(xa), xa_o = tg_sxtb16_ror8(xa);
-                const uint32_t xb_e = tg_sxtb16(xb), xb_o = tg_sxtb16_ror8(xb);
-                uint32_t ww = tg_read_s8x4(w);
-                uint32_t we = tg_sxtb16(ww), wo = tg_sxtb16_ror8(ww);
-                a00 = tg_smlad(xa_e, we, a00);
-                a00 = tg_smlad(xa_o, wo, a00);
-                a10 = tg_smlad(xb_e, we, a10);
-                a10 = tg_smlad(xb_o, wo, a10);
-                ww = tg_read_s8x4(w + 4);
-                we = tg_sxtb16(ww);
-                wo = tg_sxtb16_ror8(ww);
-                a01 = tg_smlad(xa_e, we, a01);
-                a01 = tg_smlad(xa_o, wo, a01);
-                a11 = tg_smlad(xb_e, we, a11);
-                a11 = tg_smlad(xb_o, wo, a11);
+            for (k = 0; k + 2 <= quads; k += 2) {      /* 8 depth values per step */
+                tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
+                TG_DSP_BARRIER();
+                tg_dsp_quad_2x2(x0 + 4, x1 + 4, w + 8, &a00, &a01, &a10, &a11);
+                x0 += 8;
+                x1 += 8;
+                w += 16;
+            }
+            if (k < quads) {
+                tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
                 x0 += 4;
                 x1 += 4;
                 w += 8;
@@ -101,10 +136,10 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
                 a01 = tg_dsp_mac(a01, w[tail + k], x0[k]);
                 a11 = tg_dsp_mac(a11, w[tail + k], x1[k]);
             }
-            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(p, a00, c);
-            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(p, a01, c + 1);
-            output[(size_t)(r + 1) * ch + (size_t)c] = tg_dsp_gemm_out(p, a10, c);
-            output[(size_t)(r + 1) * ch + (size_t)c + 1] = tg_dsp_gemm_out(p, a11, c + 1);
+            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(a00, &q0, &o);
+            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(a01, &q1, &o);
+            output[(size_t)(r + 1) * ch + (size_t)c] = tg_dsp_gemm_out(a10, &q0, &o);
+            output[(size_t)(r + 1) * ch + (size_t)c + 1] = tg_dsp_gemm_out(a11, &q1, &o);
         }
         if (r < rows) {      /* an odd last row: 1 row x 2 channels */
             const int8_t *x0 = input + (size_t)r * (size_t)depth;
@@ -127,8 +162,8 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
                 a00 = tg_dsp_mac(a00, w[k], x0[k]);
                 a01 = tg_dsp_mac(a01, w[tail + k], x0[k]);
             }
-            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(p, a00, c);
-            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(p, a01, c + 1);
+            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(a00, &q0, &o);
+            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(a01, &q1, &o);
         }
     }
     if (c < p->channels) {

@@ -7,8 +7,8 @@
  * and 1 - 2^30 for ab < 0.  Both cases equal floor((ab + 2^30) / 2^31), i.e. an
  * arithmetic shift: for ab < 0, trunc(n / 2^31) with n = ab + 1 - 2^30 < 0 is
  * floor((n + 2^31 - 1) / 2^31) = floor((ab + 2^30) / 2^31).  The one saturating case
- * (a = b = INT32_MIN) keeps its own branch.  RoundingDivideByPOT is tg_common.h's with the
- * mask computed in 32 bits (exponent <= 31).  tests/test_dsp_kernels.py sweeps the edges
+ * (a = b = INT32_MIN) keeps its own branch.  RoundingDivideByPOT is tg_common.h's with its
+ * mask and threshold prepared once per channel (tg_dsp_rq_t; exponent <= 31).  tests/test_dsp_kernels.py sweeps the edges
  * against tg_requantize.
  */
 #ifndef TG_DSP_REQUANT_H
@@ -16,26 +16,44 @@
 
 #include "tg_common.h"
 
-TG_INLINE int32_t tg_dsp_rounding_divide_by_pot(int32_t x, int exponent)
+/* One channel's requantization, prepared once for all its outputs. */
+typedef struct {
+    int32_t multiplier;
+    int32_t left;       /* left shift before the multiply (shift > 0) */
+    int32_t right;      /* rounding right shift after it (shift <= 0) */
+    int32_t mask;       /* 2^right - 1 */
+    int32_t half;       /* mask / 2 */
+} tg_dsp_rq_t;
+
+TG_INLINE tg_dsp_rq_t tg_dsp_rq(int32_t multiplier, int32_t shift)
 {
-    const int32_t mask = (int32_t)((1u << exponent) - 1u);
-    const int32_t remainder = x & mask;
-    const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+    tg_dsp_rq_t q;
+    q.multiplier = multiplier;
+    q.left = shift > 0 ? shift : 0;
+    q.right = shift > 0 ? 0 : -shift;
+    q.mask = (int32_t)((1u << q.right) - 1u);     /* right <= 31 */
+    q.half = q.mask >> 1;
+    return q;
+}
+
+TG_INLINE int32_t tg_dsp_requantize_rq(int32_t x, const tg_dsp_rq_t *q)
+{
+    const int32_t a = (int32_t)((uint32_t)x << q->left);    /* wraps as the reference does */
+    int32_t high;
+    if (q->multiplier == INT32_MIN && a == INT32_MIN) {
+        high = INT32_MAX;
+    } else {
+        high = (int32_t)(((int64_t)a * (int64_t)q->multiplier + ((int64_t)1 << 30)) >> 31);
+    }
+    /* RoundingDivideByPOT: ties away from zero */
+    return (high >> q->right) +
+           ((high & q->mask) > q->half + (high < 0 ? 1 : 0) ? 1 : 0);
 }
 
 TG_INLINE int32_t tg_dsp_requantize(int32_t x, int32_t multiplier, int32_t shift)
 {
-    const int left = shift > 0 ? (int)shift : 0;
-    const int right = shift > 0 ? 0 : (int)-shift;
-    const int32_t a = (int32_t)((uint32_t)x << left);    /* wraps as the reference does */
-    int32_t high;
-    if (multiplier == INT32_MIN && a == INT32_MIN) {
-        high = INT32_MAX;
-    } else {
-        high = (int32_t)(((int64_t)a * (int64_t)multiplier + ((int64_t)1 << 30)) >> 31);
-    }
-    return tg_dsp_rounding_divide_by_pot(high, right);
+    const tg_dsp_rq_t q = tg_dsp_rq(multiplier, shift);
+    return tg_dsp_requantize_rq(x, &q);
 }
 
 #endif /* TG_DSP_REQUANT_H */
