@@ -116,15 +116,19 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
             const int8_t *w = wpair;
             uint32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;   /* a<row><channel> */
             int32_t k;
-            for (k = 0; k + 2 <= quads; k += 2) {      /* 8 depth values per step */
+            for (k = 0; k + 4 <= quads; k += 4) {      /* 16 depth values per step */
                 tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
                 TG_DSP_BARRIER();
                 tg_dsp_quad_2x2(x0 + 4, x1 + 4, w + 8, &a00, &a01, &a10, &a11);
-                x0 += 8;
-                x1 += 8;
-                w += 16;
+                TG_DSP_BARRIER();
+                tg_dsp_quad_2x2(x0 + 8, x1 + 8, w + 16, &a00, &a01, &a10, &a11);
+                TG_DSP_BARRIER();
+                tg_dsp_quad_2x2(x0 + 12, x1 + 12, w + 24, &a00, &a01, &a10, &a11);
+                x0 += 16;
+                x1 += 16;
+                w += 32;
             }
-            if (k < quads) {
+            for (; k < quads; ++k) {
                 tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
                 x0 += 4;
                 x1 += 4;
