@@ -66,6 +66,77 @@ TG_INLINE void tg_dsp_quad_2x2(const int8_t *x0, const int8_t *x1, const int8_t 
     *a11 = tg_smlad(xb_o, wo, tg_smlad(xb_e, we, *a11));
 }
 
+/* 1 row x 4 channels (two pairs, weights at wa and wb) x 4 depth values. */
+TG_INLINE void tg_dsp_quad_1x4(const int8_t *x, const int8_t *wa, const int8_t *wb,
+                               uint32_t *a0, uint32_t *a1, uint32_t *a2, uint32_t *a3)
+{
+    const uint32_t xw = tg_read_s8x4(x);
+    const uint32_t xe = tg_sxtb16(xw), xo = tg_sxtb16_ror8(xw);
+    uint32_t ww = tg_read_s8x4(wa);
+    *a0 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a0));
+    ww = tg_read_s8x4(wa + 4);
+    *a1 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a1));
+    ww = tg_read_s8x4(wb);
+    *a2 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a2));
+    ww = tg_read_s8x4(wb + 4);
+    *a3 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a3));
+}
+
+/*
+ * One row (the last of an odd count: all of a batch-1 fully connected layer) for every
+ * channel pair: 4 channels per pass, then a last pair.  An odd last channel is left to
+ * tg_dsp_gemm_one_channel.
+ */
+static void tg_dsp_gemm_last_row(const tg_dsp_gemm_params_t *p, const int8_t *x, int8_t *out,
+                                 const tg_dsp_out_t *o)
+{
+    const int32_t depth = p->depth;
+    const int32_t quads = depth >> 2;
+    const int32_t tail = depth & 3;
+    const int32_t pairs_end = p->channels & ~1;
+    int32_t c, k;
+    for (c = 0; c < pairs_end; c += 4) {
+        const int8_t *wa = p->weights + (size_t)c * (size_t)depth;
+        /* without a second pair, run the first twice (its result is not stored) */
+        const int32_t cb = c + 2 < pairs_end ? c + 2 : c;
+        const int8_t *wb = p->weights + (size_t)cb * (size_t)depth;
+        const int8_t *xp = x;
+        uint32_t a0 = (uint32_t)p->bias[c], a1 = (uint32_t)p->bias[c + 1];
+        uint32_t a2 = (uint32_t)p->bias[cb], a3 = (uint32_t)p->bias[cb + 1];
+        tg_dsp_rq_t q;
+        for (k = 0; k + 2 <= quads; k += 2) {
+            tg_dsp_quad_1x4(xp, wa, wb, &a0, &a1, &a2, &a3);
+            TG_DSP_BARRIER();
+            tg_dsp_quad_1x4(xp + 4, wa + 8, wb + 8, &a0, &a1, &a2, &a3);
+            xp += 8;
+            wa += 16;
+            wb += 16;
+        }
+        if (k < quads) {
+            tg_dsp_quad_1x4(xp, wa, wb, &a0, &a1, &a2, &a3);
+            xp += 4;
+            wa += 8;
+            wb += 8;
+        }
+        for (k = 0; k < tail; ++k) {
+            a0 = tg_dsp_mac(a0, wa[k], xp[k]);
+            a1 = tg_dsp_mac(a1, wa[tail + k], xp[k]);
+            a2 = tg_dsp_mac(a2, wb[k], xp[k]);
+            a3 = tg_dsp_mac(a3, wb[tail + k], xp[k]);
+        }
+        q = tg_dsp_gemm_rq(p, c);
+        out[c] = tg_dsp_gemm_out(a0, &q, o);
+        q = tg_dsp_gemm_rq(p, c + 1);
+        out[c + 1] = tg_dsp_gemm_out(a1, &q, o);
+        if (cb != c) {
+            q = tg_dsp_gemm_rq(p, cb);
+            out[cb] = tg_dsp_gemm_out(a2, &q, o);
+            q = tg_dsp_gemm_rq(p, cb + 1);
+            out[cb + 1] = tg_dsp_gemm_out(a3, &q, o);
+        }
+    }
+}
+
 /* One output channel (weights a plain row of `depth`) for every row. */
 static void tg_dsp_gemm_one_channel(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                     int8_t *output, int32_t c)
@@ -145,30 +216,10 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
             output[(size_t)(r + 1) * ch + (size_t)c] = tg_dsp_gemm_out(a10, &q0, &o);
             output[(size_t)(r + 1) * ch + (size_t)c + 1] = tg_dsp_gemm_out(a11, &q1, &o);
         }
-        if (r < rows) {      /* an odd last row: 1 row x 2 channels */
-            const int8_t *x0 = input + (size_t)r * (size_t)depth;
-            const int8_t *w = wpair;
-            uint32_t a00 = b0, a01 = b1;
-            int32_t k;
-            for (k = 0; k < quads; ++k) {
-                const uint32_t xa = tg_read_s8x4(x0);
-                const uint32_t xa_e = tg_sxtb16(xa), xa_o = tg_sxtb16_ror8(xa);
-                uint32_t ww = tg_read_s8x4(w);
-                a00 = tg_smlad(xa_e, tg_sxtb16(ww), a00);
-                a00 = tg_smlad(xa_o, tg_sxtb16_ror8(ww), a00);
-                ww = tg_read_s8x4(w + 4);
-                a01 = tg_smlad(xa_e, tg_sxtb16(ww), a01);
-                a01 = tg_smlad(xa_o, tg_sxtb16_ror8(ww), a01);
-                x0 += 4;
-                w += 8;
-            }
-            for (k = 0; k < tail; ++k) {
-                a00 = tg_dsp_mac(a00, w[k], x0[k]);
-                a01 = tg_dsp_mac(a01, w[tail + k], x0[k]);
-            }
-            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(a00, &q0, &o);
-            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(a01, &q1, &o);
-        }
+    }
+    if (rows & 1) {
+        tg_dsp_gemm_last_row(p, input + (size_t)(rows - 1) * (size_t)depth,
+                             output + (size_t)(rows - 1) * ch, &o);
     }
     if (c < p->channels) {
         tg_dsp_gemm_one_channel(p, input, output, c);
