@@ -7,6 +7,7 @@ real SXTB16/SMLAD, as the default for the core.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import zlib
 
@@ -242,3 +243,22 @@ def test_fast_requantize_equals_tg_requantize_on_the_edges(tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True)
     checked, bad = map(int, out.stdout.split())
     assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),
+                    reason="CMSIS_NN_PATH not set: the order with CMSIS-NN needs a checkout")
+def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
+    path = tmp_path / "m.tflite"
+    rng = np.random.default_rng(16)
+    m = ModelWriter()
+    add_fc(m, rng, "f", *FC_CASES[2])
+    add_layer(m, rng, PW_CASES[1], "pw")
+    add_layer(m, rng, OTHER_CONV[0], "k3")
+    path.write_bytes(m.build())
+    gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
+    assert [layer.selection.variant for layer in gen.program.layers] == \
+        ["dsp", "dsp", "cmsis-nn"]
+    assert gen.program.layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
+    # on a core without the DSP extension nothing changes: CMSIS-NN first
+    gen = generate(path, None, target="cortex-m3", cmsis_nn=os.environ["CMSIS_NN_PATH"])
+    assert gen.program.layers[0].selection.preference == ["cmsis-nn", "portable"]
