@@ -272,8 +272,12 @@ def main() -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     if args.markdown:
-        argv = [a if not (args.cmsis_nn and a == args.cmsis_nn) else "$CMSIS_NN_PATH"
-                for a in sys.argv[1:]]
+        argv, skip = [], False
+        for a in sys.argv[1:]:       # the command line, without the JSON file's name
+            if skip or a == "--json" or a.startswith("--json="):
+                skip = a == "--json" and not skip
+                continue
+            argv.append("$CMSIS_NN_PATH" if args.cmsis_nn and a == args.cmsis_nn else a)
         Path(args.markdown).write_text(markdown(rows, argv))
     return 0
 
