@@ -92,6 +92,40 @@ TG_INLINE uint32_t tg_sxtab16(uint32_t a, uint32_t x)
 #endif
 }
 
+/* SXTAB16 a, x, ROR #8: each int16 lane of a plus the sign-extended int8 lane 1 / 3 of x. */
+TG_INLINE uint32_t tg_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+#elif TG_ACLE_DSP
+    return (uint32_t)__sxtab16((int32_t)a, (int32_t)((x >> 8) | (x << 24)));
+#else
+    return tg_pack16(tg_lane16(a, 0) + tg_lane8(x, 1), tg_lane16(a, 1) + tg_lane8(x, 3));
+#endif
+}
+
+/* SMLABB: acc + a.lo * b.lo (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlabb(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlabb((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 0) * tg_lane16(b, 0));
+#endif
+}
+
+/* SMLATT: acc + a.hi * b.hi (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlatt(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlatt((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 1) * tg_lane16(b, 1));
+#endif
+}
+
 /* SMLAD: acc + a.lo * b.lo + a.hi * b.hi on int16 lanes, modulo 2^32 (the result SMLAD
  * writes; it only sets the Q flag on overflow, which nothing here reads). */
 TG_INLINE uint32_t tg_smlad(uint32_t a, uint32_t b, uint32_t acc)

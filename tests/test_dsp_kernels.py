@@ -80,6 +80,27 @@ PW_CASES = [
     ConvCase(in_h=2, in_w=2, in_d=12, out_d=8, k_h=1, k_w=1, act="RELU", per_channel=False,
              in_zp=127, out_zp=127),
 ]
+DW = "DEPTHWISE_CONV_2D"
+# depthwise, multiplier 1: 3x3 at strides 1 and 2, SAME and VALID, other sizes, channel
+# counts 1, 3, 5, 17 (4-channel groups and their tails), images of width or height 1
+DW_CASES = [
+    ConvCase(op=DW, in_h=5, in_w=5, in_d=8, out_d=8, k_h=3, k_w=3, padding=SAME, act="RELU",
+             per_channel=True, in_zp=-128, out_zp=127),
+    ConvCase(op=DW, in_h=7, in_w=6, in_d=17, out_d=17, k_h=3, k_w=3, stride=(2, 2),
+             padding=SAME, act="RELU6", per_channel=False),
+    ConvCase(op=DW, in_h=6, in_w=7, in_d=5, out_d=5, k_h=3, k_w=3, stride=(2, 2),
+             padding=VALID, act="NONE", bias=False, in_zp=127, out_zp=-128),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=6, in_d=3, out_d=3, k_h=3, k_w=3, padding=SAME,
+             act="RELU_N1_TO_1"),
+    ConvCase(op=DW, in_h=4, in_w=1, in_d=1, out_d=1, k_h=3, k_w=3, padding=SAME),
+    ConvCase(op=DW, in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2),
+             padding=SAME, act="RELU", per_channel=True, in_zp=127, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3),
+             padding=VALID, in_zp=-128, out_zp=-128),
+]
+OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),
+            ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
+
 # not pointwise: the dsp variant declines them (portable runs them)
 OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3),
               ConvCase(in_h=6, in_w=6, in_d=4, out_d=5, k_h=1, k_w=1, stride=(2, 2))]
@@ -99,7 +120,7 @@ def mixed_model(seed: int) -> bytes:
     m = ModelWriter()
     for k, c in enumerate(FC_CASES[1:4]):
         add_fc(m, rng, f"f{k}", *c)
-    for k, c in enumerate(PW_CASES[1:4]):
+    for k, c in enumerate(PW_CASES[1:4] + DW_CASES[1:3]):
         add_layer(m, rng, c, f"c{k}")
     return m.build()
 
@@ -144,10 +165,20 @@ def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
         assert "only pointwise convolutions" in layer.selection.reason()
 
 
+def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
+    cases = DW_CASES + OTHER_DW
+    res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP)
+    layers = res.gen.program.layers
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES) + \
+        ["tg_depthwise_conv_s8"] * 2
+    assert "depth multiplier 1" in layers[-2].selection.reason()
+    assert "undilated" in layers[-1].selection.reason()
+
+
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):
     res = assert_bit_exact(mixed_model(13), tmp_path, count=2, seed=13, kernels=DSP,
                            sanitize=True)
-    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8"}
+    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8", "tg_dsp_depthwise_s8"}
 
 
 # ---------------------------------------------------------------- selection
@@ -156,7 +187,7 @@ def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
     path.write_bytes(mixed_model(14))
     for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
         gen = generate(path, None, target=target)
-        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 6, target
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 8, target
     for target in ("cortex-m3", "cortex-m0plus", "host"):
         gen = generate(path, None, target=target)
         assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
@@ -178,11 +209,12 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     report = verify_cortexm(path, count=3, seed=15, target="cortex-m4", work_dir=tmp_path / "w")
     assert report.ok, report.table()
     sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
-        [c.batch * c.in_h * c.in_w * c.out_d for c in PW_CASES[1:4]]
+        [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in PW_CASES[1:4] + DW_CASES[1:3]]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 6
+    assert model_c.count("tg_dsp_depthwise_s8(") == 2
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 
@@ -254,11 +286,19 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_fc(m, rng, "f", *FC_CASES[2])
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
+    add_layer(m, rng, DW_CASES[0], "dw")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
-    assert [layer.selection.variant for layer in gen.program.layers] == \
-        ["dsp", "dsp", "cmsis-nn"]
-    assert gen.program.layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
+    layers = gen.program.layers
+    assert [layer.selection.variant for layer in layers] == \
+        ["dsp", "dsp", "cmsis-nn", "cmsis-nn"]
+    assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
+    # depthwise: CMSIS-NN's kernels are the faster ones, so dsp leaves the layer to them
+    assert "runs depthwise layers faster" in layers[3].selection.refusals[0].reason
+    # ... unless asked for
+    gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"],
+                   layer_kernels={3: ["dsp"]})
+    assert gen.program.layers[3].selection.variant == "dsp"
     # on a core without the DSP extension nothing changes: CMSIS-NN first
     gen = generate(path, None, target="cortex-m3", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     assert gen.program.layers[0].selection.preference == ["cmsis-nn", "portable"]
