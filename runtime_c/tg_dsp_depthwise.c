@@ -1,6 +1,6 @@
 /*
- * tg_dsp_depthwise.c - int8 depthwise convolution (multiplier 1, no dilation) with the DSP
- * extension, 4 channels at a time.
+ * tg_dsp_depthwise.c - int8 depthwise convolution (multiplier 1, or one input channel; no
+ * dilation) with the DSP extension, 4 channels at a time.
  *
  * Same arithmetic as TFLite's reference DepthwiseConv: for each output value, the bias
  * plus the sum over the filter taps inside the image of filter * (input + input_offset)
@@ -27,9 +27,11 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                          int8_t *output)
 {
     const int32_t ch = p->channels;
+    const int32_t in_d = p->input_depth;     /* ch, or 1 */
+    const int32_t x_ch = in_d == 1 ? 0 : 1;  /* channel step in the input */
     const int32_t in_w = p->input_width, in_h = p->input_height;
     const int32_t fw = p->filter_width, fh = p->filter_height;
-    const size_t row_step = (size_t)in_w * (size_t)ch;
+    const size_t row_step = (size_t)in_w * (size_t)in_d;
     /* the input offset in both int16 lanes */
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) |
                           (((uint32_t)p->input_offset & 0xFFFFu) << 16);
@@ -46,7 +48,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 const int32_t kx1 = in_w - ix0 < fw ? in_w - ix0 : fw;
                 /* the first tap inside the image, for channel 0 */
                 const int8_t *x_first = image + (size_t)(iy0 + ky0) * row_step +
-                                        (size_t)(ix0 + kx0) * (size_t)ch;
+                                        (size_t)(ix0 + kx0) * (size_t)in_d;
                 const int8_t *w_first = p->filter + ((size_t)ky0 * (size_t)fw + (size_t)kx0) *
                                         (size_t)ch;
                 int8_t *out = output + (((size_t)b * (size_t)p->output_height + (size_t)oy) *
@@ -56,14 +58,16 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     uint32_t a1 = p->bias ? (uint32_t)p->bias[c + 1] : 0u;
                     uint32_t a2 = p->bias ? (uint32_t)p->bias[c + 2] : 0u;
                     uint32_t a3 = p->bias ? (uint32_t)p->bias[c + 3] : 0u;
-                    const int8_t *xrow = x_first + c;
+                    const int8_t *xrow = x_first + c * x_ch;
                     const int8_t *wrow = w_first + c;
                     int32_t ky, kx;
                     for (ky = ky0; ky < ky1; ++ky) {
                         const int8_t *x = xrow;
                         const int8_t *w = wrow;
                         for (kx = kx0; kx < kx1; ++kx) {
-                            const uint32_t xw = tg_read_s8x4(x);
+                            /* 4 channels, or the one input channel in all 4 lanes */
+                            const uint32_t xw = x_ch ? tg_read_s8x4(x)
+                                                     : (uint32_t)(uint8_t)*x * 0x01010101u;
                             const uint32_t ww = tg_read_s8x4(w);
                             const uint32_t xe = tg_sxtab16(off2, xw);
                             const uint32_t xo = tg_sxtab16_ror8(off2, xw);
@@ -73,7 +77,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                             a2 = tg_smlatt(xe, we, a2);
                             a1 = tg_smlabb(xo, wo, a1);
                             a3 = tg_smlatt(xo, wo, a3);
-                            x += ch;
+                            x += in_d;
                             w += ch;
                         }
                         xrow += row_step;
@@ -86,12 +90,12 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 }
                 for (; c < ch; ++c) {      /* the last channels, one at a time */
                     uint32_t acc = p->bias ? (uint32_t)p->bias[c] : 0u;
-                    const int8_t *xrow = x_first + c;
+                    const int8_t *xrow = x_first + c * x_ch;
                     const int8_t *wrow = w_first + c;
                     int32_t ky, kx;
                     for (ky = ky0; ky < ky1; ++ky) {
                         for (kx = 0; kx < kx1 - kx0; ++kx) {
-                            const int32_t xv = (int32_t)xrow[(size_t)kx * (size_t)ch];
+                            const int32_t xv = (int32_t)xrow[(size_t)kx * (size_t)in_d];
                             const int32_t wv = (int32_t)wrow[(size_t)kx * (size_t)ch];
                             acc += (uint32_t)(wv * (xv + p->input_offset));
                         }

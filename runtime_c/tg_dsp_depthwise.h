@@ -5,15 +5,17 @@
 #include "tg_common.h"
 
 /*
- * TFLite DEPTHWISE_CONV_2D with depth multiplier 1 and no dilation: any filter size,
- * stride and padding.  Tensors NHWC, the filter [filter_height][filter_width][channels]
+ * TFLite DEPTHWISE_CONV_2D with depth multiplier 1, or one input channel (any multiplier),
+ * and no dilation: any filter size, stride and padding.  Tensors NHWC, the filter [filter_height][filter_width][channels]
  * as in the model.
  */
 typedef struct {
     int32_t batches;
     int32_t input_height;
     int32_t input_width;
-    int32_t channels;           /* input = output depth */
+    int32_t channels;           /* output depth */
+    int32_t input_depth;        /* channels (depth multiplier 1), or 1 (one input channel
+                                   feeding every output channel) */
     int32_t filter_height;
     int32_t filter_width;
     int32_t output_height;

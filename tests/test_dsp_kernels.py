@@ -97,8 +97,12 @@ DW_CASES = [
              padding=SAME, act="RELU", per_channel=True, in_zp=127, out_zp=127),
     ConvCase(op=DW, in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3),
              padding=VALID, in_zp=-128, out_zp=-128),
+    # one input channel, multiplier 8 and 3 (a first layer, as in person_detect)
+    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2),
+             padding=SAME, act="RELU6", per_channel=True, in_zp=-128),
+    ConvCase(op=DW, in_h=5, in_w=4, in_d=1, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=127),
 ]
-OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),
+OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
             ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
 
 # not pointwise: the dsp variant declines them (portable runs them)
@@ -120,7 +124,7 @@ def mixed_model(seed: int) -> bytes:
     m = ModelWriter()
     for k, c in enumerate(FC_CASES[1:4]):
         add_fc(m, rng, f"f{k}", *c)
-    for k, c in enumerate(PW_CASES[1:4] + DW_CASES[1:3]):
+    for k, c in enumerate(PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]):
         add_layer(m, rng, c, f"c{k}")
     return m.build()
 
@@ -171,7 +175,7 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     layers = res.gen.program.layers
     assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES) + \
         ["tg_depthwise_conv_s8"] * 2
-    assert "depth multiplier 1" in layers[-2].selection.reason()
+    assert "depth multiplier 1, or one input channel" in layers[-2].selection.reason()
     assert "undilated" in layers[-1].selection.reason()
 
 
@@ -187,7 +191,7 @@ def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
     path.write_bytes(mixed_model(14))
     for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
         gen = generate(path, None, target=target)
-        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 8, target
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 9, target
     for target in ("cortex-m3", "cortex-m0plus", "host"):
         gen = generate(path, None, target=target)
         assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
@@ -209,12 +213,13 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     report = verify_cortexm(path, count=3, seed=15, target="cortex-m4", work_dir=tmp_path / "w")
     assert report.ok, report.table()
     sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
-        [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in PW_CASES[1:4] + DW_CASES[1:3]]
+        [c.batch * int(np.prod(c.out_hw())) * c.out_d
+         for c in PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 6
-    assert model_c.count("tg_dsp_depthwise_s8(") == 2
+    assert model_c.count("tg_dsp_depthwise_s8(") == 3
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 

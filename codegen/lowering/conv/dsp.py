@@ -1,6 +1,7 @@
 """CONV_2D and DEPTHWISE_CONV_2D on tinygen's DSP-extension kernels: pointwise (1x1,
 stride 1, no padding, one group) convolutions as the GEMM tg_dsp_gemm_s8 over every pixel
-(lowering/dsp_support.py); depthwise convolutions with depth multiplier 1 and no dilation
+(lowering/dsp_support.py); depthwise convolutions with depth multiplier 1 (or one input
+channel) and no dilation
 on tg_dsp_depthwise_s8 (any filter size, stride, padding); other layers are declined (the
 next variant runs them)."""
 from __future__ import annotations
@@ -43,8 +44,8 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     layer = analyse_depthwise_conv(op, g)
     win, filt = layer.win, layer.filt
     _, f_h, f_w, out_d = filt.shape
-    if out_d != layer.in_d:
-        raise Declined("only depth multiplier 1 so far")
+    if out_d != layer.in_d and layer.in_d != 1:
+        raise Declined("only depth multiplier 1, or one input channel, so far")
     if (win.dilation_h, win.dilation_w) != (1, 1):
         raise Declined("only undilated filters so far")
     pref = ctx.preference
@@ -68,7 +69,7 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         kernel="tg_dsp_depthwise_s8",
         params_type="tg_dsp_depthwise_params_t",
         params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    channels=out_d, filter_height=f_h, filter_width=f_w,
+                    channels=out_d, input_depth=layer.in_d, filter_height=f_h, filter_width=f_w,
                     output_height=win.out_h, output_width=win.out_w,
                     stride_height=win.stride_h, stride_width=win.stride_w,
                     pad_top=win.pad_top, pad_left=win.pad_left, filter=r_w, bias=r_b,
