@@ -23,6 +23,21 @@ TG_INLINE int8_t tg_dsp_dw_out(const tg_dsp_depthwise_params_t *p, uint32_t acc,
     return (int8_t)tg_clamp(r, p->act_min, p->act_max);
 }
 
+/* One filter tap for 4 channels: xw the 4 input values, w the 4 filter values. */
+TG_INLINE void tg_dsp_dw_tap(uint32_t xw, const int8_t *w, uint32_t off2, uint32_t *a0,
+                             uint32_t *a1, uint32_t *a2, uint32_t *a3)
+{
+    const uint32_t ww = tg_read_s8x4(w);
+    const uint32_t xe = tg_sxtab16(off2, xw);
+    const uint32_t xo = tg_sxtab16_ror8(off2, xw);
+    const uint32_t we = tg_sxtb16(ww);
+    const uint32_t wo = tg_sxtb16_ror8(ww);
+    *a0 = tg_smlabb(xe, we, *a0);
+    *a2 = tg_smlatt(xe, we, *a2);
+    *a1 = tg_smlabb(xo, wo, *a1);
+    *a3 = tg_smlatt(xo, wo, *a3);
+}
+
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output)
 {
@@ -61,27 +76,31 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     const int8_t *xrow = x_first + c * x_ch;
                     const int8_t *wrow = w_first + c;
                     int32_t ky, kx;
-                    for (ky = ky0; ky < ky1; ++ky) {
-                        const int8_t *x = xrow;
-                        const int8_t *w = wrow;
-                        for (kx = kx0; kx < kx1; ++kx) {
-                            /* 4 channels, or the one input channel in all 4 lanes */
-                            const uint32_t xw = x_ch ? tg_read_s8x4(x)
-                                                     : (uint32_t)(uint8_t)*x * 0x01010101u;
-                            const uint32_t ww = tg_read_s8x4(w);
-                            const uint32_t xe = tg_sxtab16(off2, xw);
-                            const uint32_t xo = tg_sxtab16_ror8(off2, xw);
-                            const uint32_t we = tg_sxtb16(ww);
-                            const uint32_t wo = tg_sxtb16_ror8(ww);
-                            a0 = tg_smlabb(xe, we, a0);
-                            a2 = tg_smlatt(xe, we, a2);
-                            a1 = tg_smlabb(xo, wo, a1);
-                            a3 = tg_smlatt(xo, wo, a3);
-                            x += in_d;
-                            w += ch;
+                    if (x_ch) {
+                        for (ky = ky0; ky < ky1; ++ky) {
+                            const int8_t *x = xrow;
+                            const int8_t *w = wrow;
+                            for (kx = kx0; kx < kx1; ++kx) {
+                                tg_dsp_dw_tap(tg_read_s8x4(x), w, off2, &a0, &a1, &a2, &a3);
+                                x += in_d;
+                                w += ch;
+                            }
+                            xrow += row_step;
+                            wrow += (size_t)fw * (size_t)ch;
                         }
-                        xrow += row_step;
-                        wrow += (size_t)fw * (size_t)ch;
+                    } else {     /* the one input channel in all 4 lanes */
+                        for (ky = ky0; ky < ky1; ++ky) {
+                            const int8_t *x = xrow;
+                            const int8_t *w = wrow;
+                            for (kx = kx0; kx < kx1; ++kx) {
+                                tg_dsp_dw_tap((uint32_t)(uint8_t)*x * 0x01010101u, w, off2,
+                                              &a0, &a1, &a2, &a3);
+                                x += in_d;
+                                w += ch;
+                            }
+                            xrow += row_step;
+                            wrow += (size_t)fw * (size_t)ch;
+                        }
                     }
                     out[c] = tg_dsp_dw_out(p, a0, c);
                     out[c + 1] = tg_dsp_dw_out(p, a1, c + 1);
