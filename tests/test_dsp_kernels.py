@@ -8,6 +8,7 @@ real SXTB16/SMLAD, as the default for the core.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import zlib
 
@@ -23,6 +24,7 @@ from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer, build_model
 from tests.harness import assert_bit_exact
+from tests.test_hostile_cclean import CPPCHECK
 
 DSP = ["dsp", "portable"]
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
@@ -307,3 +309,19 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     # on a core without the DSP extension nothing changes: CMSIS-NN first
     gen = generate(path, None, target="cortex-m3", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     assert gen.program.layers[0].selection.preference == ["cmsis-nn", "portable"]
+
+
+@pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck (apt-get install "
+                    "cppcheck, or run setup.sh as root)")
+@pytest.mark.parametrize("arm", [False, True], ids=["c-fallbacks", "acle"])
+def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
+    """The dsp kernels pass cppcheck as tests/test_hostile_cclean.py runs it, both with the
+    plain-C fallbacks and with the ACLE branch of tg_acle.h."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(mixed_model(18))
+    out = tmp_path / "out"
+    generate(path, out, target="host", kernels=DSP)
+    defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
+    r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", str(out / "tg_dsp_gemm.c"),
+                        str(out / "tg_dsp_depthwise.c")], capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
