@@ -103,7 +103,7 @@ MATCH_TFLM_HELP = ("where TFLM's kernels compute something other than what the m
 def _add_cmsis_nn(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cmsis-nn", metavar="PATH", default=None, help=CMSIS_HELP)
     p.add_argument("--no-cmsis-nn", action="store_true",
-                   help="use only tinygen's portable kernels, even if CMSIS_NN_PATH is set")
+                   help="use only tinygen's own kernels, even if CMSIS_NN_PATH is set")
 
 
 def _cmsis_nn_path(args) -> str | None:
@@ -125,7 +125,8 @@ def _cmsis_nn_path(args) -> str | None:
 
 
 KERNELS_HELP = ("kernel variants in order of preference for every layer, comma-separated "
-                "(e.g. cmsis-nn,portable; default: the target's list, with cmsis-nn first "
+                "(portable, dsp, cmsis-nn; e.g. dsp,portable; default: the target's list, "
+                "dsp,portable on cores with the DSP extension, with cmsis-nn first, after dsp, "
                 "when a CMSIS-NN folder is given). Each layer runs on the first variant that "
                 "can run it bit-exactly; the layer table says which, and why the others "
                 "declined")

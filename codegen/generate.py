@@ -11,6 +11,7 @@ from codegen.cmsis_nn import LIBRARY, locate
 from codegen.cnames import c_identifier, display_text, is_reserved
 from codegen.emit import render_library, render_project_files, write_project
 from codegen.emit.project import Selftest
+from codegen.lowering.dsp_support import VARIANT as DSP_VARIANT
 from codegen.emit.runtime import external_runtime, module_files
 from codegen.footprint import check_fit as fit
 from codegen.footprint import footprint
@@ -57,8 +58,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     arena_region: a RAM region of the board (or any linker-script name for a core) to place
     the arena in (codegen/regions.py).
     kernels: the kernel preference for every layer (default: the target's, with
-    "cmsis-nn" first when a CMSIS-NN folder is given); layer_kernels: per-layer
-    preferences, {layer number: [variant, ...]} (`--kernel N=...`).
+    "cmsis-nn" first, after "dsp" if the target has it, when a CMSIS-NN folder is given);
+    layer_kernels: per-layer preferences, {layer number: [variant, ...]} (`--kernel N=...`).
     match_tflm: where TFLM's arithmetic differs from what the model means (a standalone
     RELU/RELU6 requantizing), reproduce TFLM's (default: TFLite's, with a warning).
     runtime_from: a folder tinygen generated (a model's, or `tinygen runtime`'s): the project
@@ -135,7 +136,10 @@ def choose_kernels(target: str, target_spec: dict, library: str | None = None,
                                f"is '{library}'")
         backend = locate(cmsis_nn).backend(target_spec)
         if kernels is None:
-            prefs = [LIBRARY] + [k for k in prefs if k != LIBRARY]
+            # CMSIS-NN first, except behind tinygen's dsp kernels, which run their layers in
+            # fewer cycles than CMSIS-NN's (benchmarks/RESULTS.md)
+            lead = [k for k in prefs if k == DSP_VARIANT]
+            prefs = lead + [LIBRARY] + [k for k in prefs if k != LIBRARY and k not in lead]
     elif kernels is None and LIBRARY in prefs:
         # the target prefers CMSIS-NN but none was given: the next variants, and say so
         prefs = [k for k in prefs if k != LIBRARY] or ["portable"]

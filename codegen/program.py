@@ -128,7 +128,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
         pref = layer_kernels.get(op.index, kernels)
 
         def context(variant: str, lname=lname) -> LowerContext:
-            return LowerContext(graph, target, lname, backends.get(variant), match_tflm)
+            return LowerContext(graph, target, lname, backends.get(variant), match_tflm,
+                                preference=pref)
         try:
             call, sel = select_kernel(op, graph, pref, context,
                                       overridden=op.index in layer_kernels)

@@ -50,7 +50,8 @@ def cpu_flags(target: dict) -> list[str]:
 def load_target(name: str) -> dict:
     data = _read(name)
     data.setdefault("name", name)
-    data.setdefault("kernels", ["portable"])
+    if "core" not in data:      # a board keeps its core's kernel preference unless it sets one
+        data.setdefault("kernels", ["portable"])
     data.setdefault("arena_alignment", 16)
     if "core" in data:  # a board: inherit its core's settings, override with its own
         core = load_target(data["core"])

@@ -23,6 +23,8 @@ from codegen.frontend.tflite_writer import ModelWriter
 from codegen.ir import ConstRef, LayerCall
 from codegen.program import build_program
 from codegen.targets import load_target
+from tests.conv_models import ConvCase, add_layer
+from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_elementwise import binary_model
@@ -88,6 +90,17 @@ def single_op_models() -> dict[str, bytes]:
     return models
 
 
+def dsp_models() -> dict[str, bytes]:
+    """Models whose layers the dsp variant runs: FULLY_CONNECTED, a 1x1 CONV_2D, a
+    DEPTHWISE_CONV_2D."""
+    rng = np.random.default_rng(10)
+    m = ModelWriter()
+    add_fc(m, rng, "f", 2, 7, 5, True, "RELU")
+    add_layer(m, rng, ConvCase(in_h=3, in_w=2, in_d=6, out_d=3, k_h=1, k_w=1), "c")
+    add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=3, in_d=5, out_d=5), "d")
+    return {"dsp_gemm": m.build()}
+
+
 def _calls(source: str, model: bytes, target: dict, library=None, backend=None) -> list[Seen]:
     kernels = [library, "portable"] if library else None
     backends = {library: backend} if backend is not None else None
@@ -105,6 +118,10 @@ def corpus() -> list[Seen]:
         seen += _calls(path.name, path.read_bytes(), host)
     for name, model in single_op_models().items():
         seen += _calls(name, model, host)
+    # tinygen's DSP-extension kernels (the dsp variant, default on Cortex-M4/M7/M33)
+    m4 = load_target("cortex-m4")
+    for name, model in dsp_models().items():
+        seen += _calls(name, model, m4, "dsp")
     return seen
 
 
@@ -121,7 +138,7 @@ def test_every_call_fills_exactly_its_params_struct(corpus):
     parsed = cheaders.parse()
     problems: dict[str, list[str]] = {}
     for s in corpus:
-        if s.call.variant == "portable":
+        if s.call.variant in ("portable", "dsp"):      # tinygen's own runtime_c kernels
             for p in cheaders.check_call(parsed, s.call):
                 problems.setdefault(p, []).append(f"{s.source} {s.name}")
     assert not problems, _report(problems)

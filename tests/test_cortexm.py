@@ -283,7 +283,8 @@ def test_float_ulp_distance():
 
 
 # ---------------------------------------------------------------- build files
-LIB_HEADERS = {"stdint.h", "stddef.h", "string.h", "limits.h", "float.h", "math.h"}
+LIB_HEADERS = {"stdint.h", "stddef.h", "string.h", "limits.h", "float.h", "math.h",
+               "arm_acle.h"}     # the compiler's own header of DSP intrinsics (tg_acle.h)
 
 
 def _check_portable_sources(out: Path) -> None:
@@ -441,9 +442,9 @@ def test_memory_report_measured(tmp_path, capsys):
     # the numbers agree with arm-none-eabi-size on the Makefile's objects
     if shutil.which("make"):
         run(["make", "-C", str(out), "-j2", "build/net.o", "build/net_data.o",
-             "build/tg_fully_connected.o"])
+             "build/tg_dsp_gemm.o"])      # the dsp variant: the default on a Cortex-M4
         sizes = run(["arm-none-eabi-size", "build/net.o", "build/net_data.o",
-                     "build/tg_fully_connected.o"], cwd=out)
+                     "build/tg_dsp_gemm.o"], cwd=out)
         text = sum(int(line.split()[0]) for line in sizes.splitlines()[1:])
         assert text == mem["flash"]["code"] + mem["flash"]["constants"]
 
@@ -561,7 +562,9 @@ needs_cmsis = pytest.mark.skipif(
 def test_verify_with_cmsis_nn_dsp_path_on_the_emulator(target, tmp_path):
     model = write_model(tmp_path, "fc", fc_stack("cmsis-" + target, [40, 24, 24, 6], batches=2,
                                                   per_channel=True, acts=[1, 3, 0]))
-    report = verify_cortexm(model, count=3, seed=2, target=target, cmsis_nn=CMSIS_NN)
+    # CMSIS-NN first (by default tinygen's dsp GEMM, faster, would run these FC layers)
+    report = verify_cortexm(model, count=3, seed=2, target=target, cmsis_nn=CMSIS_NN,
+                            kernels=["cmsis-nn", "portable"])
     assert report.ok, report.table()
     assert "CMSIS-NN" in report.target and "dsp path" in report.target
 
@@ -574,7 +577,8 @@ def test_verify_with_cmsis_nn_dsp_path_on_the_emulator(target, tmp_path):
 def test_make_and_cmake_build_cmsis_nn_sources(target, tmp_path):
     model = write_model(tmp_path, "net", fc_stack("cmsis-build-" + target, [16, 8, 4]))
     out = tmp_path / "net"
-    gen = generate(model, out, target=target, cmsis_nn=CMSIS_NN)
+    gen = generate(model, out, target=target, cmsis_nn=CMSIS_NN,
+                   kernels=["cmsis-nn", "portable"])    # not the dsp GEMM, on the Cortex-M4
     entry = json.loads((out / "tinygen.json").read_text())["cmsis_nn"]
     assert gen.memory["method"] == "measured"
     env = dict(os.environ, CMSIS_NN_PATH=CMSIS_NN)

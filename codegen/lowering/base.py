@@ -29,11 +29,13 @@ class LowerContext:
 
     `backend` is the external kernel library of the variant being tried (for example a
     `codegen.cmsis_nn.CmsisNNBackend` while the "cmsis-nn" variant is asked), or None.
+    `preference` is the layer's kernel preference (the variants asked, in order).
     """
 
     def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None,
-                 match_tflm: bool = False):
+                 match_tflm: bool = False, preference: list[str] | None = None):
         self.graph = graph
+        self.preference = list(preference or [])
         # reproduce TFLM's arithmetic where it differs from what the model means (--match-tflm)
         self.match_tflm = match_tflm
         self.target = target

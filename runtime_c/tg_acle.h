@@ -1,0 +1,141 @@
+/*
+ * tg_acle.h - the few Arm DSP-extension (SIMD32) instructions tinygen's dsp kernels use.
+ *
+ * On a core with the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33 with DSP) each
+ * helper is the ACLE intrinsic of arm_acle.h, one instruction.  Elsewhere (the host, for
+ * the golden and sanitizer tests) it is plain C computing the same 32 bits, so the same
+ * kernel source runs, and is checked, on both.  Lanes: a uint32_t holds two int16 lanes
+ * (bits 0-15 and 16-31) or four int8 lanes (byte 0 = lowest address, little-endian).
+ */
+#ifndef TG_ACLE_H
+#define TG_ACLE_H
+
+#include <string.h>
+
+#include "tg_common.h"
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#define TG_ACLE_DSP 1
+#else
+#define TG_ACLE_DSP 0
+#endif
+
+/* Four consecutive int8 values as one word, from any alignment. */
+TG_INLINE uint32_t tg_read_s8x4(const int8_t *p)
+{
+#if TG_ACLE_DSP
+    uint32_t v;
+    memcpy(&v, p, sizeof v);     /* one LDR: Cortex-M4/M7/M33 load words unaligned */
+    return v;
+#else
+    const uint8_t *u = (const uint8_t *)p;
+    return (uint32_t)u[0] | ((uint32_t)u[1] << 8) | ((uint32_t)u[2] << 16) |
+           ((uint32_t)u[3] << 24);
+#endif
+}
+
+#if !TG_ACLE_DSP
+/* int16 lane `k` (0 or 1) of x, sign-extended. */
+TG_INLINE int32_t tg_lane16(uint32_t x, int k)
+{
+    const uint32_t h = (x >> (16 * k)) & 0xFFFFu;
+    return (int32_t)h - (int32_t)((h & 0x8000u) << 1);
+}
+
+/* int8 lane `k` (0..3) of x, sign-extended. */
+TG_INLINE int32_t tg_lane8(uint32_t x, int k)
+{
+    const uint32_t b = (x >> (8 * k)) & 0xFFu;
+    return (int32_t)b - (int32_t)((b & 0x80u) << 1);
+}
+
+TG_INLINE uint32_t tg_pack16(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | (((uint32_t)hi & 0xFFFFu) << 16);
+}
+#endif
+
+/* SXTB16: int8 lanes 0 and 2 of x sign-extended into the two int16 lanes. */
+TG_INLINE uint32_t tg_sxtb16(uint32_t x)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__sxtb16((int32_t)x);
+#else
+    return tg_pack16(tg_lane8(x, 0), tg_lane8(x, 2));
+#endif
+}
+
+/* SXTB16 x, ROR #8: int8 lanes 1 and 3 of x sign-extended into the two int16 lanes. */
+TG_INLINE uint32_t tg_sxtb16_ror8(uint32_t x)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    /* ACLE has no rotated form and GCC 12 does not fold the rotation into SXTB16:
+     * one instruction instead of two */
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+#elif TG_ACLE_DSP
+    return (uint32_t)__sxtb16((int32_t)((x >> 8) | (x << 24)));
+#else
+    return tg_pack16(tg_lane8(x, 1), tg_lane8(x, 3));
+#endif
+}
+
+/* SXTAB16: each int16 lane of a plus the sign-extended int8 lane 0 / 2 of x (modulo 2^16). */
+TG_INLINE uint32_t tg_sxtab16(uint32_t a, uint32_t x)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__sxtab16((int32_t)a, (int32_t)x);
+#else
+    return tg_pack16(tg_lane16(a, 0) + tg_lane8(x, 0), tg_lane16(a, 1) + tg_lane8(x, 2));
+#endif
+}
+
+/* SXTAB16 a, x, ROR #8: each int16 lane of a plus the sign-extended int8 lane 1 / 3 of x. */
+TG_INLINE uint32_t tg_sxtab16_ror8(uint32_t a, uint32_t x)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+#elif TG_ACLE_DSP
+    return (uint32_t)__sxtab16((int32_t)a, (int32_t)((x >> 8) | (x << 24)));
+#else
+    return tg_pack16(tg_lane16(a, 0) + tg_lane8(x, 1), tg_lane16(a, 1) + tg_lane8(x, 3));
+#endif
+}
+
+/* SMLABB: acc + a.lo * b.lo (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlabb(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlabb((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 0) * tg_lane16(b, 0));
+#endif
+}
+
+/* SMLATT: acc + a.hi * b.hi (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlatt(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlatt((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 1) * tg_lane16(b, 1));
+#endif
+}
+
+/* SMLAD: acc + a.lo * b.lo + a.hi * b.hi on int16 lanes, modulo 2^32 (the result SMLAD
+ * writes; it only sets the Q flag on overflow, which nothing here reads). */
+TG_INLINE uint32_t tg_smlad(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlad((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 0) * tg_lane16(b, 0)) +
+           (uint32_t)(tg_lane16(a, 1) * tg_lane16(b, 1));
+#endif
+}
+
+#endif /* TG_ACLE_H */
