@@ -4,8 +4,11 @@ dimension groups, and MEAN's multiplier, kernel-neutral.
 from __future__ import annotations
 
 
+from dataclasses import dataclass
+
 from codegen.graph import Graph, Op, Tensor
-from codegen.ops.checks import require_dtype, unsupported
+from codegen.graph import Quantization
+from codegen.ops.checks import require_dtype, require_quant, unsupported
 
 def resolve_axes(op: Op, g: Graph, axis: Tensor, rank: int) -> list[int]:
     """TFLite's ResolveAxis: negative axes count from the end, duplicates are dropped."""
@@ -49,3 +52,50 @@ def mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
     if k < 0:
         raise ValueError(f"output shift {shift} leaves no room to divide by {count}")
     return (multiplier << k) // count, shift - k
+
+
+@dataclass
+class Reduction:
+    """An int8 reduction (MEAN, SUM, REDUCE_MAX, REDUCE_MIN) checked: its tensors, the reduced
+    axes, how many inputs each output gathers, and the merged loop groups."""
+
+    inp: Tensor
+    out: Tensor
+    in_q: Quantization
+    out_q: Quantization
+    axes: list[int]
+    count: int                              # input elements per output element
+    outer: list[tuple[int, int]]            # (extent, stride) of the kept loops, outermost first
+    reduce: list[tuple[int, int]]           # (extent, stride) of the reduced loops
+
+
+def analyse_reduction(op: Op, g: Graph) -> Reduction:
+    ins = g.op_inputs(op)
+    if len(ins) != 2 or ins[1] is None:
+        raise unsupported(op, g, "expected an input and an axis tensor")
+    inp, axis = ins
+    out = g.op_outputs(op)[0]
+    require_dtype(op, g, inp, ("int8",), "input")
+    require_dtype(op, g, out, ("int8",), "output")
+    in_q = require_quant(op, g, inp, "input")
+    out_q = require_quant(op, g, out, "output")
+    if any(d <= 0 for d in inp.shape):
+        raise unsupported(op, g, f"input shape [{inp.shape_str()}] has an empty dimension")
+    axes = resolve_axes(op, g, axis, len(inp.shape))
+    count = 1
+    for a in axes:
+        count *= inp.shape[a]
+    kept = inp.num_elements // count
+    if out.num_elements != kept:
+        raise unsupported(op, g, f"output [{out.shape_str()}] should hold {kept} elements "
+                          f"(input [{inp.shape_str()}] reduced over axes {axes})")
+    groups = merge_dims(inp.shape, set(axes))
+    return Reduction(inp=inp, out=out, in_q=in_q, out_q=out_q, axes=axes, count=count,
+                     outer=[(d, s) for d, red, s in groups if not red],
+                     reduce=[(d, s) for d, red, s in groups if red])
+
+
+def pad_groups(groups: list[tuple[int, int]], max_dims: int) -> tuple[list[int], list[int]]:
+    """(extents, strides) of loop groups, padded in front with loops of one to `max_dims`."""
+    groups = [(1, 0)] * (max_dims - len(groups)) + groups
+    return [d for d, _ in groups], [s for _, s in groups]

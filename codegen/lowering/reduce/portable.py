@@ -23,67 +23,33 @@ from codegen.graph import Graph, Op
 from codegen.lowering import register
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering.base import LowerContext
-from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.reduce import (resolve_axes, merge_dims, mean_multiplier)
+from codegen.ops.checks import unsupported
+from codegen.ops.reduce import analyse_reduction, mean_multiplier, pad_groups
 
 MAX_DIMS = C_LIMITS["TG_REDUCE_MAX_DIMS"]   # loops of tg_reduce_sum_s8
 MAX_COUNT = 1 << 23          # elements per sum: keeps sum - in_zp * n inside int32
 
 
-
-
-
-
-
-
-def _pad(groups: list[tuple[int, int]]) -> tuple[list[int], list[int]]:
-    groups = [(1, 0)] * (MAX_DIMS - len(groups)) + groups
-    return [d for d, _ in groups], [s for _, s in groups]
-
-
 @register("MEAN", "SUM")
 def lower_mean_sum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    ins = g.op_inputs(op)
-    if len(ins) != 2 or ins[1] is None:
-        raise unsupported(op, g, "expected an input and an axis tensor")
-    inp, axis = ins
-    out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
-    in_q = require_quant(op, g, inp, "input")
-    out_q = require_quant(op, g, out, "output")
-    if any(d <= 0 for d in inp.shape):
-        raise unsupported(op, g, f"input shape [{inp.shape_str()}] has an empty dimension")
-
-    axes = resolve_axes(op, g, axis, len(inp.shape))
-    count = 1
-    for a in axes:
-        count *= inp.shape[a]
-    kept = inp.num_elements // count
-    if out.num_elements != kept:
-        raise unsupported(op, g, f"output [{out.shape_str()}] should hold {kept} elements "
-                          f"(input [{inp.shape_str()}] reduced over axes {axes})")
+    r = analyse_reduction(op, g)
+    inp, out, axes, count = r.inp, r.out, r.axes, r.count
     if count >= MAX_COUNT:
         raise unsupported(op, g, f"sums of {count} elements could overflow int32; at most "
                           f"{MAX_COUNT - 1} elements per output are supported")
-
-    in_s, out_s = float(in_q.scale[0]), float(out_q.scale[0])
+    in_s, out_s = float(r.in_q.scale[0]), float(r.out_q.scale[0])
     mult, shift = quant.quantize_multiplier(in_s / out_s)   # double division, as Prepare
     if op.opcode == "MEAN":
         try:
             mult, shift = mean_multiplier(mult, shift, count)
         except ValueError as e:
             raise unsupported(op, g, str(e)) from None
-
-    groups = merge_dims(inp.shape, set(axes))
-    outer = [(d, s) for d, red, s in groups if not red]
-    reduce = [(d, s) for d, red, s in groups if red]
-    if len(outer) > MAX_DIMS or len(reduce) > MAX_DIMS:
+    if len(r.outer) > MAX_DIMS or len(r.reduce) > MAX_DIMS:
         raise unsupported(op, g, f"axes {axes} of [{inp.shape_str()}] alternate between kept "
                           f"and reduced more than {MAX_DIMS} times")
-    outer_dims, outer_strides = _pad(outer)
-    reduce_dims, reduce_strides = _pad(reduce)
-
+    outer_dims, outer_strides = pad_groups(r.outer, MAX_DIMS)
+    reduce_dims, reduce_strides = pad_groups(r.reduce, MAX_DIMS)
+    in_q, out_q = r.in_q, r.out_q
     kw = "keep_dims" if op.options.get("keep_dims") else "no keep_dims"
     return LayerCall(
         op=op,
