@@ -25,6 +25,8 @@ commands:
                                   on the host or an emulated Cortex-M (QEMU);
                                   see `tinygen verify --help`
   tinygen targets                 list the cores and boards --target/--board accept
+  tinygen A.tflite B.tflite ...   several models in one project (one runtime, one arena)
+  tinygen runtime -o DIR          every runtime kernel, for models generated --runtime-from DIR
 
 examples:
   tinygen model.tflite -o out/                    generate for the host
@@ -155,9 +157,10 @@ def _kernel_choice(args) -> dict:
 
 def _generate_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen", description=GENERATE_HELP,
-                                usage="tinygen MODEL [options]\n"
-                                      "       tinygen verify MODEL [options]\n"
-                                      "       tinygen targets",
+                                usage="tinygen MODEL [MODEL ...] [options]\n"
+                                      "       tinygen verify MODEL [MODEL ...] [options]\n"
+                                      "       tinygen targets\n"
+                                      "       tinygen runtime -o DIR",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="+", help="the .tflite model (int8 quantized); several "
                    "models give one project with one copy of the kernels and one arena they "
