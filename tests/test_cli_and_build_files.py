@@ -67,7 +67,9 @@ def test_help_lists_the_subcommands(capsys):
     out = capsys.readouterr().out
     assert re.search(r"^  tinygen verify MODEL .*TFLM", out, re.M | re.S)
     assert re.search(r"^  tinygen targets +list the cores and boards", out, re.M)
-    assert out.startswith("usage: tinygen MODEL [options]\n       tinygen verify MODEL")
+    assert out.startswith("usage: tinygen MODEL [MODEL ...] [options]\n"
+                          "       tinygen verify MODEL [MODEL ...] [options]")
+    assert re.search(r"^  tinygen runtime -o DIR +every runtime kernel", out, re.M)
     with pytest.raises(SystemExit) as e:
         cli_main(["targets", "--help"])
     assert e.value.code == 0 and "boards" in capsys.readouterr().out
