@@ -18,7 +18,7 @@ import numpy as np
 from codegen.graph import Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering.base import Declined, LowerContext
-from codegen.ops.fully_connected import wrap_int32
+from codegen.ops.fully_connected import folded_bias
 
 VARIANT = "dsp"
 
@@ -59,8 +59,7 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
               inp: int, out: int, comment: str) -> LayerCall:
     """The LayerCall of tg_dsp_gemm_s8 for `rows` rows of `weights.shape[1]` values."""
     channels, depth = weights.shape
-    w64 = weights.astype(np.int64)
-    eff_bias = wrap_int32(np.asarray(bias, dtype=np.int64) - input_zero_point * w64.sum(axis=1))
+    eff_bias = folded_bias(bias, weights, input_zero_point)
     mult = np.asarray(multiplier, dtype=np.int32).reshape(-1)
     shf = np.asarray(shift, dtype=np.int32).reshape(-1)
     per_channel = mult.size > 1       # else one multiplier and shift for every channel

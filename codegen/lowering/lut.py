@@ -18,8 +18,6 @@ from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 
 
-
-
 def elementwise_s8_tensors(op: Op, g: Graph) -> tuple[Tensor, Tensor]:
     """The input and output of a one-input elementwise int8 operator, validated."""
     ins = [t for t in g.op_inputs(op) if t is not None]

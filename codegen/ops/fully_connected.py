@@ -98,3 +98,13 @@ def analyse_fully_connected(op: Op, g: Graph) -> FcLayer:
 def wrap_int32(values: np.ndarray) -> np.ndarray:
     """int64 values as the int32 a C int32 accumulator would hold."""
     return ((values.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
+
+
+def folded_bias(bias, weights: np.ndarray, input_zero_point: int) -> np.ndarray:
+    """bias[c] - input_zero_point * sum_d weights[c, d], as the int32 an accumulator holds.
+
+    Folding the input zero point into the bias makes a kernel's inner loop a plain dot
+    product: sum_d w (x - zp) + b = sum_d w x + (b - zp * sum_d w).  `bias` may be 0.
+    """
+    w = np.asarray(weights).astype(np.int64)
+    return wrap_int32(np.asarray(bias, dtype=np.int64) - int(input_zero_point) * w.sum(axis=1))

@@ -44,10 +44,6 @@ SIGMOID_TABLE = (
 assert len(SIGMOID_TABLE) == 256
 
 
-def wrap32_array(values: np.ndarray) -> np.ndarray:
-    return ((values.astype(np.int64) + (1 << 31)) % (1 << 32) - (1 << 31)).astype(np.int32)
-
-
 def fc_multiplier(in_scale: float, w_scale: float) -> tuple[int, int]:
     """A gate FC's multiplier to Q3.12: in_scale * w_scale / 2^-12, all in double.
 

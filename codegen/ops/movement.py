@@ -66,7 +66,6 @@ def elem_bytes(t: Tensor) -> int:
     return DTYPE_BYTES[t.dtype]
 
 
-
 # -- PAD, PADV2 -------------------------------------------------------------------------------
 
 PAD_TYPES = ("int8", "int16", "int32", "float32")

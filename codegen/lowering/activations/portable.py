@@ -27,15 +27,6 @@ from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.activations import input_rescaling, logistic_table, tanh_table
 
 
-
-
-
-
-
-
-
-
-
 def _lower(op: Op, g: Graph, ctx: LowerContext, name: str) -> LayerCall:
     inp = g.op_inputs(op)[0]
     out = g.op_outputs(op)[0]

@@ -14,14 +14,12 @@ Every params and dims struct is a `static const` in the generated .c.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from codegen.graph import Graph, Op
 from codegen.ir import ConstRef, ConstStruct, CExpr, LayerCall, ScratchArg, StructRef, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.cmsis_nn_support import VARIANT, cmsis_call, dims, require_backend
-from codegen.ops.fully_connected import analyse_fully_connected, wrap_int32
+from codegen.ops.fully_connected import analyse_fully_connected, folded_bias, wrap_int32
 
 
 @register("FULLY_CONNECTED", variant=VARIANT)
@@ -54,8 +52,7 @@ def lower_fully_connected_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         if size != units * 4:
             raise Declined(f"this CMSIS-NN's Helium buffer ({size} bytes) is not the "
                            f"{units} kernel sums tinygen precomputes")
-        w = fc.filt.data.astype(np.int64)
-        sums = wrap_int32(fc.bias_values + input_offset * w.sum(axis=1))
+        sums = folded_bias(fc.bias_values, fc.filt.data, -input_offset)
         c_k, _ = ctx.const("kernel_sum", "int32_t", sums,
                            "bias + input offset * row sums of the weights (Helium)")
         consts.append(c_k)

@@ -7,21 +7,18 @@ so the kernel's inner loop is a plain int8 dot product.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
-from codegen.ops.fully_connected import analyse_fully_connected, wrap_int32
+from codegen.ops.fully_connected import analyse_fully_connected, folded_bias
 
 
 @register("FULLY_CONNECTED")
 def lower_fully_connected(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     fc = analyse_fully_connected(op, g)
     units, depth, batches = fc.units, fc.depth, fc.batches
-    w = fc.filt.data.astype(np.int64)
-    folded32 = wrap_int32(fc.bias_values - fc.input_zero_point * w.sum(axis=1))
+    folded32 = folded_bias(fc.bias_values, fc.filt.data, fc.input_zero_point)
 
     c_w, r_w = ctx.const("weights", "int8_t", fc.filt.data, f"{units}x{depth} int8 weights")
     c_b, r_b = ctx.const("bias", "int32_t", folded32,

@@ -23,10 +23,6 @@ from codegen.ops.movement import elem_bytes, require_same_type
 from codegen.ops.gather import GATHER_TYPES, product
 
 
-
-
-
-
 @register("GATHER")
 def lower_gather(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     ins = g.op_inputs(op)

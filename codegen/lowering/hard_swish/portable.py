@@ -27,27 +27,6 @@ from codegen.lowering.lut import elementwise_s8_tensors, lut_layer, quant_desc
 from codegen.ops.hard_swish import hard_swish_table
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 @register("HARD_SWISH")
 def lower_hard_swish(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp, out = elementwise_s8_tensors(op, g)

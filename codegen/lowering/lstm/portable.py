@@ -31,7 +31,9 @@ from codegen.lowering import register
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.lstm import (GATE_OUT_SCALE, SIGMOID_TABLE, wrap32_array, fc_multiplier, gate_mul_multiplier, cell_scale_power, cell_tanh_prescale, quantized_cell_clip)
+from codegen.ops.fully_connected import folded_bias
+from codegen.ops.lstm import (GATE_OUT_SCALE, SIGMOID_TABLE, cell_scale_power, cell_tanh_prescale,
+                              fc_multiplier, gate_mul_multiplier, quantized_cell_clip)
 
 # Input positions (TFLite's lstm_shared.h), and the gate order of tg_lstm.h.
 X = 0
@@ -45,19 +47,6 @@ HIDDEN_STATE, CELL_STATE = 18, 19
 LAYER_NORM = (20, 21, 22, 23)
 
 TANH = 4                        # ActivationFunctionType TANH, the cell gate's activation
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def _present(ins: list[Tensor | None], positions) -> list[int]:
@@ -134,13 +123,10 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         if not b.is_const or b.num_elements != units:
             raise unsupported(op, g, f"{gate} gate bias '{b.name}' must be a constant of "
                               f"{units} int32 values")
-        wd = w.data.astype(np.int64)
-        rd = r.data.astype(np.int64)
         in_w.append(w.data.astype(np.int8))
         rec_w.append(r.data.astype(np.int8))
-        biases.append(wrap32_array(b.data.astype(np.int64).reshape(units)
-                              - x_q.scalar_zero_point * wd.sum(axis=1)))
-        biases.append(wrap32_array(-h_q.scalar_zero_point * rd.sum(axis=1)))
+        biases.append(folded_bias(b.data.reshape(units), w.data, x_q.scalar_zero_point))
+        biases.append(folded_bias(0, r.data, h_q.scalar_zero_point))
         for v_scale, t in ((x_q.scalar_scale, w), (h_q.scalar_scale, r)):
             m, s = fc_multiplier(v_scale, t.quant.scalar_scale)
             fc_mult.append(m)

@@ -41,10 +41,6 @@ def _check_scale(op: Op, g: Graph, t: Tensor, role: str) -> float:
     return s
 
 
-
-
-
-
 @register("QUANTIZE")
 def lower_quantize(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp = g.op_inputs(op)[0]

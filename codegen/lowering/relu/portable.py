@@ -41,29 +41,6 @@ from codegen.ops.relu import (leaky_relu_table, relu6_table, relu6_tflite_table,
                               relu_table)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _tflm_differs(op: Op, g: Graph, ctx: LowerContext, call: LayerCall, bound: int,
                   what_tflm_does: str) -> None:
     """Mark a layer computed with TFLite's arithmetic where TFLM computes something else."""

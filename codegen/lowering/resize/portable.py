@@ -23,10 +23,6 @@ from codegen.ops.resize import nearest_indices
 RESIZE_TYPES = ("int8", "int16", "float32")
 
 
-
-
-
-
 @register("RESIZE_NEAREST_NEIGHBOR")
 def lower_resize_nearest(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     ins = g.op_inputs(op)

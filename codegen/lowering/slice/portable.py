@@ -18,12 +18,6 @@ from codegen.lowering.strided_copy import copy_call, strided_copy_params
 from codegen.ops.slice import (SLICE_TYPES, SLICE_MAX_DIMS, index_values, slice_bounds)
 
 
-
-
-
-
-
-
 @register("SLICE")
 def lower_slice(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     ins = g.op_inputs(op)

@@ -15,7 +15,6 @@ from codegen.ops.softmax import (analyse_softmax_s8, log_softmax_reverse_scaling
                                  rows_and_depth, softmax_beta, softmax_input_scaling)
 
 
-
 @register("SOFTMAX")
 def lower_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp = g.op_inputs(op)[0]
