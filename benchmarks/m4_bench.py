@@ -26,6 +26,9 @@ Figures:
                          --io-in-arena: the bench passes <name>_input(i)/<name>_output(i))
   flash                  the library's .text + .rodata + .data (code and constants),
                          startup and C library excluded; const = weights and tables alone
+  per layer              ~cycles of each layer and its cycles per MAC, from a second build
+                         (generated with --profile) whose per-layer timer reads mark m4run
+                         regions (--no-layers skips it)
 """
 from __future__ import annotations
 
@@ -64,7 +67,56 @@ int main(void)
 """
 
 
-def _bench_main(man: dict) -> str:
+# The per-layer build (generated with --profile): the generated code reads
+# TG_PROFILE_TIMER() before the first layer and after each one; here every read closes one
+# m4run region and opens the next, so region k is layer k (plus the marker call, a few
+# cycles: the per-layer figures add up to the whole inference within ~20 cycles a layer).
+LAYER_PROFILE_H = """\
+#ifndef BENCH_LAYERS_H
+#define BENCH_LAYERS_H
+#include <stdint.h>
+uint32_t tg_bench_layer_mark(void);
+#define TG_PROFILE_TIMER() tg_bench_layer_mark()
+#define TG_PROFILE_TIMER_INIT() ((void)0)
+#define TG_PROFILE_UNIT "m4run regions"
+#endif
+"""
+
+LAYER_MARKS = """\
+static int tg_bench_on, tg_bench_open;
+
+uint32_t tg_bench_layer_mark(void);
+uint32_t tg_bench_layer_mark(void)
+{
+    if (tg_bench_on) {
+        if (tg_bench_open) {
+            tg_bench_end();
+        }
+        tg_bench_begin();
+        tg_bench_open = 1;
+    }
+    return 0u;
+}
+"""
+
+BENCH_LAYERS_MAIN = """\
+#include "tg_m4.h"
+#include "{header}"
+
+{buffers}
+{marks}
+int main(void)
+{{
+    int status = {call};           /* warm-up, unmeasured */
+    tg_bench_on = 1;
+    status |= {call};
+    tg_bench_end();
+    return status;
+}}
+"""
+
+
+def _bench_main(man: dict, per_layer: bool = False) -> str:
     bufs, args = [], []
     ctypes = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "float32": "float",
               "int32": "int32_t"}
@@ -80,8 +132,11 @@ def _bench_main(man: dict) -> str:
                 n *= d
             bufs.append(f"static {ctypes[io['dtype']]} {kind}{k}[{n}];")
             args.append(f"{kind}{k}")
-    return BENCH_MAIN.format(header=man["header"], buffers="\n".join(bufs),
-                             call=f"{man['invoke']}({', '.join(args)})")
+    call = f"{man['invoke']}({', '.join(args)})"
+    if per_layer:
+        return BENCH_LAYERS_MAIN.format(header=man["header"], buffers="\n".join(bufs),
+                                        marks=LAYER_MARKS, call=call)
+    return BENCH_MAIN.format(header=man["header"], buffers="\n".join(bufs), call=call)
 
 
 def _sizes(objs: list[Path]) -> dict:
@@ -126,23 +181,27 @@ SETS = {   # kernel set -> (uses CMSIS-NN, kernel preference or None for the def
 }
 
 
-def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
-          profile: int = 0, io_in_arena: bool = False) -> dict:
-    use_cmsis, kernels = SETS[kset]
-    cmsis_nn = cmsis_path if use_cmsis else None
+def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_in_arena: bool,
+                     profile: int, per_layer: bool) -> tuple:
+    """Generate, cross-compile, link and run under m4run: (gen, manifest, sizes, regions)."""
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
-                   force=True, io_in_arena=io_in_arena)
+                   force=True, io_in_arena=io_in_arena, profile=per_layer)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
     lib = [s for s in man["sources"] if "selftest" not in s and "example" not in s]
-    objs = cortexm.compile_objects(out, lib, work / "lib", target, cmsis=cmsis)
+    extra = []
+    if per_layer:
+        (work / "bench_layers.h").write_text(LAYER_PROFILE_H)
+        extra = [f"-I{work}", '-DTG_PROFILE_CONFIG="bench_layers.h"']
+    objs = cortexm.compile_objects(out, lib, work / "lib", target, extra_flags=extra,
+                                   cmsis=cmsis)
     if cmsis:
         objs += cortexm.compile_cmsis_nn(cmsis, work / "cmsis", target)
     sizes = _sizes(objs)
     main_c = work / "bench_main.c"
-    main_c.write_text(_bench_main(man))
+    main_c.write_text(_bench_main(man, per_layer))
     elf = work / "bench.elf"
     flags = [*target["cpu_flags"], "-O2", "-ffunction-sections", "-fdata-sections"]
     subprocess.run([cortexm.PREFIX + "gcc", *flags, f"-I{M4}", f"-I{out}",
@@ -157,8 +216,34 @@ def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
     if r.returncode != 0:
         raise TinygenError(f"m4run failed ({r.returncode}): {r.stderr[-500:]}")
     c = json.loads(counts.read_text())
-    region = c["regions"][0] if c.get("regions") else c
-    return dict(
+    return gen, man, sizes, c.get("regions") or [c]
+
+
+def _per_layer(gen, regions: list[dict]) -> list[dict]:
+    """One row per emitted layer: region k of the per-layer build is layer k."""
+    rows = []
+    for layer, region in zip(gen.program.layers, regions):
+        call = layer.call
+        rows.append(dict(index=layer.index, op=call.op.opcode, kernel=call.kernel,
+                         variant=call.variant, macs=call.macs,
+                         cycles=region.get("cycles_approx"),
+                         instructions=region.get("instructions")))
+    return rows
+
+
+def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
+          profile: int = 0, io_in_arena: bool = False, per_layer: bool = True) -> dict:
+    use_cmsis, kernels = SETS[kset]
+    cmsis_nn = cmsis_path if use_cmsis else None
+    gen, man, sizes, regions = _build_and_count(model, work / "whole", cmsis_nn, kernels,
+                                                io_in_arena, profile, per_layer=False)
+    region = regions[0]
+    layers = []
+    if per_layer:
+        lgen, _, _, lregions = _build_and_count(model, work / "layers", cmsis_nn, kernels,
+                                                io_in_arena, 0, per_layer=True)
+        layers = _per_layer(lgen, lregions)
+    return dict(layer_cycles=layers,
         model=model.stem, kernels=kset,
         variants=_variant_counts(man), functions=region.get("functions") or region.get("profile"),
         macs=man["macs"], instructions=region.get("instructions"), cycles=region.get("cycles_approx"),
@@ -198,6 +283,48 @@ def table(rows: list[dict]) -> str:
                              for i, c in enumerate(x)))
         if k == 0:
             out.append("  ".join("-" * n for n in w))
+    return "\n".join(out)
+
+
+def layer_grid(rows: list[dict]) -> dict:
+    """model -> (kernel sets, one row per layer: index, op, MACs, {set: (cycles, variant)})."""
+    grid: dict = {}
+    for r in rows:
+        if "error" in r or not r.get("layer_cycles"):
+            continue
+        sets, layers = grid.setdefault(r["model"], ([], {}))
+        sets.append(r["kernels"])
+        for L in r["layer_cycles"]:
+            row = layers.setdefault(L["index"], dict(index=L["index"], op=L["op"],
+                                                     macs=L["macs"], by_set={}))
+            row["by_set"][r["kernels"]] = (L["cycles"], L["variant"])
+    return {m: (sets, [layers[k] for k in sorted(layers)]) for m, (sets, layers) in grid.items()}
+
+
+def _layer_cells(row: dict, sets: list[str]) -> list[str]:
+    cells = [str(row["index"]), row["op"], f"{row['macs']:,}"]
+    for k in sets:
+        cyc, variant = row["by_set"].get(k, (None, ""))
+        if cyc is None:
+            cells.append("-")
+            continue
+        cpm = f" ({cyc / row['macs']:.2f}/MAC)" if row["macs"] >= 1000 else ""
+        cells.append(f"{cyc:,} {variant}{cpm}")
+    return cells
+
+
+def layer_table(rows: list[dict]) -> str:
+    """Per-layer cycles, one block per model, a column per kernel set (plain text)."""
+    out = []
+    for model, (sets, layers) in layer_grid(rows).items():
+        lines = [["layer", "op", "MACs", *sets]] + [_layer_cells(r, sets) for r in layers]
+        w = [max(len(x[i]) for x in lines) for i in range(len(lines[0]))]
+        out.append(f"\n{model}: ~cycles per layer (kernel variant, cycles per MAC)")
+        for k, x in enumerate(lines):
+            out.append("  ".join(c.ljust(w[i]) if i < 2 else c.rjust(w[i])
+                                 for i, c in enumerate(x)))
+            if k == 0:
+                out.append("  ".join("-" * n for n in w))
     return "\n".join(out)
 
 
@@ -242,6 +369,17 @@ def markdown(rows: list[dict], argv: list[str]) -> str:
                      f"| {r['model']} | {r['kernels']} | {r['macs'] / 1e6:.2f} M | "
                      f"{r['cycles']:,} | {cpm} | - | {r['flash'] - r['const']:,} | - | "
                      f"{layers} |")
+    grid = layer_grid(rows)
+    if grid:
+        lines += ["", "## Cycles per layer", "",
+                  "Each layer's ~cycles, the kernel variant that ran it and its cycles per MAC "
+                  "(a build whose per-layer timer reads mark m4run regions; each layer's figure "
+                  "includes a marker call of a few cycles)."]
+        for model, (sets, layers) in grid.items():
+            lines += ["", f"### {model}", "",
+                      "| layer | op | MACs | " + " | ".join(sets) + " |",
+                      "|---|---|---|" + "---|" * len(sets)]
+            lines += ["| " + " | ".join(_layer_cells(r, sets)) + " |" for r in layers]
     prof = [r for r in rows if r.get("functions")]
     if prof:
         lines += ["", "## Cycles per kernel function", "",
@@ -267,6 +405,8 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     ap.add_argument("--io-in-arena", action="store_true",
                     help="generate with --io-in-arena (inputs and outputs in the arena)")
+    ap.add_argument("--no-layers", action="store_true",
+                    help="skip the per-layer build and run (cycles per layer)")
     ap.add_argument("--markdown", metavar="FILE", help="write the results as Markdown "
                     "(benchmarks/RESULTS.md)")
     args = ap.parse_args()
@@ -288,12 +428,14 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="tinygen-bench-") as tmp:
                 try:
                     row = bench(p, kset, args.cmsis_nn, Path(tmp), profile=args.profile,
-                                io_in_arena=args.io_in_arena)
+                                io_in_arena=args.io_in_arena, per_layer=not args.no_layers)
                 except (TinygenError, subprocess.CalledProcessError) as e:
                     row = dict(model=p.stem, kernels=kset, error=str(e).splitlines()[0])
             rows.append(row)
             print(f"  measured {row['model']} ({row['kernels']})", file=sys.stderr, flush=True)
     print(table(rows))
+    if not args.no_layers:
+        print(layer_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     if args.markdown:

@@ -79,8 +79,10 @@ With --target cortex-m4 (or a board on that core, e.g. nucleo-l4r5zi) the
 project is cross-compiled with arm-none-eabi-gcc and run on QEMU's emulated
 mps2-an386 board (Cortex-M4F) instead: the inputs travel inside the program,
 its outputs come back through semihosting; with --cmsis-nn, CMSIS-NN is
-cross-compiled too and runs its DSP code path.  cortex-m3 and cortex-m7 (and
-their boards) run the same way on mps2-an385 and mps2-an500.  The input
+cross-compiled too and runs its DSP code path.  cortex-m3, cortex-m7,
+cortex-m33 and cortex-m55 (and their boards) run the same way on mps2-an385,
+mps2-an500, mps2-an505 and mps3-an547 (Helium: with --cmsis-nn, CMSIS-NN's
+MVE path; --profile needs a board timer, which the AN547 lacks).  The input
 vectors live in the program's flash: when they do not all fit, they are split
 over several emulator runs (the report counts them all).  --profile adds a
 per-layer table counted by QEMU (-icount): instructions, not cycles, exact and

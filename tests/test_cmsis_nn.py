@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from codegen import cli
+from codegen.toolchain import cortexm
 from codegen.toolchain.host import HostModel, compile_shared
 from codegen.cmsis_nn import (CmsisNNBackend, CmsisNNError, cmsis_arch, locate, release_of)
 from codegen.cmsis_nn.sources import index_sources
@@ -28,6 +29,7 @@ from codegen.program import build_program
 from codegen.reference import TflmReference
 from codegen.targets import load_target
 from codegen.vectors import random_inputs
+from codegen.verify import verify_cortexm
 from tests.harness import SHARED_MODELS, assert_bit_exact
 from tests.test_op_fully_connected import fc_model
 
@@ -521,3 +523,14 @@ SHARED_COUNT = {"emza_yolo_fastest_face192": 1, "openmv_yolo_lc_192": 1}
 def test_shared_model_bit_exact_with_cmsis_nn(name, tmp_path):
     assert_bit_exact((SHARED_MODELS / f"{name}.tflite").read_bytes(), tmp_path,
                      count=SHARED_COUNT.get(name, 2), seed=7, name=name, cmsis_nn=CMSIS_NN)
+
+
+@needs_cmsis
+@pytest.mark.skipif(bool(cortexm.missing_packages()),
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm (run setup.sh)")
+def test_helium_path_bit_exact_on_the_emulated_cortex_m55():
+    """CMSIS-NN's MVE (Helium) kernels, run on QEMU's mps3-an547 (a Cortex-M55 with MVE)."""
+    report = verify_cortexm(SHARED_MODELS / "mlperf_kws_dscnn.tflite", count=1, seed=3,
+                            target="cortex-m55", cmsis_nn=CMSIS_NN)
+    assert report.ok, report.table()
+    assert "mps3-an547" in report.table() and "mve" in report.table()

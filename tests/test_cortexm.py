@@ -256,6 +256,21 @@ def test_verify_cortex_m4_shared_models(name):
     assert report.ok, report.table()
 
 
+# The cores beyond the M4: each has its own emulated board (targets/mps2-an500.toml,
+# mps2-an505.toml, mps3-an547.toml) and its default kernels (dsp on M7/M33, portable on M55).
+EMULATED_CORES = {"cortex-m7": "mps2-an500", "cortex-m33": "mps2-an505", "cortex-m55": "mps3-an547"}
+
+
+@needs_qemu
+@pytest.mark.parametrize("target", sorted(EMULATED_CORES))
+def test_verify_on_the_emulated_board_of_each_core(target):
+    report = verify_cortexm(SHARED_MODELS / "mlperf_kws_dscnn.tflite", count=1, seed=3,
+                            target=target)
+    assert report.ok, report.table()
+    assert EMULATED_CORES[target] in report.table()
+    assert cortexm.emulated_board(load_target(target))["qemu_machine"] == EMULATED_CORES[target]
+
+
 LIBM_MODEL = "tinyengine_mnist_lenet300"     # DEQUANTIZE -> float LOG_SOFTMAX (expf, logf)
 
 

@@ -263,9 +263,9 @@ def link_for_board(objects: list[Path], board: dict, target: dict, out: Path,
     startup = out.parent / "tg_board_startup.o"
     _run([PREFIX + "gcc", *WARNINGS, *target["cpu_flags"], *COMPILE_FLAGS, f"-I{support}",
           "-c", str(support / "startup.c"), "-o", str(startup)], "compiling the board startup")
-    scripts = sorted(support.glob("*.ld"))
+    script = support / board.get("linker_script", "mps2.ld")
     _run([PREFIX + "gcc", *target["cpu_flags"], "-nostartfiles", "--specs=nano.specs",
-          f"-T{scripts[0]}", "-Wl,--gc-sections", str(startup), *map(str, objects),
+          f"-L{support}", f"-T{script}", "-Wl,--gc-sections", str(startup), *map(str, objects),
           "-lm", *(link_flags or []), "-o", str(out)], f"linking {out.name}")
     return out
 
@@ -418,11 +418,16 @@ class EmulatorRuns:
         self.link_flags = [f"-Wl,--defsym=__flash_bytes={self.flash_limit}"] if flash_bytes else []
         support = BOARDS_DIR / board["board_support"]
         # the profiled build times layers with the board's timer (tg_board_profile.h)
-        self.defines = ([f"-I{support}", '-DTG_PROFILE_CONFIG="tg_board_profile.h"']
-                        if profile and (support / "tg_board_profile.h").is_file() else [])
+        timer = board.get("profile_timer")
+        self.defines = ([f"-I{support}", '-DTG_PROFILE_CONFIG="tg_board_profile.h"',
+                         f"-DTG_BOARD_TIMER0_BASE={int(timer):#010x}u"]
+                        if profile and timer is not None
+                        and (support / "tg_board_profile.h").is_file() else [])
         if profile and not self.defines:
             raise TinygenError(f"--profile: the emulated board {board['name']} has no "
-                               f"profiling timer ({support.name}/tg_board_profile.h)")
+                               "profiling timer (no profile_timer in its board file); "
+                               "profile on a board that has one, e.g. --target cortex-m4, "
+                               "cortex-m7 or cortex-m33")
         self.name = manifest["name"]
         self.objects: list[Path] = []
         self.plan: list[tuple[int, int]] = []

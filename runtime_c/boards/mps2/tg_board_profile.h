@@ -3,7 +3,7 @@
  * MPS2+ boards (`tinygen verify --target cortex-m4 --profile`); see tg_profile.h.
  *
  * QEMU does not emulate the DWT cycle counter (it reads as zero), so layers are timed
- * with the CMSDK APB timer 0 (0x40000000), a 32-bit down-counter at 25 MHz.  QEMU runs
+ * with the CMSDK APB timer 0, a 32-bit down-counter at 25 MHz.  QEMU runs
  * with -icount, which advances its virtual clock by a fixed time per guest instruction:
  * the counts are instructions, not cycles (codegen/profile.py converts them).
  */
@@ -12,9 +12,13 @@
 
 #include <stdint.h>
 
-#define TG_BOARD_TIMER0_CTRL (*(volatile uint32_t *)0x40000000u)
-#define TG_BOARD_TIMER0_VALUE (*(volatile uint32_t *)0x40000004u)
-#define TG_BOARD_TIMER0_RELOAD (*(volatile uint32_t *)0x40000008u)
+/* the timer's address: the board file's profile_timer (0x40000000 on AN385/386/500/505) */
+#ifndef TG_BOARD_TIMER0_BASE
+#define TG_BOARD_TIMER0_BASE 0x40000000u
+#endif
+#define TG_BOARD_TIMER0_CTRL (*(volatile uint32_t *)(TG_BOARD_TIMER0_BASE + 0u))
+#define TG_BOARD_TIMER0_VALUE (*(volatile uint32_t *)(TG_BOARD_TIMER0_BASE + 4u))
+#define TG_BOARD_TIMER0_RELOAD (*(volatile uint32_t *)(TG_BOARD_TIMER0_BASE + 8u))
 
 static inline void tg_board_timer_start(void)
 {
