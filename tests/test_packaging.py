@@ -48,8 +48,11 @@ def _can_build_without_isolation() -> bool:
 
 
 def _clean_env() -> dict:
+    # a fresh user's environment: no checkout on the path, no CMSIS-NN configured (with
+    # CMSIS_NN_PATH set, the generated project would call CMSIS-NN instead of tg_conv.c)
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV")}
+           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV",
+                        "CMSIS_NN_PATH")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     return env
 
