@@ -50,9 +50,9 @@ def cpu_flags(target: dict) -> list[str]:
 def load_target(name: str) -> dict:
     data = _read(name)
     data.setdefault("name", name)
-    if "core" not in data:      # a board keeps its core's kernel preference unless it sets one
-        data.setdefault("kernels", ["portable"])
-    data.setdefault("arena_alignment", 16)
+    if "core" not in data:      # a board keeps its core's kernel preference and arena
+        data.setdefault("kernels", ["portable"])    # alignment unless it sets its own
+        data.setdefault("arena_alignment", 16)
     if "core" in data:  # a board: inherit its core's settings, override with its own
         core = load_target(data["core"])
         if core.get("is_board"):

@@ -123,6 +123,9 @@ def test_targets_are_data():
     assert load_target("cortex-m55")["has_mve"] and not load_target("cortex-m7")["has_mve"]
     for board, (core, flash, ram) in BOARDS.items():
         assert board in names
+        # a board without its own arena_alignment or kernels keeps its core's
+        b, c = load_target(board), load_target(core)
+        assert (b["arena_alignment"], b["kernels"]) == (c["arena_alignment"], c["kernels"])
         t = load_target(board)
         assert t["is_board"] and t["core_name"] == core
         assert (t["flash_bytes"], t["ram_bytes"]) == (flash, ram)
