@@ -239,6 +239,29 @@ def test_densify_round_trips_and_checks():
             [0, 0], [], []), (4, 4), np.ones(4), "t")
 
 
+def test_sparse_file_errors_name_the_tensor():
+    def fc(buffer_extra=b"", sparsity=None):
+        m = ModelWriter()
+        x = m.tensor("x", (1, 8), "int8", scale=0.1, zero_point=0)
+        w = m.const("ws", np.eye(4, 8) * 3, "int8", scale=0.1, zero_point=0,
+                    sparsity=sparsity or dict(formats=[D, S]))
+        m.buffers[-1] += buffer_extra
+        y = m.tensor("y", (1, 4), "int8", scale=0.1, zero_point=0)
+        m.op("FULLY_CONNECTED", [x, w, -1], [y])
+        m.inputs, m.outputs = [x], [y]
+        return m
+    assert read_tflite(fc().build()).tensors[1].stored_as == "sparse"
+    with pytest.raises(ModelError, match=r"tensor #1 'ws' is sparse with 4 stored int8 value\(s\) "
+                                         r"\(4 bytes\) but its buffer 1 holds 5 bytes"):
+        read_tflite(fc(b"\0").build())
+    m = fc()
+    m.tensors[1].sparsity.dims[0].dense_size = 5
+    with pytest.raises(ModelError, match=r"tensor #1 'ws': sparsity parameters: level 0 "
+                                         r"\(dimension 0\) is DENSE of size 5, but the dimension "
+                                         "has 4 entries"):
+        read_tflite(m.build())
+
+
 # -- TFLM_DECODE -------------------------------------------------------------------------------
 
 def _compress(model: bytes, layout: dict[int, tuple[int, int | None]]) -> bytes:
@@ -323,3 +346,33 @@ def test_decode_lut_by_hand():
         with pytest.raises(err, match="operator #0 output tensor #5 'w'.*" + msg):
             decode_lut(kw.get("enc", bytes([0, 0])), anc, (2, 3), np.int8,
                        "operator #0 output tensor #5 'w'")
+
+
+def test_decode_operator_errors(capfd):
+    import dataclasses
+
+    from codegen.passes.decompress import decompress
+    model = chain_model(np.random.default_rng(11), filters(np.random.default_rng(10), "palette"))
+    raw = read_tflite(_compress(model, {_index(model, "fc_w"): (4, None)}))
+    capfd.readouterr()
+    k = next(i for i, op in enumerate(raw.ops) if op.opcode == "CUSTOM(TFLM_DECODE)")
+    dec = raw.ops[k]
+
+    def with_inputs(inputs):
+        ops = list(raw.ops)
+        ops[k] = dataclasses.replace(dec, inputs=inputs)
+        return dataclasses.replace(raw, ops=ops)
+    with pytest.raises(ModelError, match=r"\(CUSTOM\(TFLM_DECODE\)\) has 1 input\(s\) for 1 "
+                                         r"output\(s\); TFLM_DECODE takes an \(encoded, ancillary"):
+        decompress(with_inputs(dec.inputs[:1]))
+    with pytest.raises(ModelError, match=r"output tensor #\d+ 'fc_w_decoded': its encoded data "
+                                         r"\(input 0\) must be a uint8 constant; it is tensor "
+                                         r"#0 'input', not a constant of int8"):
+        decompress(with_inputs([0, dec.inputs[1]]))
+    with pytest.raises(ModelError, match=r"'fc_w_decoded': its encoded data \(input 0\) must be "
+                                         r"a uint8 constant; it is tensor #\d+ 'new_shape', a "
+                                         r"constant of int32"):
+        decompress(with_inputs([_index(model, "new_shape"), dec.inputs[1]]))
+    with pytest.raises(ModelError, match=r"'fc_w_decoded': TFLM_DECODE encoded data is \d+ bytes; "
+                                         r"1440 indices of 4 bits need 720"):
+        decompress(with_inputs([dec.inputs[1], dec.inputs[1]]))

@@ -90,6 +90,8 @@ def _layout(sp: Sparsity, shape: tuple[int, ...], where: str
     n, k = len(shape), len(sp.block_map)
     m = n + k
     bad = f"{where}: sparsity parameters"
+    if n == 0:
+        raise ModelError(f"{bad} on a scalar; only tensors with dimensions can be sparse")
     if sorted(sp.traversal_order) != list(range(m)):
         raise ModelError(f"{bad}: traversal_order {sp.traversal_order} is not an order of the "
                          f"{m} dimensions ({n} dense + {k} block)")

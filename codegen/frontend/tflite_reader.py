@@ -9,6 +9,11 @@ not match their tensor's shape, bad quantization, operators reading tensors
 nobody wrote) are ModelErrors naming the tensor or operator; valid models
 using what tinygen cannot handle are UnsupportedErrors.  A problem TFLM
 tolerates is accepted with a warning in Graph.warnings.
+
+Compressed constants are read as their plain values: INT4 tensors unpacked to int8
+(`int4.py`), sparse tensors densified (`sparsity.py`); the tensor's `stored_as` says how
+the file held them.  TFLM_DECODE inputs are raw bytes (their quantization is ignored);
+`passes/decompress.py` decodes them.
 """
 from __future__ import annotations
 
