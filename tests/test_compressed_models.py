@@ -97,8 +97,9 @@ def filter_values(graph) -> dict[str, np.ndarray]:
 
 # -- INT4 -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("per_channel", [(False, False, False), (True, True, True)],
-                         ids=["per-tensor", "per-channel"])
+@pytest.mark.parametrize("per_channel", [(False, False, False), (True, True, False),
+                                         (True, True, True)],
+                         ids=["per-tensor", "per-channel-conv", "per-channel"])
 def test_int4_filters_read_as_their_int8_values(per_channel, tmp_path):
     weights = filters(np.random.default_rng(4), "int4")
     int4 = chain_model(np.random.default_rng(5), weights, "int4", per_channel)
