@@ -155,6 +155,10 @@ def test_int4_errors_name_the_tensor():
     with pytest.raises(ModelError, match=r"'w4' has shape \[2, 4\] of int4 \(8 values, 4 bytes"):
         read_tflite(m.build())
     assert read_tflite(data).tensors[1].stored_as == "int4"
+    m.buffers[1] = good
+    m.tensors[1].zero_point = [9]
+    with pytest.raises(ModelError, match=r"'w4': zero point 9 is outside the int4 range"):
+        read_tflite(m.build())
 
 
 # -- sparse tensors and DENSIFY ----------------------------------------------------------------

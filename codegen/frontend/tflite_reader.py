@@ -26,8 +26,8 @@ import numpy as np
 
 from codegen.cnames import display_text
 from codegen.errors import ModelError, UnsupportedError
-from codegen.frontend.int4 import INT4_CONSUMERS, INT4_RANGE, packed_size, unpack_int4
 from codegen.frontend.flatbuf import Buffer, FlatBufferError, Table
+from codegen.frontend.int4 import INT4_CONSUMERS, INT4_RANGE, packed_size, unpack_int4
 from codegen.frontend.sparsity import densify, read_sparsity, stored_count
 from codegen.frontend.tflm_decode import DECODE_OPCODE
 from codegen.graph import Graph, Op, Quantization, Tensor
@@ -451,9 +451,10 @@ class _Reader:
                                                   is_const=data is not None)
         if stored_as == "int4" and quant is not None:
             lo, hi = INT4_RANGE
-            if np.any(quant.zero_point < lo) or np.any(quant.zero_point > hi):
-                raise self._err(f"{where}: zero point {int(quant.zero_point[0])} is outside "
-                                f"the int4 range [{lo}, {hi}]")
+            bad = quant.zero_point[(quant.zero_point < lo) | (quant.zero_point > hi)]
+            if bad.size:
+                raise self._err(f"{where}: zero point {int(bad[0])} is outside the int4 range "
+                                f"[{lo}, {hi}]")
         return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant,
                       data=data, is_variable=t.scalar(_TENSOR["is_variable"], "bool", False,
                                                       "is_variable"), stored_as=stored_as)
