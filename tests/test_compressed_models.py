@@ -244,6 +244,16 @@ def test_densify_round_trips_and_checks():
             [0, 0], [], []), (4, 4), np.ones(4), "t")
 
 
+def test_sparse_huge_declared_shape_fails_without_allocating():
+    from codegen.frontend.sparsity import DimMetadata, Sparsity, densify
+    sp = Sparsity([0, 1, 2], [], [DimMetadata(D, 16384), DimMetadata(D, 16384),
+                                  DimMetadata(S, segments=np.array([0, 0]),
+                                              indices=np.zeros(0, np.int64))])
+    with pytest.raises(ModelError, match=r"has 2 entries; the level above has 268435456 "
+                                         r"positions, so it needs 268435457"):
+        densify(sp, (16384, 16384, 1), np.zeros(0, np.int8), "tensor 'big'")
+
+
 def test_sparse_file_errors_name_the_tensor():
     def fc(buffer_extra=b"", sparsity=None):
         m = ModelWriter()

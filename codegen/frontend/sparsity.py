@@ -124,23 +124,17 @@ def _layout(sp: Sparsity, shape: tuple[int, ...], where: str
 
 
 def stored_count(sp: Sparsity, shape: tuple[int, ...], where: str) -> int:
-    """How many values the buffer of a sparse tensor must hold (checking the segments)."""
-    return len(_walk(sp, shape, where)[1])
-
-
-def _walk(sp: Sparsity, shape: tuple[int, ...], where: str
-          ) -> tuple[list[int], np.ndarray]:
-    """(expanded sizes, leaf coordinates in walk order: one row per value, one column per
-    level)."""
+    """How many values the buffer of a sparse tensor must hold, with every level's
+    segments and indices checked; allocates nothing of the dense size (a hostile file
+    may declare a huge dense shape)."""
     sizes, _ = _layout(sp, shape, where)
-    coords = np.zeros((1, 0), dtype=np.int64)   # one row per position of the current level
+    space = 1                                   # positions at the current level
     for lvl, d in enumerate(sp.traversal_order):
-        meta, size, space = sp.dims[lvl], sizes[d], coords.shape[0]
-        what = f"{where}: sparsity level {lvl} (dimension {d}, SPARSE_CSR)"
+        meta, size = sp.dims[lvl], sizes[d]
         if meta.format == DENSE:
-            col = np.tile(np.arange(size, dtype=np.int64), space)
-            coords = np.concatenate([np.repeat(coords, size, axis=0), col[:, None]], axis=1)
+            space *= size
             continue
+        what = f"{where}: sparsity level {lvl} (dimension {d}, SPARSE_CSR)"
         seg, idx = meta.segments, meta.indices
         if seg.size != space + 1:
             raise ModelError(f"{what}: array_segments has {seg.size} entries; the level above "
@@ -152,8 +146,24 @@ def _walk(sp: Sparsity, shape: tuple[int, ...], where: str
         if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise ModelError(f"{what}: array_indices holds {int(idx.max())} (or a negative "
                              f"index); the dimension has {size} entries")
-        counts = np.diff(seg)
-        coords = np.concatenate([np.repeat(coords, counts, axis=0), idx[:, None]], axis=1)
+        space = idx.size
+    return space
+
+
+def _walk(sp: Sparsity, shape: tuple[int, ...]) -> tuple[list[int], np.ndarray]:
+    """(expanded sizes, leaf coordinates in walk order: one row per value, one column per
+    level), for parameters `stored_count` has checked."""
+    sizes, _ = _layout(sp, shape, "")
+    coords = np.zeros((1, 0), dtype=np.int64)   # one row per position of the current level
+    for lvl, d in enumerate(sp.traversal_order):
+        meta, size, space = sp.dims[lvl], sizes[d], coords.shape[0]
+        if meta.format == DENSE:
+            col = np.tile(np.arange(size, dtype=np.int64), space)
+            coords = np.concatenate([np.repeat(coords, size, axis=0), col[:, None]], axis=1)
+            continue
+        counts = np.diff(meta.segments)
+        coords = np.concatenate([np.repeat(coords, counts, axis=0), meta.indices[:, None]],
+                                axis=1)
     return sizes, coords
 
 
@@ -162,11 +172,12 @@ def densify(sp: Sparsity, shape: tuple[int, ...], values: np.ndarray, where: str
     """The dense tensor (shape `shape`, dtype of `values`) a sparse tensor stands for."""
     shape = tuple(int(s) for s in shape)
     n = len(shape)
-    sizes, coords = _walk(sp, shape, where)
     values = np.asarray(values).reshape(-1)
-    if coords.shape[0] != values.size:
-        raise ModelError(f"{where}: its sparsity parameters keep {coords.shape[0]} value(s), "
+    kept = stored_count(sp, shape, where)
+    if kept != values.size:
+        raise ModelError(f"{where}: its sparsity parameters keep {kept} value(s), "
                          f"but its buffer holds {values.size}")
+    sizes, coords = _walk(sp, shape)
     expanded = np.zeros((coords.shape[0], len(sizes)), dtype=np.int64)
     expanded[:, sp.traversal_order] = coords
     dense_idx = expanded[:, :n].copy()
