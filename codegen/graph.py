@@ -52,6 +52,9 @@ class Tensor:
     quant: Quantization | None = None
     data: np.ndarray | None = None   # set for constant tensors
     is_variable: bool = False        # persistent state (e.g. LSTM cell state)
+    # How the model file stored a constant, when not plainly ("int4", "sparse",
+    # "TFLM_DECODE lut ..."): information only, the data is always the plain values.
+    stored_as: str = ""
 
     @property
     def is_const(self) -> bool:

@@ -19,6 +19,7 @@ from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.graph import Graph
 from codegen.passes import run_passes
+from codegen.passes.decompress import tflm_misreads
 from codegen.ops.gather import positions_range
 
 
@@ -184,10 +185,13 @@ def make_reference(model_bytes: bytes, graph: Graph) -> TflmReference | LiteRtRe
        TFLM cannot run SHAPE -> FILL, but runs every other layer of such models.
     3. Else LiteRT's BUILTIN_REF interpreter on the original model.
     """
-    try:
-        return _tflm_if_it_runs(model_bytes, graph)
-    except TflmCannotRun as e:
-        why = str(e)
+    # (`graph` may be the graph after the passes, its DECODE operators gone: read the file)
+    why = tflm_misreads(read_tflite(model_bytes)) if b"TFLM_DECODE" in model_bytes else None
+    if why is None:
+        try:
+            return _tflm_if_it_runs(model_bytes, graph)
+        except TflmCannotRun as e:
+            why = str(e)
     try:
         folded = folded_model(model_bytes)
     except Exception:                 # a model the passes or writer cannot round-trip
@@ -196,7 +200,7 @@ def make_reference(model_bytes: bytes, graph: Graph) -> TflmReference | LiteRtRe
         try:
             ref = _tflm_if_it_runs(folded, graph)
             ref.name = (f"TFLM reference kernels, on the model with static shapes folded "
-                        f"(TFLM refuses the original: {why})")
+                        f"and compressed constants decoded (not on the original: {why})")
             return ref
         except TflmCannotRun:
             pass

@@ -38,8 +38,8 @@ SCALARS = {
 }
 # vector element kind -> numpy little-endian dtype
 VECTOR_DTYPES = {
-    "uint8": "<u1", "int8": "<i1", "bool": "<u1", "int32": "<i4", "uint32": "<u4",
-    "int64": "<i8", "float32": "<f4",
+    "uint8": "<u1", "int8": "<i1", "bool": "<u1", "uint16": "<u2", "int32": "<i4",
+    "uint32": "<u4", "int64": "<i8", "float32": "<f4",
 }
 
 

@@ -9,6 +9,11 @@ not match their tensor's shape, bad quantization, operators reading tensors
 nobody wrote) are ModelErrors naming the tensor or operator; valid models
 using what tinygen cannot handle are UnsupportedErrors.  A problem TFLM
 tolerates is accepted with a warning in Graph.warnings.
+
+Compressed constants are read as their plain values: INT4 tensors unpacked to int8
+(`int4.py`), sparse tensors densified (`sparsity.py`); the tensor's `stored_as` says how
+the file held them.  TFLM_DECODE inputs are raw bytes (their quantization is ignored);
+`passes/decompress.py` decodes them.
 """
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ import numpy as np
 from codegen.cnames import display_text
 from codegen.errors import ModelError, UnsupportedError
 from codegen.frontend.flatbuf import Buffer, FlatBufferError, Table
+from codegen.frontend.int4 import INT4_CONSUMERS, INT4_RANGE, packed_size, unpack_int4
+from codegen.frontend.sparsity import densify, read_sparsity, stored_count
+from codegen.frontend.tflm_decode import DECODE_OPCODE
 from codegen.graph import Graph, Op, Quantization, Tensor
 from codegen.ops import check_arity
 
@@ -34,6 +42,7 @@ _TENSOR_TYPES = {
     4: ("int64", np.int64), 6: ("bool", np.bool_), 7: ("int16", np.int16),
     9: ("int8", np.int8),
 }
+INT4_TYPE = 17
 _TENSOR_TYPE_NAMES = {1: "float16", 5: "string", 8: "complex64", 10: "float64",
                       11: "complex128", 12: "uint64", 13: "resource", 14: "variant",
                       15: "uint32", 16: "uint16", 17: "int4", 18: "bfloat16"}
@@ -238,7 +247,9 @@ class _Reader:
         sub = subgraphs[0]
 
         tensor_tables = sub.tables(_SUBGRAPH["tensors"], "tensors", "tensor")
-        tensors = [self._tensor(t, i, buffers) for i, t in enumerate(tensor_tables)]
+        encoded = self._decode_inputs(sub, opcodes)
+        tensors = [self._tensor(t, i, buffers, i in encoded)
+                   for i, t in enumerate(tensor_tables)]
         n_t = len(tensors)
 
         def check_index(i: int, what: str, allow_optional: bool = False) -> int:
@@ -292,6 +303,7 @@ class _Reader:
         _check_dataflow(graph, self.source)
         _check_sizes(graph, self.source)
         _check_quantized(graph, self.source)
+        _check_int4_uses(graph, self.source)
         return graph
 
     def _check_metadata(self, model: Table, n_buffers: int, n_subgraphs: int
@@ -329,11 +341,27 @@ class _Reader:
                         refs.append((f"{where} {field[:-1]} #{j}", ti))
         return refs
 
-    def _tensor(self, t: Table, index: int, buffers: list) -> Tensor:
+    def _decode_inputs(self, sub: Table, opcodes: list[tuple[str, int]]) -> set[int]:
+        """Tensors TFLM_DECODE operators read (encoded data and tables: raw bytes whose
+        quantization, which the compression tool leaves on them, means nothing)."""
+        codes = {k for k, (name, _) in enumerate(opcodes) if name == DECODE_OPCODE}
+        found: set[int] = set()
+        if not codes:
+            return found
+        for o in sub.tables(_SUBGRAPH["operators"], "operators", "operator"):
+            if o.scalar(_OPERATOR["opcode_index"], "uint32", 0, "opcode_index") in codes:
+                ins = o.vector(_OPERATOR["inputs"], "int32", "inputs")
+                found.update(int(i) for i in (ins if ins is not None else []))
+        return found
+
+    def _tensor(self, t: Table, index: int, buffers: list, encoded: bool = False) -> Tensor:
         raw_name = t.string(_TENSOR["name"], "name")
         name = raw_name.decode("utf-8", "replace") if raw_name else f"tensor_{index}"
         where = f"tensor #{index} '{display_text(name, 80)}'"
         ttype = t.scalar(_TENSOR["type"], "int8", 0, "type")
+        stored_as = ""
+        if ttype == INT4_TYPE:        # read as the int8 tensor of the same values
+            ttype, stored_as = 9, "int4"
         if ttype not in _TENSOR_TYPES:
             tname = _TENSOR_TYPE_NAMES.get(ttype, f"type {ttype}")
             raise self._unsupported(f"{where} has element type {tname}; tinygen supports int8, "
@@ -360,9 +388,11 @@ class _Reader:
         if sig is not None and sig.size and sig.size != len(shape):
             raise self._err(f"{where} has shape {list(shape)} but a shape_signature of rank "
                             f"{sig.size}")
-        if t.table(_TENSOR["sparsity"], "sparsity") is not None:
-            raise self._unsupported(f"{where} is sparse; tinygen supports dense tensors only "
-                                    "(convert without sparsification)")
+        sp_table = t.table(_TENSOR["sparsity"], "sparsity")
+        sparsity = read_sparsity(sp_table, where) if sp_table is not None else None
+        if sparsity is not None and stored_as:
+            raise self._unsupported(f"{where} is both sparse and int4; tinygen reads either, "
+                                    "not both at once")
         if t.scalar(_TENSOR["external_buffer"], "uint32", 0, "external_buffer"):
             raise self._unsupported(f"{where} keeps its data in an external buffer; tinygen "
                                     "reads self-contained .tflite files")
@@ -376,7 +406,28 @@ class _Reader:
                             f"{len(buffers)} buffers")
         data = None
         loc = buffers[b_index]
-        if loc is not None:
+        if sparsity is not None and loc is None:
+            raise self._unsupported(f"{where} is sparse but has no data; tinygen reads sparse "
+                                    "constants only")
+        if loc is not None and stored_as == "int4":
+            start, size = loc
+            if size != packed_size(n):
+                raise self._err(f"{where} has shape {list(shape)} of int4 ({n} values, "
+                                f"{packed_size(n)} bytes packed two per byte) but its "
+                                f"buffer {b_index} holds {size} bytes")
+            data = unpack_int4(self.data[start:start + size], n).reshape(shape)
+        elif loc is not None and sparsity is not None:
+            start, size = loc
+            kept = stored_count(sparsity, shape, where)
+            need = kept * np.dtype(np_dtype).itemsize
+            if size != need:
+                raise self._err(f"{where} is sparse with {kept} stored {dtype} value(s) "
+                                f"({need} bytes) but its buffer {b_index} holds {size} bytes")
+            le = np.dtype(np_dtype).newbyteorder("<")
+            values = np.frombuffer(self.data[start:start + size], dtype=le).astype(np_dtype)
+            data = densify(sparsity, shape, values, where)
+            stored_as = "sparse"
+        elif loc is not None:
             start, size = loc
             need = n * np.dtype(np_dtype).itemsize
             if size != need:
@@ -393,10 +444,20 @@ class _Reader:
                 self.warnings.append(f"{where}: constant data holds {bad} NaN or infinite "
                                      "value(s)")
 
-        quant = self._quant(t, where, shape, dtype, is_const=data is not None)
+        if stored_as == "int4" and data is None:
+            raise self._unsupported(f"{where} has element type int4 but no data (an "
+                                    "activation); tinygen reads int4 constants (filters) only")
+        quant = None if encoded else self._quant(t, where, shape, dtype,
+                                                  is_const=data is not None)
+        if stored_as == "int4" and quant is not None:
+            lo, hi = INT4_RANGE
+            bad = quant.zero_point[(quant.zero_point < lo) | (quant.zero_point > hi)]
+            if bad.size:
+                raise self._err(f"{where}: zero point {int(bad[0])} is outside the int4 range "
+                                f"[{lo}, {hi}]")
         return Tensor(index=index, name=name, shape=shape, dtype=dtype, quant=quant,
                       data=data, is_variable=t.scalar(_TENSOR["is_variable"], "bool", False,
-                                                      "is_variable"))
+                                                      "is_variable"), stored_as=stored_as)
 
     def _quant(self, t: Table, where: str, shape: tuple[int, ...], dtype: str,
                is_const: bool = False) -> Quantization | None:
@@ -579,6 +640,19 @@ def _check_dataflow(graph: Graph, source: str) -> None:
     for i in graph.outputs:
         if i not in available:
             raise ModelError(f"{source}: model output {_name(graph, i)} is never written")
+
+
+def _check_int4_uses(graph: Graph, source: str) -> None:
+    """INT4 tensors are filters: TFLite writes them for CONV_2D, DEPTHWISE_CONV_2D and
+    FULLY_CONNECTED only, and only those are checked against TFLM."""
+    for op in graph.ops:
+        for k, i in enumerate(op.inputs):
+            if i >= 0 and graph.tensors[i].stored_as == "int4" and \
+                    INT4_CONSUMERS.get(op.opcode) != k:
+                raise UnsupportedError(
+                    f"{source}: {op.describe()} reads the int4 {_name(graph, i)} as its input "
+                    f"#{k}; tinygen reads int4 tensors only as the filter of "
+                    f"{', '.join(INT4_CONSUMERS)} (convert with int8 weights for this layer)")
 
 
 def _check_sizes(graph: Graph, source: str) -> None:

@@ -14,6 +14,9 @@ from typing import Any
 import flatbuffers
 import numpy as np
 
+from codegen.frontend.int4 import pack_int4
+from codegen.frontend.sparsity import SPARSE_CSR, Sparsity, sparsify
+
 # Builtin operator -> its options table (when it has one).
 OPTIONS_TABLE = {
     "ADD": "AddOptions", "AVERAGE_POOL_2D": "Pool2DOptions", "CONCATENATION": "ConcatenationOptions",
@@ -37,9 +40,14 @@ OPTIONS_TABLE = {
     "EXP": "ExpOptions", "LOG": None, "RSQRT": None, "ELU": None, "PRELU": None,
 }
 
-_DTYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9}
+_DTYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9,
+           "int4": 17}
 _NP = {"float32": np.float32, "int32": np.int32, "uint8": np.uint8, "int64": np.int64,
-       "bool": np.bool_, "int16": np.int16, "int8": np.int8}
+       "bool": np.bool_, "int16": np.int16, "int8": np.int8, "int4": np.int8}
+# SparseIndexVector union members by the element type of their values
+_INDEX_VECTORS = {"int32": (1, "Int32Vector", "PrependInt32"),
+                  "uint16": (2, "Uint16Vector", "PrependUint16"),
+                  "uint8": (3, "Uint8Vector", "PrependUint8")}
 
 
 def _camel(key: str) -> str:
@@ -56,6 +64,8 @@ class _Tensor:
     zero_point: list | None
     axis: int
     is_variable: bool
+    sparsity: Sparsity | None = None
+    index_type: str | None = None
 
 
 @dataclass
@@ -79,11 +89,25 @@ class ModelWriter:
     outputs: list = field(default_factory=list)
 
     def tensor(self, name: str, shape, dtype: str = "int8", scale=None, zero_point=None,
-               data: np.ndarray | None = None, axis: int = 0, is_variable: bool = False) -> int:
+               data: np.ndarray | None = None, axis: int = 0, is_variable: bool = False,
+               sparsity: dict | None = None) -> int:
+        """A tensor; `data` makes it a constant.  dtype "int4" packs the values two per
+        byte.  `sparsity` stores the data in TFLite's sparse format: a dict of
+        `sparsify`'s arguments (formats, traversal_order, block_map, block_size) and
+        optionally index_type ("uint8", "uint16", "int32"; default: the smallest)."""
         buf = 0
+        sp, index_type = None, None
         if data is not None:
             arr = np.ascontiguousarray(np.asarray(data, dtype=_NP[dtype]).reshape(shape))
-            self.buffers.append(arr.tobytes())
+            if sparsity is not None:
+                opts = dict(sparsity)
+                index_type = opts.pop("index_type", None)
+                sp, kept = sparsify(arr, **opts)
+                self.buffers.append(np.ascontiguousarray(kept).tobytes())
+            elif dtype == "int4":
+                self.buffers.append(pack_int4(arr))
+            else:
+                self.buffers.append(arr.tobytes())
             buf = len(self.buffers) - 1
         elif is_variable:
             self.buffers.append(b"")
@@ -93,7 +117,7 @@ class ModelWriter:
             zp = np.atleast_1d(0 if zero_point is None else zero_point)
             zero_point = [int(z) for z in (zp if zp.size == len(scale) else np.full(len(scale), zp[0]))]
         self.tensors.append(_Tensor(name, tuple(int(d) for d in shape), dtype, buf, scale,
-                                    zero_point, axis, is_variable))
+                                    zero_point, axis, is_variable, sp, index_type))
         return len(self.tensors) - 1
 
     def const(self, name: str, data: np.ndarray, dtype: str, **quant) -> int:
@@ -150,6 +174,7 @@ class ModelWriter:
                 tflite.QuantizationParametersAddZeroPoint(b, zv)
                 tflite.QuantizationParametersAddQuantizedDimension(b, t.axis)
                 q = tflite.QuantizationParametersEnd(b)
+            sp = self._sparsity(b, t) if t.sparsity is not None else None
             tflite.TensorStart(b)
             tflite.TensorAddShape(b, shape)
             tflite.TensorAddType(b, _DTYPES[t.dtype])
@@ -159,6 +184,8 @@ class ModelWriter:
                 tflite.TensorAddQuantization(b, q)
             if t.is_variable:
                 tflite.TensorAddIsVariable(b, True)
+            if sp is not None:
+                tflite.TensorAddSparsity(b, sp)
             t_offsets.append(tflite.TensorEnd(b))
 
         # operator codes
@@ -221,6 +248,55 @@ class ModelWriter:
         model = tflite.ModelEnd(b)
         b.Finish(model, file_identifier=b"TFL3")
         return bytes(b.Output())
+
+    def _sparsity(self, b, t: _Tensor):
+        import tflite
+
+        def ints(start_fn, values):
+            start_fn(b, len(values))
+            for v in reversed(values):
+                b.PrependInt32(int(v))
+            return b.EndVector()
+
+        def index_vector(values: np.ndarray):
+            kind = t.index_type or ("uint8" if values.size == 0 or values.max() < 256 else
+                                    "uint16" if values.max() < 65536 else "int32")
+            code, table, prepend = _INDEX_VECTORS[kind]
+            getattr(tflite, f"{table}StartValuesVector")(b, len(values))
+            for v in reversed(values.tolist()):
+                getattr(b, prepend)(int(v))
+            vec = b.EndVector()
+            getattr(tflite, f"{table}Start")(b)
+            getattr(tflite, f"{table}AddValues")(b, vec)
+            return code, getattr(tflite, f"{table}End")(b)
+
+        dims = []
+        for d in t.sparsity.dims:
+            seg = idx = None
+            if d.format == SPARSE_CSR:
+                seg = index_vector(d.segments)
+                idx = index_vector(d.indices)
+            tflite.DimensionMetadataStart(b)
+            tflite.DimensionMetadataAddFormat(b, d.format)
+            tflite.DimensionMetadataAddDenseSize(b, d.dense_size)
+            if seg is not None:
+                tflite.DimensionMetadataAddArraySegmentsType(b, seg[0])
+                tflite.DimensionMetadataAddArraySegments(b, seg[1])
+                tflite.DimensionMetadataAddArrayIndicesType(b, idx[0])
+                tflite.DimensionMetadataAddArrayIndices(b, idx[1])
+            dims.append(tflite.DimensionMetadataEnd(b))
+        order = ints(tflite.SparsityParametersStartTraversalOrderVector,
+                     t.sparsity.traversal_order)
+        bmap = ints(tflite.SparsityParametersStartBlockMapVector, t.sparsity.block_map)
+        tflite.SparsityParametersStartDimMetadataVector(b, len(dims))
+        for o in reversed(dims):
+            b.PrependUOffsetTRelative(o)
+        dim_vec = b.EndVector()
+        tflite.SparsityParametersStart(b)
+        tflite.SparsityParametersAddTraversalOrder(b, order)
+        tflite.SparsityParametersAddBlockMap(b, bmap)
+        tflite.SparsityParametersAddDimMetadata(b, dim_vec)
+        return tflite.SparsityParametersEnd(b)
 
     def _options(self, b, op: _Op):
         import tflite
