@@ -166,3 +166,111 @@ def test_16x8_refusals():
     model = conv_16x8(rng, (1, 5, 5, 2), 2, (3, 3), bias=None, depthwise=True)
     with pytest.raises(UnsupportedError, match="needs a bias"):
         generate("m.tflite", None, model_bytes=model, measure=False)
+
+
+POOL_CASES = [
+    # op, shape, filter, stride, padding, act
+    ("AVERAGE_POOL_2D", (1, 7, 6, 3), (3, 3), 2, "SAME", "NONE"),
+    ("AVERAGE_POOL_2D", (2, 5, 5, 4), (5, 5), 1, "VALID", "RELU6"),
+    ("MAX_POOL_2D", (1, 8, 7, 5), (2, 3), 2, "SAME", "RELU"),
+]
+
+
+def pool_16x8(rng, opcode, shape, filt, stride, padding, act):
+    m = ModelWriter()
+    scale = float(rng.uniform(2e-4, 2e-3))
+    x = m.tensor("input", shape, "int16", scale=scale, zero_point=0)
+    n, h, w, c = shape
+
+    def size(i):
+        full = (h, w)[i]
+        return -(-full // stride) if padding == "SAME" else (full - filt[i]) // stride + 1
+    y = m.tensor("output", (n, size(0), size(1), c), "int16", scale=scale, zero_point=0)
+    m.op(opcode, [x], [y], {"padding": {"SAME": 0, "VALID": 1}[padding], "stride_w": stride,
+                            "stride_h": stride, "filter_width": filt[1],
+                            "filter_height": filt[0], "fused_activation_function": ACTS[act]})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=[str(c) for c in POOL_CASES])
+def test_pooling_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(pool_16x8(rng, *case), tmp_path, count=3)
+
+
+BINARY_CASES = [
+    # op, shape1, shape2, zero points (in1, in2, out), act
+    ("ADD", (2, 4, 5), (2, 4, 5), (0, 0, 0), "NONE"),
+    ("ADD", (1, 3, 4, 6), (6,), (5, -7, 3), "RELU"),
+    ("SUB", (3, 1, 5), (1, 4, 5), (0, 0, 0), "RELU6"),
+    ("MUL", (2, 3, 4), (3, 1), (0, 0, 0), "NONE"),
+    ("MUL", (7,), (7,), (0, 0, 0), "RELU_N1_TO_1"),
+]
+
+
+def binary_16x8(rng, opcode, shape1, shape2, zps, act):
+    m = ModelWriter()
+    a = m.tensor("a", shape1, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[0])
+    b = m.tensor("b", shape2, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[1])
+    out_shape = np.broadcast_shapes(shape1, shape2)
+    y = m.tensor("y", out_shape, "int16", scale=float(rng.uniform(1e-4, 2e-3)),
+                 zero_point=zps[2])
+    m.op(opcode, [a, b], [y], {"fused_activation_function": ACTS[act]})
+    m.inputs, m.outputs = [a, b], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", BINARY_CASES, ids=[str(c) for c in BINARY_CASES])
+def test_add_sub_mul_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(binary_16x8(rng, *case), tmp_path, count=3)
+
+
+def model_16x8(rng) -> bytes:
+    """A small 16x8 network as the converter writes one with 16-bit activations and float
+    I/O: QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD (residual), AVERAGE_POOL_2D, RESHAPE,
+    FULLY_CONNECTED, DEQUANTIZE."""
+    m = ModelWriter()
+    s = [float(v) for v in rng.uniform(5e-4, 2e-3, 8)]
+    xf = m.tensor("image", (1, 8, 8, 2), "float32")
+    x = m.tensor("image_q", (1, 8, 8, 2), "int16", scale=s[0], zero_point=0)
+    m.op("QUANTIZE", [xf], [x])
+
+    def conv(name, inp, in_scale, out_d, depthwise, out_scale):
+        ws = rng.uniform(0.002, 0.02, out_d)
+        shape = (1, 3, 3, out_d) if depthwise else (out_d, 3, 3, 2)
+        f = m.const(name + "_w", rng.integers(-127, 128, shape), "int8", scale=ws,
+                    zero_point=[0] * out_d, axis=3 if depthwise else 0)
+        b = m.const(name + "_b", rng.integers(-1 << 20, 1 << 20, (out_d,)), "int64",
+                    scale=in_scale * ws, zero_point=[0] * out_d)
+        y = m.tensor(name, (1, 8, 8, out_d), "int16", scale=out_scale, zero_point=0)
+        opts = {"padding": 0, "stride_w": 1, "stride_h": 1, "fused_activation_function": 1}
+        if depthwise:
+            opts["depth_multiplier"] = 1
+        m.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [inp, f, b], [y], opts)
+        return y
+    c1 = conv("conv", x, s[0], 4, False, s[1])
+    c2 = conv("dw", c1, s[1], 4, True, s[2])
+    r = m.tensor("residual", (1, 8, 8, 4), "int16", scale=s[3], zero_point=0)
+    m.op("ADD", [c1, c2], [r], {"fused_activation_function": 0})
+    p = m.tensor("pool", (1, 4, 4, 4), "int16", scale=s[3], zero_point=0)
+    m.op("AVERAGE_POOL_2D", [r], [p], {"padding": 1, "stride_w": 2, "stride_h": 2,
+                                       "filter_width": 2, "filter_height": 2})
+    flat = m.tensor("flat", (1, 64), "int16", scale=s[3], zero_point=0)
+    m.op("RESHAPE", [p, m.const("shape", np.array([1, 64]), "int32")], [flat])
+    ws = rng.uniform(0.002, 0.02, 10)
+    w = m.const("fc_w", rng.integers(-127, 128, (10, 64)), "int8", scale=ws,
+                zero_point=[0] * 10, axis=0)
+    b = m.const("fc_b", rng.integers(-1 << 20, 1 << 20, (10,)), "int64", scale=s[3] * ws,
+                zero_point=[0] * 10)
+    logits = m.tensor("logits", (1, 10), "int16", scale=s[4], zero_point=0)
+    m.op("FULLY_CONNECTED", [flat, w, b], [logits])
+    out = m.tensor("scores", (1, 10), "float32")
+    m.op("DEQUANTIZE", [logits], [out])
+    m.inputs, m.outputs = [xf], [out]
+    return m.build()
+
+
+def test_a_16x8_network_end_to_end(tmp_path):
+    assert_bit_exact(model_16x8(np.random.default_rng(16)), tmp_path, count=3)
