@@ -274,3 +274,47 @@ def model_16x8(rng) -> bytes:
 
 def test_a_16x8_network_end_to_end(tmp_path):
     assert_bit_exact(model_16x8(np.random.default_rng(16)), tmp_path, count=3)
+
+
+ACT_CASES = [
+    # op, input scale (powers of two take TFLM's power-of-two path), shape
+    ("LOGISTIC", 2.0 ** -12, (3, 50)),
+    ("LOGISTIC", 0.00037, (2, 7, 9)),
+    ("TANH", 2.0 ** -12, (4, 33)),
+    ("TANH", 2.0 ** -11, (5, 8)),
+    ("TANH", 0.0021, (1, 64)),
+    ("LOGISTIC", 3e-6, (17,)),
+]
+
+
+def activation_16x8(opcode, in_scale, shape):
+    m = ModelWriter()
+    x = m.tensor("x", shape, "int16", scale=in_scale, zero_point=0)
+    y = m.tensor("y", shape, "int16", scale=2.0 ** -15, zero_point=0)
+    m.op(opcode, [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", ACT_CASES, ids=[str(c) for c in ACT_CASES])
+def test_logistic_tanh_16x8(case, tmp_path):
+    assert_bit_exact(activation_16x8(*case), tmp_path, count=3)
+
+
+def test_logistic_tanh_16x8_every_input(tmp_path):
+    """All 65536 int16 inputs, both operators, a power-of-two and a general scale."""
+    every = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)
+    for opcode, scale in (("LOGISTIC", 2.0 ** -12), ("TANH", 0.0013)):
+        (tmp_path / opcode).mkdir()
+        assert_bit_exact(activation_16x8(opcode, scale, (1, 65536)), tmp_path / opcode,
+                         inputs=[[every]])
+
+
+def test_logistic_tanh_16x8_refusals():
+    m = ModelWriter()
+    x = m.tensor("x", (4,), "int16", scale=2.0 ** -12, zero_point=0)
+    y = m.tensor("y", (4,), "int16", scale=2.0 ** -14, zero_point=0)
+    m.op("TANH", [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    with pytest.raises(UnsupportedError, match="2\\^-15"):
+        generate("m.tflite", None, model_bytes=m.build(), measure=False)
