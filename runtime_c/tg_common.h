@@ -77,6 +77,20 @@ TG_INLINE int32_t tg_requantize(int32_t x, int32_t multiplier, int32_t shift)
     return tg_rounding_divide_by_pot(tg_sat_rounding_doubling_high_mul(shifted, multiplier), right);
 }
 
+/*
+ * TFLite's MultiplyByQuantizedMultiplier for a 64-bit accumulator (the 16x8 layers): the
+ * Q31 multiplier rounded to 16 bits, then one rounding right shift by 15 - shift
+ * (shift in [-31, 7]).  Unsigned arithmetic where the reference's may wrap; the result is
+ * the low 32 bits, as the reference's conversion to int32 keeps them.
+ */
+TG_INLINE int32_t tg_requantize64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int total = 15 - (int)shift;
+    const uint64_t rounded = (uint64_t)x * (uint64_t)reduced + ((uint64_t)1 << (total - 1));
+    return (int32_t)(uint32_t)((uint64_t)((int64_t)rounded >> total));
+}
+
 /* Saturating left shift used with multipliers smaller than one (shift <= 0). */
 TG_INLINE int32_t tg_requantize_le1(int32_t x, int32_t multiplier, int32_t shift)
 {

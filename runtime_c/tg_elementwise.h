@@ -56,4 +56,12 @@ void tg_sub_s8(const tg_add_sub_params_t *p, const int8_t *input1, const int8_t 
 void tg_mul_s8(const tg_mul_params_t *p, const int8_t *input1, const int8_t *input2,
                int8_t *output);
 
+/* The same on int16 activations (16x8 models: left_shift 15 for ADD/SUB). */
+void tg_add_s16(const tg_add_sub_params_t *p, const int16_t *input1, const int16_t *input2,
+                int16_t *output);
+void tg_sub_s16(const tg_add_sub_params_t *p, const int16_t *input1, const int16_t *input2,
+                int16_t *output);
+void tg_mul_s16(const tg_mul_params_t *p, const int16_t *input1, const int16_t *input2,
+                int16_t *output);
+
 #endif /* TG_ELEMENTWISE_H */

@@ -28,4 +28,8 @@ void tg_avg_pool_s8(const tg_pool_params_t *p, const int8_t *input, int8_t *outp
 /* Largest input pixel of the window (padding is not considered). */
 void tg_max_pool_s8(const tg_pool_params_t *p, const int8_t *input, int8_t *output);
 
+/* The same on int16 activations (16x8 models). */
+void tg_avg_pool_s16(const tg_pool_params_t *p, const int16_t *input, int16_t *output);
+void tg_max_pool_s16(const tg_pool_params_t *p, const int16_t *input, int16_t *output);
+
 #endif /* TG_POOLING_H */

@@ -27,6 +27,7 @@ from tests.conv_models import ConvCase, add_layer
 from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
+from tests.test_op_16x8 import activation_16x8, conv_16x8, fc_16x8
 from tests.test_op_elementwise import binary_model
 from tests.test_op_maximum_minimum import maxmin_model
 from tests.test_op_quantize import layers_model
@@ -87,6 +88,11 @@ def single_op_models() -> dict[str, bytes]:
     m.op("SQUARED_DIFFERENCE", [p, x], [y])
     m.inputs, m.outputs = [x], [y]
     models["prelu_sqdiff"] = m.build()
+    # 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (their own params structs)
+    models["conv_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 4, (3, 3), bias="int32")
+    models["depthwise_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 3, (3, 3), depthwise=True)
+    models["fc_16x8"] = fc_16x8(rng, 2, 9, 4)
+    models["tanh_16x8"] = activation_16x8("TANH", 0.001, (3, 5))
     return models
 
 

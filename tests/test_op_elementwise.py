@@ -214,10 +214,14 @@ def _generate(model: bytes, tmp_path):
     generate(path, tmp_path / "out", target="host", force=True)
 
 
-@pytest.mark.parametrize("opcode", OPS)
-def test_binary_rejects_int16(opcode, tmp_path):
-    with pytest.raises(UnsupportedError, match="only the int8 variant"):
-        _generate(binary_model(opcode, (1, 4), (1, 4), dtype="int16", zps=(0, 0, 0)), tmp_path)
+def test_binary_int16_limits(tmp_path):
+    """int16 (16x8) ADD/SUB/MUL run (tests/test_op_16x8.py); what TFLM's int16 kernels refuse
+    is refused: MUL zero points other than 0, broadcasting beyond 4-D, mixed types."""
+    with pytest.raises(UnsupportedError, match="int16 MUL needs 0"):
+        _generate(binary_model("MUL", (1, 4), (1, 4), dtype="int16", zps=(0, 3, 0)), tmp_path)
+    with pytest.raises(UnsupportedError, match="up to 4-D"):
+        _generate(binary_model("ADD", (2, 1, 3, 1, 2), (1, 2, 1, 4, 1), dtype="int16",
+                               zps=(0, 0, 0)), tmp_path)
 
 
 def test_binary_rejects_bad_broadcast(tmp_path):

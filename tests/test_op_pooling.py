@@ -103,7 +103,7 @@ def _generate(model: bytes, tmp_path):
     (dict(out_scale=0.1), "output quantization equal"),
     (dict(out_zp=3), "output quantization equal"),
     (dict(out_shape=(1, 4, 4, 4)), "does not match"),
-    (dict(dtype="int16"), "supported: int8"),
+    (dict(dtype="int32"), "supported: int8, int16"),
 ])
 def test_pool_rejects(kwargs, message, tmp_path):
     with pytest.raises(UnsupportedError, match=message):

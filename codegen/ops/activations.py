@@ -1,5 +1,6 @@
-"""LOGISTIC and TANH, int8: TFLM's Prepare rescaling and the 256-entry tables its integer
-arithmetic gives (codegen/fixedpoint.py), kernel-neutral.
+"""LOGISTIC and TANH: TFLM's Prepare rescaling; for int8 the 256-entry tables its integer
+arithmetic gives (codegen/fixedpoint.py), for int16 the scaling into the interpolated
+sigmoid table (tg_sigmoid_s16.h); kernel-neutral.
 """
 from __future__ import annotations
 
@@ -57,3 +58,33 @@ def logistic_table(input_scale: float, input_zero_point: int) -> np.ndarray:
 def tanh_table(input_scale: float, input_zero_point: int) -> np.ndarray:
     """reference_integer_ops::Tanh (int8): steps of 1/128 around 0."""
     return _table(input_scale, input_zero_point, fp.tanh, 7, 0)
+
+
+# --- int16 (16x8 models) -----------------------------------------------------------------
+
+S16_OUTPUT_SCALE_LOG2 = -15          # TFLM requires the int16 output scale 2^-15
+
+
+def checked_log2(x: float) -> tuple[int, bool]:
+    """TFLite's CheckedLog2 (in float32): (round(log2 x), whether x is that power of two
+    within 1e-3 of an octave)."""
+    lg = np.float32(np.log(np.float32(x))) * (np.float32(1.0) / np.float32(np.log(np.float32(2))))
+    rounded = np.round(lg)
+    return int(rounded), bool(abs(np.float32(lg - rounded)) < np.float32(1e-3))
+
+
+def s16_input_scaling(input_scale: float, tanh: bool) -> tuple[int, int]:
+    """(multiplier, right shift) taking an int16 LOGISTIC/TANH input to the table's input,
+    as TFLM's Prepare (logistic_common.cc, tanh.cc): a power-of-two scale with shift 0
+    (tanh: 0 or 1) multiplies by 3 << shift; any other scale by int(scale * 4096 * 3 * 2^s)
+    with s the smallest shift bringing it above 32767 / 2 (at most 31)."""
+    log2, pot = checked_log2(input_scale)
+    left = (15 - 3) + log2
+    if pot and left in ((0, 1) if tanh else (0,)):
+        return 3 << left, 0
+    multiplier = float(np.float32(input_scale)) * 4096.0 * 3.0
+    shift = 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    return int(multiplier), shift

@@ -56,3 +56,26 @@ def fused_activation_bounds(op: Op, graph: Graph, out: Tensor) -> tuple[int, int
 
 def activation_suffix(name: str) -> str:
     return "" if name == "NONE" else f", fused {name}"
+
+
+# --- 16x8: int16 activations, int8 weights ----------------------------------------------
+
+TFLITE_INT32 = 2      # TensorType INT32, the value of an operator's quantized_bias_type
+
+
+def require_16x8_zero_points(op: Op, graph: Graph, inp: Tensor, out: Tensor) -> None:
+    """TFLite's 16x8 scheme quantizes activations symmetrically: TFLM's int16 kernels take
+    no input or output offset, so a zero point other than 0 would be ignored."""
+    for t, role in ((inp, "input"), (out, "output")):
+        if t.quant is not None and np.any(t.quant.zero_point != 0):
+            raise unsupported(op, graph, f"16-bit {role} '{t.name}' has zero point "
+                              f"{int(np.ravel(t.quant.zero_point)[0])}; TFLite's 16x8 "
+                              "quantization (and TFLM's int16 kernels) need zero point 0")
+
+
+def accumulates_in_32_bits(op: Op, bias: Tensor | None) -> bool:
+    """16x8 layers: TFLM accumulates in 32 bits with an int32 bias, or with none when the
+    operator's quantized_bias_type says INT32; in 64 bits otherwise (codegen docs: tg_s16.h)."""
+    if bias is not None:
+        return bias.dtype == "int32"
+    return int(op.options.get("quantized_bias_type", 0)) == TFLITE_INT32

@@ -16,7 +16,9 @@ import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.common import activation_suffix, conv_output_multipliers, fused_activation_bounds
+from codegen.ops.common import (accumulates_in_32_bits, activation_suffix,
+                                conv_output_multipliers, fused_activation_bounds,
+                                require_16x8_zero_points)
 from codegen.ops.window import Window, make_window
 
 
@@ -29,16 +31,16 @@ def conv_window(op: Op, g: Graph, in_h: int, in_w: int, f_h: int, f_w: int) -> W
 
 # --- checks and constants shared by both operators ---------------------------------------
 
-def _tensors(op: Op, g: Graph):
+def _tensors(op: Op, g: Graph, activations: tuple[str, ...]):
     ins = g.op_inputs(op)
     if len(ins) < 2:
         raise unsupported(op, g, "expected input, filter and optional bias")
     inp, filt = ins[0], ins[1]
     bias = ins[2] if len(ins) > 2 else None
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
+    require_dtype(op, g, inp, activations, "input")
     require_dtype(op, g, filt, ("int8",), "filter")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, out, (inp.dtype,), "output")
     if not filt.is_const:
         raise unsupported(op, g, f"filter '{filt.name}' is not constant")
     for t, role in ((inp, "input"), (filt, "filter"), (out, "output")):
@@ -52,6 +54,8 @@ def _tensors(op: Op, g: Graph):
     if np.any(filt.quant.zero_point != 0):
         raise unsupported(op, g, "filter must be symmetrically quantized (zero point 0): "
                           "TFLM's int8 kernels ignore a filter zero point")
+    if inp.dtype == "int16":
+        require_16x8_zero_points(op, g, inp, out)
     if inp.shape[0] != out.shape[0]:
         raise unsupported(op, g, f"input batch {inp.shape[0]} differs from output batch "
                           f"{out.shape[0]}")
@@ -110,6 +114,16 @@ class ConvLayer:
     activation: str = "NONE"
 
     @property
+    def is_16x8(self) -> bool:
+        """int16 activations with int8 filters (TFLite's 16x8 quantization)."""
+        return self.inp.dtype == "int16"
+
+    @property
+    def accumulate32(self) -> bool:
+        """16x8: whether TFLM sums in 32 bits (an int32 bias) rather than 64 (tg_s16.h)."""
+        return accumulates_in_32_bits(self.op, self.bias) and not self.depthwise
+
+    @property
     def depthwise(self) -> bool:
         return self.op.opcode == "DEPTHWISE_CONV_2D"
 
@@ -141,17 +155,30 @@ def _analyse_quant(op: Op, g: Graph, layer: ConvLayer) -> ConvLayer:
     layer.multiplier, layer.shift = conv_output_multipliers(layer.inp, layer.filt, layer.out,
                                                             layer.out_d)
     layer.act_min, layer.act_max, layer.activation = fused_activation_bounds(op, g, layer.out)
+    if layer.bias is None and layer.is_16x8 and layer.depthwise:
+        # TFLM's int16 depthwise kernel crashes without one (a segmentation fault in its
+        # Prepare, in the tflite_micro package) and LiteRT's refuses it: no reference runs it
+        raise unsupported(op, g, "a 16x8 depthwise convolution needs a bias (TFLM's kernel "
+                          "crashes without one and LiteRT's refuses it, so no reference can "
+                          "check it; the converter always writes one): add an int64 bias of "
+                          "zeros")
     if layer.bias is not None:
-        require_dtype(op, g, layer.bias, ("int32",), "bias")
+        kinds = ("int32",)
+        if layer.is_16x8:   # TFLM's 16x8 depthwise kernel reads its bias as int64 only
+            kinds = ("int64",) if layer.depthwise else ("int32", "int64")
+        require_dtype(op, g, layer.bias, kinds, "bias")
         if not layer.bias.is_const or layer.bias.num_elements != layer.out_d:
             raise unsupported(op, g, f"bias '{layer.bias.name}' must be a constant of "
-                              f"{layer.out_d} int32 values")
+                              f"{layer.out_d} {layer.bias.dtype} values")
     return layer
 
 
-def analyse_conv(op: Op, g: Graph) -> ConvLayer:
-    """Check a CONV_2D layer (raising a clear error) and compute its window and requantization."""
-    inp, filt, bias, out = _tensors(op, g)
+def analyse_conv(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> ConvLayer:
+    """Check a CONV_2D layer (raising a clear error) and compute its window and requantization.
+
+    `activations`: the input/output types the calling kernel takes (int8; int16 for 16x8).
+    """
+    inp, filt, bias, out = _tensors(op, g, activations)
     batches, in_h, in_w, in_d = inp.shape
     out_d, f_h, f_w, f_d = filt.shape
     if in_d % f_d:
@@ -169,9 +196,10 @@ def analyse_conv(op: Op, g: Graph) -> ConvLayer:
         in_w=in_w, in_d=in_d, f_h=f_h, f_w=f_w, out_d=out_d, filter_depth=f_d, groups=groups))
 
 
-def analyse_depthwise_conv(op: Op, g: Graph) -> ConvLayer:
+def analyse_depthwise_conv(op: Op, g: Graph,
+                           activations: tuple[str, ...] = ("int8",)) -> ConvLayer:
     """Check a DEPTHWISE_CONV_2D layer and compute its window and requantization."""
-    inp, filt, bias, out = _tensors(op, g)
+    inp, filt, bias, out = _tensors(op, g, activations)
     batches, in_h, in_w, in_d = inp.shape
     one, f_h, f_w, out_d = filt.shape
     if one != 1:

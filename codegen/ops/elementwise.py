@@ -1,9 +1,9 @@
-"""ADD, SUB and MUL, int8, with TFLite broadcasting.
+"""ADD, SUB and MUL, int8 (and int16, for 16x8 models), with TFLite broadcasting.
 
 Quantization parameters are computed as TFLM's Prepare does (see
 tensorflow/lite/micro/kernels/add_common.cc, sub_common.cc, mul_common.cc):
 
-ADD/SUB: both inputs are shifted left by 20 bits and rescaled to a common
+ADD/SUB: both inputs are shifted left by 20 bits (15 for int16) and rescaled to a common
 scale of twice the larger input scale (multipliers < 1), summed, then
 rescaled to the output.  The ratios are computed in double precision for
 both.  (sub_common.cc on tflite-micro's main branch at 90b983c2 still divides
@@ -29,7 +29,9 @@ from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.common import activation_suffix, fused_activation_bounds
 
 TFLM_MAX_RANK = 8      # BroadcastBinaryOpSimple's kMaxRank
-ADD_SUB_LEFT_SHIFT_INT8 = 20
+# ADD/SUB shift both inputs left by this before rescaling (TFLM's add_common.cc)
+ADD_SUB_LEFT_SHIFT = {"int8": 20, "int16": 15}
+INT16_MAX_RANK = 4     # BroadcastAdd4DSlow, BroadcastMul4DSlow: TFLM's int16 broadcasts
 
 
 def broadcast_shape(shape1: tuple, shape2: tuple) -> tuple | None:
@@ -68,18 +70,16 @@ def mul_multiplier(s1: float, s2: float, s_out: float) -> tuple[int, int]:
     return quant.quantize_multiplier(real)
 
 
-def _operands(op: Op, g: Graph):
+def _operands(op: Op, g: Graph, activations: tuple[str, ...]):
     ins = g.op_inputs(op)
     outs = g.op_outputs(op)
     if len(ins) != 2 or len(outs) != 1:
         raise unsupported(op, g, f"expected 2 inputs and 1 output, got {len(ins)} and {len(outs)}")
     x1, x2 = ins
     y = outs[0]
-    for t, role in ((x1, "input1"), (x2, "input2"), (y, "output")):
-        if t is not None and t.dtype == "int16":
-            raise unsupported(op, g, f"{role} '{t.name}' is int16; only the int8 variant of "
-                              f"{op.opcode} is supported")
-        require_dtype(op, g, t, ("int8",), role)
+    require_dtype(op, g, x1, activations, "input1")
+    for t, role in ((x2, "input2"), (y, "output")):
+        require_dtype(op, g, t, (x1.dtype,), role)
     q1 = require_quant(op, g, x1, "input1")
     q2 = require_quant(op, g, x2, "input2")
     qo = require_quant(op, g, y, "output")
@@ -155,13 +155,24 @@ class BinaryLayer:
         return _comment(self.op, self.x1, self.x2, self.y, self.same_shape, self.activation)
 
 
-def analyse_binary(op: Op, g: Graph) -> BinaryLayer:
-    """Check an int8 ADD, SUB or MUL (clear errors) and compute its scalars as TFLM does."""
-    x1, x2, y, q1, q2, qo = _operands(op, g)
+def analyse_binary(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> BinaryLayer:
+    """Check an ADD, SUB or MUL (clear errors) and compute its scalars as TFLM does.
+
+    `activations`: the types the calling kernel takes (int8; int16 for 16x8 models)."""
+    x1, x2, y, q1, q2, qo = _operands(op, g, activations)
     same = _check_broadcast(op, g, x1, x2, y)
+    if x1.dtype == "int16":
+        if not same and max(len(x1.shape), len(x2.shape), len(y.shape)) > INT16_MAX_RANK:
+            raise unsupported(op, g, f"int16 broadcasting supports up to {INT16_MAX_RANK}-D "
+                              "shapes, as TFLM's int16 kernels")
+        if op.opcode == "MUL":      # TFLM's int16 MUL requires them (mul_common.cc)
+            for t, q, role in ((x1, q1, "input1"), (x2, q2, "input2"), (y, qo, "output")):
+                if q.scalar_zero_point != 0:
+                    raise unsupported(op, g, f"int16 {role} '{t.name}' has zero point "
+                                      f"{q.scalar_zero_point}; TFLM's int16 MUL needs 0")
     extra = {}
     if op.opcode in ("ADD", "SUB"):
-        left_shift = ADD_SUB_LEFT_SHIFT_INT8
+        left_shift = ADD_SUB_LEFT_SHIFT[x1.dtype]
         try:
             m = add_sub_multipliers(q1.scalar_scale, q2.scalar_scale, qo.scalar_scale,
                                     left_shift)

@@ -10,13 +10,16 @@ import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.common import activation_suffix, conv_output_multipliers, fused_activation_bounds
+from codegen.ops.common import (accumulates_in_32_bits, activation_suffix,
+                                conv_output_multipliers, fused_activation_bounds,
+                                require_16x8_zero_points)
 
 
 @dataclass
 class FcLayer:
     """A FULLY_CONNECTED layer checked and analysed: shapes and requantization, kernel-neutral."""
 
+    op: Op
     inp: Tensor
     filt: Tensor
     bias: Tensor | None
@@ -33,6 +36,16 @@ class FcLayer:
     activation: str
 
     @property
+    def is_16x8(self) -> bool:
+        """int16 activations with int8 weights (TFLite's 16x8 quantization)."""
+        return self.inp.dtype == "int16"
+
+    @property
+    def accumulate32(self) -> bool:
+        """16x8: whether TFLM sums in 32 bits (an int32 bias) rather than 64 (tg_s16.h)."""
+        return accumulates_in_32_bits(self.op, self.bias)
+
+    @property
     def input_zero_point(self) -> int:
         return self.inp.quant.scalar_zero_point
 
@@ -45,15 +58,19 @@ class FcLayer:
                 f"{self.out.shape_str()}{activation_suffix(self.activation)}{suffix}")
 
 
-def analyse_fully_connected(op: Op, g: Graph) -> FcLayer:
-    """Check a FULLY_CONNECTED layer (raising a clear error) and compute its requantization."""
+def analyse_fully_connected(op: Op, g: Graph,
+                            activations: tuple[str, ...] = ("int8",)) -> FcLayer:
+    """Check a FULLY_CONNECTED layer (raising a clear error) and compute its requantization.
+
+    `activations`: the input/output types the calling kernel takes (int8; int16 for 16x8).
+    """
     ins = g.op_inputs(op)
     inp, filt = ins[0], ins[1]
     bias = ins[2] if len(ins) > 2 else None
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
+    require_dtype(op, g, inp, activations, "input")
     require_dtype(op, g, filt, ("int8",), "weights")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, out, (inp.dtype,), "output")
     if not filt.is_const:
         raise unsupported(op, g, f"weights '{filt.name}' are not constant")
     if op.options.get("weights_format", 0) != 0:
@@ -63,6 +80,8 @@ def analyse_fully_connected(op: Op, g: Graph) -> FcLayer:
     require_quant(op, g, out, "output")
     if np.any(filt.quant.zero_point != 0):
         raise unsupported(op, g, "weights must be symmetrically quantized (zero point 0), as TFLM requires")
+    if inp.dtype == "int16":
+        require_16x8_zero_points(op, g, inp, out)
     if len(filt.shape) != 2:
         raise unsupported(op, g, f"weights must be 2-D [units, depth], got {list(filt.shape)}")
     units, depth = filt.shape
@@ -80,9 +99,11 @@ def analyse_fully_connected(op: Op, g: Graph) -> FcLayer:
         raise unsupported(op, g, f"output shape {list(out.shape)} does not hold "
                           f"{batches}x{units} values")
     if bias is not None:
-        require_dtype(op, g, bias, ("int32",), "bias")
+        require_dtype(op, g, bias, ("int32", "int64") if inp.dtype == "int16" else ("int32",),
+                      "bias")
         if not bias.is_const or bias.num_elements != units:
-            raise unsupported(op, g, f"bias '{bias.name}' must be a constant of {units} int32 values")
+            raise unsupported(op, g, f"bias '{bias.name}' must be a constant of {units} "
+                              f"{bias.dtype} values")
         b = bias.data.astype(np.int64).reshape(units)
     else:
         b = np.zeros(units, dtype=np.int64)
@@ -90,7 +111,7 @@ def analyse_fully_connected(op: Op, g: Graph) -> FcLayer:
     mult, shift = conv_output_multipliers(inp, filt, out,
                                           units if per_channel else 1)
     act_min, act_max, act = fused_activation_bounds(op, g, out)
-    return FcLayer(inp=inp, filt=filt, bias=bias, out=out, batches=batches, depth=depth,
+    return FcLayer(op=op, inp=inp, filt=filt, bias=bias, out=out, batches=batches, depth=depth,
                    units=units, per_channel=per_channel, bias_values=b, multiplier=mult,
                    shift=shift, act_min=act_min, act_max=act_max, activation=act)
 

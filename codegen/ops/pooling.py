@@ -56,12 +56,14 @@ class PoolLayer:
                 f"{w.padding_name}{activation_suffix(self.activation)}{suffix}")
 
 
-def analyse_pool(op: Op, g: Graph) -> PoolLayer:
-    """Check an AVERAGE_POOL_2D / MAX_POOL_2D layer (raising a clear error); its geometry."""
+def analyse_pool(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> PoolLayer:
+    """Check an AVERAGE_POOL_2D / MAX_POOL_2D layer (raising a clear error); its geometry.
+
+    `activations`: the types the calling kernel takes (int8; int16 for 16x8 models)."""
     inp = g.op_inputs(op)[0]
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, inp, activations, "input")
+    require_dtype(op, g, out, (inp.dtype,), "output")
     in_q = require_quant(op, g, inp, "input")
     out_q = require_quant(op, g, out, "output")
     if len(inp.shape) != 4:
@@ -69,7 +71,7 @@ def analyse_pool(op: Op, g: Graph) -> PoolLayer:
     in_s, out_s = np.float32(in_q.scalar_scale), np.float32(out_q.scalar_scale)
     if float(abs(in_s - out_s)) > SCALE_TOLERANCE or \
             in_q.scalar_zero_point != out_q.scalar_zero_point:
-        raise unsupported(op, g, "int8 pooling needs the output quantization equal to the "
+        raise unsupported(op, g, f"{inp.dtype} pooling needs the output quantization equal to the "
                           f"input's (TFLM requires it): input scale {float(in_s):.9g} zero point "
                           f"{in_q.scalar_zero_point}, output scale {float(out_s):.9g} zero point "
                           f"{out_q.scalar_zero_point}")

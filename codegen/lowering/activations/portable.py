@@ -1,4 +1,5 @@
-"""LOGISTIC and TANH, int8 -> int8, as 256-entry tables.
+"""LOGISTIC and TANH, int8 -> int8, as 256-entry tables (int16 -> int16: tg_logistic_s16,
+tg_tanh_s16, TFLM's interpolated sigmoid table).
 
 TFLM's int8 kernels rescale (x - zero_point) to a fixed-point number with 4
 integer bits and evaluate gemmlowp's fixed-point logistic / tanh
@@ -21,17 +22,52 @@ import numpy as np
 from codegen.graph import Graph, Op
 from codegen.lowering import register
 from codegen.lowering.lut import lut_layer
-from codegen.ir import LayerCall
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.activations import input_rescaling, logistic_table, tanh_table
+from codegen.ops.activations import (S16_OUTPUT_SCALE_LOG2, checked_log2, input_rescaling,
+                                     logistic_table, s16_input_scaling, tanh_table)
+from codegen.ops.lstm import SIGMOID_TABLE
+
+
+def _lower_s16(op: Op, g: Graph, ctx: LowerContext, name: str) -> LayerCall:
+    """int16 -> int16 (16x8 models): TFLM's interpolated sigmoid table (tg_sigmoid_s16.h)."""
+    inp = g.op_inputs(op)[0]
+    out = g.op_outputs(op)[0]
+    if inp.num_elements != out.num_elements:
+        raise unsupported(op, g, f"output shape {list(out.shape)} does not match the input's")
+    in_q = require_quant(op, g, inp, "input")
+    out_q = require_quant(op, g, out, "output")
+    if in_q.scalar_zero_point != 0 or out_q.scalar_zero_point != 0:
+        raise unsupported(op, g, f"int16 {name} needs zero points 0 (TFLM requires them), got "
+                          f"input {in_q.scalar_zero_point}, output {out_q.scalar_zero_point}")
+    if not (math.isfinite(in_q.scalar_scale) and in_q.scalar_scale > 0):
+        raise unsupported(op, g, f"input '{inp.name}' has scale {in_q.scalar_scale!r}; it "
+                          "must be positive")
+    log2, pot = checked_log2(out_q.scalar_scale)
+    if not pot or log2 != S16_OUTPUT_SCALE_LOG2:
+        raise unsupported(op, g, f"int16 {name} needs the output scale 2^-15 (TFLM requires "
+                          f"it), got {out_q.scalar_scale:g}")
+    multiplier, shift = s16_input_scaling(in_q.scalar_scale, tanh=name == "TANH")
+    c_t, r_t = ctx.const("sigmoid_table", "uint16_t", np.array(SIGMOID_TABLE, dtype=np.uint16),
+                         "sigmoid(k / 24) in Q0.16, k = 0..256 (TFLite's sigmoid_table_uint16)")
+    return LayerCall(
+        op=op, kernel=f"tg_{name.lower()}_s16", params_type="tg_activation_s16_params_t",
+        params=dict(count=inp.num_elements, input_multiplier=multiplier, input_shift=shift,
+                    table=r_t),
+        args=[TensorArg(inp.index), TensorArg(out.index)], consts=[c_t],
+        overlaps=[Overlap(output=out.index, input=inp.index)],
+        comment=f"{name} int16 {inp.shape_str()}, input scale {in_q.scalar_scale:.9g} "
+                "(interpolated table)")
 
 
 def _lower(op: Op, g: Graph, ctx: LowerContext, name: str) -> LayerCall:
     inp = g.op_inputs(op)[0]
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, inp, ("int8", "int16"), "input")
+    require_dtype(op, g, out, (inp.dtype,), "output")
+    if inp.dtype == "int16":
+        return _lower_s16(op, g, ctx, name)
     if inp.num_elements != out.num_elements:
         raise unsupported(op, g, f"output shape {list(out.shape)} does not match the input's")
     in_q = require_quant(op, g, inp, "input")

@@ -36,9 +36,79 @@ def _bias_param(ctx: LowerContext, layer: ConvLayer):
     return r, [c]
 
 
+def _bias_16x8(ctx: LowerContext, layer: ConvLayer, acc32: bool):
+    """16x8: (bias64, bias32) references and constants; the bias keeps its type."""
+    null = CExpr("NULL")
+    if layer.bias is None:
+        return null, null, []
+    values = layer.bias.data.reshape(layer.out_d)
+    if acc32:
+        c, r = ctx.const("bias", "int32_t", values.astype(np.int32),
+                         "int32 bias per output channel (TFLM sums in 32 bits)")
+        return null, r, [c]
+    c, r = ctx.const("bias", "int64_t", values.astype(np.int64), "int64 bias per output channel")
+    return r, null, [c]
+
+
+def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    win, filt = layer.win, layer.filt
+    out_d, f_h, f_w, f_d = filt.shape
+    c_w, r_w = ctx.const("filter", "int8_t", filt.data,
+                         f"{out_d}x{f_h}x{f_w}x{f_d} int8 filter (OHWI)")
+    acc32 = layer.accumulate32
+    r_b64, r_b32, c_b = _bias_16x8(ctx, layer, acc32)
+    q_params, q_consts = _requant_params(ctx, layer)
+    del q_params["input_offset"], q_params["output_offset"]     # zero points 0
+    return LayerCall(
+        op=op,
+        kernel="tg_conv_s16",
+        params_type="tg_conv_s16_params_t",
+        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                    input_depth=layer.in_d, filter_height=f_h, filter_width=f_w,
+                    filter_depth=f_d, groups=layer.groups,
+                    filters_per_group=out_d // layer.groups,
+                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
+                    **win.params(), filter=r_w, bias64=r_b64, bias32=r_b32,
+                    acc32=int(acc32), **q_params),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
+        consts=[c_w, *c_b, *q_consts],
+        comment=layer.comment(" (16x8)"),
+        macs=layer.macs,
+    )
+
+
+def _lower_depthwise_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    win, filt = layer.win, layer.filt
+    _, f_h, f_w, out_d = filt.shape
+    c_w, r_w = ctx.const("filter", "int8_t", filt.data,
+                         f"{f_h}x{f_w}x{out_d} int8 depthwise filter (HWC)")
+    r_b64, _, c_b = _bias_16x8(ctx, layer, acc32=False)
+    q_params, q_consts = _requant_params(ctx, layer)
+    del q_params["input_offset"], q_params["output_offset"]
+    return LayerCall(
+        op=op,
+        kernel="tg_depthwise_conv_s16",
+        params_type="tg_depthwise_conv_s16_params_t",
+        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                    input_depth=layer.in_d, depth_multiplier=layer.depth_multiplier,
+                    filter_height=f_h, filter_width=f_w,
+                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
+                    **win.params(), filter=r_w, bias64=r_b64, **q_params),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
+        consts=[c_w, *c_b, *q_consts],
+        comment=layer.comment(" (16x8)"),
+        macs=layer.macs,
+    )
+
+
+ACTIVATIONS = ("int8", "int16")      # int16: TFLite's 16x8 quantization
+
+
 @register("CONV_2D")
 def lower_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    layer = analyse_conv(op, g)
+    layer = analyse_conv(op, g, ACTIVATIONS)
+    if layer.is_16x8:
+        return _lower_conv_16x8(op, layer, ctx)
     win, filt = layer.win, layer.filt
     out_d, f_h, f_w, f_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
@@ -64,7 +134,9 @@ def lower_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 
 @register("DEPTHWISE_CONV_2D")
 def lower_depthwise_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    layer = analyse_depthwise_conv(op, g)
+    layer = analyse_depthwise_conv(op, g, ACTIVATIONS)
+    if layer.is_16x8:
+        return _lower_depthwise_16x8(op, layer, ctx)
     win, filt = layer.win, layer.filt
     _, f_h, f_w, out_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,

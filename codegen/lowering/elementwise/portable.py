@@ -1,4 +1,4 @@
-"""ADD, SUB and MUL, int8, with TFLite broadcasting, on tinygen's portable kernels.
+"""ADD, SUB and MUL, int8 and int16, with TFLite broadcasting, on tinygen's portable kernels.
 
 The generator turns the three shapes into a loop nest over the output with one
 stride per input (0 where broadcast), merging dimensions that can be walked as
@@ -77,9 +77,16 @@ def _loops(layer: BinaryLayer, g: Graph) -> dict:
     return dict(dims=dims, input1_strides=s1, input2_strides=s2)
 
 
+ACTIVATIONS = ("int8", "int16")      # int16: 16x8 models
+
+
+def _suffix(b: BinaryLayer) -> str:
+    return "s16" if b.y.dtype == "int16" else "s8"
+
+
 @register("ADD", "SUB")
 def lower_add_sub(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    b = analyse_binary(op, g)
+    b = analyse_binary(op, g, ACTIVATIONS)
     params = dict(left_shift=b.left_shift,
                   input1_offset=b.input1_offset,
                   input1_multiplier=b.input1_multiplier,
@@ -93,7 +100,7 @@ def lower_add_sub(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                   act_min=b.act_min, act_max=b.act_max, **_loops(b, g))
     return LayerCall(
         op=op,
-        kernel="tg_add_s8" if op.opcode == "ADD" else "tg_sub_s8",
+        kernel=f"tg_{op.opcode.lower()}_{_suffix(b)}",
         params_type="tg_add_sub_params_t",
         params=params,
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
@@ -104,10 +111,10 @@ def lower_add_sub(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 
 @register("MUL")
 def lower_mul(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    b = analyse_binary(op, g)
+    b = analyse_binary(op, g, ACTIVATIONS)
     return LayerCall(
         op=op,
-        kernel="tg_mul_s8",
+        kernel=f"tg_mul_{_suffix(b)}",
         params_type="tg_mul_params_t",
         params=dict(input1_offset=b.input1_offset,
                     input2_offset=b.input2_offset,

@@ -1,4 +1,5 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D on tinygen's portable kernels (tg_avg_pool_s8, tg_max_pool_s8)."""
+"""AVERAGE_POOL_2D and MAX_POOL_2D on tinygen's portable kernels (tg_avg_pool_s8,
+tg_max_pool_s8; tg_avg_pool_s16, tg_max_pool_s16 for 16x8 models)."""
 from __future__ import annotations
 
 from codegen.graph import Graph, Op
@@ -9,9 +10,9 @@ from codegen.ops.pooling import analyse_pool
 
 
 def _lower_pool(op: Op, g: Graph, ctx: LowerContext, kind: str) -> LayerCall:
-    pool = analyse_pool(op, g)
+    pool = analyse_pool(op, g, ("int8", "int16"))
     win = pool.win
-    kernel = "tg_avg_pool_s8" if kind == "avg" else "tg_max_pool_s8"
+    kernel = f"tg_{kind}_pool_{'s16' if pool.inp.dtype == 'int16' else 's8'}"
     return LayerCall(
         op=op,
         kernel=kernel,

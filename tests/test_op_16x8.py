@@ -1,0 +1,320 @@
+"""16x8 layers (int16 activations, int8 weights: TFLite's 16x8 quantization) against TFLM:
+CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED, with int64 biases (64-bit accumulation),
+int32 biases (32-bit accumulation), none, per-tensor and per-channel filters, every fused
+activation, and the refusals."""
+import zlib
+
+import numpy as np
+import pytest
+
+from codegen.errors import UnsupportedError
+from codegen.frontend.tflite_writer import ModelWriter
+from codegen.generate import generate
+from tests.harness import assert_bit_exact
+
+ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+INT32 = 2      # TensorType INT32: quantized_bias_type
+
+
+def _bias(m, rng, n, dtype, scales, big):
+    hi = 1 << 36 if big and dtype == "int64" else 1 << 20
+    return m.const("bias", rng.integers(-hi, hi, (n,)), dtype, scale=scales,
+                   zero_point=[0] * len(scales))
+
+
+def _scales(rng, n, per_channel):
+    return rng.uniform(0.002, 0.05, n if per_channel else 1)
+
+
+def conv_16x8(rng, shape, out_d, kernel, stride=1, dilation=1, padding="SAME", groups=1,
+              per_channel=True, bias="int64", act="NONE", quantized_bias_type=0,
+              depthwise=False, multiplier=1, big_bias=False):
+    m = ModelWriter()
+    n, h, w, c = shape
+    in_scale = float(rng.uniform(2e-4, 2e-3))
+    x = m.tensor("input", shape, "int16", scale=in_scale, zero_point=0)
+    ws = _scales(rng, out_d, per_channel)
+    kh, kw = kernel
+    if depthwise:
+        filt = m.const("filter", rng.integers(-127, 128, (1, kh, kw, out_d)), "int8",
+                       scale=ws, zero_point=[0] * ws.size, axis=3)
+    else:
+        filt = m.const("filter", rng.integers(-127, 128, (out_d, kh, kw, c // groups)), "int8",
+                       scale=ws, zero_point=[0] * ws.size, axis=0)
+    ins = [x, filt, _bias(m, rng, out_d, bias, in_scale * ws, big_bias) if bias else -1]
+    pad = {"SAME": 0, "VALID": 1}[padding]
+
+    def size(i):
+        eff = (kernel[i] - 1) * dilation + 1
+        full = (h, w)[i]
+        return -(-full // stride) if padding == "SAME" else (full - eff) // stride + 1
+    y = m.tensor("output", (n, size(0), size(1), out_d), "int16",
+                 scale=float(rng.uniform(0.005, 0.05)), zero_point=0)
+    opts = {"padding": pad, "stride_w": stride, "stride_h": stride,
+            "dilation_w_factor": dilation, "dilation_h_factor": dilation,
+            "fused_activation_function": ACTS[act]}
+    if depthwise:
+        opts["depth_multiplier"] = multiplier
+        m.op("DEPTHWISE_CONV_2D", ins, [y], opts)
+    else:
+        if quantized_bias_type:
+            opts["quantized_bias_type"] = quantized_bias_type
+        m.op("CONV_2D", ins, [y], opts)
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+def fc_16x8(rng, batches, depth, units, per_channel=True, bias="int64", act="NONE",
+            quantized_bias_type=0, big_bias=False):
+    m = ModelWriter()
+    in_scale = float(rng.uniform(2e-4, 2e-3))
+    x = m.tensor("input", (batches, depth), "int16", scale=in_scale, zero_point=0)
+    ws = _scales(rng, units, per_channel)
+    w = m.const("weights", rng.integers(-127, 128, (units, depth)), "int8", scale=ws,
+                zero_point=[0] * ws.size, axis=0)
+    ins = [x, w, _bias(m, rng, units, bias, in_scale * ws, big_bias) if bias else -1]
+    y = m.tensor("output", (batches, units), "int16", scale=float(rng.uniform(0.005, 0.05)),
+                 zero_point=0)
+    opts = {"fused_activation_function": ACTS[act]}
+    if quantized_bias_type:
+        opts["quantized_bias_type"] = quantized_bias_type
+    m.op("FULLY_CONNECTED", ins, [y], opts)
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+CONV_CASES = [
+    # shape, out_d, kernel, stride, dilation, padding, groups, per_channel, bias, act, qbt
+    ((1, 6, 5, 3), 4, (3, 3), 1, 1, "SAME", 1, True, "int64", "NONE", 0),
+    ((2, 7, 7, 4), 5, (3, 2), 2, 1, "VALID", 1, False, "int32", "RELU", 0),
+    ((1, 9, 8, 2), 3, (3, 3), 1, 2, "SAME", 1, True, None, "RELU6", 0),
+    ((1, 5, 6, 6), 4, (1, 1), 1, 1, "VALID", 2, True, None, "RELU_N1_TO_1", INT32),
+    ((1, 4, 4, 8), 16, (2, 2), 3, 1, "SAME", 1, True, "int64", "NONE", 0),
+]
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=[str(c) for c in CONV_CASES])
+def test_conv_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    shape, out_d, kernel, stride, dil, pad, groups, pc, bias, act, qbt = case
+    model = conv_16x8(rng, shape, out_d, kernel, stride, dil, pad, groups, pc, bias, act, qbt)
+    assert_bit_exact(model, tmp_path, count=3)
+
+
+DW_CASES = [
+    # shape, multiplier, kernel, stride, dilation, padding, per_channel, bias, act
+    ((1, 7, 6, 3), 1, (3, 3), 1, 1, "SAME", True, "int64", "NONE"),
+    ((2, 8, 8, 2), 2, (3, 3), 2, 1, "VALID", False, "int64", "RELU6"),
+    ((1, 9, 7, 5), 1, (5, 3), 1, 2, "SAME", True, "int64", "RELU"),
+]
+
+
+@pytest.mark.parametrize("case", DW_CASES, ids=[str(c) for c in DW_CASES])
+def test_depthwise_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    shape, mult, kernel, stride, dil, pad, pc, bias, act = case
+    model = conv_16x8(rng, shape, shape[3] * mult, kernel, stride, dil, pad, 1, pc, bias, act,
+                      depthwise=True, multiplier=mult)
+    assert_bit_exact(model, tmp_path, count=3)
+
+
+FC_CASES = [
+    # batches, depth, units, per_channel, bias, act, quantized_bias_type, big bias
+    (1, 16, 8, True, "int64", "NONE", 0, True),
+    (3, 7, 5, False, "int32", "RELU", 0, False),
+    (2, 33, 4, True, None, "RELU6", INT32, False),
+    (1, 300, 3, False, None, "NONE", 0, False),
+]
+
+
+@pytest.mark.parametrize("case", FC_CASES, ids=[str(c) for c in FC_CASES])
+def test_fully_connected_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(fc_16x8(rng, *case), tmp_path, count=3)
+
+
+def test_16x8_accumulator_width_follows_the_bias_type(tmp_path):
+    """An int32 bias (or quantized_bias_type INT32) makes TFLM sum in 32 bits and requantize
+    with the 32-bit MultiplyByQuantizedMultiplier; the kernel must be told which."""
+    rng = np.random.default_rng(3)
+    for bias, qbt, want in (("int64", 0, 0), ("int32", 0, 1), (None, INT32, 1), (None, 0, 0)):
+        gen = generate("m.tflite", None, model_bytes=fc_16x8(rng, 1, 8, 4, bias=bias,
+                                                      quantized_bias_type=qbt),
+                       measure=False)
+        (layer,) = gen.program.layers
+        assert layer.call.kernel == "tg_fully_connected_s16"
+        assert layer.call.params["acc32"] == want, (bias, qbt)
+
+
+def _with_zero_point(zp: int) -> bytes:
+    m = ModelWriter()
+    x = m.tensor("input", (1, 8), "int16", scale=0.001, zero_point=zp)
+    w = m.const("weights", np.ones((4, 8)), "int8", scale=[0.01], zero_point=[0], axis=0)
+    y = m.tensor("output", (1, 4), "int16", scale=0.01, zero_point=0)
+    m.op("FULLY_CONNECTED", [x, w, -1], [y], {})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+def test_16x8_refusals():
+    with pytest.raises(UnsupportedError, match="zero point 0"):
+        generate("m.tflite", None, model_bytes=_with_zero_point(3), measure=False)
+    rng = np.random.default_rng(1)
+    model = conv_16x8(rng, (1, 5, 5, 2), 2, (3, 3), bias="int32", depthwise=True)
+    with pytest.raises(UnsupportedError, match="int64"):
+        generate("m.tflite", None, model_bytes=model, measure=False)
+    model = conv_16x8(rng, (1, 5, 5, 2), 2, (3, 3), bias=None, depthwise=True)
+    with pytest.raises(UnsupportedError, match="needs a bias"):
+        generate("m.tflite", None, model_bytes=model, measure=False)
+
+
+POOL_CASES = [
+    # op, shape, filter, stride, padding, act
+    ("AVERAGE_POOL_2D", (1, 7, 6, 3), (3, 3), 2, "SAME", "NONE"),
+    ("AVERAGE_POOL_2D", (2, 5, 5, 4), (5, 5), 1, "VALID", "RELU6"),
+    ("MAX_POOL_2D", (1, 8, 7, 5), (2, 3), 2, "SAME", "RELU"),
+]
+
+
+def pool_16x8(rng, opcode, shape, filt, stride, padding, act):
+    m = ModelWriter()
+    scale = float(rng.uniform(2e-4, 2e-3))
+    x = m.tensor("input", shape, "int16", scale=scale, zero_point=0)
+    n, h, w, c = shape
+
+    def size(i):
+        full = (h, w)[i]
+        return -(-full // stride) if padding == "SAME" else (full - filt[i]) // stride + 1
+    y = m.tensor("output", (n, size(0), size(1), c), "int16", scale=scale, zero_point=0)
+    m.op(opcode, [x], [y], {"padding": {"SAME": 0, "VALID": 1}[padding], "stride_w": stride,
+                            "stride_h": stride, "filter_width": filt[1],
+                            "filter_height": filt[0], "fused_activation_function": ACTS[act]})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=[str(c) for c in POOL_CASES])
+def test_pooling_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(pool_16x8(rng, *case), tmp_path, count=3)
+
+
+BINARY_CASES = [
+    # op, shape1, shape2, zero points (in1, in2, out), act
+    ("ADD", (2, 4, 5), (2, 4, 5), (0, 0, 0), "NONE"),
+    ("ADD", (1, 3, 4, 6), (6,), (5, -7, 3), "RELU"),
+    ("SUB", (3, 1, 5), (1, 4, 5), (0, 0, 0), "RELU6"),
+    ("MUL", (2, 3, 4), (3, 1), (0, 0, 0), "NONE"),
+    ("MUL", (7,), (7,), (0, 0, 0), "RELU_N1_TO_1"),
+]
+
+
+def binary_16x8(rng, opcode, shape1, shape2, zps, act):
+    m = ModelWriter()
+    a = m.tensor("a", shape1, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[0])
+    b = m.tensor("b", shape2, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[1])
+    out_shape = np.broadcast_shapes(shape1, shape2)
+    y = m.tensor("y", out_shape, "int16", scale=float(rng.uniform(1e-4, 2e-3)),
+                 zero_point=zps[2])
+    m.op(opcode, [a, b], [y], {"fused_activation_function": ACTS[act]})
+    m.inputs, m.outputs = [a, b], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", BINARY_CASES, ids=[str(c) for c in BINARY_CASES])
+def test_add_sub_mul_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(binary_16x8(rng, *case), tmp_path, count=3)
+
+
+def model_16x8(rng) -> bytes:
+    """A small 16x8 network as the converter writes one with 16-bit activations and float
+    I/O: QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD (residual), AVERAGE_POOL_2D, RESHAPE,
+    FULLY_CONNECTED, DEQUANTIZE."""
+    m = ModelWriter()
+    s = [float(v) for v in rng.uniform(5e-4, 2e-3, 8)]
+    xf = m.tensor("image", (1, 8, 8, 2), "float32")
+    x = m.tensor("image_q", (1, 8, 8, 2), "int16", scale=s[0], zero_point=0)
+    m.op("QUANTIZE", [xf], [x])
+
+    def conv(name, inp, in_scale, out_d, depthwise, out_scale):
+        ws = rng.uniform(0.002, 0.02, out_d)
+        shape = (1, 3, 3, out_d) if depthwise else (out_d, 3, 3, 2)
+        f = m.const(name + "_w", rng.integers(-127, 128, shape), "int8", scale=ws,
+                    zero_point=[0] * out_d, axis=3 if depthwise else 0)
+        b = m.const(name + "_b", rng.integers(-1 << 20, 1 << 20, (out_d,)), "int64",
+                    scale=in_scale * ws, zero_point=[0] * out_d)
+        y = m.tensor(name, (1, 8, 8, out_d), "int16", scale=out_scale, zero_point=0)
+        opts = {"padding": 0, "stride_w": 1, "stride_h": 1, "fused_activation_function": 1}
+        if depthwise:
+            opts["depth_multiplier"] = 1
+        m.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [inp, f, b], [y], opts)
+        return y
+    c1 = conv("conv", x, s[0], 4, False, s[1])
+    c2 = conv("dw", c1, s[1], 4, True, s[2])
+    r = m.tensor("residual", (1, 8, 8, 4), "int16", scale=s[3], zero_point=0)
+    m.op("ADD", [c1, c2], [r], {"fused_activation_function": 0})
+    p = m.tensor("pool", (1, 4, 4, 4), "int16", scale=s[3], zero_point=0)
+    m.op("AVERAGE_POOL_2D", [r], [p], {"padding": 1, "stride_w": 2, "stride_h": 2,
+                                       "filter_width": 2, "filter_height": 2})
+    flat = m.tensor("flat", (1, 64), "int16", scale=s[3], zero_point=0)
+    m.op("RESHAPE", [p, m.const("shape", np.array([1, 64]), "int32")], [flat])
+    ws = rng.uniform(0.002, 0.02, 10)
+    w = m.const("fc_w", rng.integers(-127, 128, (10, 64)), "int8", scale=ws,
+                zero_point=[0] * 10, axis=0)
+    b = m.const("fc_b", rng.integers(-1 << 20, 1 << 20, (10,)), "int64", scale=s[3] * ws,
+                zero_point=[0] * 10)
+    logits = m.tensor("logits", (1, 10), "int16", scale=s[4], zero_point=0)
+    m.op("FULLY_CONNECTED", [flat, w, b], [logits])
+    out = m.tensor("scores", (1, 10), "float32")
+    m.op("DEQUANTIZE", [logits], [out])
+    m.inputs, m.outputs = [xf], [out]
+    return m.build()
+
+
+def test_a_16x8_network_end_to_end(tmp_path):
+    assert_bit_exact(model_16x8(np.random.default_rng(16)), tmp_path, count=3)
+
+
+ACT_CASES = [
+    # op, input scale (powers of two take TFLM's power-of-two path), shape
+    ("LOGISTIC", 2.0 ** -12, (3, 50)),
+    ("LOGISTIC", 0.00037, (2, 7, 9)),
+    ("TANH", 2.0 ** -12, (4, 33)),
+    ("TANH", 2.0 ** -11, (5, 8)),
+    ("TANH", 0.0021, (1, 64)),
+    ("LOGISTIC", 3e-6, (17,)),
+]
+
+
+def activation_16x8(opcode, in_scale, shape):
+    m = ModelWriter()
+    x = m.tensor("x", shape, "int16", scale=in_scale, zero_point=0)
+    y = m.tensor("y", shape, "int16", scale=2.0 ** -15, zero_point=0)
+    m.op(opcode, [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("case", ACT_CASES, ids=[str(c) for c in ACT_CASES])
+def test_logistic_tanh_16x8(case, tmp_path):
+    assert_bit_exact(activation_16x8(*case), tmp_path, count=3)
+
+
+def test_logistic_tanh_16x8_every_input(tmp_path):
+    """All 65536 int16 inputs, both operators, a power-of-two and a general scale."""
+    every = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)
+    for opcode, scale in (("LOGISTIC", 2.0 ** -12), ("TANH", 0.0013)):
+        (tmp_path / opcode).mkdir()
+        assert_bit_exact(activation_16x8(opcode, scale, (1, 65536)), tmp_path / opcode,
+                         inputs=[[every]])
+
+
+def test_logistic_tanh_16x8_refusals():
+    m = ModelWriter()
+    x = m.tensor("x", (4,), "int16", scale=2.0 ** -12, zero_point=0)
+    y = m.tensor("y", (4,), "int16", scale=2.0 ** -14, zero_point=0)
+    m.op("TANH", [x], [y])
+    m.inputs, m.outputs = [x], [y]
+    with pytest.raises(UnsupportedError, match="2\\^-15"):
+        generate("m.tflite", None, model_bytes=m.build(), measure=False)
