@@ -337,8 +337,35 @@ def tflm_figures(path: Path = SHARED / "benchmarks.md") -> dict:
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) == 8 and cells[4].replace(",", "").isdigit():
             out[cells[0]] = dict(cycles=int(cells[4].replace(",", "")),
+                                 ram=int(cells[6].replace(",", "")),
                                  code=int(cells[7].replace(",", "")))
     return out
+
+
+def geomean_summary(rows: list[dict], tflm: dict) -> list[dict]:
+    """Per kernel set, over the measured models TFLM + CMSIS-NN has figures for: the geometric
+    means of tinygen / TFLM + CMSIS-NN for cycles, RAM (+ I/O) and code bytes."""
+    import math
+    by_set: dict = {}
+    for r in rows:
+        t = tflm.get(r["model"])
+        if "error" in r or not t or not r.get("cycles"):
+            continue
+        by_set.setdefault(r["kernels"], []).append(
+            (r["cycles"] / t["cycles"], r["ram_io"] / t["ram"], (r["flash"] - r["const"]) / t["code"]))
+    out = []
+    for kset, ratios in by_set.items():
+        gm = [math.exp(sum(math.log(x[k]) for x in ratios) / len(ratios)) for k in range(3)]
+        out.append(dict(kernels=kset, models=len(ratios), cycles=gm[0], ram=gm[1], code=gm[2]))
+    return out
+
+
+def summary_table(rows: list[dict]) -> str:
+    lines = ["", "geometric mean against TFLM + CMSIS-NN (../shared/benchmarks.md):"]
+    for g in geomean_summary(rows, tflm_figures()):
+        lines.append(f"  {g['kernels']:<13} {g['models']:>2} models: cycles {g['cycles']:.2f}x, "
+                     f"RAM+I/O {g['ram']:.2f}x, code {g['code']:.2f}x")
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict], argv: list[str]) -> str:
@@ -369,6 +396,15 @@ def markdown(rows: list[dict], argv: list[str]) -> str:
                      f"| {r['model']} | {r['kernels']} | {r['macs'] / 1e6:.2f} M | "
                      f"{r['cycles']:,} | {cpm} | - | {r['flash'] - r['const']:,} | - | "
                      f"{layers} |")
+    summary = geomean_summary(rows, tflm)
+    if summary:
+        lines += ["", "## Geometric means against TFLM + CMSIS-NN", "",
+                  "Over the models above that `../shared/benchmarks.md` has figures for: "
+                  "tinygen's cycles, RAM (library `.data` + `.bss` plus the caller's input and "
+                  "output buffers) and code bytes, each divided by TFLM + CMSIS-NN's.", "",
+                  "| kernels | models | cycles | RAM + I/O | code |", "|---|---|---|---|---|"]
+        lines += [f"| {g['kernels']} | {g['models']} | {g['cycles']:.2f}x | {g['ram']:.2f}x | "
+                  f"{g['code']:.2f}x |" for g in summary]
     grid = layer_grid(rows)
     if grid:
         lines += ["", "## Cycles per layer", "",
@@ -434,6 +470,7 @@ def main() -> int:
             rows.append(row)
             print(f"  measured {row['model']} ({row['kernels']})", file=sys.stderr, flush=True)
     print(table(rows))
+    print(summary_table(rows))
     if not args.no_layers:
         print(layer_table(rows))
     if args.json:
