@@ -28,6 +28,7 @@ from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_elementwise import binary_model
+from tests.test_op_transpose_conv import transpose_conv_model
 from tests.test_op_maximum_minimum import maxmin_model
 from tests.test_op_quantize import layers_model
 from tests.test_op_softmax import softmax_model
@@ -87,6 +88,8 @@ def single_op_models() -> dict[str, bytes]:
     m.op("SQUARED_DIFFERENCE", [p, x], [y])
     m.inputs, m.outputs = [x], [y]
     models["prelu_sqdiff"] = m.build()
+    models["transpose_conv"] = transpose_conv_model(rng, (1, 2, 2, 3), (4, 4), (3, 3), (2, 2),
+                                                    0, 2)
     return models
 
 
