@@ -91,7 +91,7 @@ def single_op_models() -> dict[str, bytes]:
     models["prelu_sqdiff"] = m.build()
     models["transpose_conv"] = transpose_conv_model(rng, (1, 2, 2, 3), (4, 4), (3, 3), (2, 2),
                                                     0, 2)
-    models["batch_matmul"] = batch_matmul_model(rng, (2, 3, 4), (1, 4, 5), True, False)
+    models["batch_matmul"] = batch_matmul_model(rng, (2, 4, 3), (1, 4, 5), True, False)
     return models
 
 
