@@ -29,6 +29,7 @@ from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_elementwise import binary_model
 from tests.test_op_batch_matmul import batch_matmul_model
+from tests.test_op_div import div_model
 from tests.test_op_transpose_conv import transpose_conv_model
 from tests.test_op_maximum_minimum import maxmin_model
 from tests.test_op_quantize import layers_model
@@ -92,6 +93,7 @@ def single_op_models() -> dict[str, bytes]:
     models["transpose_conv"] = transpose_conv_model(rng, (1, 2, 2, 3), (4, 4), (3, 3), (2, 2),
                                                     0, 2)
     models["batch_matmul"] = batch_matmul_model(rng, (2, 4, 3), (1, 4, 5), True, False)
+    models["div"] = div_model(rng, (2, 3, 4), (3, 1))
     return models
 
 

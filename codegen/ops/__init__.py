@@ -67,7 +67,7 @@ BINARY = _sig("input1", "input2")
 
 SIGNATURES: dict[str, Signature] = {
     # arithmetic
-    "ADD": BINARY, "SUB": BINARY, "MUL": BINARY, "MAXIMUM": BINARY, "MINIMUM": BINARY,
+    "ADD": BINARY, "SUB": BINARY, "MUL": BINARY, "DIV": BINARY, "MAXIMUM": BINARY, "MINIMUM": BINARY,
     # convolution, fully connected, pooling
     "CONV_2D": _sig("input", "filter!", "bias?!"),
     "DEPTHWISE_CONV_2D": _sig("input", "filter!", "bias?!"),
