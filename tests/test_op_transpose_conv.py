@@ -12,7 +12,8 @@ from tests.harness import assert_bit_exact
 
 def transpose_conv_model(rng, in_shape, out_hw, filt_hw, stride, padding, out_d,
                          bias=True, per_channel=True, act=0, zps=None, bias_slot=False,
-                         output_shape=None) -> bytes:
+                         output_shape=None, m: ModelWriter | None = None, tag: str = ""):
+    """A one-layer model (bytes), or with `m` the layer added to it: (inputs, outputs)."""
     b, in_h, in_w, in_d = in_shape
     s_in = float(rng.uniform(0.01, 0.1))
     z_in, z_out = zps or [int(v) for v in rng.integers(-128, 128, 2)]
@@ -20,21 +21,24 @@ def transpose_conv_model(rng, in_shape, out_hw, filt_hw, stride, padding, out_d,
     taps = max(1, filt_hw[0] * filt_hw[1] * in_d // (stride[0] * stride[1]))
     s_out = s_in * float(f_scales.mean()) * 128 * np.sqrt(taps) * float(rng.uniform(0.5, 2))
     out_shape = (b, *out_hw, out_d)
-    m = ModelWriter()
-    x = m.tensor("x", in_shape, "int8", scale=s_in, zero_point=z_in)
-    shp = m.const("output_shape", np.array(output_shape or out_shape), "int32")
-    w = m.const("w", rng.integers(-127, 128, (out_d, *filt_hw, in_d)), "int8",
+    alone = m is None
+    m = m or ModelWriter()
+    x = m.tensor("x" + tag, in_shape, "int8", scale=s_in, zero_point=z_in)
+    shp = m.const("output_shape" + tag, np.array(output_shape or out_shape), "int32")
+    w = m.const("w" + tag, rng.integers(-127, 128, (out_d, *filt_hw, in_d)), "int8",
                 scale=list(f_scales), zero_point=[0] * f_scales.size, axis=0)
     ins = [shp, w, x]
     if bias:
         bs = [s_in * float(s) for s in f_scales]
-        ins.append(m.const("b", rng.integers(-3000, 3000, out_d), "int32", scale=bs,
+        ins.append(m.const("b" + tag, rng.integers(-3000, 3000, out_d), "int32", scale=bs,
                            zero_point=[0] * len(bs)))
     elif bias_slot:
         ins.append(-1)
-    y = m.tensor("y", out_shape, "int8", scale=s_out, zero_point=z_out)
+    y = m.tensor("y" + tag, out_shape, "int8", scale=s_out, zero_point=z_out)
     m.op("TRANSPOSE_CONV", ins, [y], dict(padding=padding, stride_h=stride[0],
                                           stride_w=stride[1], fused_activation_function=act))
+    if not alone:
+        return [x], [y]
     m.inputs, m.outputs = [x], [y]
     return m.build()
 
@@ -50,27 +54,25 @@ CASES = [
     ((1, 4, 2, 3), (8, 4), (4, 1), (2, 2), S, 3, dict(zps=[-128, 127], bias=False)),
     ((1, 2, 2, 8), (7, 7), (3, 3), (3, 3), S, 2, dict(zps=[127, -128])),  # SAME, odd output
     ((1, 3, 4, 2), (7, 8), (3, 3), (2, 2), S, 2, {}),              # output not in*stride
+    ((1, 3, 3, 3), (10, 9), (2, 3), (3, 3), V, 3, dict(zps=[127, -128])),  # stride > filter
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[str(c[:6]) for c in CASES])
-def test_transpose_conv(case, tmp_path):
-    in_shape, out_hw, f_hw, stride, padding, out_d, opts = case
-    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
-    model = transpose_conv_model(rng, in_shape, out_hw, f_hw, stride, padding, out_d, **opts)
-    result = assert_bit_exact(model, tmp_path, count=3, seed=1)
+def test_transpose_conv(tmp_path):
+    """Every case as its own layer of one model (one build), under ASan/UBSan."""
+    m = ModelWriter()
+    for k, case in enumerate(CASES):
+        in_shape, out_hw, f_hw, stride, padding, out_d, opts = case
+        rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+        ins, outs = transpose_conv_model(rng, in_shape, out_hw, f_hw, stride, padding, out_d,
+                                         m=m, tag=str(k), **opts)
+        m.inputs += ins
+        m.outputs += outs
+    result = assert_bit_exact(m.build(), tmp_path, count=3, seed=1, sanitize=True)
     layers = result.gen.program.layers
-    assert [l.call.kernel for l in layers] == ["tg_transpose_conv_s8"]
-    assert layers[0].call.scratch == []          # gathers: no int32 buffer of the output size
+    assert [l.call.kernel for l in layers] == ["tg_transpose_conv_s8"] * len(CASES)
+    assert all(l.call.scratch == [] for l in layers)   # no int32 buffer of the output size
     assert result.reference.startswith("TFLM")
-
-
-def test_transpose_conv_sanitized(tmp_path):
-    """Stride larger than the filter (outputs no tap reaches), under ASan/UBSan."""
-    rng = np.random.default_rng(5)
-    model = transpose_conv_model(rng, (1, 3, 3, 3), (10, 9), (2, 3), (3, 3), V, 3,
-                                 zps=[127, -128])
-    assert_bit_exact(model, tmp_path, count=2, sanitize=True)
 
 
 def test_transpose_conv_rejects_int16(tmp_path):
