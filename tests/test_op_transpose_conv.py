@@ -94,3 +94,32 @@ def test_transpose_conv_rejects_inconsistent_output_shape(tmp_path):
                                  output_shape=(1, 9, 9, 5))
     with pytest.raises(UnsupportedError, match=r"output_shape \[1, 9, 9, 5\] differs"):
         assert_bit_exact(model, tmp_path)
+
+
+def test_transpose_conv_keras_output_shape_from_shape_ops(tmp_path):
+    """Keras' Conv2DTranspose with an unknown batch computes output_shape at run time:
+    SHAPE(x)[0] packed with constants.  The shapes are static here, so tinygen folds that
+    chain to the constant TRANSPOSE_CONV needs (TFLM ignores the input anyway)."""
+    rng = np.random.default_rng(21)
+    m = ModelWriter()
+    x = m.tensor("x", (1, 3, 3, 2), "int8", scale=0.05, zero_point=4)
+    shape = m.tensor("shape", (4,), "int32")
+    m.op("SHAPE", [x], [shape], {"out_type": 2})
+    batch = m.tensor("batch", (), "int32")
+    m.op("STRIDED_SLICE", [shape, m.const("b0", np.array([0]), "int32"),
+                           m.const("b1", np.array([1]), "int32"),
+                           m.const("b2", np.array([1]), "int32")], [batch],
+         {"shrink_axis_mask": 1})
+    out_shape = m.tensor("output_shape", (4,), "int32")
+    m.op("PACK", [batch] + [m.const(f"d{k}", np.array(v), "int32") for k, v in
+                            enumerate((6, 6, 4))], [out_shape], {"values_count": 4, "axis": 0})
+    w = m.const("w", rng.integers(-127, 128, (4, 3, 3, 2)), "int8", scale=[0.01] * 4,
+                zero_point=[0] * 4, axis=0)
+    bias = m.const("bias", rng.integers(-500, 500, 4), "int32", scale=[0.0005] * 4,
+                   zero_point=[0] * 4)
+    y = m.tensor("y", (1, 6, 6, 4), "int8", scale=0.1, zero_point=-3)
+    m.op("TRANSPOSE_CONV", [out_shape, w, x, bias], [y],
+         dict(padding=S, stride_h=2, stride_w=2, fused_activation_function=1))
+    m.inputs, m.outputs = [x], [y]
+    result = assert_bit_exact(m.build(), tmp_path, count=2)
+    assert [l.call.kernel for l in result.gen.program.layers] == ["tg_transpose_conv_s8"]
