@@ -6,8 +6,9 @@
  * (input + input_offset) * filter over the input pixels and taps that reach it, then
  * adds the bias and requantizes as the reference does.  The sums are exact (the generator
  * checks they cannot overflow 32 bits), so the order does not matter and no buffer of the
- * output's size is needed.  Output (oy, ox) is reached by tap fy from input row
- * iy = (oy + pad_top - fy) / stride_height when that division is exact and in range.
+ * output's size is needed.  Output row oy is reached by tap fy from input row
+ * iy = (oy + pad_top - fy) / stride_height when that division is exact and in range: the
+ * taps fy = (oy + pad_top) % stride_height + j * stride_height, j = 0, 1, ...
  */
 #include "tg_transpose_conv.h"
 
@@ -17,40 +18,30 @@ void tg_transpose_conv_s8(const tg_transpose_conv_params_t *p, const int8_t *inp
     const int32_t in_d = p->input_depth;
     const int32_t f_h = p->filter_height;
     const int32_t f_w = p->filter_width;
+    const int32_t s_h = p->stride_height;
+    const int32_t s_w = p->stride_width;
     const ptrdiff_t filter_stride = (ptrdiff_t)f_h * f_w * in_d;   /* one output channel */
-    int32_t b, oy, ox, oc, fy, fx, ic;
+    int32_t b, oy, ox, oc, fy, fx, iy, ix, ic;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (ptrdiff_t)b * p->input_height * p->input_width * in_d;
         for (oy = 0; oy < p->output_height; ++oy) {
+            /* the first tap reaching row oy, and its input row; each later tap is one
+             * stride further in the filter and one row earlier in the input */
+            const int32_t fy0 = (oy + p->pad_top) % s_h;
+            const int32_t iy0 = (oy + p->pad_top) / s_h;
             for (ox = 0; ox < p->output_width; ++ox) {
+                const int32_t fx0 = (ox + p->pad_left) % s_w;
+                const int32_t ix0 = (ox + p->pad_left) / s_w;
                 for (oc = 0; oc < p->output_depth; ++oc) {
                     const int8_t *w_oc = p->filter + (ptrdiff_t)oc * filter_stride;
                     int32_t acc = 0;
-                    for (fy = 0; fy < f_h; ++fy) {
-                        const int32_t ty = oy + p->pad_top - fy;
-                        int32_t iy;
-                        if (ty < 0) {
-                            break;              /* ty only decreases with fy */
-                        }
-                        if (ty % p->stride_height != 0) {
-                            continue;
-                        }
-                        iy = ty / p->stride_height;
+                    for (fy = fy0, iy = iy0; fy < f_h && iy >= 0; fy += s_h, --iy) {
                         if (iy >= p->input_height) {
                             continue;
                         }
-                        for (fx = 0; fx < f_w; ++fx) {
-                            const int32_t tx = ox + p->pad_left - fx;
+                        for (fx = fx0, ix = ix0; fx < f_w && ix >= 0; fx += s_w, --ix) {
                             const int8_t *x;
                             const int8_t *w;
-                            int32_t ix;
-                            if (tx < 0) {
-                                break;
-                            }
-                            if (tx % p->stride_width != 0) {
-                                continue;
-                            }
-                            ix = tx / p->stride_width;
                             if (ix >= p->input_width) {
                                 continue;
                             }
