@@ -13,6 +13,11 @@ void tg_batch_matmul_s8(const tg_batch_matmul_params_t *p, const int8_t *lhs,
     const int32_t *d = p->batch_dims;
     const int32_t *sl = p->lhs_batch_strides;
     const int32_t *sr = p->rhs_batch_strides;
+    const int32_t depth = p->depth;
+    const int32_t l_off = p->lhs_offset;
+    const int32_t r_off = p->rhs_offset;
+    const ptrdiff_t l_step = p->lhs_depth_stride;
+    const ptrdiff_t r_step = p->rhs_depth_stride;
     int32_t b0, b1, b2, m, n, k;
     for (b0 = 0; b0 < d[0]; ++b0) {
         for (b1 = 0; b1 < d[1]; ++b1) {
@@ -24,13 +29,13 @@ void tg_batch_matmul_s8(const tg_batch_matmul_params_t *p, const int8_t *lhs,
                 for (m = 0; m < p->rows; ++m) {
                     const int8_t *l_row = l + (ptrdiff_t)m * p->lhs_row_stride;
                     for (n = 0; n < p->cols; ++n) {
-                        const int8_t *r_col = r + (ptrdiff_t)n * p->rhs_col_stride;
+                        const int8_t *lp = l_row;
+                        const int8_t *rp = r + (ptrdiff_t)n * p->rhs_col_stride;
                         int32_t acc = 0;
-                        for (k = 0; k < p->depth; ++k) {
-                            acc += ((int32_t)l_row[(ptrdiff_t)k * p->lhs_depth_stride] +
-                                    p->lhs_offset) *
-                                   ((int32_t)r_col[(ptrdiff_t)k * p->rhs_depth_stride] +
-                                    p->rhs_offset);
+                        for (k = 0; k < depth; ++k) {
+                            acc += ((int32_t)*lp + l_off) * ((int32_t)*rp + r_off);
+                            lp += l_step;
+                            rp += r_step;
                         }
                         acc = tg_requantize(acc, p->multiplier, p->shift) + p->output_offset;
                         *output++ = (int8_t)tg_clamp(acc, -128, 127);
