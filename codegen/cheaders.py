@@ -41,6 +41,8 @@ C_LIMITS = {
     "TG_TILE_MAX_DIMS": 6,          # merged dimensions of tg_tile (lowering/tile/)
     "TG_PRELU_MAX_DIMS": 4,         # loops of tg_prelu_s8 (lowering/prelu/)
     "TG_SQDIFF_MAX_DIMS": 4,        # loops of tg_squared_difference_s8 (squared_difference/)
+    "TG_BATCH_MATMUL_BATCH_DIMS": 3,  # batch loops of tg_batch_matmul_s8 (batch_matmul/)
+    "TG_DIV_MAX_DIMS": 5,           # loops of tg_div_s8 (lowering/div/)
 }
 
 # Just enough of the C library for the preprocessor (-nostdinc): pycparser needs the

@@ -242,7 +242,8 @@ def _verify_parser() -> argparse.ArgumentParser:
                    help="compare every layer's outputs too, each layer fed the reference's "
                    "previous activations and judged by its own oracle (TFLM, or LiteRT "
                    "BUILTIN_REF where TFLM has no kernel or tinygen computes TFLite's "
-                   "arithmetic); names the first layer that differs, with its shapes and the "
+                   "arithmetic, or tinygen's model where TFLM's C++ is undefined: int8 DIV); "
+                   "names the first layer that differs, with its shapes and the "
                    "differing positions (host only: a host-only layer hook in the generated "
                    "code)")
     p.add_argument("--io-in-arena", action="store_true",

@@ -136,8 +136,10 @@ class LayerCall:
     writes: list[int] | None = None
     overlaps: list[Overlap] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # printed by generate, naming the layer
-    # whose arithmetic this layer reproduces: "tflm" (TFLM's reference kernel), or "litert"
-    # (TFLite's reference kernel, where TFLM has none or computes something else)
+    # whose arithmetic this layer reproduces: "tflm" (TFLM's reference kernel), "litert"
+    # (TFLite's reference kernel, where TFLM has none or computes something else), or
+    # "spec" (TFLM's arithmetic made defined where TFLM's C++ is undefined for some inputs;
+    # judged by tinygen's Python model, codegen.reference_layers.SPEC_ORACLES)
     oracle: str = "tflm"
 
     def __post_init__(self):

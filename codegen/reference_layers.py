@@ -10,7 +10,10 @@ arithmetic.  `LayeredReference` runs each layer as a single-operator model with
 that layer's own tensors and quantization, fed with the reference's previous
 activations: through TFLM for every layer tinygen computes as TFLM does, and
 through LiteRT's reference kernels (BUILTIN_REF) for the others (and for any
-layer TFLM refuses).  `reference_for` picks it only where it is needed.
+layer TFLM refuses).  A layer whose TFLM arithmetic is undefined C++ for some inputs
+(`LayerCall.oracle == "spec"`: int8 DIV) runs through tinygen's Python model of that
+arithmetic (`SPEC_ORACLES`), which tests check against TFLM wherever TFLM is defined.
+`reference_for` picks it only where it is needed.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import dataclasses
 import numpy as np
 
 from codegen.graph import Graph, Op
+from codegen.ops.div import div_reference
 from codegen.reference import (LiteRtReference, TflmCannotRun, TflmReference,
                                make_reference)
 
@@ -59,12 +63,36 @@ class _SmallGraph:
         self.outputs = [index[i] for i in outputs]
 
 
+# opcode -> f(graph, op, {tensor index: array}) -> the op's outputs: the Python models of
+# layers whose TFLM arithmetic is undefined for some inputs (codegen/ops/<family>.py)
+SPEC_ORACLES = {"DIV": div_reference}
+
+
+class _SpecReference:
+    """A layer through its Python model (SPEC_ORACLES), on the layer's non-constant inputs."""
+
+    def __init__(self, graph: Graph, op: Op, inputs: list[int]):
+        self.graph, self.op, self.inputs = graph, op, inputs
+        self.fn = SPEC_ORACLES[op.opcode]
+
+    def run(self, xs: list[np.ndarray]) -> list[np.ndarray]:
+        return self.fn(self.graph, self.op, dict(zip(self.inputs, xs)))
+
+    def reset(self) -> None:
+        pass
+
+
 class _Layer:
-    def __init__(self, graph: Graph, op: Op, name: str, litert: bool):
+    def __init__(self, graph: Graph, op: Op, name: str, litert: bool, spec: bool = False):
         self.name, self.op = name, op
         self.model, self.inputs, self.outputs, index = single_op_model(graph, op)
         self.small = _SmallGraph(graph, index, self.inputs, self.outputs)
         self.why = "tinygen computes TFLite's arithmetic here" if litert else ""
+        if spec:
+            self.why = ("TFLM's C++ is undefined for some inputs; tinygen's model equals TFLM "
+                        "wherever it is defined")
+            self.ref = _SpecReference(graph, op, self.inputs)
+            return
         self.ref = None if litert else self._tflm()
         if self.ref is None:
             self.ref = LiteRtReference(self.model, self.small)
@@ -89,27 +117,38 @@ class _Layer:
 
     @property
     def oracle(self) -> str:
+        if isinstance(self.ref, _SpecReference):
+            return f"tinygen's model (ops/{self.op.opcode.lower()}.py)"
         return "TFLM" if isinstance(self.ref, TflmReference) else "LiteRT BUILTIN_REF"
 
 
 class LayeredReference:
     """Each layer through its own oracle (see the module docstring)."""
 
-    def __init__(self, graph: Graph, layer_names: dict[int, str], litert_ops: set[int]):
+    def __init__(self, graph: Graph, layer_names: dict[int, str], litert_ops: set[int],
+                 spec_ops: frozenset[int] = frozenset()):
         """`layer_names`: id(op) -> layer name; `litert_ops`: id(op) of the layers tinygen
-        computes with TFLite's arithmetic."""
+        computes with TFLite's arithmetic; `spec_ops`: those judged by SPEC_ORACLES."""
         self.graph = graph
         self.layers = [_Layer(graph, op, layer_names.get(id(op), f"op{op.index}"),
-                              id(op) in litert_ops) for op in graph.ops]
+                              id(op) in litert_ops, id(op) in spec_ops) for op in graph.ops]
 
     @property
     def name(self) -> str:
-        other = [f"{l.name} ({l.op.opcode})" for l in self.layers if l.oracle != "TFLM"]
-        if not other:
-            return "layer by layer: TFLM reference kernels"
-        return ("layer by layer: TFLM reference kernels, and LiteRT reference kernels "
-                f"(BUILTIN_REF) for {', '.join(other)} (TFLite's arithmetic; TFLM has no "
-                "kernel for it or computes something else there)")
+        other = [f"{l.name} ({l.op.opcode})" for l in self.layers
+                 if l.oracle == "LiteRT BUILTIN_REF"]
+        spec = [f"{l.name} ({l.op.opcode})" for l in self.layers
+                if isinstance(l.ref, _SpecReference)]
+        text = "layer by layer: TFLM reference kernels"
+        if other:
+            text += (f", and LiteRT reference kernels (BUILTIN_REF) for {', '.join(other)} "
+                     "(TFLite's arithmetic; TFLM has no kernel for it or computes something "
+                     "else there)")
+        if spec:
+            text += (f", and tinygen's model of TFLM's arithmetic for {', '.join(spec)} "
+                     "(TFLM's C++ is undefined for some of its inputs; the model equals TFLM "
+                     "wherever it is defined)")
+        return text
 
     def oracles(self) -> list[tuple[str, str, str]]:
         """(layer, oracle, why) for every layer, in order."""
@@ -137,7 +176,9 @@ def reference_for(model_bytes: bytes, program, layered: bool = False):
     judging each layer by its own oracle."""
     graph = program.graph
     litert = {id(layer.call.op) for layer in program.layers if layer.call.oracle == "litert"}
-    if not litert and not layered:
+    spec = frozenset(id(layer.call.op) for layer in program.layers
+                     if layer.call.oracle == "spec")
+    if not litert and not spec and not layered:
         return make_reference(model_bytes, graph)
     names = {id(layer.call.op): layer.name for layer in program.layers}
-    return LayeredReference(graph, names, litert)
+    return LayeredReference(graph, names, litert, spec)

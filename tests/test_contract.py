@@ -29,6 +29,9 @@ from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_16x8 import activation_16x8, conv_16x8, fc_16x8
 from tests.test_op_elementwise import binary_model
+from tests.test_op_batch_matmul import batch_matmul_model
+from tests.test_op_div import div_model
+from tests.test_op_transpose_conv import transpose_conv_model
 from tests.test_op_maximum_minimum import maxmin_model
 from tests.test_op_quantize import layers_model
 from tests.test_op_softmax import softmax_model
@@ -88,6 +91,10 @@ def single_op_models() -> dict[str, bytes]:
     m.op("SQUARED_DIFFERENCE", [p, x], [y])
     m.inputs, m.outputs = [x], [y]
     models["prelu_sqdiff"] = m.build()
+    models["transpose_conv"] = transpose_conv_model(rng, (1, 2, 2, 3), (4, 4), (3, 3), (2, 2),
+                                                    0, 2)
+    models["batch_matmul"] = batch_matmul_model(rng, (2, 4, 3), (1, 4, 5), True, False)
+    models["div"] = div_model(rng, (2, 3, 4), (3, 1))
     # 16x8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (their own params structs)
     models["conv_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 4, (3, 3), bias="int32")
     models["depthwise_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 3, (3, 3), depthwise=True)

@@ -38,6 +38,7 @@ OPTIONS_TABLE = {
     "GATHER": "GatherOptions", "TILE": "TileOptions", "SLICE": "SliceOptions",
     "GELU": "GeluOptions", "DIV": "DivOptions", "SQUARED_DIFFERENCE": "SquaredDifferenceOptions",
     "EXP": "ExpOptions", "LOG": None, "RSQRT": None, "ELU": None, "PRELU": None,
+    "TRANSPOSE_CONV": "TransposeConvOptions", "BATCH_MATMUL": "BatchMatMulOptions",
 }
 
 _DTYPES = {"float32": 0, "int32": 2, "uint8": 3, "int64": 4, "bool": 6, "int16": 7, "int8": 9,

@@ -67,11 +67,13 @@ BINARY = _sig("input1", "input2")
 
 SIGNATURES: dict[str, Signature] = {
     # arithmetic
-    "ADD": BINARY, "SUB": BINARY, "MUL": BINARY, "MAXIMUM": BINARY, "MINIMUM": BINARY,
+    "ADD": BINARY, "SUB": BINARY, "MUL": BINARY, "DIV": BINARY, "MAXIMUM": BINARY, "MINIMUM": BINARY,
     # convolution, fully connected, pooling
     "CONV_2D": _sig("input", "filter!", "bias?!"),
     "DEPTHWISE_CONV_2D": _sig("input", "filter!", "bias?!"),
     "FULLY_CONNECTED": _sig("input", "weights!", "bias?!"),
+    "TRANSPOSE_CONV": _sig("output_shape!", "filter!", "input", "bias?!"),
+    "BATCH_MATMUL": _sig("lhs", "rhs"),
     "AVERAGE_POOL_2D": UNARY, "MAX_POOL_2D": UNARY,
     # activations and element-wise functions
     "RELU": UNARY, "RELU6": UNARY, "RELU_N1_TO_1": UNARY, "LEAKY_RELU": UNARY,
