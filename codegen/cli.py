@@ -252,7 +252,7 @@ def _verify_parser() -> argparse.ArgumentParser:
 
 
 def _summary(gen) -> str:
-    from codegen.emit.layer_table import arena_cell, layer_table
+    from codegen.emit.layer_table import arena_cell, layer_table, operator_cell
     from codegen.footprint import format_report
 
     prog = gen.program
@@ -262,7 +262,7 @@ def _summary(gen) -> str:
              "arena offset+bytes") + (("why not the first choice",) if why else ())]
     for row in table:
         shapes = ",".join(row["inputs"]) + " -> " + ",".join(row["outputs"])
-        rows.append((str(row["index"]), row["opcode"], row["kernel"], row["variant"], shapes,
+        rows.append((str(row["index"]), operator_cell(row), row["kernel"], row["variant"], shapes,
                      f"{row['macs']:,}", f"{row['weight_bytes']:,}", arena_cell(row))
                     + ((row["why"] if row["refused"] or row["overridden"] else "",)
                        if why else ()))

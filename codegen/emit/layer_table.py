@@ -7,6 +7,21 @@ from __future__ import annotations
 from codegen.program import Program
 
 
+def folded_ops(op) -> list[dict]:
+    """Operators folded into this layer's (a PAD whose padding the convolution does)."""
+    fold = op.options.get("folded_pad")
+    if not fold:
+        return []
+    return [dict(index=fold["op"], opcode=fold["opcode"],
+                 padding=dict(top=fold["top"], bottom=fold["bottom"], left=fold["left"],
+                              right=fold["right"]))]
+
+
+def operator_cell(row: dict) -> str:
+    """The printed table's operator: the opcode, and '+PAD#n' per operator folded into it."""
+    return row["opcode"] + "".join(f" +{f['opcode']}#{f['index']}" for f in row["folded"])
+
+
 def layer_table(program: Program) -> list[dict]:
     """Per layer: operator, shapes, MACs, weight bytes and where its outputs live."""
     g, plan = program.graph, program.plan
@@ -34,7 +49,7 @@ def layer_table(program: Program) -> list[dict]:
             variant=call.variant, why=layer.selection.reason(),
             refused=[dict(variant=r.variant, reason=r.reason)
                      for r in layer.selection.refusals],
-            overridden=layer.selection.overridden,
+            overridden=layer.selection.overridden, folded=folded_ops(call.op),
             inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
             macs=int(call.macs), weight_bytes=int(call.const_bytes),
             arena=placed, scratch=scratch))

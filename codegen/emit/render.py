@@ -16,6 +16,7 @@ import numpy as np
 
 from codegen import __version__, resources
 from codegen.emit import api_names, project
+from codegen.emit.layer_table import folded_ops
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
@@ -197,7 +198,7 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
             status_ok=call.status_ok,
             args=_wrap_args(args, column), opcode=call.op.opcode, macs=call.macs,
             const_bytes=call.const_bytes, variant=call.variant, index=layer.index,
-            selection=layer.selection,
+            selection=layer.selection, op=call.op,
             shapes=" , ".join(t.shape_str() for t in ins if not t.is_const) + " -> " +
                    " , ".join(t.shape_str() for t in outs)))
 
@@ -274,7 +275,7 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
         kernel_preference=list(program.kernels),
         layers=[dict(index=layer["index"], opcode=layer["opcode"], kernel=layer["kernel"],
                      variant=layer["variant"], shapes=layer["shapes"], macs=layer["macs"],
-                     const_bytes=layer["const_bytes"],
+                     const_bytes=layer["const_bytes"], folded=folded_ops(layer["op"]),
                      refused=[dict(variant=r.variant, reason=r.reason)
                               for r in layer["selection"].refusals])
                 for layer in ctx["layers"]],

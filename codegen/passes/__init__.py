@@ -4,9 +4,11 @@ from __future__ import annotations
 from codegen.graph import Graph
 from codegen.passes.dead_code import remove_dead_ops
 from codegen.passes.fold_constants import fold_constants
+from codegen.passes.fold_pad import fold_pads
 
-# Folding first: an operator that only fed a folded one (e.g. SHAPE) is then dead.
-PASSES = [fold_constants, remove_dead_ops]
+# Folding first: an operator that only fed a folded one (e.g. SHAPE) is then dead; PADs
+# are folded into convolutions after constants (their paddings may be computed).
+PASSES = [fold_constants, fold_pads, remove_dead_ops]
 
 
 def run_passes(graph: Graph) -> Graph:
