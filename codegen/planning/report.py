@@ -76,3 +76,29 @@ def plan_offset(plan: MemoryPlan, root: int) -> int:
 def peak_step(steps: list[StepMemory]) -> StepMemory | None:
     """The step with the most bytes occupied (the first on a tie)."""
     return max(steps, key=lambda s: (s.planned, s.op_by_op, -s.step), default=None)
+
+
+def poison_ranges(plan: MemoryPlan, scratch: list[list[int]]) -> list[list[tuple[int, int]]]:
+    """Per step, the arena bytes that hold nothing the step may read, as (offset, bytes):
+    every byte outside the buffers live at the step and written before it (its inputs and
+    what lives across it; the model's inputs in the arena count as written before step 0).
+    Its outputs (except bytes they share in place with an input), its scratch and dead
+    buffers are in there: a test build fills them with a pattern before the step
+    (`generate(poison=True)`), so a kernel that reads one of them, or a byte it already
+    overwrote, computes something else and fails its comparison with the reference."""
+    out = []
+    for step in range(len(scratch)):
+        kept = []
+        for iv in plan.intervals:
+            r = iv.key[1]
+            before = iv.first < step or plan.storage[r].kind == "input"
+            if before and iv.first <= step <= iv.last and iv.size:
+                start = plan_offset(plan, r)
+                kept.append((start, start + iv.size))
+        ranges, pos = [], 0
+        for start, end in sorted(kept) + [(plan.arena_bytes, plan.arena_bytes)]:
+            if start > pos:
+                ranges.append((pos, start - pos))
+            pos = max(pos, end)
+        out.append(ranges)
+    return out
