@@ -266,3 +266,18 @@ def test_random_pad_conv_cmsis_nn(op, tmp_path):
                        cmsis_nn=os.environ["CMSIS_NN_PATH"])
     assert any(layer.call.variant == "cmsis-nn" and layer.call.op.options.get("folded_pad")
                for layer in res.gen.program.layers)
+
+
+def test_verify_layers_runs_the_folded_layers_padded(tmp_path):
+    # the layer-by-layer reference runs a folded convolution on its input padded again
+    from codegen.verify import verify
+
+    rng = seeded("layers")
+    b = Batch()
+    pad_conv(b, rng, pads=(1, 2, 0, 1), k=(3, 3), stride=(2, 1), zp=-128)
+    pad_conv(b, rng, op="CONV_2D", pads=(3, 3, 3, 3), k=(7, 7), stride=(2, 2), zp=127)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b.build())
+    assert [d.reason for d in decisions(path.read_bytes())] == ["", ""]
+    report = verify(path, count=2, seed=1, layers=True)
+    assert report.ok and report.first_bad_layer is None
