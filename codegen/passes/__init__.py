@@ -9,9 +9,11 @@ from codegen.passes.fold_pad import fold_pads
 # Folding first: an operator that only fed a folded one (e.g. SHAPE) is then dead; PADs
 # are folded into convolutions after constants (their paddings may be computed).
 PASSES = [fold_constants, fold_pads, remove_dead_ops]
+# the passes whose result is still a plain TFLite graph (reference.folded_model writes it)
+TFLITE_PASSES = [fold_constants, remove_dead_ops]
 
 
-def run_passes(graph: Graph) -> Graph:
-    for p in PASSES:
+def run_passes(graph: Graph, passes=None) -> Graph:
+    for p in PASSES if passes is None else passes:
         graph = p(graph)
     return graph
