@@ -281,3 +281,16 @@ def test_verify_layers_runs_the_folded_layers_padded(tmp_path):
     assert [d.reason for d in decisions(path.read_bytes())] == ["", ""]
     report = verify(path, count=2, seed=1, layers=True)
     assert report.ok and report.first_bad_layer is None
+
+
+def test_kernel_override_of_a_folded_pad_says_where_it_went(tmp_path):
+    from codegen.errors import TinygenError
+    from codegen.generate import generate
+
+    rng = seeded("override")
+    b = Batch()
+    pad_conv(b, rng, pads=(1, 1, 1, 1))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b.build())
+    with pytest.raises(TinygenError, match="operator 0 is a PAD folded into layer 1"):
+        generate(path, None, layer_kernels={0: ["portable"]})
