@@ -60,9 +60,9 @@ class _SmallGraph:
 
 
 def _unfold_pad(graph: Graph, op: Op) -> tuple[Graph, Op, list | None]:
-    """A convolution with a PAD folded into it (passes/fold_pad.py) as the reference runs
-    it: on its input padded with the zero point (a tensor of the padded shape in its
-    place), without the folding option; and the numpy paddings to apply to that input."""
+    """A layer with a PAD folded into it (passes/fold_pad.py) as the reference runs it: on
+    its input padded with the PAD's value (a tensor of the padded shape in its place),
+    without the folding option; and the numpy paddings to apply to that input."""
     fold = op.options.get("folded_pad")
     if not fold:
         return graph, op, None
@@ -79,8 +79,7 @@ class _Layer:
     def __init__(self, graph: Graph, op: Op, name: str, litert: bool):
         self.name, self.op = name, op
         graph, op, self.pads = _unfold_pad(graph, op)
-        self.zero_point = graph.tensors[op.inputs[0]].quant.scalar_zero_point \
-            if self.pads else 0
+        self.pad_value = self.op.options["folded_pad"]["value"] if self.pads else 0
         self.model, self.inputs, self.outputs, index = single_op_model(graph, op)
         self.small = _SmallGraph(graph, index, self.inputs, self.outputs)
         self.why = "tinygen computes TFLite's arithmetic here" if litert else ""
@@ -98,7 +97,7 @@ class _Layer:
     def run(self, values: dict[int, np.ndarray]) -> None:
         xs = [values[i] for i in self.inputs]
         if self.pads:
-            xs[0] = np.pad(xs[0], self.pads, constant_values=self.zero_point)
+            xs[0] = np.pad(xs[0], self.pads, constant_values=self.pad_value)
         try:
             ys = self.ref.run(xs)
         except TflmCannotRun as e:      # e.g. a kernel refusing an output type when invoked

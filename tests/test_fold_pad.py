@@ -154,7 +154,7 @@ def test_pass_folds_only_what_it_may():
     why = [d.reason for d in ds]
     assert why[0] == "" and why[1] == ""
     assert "pad value 4 is not the input zero point 3" in why[2]
-    assert "not read by one convolution only" in why[3]
+    assert "not read by one convolution or max pooling only" in why[3]
     assert "batch or channel" in why[4]
     assert "quantized differently" in why[5]
     assert "only padding" in why[6] and "only padding" in why[7]
@@ -163,8 +163,9 @@ def test_pass_folds_only_what_it_may():
     pads = lambda graph: sum(op.opcode in ("PAD", "PADV2") for op in graph.ops)  # noqa: E731
     assert pads(g) == 8 and pads(f) == 6          # the input graph is not modified
     conv = next(op for op in f.ops if op.options.get("folded_pad"))
+    zp = g.tensors[g.ops[0].inputs[0]].quant.scalar_zero_point
     assert conv.options["folded_pad"] == dict(op=0, opcode="PAD", top=1, bottom=1, left=1,
-                                              right=1)
+                                              right=1, value=zp)
     assert conv.inputs[0] == g.ops[0].inputs[0]
 
 
@@ -294,3 +295,60 @@ def test_kernel_override_of_a_folded_pad_says_where_it_went(tmp_path):
     path.write_bytes(b.build())
     with pytest.raises(TinygenError, match="operator 0 is a PAD folded into layer 1"):
         generate(path, None, layer_kernels={0: ["portable"]})
+
+
+# -- max pooling: a PAD of -128 folds, any other value (and average pooling) stays -----------
+
+def pad_pool(b: Batch, rng, op="MAX_POOL_2D", shape=(1, 6, 6, 3), pads=(1, 1, 1, 1), k=(3, 3),
+             stride=(2, 2), padding=VALID, zp=None, value=None):
+    n, h, w, c = shape
+    zp = int(rng.integers(-128, 128)) if zp is None else zp
+    q = dict(scale=float(rng.uniform(0.01, 0.1)), zero_point=zp)
+    x = b.input(shape, "int8", **q)
+    top, bottom, left, right = pads
+    ph, pw = h + top + bottom, w + left + right
+    padded = b.m.tensor(f"padded{len(b.m.tensors)}", (n, ph, pw, c), "int8", **q)
+    ins = [x, b.const(np.array([[0, 0], [top, bottom], [left, right], [0, 0]], np.int32))]
+    if value is not None:
+        ins.append(b.const(np.array(value, np.int64).reshape(()), "int8", **q))
+    b.m.op("PADV2" if value is not None else "PAD", ins, [padded])
+
+    def out_size(size, f, s):
+        return -(-size // s) if padding == SAME else -(-(size - f + 1) // s)
+    y = b.output((n, out_size(ph, k[0], stride[0]), out_size(pw, k[1], stride[1]), c), "int8",
+                 **q)
+    b.m.op(op, [padded], [y], {"padding": padding, "stride_h": stride[0], "stride_w": stride[1],
+                               "filter_height": k[0], "filter_width": k[1],
+                               "fused_activation_function": 0})
+    b.count += 2
+
+
+def test_max_pool_folds_a_pad_of_the_int8_minimum(tmp_path):
+    rng = seeded("pool")
+    b = Batch()
+    expect = []
+    for k, (pads, kk, stride, padding) in enumerate([
+            ((1, 1, 1, 1), (3, 3), (2, 2), VALID), ((0, 1, 0, 1), (3, 3), (2, 2), VALID),
+            ((1, 0, 1, 1), (3, 2), (1, 2), SAME), ((1, 2, 2, 1), (4, 4), (1, 1), VALID),
+            ((1, 1, 0, 0), (2, 2), (2, 2), VALID), ((3, 3, 3, 3), (2, 2), (1, 1), VALID)]):
+        # PADV2 -128 (any zero point), PAD whose zero point is -128: both fold
+        pad_pool(b, rng, pads=pads, k=kk, stride=stride, padding=padding,
+                 value=-128 if k % 2 else None, zp=-128 if k % 2 == 0 else None)
+        expect.append("" if k < 5 else "only padding")
+    pad_pool(b, rng, zp=5)                                  # pads with 5: a maximum may take it
+    expect.append("is not -128")
+    pad_pool(b, rng, zp=-128, op="AVERAGE_POOL_2D")         # the divisor would change
+    expect.append("not read by one convolution or max pooling")
+    model = b.build()
+    why = [d.reason for d in decisions(model)]
+    assert all((e in w) if e else w == "" for e, w in zip(expect, why)), why
+    res = assert_bit_exact(model, tmp_path, count=3)
+    kept = [layer.call.op.index for layer in res.gen.program.layers
+            if layer.call.op.opcode.startswith("PAD")]
+    assert len(kept) == 3
+    if os.environ.get("CMSIS_NN_PATH"):
+        (tmp_path / "cmsis").mkdir()
+        res = assert_bit_exact(model, tmp_path / "cmsis", count=2, library="cmsis-nn",
+                               cmsis_nn=os.environ["CMSIS_NN_PATH"])
+        assert any(layer.call.variant == "cmsis-nn" and layer.call.op.options.get("folded_pad")
+                   for layer in res.gen.program.layers)

@@ -10,26 +10,21 @@ Every kernel variant (portable, CMSIS-NN, ...) lowers from a `ConvLayer`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.common import activation_suffix, conv_output_multipliers, fused_activation_bounds
-from codegen.ops.window import Window, make_window
+from codegen.ops.window import Window, folded_note, make_window
 
 
 def conv_window(op: Op, g: Graph, in_h: int, in_w: int, f_h: int, f_w: int) -> Window:
-    """The layer's window; with a PAD folded into it (passes/fold_pad.py) the window over
-    the padded input, its leading padding grown by the PAD's."""
     o = op.options
-    fold = o.get("folded_pad") or dict(top=0, bottom=0, left=0, right=0)
-    win = make_window(op, g, in_h + fold["top"] + fold["bottom"],
-                      in_w + fold["left"] + fold["right"], f_h, f_w,
-                      int(o.get("stride_h", 1)), int(o.get("stride_w", 1)),
-                      int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1)))
-    return replace(win, pad_top=win.pad_top + fold["top"], pad_left=win.pad_left + fold["left"])
+    return make_window(op, g, in_h, in_w, f_h, f_w,
+                       int(o.get("stride_h", 1)), int(o.get("stride_w", 1)),
+                       int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1)))
 
 
 # --- checks and constants shared by both operators ---------------------------------------
@@ -137,10 +132,7 @@ class ConvLayer:
                 if self.depth_multiplier > 1 else ""
         else:
             extra = f", {self.groups} groups" if self.groups > 1 else ""
-        fold = self.op.options.get("folded_pad")
-        if fold:
-            extra += (f", {fold['opcode']} #{fold['op']} folded: padding "
-                      f"{fold['top']},{fold['bottom']},{fold['left']},{fold['right']}")
+        extra += folded_note(self.op)
         return (f"{self.op.opcode} {self.inp.shape_str()} * filter {self.filt.shape_str()} "
                 f"({_quant_note(self.filt)}, {self.win.describe()}{extra}) -> "
                 f"{self.out.shape_str()}{activation_suffix(self.activation)}{suffix}")

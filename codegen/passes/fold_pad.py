@@ -1,4 +1,4 @@
-"""Fold a PAD into the convolution that reads it: the convolution pads instead.
+"""Fold a PAD into the convolution (or max pooling) that reads it: that layer pads instead.
 
 A PAD (or PADV2) whose value is its input's zero point, padding height and width only,
 whose result only one CONV_2D or DEPTHWISE_CONV_2D reads (as its input), disappears: the
@@ -10,8 +10,8 @@ image (skipped, or filled with the zero point).  The layer's output, requantizat
 activation are unchanged, for any stride and dilation.  The materialised padded tensor
 (often the largest buffer of an early stage) is never written.
 
-The convolution records it in `op.options["folded_pad"]` (`ops/conv.py` `conv_window`
-reads it; the layer table and tinygen.json list the folded PAD).
+The layer records it in `op.options["folded_pad"]` (`ops/window.py` `make_window` reads
+it; the layer table and tinygen.json list the folded PAD).
 
 Kept (the PAD runs as before) when the kernels could not all take the resulting window.
 tinygen's portable and dsp kernels compute the range of taps inside the image per output
@@ -27,10 +27,12 @@ each axis:
     the leading padding or one more (Helium's arm_convolve_1_x_n_s8 derives the right
     padding from the left one and fails otherwise), or no padding at all.
 
-Pooling is not folded.  AVERAGE_POOL_2D divides by the number of taps inside the image
-(TFLM's reference counts only those), so zero-point taps that the PAD made real would
-change the divisor.  MAX_POOL_2D skips taps outside the image, so a PAD with the zero
-point can raise the maximum of a window whose real values are all below it.
+MAX_POOL_2D folds a PAD whose value is -128, the smallest int8: max(-128, v) = v for every
+v, and every window keeps an input element (checked as above), so skipping the padded taps,
+as the pooling kernels do, gives the same maximum.  A PAD with any other value (the zero
+point, say) can raise the maximum of a window whose real values are all below it: kept.
+AVERAGE_POOL_2D is never folded: it divides by the number of taps inside the image (TFLM's
+reference counts only those), so taps that the PAD made real would change the divisor.
 """
 from __future__ import annotations
 
@@ -42,7 +44,9 @@ from codegen.ops.movement import analyse_pad, quant_pair
 from codegen.ops.window import (PADDING_NAMES, PADDING_SAME, compute_out_size, compute_padding,
                                 effective_filter_size)
 
-FOLDS_INTO = ("CONV_2D", "DEPTHWISE_CONV_2D")
+CONVOLUTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D")
+FOLDS_INTO = CONVOLUTIONS + ("MAX_POOL_2D",)
+INT8_MIN = -128
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +71,9 @@ def folded_axis(size: int, before: int, after: int, filt: int, stride: int, dila
 
 
 def axis_refusal(size: int, win: AxisWindow, filt: int, stride: int, dilation: int,
-                 width: bool = False, one_row: bool = False) -> str | None:
-    """Why the kernels could not all run `win` along this axis, or None."""
+                 width: bool = False, one_row: bool = False, conv: bool = True) -> str | None:
+    """Why the kernels could not all run `win` along this axis, or None (`conv`: a
+    convolution's, with CMSIS-NN's limits; else a pooling window's)."""
     if win.out < 1:
         return "the output would be empty"
     for o in range(win.out):
@@ -76,6 +81,8 @@ def axis_refusal(size: int, win: AxisWindow, filt: int, stride: int, dilation: i
         if not any(0 <= origin + k * dilation < size for k in range(filt)):
             return (f"output position {o} would cover only padding (padding "
                     f"{win.before}+{win.after} around {size} with a filter of {filt})")
+    if not conv:
+        return None
     if width and filt == 3 and dilation == 1 and win.before <= 1 and win.after > 1:
         return ("CMSIS-NN's 3x3 depthwise kernel takes at most 1 column of trailing "
                 f"padding, the fold would give {win.after}")
@@ -94,6 +101,7 @@ class FoldDecision:
     into: int                     # the convolution's operator index, -1 when none
     pads: tuple = (0, 0, 0, 0)    # top, bottom, left, right
     reason: str = ""              # why it stays (empty: folded)
+    value: int = 0                # the pad value
 
 
 def _decide(g: Graph, pad_op: Op, consumers: dict[int, list[Op]]) -> FoldDecision:
@@ -111,51 +119,61 @@ def _decide(g: Graph, pad_op: Op, consumers: dict[int, list[Op]]) -> FoldDecisio
     if inp.quant is None or out.quant is None or inp.quant.per_channel or \
             out.quant.per_channel or quant_pair(inp) != quant_pair(out):
         return keep("its input and output are quantized differently")
-    zp = quant_pair(inp)[1]
-    if any(pad.pads) and int(pad.value) != zp:
-        return keep(f"its pad value {int(pad.value)} is not the input zero point {zp}")
     if out.index in g.outputs or out.index in g.inputs:
         return keep("its result is a model output")
     users = consumers.get(out.index, [])
     if len(users) != 1 or users[0].opcode not in FOLDS_INTO:
-        return keep("its result is not read by one convolution only")
+        return keep("its result is not read by one convolution or max pooling only")
     conv = users[0]
+    is_conv = conv.opcode in CONVOLUTIONS
+    zp = quant_pair(inp)[1]
+    value = int(pad.value) if any(pad.pads) else (zp if is_conv else INT8_MIN)
+    if is_conv and value != zp:
+        return keep(f"its pad value {value} is not the input zero point {zp}", conv.index)
+    if not is_conv and value != INT8_MIN:
+        return keep(f"its pad value {value} is not -128 (a maximum could take it)",
+                    conv.index)
     if conv.inputs[0] != out.index or out.index in conv.inputs[1:]:
-        return keep("the convolution reads it as other than its input", conv.index)
+        return keep("the layer reads it as other than its input", conv.index)
     if "folded_pad" in conv.options:
-        return keep("the convolution already folds a PAD", conv.index)
-    filt = g.tensors[conv.inputs[1]] if len(conv.inputs) > 1 and conv.inputs[1] >= 0 else None
-    if filt is None or len(filt.shape) != 4:
-        return keep("the convolution's filter is not 4-D", conv.index)
+        return keep("the layer already folds a PAD", conv.index)
     o = conv.options
+    if is_conv:
+        filt = g.tensors[conv.inputs[1]] if len(conv.inputs) > 1 and conv.inputs[1] >= 0 \
+            else None
+        if filt is None or len(filt.shape) != 4:
+            return keep("the convolution's filter is not 4-D", conv.index)
+        f_h, f_w = int(filt.shape[1]), int(filt.shape[2])
+        d_h, d_w = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
+    else:
+        f_h, f_w = int(o.get("filter_height", 0)), int(o.get("filter_width", 0))
+        d_h = d_w = 1
     padding = int(o.get("padding", PADDING_SAME))
     if padding not in PADDING_NAMES:
-        return keep("the convolution's padding type is unknown", conv.index)
-    f_h, f_w = int(filt.shape[1]), int(filt.shape[2])
+        return keep("the layer's padding type is unknown", conv.index)
     s_h, s_w = int(o.get("stride_h", 1)), int(o.get("stride_w", 1))
-    d_h, d_w = int(o.get("dilation_h_factor", 1)), int(o.get("dilation_w_factor", 1))
     if min(f_h, f_w, s_h, s_w, d_h, d_w) < 1:
-        return keep("the convolution's window is malformed", conv.index)
+        return keep("the layer's window is malformed", conv.index)
     _, in_h, in_w, _ = inp.shape
     top, bottom, left, right = pad.left[1], pad.right[1], pad.left[2], pad.right[2]
     one_row = in_h == 1 and f_h == 1
     for size, b, a, f, s, d, width in ((in_h, top, bottom, f_h, s_h, d_h, False),
                                        (in_w, left, right, f_w, s_w, d_w, True)):
         why = axis_refusal(size, folded_axis(size, b, a, f, s, d, padding), f, s, d,
-                           width=width, one_row=one_row)
+                           width=width, one_row=one_row, conv=is_conv)
         if why:
             return keep(why, conv.index)
-    return FoldDecision(pad_op.index, conv.index, (top, bottom, left, right))
+    return FoldDecision(pad_op.index, conv.index, (top, bottom, left, right), value=value)
 
 
 def plan_pad_folds(g: Graph) -> list[FoldDecision]:
-    """For each PAD/PADV2 of `g`: folded into which convolution, or why not."""
+    """For each PAD/PADV2 of `g`: folded into which layer, or why not."""
     consumers = g.consumers()
     return [_decide(g, op, consumers) for op in g.ops if op.opcode in ("PAD", "PADV2")]
 
 
 def fold_pads(graph: Graph) -> Graph:
-    """`graph` with every foldable PAD folded into its convolution (a new Graph; the
+    """`graph` with every foldable PAD folded into the layer reading it (a new Graph; the
     input graph and its operators are not modified)."""
     folds = {d.into: d for d in plan_pad_folds(graph) if not d.reason}
     if not folds:
@@ -174,6 +192,6 @@ def fold_pads(graph: Graph) -> Graph:
                 op, inputs=[pad_op.inputs[0], *op.inputs[1:]],
                 options=dict(op.options, folded_pad=dict(
                     op=pad_op.index, opcode=pad_op.opcode, top=top, bottom=bottom,
-                    left=left, right=right)))
+                    left=left, right=right, value=d.value)))
         ops.append(op)
     return dataclasses.replace(graph, ops=ops)
