@@ -209,6 +209,10 @@ def _generate_parser() -> argparse.ArgumentParser:
     _add_kernels(p)
     p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP)
     p.add_argument("--io-in-arena", action="store_true", help=IO_IN_ARENA_HELP)
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print the memory report of every layer (bytes live, the "
+                   "op-by-op bound there, the arena's end, in-place and aliased buffers; "
+                   "tinygen.json has it too)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--version", action="version", version=f"tinygen {__version__}")
     return p
@@ -254,8 +258,8 @@ def _verify_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _summary(gen) -> str:
-    from codegen.emit.layer_table import arena_cell, layer_table
+def _summary(gen, verbose: bool = False) -> str:
+    from codegen.emit.layer_table import arena_cell, layer_table, memory_lines, operator_cell
     from codegen.footprint import format_report
 
     prog = gen.program
@@ -265,7 +269,7 @@ def _summary(gen) -> str:
              "arena offset+bytes") + (("why not the first choice",) if why else ())]
     for row in table:
         shapes = ",".join(row["inputs"]) + " -> " + ",".join(row["outputs"])
-        rows.append((str(row["index"]), row["opcode"], row["kernel"], row["variant"], shapes,
+        rows.append((str(row["index"]), operator_cell(row), row["kernel"], row["variant"], shapes,
                      f"{row['macs']:,}", f"{row['weight_bytes']:,}", arena_cell(row))
                     + ((row["why"] if row["refused"] or row["overridden"] else "",)
                        if why else ()))
@@ -286,8 +290,12 @@ def _summary(gen) -> str:
     lines.append(f"  arena: {plan.arena_bytes:,} bytes (op-by-op bound {plan.lower_bound:,}"
                  f"{in_place}); "
                  f"constants: {prog.const_bytes:,} bytes; {prog.macs:,} MACs per inference")
+    memory = memory_lines(prog, table, verbose)
+    lines += memory[:2 if len(memory) > 1 and memory[1].startswith("        ") else 1]
     if gen.memory:
         lines.append(format_report(gen.memory, []))
+    if verbose:
+        lines += [""] + [m for m in memory[1:] if not m.startswith("        ")]
     return "\n".join(lines)
 
 
@@ -323,7 +331,7 @@ def cmd_generate(argv: list[str]) -> int:
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
-        print(_summary(gen))
+        print(_summary(gen, args.verbose))
     return 0
 
 

@@ -45,7 +45,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              layer_kernels: dict[int, list[str]] | None = None,
              match_tflm: bool = False,
              runtime_from: str | Path | None = None,
-             profile: bool = False, layer_hook: bool = False,
+             profile: bool = False, layer_hook: bool = False, poison: bool = False,
              io_in_arena: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
@@ -67,6 +67,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     profile: time every layer in the generated code (--profile, codegen/profile.py).
     layer_hook: host-only debugging: `<name>_layer_hook`, called after every layer with its
     outputs (verify --layers).
+    poison: tests only: before every layer, fill the arena bytes it may not read with a
+    pattern, so a kernel reading one of them fails its comparison (tests/test_poison.py).
     io_in_arena: plan the model's inputs and outputs in the arena (--io-in-arena):
     `<name>_input(i)`/`<name>_output(i)` point at them.
     """
@@ -94,7 +96,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
         runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
     # render the library, measure it, then render what describes and builds it
     lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
-                               runtime_from=runtime, profile=profile, layer_hook=layer_hook)
+                               runtime_from=runtime, profile=profile, layer_hook=layer_hook,
+                               poison=poison)
     measured, sources = lib_files.files, lib_files.sources
     if runtime is not None:   # measure the model with the kernels it will run with
         kernels = module_files(program.runtime_modules)

@@ -21,6 +21,7 @@ from codegen.ops.checks import unsupported
 from codegen.passes import run_passes
 from codegen.passes.fold_constants import EVALUATORS
 from codegen.planning.memory import MemoryPlan, plan_memory, resolve_aliases
+from codegen.planning.order import choose_order
 from codegen.quant import QuantRangeError
 from codegen.selection import Selection, check_overrides, select_kernel
 
@@ -141,6 +142,10 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layer_namer = Namer(RESERVED)
     layers = [Layer(layer_namer.identifier(lname, "l"), call, sel)
               for pos, (lname, call, sel) in enumerate(calls) if pos not in elided]
+    # where the graph branches, the order of the branches with the smaller arena
+    layers = [layers[i] for i in choose_order(graph, [layer.call for layer in layers], uf,
+                                              alignment=int(target.get("arena_alignment", 16)),
+                                              io_in_arena=io_in_arena)]
     plan = plan_memory(graph, [layer.call for layer in layers], uf,
                        alignment=int(target.get("arena_alignment", 16)),
                        io_in_arena=io_in_arena)

@@ -18,7 +18,7 @@ from codegen.errors import ToolchainError
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.graph import Graph
-from codegen.passes import run_passes
+from codegen.passes import TFLITE_PASSES, run_passes
 from codegen.passes.decompress import tflm_misreads
 from codegen.ops.gather import positions_range
 
@@ -156,7 +156,7 @@ def folded_model(model_bytes: bytes, extra_outputs: list[int] = ()) -> bytes:
     """The same model with tinygen's graph passes applied (SHAPE, FILL, ... of static shapes
     folded to constants), written back to a .tflite file.  `extra_outputs` (tensor indices)
     become model outputs too, after the model's own."""
-    g = run_passes(read_tflite(model_bytes))
+    g = run_passes(read_tflite(model_bytes), TFLITE_PASSES)
     m = ModelWriter(description=f"{g.description} (static shapes folded by tinygen)")
     for t in g.tensors:
         q = {}

@@ -82,9 +82,27 @@ class _SpecReference:
         pass
 
 
+def _unfold_pad(graph: Graph, op: Op) -> tuple[Graph, Op, list | None]:
+    """A layer with a PAD folded into it (passes/fold_pad.py) as the reference runs it: on
+    its input padded with the PAD's value (a tensor of the padded shape in its place),
+    without the folding option; and the numpy paddings to apply to that input."""
+    fold = op.options.get("folded_pad")
+    if not fold:
+        return graph, op, None
+    inp = graph.tensors[op.inputs[0]]
+    pads = [(0, 0), (fold["top"], fold["bottom"]), (fold["left"], fold["right"]), (0, 0)]
+    shape = tuple(d + a + b for d, (a, b) in zip(inp.shape, pads))
+    tensors = list(graph.tensors)
+    tensors[inp.index] = dataclasses.replace(inp, shape=shape)
+    options = {k: v for k, v in op.options.items() if k != "folded_pad"}
+    return dataclasses.replace(graph, tensors=tensors), dataclasses.replace(op, options=options), pads
+
+
 class _Layer:
     def __init__(self, graph: Graph, op: Op, name: str, litert: bool, spec: bool = False):
         self.name, self.op = name, op
+        graph, op, self.pads = _unfold_pad(graph, op)
+        self.pad_value = self.op.options["folded_pad"]["value"] if self.pads else 0
         self.model, self.inputs, self.outputs, index = single_op_model(graph, op)
         self.small = _SmallGraph(graph, index, self.inputs, self.outputs)
         self.why = "tinygen computes TFLite's arithmetic here" if litert else ""
@@ -106,6 +124,8 @@ class _Layer:
 
     def run(self, values: dict[int, np.ndarray]) -> None:
         xs = [values[i] for i in self.inputs]
+        if self.pads:
+            xs[0] = np.pad(xs[0], self.pads, constant_values=self.pad_value)
         try:
             ys = self.ref.run(xs)
         except TflmCannotRun as e:      # e.g. a kernel refusing an output type when invoked

@@ -83,9 +83,13 @@ def check_overrides(graph: Graph, overrides: dict[int, list[str]]) -> None:
     bad = sorted(set(overrides) - layers)
     if bad:
         shown = ", ".join(str(n) for n in sorted(layers)[:40])
+        folded = {op.options["folded_pad"]["op"]: op.index for op in graph.ops
+                  if op.options.get("folded_pad")}
+        notes = "".join(f"; operator {n} is a PAD folded into layer {folded[n]}"
+                        for n in bad if n in folded)
         raise TinygenError(f"--kernel: the model has no layer {', '.join(map(str, bad))} "
-                           f"after folding constant operators (its layers: {shown}"
-                           f"{', ...' if len(layers) > 40 else ''})")
+                           f"after folding constant operators and PADs (its layers: {shown}"
+                           f"{', ...' if len(layers) > 40 else ''}){notes}")
 
 
 def select_kernel(op: Op, graph: Graph, preference: list[str],

@@ -123,7 +123,7 @@ def extend_manifest(man: dict, ctx: dict) -> None:
     """Add the memory report and each layer's arena placement to tinygen.json."""
     for entry, row in zip(man["layers"], ctx["layer_table"]):
         entry.update(arena=row["arena"],
-                     scratch=row["scratch"])
+                     scratch=row["scratch"], memory=row["memory"])
     if ctx.get("memory"):
         man["memory"] = ctx["memory"]
     man["build"] = dict(makefile="Makefile", cmake="CMakeLists.txt",

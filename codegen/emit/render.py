@@ -16,10 +16,12 @@ import numpy as np
 
 from codegen import __version__, resources
 from codegen.emit import api_names, project
+from codegen.emit.layer_table import folded_ops
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.profile import PROFILE_HEADER, profile_context
+from codegen.planning.report import poison_ranges
 from codegen.program import Program
 
 TEMPLATES_DIR = resources.templates_dir()
@@ -197,7 +199,7 @@ def model_context(program: Program, model_file: str, model_sha256: str) -> dict:
             status_ok=call.status_ok,
             args=_wrap_args(args, column), opcode=call.op.opcode, macs=call.macs,
             const_bytes=call.const_bytes, variant=call.variant, index=layer.index,
-            selection=layer.selection,
+            selection=layer.selection, op=call.op,
             shapes=" , ".join(t.shape_str() for t in ins if not t.is_const) + " -> " +
                    " , ".join(t.shape_str() for t in outs)))
 
@@ -274,7 +276,7 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
         kernel_preference=list(program.kernels),
         layers=[dict(index=layer["index"], opcode=layer["opcode"], kernel=layer["kernel"],
                      variant=layer["variant"], shapes=layer["shapes"], macs=layer["macs"],
-                     const_bytes=layer["const_bytes"],
+                     const_bytes=layer["const_bytes"], folded=folded_ops(layer["op"]),
                      refused=[dict(variant=r.variant, reason=r.reason)
                               for r in layer["selection"].refusals])
                 for layer in ctx["layers"]],
@@ -303,7 +305,7 @@ class LibraryFiles:
 def render_library(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
                    runtime_from: dict | None = None, profile: bool = False,
-                   layer_hook: bool = False) -> LibraryFiles:
+                   layer_hook: bool = False, poison: bool = False) -> LibraryFiles:
     """Step 1: the C files of the model library (runtime kernels and the self-test included).
 
     `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
@@ -312,6 +314,8 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
     project carries no kernels of its own.
     `profile`: time every layer (codegen/profile.py).  `layer_hook`: host-only debugging,
     `<name>_layer_hook` called after every layer with its outputs (verify --layers).
+    `poison`: tests only: before every layer, fill the arena bytes it may not read with a
+    pattern (planning/report.py `poison_ranges`).
     """
     sha = hashlib.sha256(model_bytes).hexdigest()
     ctx = model_context(program, model_file, sha)
@@ -319,6 +323,12 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
     ctx.update(project.project_context(program, ctx, selftest))
     ctx["runtime_from"] = runtime_from
     ctx["layer_hook"] = layer_hook
+    if poison:
+        ranges = poison_ranges(program.plan, [layer.call.scratch for layer in program.layers])
+        for step, (layer, rs) in enumerate(zip(ctx["layers"], ranges)):
+            layer["poison"] = [dict(offset=o, bytes=n, value=(0xA5 + 61 * step) & 0xFF)
+                               for o, n in rs]
+    ctx["poison"] = poison
     env = template_env()
     name = program.name
     files: dict[str, bytes] = {}

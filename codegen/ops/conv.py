@@ -19,7 +19,7 @@ from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.common import (accumulates_in_32_bits, activation_suffix,
                                 conv_output_multipliers, fused_activation_bounds,
                                 require_16x8_zero_points)
-from codegen.ops.window import Window, make_window
+from codegen.ops.window import Window, folded_note, make_window
 
 
 def conv_window(op: Op, g: Graph, in_h: int, in_w: int, f_h: int, f_w: int) -> Window:
@@ -146,6 +146,7 @@ class ConvLayer:
                 if self.depth_multiplier > 1 else ""
         else:
             extra = f", {self.groups} groups" if self.groups > 1 else ""
+        extra += folded_note(self.op)
         return (f"{self.op.opcode} {self.inp.shape_str()} * filter {self.filt.shape_str()} "
                 f"({_quant_note(self.filt)}, {self.win.describe()}{extra}) -> "
                 f"{self.out.shape_str()}{activation_suffix(self.activation)}{suffix}")

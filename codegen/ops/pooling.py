@@ -15,7 +15,7 @@ import numpy as np
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.ops.common import activation_suffix, fused_activation_bounds
-from codegen.ops.window import Window, make_window
+from codegen.ops.window import Window, folded_note, make_window
 
 # TFLM's PoolingPrepare accepts input and output scales this close (float32 difference).
 SCALE_TOLERANCE = 1.0e-6
@@ -53,7 +53,8 @@ class PoolLayer:
         w = self.win
         return (f"{self.op.opcode} {self.inp.shape_str()} -> {self.out.shape_str()}, "
                 f"{w.filter_h}x{w.filter_w} window, stride {w.stride_h}x{w.stride_w}, "
-                f"{w.padding_name}{activation_suffix(self.activation)}{suffix}")
+                f"{w.padding_name}{folded_note(self.op)}{activation_suffix(self.activation)}"
+                f"{suffix}")
 
 
 def analyse_pool(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> PoolLayer:

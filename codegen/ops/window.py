@@ -92,11 +92,25 @@ class Window:
                      self.out_w))
 
 
+def folded_note(op: Op) -> str:
+    """', PAD #n folded: padding t,b,l,r' for a layer with a PAD folded into it, else ''."""
+    fold = op.options.get("folded_pad")
+    if not fold:
+        return ""
+    return (f", {fold['opcode']} #{fold['op']} folded: padding "
+            f"{fold['top']},{fold['bottom']},{fold['left']},{fold['right']}")
+
+
 def make_window(op: Op, g: Graph, in_h: int, in_w: int, filter_h: int, filter_w: int,
                 stride_h: int, stride_w: int, dilation_h: int = 1,
                 dilation_w: int = 1) -> Window:
     """The window of `op` over an in_h x in_w image, checked (clear errors), padding from
-    the operator's `padding` option."""
+    the operator's `padding` option; with a PAD folded into the operator
+    (`op.options["folded_pad"]`, passes/fold_pad.py) the window over the padded image, its
+    leading padding grown by the PAD's."""
+    fold = op.options.get("folded_pad") or dict(top=0, bottom=0, left=0, right=0)
+    in_h += fold["top"] + fold["bottom"]
+    in_w += fold["left"] + fold["right"]
     padding = int(op.options.get("padding", PADDING_SAME))
     if padding not in PADDING_NAMES:
         raise unsupported(op, g, f"padding type {padding} is not supported "
@@ -112,5 +126,7 @@ def make_window(op: Op, g: Graph, in_h: int, in_w: int, filter_h: int, filter_w:
     return Window(padding=padding, filter_h=filter_h, filter_w=filter_w,
                   stride_h=stride_h, stride_w=stride_w,
                   dilation_h=dilation_h, dilation_w=dilation_w, out_h=out_h, out_w=out_w,
-                  pad_top=compute_padding(stride_h, dilation_h, in_h, filter_h, max(out_h, 1)),
-                  pad_left=compute_padding(stride_w, dilation_w, in_w, filter_w, max(out_w, 1)))
+                  pad_top=compute_padding(stride_h, dilation_h, in_h, filter_h, max(out_h, 1))
+                  + fold["top"],
+                  pad_left=compute_padding(stride_w, dilation_w, in_w, filter_w, max(out_w, 1))
+                  + fold["left"])

@@ -48,14 +48,72 @@ ORDERS = {
 }
 
 
+EXACT_MAX_BUFFERS = 12      # plan_best searches placements exactly up to this many buffers
+EXACT_BUDGET = 20_000       # ... visiting at most this many partial placements
+
+
 def plan_best(buffers: list[Interval], alignment: int = 4) -> tuple[dict[object, int], int]:
-    """The smallest of `plan_greedy`'s placements over the `ORDERS` (the first on a tie)."""
+    """The smallest of `plan_greedy`'s placements over the `ORDERS` (the first on a tie),
+    improved by `plan_exact` for a few buffers when it stays above the `lower_bound`."""
     best = None
     for name in ORDERS:
         offsets, total = plan_greedy(buffers, alignment, order=name)
         if best is None or total < best[1]:
             best = (offsets, total)
+    if best[1] > lower_bound(buffers, alignment) and len(buffers) <= EXACT_MAX_BUFFERS:
+        exact = plan_exact(buffers, alignment, best=best)
+        if exact[1] < best[1]:
+            best = exact
     return best
+
+
+def _lowest_fit(b: Interval, placed: list[tuple[Interval, int]], alignment: int) -> int:
+    size = align_up(max(b.size, 1), alignment)
+    busy = sorted((off, off + align_up(max(p.size, 1), alignment))
+                  for p, off in placed if p.overlaps(b))
+    candidate = 0
+    for start, end in busy:
+        if candidate + size <= start:
+            break
+        candidate = max(candidate, align_up(end, alignment))
+    return candidate
+
+
+def plan_exact(buffers: list[Interval], alignment: int = 4, budget: int = EXACT_BUDGET,
+               best: tuple[dict[object, int], int] | None = None
+               ) -> tuple[dict[object, int], int]:
+    """The smallest arena by search over placement orders (each buffer at the lowest offset
+    that fits, in every order), pruned by the best found and stopped at the `lower_bound`.
+
+    Some order reaches the optimum: place an optimal plan's buffers by increasing offset,
+    each at the lowest offset that fits; by induction every buffer then lies at or below
+    its optimal offset (a buffer placed before it that is live at the same time lies below
+    its optimal offset, and moving down keeps it there).  So without the `budget` (partial
+    placements visited) this is exact; with it, the best found, never worse than `best`
+    (default: largest first)."""
+    if best is None:
+        best = plan_greedy(buffers, alignment)
+    bound = lower_bound(buffers, alignment)
+    state = dict(best=best, visits=0)
+    ordered = sorted(buffers, key=ORDERS["size"])
+
+    def search(placed: list[tuple[Interval, int]], left: list[Interval], top: int) -> None:
+        if state["best"][1] <= bound or state["visits"] >= budget:
+            return
+        if not left:
+            state["best"] = ({p.key: off for p, off in placed}, top)
+            return
+        seen = set()
+        for k, b in enumerate(left):
+            off = _lowest_fit(b, placed, alignment)
+            end = off + align_up(max(b.size, 1), alignment)
+            if max(top, end) >= state["best"][1] or (b.size, b.first, b.last, off) in seen:
+                continue
+            seen.add((b.size, b.first, b.last, off))    # identical buffers: one order
+            state["visits"] += 1
+            search(placed + [(b, off)], left[:k] + left[k + 1:], max(top, end))
+    search([], ordered, 0)
+    return state["best"]
 
 
 def plan_greedy(buffers: list[Interval], alignment: int = 4,
