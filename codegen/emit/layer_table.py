@@ -38,6 +38,8 @@ def layer_table(program: Program) -> list[dict]:
             inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
             macs=int(call.macs), weight_bytes=int(call.const_bytes),
             arena=placed, scratch=scratch))
+        if layer.selection.filter is not None:    # compression was asked (--compress)
+            rows[-1]["filter"] = layer.selection.filter.manifest()
     return rows
 
 

@@ -276,7 +276,9 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
                      variant=layer["variant"], shapes=layer["shapes"], macs=layer["macs"],
                      const_bytes=layer["const_bytes"],
                      refused=[dict(variant=r.variant, reason=r.reason)
-                              for r in layer["selection"].refusals])
+                              for r in layer["selection"].refusals],
+                     **({"filter": layer["selection"].filter.manifest()}
+                        if layer["selection"].filter is not None else {}))
                 for layer in ctx["layers"]],
         **program.libraries,
         warnings=program.warnings,
