@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from codegen.toolchain import cortexm  # noqa: E402
+from codegen.encoding import parse_compress  # noqa: E402
 from codegen.errors import TinygenError  # noqa: E402
 from codegen.generate import generate  # noqa: E402
 from codegen.targets import load_target  # noqa: E402
@@ -127,12 +128,12 @@ SETS = {   # kernel set -> (uses CMSIS-NN, kernel preference or None for the def
 
 
 def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
-          profile: int = 0, io_in_arena: bool = False) -> dict:
+          profile: int = 0, io_in_arena: bool = False, compress: tuple = ()) -> dict:
     use_cmsis, kernels = SETS[kset]
     cmsis_nn = cmsis_path if use_cmsis else None
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
-                   force=True, io_in_arena=io_in_arena)
+                   force=True, io_in_arena=io_in_arena, compress=compress)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -269,7 +270,10 @@ def main() -> int:
                     help="generate with --io-in-arena (inputs and outputs in the arena)")
     ap.add_argument("--markdown", metavar="FILE", help="write the results as Markdown "
                     "(benchmarks/RESULTS.md)")
+    ap.add_argument("--compress", metavar="auto|none|LIST", default="none",
+                    help="generate with --compress (lossless filter encodings; default none)")
     args = ap.parse_args()
+    compress = parse_compress(args.compress)
     if not M4RUN.is_file():
         print(f"m4run not found at {M4RUN}", file=sys.stderr)
         return 2
@@ -288,7 +292,7 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="tinygen-bench-") as tmp:
                 try:
                     row = bench(p, kset, args.cmsis_nn, Path(tmp), profile=args.profile,
-                                io_in_arena=args.io_in_arena)
+                                io_in_arena=args.io_in_arena, compress=compress)
                 except (TinygenError, subprocess.CalledProcessError) as e:
                     row = dict(model=p.stem, kernels=kset, error=str(e).splitlines()[0])
             rows.append(row)

@@ -4,10 +4,11 @@ tinygen knows every weight at generation time, so a filter can be stored in the 
 form that still gives exactly the same int8 values, read directly from flash by kernels
 that know the form (runtime_c/tg_cw.h).  The encodings:
 
-- "int4": every value in [-8, 7], two per byte.  Values go in groups of 8: byte j
-  (j < 4) of a group holds value j in its high nibble and value j + 4 in its low nibble,
-  so that a 32-bit word masked with 0xF0F0F0F0 (and shifted left by 4, then masked) gives
-  4 values times 16 in the byte lanes the DSP kernels split with SXTB16.
+- "int4": every value in [-8, 7], two per byte.  Values go in groups of 8, one
+  little-endian 32-bit word per group, value j at bit INT4_BITPOS[j] (12, 8, 28, 24, 4, 0,
+  20, 16): shifted left by 0, 4, 8 or 12 bits and masked with 0xF000F000, the word gives
+  the pairs (v0, v2), (v1, v3), (v4, v6), (v5, v7) times 4096 as the two int16 lanes the
+  DSP kernels multiply with SMLAD against the input pairs SXTB16 makes, with no unpacking.
 - "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
   output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
   (i * k) // 8 (least significant first).
@@ -49,6 +50,9 @@ def int4_row_bytes(n: int) -> int:
     return (n + 7) // 8 * 4
 
 
+INT4_BITPOS = (12, 8, 28, 24, 4, 0, 20, 16)
+
+
 def pack_int4_row(values: np.ndarray) -> np.ndarray:
     """int8 values in [-8, 7] -> bytes in the grouped nibble layout (zero padded)."""
     v = np.asarray(values, dtype=np.int64).reshape(-1)
@@ -57,16 +61,25 @@ def pack_int4_row(values: np.ndarray) -> np.ndarray:
     groups = (v.size + 7) // 8
     padded = np.zeros(groups * 8, np.int64)
     padded[:v.size] = v
-    g = (padded & 0xF).reshape(groups, 8)
-    return ((g[:, :4] << 4) | g[:, 4:]).astype(np.uint8).reshape(-1)
+    nib = (padded & 0xF).reshape(groups, 8)
+    words = (nib << np.array(INT4_BITPOS, np.int64)).sum(axis=1).astype("<u4")
+    return words.view(np.uint8).copy()
 
 
 def unpack_int4_row(data: np.ndarray, n: int) -> np.ndarray:
     """The inverse of pack_int4_row: the first n values."""
-    b = np.asarray(data, dtype=np.int64).reshape(-1, 4)
-    hi, lo = b >> 4, b & 0xF
-    g = np.concatenate([hi, lo], axis=1).reshape(-1)
-    return (((g ^ 8) - 8)[:n]).astype(np.int8)
+    words = np.ascontiguousarray(data, dtype=np.uint8).view("<u4").astype(np.int64)
+    nib = (words.reshape(-1, 1) >> np.array(INT4_BITPOS, np.int64)) & 0xF
+    return (((nib ^ 8) - 8).reshape(-1)[:n]).astype(np.int8)
+
+
+def int4_quads(data: np.ndarray, channels: int, row_bytes: int) -> np.ndarray:
+    """int4 rows re-laid out for the DSP GEMM (tg_dsp_s4_gemm.h): channels in fours, the
+    words of group 0 of each of the four, then group 1, ...; the channels left as rows."""
+    words = np.ascontiguousarray(data, np.uint8).view("<u4").reshape(channels, row_bytes // 4)
+    quads = channels // 4 * 4
+    head = words[:quads].reshape(-1, 4, row_bytes // 4).transpose(0, 2, 1).reshape(-1)
+    return np.concatenate([head, words[quads:].reshape(-1)]).astype("<u4").view(np.uint8)
 
 
 # --- palette -------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
  * tg_cw.h - compressed filters read directly from flash (codegen/encoding.py).
  *
  * A filter stored in fewer than 8 bits per value, described by tg_cw_t:
- *  - int4 (palette == 0): values in [-8, 7] in groups of 8: byte j (j < 4) of a group
- *    holds value j in its high nibble and value j + 4 in its low nibble;
+ *  - int4 (palette == 0): values in [-8, 7] in groups of 8, one little-endian 32-bit
+ *    word per group holding value j at bit 12, 8, 28, 24, 4, 0, 20, 16 for j = 0..7
+ *    (tg_dsp_s4_gemm.c says why);
  *  - palette (palette == 1): `bits`-bit indices (1, 2 or 4; index i at bit (i * bits) % 8
  *    of byte (i * bits) / 8) into tables of 2^bits int8 values, one per output channel
  *    (table_stride == 2^bits) or one for the tensor (table_stride == 0).
@@ -28,8 +29,9 @@ typedef struct {
 TG_INLINE int32_t tg_cw_get(const tg_cw_t *w, const uint8_t *row, int32_t i, int32_t channel)
 {
     if (!w->palette) {
-        const uint32_t b = row[((size_t)i >> 3) * 4u + ((size_t)i & 3u)];
-        const uint32_t v = (i & 4) ? (b & 0xFu) : (b >> 4);
+        const uint32_t j = (uint32_t)i & 7u;
+        const uint32_t bit = 12u - 4u * (j & 1u) - 8u * ((j >> 2) & 1u) + 16u * ((j >> 1) & 1u);
+        const uint32_t v = ((uint32_t)row[((size_t)i >> 3) * 4u + (bit >> 3)] >> (bit & 7u)) & 0xFu;
         return (int32_t)(v ^ 8u) - 8;
     } else {
         const uint32_t pos = (uint32_t)i * (uint32_t)w->bits;

@@ -9,13 +9,15 @@
 /*
  * output[r][c] = clamp(requantize(bias[c] + sum_d w[c][d] * input[r][d]) + output_offset)
  * for `rows` input rows of `depth` values; the input zero point is folded into `bias`.
- * `weights` is int4 (palette == 0), one row of whole 32-bit words per output channel.
+ * `weights` is int4 (palette == 0; tg_cw.h), row_bytes = 4 * ceil(depth / 8) per channel,
+ * laid out for this kernel: channels in fours, for each four the words of group 0 of
+ * each channel, then group 1, ...; the channels left after the last four as plain rows.
  */
 typedef struct {
     int32_t rows;               /* input rows (pixels or batches) */
     int32_t depth;              /* values per input row (< 131072) */
     int32_t channels;           /* output values per row */
-    tg_cw_t weights;            /* [channels][depth], int4 */
+    tg_cw_t weights;            /* [channels][depth], int4, in the layout above */
     const int32_t *bias;        /* [channels] bias - input zero point * sum_d w[c][d] */
     const int32_t *multiplier;  /* [channels] if per_channel, else [1] */
     const int32_t *shift;       /* same length as multiplier */

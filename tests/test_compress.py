@@ -68,10 +68,11 @@ def test_int4_pack_round_trip(n):
     packed = pack_int4_row(v)
     assert packed.size == (n + 7) // 8 * 4
     assert np.array_equal(unpack_int4_row(packed, n), v)
-    # the documented layout: byte j of a group = value j (high nibble), value j + 4 (low)
-    full = np.zeros(8, np.int8)
+    # the documented layout: value j of a group at bit INT4_BITPOS[j] of its word
+    full = np.zeros(8, np.int64)
     full[:min(n, 8)] = v[:8]
-    assert packed[0] == ((int(full[0]) & 15) << 4) | (int(full[4]) & 15)
+    word = int(packed[:4].view("<u4")[0])
+    assert [((word >> p) & 15) for p in (12, 8, 28, 24, 4, 0, 20, 16)] == list(full & 15)
     with pytest.raises(EncodingChoiceError):
         pack_int4_row(np.array([8]))
 
@@ -219,7 +220,10 @@ def test_compressed_models_bit_exact_portable(tmp_path):
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
     pointwise layers on tg_dsp_s4_gemm_s8, the others on the portable compressed kernels."""
-    model = fc_model("dsp", FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4")])
+    # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
+    # several 256-value chunks (depth 600)
+    model = fc_model("dsp", FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
+                                            (3, 600, 6, True, "int4")])
     (tmp_path / "fc").mkdir()
     (tmp_path / "conv").mkdir()
     res = assert_bit_exact(model, tmp_path / "fc", count=2, kernels=DSP, compress=KINDS,

@@ -2,7 +2,7 @@
 the layer's FilterEncoding and the `tg_cw_t` params field describing it."""
 from __future__ import annotations
 
-from codegen.encoding import FilterEncoding
+from codegen.encoding import FilterEncoding, int4_quads
 from codegen.ir import CExpr, ConstArray
 from codegen.lowering.base import Declined, LowerContext
 
@@ -17,11 +17,15 @@ def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> Filte
     return enc
 
 
-def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str) -> tuple[dict, list[ConstArray]]:
-    """The `tg_cw_t` field (a nested params dict) and the constants it points at."""
+def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
+             quads: bool = False) -> tuple[dict, list[ConstArray]]:
+    """The `tg_cw_t` field (a nested params dict) and the constants it points at.
+    `quads`: int4 rows in the DSP GEMM's layout (encoding.int4_quads)."""
     how = (f"int4, two values per byte ({enc.before} values)" if enc.encoding == "int4" else
            f"{enc.bits}-bit palette indices ({enc.before} values)")
-    c_d, r_d = ctx.const("filter_" + enc.encoding, "uint8_t", enc.data, f"{what}: {how}",
+    data = int4_quads(enc.data, enc.channels, enc.row_bytes) if quads else enc.data
+    c_d, r_d = ctx.const("filter_" + enc.encoding, "uint8_t", data,
+                         f"{what}: {how}" + (", channels in fours" if quads else ""),
                          encoding=enc.encoding)
     consts = [c_d]
     table = CExpr("NULL")

@@ -85,7 +85,7 @@ def lower_conv_2d_s4_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     out_d = layer.out_d
     bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int64))
-    w, c_w = cw_field(ctx, enc, f"{out_d}x{layer.in_d} pointwise filter")
+    w, c_w = cw_field(ctx, enc, f"{out_d}x{layer.in_d} pointwise filter", quads=True)
     c_b, r_b = ctx.const("bias", "int32_t",
                          folded_bias(bias, layer.filt.data.reshape(out_d, layer.in_d),
                                      -layer.input_offset),

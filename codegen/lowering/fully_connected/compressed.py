@@ -14,9 +14,9 @@ from codegen.ops.fully_connected import analyse_fully_connected, folded_bias
 
 
 def _fc_call(op: Op, ctx: LowerContext, kernel: str, params_type: str, rows_key: str,
-             depth_key: str, units_key: str, enc) -> LayerCall:
+             depth_key: str, units_key: str, enc, quads: bool = False) -> LayerCall:
     fc = analyse_fully_connected(op, ctx.graph)
-    w, c_w = cw_field(ctx, enc, f"{fc.units}x{fc.depth} weights")
+    w, c_w = cw_field(ctx, enc, f"{fc.units}x{fc.depth} weights", quads=quads)
     c_b, r_b = ctx.const("bias", "int32_t",
                          folded_bias(fc.bias_values, fc.filt.data, fc.input_zero_point),
                          "bias with the input zero point folded in")
@@ -48,5 +48,5 @@ def lower_fully_connected_s4_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCa
     enc = require_filter(ctx, INT4)
     check_s4_depth(analyse_fully_connected(op, g).depth)
     return _fc_call(op, ctx, "tg_dsp_s4_gemm_s8", "tg_dsp_s4_gemm_params_t", "rows",
-                    "depth", "channels", enc)
+                    "depth", "channels", enc, quads=True)
 
