@@ -6,6 +6,8 @@ ASan/UBSan, and on the emulated Cortex-M4."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import zlib
 
 import numpy as np
@@ -17,9 +19,12 @@ from codegen.encoding import (KINDS, EncodingChoiceError, choose, decode, encode
 from codegen.errors import TinygenError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer
 from tests.harness import assert_bit_exact
 from tests.test_dsp_kernels import add_fc
+from tests.test_hostile_cclean import CPPCHECK
 
 DSP = ["dsp", "portable"]
 
@@ -180,20 +185,15 @@ FC_CASES = [   # (batches, depth, units, per_channel, kind)
 ]
 
 
-def fc_model(seed: str, cases=FC_CASES) -> bytes:
+def model(seed: str, fc_cases=FC_CASES, conv_cases=CONV_CASES) -> bytes:
+    """One model with a layer per case (each with its own input and output)."""
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
     m = ModelWriter()
-    for k, (b, d, u, pc, kind) in enumerate(cases):
-        add_fc(m, rng, str(k), b, d, u, pc, "NONE" if k % 2 else "RELU")
+    for k, (b, d, u, pc, kind) in enumerate(fc_cases):
+        add_fc(m, rng, f"f{k}", b, d, u, pc, "NONE" if k % 2 else "RELU")
         set_filter(m, draw(rng, kind, (u, d), 0))
-    return m.build()
-
-
-def conv_model(seed: str, cases=CONV_CASES) -> bytes:
-    rng = np.random.default_rng(zlib.crc32(seed.encode()))
-    m = ModelWriter()
-    for k, (c, kind) in enumerate(cases):
-        add_layer(m, rng, c, str(k))
+    for k, (c, kind) in enumerate(conv_cases):
+        add_layer(m, rng, c, f"c{k}")
         t = m.tensors[m.ops[-1].inputs[1]]
         set_filter(m, draw(rng, kind, t.shape, 0 if c.op == "CONV_2D" else 3))
     return m.build()
@@ -205,16 +205,16 @@ def _filters(gen) -> list[dict]:
 
 
 def test_compressed_models_bit_exact_portable(tmp_path):
-    for what, model in (("fc", fc_model("fc")), ("conv", conv_model("conv"))):
-        (tmp_path / what).mkdir()
-        res = assert_bit_exact(model, tmp_path / what, count=2, kernels=["portable"],
-                               compress=KINDS)
-        filters = _filters(res.gen)
-        assert all(f is not None and f["encoding"] != "raw" for f in filters), filters
-        assert all(f["bytes_stored"] < f["bytes_int8"] for f in filters)
-        kernels = {layer.call.kernel for layer in res.gen.program.layers}
-        assert kernels <= {"tg_cw_fully_connected_s8", "tg_cw_conv_s8",
-                           "tg_cw_depthwise_conv_s8"}, kernels
+    res = assert_bit_exact(model("portable"), tmp_path, count=2, kernels=["portable"],
+                           compress=KINDS)
+    filters = _filters(res.gen)
+    assert all(f is not None and f["encoding"] != "raw" for f in filters), filters
+    assert all(f["bytes_stored"] < f["bytes_int8"] for f in filters)
+    kinds = {(f["encoding"], f["bits"], f["per_channel_tables"]) for f in filters}
+    assert {("int4", 4, False), ("palette", 1, True), ("palette", 2, False),
+            ("palette", 4, True)} <= kinds, kinds
+    kernels = {layer.call.kernel for layer in res.gen.program.layers}
+    assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8"}
 
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
@@ -222,15 +222,103 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     pointwise layers on tg_dsp_s4_gemm_s8, the others on the portable compressed kernels."""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
     # several 256-value chunks (depth 600)
-    model = fc_model("dsp", FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
-                                            (3, 600, 6, True, "int4")])
-    (tmp_path / "fc").mkdir()
-    (tmp_path / "conv").mkdir()
-    res = assert_bit_exact(model, tmp_path / "fc", count=2, kernels=DSP, compress=KINDS,
-                           sanitize=True)
-    assert {layer.call.kernel for layer in res.gen.program.layers} == {"tg_dsp_s4_gemm_s8"}
-    res = assert_bit_exact(conv_model("dspconv"), tmp_path / "conv", count=1, kernels=DSP,
+    fcs = FC_CASES[:3] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
+                          (3, 600, 6, True, "int4")]
+    res = assert_bit_exact(model("dsp", fcs), tmp_path, count=2, kernels=DSP,
                            compress=KINDS, sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
-    assert kernels[4] == "tg_dsp_s4_gemm_s8"
+    assert kernels[:2] + kernels[3:6] == ["tg_dsp_s4_gemm_s8"] * 5
+    assert kernels[2] == "tg_cw_fully_connected_s8"          # a palette: portable
+    assert kernels[len(fcs) + 4] == "tg_dsp_s4_gemm_s8"      # the int4 pointwise conv
     assert "tg_cw_conv_s8" in kernels and "tg_cw_depthwise_conv_s8" in kernels
+
+
+# --- the choice in a program -------------------------------------------------------------------
+
+def test_nothing_to_compress_gives_the_same_files(tmp_path):
+    """A model whose filters no encoding fits: --compress auto writes exactly what no
+    compression writes (same code, same bytes, nothing added to the reports)."""
+    rng = np.random.default_rng(3)
+    m = ModelWriter()
+    add_fc(m, rng, "f", 2, 40, 6, True, "RELU")
+    add_layer(m, rng, CONV_CASES[0][0], "c")
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    plain = generate(path, None, target="cortex-m4", measure=False)
+    auto = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    assert plain.files == auto.files
+    assert all(layer.selection.filter.encoding == "raw" for layer in auto.program.layers)
+    assert "outside [-8, 7]" in auto.program.layers[0].selection.filter.reason
+
+
+def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
+    """With only the dsp variant, a palette filter (which no dsp kernel reads) stays int8
+    under auto, with the reason; named for the layer, it is an error naming the layer."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("fallback", [(1, 64, 8, True, "pal4"), (1, 64, 8, True, "int4")], []))
+    gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                   compress=KINDS)
+    pal, int4 = (layer.selection for layer in gen.program.layers)
+    assert pal.filter.encoding == "raw" and pal.variant == "dsp"
+    assert "no kernel of the preference reads it" in pal.filter.reason
+    assert int4.filter.encoding == "int4"
+    assert gen.program.layers[1].call.kernel == "tg_dsp_s4_gemm_s8"
+    man = json.loads(gen.files["tinygen.json"])
+    assert man["layers"][1]["filter"]["bytes_stored"] == 8 * 32
+    assert "| 1 | int4 | 512 | 256 |" in gen.files["README.md"].decode()
+    with pytest.raises(TinygenError, match="operator #0 .*--compress-layer 0"):
+        generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                 layer_compress={0: ("palette",)})
+    with pytest.raises(TinygenError, match=r"--compress-layer 0: .*outside \[-8, 7\]"):
+        generate(path, None, target="cortex-m4", measure=False, layer_compress={1: ("int4",),
+                                                                                0: ("int4",)})
+    with pytest.raises(TinygenError, match="--compress-layer: layer 5 has no constant filter"):
+        generate(path, None, target="cortex-m4", measure=False, layer_compress={5: ("int4",)})
+    # per layer: only layer 1 compressed, on the portable kernel when asked so
+    gen = generate(path, None, target="host", measure=False, layer_compress={1: ("int4",)})
+    assert [layer.selection.filter for layer in gen.program.layers][0] is None
+    assert gen.program.layers[1].call.kernel == "tg_cw_fully_connected_s8"
+
+
+def test_cli_compress_options(tmp_path, capsys):
+    from codegen.cli import main
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cli", [(1, 64, 8, True, "pal2")], []))
+    assert main([str(path), "-o", str(tmp_path / "out"), "--compress", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "filters (--compress): 80 bytes stored for 512 as int8 (0.16x)" in out
+    assert "layer 0: palette1/ch: 80 of 512 bytes" in out
+    assert main([str(path), "-o", str(tmp_path / "o2"), "--compress", "lz4"]) == 2
+    assert "unknown encoding 'lz4'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--compress-layer" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("m4", [FC_CASES[1], FC_CASES[3]], [CONV_CASES[4], CONV_CASES[6]]))
+    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
+                            compress=KINDS)
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
+    assert model_c.count("tg_cw_fully_connected_s8(") == 1
+    assert model_c.count("tg_cw_depthwise_conv_s8(") == 1
+
+
+@pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck")
+@pytest.mark.parametrize("arm", [False, True], ids=["c-fallbacks", "acle"])
+def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
+    out = tmp_path / "out"
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cpp", FC_CASES[:3], CONV_CASES[:1] + CONV_CASES[6:7]))
+    generate(path, out, target="host", kernels=DSP, compress=KINDS)
+    defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
+    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_cw_fc.c", "tg_cw_conv.c")]
+    r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr

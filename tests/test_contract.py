@@ -25,7 +25,7 @@ from codegen.ir import ConstRef, LayerCall
 from codegen.program import build_program
 from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
-from tests.test_compress import conv_model, fc_model
+from tests.test_compress import model as compressed_model
 from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
@@ -127,10 +127,8 @@ def corpus() -> list[Seen]:
     for name, model in dsp_models().items():
         seen += _calls(name, model, m4, "dsp")
     # compressed filters (--compress): the portable and the dsp kernels reading them
-    for name, model in (("compressed_fc", fc_model("contract")),
-                        ("compressed_conv", conv_model("contract"))):
-        seen += _calls(name, model, host, compress=KINDS)
-        seen += _calls(name, model, m4, "dsp", compress=KINDS)
+    seen += _calls("compressed", compressed_model("contract"), host, compress=KINDS)
+    seen += _calls("compressed", compressed_model("contract"), m4, "dsp", compress=KINDS)
     return seen
 
 

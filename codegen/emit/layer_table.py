@@ -12,6 +12,9 @@ def layer_table(program: Program) -> list[dict]:
     g, plan = program.graph, program.plan
     over = {o.output: g.tensors[o.input].name for o in plan.overlaps}   # in-place outputs
     rows = []
+    # per filter, its encoding and bytes (--compress), once some filter is compressed
+    compressed = any(layer.selection.filter is not None and layer.selection.filter.encoded
+                     for layer in program.layers)
     for step, layer in enumerate(program.layers):
         call = layer.call
         ins = [g.tensors[t] for t in call.op.inputs if t >= 0 and not g.tensors[t].is_const]
@@ -38,7 +41,7 @@ def layer_table(program: Program) -> list[dict]:
             inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
             macs=int(call.macs), weight_bytes=int(call.const_bytes),
             arena=placed, scratch=scratch))
-        if layer.selection.filter is not None:    # compression was asked (--compress)
+        if compressed and layer.selection.filter is not None:
             rows[-1]["filter"] = layer.selection.filter.manifest()
     return rows
 
