@@ -77,5 +77,17 @@ def select_for_filter(op: Op, graph: Graph, preference: list[str],
                          f"{enc.label()} would store {enc.after} of {enc.before} bytes, but no "
                          f"kernel of the preference reads it here ({e})")
         return call, sel
+    if not enc.forced:
+        # never trade speed for flash silently: keep the int8 filter where it runs on a
+        # variant earlier in the preference than any kernel reading the encoding
+        raw_call, raw_sel = select_kernel(op, graph, preference, lambda v: context(v, None),
+                                          overridden)
+        if preference.index(raw_sel.variant) < preference.index(sel.variant):
+            raw_sel.filter = raw(graph.tensors[op.inputs[1]].data,
+                                 f"{enc.label()} would store {enc.after} of {enc.before} "
+                                 f"bytes, but only {sel.variant} kernels read it here and "
+                                 f"{raw_sel.variant} runs the int8 filter (faster); "
+                                 f"--compress-layer {op.index}={enc.encoding} forces it")
+            return raw_call, raw_sel
     sel.filter = enc
     return call, sel

@@ -205,8 +205,9 @@ def _filters(gen) -> list[dict]:
 
 
 def test_compressed_models_bit_exact_portable(tmp_path):
+    """The portable kernels reading every encoding, under ASan/UBSan."""
     res = assert_bit_exact(model("portable"), tmp_path, count=2, kernels=["portable"],
-                           compress=KINDS)
+                           compress=KINDS, sanitize=True)
     filters = _filters(res.gen)
     assert all(f is not None and f["encoding"] != "raw" for f in filters), filters
     assert all(f["bytes_stored"] < f["bytes_int8"] for f in filters)
@@ -219,18 +220,27 @@ def test_compressed_models_bit_exact_portable(tmp_path):
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
-    pointwise layers on tg_dsp_s4_gemm_s8, the others on the portable compressed kernels."""
+    pointwise layers on tg_dsp_s4_gemm_s8, palettes on tg_dsp_pal_gemm_s8 where there are
+    rows enough; where only a portable kernel reads the encoding and the int8 filter gets
+    a dsp kernel, the filter stays int8 (auto never trades speed for flash)."""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
-    # several 256-value chunks (depth 600)
+    # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
     fcs = FC_CASES[:3] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
-                          (3, 600, 6, True, "int4")]
+                          (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
+                          (4, 33, 3, False, "pal2")]
     res = assert_bit_exact(model("dsp", fcs), tmp_path, count=2, kernels=DSP,
                            compress=KINDS, sanitize=True)
-    kernels = [layer.call.kernel for layer in res.gen.program.layers]
-    assert kernels[:2] + kernels[3:6] == ["tg_dsp_s4_gemm_s8"] * 5
-    assert kernels[2] == "tg_cw_fully_connected_s8"          # a palette: portable
-    assert kernels[len(fcs) + 4] == "tg_dsp_s4_gemm_s8"      # the int4 pointwise conv
-    assert "tg_cw_conv_s8" in kernels and "tg_cw_depthwise_conv_s8" in kernels
+    layers = res.gen.program.layers
+    kernels = [layer.call.kernel for layer in layers]
+    assert kernels[:8] == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_gemm_s8"] + \
+        ["tg_dsp_s4_gemm_s8"] * 3 + ["tg_dsp_pal_gemm_s8"] * 2
+    assert "dsp runs the int8 filter" in layers[2].selection.filter.reason   # 2 rows
+    conv = kernels[len(fcs):]
+    assert conv[0] == "tg_cw_conv_s8"             # 3x3 int4: portable either way
+    assert conv[2] == "tg_dsp_pal_gemm_s8"        # pointwise, 16 pixels, 4 values
+    assert conv[4] == "tg_dsp_s4_gemm_s8"         # pointwise int4
+    assert conv[6] == "tg_dsp_depthwise_s8"       # int8: the dsp kernel
+    assert layers[len(fcs) + 6].selection.filter.encoding == "raw"
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -301,14 +311,15 @@ def test_cli_compress_options(tmp_path, capsys):
 def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("m4", [FC_CASES[1], FC_CASES[3]], [CONV_CASES[4], CONV_CASES[6]]))
+    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4")],
+                           [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             compress=KINDS)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
-    assert model_c.count("tg_cw_fully_connected_s8(") == 1
-    assert model_c.count("tg_cw_depthwise_conv_s8(") == 1
+    assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
+    assert model_c.count("tg_cw_conv_s8(") == 1
 
 
 @pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck")
@@ -316,9 +327,10 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
 def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     out = tmp_path / "out"
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("cpp", FC_CASES[:3], CONV_CASES[:1] + CONV_CASES[6:7]))
+    path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4")], CONV_CASES[:1]))
     generate(path, out, target="host", kernels=DSP, compress=KINDS)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
-    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_cw_fc.c", "tg_cw_conv.c")]
+    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
+                                    "tg_cw_conv.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

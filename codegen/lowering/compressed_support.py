@@ -2,12 +2,20 @@
 the layer's FilterEncoding and the `tg_cw_t` params field describing it."""
 from __future__ import annotations
 
+import numpy as np
+
 from codegen.encoding import FilterEncoding, int4_quads
-from codegen.ir import CExpr, ConstArray
+from codegen.graph import Op
+from codegen.ir import CExpr, ConstArray, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
+from codegen.ops.fully_connected import folded_bias
 
 INT4 = ("int4",)
+PALETTE = ("palette",)
 ALL = ("int4", "palette")
+# tg_dsp_pal_gemm_s8 looks a channel pair's indices up once for all rows, which costs about
+# as much as one row's multiplications: fewer rows are faster on the int8 kernels
+PALETTE_MIN_ROWS = 4
 
 
 def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> FilterEncoding:
@@ -43,3 +51,35 @@ def check_s4_depth(depth: int) -> None:
     """tg_dsp_s4_gemm_s8 sums 16 times the products in 32 bits."""
     if depth >= 131072:
         raise Declined("the int4 GEMM sums 16 times the products: depth must be below 131072")
+
+
+def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
+                  weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
+                  per_channel: bool, output_offset: int, act_min: int, act_max: int,
+                  inp: int, out: int, comment: str, macs: int, what: str) -> LayerCall:
+    """FULLY_CONNECTED / pointwise CONV_2D with a compressed filter on the DSP GEMMs:
+    tg_dsp_s4_gemm_s8 (int4) or tg_dsp_pal_gemm_s8 (palette, at least PALETTE_MIN_ROWS)."""
+    channels, depth = weights.shape
+    if enc.encoding == "int4":
+        check_s4_depth(depth)
+        kernel, ptype, scratch = "tg_dsp_s4_gemm_s8", "tg_dsp_s4_gemm_params_t", []
+    else:
+        if rows < PALETTE_MIN_ROWS:
+            raise Declined(f"a palette on {rows} row(s): looking the values up costs more "
+                           f"than the multiplications (the DSP palette GEMM needs at least "
+                           f"{PALETTE_MIN_ROWS} rows)")
+        kernel, ptype, scratch = "tg_dsp_pal_gemm_s8", "tg_dsp_pal_gemm_params_t", [2 * depth]
+    w, c_w = cw_field(ctx, enc, what, quads=enc.encoding == "int4")
+    c_b, r_b = ctx.const("bias", "int32_t", folded_bias(bias, weights, input_zero_point),
+                         "bias with the input zero point folded in")
+    c_m, r_m = ctx.const("multiplier", "int32_t", multiplier, "Q31 output multiplier per "
+                         "channel" if per_channel else "Q31 output multiplier")
+    c_s, r_s = ctx.const("shift", "int32_t", shift, "output shift (power of two)")
+    return LayerCall(
+        op=op, kernel=kernel, params_type=ptype,
+        params=dict(rows=rows, depth=depth, channels=channels, weights=w, bias=r_b,
+                    multiplier=r_m, shift=r_s, per_channel=int(per_channel),
+                    output_offset=output_offset, act_min=act_min, act_max=act_max),
+        args=[TensorArg(inp), TensorArg(out)] + ([ScratchArg(0)] if scratch else []),
+        consts=[*c_w, c_b, c_m, c_s], scratch=scratch,
+        comment=comment + f"; filter {enc.label()}", macs=macs)

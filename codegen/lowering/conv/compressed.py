@@ -1,7 +1,7 @@
 """CONV_2D and DEPTHWISE_CONV_2D with a compressed filter (codegen/encoding.py) read from
 flash: the portable kernels tg_cw_conv_s8 / tg_cw_depthwise_conv_s8 (int4 and palettes),
 and on cores with the DSP extension pointwise convolutions (1x1, stride 1, no padding, one
-group) with an int4 filter as the GEMM tg_dsp_s4_gemm_s8.  Asked only for layers whose
+group) as the GEMMs of lowering/compressed_support.dsp_gemm_call.  Asked only for layers whose
 filter is compressed."""
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
-from codegen.lowering.compressed_support import (ALL, INT4, check_s4_depth, cw_field,
-                                                  require_filter)
+from codegen.lowering.compressed_support import ALL, cw_field, dsp_gemm_call, require_filter
 from codegen.lowering.conv.portable import _bias_param, _requant_params
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
 from codegen.ops.conv import analyse_conv, analyse_depthwise_conv
-from codegen.ops.fully_connected import folded_bias
 
 
 @register("CONV_2D", reads=ALL)
@@ -70,37 +68,25 @@ def lower_depthwise_conv_2d_compressed(op: Op, g: Graph, ctx: LowerContext) -> L
     )
 
 
-@register("CONV_2D", variant=DSP, reads=INT4)
-def lower_conv_2d_s4_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+@register("CONV_2D", variant=DSP, reads=ALL)
+def lower_conv_2d_compressed_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_dsp(ctx)
-    enc = require_filter(ctx, INT4)
+    enc = require_filter(ctx)
     layer = analyse_conv(op, g)
     win = layer.win
     if (layer.f_h, layer.f_w) != (1, 1) or (win.stride_h, win.stride_w) != (1, 1) \
             or (win.pad_top, win.pad_left) != (0, 0) or layer.groups != 1 \
             or (win.out_h, win.out_w) != (layer.in_h, layer.in_w):
         raise Declined("only pointwise convolutions (1x1 filter, stride 1, no padding, one "
-                       "group) with an int4 filter")
-    check_s4_depth(layer.in_d)
+                       "group)")
     out_d = layer.out_d
     bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int64))
-    w, c_w = cw_field(ctx, enc, f"{out_d}x{layer.in_d} pointwise filter", quads=True)
-    c_b, r_b = ctx.const("bias", "int32_t",
-                         folded_bias(bias, layer.filt.data.reshape(out_d, layer.in_d),
-                                     -layer.input_offset),
-                         "bias with the input zero point folded in")
-    c_m, r_m = ctx.const("multiplier", "int32_t", layer.multiplier,
-                         "Q31 output multiplier per channel")
-    c_s, r_s = ctx.const("shift", "int32_t", layer.shift, "output shift (power of two)")
-    return LayerCall(
-        op=op, kernel="tg_dsp_s4_gemm_s8", params_type="tg_dsp_s4_gemm_params_t",
-        params=dict(rows=layer.batches * layer.in_h * layer.in_w, depth=layer.in_d,
-                    channels=out_d, weights=w, bias=r_b, multiplier=r_m, shift=r_s,
-                    per_channel=1, output_offset=layer.output_offset,
-                    act_min=layer.act_min, act_max=layer.act_max),
-        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[*c_w, c_b, c_m, c_s],
-        comment=layer.comment() + f"; filter {enc.label()}",
-        macs=layer.macs,
-    )
+    return dsp_gemm_call(op, ctx, enc, rows=layer.batches * layer.in_h * layer.in_w,
+                         weights=layer.filt.data.reshape(out_d, layer.in_d), bias=bias,
+                         input_zero_point=-layer.input_offset, multiplier=layer.multiplier,
+                         shift=layer.shift, per_channel=True,
+                         output_offset=layer.output_offset, act_min=layer.act_min,
+                         act_max=layer.act_max, inp=layer.inp.index, out=layer.out.index,
+                         comment=layer.comment(), macs=layer.macs,
+                         what=f"{out_d}x{layer.in_d} pointwise filter")

@@ -1,22 +1,23 @@
 """FULLY_CONNECTED with a compressed filter (codegen/encoding.py) read from flash: the
 portable kernel tg_cw_fully_connected_s8 (int4 and palettes), and on cores with the DSP
-extension tg_dsp_s4_gemm_s8 (int4).  Asked only for layers whose filter is compressed."""
+extension the GEMMs tg_dsp_s4_gemm_s8 (int4) and tg_dsp_pal_gemm_s8 (palettes, several
+rows).  Asked only for layers whose filter is compressed."""
 from __future__ import annotations
 
 from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
-from codegen.lowering.compressed_support import (ALL, INT4, check_s4_depth, cw_field,
-                                                  require_filter)
+from codegen.lowering.compressed_support import ALL, cw_field, dsp_gemm_call, require_filter
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
 from codegen.ops.fully_connected import analyse_fully_connected, folded_bias
 
 
-def _fc_call(op: Op, ctx: LowerContext, kernel: str, params_type: str, rows_key: str,
-             depth_key: str, units_key: str, enc, quads: bool = False) -> LayerCall:
-    fc = analyse_fully_connected(op, ctx.graph)
-    w, c_w = cw_field(ctx, enc, f"{fc.units}x{fc.depth} weights", quads=quads)
+@register("FULLY_CONNECTED", reads=ALL)
+def lower_fully_connected_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    enc = require_filter(ctx)
+    fc = analyse_fully_connected(op, g)
+    w, c_w = cw_field(ctx, enc, f"{fc.units}x{fc.depth} weights")
     c_b, r_b = ctx.const("bias", "int32_t",
                          folded_bias(fc.bias_values, fc.filt.data, fc.input_zero_point),
                          "bias with the input zero point folded in")
@@ -24,29 +25,27 @@ def _fc_call(op: Op, ctx: LowerContext, kernel: str, params_type: str, rows_key:
                          "channel" if fc.per_channel else "Q31 output multiplier")
     c_s, r_s = ctx.const("shift", "int32_t", fc.shift, "output shift (power of two)")
     return LayerCall(
-        op=op, kernel=kernel, params_type=params_type,
-        params={rows_key: fc.batches, depth_key: fc.depth, units_key: fc.units,
-                "weights": w, "bias": r_b, "multiplier": r_m, "shift": r_s,
-                "per_channel": int(fc.per_channel), "output_offset": fc.output_zero_point,
-                "act_min": fc.act_min, "act_max": fc.act_max},
+        op=op, kernel="tg_cw_fully_connected_s8", params_type="tg_cw_fc_params_t",
+        params=dict(batches=fc.batches, depth=fc.depth, units=fc.units, weights=w, bias=r_b,
+                    multiplier=r_m, shift=r_s, per_channel=int(fc.per_channel),
+                    output_offset=fc.output_zero_point, act_min=fc.act_min,
+                    act_max=fc.act_max),
         args=[TensorArg(fc.inp.index), TensorArg(fc.out.index)],
         consts=[*c_w, c_b, c_m, c_s],
         comment=fc.comment() + f"; filter {enc.label()}",
         macs=fc.batches * fc.units * fc.depth)
 
 
-@register("FULLY_CONNECTED", reads=ALL)
-def lower_fully_connected_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    enc = require_filter(ctx)
-    return _fc_call(op, ctx, "tg_cw_fully_connected_s8", "tg_cw_fc_params_t", "batches",
-                    "depth", "units", enc)
-
-
-@register("FULLY_CONNECTED", variant=DSP, reads=INT4)
-def lower_fully_connected_s4_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+@register("FULLY_CONNECTED", variant=DSP, reads=ALL)
+def lower_fully_connected_compressed_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_dsp(ctx)
-    enc = require_filter(ctx, INT4)
-    check_s4_depth(analyse_fully_connected(op, g).depth)
-    return _fc_call(op, ctx, "tg_dsp_s4_gemm_s8", "tg_dsp_s4_gemm_params_t", "rows",
-                    "depth", "channels", enc, quads=True)
-
+    enc = require_filter(ctx)
+    fc = analyse_fully_connected(op, g)
+    return dsp_gemm_call(op, ctx, enc, rows=fc.batches,
+                         weights=fc.filt.data.reshape(fc.units, fc.depth),
+                         bias=fc.bias_values, input_zero_point=fc.input_zero_point,
+                         multiplier=fc.multiplier, shift=fc.shift, per_channel=fc.per_channel,
+                         output_offset=fc.output_zero_point, act_min=fc.act_min,
+                         act_max=fc.act_max, inp=fc.inp.index, out=fc.out.index,
+                         comment=fc.comment(), macs=fc.batches * fc.units * fc.depth,
+                         what=f"{fc.units}x{fc.depth} weights")
