@@ -63,7 +63,9 @@ typedef struct {
     int32_t act_max;
 } tg_cw_depthwise_params_t;
 
-void tg_cw_conv_s8(const tg_cw_conv_params_t *p, const int8_t *input, int8_t *output);
+/* scratch: filter_height * filter_width * filter_depth bytes (one channel's filter) */
+void tg_cw_conv_s8(const tg_cw_conv_params_t *p, const int8_t *input, int8_t *output,
+                   int8_t *scratch);
 void tg_cw_depthwise_conv_s8(const tg_cw_depthwise_params_t *p, const int8_t *input,
                              int8_t *output);
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Graph, Op
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import LayerCall, ScratchArg, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import ALL, cw_field, dsp_gemm_call, require_filter
@@ -36,8 +36,9 @@ def lower_conv_2d_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     filters_per_group=out_d // layer.groups,
                     output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
                     **win.params(), filter=w, bias=r_b, **q_params),
-        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
         consts=[*c_w, *c_b, *q_consts],
+        scratch=[f_h * f_w * f_d],      # one output channel's filter, decoded
         comment=layer.comment() + f"; filter {enc.label()}",
         macs=layer.macs,
     )
