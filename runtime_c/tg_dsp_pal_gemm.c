@@ -25,13 +25,25 @@ static void tg_pal_decode(const tg_cw_t *cw, int32_t c, int32_t depth, int8_t *d
             dst[i] = t[b & 15u];
             dst[i + 1] = t[b >> 4];
         }
-        if (i < depth) {
-            dst[i] = t[row[i >> 1] & 15u];
+    } else if (cw->bits == 2) {
+        for (i = 0; i + 4 <= depth; i += 4) {
+            const uint32_t b = row[i >> 2];
+            dst[i] = t[b & 3u];
+            dst[i + 1] = t[(b >> 2) & 3u];
+            dst[i + 2] = t[(b >> 4) & 3u];
+            dst[i + 3] = t[b >> 6];
         }
     } else {
-        for (i = 0; i < depth; ++i) {
-            dst[i] = (int8_t)tg_cw_get(cw, row, i, c);
+        for (i = 0; i + 8 <= depth; i += 8) {
+            const uint32_t b = row[i >> 3];
+            int32_t j;
+            for (j = 0; j < 8; ++j) {
+                dst[i + j] = t[(b >> j) & 1u];
+            }
         }
+    }
+    for (; i < depth; ++i) {   /* what the loops above left */
+        dst[i] = (int8_t)tg_cw_get(cw, row, i, c);
     }
 }
 
@@ -49,25 +61,46 @@ TG_INLINE tg_dsp_rq_t tg_pal_rq(const tg_dsp_pal_gemm_params_t *p, int32_t c)
     return tg_dsp_rq(p->multiplier[q], p->shift[q]);
 }
 
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next step's loads (which would spill registers) */
+#define TG_PAL_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_PAL_BARRIER() ((void)0)
+#endif
+
+/* 2 rows x 2 channels x 4 depth values. */
+TG_INLINE void tg_pal_quad_2x2(const int8_t *x0, const int8_t *x1, const int8_t *wa,
+                               const int8_t *wb, uint32_t *a00, uint32_t *a01, uint32_t *a10,
+                               uint32_t *a11)
+{
+    const uint32_t xa = tg_read_s8x4(x0), xb = tg_read_s8x4(x1);
+    const uint32_t xae = tg_sxtb16(xa), xao = tg_sxtb16_ror8(xa);
+    const uint32_t xbe = tg_sxtb16(xb), xbo = tg_sxtb16_ror8(xb);
+    uint32_t w = tg_read_s8x4(wa);
+    uint32_t we = tg_sxtb16(w), wo = tg_sxtb16_ror8(w);
+    *a00 = tg_smlad(xao, wo, tg_smlad(xae, we, *a00));
+    *a10 = tg_smlad(xbo, wo, tg_smlad(xbe, we, *a10));
+    w = tg_read_s8x4(wb);
+    we = tg_sxtb16(w);
+    wo = tg_sxtb16_ror8(w);
+    *a01 = tg_smlad(xao, wo, tg_smlad(xae, we, *a01));
+    *a11 = tg_smlad(xbo, wo, tg_smlad(xbe, we, *a11));
+}
+
 /* Sums of x0, x1 (depth values each) with the decoded rows wa, wb: a00 a01 a10 a11. */
 static void tg_pal_2x2(const int8_t *x0, const int8_t *x1, const int8_t *wa, const int8_t *wb,
                        int32_t depth, uint32_t acc[4])
 {
     uint32_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
     int32_t k;
-    for (k = 0; k + 4 <= depth; k += 4) {
-        const uint32_t xa = tg_read_s8x4(x0 + k), xb = tg_read_s8x4(x1 + k);
-        const uint32_t xae = tg_sxtb16(xa), xao = tg_sxtb16_ror8(xa);
-        const uint32_t xbe = tg_sxtb16(xb), xbo = tg_sxtb16_ror8(xb);
-        uint32_t w = tg_read_s8x4(wa + k);
-        uint32_t we = tg_sxtb16(w), wo = tg_sxtb16_ror8(w);
-        a00 = tg_smlad(xao, wo, tg_smlad(xae, we, a00));
-        a10 = tg_smlad(xbo, wo, tg_smlad(xbe, we, a10));
-        w = tg_read_s8x4(wb + k);
-        we = tg_sxtb16(w);
-        wo = tg_sxtb16_ror8(w);
-        a01 = tg_smlad(xao, wo, tg_smlad(xae, we, a01));
-        a11 = tg_smlad(xbo, wo, tg_smlad(xbe, we, a11));
+    for (k = 0; k + 8 <= depth; k += 8) {      /* 8 depth values per step */
+        tg_pal_quad_2x2(x0 + k, x1 + k, wa + k, wb + k, &a00, &a01, &a10, &a11);
+        TG_PAL_BARRIER();
+        tg_pal_quad_2x2(x0 + k + 4, x1 + k + 4, wa + k + 4, wb + k + 4, &a00, &a01, &a10, &a11);
+    }
+    if (k + 4 <= depth) {
+        tg_pal_quad_2x2(x0 + k, x1 + k, wa + k, wb + k, &a00, &a01, &a10, &a11);
+        k += 4;
     }
     for (; k < depth; ++k) {
         a00 += (uint32_t)((int32_t)x0[k] * (int32_t)wa[k]);
