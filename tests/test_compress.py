@@ -220,27 +220,20 @@ def test_compressed_models_bit_exact_portable(tmp_path):
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
-    pointwise layers on tg_dsp_s4_gemm_s8, palettes on tg_dsp_pal_gemm_s8 where there are
-    rows enough; where only a portable kernel reads the encoding and the int8 filter gets
-    a dsp kernel, the filter stays int8 (auto never trades speed for flash)."""
+    pointwise layers on tg_dsp_s4_gemm_s8, palettes with rows enough on tg_dsp_pal_gemm_s8,
+    a 3x3 convolution on the portable kernel (as its int8 filter would be).  (Layers whose
+    filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
     # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
-    fcs = FC_CASES[:3] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
+    fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
-                          (4, 33, 3, False, "pal2")]
-    res = assert_bit_exact(model("dsp", fcs), tmp_path, count=2, kernels=DSP,
+                          (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4")]
+    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]
+    res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
                            compress=KINDS, sanitize=True)
-    layers = res.gen.program.layers
-    kernels = [layer.call.kernel for layer in layers]
-    assert kernels[:8] == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_gemm_s8"] + \
-        ["tg_dsp_s4_gemm_s8"] * 3 + ["tg_dsp_pal_gemm_s8"] * 2
-    assert "dsp runs the int8 filter" in layers[2].selection.filter.reason   # 2 rows
-    conv = kernels[len(fcs):]
-    assert conv[0] == "tg_cw_conv_s8"             # 3x3 int4: portable either way
-    assert conv[2] == "tg_dsp_pal_gemm_s8"        # pointwise, 16 pixels, 4 values
-    assert conv[4] == "tg_dsp_s4_gemm_s8"         # pointwise int4
-    assert conv[6] == "tg_dsp_depthwise_s8"       # int8: the dsp kernel
-    assert layers[len(fcs) + 6].selection.filter.encoding == "raw"
+    kernels = [layer.call.kernel for layer in res.gen.program.layers]
+    assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
+        ["tg_cw_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8"]
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -262,13 +255,23 @@ def test_nothing_to_compress_gives_the_same_files(tmp_path):
 
 
 def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
-    """With only the dsp variant, a palette filter (which no dsp kernel reads) stays int8
-    under auto, with the reason; named for the layer, it is an error naming the layer."""
+    """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
+    with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
+    because only the portable kernel does and dsp runs the int8 filter (so does a
+    depthwise filter); named for the layer, it is an error naming the layer."""
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("fallback", [(1, 64, 8, True, "pal4"), (1, 64, 8, True, "int4")], []))
+    path.write_bytes(model("fallback", [(1, 64, 8, True, "pal4"), (1, 64, 8, True, "int4")],
+                           [CONV_CASES[6]]))
+    gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    pal, int4, dw = (layer.selection for layer in gen.program.layers)
+    assert (pal.variant, pal.filter.encoding, dw.variant, dw.filter.encoding) == \
+        ("dsp", "raw", "dsp", "raw")
+    assert "only portable kernels read it here and dsp runs the int8 filter" in dw.filter.reason
+    assert "--compress-layer 0=palette forces it" in pal.filter.reason
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    compress=KINDS)
-    pal, int4 = (layer.selection for layer in gen.program.layers)
+    pal, int4, _ = (layer.selection for layer in gen.program.layers)
+    assert "a palette on 1 row(s)" in pal.filter.reason
     assert pal.filter.encoding == "raw" and pal.variant == "dsp"
     assert "no kernel of the preference reads it" in pal.filter.reason
     assert int4.filter.encoding == "int4"
