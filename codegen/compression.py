@@ -39,6 +39,8 @@ def filter_encoding(op: Op, graph: Graph, allowed: tuple[str, ...],
     data = t.data
     if data.ndim != (2 if op.opcode == "FULLY_CONNECTED" else 4):
         return raw(data, f"filter of shape {t.shape_str()}")
+    if op.opcode == "CONV_2D" and data.shape[1:3] != (1, 1):
+        allowed = tuple(k for k in allowed if k != "sparse")   # sparse: GEMM-shaped only
     try:
         return choose(data, axis, allowed, forced=forced)
     except EncodingChoiceError as e:

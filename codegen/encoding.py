@@ -12,6 +12,10 @@ that know the form (runtime_c/tg_cw.h).  The encodings:
 - "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
   output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
   (i * k) // 8 (least significant first).
+- "sparse" (rows only): per output channel a bitmap of ceil(depth / 32) little-endian
+  32-bit words (bit i set: value i is not zero), and the non-zero values of all rows in
+  order; a kernel skips the zeros (TFLite int8 filters have zero point 0, so a skipped
+  product is exactly zero).
 
 Filters of FULLY_CONNECTED and CONV_2D are packed row by row (one row per output channel,
 each starting on a byte boundary: int4 rows are padded to whole groups of 8 values, so
@@ -31,10 +35,13 @@ import numpy as np
 from codegen.errors import TinygenError
 
 # the encodings --compress can name, and what they mean
-KINDS = ("int4", "palette")
+KINDS = ("int4", "palette", "sparse")
 DESCRIBE = {"int4": "all values in [-8, 7]: two per byte",
             "palette": "at most 2, 4 or 16 distinct values per output channel (or tensor): "
-                       "1-, 2- or 4-bit indices into small tables"}
+                       "1-, 2- or 4-bit indices into small tables",
+            "sparse": "at least 75 % exact zeros: a bitmap of the non-zero values and those "
+                      "values (FULLY_CONNECTED and pointwise CONV_2D)"}
+SPARSE_MIN_ZEROS = 0.75   # below, skipping zeros one by one is slower than the int8 kernels
 MIN_SAVING = 0.25    # an encoding must save at least this fraction of the int8 bytes
 INT4_EDGE = 0.8      # int4 is chosen over a palette storing more than this fraction of it
 
@@ -124,7 +131,8 @@ class FilterEncoding:
     row_bytes: int = 0            # bytes per row ("rows" layout)
     per_channel: bool = False     # palette: one table per output channel
     data: np.ndarray | None = None    # packed values or indices (uint8)
-    table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k]
+    table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k];
+                                      # sparse: the non-zero values
     forced: bool = False          # named for this layer (--compress-layer)
 
     @property
@@ -132,6 +140,8 @@ class FilterEncoding:
         return self.encoding != "raw"
 
     def label(self) -> str:
+        if self.encoding == "sparse":
+            return f"sparse ({self.table.size} non-zero)"
         if self.encoding == "palette":
             return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
         return self.encoding
@@ -216,6 +226,22 @@ def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
                           per_channel=per_channel, data=data, table=table)
 
 
+def encode_sparse(values: np.ndarray) -> FilterEncoding:
+    """Rows [C, ...] -> bitmap words per row + the non-zero values (row order)."""
+    v = np.asarray(values).astype(np.int8)
+    rows = v.reshape(v.shape[0], -1)
+    c, d = rows.shape
+    words = (d + 31) // 32
+    bits = np.zeros((c, words * 32), np.uint64)
+    bits[:, :d] = rows != 0
+    bitmap = (bits.reshape(c, words, 32) << np.arange(32, dtype=np.uint64)).sum(axis=2)
+    data = bitmap.astype("<u4").view(np.uint8).reshape(-1)
+    nonzero = rows[rows != 0].astype(np.int8)
+    return FilterEncoding("sparse", int(v.size), int(data.size + nonzero.size), "", bits=1,
+                          channels=c, layout="rows", row_bytes=words * 4, data=data,
+                          table=nonzero)
+
+
 def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -> np.ndarray:
     """The int8 filter an encoding stores (for tests: decode(encode(x)) == x)."""
     n = int(np.prod(shape))
@@ -238,6 +264,13 @@ def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -
         k = 1 << enc.bits
         base = (_channel_of(np.zeros(shape), channel_axis) * k) if enc.per_channel else 0
         return enc.table[base + idx].astype(np.int8).reshape(shape)
+    if enc.encoding == "sparse":
+        d = n // max(c, 1)
+        words = np.ascontiguousarray(enc.data).view("<u4").reshape(c, -1).astype(np.int64)
+        mask = ((words[:, :, None] >> np.arange(32)) & 1).reshape(c, -1)[:, :d].astype(bool)
+        out = np.zeros((c, d), np.int8)
+        out[mask] = enc.table
+        return out.reshape(shape)
     raise ValueError(f"decode: {enc.encoding!r} is not an encoding of a packed filter")
 
 
@@ -264,6 +297,12 @@ def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...]) 
         if n_ch > 16:
             why.append(f"palette: up to {n_ch} distinct values in an output channel (more "
                        "than 16)")
+    if "sparse" in allowed and channel_axis == 0 and v.size:
+        zeros = float(np.mean(v == 0))
+        if zeros >= SPARSE_MIN_ZEROS:
+            out.append(encode_sparse(v))
+        else:
+            why.append(f"sparse: {zeros:.0%} zeros (needs {SPARSE_MIN_ZEROS:.0%})")
     return out, why
 
 
@@ -291,7 +330,7 @@ def choose(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
     # smallest; on a tie the faster kind (int4, then one table, then fewer bits).  int4
     # has the fastest kernels (no table look-ups): it is kept unless a palette stores
     # under INT4_EDGE of its bytes
-    rank = {"int4": 0, "palette": 1}
+    rank = {"int4": 0, "palette": 1, "sparse": 2}
     best = min(cands, key=lambda e: (e.after, rank[e.encoding], e.per_channel, e.bits))
     int4 = [e for e in cands if e.encoding == "int4"]
     if int4 and best.after >= INT4_EDGE * int4[0].after:

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from codegen.encoding import (KINDS, EncodingChoiceError, choose, decode, encode_int4,
-                              encode_palette, pack_indices, pack_int4_row, parse_compress,
-                              parse_layer_compress, unpack_indices, unpack_int4_row)
+                              encode_palette, encode_sparse, pack_indices, pack_int4_row,
+                              parse_compress, parse_layer_compress, unpack_indices,
+                              unpack_int4_row)
 from codegen.errors import TinygenError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
@@ -95,7 +96,8 @@ def test_indices_round_trip(bits):
 @pytest.mark.parametrize("kind,shape,axis", [
     ("int4", (5, 3, 3, 7), 0), ("pal2", (6, 19), 0), ("pal4", (4, 1, 1, 33), 0),
     ("pal16", (3, 2, 2, 9), 0), ("tpal4", (7, 11), 0), ("pal4", (1, 3, 3, 10), 3),
-    ("int4", (1, 3, 3, 10), 3), ("tpal2", (1, 2, 3, 5), 3)])
+    ("int4", (1, 3, 3, 10), 3), ("tpal2", (1, 2, 3, 5), 3), ("zeros", (6, 70), 0),
+    ("zeros", (5, 1, 1, 33), 0)])
 def test_encode_decode_round_trip(kind, shape, axis):
     rng = np.random.default_rng(zlib.crc32(f"{kind}{shape}".encode()))
     v = draw(rng, kind, shape, axis)
@@ -103,6 +105,8 @@ def test_encode_decode_round_trip(kind, shape, axis):
             if _fits(v, axis, b, pc)]
     if v.min() >= -8 and v.max() <= 7:
         encs.append(encode_int4(v, axis))
+    if kind == "zeros":
+        encs.append(encode_sparse(v))
     assert encs
     for e in encs:
         assert np.array_equal(decode(e, v.shape, axis), v), e.label()
@@ -126,12 +130,22 @@ def test_chooser_picks_smallest_and_says_why():
     e = choose(pal2, 0, KINDS)
     assert (e.encoding, e.bits, e.per_channel) == ("palette", 1, True)
     assert e.after == 16 * 8 + 16 * 2
+    dense = rng.integers(-128, 128, (16, 64)).astype(np.int8)
     tpal4 = draw(rng, "tpal4", (16, 64), 0)        # one table beats one per channel
     e = choose(tpal4, 0, KINDS)
     assert (e.encoding, e.bits, e.per_channel, e.after) == ("palette", 2, False, 256 + 4)
     # int4-ranged with few values: the smaller palette wins over int4 unless only int4
     assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, KINDS).encoding == "palette"
     assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, ("int4",)).encoding == "int4"
+    # 80 % zeros, two whole zero channels: bitmap words + the non-zero values
+    zeros = draw(rng, "zeros", (16, 64), 0)
+    e = choose(zeros, 0, KINDS)
+    assert e.encoding == "sparse"
+    assert e.after == 16 * 2 * 4 + int(np.count_nonzero(zeros)) and e.after < 0.4 * e.before
+    assert not np.any(decode(e, zeros.shape)[0]) and not np.any(decode(e, zeros.shape)[8])
+    half = np.where(np.arange(64) % 2 == 0, 0, dense)      # 50 % zeros: too slow to skip
+    assert "sparse: 50% zeros" in choose(half.astype(np.int8), 0, KINDS).reason
+    assert choose(draw(rng, "zeros", (1, 3, 3, 16), 3), 3, KINDS).encoding != "sparse"
     # nothing applies: raw, with the reasons
     dense = rng.integers(-128, 128, (16, 64)).astype(np.int8)
     e = choose(dense, 0, KINDS)
@@ -173,6 +187,7 @@ CONV_CASES = [   # (case, kind of filter)
               in_zp=127), "pal2"),
     (ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=4, in_d=6, out_d=6, k_h=3, k_w=3,
               dilation=(1, 2), padding=SAME), "tpal2"),
+    (ConvCase(in_h=3, in_w=4, in_d=40, out_d=5, k_h=1, k_w=1), "zeros"),
 ]
 
 FC_CASES = [   # (batches, depth, units, per_channel, kind)
@@ -182,6 +197,7 @@ FC_CASES = [   # (batches, depth, units, per_channel, kind)
     (1, 50, 6, True, "pal4"),
     (4, 96, 3, True, "pal16"),
     (1, 30, 9, False, "tpal4"),
+    (2, 70, 6, True, "zeros"),
 ]
 
 
@@ -215,7 +231,9 @@ def test_compressed_models_bit_exact_portable(tmp_path):
     assert {("int4", 4, False), ("palette", 1, True), ("palette", 2, False),
             ("palette", 4, True)} <= kinds, kinds
     kernels = {layer.call.kernel for layer in res.gen.program.layers}
-    assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8"}
+    assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8",
+                       "tg_sparse_gemm_s8"}
+    assert ("sparse", 1, False) in kinds
 
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
@@ -227,13 +245,15 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
-                          (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4")]
-    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]
+                          (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
+                          FC_CASES[-1]]
+    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4], CONV_CASES[-1]]
     res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
                            compress=KINDS, sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
-        ["tg_cw_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8"]
+        ["tg_sparse_gemm_s8", "tg_cw_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
+         "tg_sparse_gemm_s8"]
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -314,7 +334,7 @@ def test_cli_compress_options(tmp_path, capsys):
 def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4")],
+    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"), FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             compress=KINDS)
@@ -323,6 +343,7 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
     assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
     assert model_c.count("tg_cw_conv_s8(") == 1
+    assert model_c.count("tg_sparse_gemm_s8(") == 1
 
 
 @pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck")
@@ -330,10 +351,11 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
 def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     out = tmp_path / "out"
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4")], CONV_CASES[:1]))
+    path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4"), FC_CASES[-1]],
+                           CONV_CASES[:1]))
     generate(path, out, target="host", kernels=DSP, compress=KINDS)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
-                                    "tg_cw_conv.c")]
+                                    "tg_cw_conv.c", "tg_sparse_gemm.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

@@ -12,7 +12,8 @@ from codegen.ops.fully_connected import folded_bias
 
 INT4 = ("int4",)
 PALETTE = ("palette",)
-ALL = ("int4", "palette")
+SPARSE = ("sparse",)
+ALL = ("int4", "palette")      # what tg_cw_t describes (tg_cw.h)
 # tg_dsp_pal_gemm_s8 looks a channel pair's indices up once for all rows, which costs about
 # as much as one row's multiplications: fewer rows are faster on the int8 kernels
 PALETTE_MIN_ROWS = 4
@@ -82,4 +83,31 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                     output_offset=output_offset, act_min=act_min, act_max=act_max),
         args=[TensorArg(inp), TensorArg(out)] + ([ScratchArg(0)] if scratch else []),
         consts=[*c_w, c_b, c_m, c_s], scratch=scratch,
+        comment=comment + f"; filter {enc.label()}", macs=macs)
+
+
+def sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
+                weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
+                per_channel: bool, output_offset: int, act_min: int, act_max: int,
+                inp: int, out: int, comment: str, macs: int) -> LayerCall:
+    """FULLY_CONNECTED / pointwise CONV_2D with a sparse filter on tg_sparse_gemm_s8."""
+    channels, depth = weights.shape
+    c_bm, r_bm = ctx.const("filter_sparse", "uint8_t", enc.data,
+                           f"{channels}x{depth} filter: bitmap of the non-zero values",
+                           encoding="sparse")
+    c_v, r_v = ctx.const("filter_values", "int8_t", enc.table,
+                         f"the filter's {enc.table.size} non-zero values")
+    c_b, r_b = ctx.const("bias", "int32_t", folded_bias(bias, weights, input_zero_point),
+                         "bias with the input zero point folded in")
+    c_m, r_m = ctx.const("multiplier", "int32_t", multiplier, "Q31 output multiplier per "
+                         "channel" if per_channel else "Q31 output multiplier")
+    c_s, r_s = ctx.const("shift", "int32_t", shift, "output shift (power of two)")
+    return LayerCall(
+        op=op, kernel="tg_sparse_gemm_s8", params_type="tg_sparse_gemm_params_t",
+        params=dict(rows=rows, depth=depth, channels=channels, bitmap=r_bm,
+                    bitmap_words=(depth + 31) // 32, values=r_v, bias=r_b, multiplier=r_m,
+                    shift=r_s, per_channel=int(per_channel), output_offset=output_offset,
+                    act_min=act_min, act_max=act_max),
+        args=[TensorArg(inp), TensorArg(out)],
+        consts=[c_bm, c_v, c_b, c_m, c_s],
         comment=comment + f"; filter {enc.label()}", macs=macs)
