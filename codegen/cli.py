@@ -140,7 +140,7 @@ COMPRESS_HELP = ("store filters (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D) lo
                  "fewer bits, read from flash by kernels for that form: auto (each filter in "
                  "the smallest form that saves at least 25%%), none (default: int8 as "
                  "stored), or a list of int4 (all values in [-8, 7]), palette (at most 2, 4 "
-                 "or 16 distinct values per output channel or tensor), sparse (at least 75%% "
+                 "or 16 distinct values per output channel or tensor), sparse (at least 80%% "
                  "zeros; FULLY_CONNECTED and 1x1 CONV_2D); the layer table shows each "
                  "filter's form and bytes")
 COMPRESS_LAYER_HELP = ("LAYER=ENCODINGS: the encodings of one layer's filter (int4, palette, "

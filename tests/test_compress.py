@@ -144,7 +144,7 @@ def test_chooser_picks_smallest_and_says_why():
     assert e.after == 16 * 2 * 4 + int(np.count_nonzero(zeros)) and e.after < 0.4 * e.before
     assert not np.any(decode(e, zeros.shape)[0]) and not np.any(decode(e, zeros.shape)[8])
     half = np.where(np.arange(64) % 2 == 0, 0, dense)      # 50 % zeros: too slow to skip
-    assert "sparse: 50% zeros" in choose(half.astype(np.int8), 0, KINDS).reason
+    assert "sparse: 50% zeros (needs 80%)" in choose(half.astype(np.int8), 0, KINDS).reason
     assert choose(draw(rng, "zeros", (1, 3, 3, 16), 3), 3, KINDS).encoding != "sparse"
     # nothing applies: raw, with the reasons
     dense = rng.integers(-128, 128, (16, 64)).astype(np.int8)

@@ -112,5 +112,5 @@ def lower_conv_2d_sparse(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 
 @register("CONV_2D", variant=DSP, reads=SPARSE)
 def lower_conv_2d_sparse_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    require_dsp(ctx)          # the same kernel: as fast as the int8 dsp GEMM at 75 % zeros
+    require_dsp(ctx)          # the same kernel on both variants
     return lower_conv_2d_sparse(op, g, ctx)

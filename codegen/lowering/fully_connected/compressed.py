@@ -72,5 +72,5 @@ def lower_fully_connected_sparse(op: Op, g: Graph, ctx: LowerContext) -> LayerCa
 
 @register("FULLY_CONNECTED", variant=DSP, reads=SPARSE)
 def lower_fully_connected_sparse_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    require_dsp(ctx)          # the same kernel: as fast as the int8 dsp GEMM at 75 % zeros
+    require_dsp(ctx)          # the same kernel on both variants
     return _fc_sparse(op, ctx)
