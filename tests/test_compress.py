@@ -299,9 +299,14 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     man = json.loads(gen.files["tinygen.json"])
     assert man["layers"][1]["filter"]["bytes_stored"] == 8 * 32
     assert "| 1 | int4 | 512 | 256 |" in gen.files["README.md"].decode()
-    with pytest.raises(TinygenError, match="operator #0 .*--compress-layer 0"):
+    # named for the layer, the palette runs on the dsp palette GEMM even on one row
+    gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                   layer_compress={0: ("palette",)})
+    assert gen.program.layers[0].call.kernel == "tg_dsp_pal_gemm_s8"
+    with pytest.raises(TinygenError, match="operator #2 .*--compress-layer 2: no kernel of "
+                                           "the preference reads its filter as int4"):
         generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
-                 layer_compress={0: ("palette",)})
+                 layer_compress={2: ("int4",)})
     with pytest.raises(TinygenError, match=r"--compress-layer 0: .*outside \[-8, 7\]"):
         generate(path, None, target="cortex-m4", measure=False, layer_compress={1: ("int4",),
                                                                                 0: ("int4",)})

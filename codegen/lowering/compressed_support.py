@@ -59,13 +59,14 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                   per_channel: bool, output_offset: int, act_min: int, act_max: int,
                   inp: int, out: int, comment: str, macs: int, what: str) -> LayerCall:
     """FULLY_CONNECTED / pointwise CONV_2D with a compressed filter on the DSP GEMMs:
-    tg_dsp_s4_gemm_s8 (int4) or tg_dsp_pal_gemm_s8 (palette, at least PALETTE_MIN_ROWS)."""
+    tg_dsp_s4_gemm_s8 (int4) or tg_dsp_pal_gemm_s8 (palette: at least PALETTE_MIN_ROWS rows
+    unless the user named the encoding for the layer)."""
     channels, depth = weights.shape
     if enc.encoding == "int4":
         check_s4_depth(depth)
         kernel, ptype, scratch = "tg_dsp_s4_gemm_s8", "tg_dsp_s4_gemm_params_t", []
     else:
-        if rows < PALETTE_MIN_ROWS:
+        if rows < PALETTE_MIN_ROWS and not enc.forced:   # asked for: still the fastest
             raise Declined(f"a palette on {rows} row(s): looking the values up costs more "
                            f"than the multiplications (the DSP palette GEMM needs at least "
                            f"{PALETTE_MIN_ROWS} rows)")
