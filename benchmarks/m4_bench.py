@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from codegen.toolchain import cortexm  # noqa: E402
+from codegen.encoding import parse_compress  # noqa: E402
 from codegen.errors import TinygenError  # noqa: E402
 from codegen.generate import generate  # noqa: E402
 from codegen.targets import load_target  # noqa: E402
@@ -182,11 +183,11 @@ SETS = {   # kernel set -> (uses CMSIS-NN, kernel preference or None for the def
 
 
 def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_in_arena: bool,
-                     profile: int, per_layer: bool) -> tuple:
+                     profile: int, per_layer: bool, compress: tuple = ()) -> tuple:
     """Generate, cross-compile, link and run under m4run: (gen, manifest, sizes, regions)."""
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
-                   force=True, io_in_arena=io_in_arena, profile=per_layer)
+                   force=True, io_in_arena=io_in_arena, profile=per_layer, compress=compress)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -232,19 +233,22 @@ def _per_layer(gen, regions: list[dict]) -> list[dict]:
 
 
 def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
-          profile: int = 0, io_in_arena: bool = False, per_layer: bool = True) -> dict:
+          profile: int = 0, io_in_arena: bool = False, per_layer: bool = True,
+          compress: tuple = ()) -> dict:
     use_cmsis, kernels = SETS[kset]
     cmsis_nn = cmsis_path if use_cmsis else None
     gen, man, sizes, regions = _build_and_count(model, work / "whole", cmsis_nn, kernels,
-                                                io_in_arena, profile, per_layer=False)
+                                                io_in_arena, profile, per_layer=False,
+                                                compress=compress)
     region = regions[0]
     layers = []
     if per_layer:
         lgen, _, _, lregions = _build_and_count(model, work / "layers", cmsis_nn, kernels,
-                                                io_in_arena, 0, per_layer=True)
+                                                io_in_arena, 0, per_layer=True,
+                                                compress=compress)
         layers = _per_layer(lgen, lregions)
-    return dict(layer_cycles=layers,
-        model=model.stem, kernels=kset,
+    return dict(
+        layer_cycles=layers, model=model.stem, kernels=kset,
         variants=_variant_counts(man), functions=region.get("functions") or region.get("profile"),
         macs=man["macs"], instructions=region.get("instructions"), cycles=region.get("cycles_approx"),
         arena=man["arena_bytes"], lower_bound=man["arena_lower_bound"], state=man["state_bytes"],
@@ -445,7 +449,10 @@ def main() -> int:
                     help="skip the per-layer build and run (cycles per layer)")
     ap.add_argument("--markdown", metavar="FILE", help="write the results as Markdown "
                     "(benchmarks/RESULTS.md)")
+    ap.add_argument("--compress", metavar="auto|none|LIST", default="none",
+                    help="generate with --compress (lossless filter encodings; default none)")
     args = ap.parse_args()
+    compress = parse_compress(args.compress)
     if not M4RUN.is_file():
         print(f"m4run not found at {M4RUN}", file=sys.stderr)
         return 2
@@ -464,7 +471,8 @@ def main() -> int:
             with tempfile.TemporaryDirectory(prefix="tinygen-bench-") as tmp:
                 try:
                     row = bench(p, kset, args.cmsis_nn, Path(tmp), profile=args.profile,
-                                io_in_arena=args.io_in_arena, per_layer=not args.no_layers)
+                                io_in_arena=args.io_in_arena, per_layer=not args.no_layers,
+                                compress=compress)
                 except (TinygenError, subprocess.CalledProcessError) as e:
                     row = dict(model=p.stem, kernels=kset, error=str(e).splitlines()[0])
             rows.append(row)

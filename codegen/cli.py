@@ -138,10 +138,25 @@ KERNEL_HELP = ("LAYER=VARIANT[,VARIANT...]: the kernel preference of one layer (
                "the layer table), e.g. --kernel 7=portable; repeatable")
 
 
+COMPRESS_HELP = ("store filters (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D) losslessly in "
+                 "fewer bits, read from flash by kernels for that form: auto (each filter in "
+                 "the smallest form that saves at least 25%%), none (default: int8 as "
+                 "stored), or a list of int4 (all values in [-8, 7]), palette (at most 2, 4 "
+                 "or 16 distinct values per output channel or tensor), sparse (at least 80%% "
+                 "zeros; FULLY_CONNECTED and 1x1 CONV_2D); the layer table shows each "
+                 "filter's form and bytes")
+COMPRESS_LAYER_HELP = ("LAYER=ENCODINGS: the encodings of one layer's filter (int4, palette, "
+                       "sparse, auto, none), e.g. --compress-layer 3=palette; an encoding named for "
+                       "a layer must apply (else an error); repeatable")
+
+
 def _add_kernels(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernels", metavar="LIST", help=KERNELS_HELP)
     p.add_argument("--kernel", metavar="N=VARIANT", action="append", default=[],
                    help=KERNEL_HELP)
+    p.add_argument("--compress", metavar="auto|none|LIST", default=None, help=COMPRESS_HELP)
+    p.add_argument("--compress-layer", metavar="N=ENC", action="append", default=[],
+                   help=COMPRESS_LAYER_HELP)
 
 
 IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation arena "
@@ -151,10 +166,13 @@ IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation
 
 
 def _kernel_choice(args) -> dict:
+    from codegen.encoding import parse_compress, parse_layer_compress
     from codegen.selection import parse_kernel_list, parse_layer_overrides
 
     return dict(kernels=parse_kernel_list(args.kernels, "--kernels") if args.kernels else None,
-                layer_kernels=parse_layer_overrides(args.kernel))
+                layer_kernels=parse_layer_overrides(args.kernel),
+                compress=parse_compress(args.compress),
+                layer_compress=parse_layer_compress(args.compress_layer))
 
 
 def _generate_parser() -> argparse.ArgumentParser:
@@ -282,6 +300,13 @@ def _summary(gen, verbose: bool = False) -> str:
             lines.append("  " + "  ".join("-" * w for w in widths))
     plan = prog.plan
     lines.append("")
+    filters = [row for row in table if "filter" in row]
+    if filters:
+        before = sum(r["filter"]["bytes_int8"] for r in filters)
+        after = sum(r["filter"]["bytes_stored"] for r in filters)
+        lines.append(f"  filters (--compress): {after:,} bytes stored for {before:,} as int8 "
+                     f"({after / max(before, 1):.2f}x)")
+        lines += [f"    layer {r['index']}: {r['filter']['reason']}" for r in filters]
     if "cmsis_nn" in prog.libraries:
         entry = prog.libraries["cmsis_nn"]
         lines.append(f"  CMSIS-NN {entry['version']} ({entry['code_path']} code path): "

@@ -46,7 +46,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              match_tflm: bool = False,
              runtime_from: str | Path | None = None,
              profile: bool = False, layer_hook: bool = False, poison: bool = False,
-             io_in_arena: bool = False) -> Generated:
+             io_in_arena: bool = False, compress: tuple[str, ...] = (),
+             layer_compress: dict[int, tuple[str, ...]] | None = None) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -71,6 +72,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     pattern, so a kernel reading one of them fails its comparison (tests/test_poison.py).
     io_in_arena: plan the model's inputs and outputs in the arena (--io-in-arena):
     `<name>_input(i)`/`<name>_output(i)` point at them.
+    compress: the filter encodings allowed (`--compress`, codegen/encoding.py; () = none);
+    layer_compress: per layer, {layer number: encodings} (`--compress-layer N=...`).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -88,7 +91,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     backend = kernel_choice.backend
     program = build_program(graph, cname, target_spec, kernel_choice.preference,
                             kernel_choice.backends, layer_kernels, match_tflm=match_tflm,
-                            io_in_arena=io_in_arena)
+                            io_in_arena=io_in_arena, compress=compress,
+                            layer_compress=layer_compress)
     program.warnings[:0] = kernel_choice.notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     runtime = None

@@ -18,10 +18,10 @@ import numpy as np
 
 from codegen.graph import Op
 
-# How a constant array is stored in flash.  Only "raw" (the values as a C array of
-# `ctype`) exists today; compressed forms (packed 4-bit, palettes, sparse rows) add a
-# name here, an encoder in Python and kernels that read the form directly.
-ENCODINGS = ("raw",)
+# How a constant array is stored in flash: "raw" (the values as a C array of `ctype`), or a
+# compressed filter (codegen/encoding.py: "int4" packed values, "palette" packed indices,
+# "sparse" the bitmap of non-zero values; `values` are then the packed bytes) that only kernels reading that form are given.
+ENCODINGS = ("raw", "int4", "palette", "sparse")
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from codegen import cheaders
 from codegen.cnames import Namer, display_text
+from codegen.compression import check_layer_compress, filter_encoding, select_for_filter
 from codegen.errors import UnsupportedError
 from codegen.graph import Graph
 from codegen.ir import ConstArray, LayerCall, TensorArg
@@ -23,7 +24,7 @@ from codegen.passes.fold_constants import EVALUATORS
 from codegen.planning.memory import MemoryPlan, plan_memory, resolve_aliases
 from codegen.planning.order import choose_order
 from codegen.quant import QuantRangeError
-from codegen.selection import Selection, check_overrides, select_kernel
+from codegen.selection import Selection, check_overrides
 
 RESERVED = {"arena", "state", "weights", "params", "input", "output", "status"}
 
@@ -106,12 +107,16 @@ def check_supported(graph: Graph) -> None:
 def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | None = None,
                   backends: dict | None = None,
                   layer_kernels: dict[int, list[str]] | None = None,
-                  match_tflm: bool = False, io_in_arena: bool = False) -> Program:
+                  match_tflm: bool = False, io_in_arena: bool = False,
+                  compress: tuple[str, ...] = (),
+                  layer_compress: dict[int, tuple[str, ...]] | None = None) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
     arithmetic where it differs from TFLite's (--match-tflm); `io_in_arena`: plan the
-    model's inputs and outputs in the arena too (--io-in-arena)."""
+    model's inputs and outputs in the arena too (--io-in-arena); `compress`: the filter
+    encodings allowed (codegen/encoding.py KINDS; () stores every filter as int8),
+    `layer_compress` per layer (--compress-layer N=...)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -122,18 +127,22 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     check_supported(graph)
     check_constant_inputs(graph)
     check_overrides(graph, layer_kernels)
+    layer_compress = layer_compress or {}
+    check_layer_compress(graph, layer_compress)
 
     calls: list[tuple[str, LayerCall, Selection]] = []
     for op in graph.ops:
         lname = f"l{op.index}_{op.opcode.lower()}"
         pref = layer_kernels.get(op.index, kernels)
 
-        def context(variant: str, lname=lname) -> LowerContext:
+        def context(variant: str, enc, lname=lname) -> LowerContext:
             return LowerContext(graph, target, lname, backends.get(variant), match_tflm,
-                                preference=pref)
+                                preference=pref, filter=enc)
+        enc = filter_encoding(op, graph, layer_compress.get(op.index, compress),
+                              forced=op.index in layer_compress)
         try:
-            call, sel = select_kernel(op, graph, pref, context,
-                                      overridden=op.index in layer_kernels)
+            call, sel = select_for_filter(op, graph, pref, context,
+                                          op.index in layer_kernels, enc)
         except QuantRangeError as e:
             raise unsupported(op, graph, str(e)) from None
         calls.append((lname, call, sel))

@@ -16,7 +16,7 @@ from typing import Callable
 from codegen.errors import TinygenError, UnsupportedError
 from codegen.graph import Graph, Op
 from codegen.ir import LayerCall
-from codegen.lowering import known_variants, variants_of
+from codegen.lowering import encoded_variants_of, known_variants, variants_of
 from codegen.lowering.base import Declined, LowerContext
 
 
@@ -36,6 +36,8 @@ class Selection:
     preference: list[str]         # the variants asked, in order
     refusals: list[Refusal] = field(default_factory=list)
     overridden: bool = False      # preference given for this layer with --kernel
+    # how the layer's filter is stored (codegen.encoding.FilterEncoding), for layers with one
+    filter: object | None = None
 
     def reason(self) -> str:
         """One line: why this layer got its variant."""
@@ -94,19 +96,24 @@ def check_overrides(graph: Graph, overrides: dict[int, list[str]]) -> None:
 
 def select_kernel(op: Op, graph: Graph, preference: list[str],
                   context: Callable[[str], LowerContext],
-                  overridden: bool = False) -> tuple[LayerCall, Selection]:
+                  overridden: bool = False, encoding: str = "raw") -> tuple[LayerCall, Selection]:
     """Lower `op` with the first variant of `preference` that accepts it.
 
     `context(variant)` gives the LowerContext for a variant (with its backend).
+    `encoding`: how the layer's filter is stored; only variants reading it are asked.
     Raises UnsupportedError naming every refusal when no variant accepts the layer.
     """
-    fns = variants_of(op.opcode)
+    fns = variants_of(op.opcode) if encoding == "raw" else \
+        encoded_variants_of(op.opcode, encoding)
     refusals: list[Refusal] = []
     last_error: UnsupportedError | None = None
     for variant in preference:
         fn = fns.get(variant)
         if fn is None:
-            refusals.append(Refusal(variant, f"has no kernel for {op.opcode}"))
+            refusals.append(Refusal(variant, f"has no kernel for {op.opcode}"
+                                    if encoding == "raw" else
+                                    f"has no {op.opcode} kernel reading a filter stored as "
+                                    f"{encoding}"))
             continue
         try:
             call = fn(op, graph, context(variant))

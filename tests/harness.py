@@ -26,7 +26,7 @@ def assert_bit_exact(model_bytes: bytes, tmp_path: Path, count: int = 3, seed: i
                      name: str = "model", inputs: list[list[np.ndarray]] | None = None,
                      library: str | None = None, cmsis_nn: str | Path | None = None,
                      reference_model: bytes | None = None, sanitize: bool = False,
-                     kernels: list[str] | None = None) -> "BitExact":
+                     kernels: list[str] | None = None, **options) -> "BitExact":
     """Generate, build and run `model_bytes`; every output must equal the reference's exactly.
 
     The reference is TFLM, or LiteRT's BUILTIN_REF where TFLM cannot run the model
@@ -36,13 +36,14 @@ def assert_bit_exact(model_bytes: bytes, tmp_path: Path, count: int = 3, seed: i
     equivalent file, e.g. with static shapes folded).  `cmsis_nn`: a CMSIS-NN folder to
     generate and build with.  sanitize=True builds a standalone program under ASan/UBSan
     instead of the cffi library (slower; catches out-of-bounds accesses and undefined
-    behaviour).  `kernels`: the kernel preference (e.g. ["dsp", "portable"]).
+    behaviour).  `kernels`: the kernel preference (e.g. ["dsp", "portable"]); `options`:
+    more arguments of generate() (e.g. compress=("int4",)).
     """
     model_path = tmp_path / f"{name}.tflite"
     model_path.write_bytes(model_bytes)
     out = tmp_path / "out"
     gen = generate(model_path, out, target="host", library=library, force=True,
-                   cmsis_nn=cmsis_nn, kernels=kernels)
+                   cmsis_nn=cmsis_nn, kernels=kernels, **options)
     graph = read_tflite(model_bytes)
     ref = reference_for(reference_model or model_bytes, gen.program)
     rng = np.random.default_rng(seed)

@@ -18,12 +18,14 @@ import numpy as np
 import pytest
 
 from codegen import cheaders
+from codegen.encoding import KINDS
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.ir import ConstRef, LayerCall
 from codegen.program import build_program
 from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
+from tests.test_compress import model as compressed_model
 from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
@@ -114,10 +116,12 @@ def dsp_models() -> dict[str, bytes]:
     return {"dsp_gemm": m.build()}
 
 
-def _calls(source: str, model: bytes, target: dict, library=None, backend=None) -> list[Seen]:
+def _calls(source: str, model: bytes, target: dict, library=None, backend=None,
+           compress=()) -> list[Seen]:
     kernels = [library, "portable"] if library else None
     backends = {library: backend} if backend is not None else None
-    program = build_program(read_tflite(model), "model", target, kernels, backends)
+    program = build_program(read_tflite(model), "model", target, kernels, backends,
+                            compress=compress)
     return [Seen(source, layer.name, layer.call) for layer in program.layers]
 
 
@@ -135,6 +139,9 @@ def corpus() -> list[Seen]:
     m4 = load_target("cortex-m4")
     for name, model in dsp_models().items():
         seen += _calls(name, model, m4, "dsp")
+    # compressed filters (--compress): the portable and the dsp kernels reading them
+    seen += _calls("compressed", compressed_model("contract"), host, compress=KINDS)
+    seen += _calls("compressed", compressed_model("contract"), m4, "dsp", compress=KINDS)
     return seen
 
 

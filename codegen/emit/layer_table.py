@@ -30,6 +30,9 @@ def layer_table(program: Program) -> list[dict]:
     over = {o.output: g.tensors[o.input].name for o in plan.overlaps}   # in-place outputs
     memory = step_memory(plan, [layer.call.scratch for layer in program.layers])
     rows = []
+    # per filter, its encoding and bytes (--compress), once some filter is compressed
+    compressed = any(layer.selection.filter is not None and layer.selection.filter.encoded
+                     for layer in program.layers)
     for step, layer in enumerate(program.layers):
         call = layer.call
         ins = [g.tensors[t] for t in call.op.inputs if t >= 0 and not g.tensors[t].is_const]
@@ -56,6 +59,8 @@ def layer_table(program: Program) -> list[dict]:
             inputs=[t.shape_str() for t in ins], outputs=[t.shape_str() for t in outs],
             macs=int(call.macs), weight_bytes=int(call.const_bytes),
             arena=placed, scratch=scratch, memory=_memory_entry(program, memory[step])))
+        if compressed and layer.selection.filter is not None:
+            rows[-1]["filter"] = layer.selection.filter.manifest()
     return rows
 
 

@@ -254,6 +254,9 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
             entry["arena_offset"] = io["arena_offset"]
         return entry
 
+    # per filter, its encoding and bytes (--compress), once some filter is compressed
+    compressed = any(layer.selection.filter is not None and layer.selection.filter.encoded
+                     for layer in program.layers)
     return dict(
         tool="tinygen", version=__version__, name=program.name,
         model=dict(file=Path(model_file).name, sha256=model_sha256),
@@ -278,7 +281,9 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
                      variant=layer["variant"], shapes=layer["shapes"], macs=layer["macs"],
                      const_bytes=layer["const_bytes"], folded=folded_ops(layer["op"]),
                      refused=[dict(variant=r.variant, reason=r.reason)
-                              for r in layer["selection"].refusals])
+                              for r in layer["selection"].refusals],
+                     **({"filter": layer["selection"].filter.manifest()}
+                        if compressed and layer["selection"].filter is not None else {}))
                 for layer in ctx["layers"]],
         **program.libraries,
         warnings=program.warnings,

@@ -10,6 +10,9 @@ registers its function for the opcodes it handles:
 The function reads the layer's meaning and numbers from the operator spec
 (`codegen.ops.<family>`), and either returns the `LayerCall` or raises
 `lowering.base.Declined` saying why it cannot run the layer bit-exactly on this target.
+A lowering that reads a compressed filter (codegen/encoding.py) registers with the
+encodings it reads, `@register("FULLY_CONNECTED", variant="dsp", reads=("int4",))`: it is
+asked only for layers whose filter is stored so, and the others only for raw filters.
 Which variant a layer gets is decided by `codegen.selection`, not here.  The registry finds
 every module below this package by itself: adding a family or a variant needs no list.
 """
@@ -27,13 +30,21 @@ LowerFn = Callable[[Op, Graph, LowerContext], LayerCall]
 
 PORTABLE = "portable"
 _REGISTRY: dict[str, dict[str, LowerFn]] = {}      # opcode -> variant -> lowering
+# opcode -> encoding -> variant -> lowering reading a filter stored in that encoding
+_ENCODED: dict[str, dict[str, dict[str, LowerFn]]] = {}
 _loaded = False
 
 
-def register(*opcodes: str, variant: str = PORTABLE):
+def register(*opcodes: str, variant: str = PORTABLE, reads: tuple[str, ...] = ()):
+    """`reads`: the filter encodings (codegen/encoding.py) the lowering reads; without it,
+    a lowering of raw int8 filters."""
     def deco(fn: LowerFn) -> LowerFn:
         for oc in opcodes:
-            _REGISTRY.setdefault(oc, {})[variant] = fn
+            if reads:
+                for enc in reads:
+                    _ENCODED.setdefault(oc, {}).setdefault(enc, {})[variant] = fn
+            else:
+                _REGISTRY.setdefault(oc, {})[variant] = fn
         return fn
     return deco
 
@@ -51,6 +62,12 @@ def variants_of(opcode: str) -> dict[str, LowerFn]:
     """The kernel variants that can lower `opcode`: variant name -> lowering function."""
     _load_all()
     return dict(_REGISTRY.get(opcode, {}))
+
+
+def encoded_variants_of(opcode: str, encoding: str) -> dict[str, LowerFn]:
+    """The variants with a kernel for `opcode` reading a filter stored as `encoding`."""
+    _load_all()
+    return dict(_ENCODED.get(opcode, {}).get(encoding, {}))
 
 
 def known_variants() -> list[str]:

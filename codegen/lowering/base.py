@@ -30,11 +30,15 @@ class LowerContext:
     `backend` is the external kernel library of the variant being tried (for example a
     `codegen.cmsis_nn.CmsisNNBackend` while the "cmsis-nn" variant is asked), or None.
     `preference` is the layer's kernel preference (the variants asked, in order).
+    `filter` is how the layer's filter is stored (codegen.encoding.FilterEncoding) when it is
+    compressed; only lowerings registered to read that encoding are then asked.
     """
 
     def __init__(self, graph: Graph, target: dict, layer_name: str, backend: Any = None,
-                 match_tflm: bool = False, preference: list[str] | None = None):
+                 match_tflm: bool = False, preference: list[str] | None = None,
+                 filter: Any = None):
         self.graph = graph
+        self.filter = filter
         self.preference = list(preference or [])
         # reproduce TFLM's arithmetic where it differs from what the model means (--match-tflm)
         self.match_tflm = match_tflm
@@ -42,10 +46,11 @@ class LowerContext:
         self.layer_name = layer_name  # e.g. "l3_conv_2d", prefix for constant names
         self.backend = backend
 
-    def const(self, suffix: str, ctype: str, values, comment: str = "") -> tuple[ConstArray, ConstRef]:
+    def const(self, suffix: str, ctype: str, values, comment: str = "",
+              encoding: str = "raw") -> tuple[ConstArray, ConstRef]:
         arr = np.ascontiguousarray(values)
         c = ConstArray(name=f"{self.layer_name}_{suffix}", ctype=ctype, values=arr.reshape(-1),
-                       comment=comment)
+                       comment=comment, encoding=encoding)
         return c, ConstRef(c.name)
 
 

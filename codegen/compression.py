@@ -1,0 +1,95 @@
+"""Which filters are stored compressed, and the kernel selection that follows from it.
+
+Before a layer's kernel is selected, its filter (FULLY_CONNECTED, CONV_2D,
+DEPTHWISE_CONV_2D) is given an encoding from its values (`codegen.encoding.choose`,
+with the encodings `--compress` allows, or `--compress-layer N=...` for one layer).  A
+compressed filter is then offered only to the lowerings that read that encoding
+(`register(..., reads=...)`); when none of the preference accepts the layer, the filter
+stays int8 (raw) with the reason, unless the user named the encoding for that layer.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from codegen.encoding import EncodingChoiceError, FilterEncoding, choose, raw
+from codegen.errors import TinygenError, UnsupportedError
+from codegen.graph import Graph, Op
+from codegen.ir import LayerCall
+from codegen.lowering.base import LowerContext
+from codegen.selection import Selection, select_kernel
+
+# operators with a compressible filter: the axis of its output channels
+FILTER_AXIS = {"FULLY_CONNECTED": 0, "CONV_2D": 0, "DEPTHWISE_CONV_2D": 3}
+
+
+def has_filter(op: Op, graph: Graph) -> bool:
+    """Whether `op` has a constant filter that could be compressed."""
+    return (op.opcode in FILTER_AXIS and len(op.inputs) >= 2 and op.inputs[1] >= 0
+            and graph.tensors[op.inputs[1]].is_const)
+
+
+def filter_encoding(op: Op, graph: Graph, allowed: tuple[str, ...],
+                    forced: bool = False) -> FilterEncoding | None:
+    """How `op`'s filter is to be stored: None when no compression is asked for the layer
+    or it has no constant filter (stored as today, nothing reported)."""
+    if not allowed or not has_filter(op, graph):
+        return None
+    axis = FILTER_AXIS[op.opcode]
+    t = graph.tensors[op.inputs[1]]
+    data = t.data
+    if data.ndim != (2 if op.opcode == "FULLY_CONNECTED" else 4):
+        return raw(data, f"filter of shape {t.shape_str()}")
+    if op.opcode == "CONV_2D" and data.shape[1:3] != (1, 1):
+        allowed = tuple(k for k in allowed if k != "sparse")   # sparse: GEMM-shaped only
+    try:
+        return choose(data, axis, allowed, forced=forced)
+    except EncodingChoiceError as e:
+        raise UnsupportedError(f"{op.describe()}: --compress-layer {op.index}: its filter "
+                               f"cannot be stored as asked: {e}") from None
+
+
+def check_layer_compress(graph: Graph, layers: dict[int, tuple[str, ...]]) -> None:
+    """Every layer of --compress-layer must be a layer with a constant filter."""
+    ok = {op.index for op in graph.ops if has_filter(op, graph)}
+    bad = sorted(set(layers) - ok)
+    if bad:
+        raise TinygenError(f"--compress-layer: layer {', '.join(map(str, bad))} has no "
+                           "constant filter to compress (layers with one: "
+                           f"{', '.join(map(str, sorted(ok))) or 'none'})")
+
+
+def select_for_filter(op: Op, graph: Graph, preference: list[str],
+                      context: Callable[[str, FilterEncoding | None], LowerContext],
+                      overridden: bool, enc: FilterEncoding | None) -> tuple[LayerCall, Selection]:
+    """select_kernel for a layer whose filter is stored as `enc` (None or raw: as today)."""
+    if enc is None or not enc.encoded:
+        call, sel = select_kernel(op, graph, preference, lambda v: context(v, None), overridden)
+        sel.filter = enc
+        return call, sel
+    try:
+        call, sel = select_kernel(op, graph, preference, lambda v: context(v, enc), overridden,
+                                  encoding=enc.encoding)
+    except UnsupportedError as e:
+        if enc.forced:
+            raise UnsupportedError(f"{op.describe()}: --compress-layer {op.index}: no kernel "
+                                   f"of the preference reads its filter as {enc.label()}: "
+                                   f"{e}") from None
+        call, sel = select_kernel(op, graph, preference, lambda v: context(v, None), overridden)
+        sel.filter = raw(graph.tensors[op.inputs[1]].data,
+                         f"{enc.label()} would store {enc.after} of {enc.before} bytes, but no "
+                         f"kernel of the preference reads it here ({e})")
+        return call, sel
+    if not enc.forced:
+        # never trade speed for flash silently: keep the int8 filter where it runs on a
+        # variant earlier in the preference than any kernel reading the encoding
+        raw_call, raw_sel = select_kernel(op, graph, preference, lambda v: context(v, None),
+                                          overridden)
+        if preference.index(raw_sel.variant) < preference.index(sel.variant):
+            raw_sel.filter = raw(graph.tensors[op.inputs[1]].data,
+                                 f"{enc.label()} would store {enc.after} of {enc.before} "
+                                 f"bytes, but only {sel.variant} kernels read it here and "
+                                 f"{raw_sel.variant} runs the int8 filter (faster); "
+                                 f"--compress-layer {op.index}={enc.encoding} forces it")
+            return raw_call, raw_sel
+    sel.filter = enc
+    return call, sel

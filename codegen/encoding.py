@@ -1,0 +1,382 @@
+"""Lossless filter encodings: the packing functions and the per-filter choice (pure numpy).
+
+tinygen knows every weight at generation time, so a filter can be stored in the smallest
+form that still gives exactly the same int8 values, read directly from flash by kernels
+that know the form (runtime_c/tg_cw.h).  The encodings:
+
+- "int4": every value in [-8, 7], two per byte.  Values go in groups of 8, one
+  little-endian 32-bit word per group, value j at bit INT4_BITPOS[j] (12, 8, 28, 24, 4, 0,
+  20, 16): shifted left by 0, 4, 8 or 12 bits and masked with 0xF000F000, the word gives
+  the pairs (v0, v2), (v1, v3), (v4, v6), (v5, v7) times 4096 as the two int16 lanes the
+  DSP kernels multiply with SMLAD against the input pairs SXTB16 makes, with no unpacking.
+- "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
+  output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
+  (i * k) // 8 (least significant first).
+- "sparse" (rows only): per output channel a bitmap of ceil(depth / 32) little-endian
+  32-bit words (bit i set: value i is not zero), and the non-zero values of all rows in
+  order; a kernel skips the zeros (TFLite int8 filters have zero point 0, so a skipped
+  product is exactly zero).
+
+Filters of FULLY_CONNECTED and CONV_2D are packed row by row (one row per output channel,
+each starting on a byte boundary: int4 rows are padded to whole groups of 8 values, so
+each row is whole 32-bit words); a DEPTHWISE_CONV_2D filter ([1, H, W, C], channel last)
+is packed as one flat row, the table of element i being that of channel i % C.
+
+`choose` decides per filter from its values: the smallest allowed encoding that saves at
+least a quarter of the bytes (int4 over a palette that is not 20 % smaller: its kernels
+need no table look-ups), with the reason; `FilterEncoding` carries the stored bytes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codegen.errors import TinygenError
+
+# the encodings --compress can name, and what they mean
+KINDS = ("int4", "palette", "sparse")
+DESCRIBE = {"int4": "all values in [-8, 7]: two per byte",
+            "palette": "at most 2, 4 or 16 distinct values per output channel (or tensor): "
+                       "1-, 2- or 4-bit indices into small tables",
+            "sparse": "at least 80 % exact zeros: a bitmap of the non-zero values and those "
+                      "values (FULLY_CONNECTED and pointwise CONV_2D)"}
+# below, skipping zeros one by one costs much more than the int8 kernels (at 80 %: 1.2-1.3x
+# the dsp GEMM's cycles on the emulated Cortex-M4)
+SPARSE_MIN_ZEROS = 0.8
+MIN_SAVING = 0.25    # an encoding must save at least this fraction of the int8 bytes
+INT4_EDGE = 0.8      # int4 is chosen over a palette storing more than this fraction of it
+
+
+class EncodingChoiceError(TinygenError):
+    """An encoding that was asked for cannot store this filter (says why)."""
+
+
+# --- int4 ----------------------------------------------------------------------------------
+
+def int4_row_bytes(n: int) -> int:
+    """Bytes of one int4 row of n values (whole groups of 8 values, 4 bytes each)."""
+    return (n + 7) // 8 * 4
+
+
+INT4_BITPOS = (12, 8, 28, 24, 4, 0, 20, 16)
+
+
+def pack_int4_row(values: np.ndarray) -> np.ndarray:
+    """int8 values in [-8, 7] -> bytes in the grouped nibble layout (zero padded)."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    if v.size and (v.min() < -8 or v.max() > 7):
+        raise EncodingChoiceError("int4 needs every value in [-8, 7]")
+    groups = (v.size + 7) // 8
+    padded = np.zeros(groups * 8, np.int64)
+    padded[:v.size] = v
+    nib = (padded & 0xF).reshape(groups, 8)
+    words = (nib << np.array(INT4_BITPOS, np.int64)).sum(axis=1).astype("<u4")
+    return words.view(np.uint8).copy()
+
+
+def unpack_int4_row(data: np.ndarray, n: int) -> np.ndarray:
+    """The inverse of pack_int4_row: the first n values."""
+    words = np.ascontiguousarray(data, dtype=np.uint8).view("<u4").astype(np.int64)
+    nib = (words.reshape(-1, 1) >> np.array(INT4_BITPOS, np.int64)) & 0xF
+    return (((nib ^ 8) - 8).reshape(-1)[:n]).astype(np.int8)
+
+
+def int4_quads(data: np.ndarray, channels: int, row_bytes: int) -> np.ndarray:
+    """int4 rows re-laid out for the DSP GEMM (tg_dsp_s4_gemm.h): channels in fours, the
+    words of group 0 of each of the four, then group 1, ...; the channels left as rows."""
+    words = np.ascontiguousarray(data, np.uint8).view("<u4").reshape(channels, row_bytes // 4)
+    quads = channels // 4 * 4
+    head = words[:quads].reshape(-1, 4, row_bytes // 4).transpose(0, 2, 1).reshape(-1)
+    return np.concatenate([head, words[quads:].reshape(-1)]).astype("<u4").view(np.uint8)
+
+
+# --- palette -------------------------------------------------------------------------------
+
+def palette_row_bytes(n: int, bits: int) -> int:
+    return (n * bits + 7) // 8
+
+
+def pack_indices(idx: np.ndarray, bits: int) -> np.ndarray:
+    """k-bit indices -> bytes, index i at bit (i * k) % 8 of byte (i * k) // 8."""
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+    if bits not in (1, 2, 4):
+        raise ValueError(f"palette indices are 1, 2 or 4 bits, not {bits}")
+    if idx.size and (idx.min() < 0 or idx.max() >= 1 << bits):
+        raise ValueError(f"index out of range for {bits}-bit indices")
+    per = 8 // bits
+    padded = np.zeros(palette_row_bytes(idx.size, bits) * per, np.int64)
+    padded[:idx.size] = idx
+    shifts = np.arange(per, dtype=np.int64) * bits
+    return (padded.reshape(-1, per) << shifts).sum(axis=1).astype(np.uint8)
+
+
+def unpack_indices(data: np.ndarray, bits: int, n: int) -> np.ndarray:
+    b = np.asarray(data, dtype=np.int64).reshape(-1, 1)
+    shifts = np.arange(8 // bits, dtype=np.int64) * bits
+    return ((b >> shifts) & ((1 << bits) - 1)).reshape(-1)[:n]
+
+
+# --- one filter ----------------------------------------------------------------------------
+
+@dataclass
+class FilterEncoding:
+    """How one filter tensor is stored, and why."""
+
+    encoding: str                 # "raw", "int4" or "palette"
+    before: int                   # bytes as int8
+    after: int                    # bytes as stored (indices and tables included)
+    reason: str
+    bits: int = 8                 # bits per stored value or index
+    channels: int = 0             # output channels
+    layout: str = "rows"          # "rows" (one row per output channel) or "flat"
+    row_bytes: int = 0            # bytes per row ("rows" layout)
+    per_channel: bool = False     # palette: one table per output channel
+    data: np.ndarray | None = None    # packed values or indices (uint8)
+    table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k];
+                                      # sparse: the non-zero values
+    forced: bool = False          # named for this layer (--compress-layer)
+
+    @property
+    def encoded(self) -> bool:
+        return self.encoding != "raw"
+
+    def label(self) -> str:
+        if self.encoding == "sparse":
+            return f"sparse ({self.table.size} non-zero)"
+        if self.encoding == "palette":
+            return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
+        return self.encoding
+
+    def manifest(self) -> dict:
+        return dict(encoding=self.encoding, label=self.label(), bits=self.bits,
+                    per_channel_tables=self.per_channel, bytes_int8=self.before,
+                    bytes_stored=self.after, reason=self.reason)
+
+
+def _rows(values: np.ndarray, channel_axis: int) -> tuple[np.ndarray, str]:
+    """The filter as rows to pack: [C, D] per output channel, or [1, N] flat (channel last)."""
+    v = np.asarray(values)
+    if channel_axis == 0:
+        return v.reshape(v.shape[0], -1), "rows"
+    return v.reshape(1, -1), "flat"
+
+
+def _channel_of(values: np.ndarray, channel_axis: int) -> np.ndarray:
+    """Per element of the flattened filter, its output channel."""
+    v = np.asarray(values)
+    c = v.shape[channel_axis]
+    if channel_axis == 0:
+        return np.repeat(np.arange(c), v.size // max(c, 1))
+    return np.tile(np.arange(c), v.size // max(c, 1))
+
+
+def encode_int4(values: np.ndarray, channel_axis: int = 0) -> FilterEncoding:
+    rows, layout = _rows(values, channel_axis)
+    rb = int4_row_bytes(rows.shape[1])
+    data = np.concatenate([pack_int4_row(r) for r in rows]) if rows.size else \
+        np.zeros(0, np.uint8)
+    return FilterEncoding("int4", int(np.asarray(values).size), int(data.size), "",
+                          bits=4, channels=int(np.asarray(values).shape[channel_axis]),
+                          layout=layout, row_bytes=rb if layout == "rows" else 0, data=data)
+
+
+def palette_tables(values: np.ndarray, channel_axis: int, bits: int,
+                   per_channel: bool) -> np.ndarray | None:
+    """Sorted distinct values (padded with 0) per channel [C, 2^k], or for the tensor
+    [1, 2^k]; None when some channel (or the tensor) has more than 2^k."""
+    v = np.asarray(values)
+    k = 1 << bits
+    groups = [np.moveaxis(v, channel_axis, 0).reshape(v.shape[channel_axis], -1)[c]
+              for c in range(v.shape[channel_axis])] if per_channel else [v.reshape(-1)]
+    out = np.zeros((len(groups), k), np.int8)
+    for i, g in enumerate(groups):
+        u = np.unique(g)
+        if u.size > k:
+            return None
+        out[i, :u.size] = u
+    return out
+
+
+def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
+                   channel_axis: int = 0) -> FilterEncoding:
+    v = np.asarray(values).astype(np.int8)
+    tables = palette_tables(v, channel_axis, bits, per_channel)
+    if tables is None:
+        where = "some output channel has" if per_channel else "the filter has"
+        raise EncodingChoiceError(f"{where} more than {1 << bits} distinct values")
+    flat = v.reshape(-1)
+    chans = _channel_of(v, channel_axis) if per_channel else np.zeros(flat.size, np.int64)
+    # index of each value in its table (tables are sorted; padding zeros come after)
+    idx = np.empty(flat.size, np.int64)
+    for c in range(tables.shape[0]):
+        sel = chans == c
+        used = np.unique(flat[sel]) if per_channel else np.unique(flat)
+        idx[sel] = np.searchsorted(used, flat[sel])
+    rows, layout = _rows(v, channel_axis)
+    if layout == "rows":
+        n = rows.shape[1]
+        data = np.concatenate([pack_indices(idx[r * n:(r + 1) * n], bits)
+                               for r in range(rows.shape[0])]) if rows.size else \
+            np.zeros(0, np.uint8)
+        rb = palette_row_bytes(n, bits)
+    else:
+        data, rb = pack_indices(idx, bits), 0
+    table = tables.reshape(-1)
+    return FilterEncoding("palette", int(v.size), int(data.size + table.size), "", bits=bits,
+                          channels=int(v.shape[channel_axis]), layout=layout, row_bytes=rb,
+                          per_channel=per_channel, data=data, table=table)
+
+
+def encode_sparse(values: np.ndarray) -> FilterEncoding:
+    """Rows [C, ...] -> bitmap words per row + the non-zero values (row order)."""
+    v = np.asarray(values).astype(np.int8)
+    rows = v.reshape(v.shape[0], -1)
+    c, d = rows.shape
+    words = (d + 31) // 32
+    bits = np.zeros((c, words * 32), np.uint64)
+    bits[:, :d] = rows != 0
+    bitmap = (bits.reshape(c, words, 32) << np.arange(32, dtype=np.uint64)).sum(axis=2)
+    data = bitmap.astype("<u4").view(np.uint8).reshape(-1)
+    nonzero = rows[rows != 0].astype(np.int8)
+    return FilterEncoding("sparse", int(v.size), int(data.size + nonzero.size), "", bits=1,
+                          channels=c, layout="rows", row_bytes=words * 4, data=data,
+                          table=nonzero)
+
+
+def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -> np.ndarray:
+    """The int8 filter an encoding stores (for tests: decode(encode(x)) == x)."""
+    n = int(np.prod(shape))
+    c = shape[channel_axis]
+    if enc.encoding == "int4":
+        if enc.layout == "rows":
+            d = n // max(c, 1)
+            rows = [unpack_int4_row(enc.data[r * enc.row_bytes:(r + 1) * enc.row_bytes], d)
+                    for r in range(c)]
+            return np.concatenate(rows).reshape(shape) if rows else np.zeros(shape, np.int8)
+        return unpack_int4_row(enc.data, n).reshape(shape)
+    if enc.encoding == "palette":
+        if enc.layout == "rows":
+            d = n // max(c, 1)
+            idx = np.concatenate([unpack_indices(enc.data[r * enc.row_bytes:
+                                                          (r + 1) * enc.row_bytes], enc.bits, d)
+                                  for r in range(c)])
+        else:
+            idx = unpack_indices(enc.data, enc.bits, n)
+        k = 1 << enc.bits
+        base = (_channel_of(np.zeros(shape), channel_axis) * k) if enc.per_channel else 0
+        return enc.table[base + idx].astype(np.int8).reshape(shape)
+    if enc.encoding == "sparse":
+        d = n // max(c, 1)
+        words = np.ascontiguousarray(enc.data).view("<u4").reshape(c, -1).astype(np.int64)
+        mask = ((words[:, :, None] >> np.arange(32)) & 1).reshape(c, -1)[:, :d].astype(bool)
+        out = np.zeros((c, d), np.int8)
+        out[mask] = enc.table
+        return out.reshape(shape)
+    raise ValueError(f"decode: {enc.encoding!r} is not an encoding of a packed filter")
+
+
+def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...]) -> \
+        tuple[list[FilterEncoding], list[str]]:
+    """Every allowed encoding that can store the filter, and why the others cannot."""
+    v = np.asarray(values)
+    out: list[FilterEncoding] = []
+    why: list[str] = []
+    if "int4" in allowed:
+        if v.size and (v.min() < -8 or v.max() > 7):
+            why.append(f"int4: values outside [-8, 7] (from {int(v.min())} to {int(v.max())})")
+        else:
+            out.append(encode_int4(v, channel_axis))
+    if "palette" in allowed:
+        n_ch = max((np.unique(np.moveaxis(v, channel_axis, 0)[c]).size
+                    for c in range(v.shape[channel_axis])), default=0)
+        n_all = np.unique(v).size
+        for bits in (1, 2, 4):
+            if n_all <= 1 << bits:
+                out.append(encode_palette(v, bits, False, channel_axis))
+            if n_ch <= 1 << bits:
+                out.append(encode_palette(v, bits, True, channel_axis))
+        if n_ch > 16:
+            why.append(f"palette: up to {n_ch} distinct values in an output channel (more "
+                       "than 16)")
+    if "sparse" in allowed and channel_axis == 0 and v.size:
+        zeros = float(np.mean(v == 0))
+        if zeros >= SPARSE_MIN_ZEROS:
+            out.append(encode_sparse(v))
+        else:
+            why.append(f"sparse: {zeros:.0%} zeros (needs {SPARSE_MIN_ZEROS:.0%})")
+    return out, why
+
+
+def raw(values: np.ndarray, reason: str) -> FilterEncoding:
+    n = int(np.asarray(values).size)
+    return FilterEncoding("raw", n, n, reason)
+
+
+def choose(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
+           forced: bool = False) -> FilterEncoding:
+    """The encoding to store an int8 filter in: the smallest of `allowed` (KINDS), kept only
+    when it saves at least MIN_SAVING of the int8 bytes (any saving when `forced`: the user
+    named the encodings for this layer).  Raw, with the reason, otherwise; with `forced`,
+    an EncodingChoiceError saying why none of the named encodings can store it."""
+    v = np.asarray(values)
+    if not allowed:
+        return raw(v, "compression off")
+    if v.dtype != np.int8:
+        return raw(v, f"filter is {v.dtype}, not int8")
+    cands, why = candidates(v, channel_axis, allowed)
+    if not cands:
+        if forced:
+            raise EncodingChoiceError("; ".join(why))
+        return raw(v, "; ".join(why) or "no encoding applies")
+    # smallest; on a tie the faster kind (int4, then one table, then fewer bits).  int4
+    # has the fastest kernels (no table look-ups): it is kept unless a palette stores
+    # under INT4_EDGE of its bytes
+    rank = {"int4": 0, "palette": 1, "sparse": 2}
+    best = min(cands, key=lambda e: (e.after, rank[e.encoding], e.per_channel, e.bits))
+    int4 = [e for e in cands if e.encoding == "int4"]
+    if int4 and best.after >= INT4_EDGE * int4[0].after:
+        best = int4[0]
+    saving = 1 - best.after / max(best.before, 1)
+    if best.after >= best.before or (saving < MIN_SAVING and not forced):
+        return raw(v, f"{best.label()} would store {best.after} of {best.before} bytes "
+                      f"(saves less than {MIN_SAVING:.0%})")
+    best.forced = forced
+    best.reason = (f"{best.label()}: {best.after} of {best.before} bytes "
+                   f"({best.after / max(best.before, 1):.2f}x)")
+    return best
+
+
+# --- the option ----------------------------------------------------------------------------
+
+def parse_compress(text: str | None, what: str = "--compress") -> tuple[str, ...]:
+    """'auto' -> every kind; 'none' -> (); 'int4,palette' -> those (checked)."""
+    if text is None:
+        return ()
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["auto"]:
+        return KINDS
+    if names == ["none"]:
+        return ()
+    bad = [n for n in names if n not in KINDS]
+    if bad or not names:
+        raise EncodingChoiceError(
+            f"{what}: unknown encoding {', '.join(map(repr, bad)) or repr(text)}; write "
+            f"auto, none or a list of {', '.join(KINDS)}")
+    return tuple(k for k in KINDS if k in names)
+
+
+def parse_layer_compress(specs: list[str] | None) -> dict[int, tuple[str, ...]]:
+    """['7=int4', '12=none'] -> {7: ('int4',), 12: ()} (--compress-layer)."""
+    out: dict[int, tuple[str, ...]] = {}
+    for spec in specs or []:
+        layer, sep, kinds = spec.partition("=")
+        if not sep or not layer.strip().isdigit():
+            raise EncodingChoiceError(
+                f"--compress-layer {spec!r}: write LAYER=ENCODING, for example "
+                "--compress-layer 7=int4 or 7=none (layer numbers are in the layer table)")
+        n = int(layer)
+        if n in out:
+            raise EncodingChoiceError(f"--compress-layer: layer {n} is given twice")
+        out[n] = parse_compress(kinds, f"--compress-layer {spec}")
+    return out

@@ -1,0 +1,366 @@
+"""Lossless filter compression (codegen/encoding.py, --compress): the packing functions and
+the chooser (pure), and single-op models whose filters are int4-ranged, drawn from small
+palettes per channel or with whole zero channels, generated compressed and checked bit for
+bit against TFLM (the model itself is an ordinary int8 model) on the host, under
+ASan/UBSan, and on the emulated Cortex-M4."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+
+from codegen.encoding import (KINDS, EncodingChoiceError, choose, decode, encode_int4,
+                              encode_palette, encode_sparse, pack_indices, pack_int4_row,
+                              parse_compress, parse_layer_compress, unpack_indices,
+                              unpack_int4_row)
+from codegen.errors import TinygenError
+from codegen.frontend.tflite_writer import ModelWriter
+from codegen.generate import generate
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
+from tests.conv_models import SAME, VALID, ConvCase, add_layer
+from tests.harness import assert_bit_exact
+from tests.test_dsp_kernels import add_fc
+from tests.test_hostile_cclean import CPPCHECK
+
+DSP = ["dsp", "portable"]
+
+
+# --- values ----------------------------------------------------------------------------------
+
+def draw(rng: np.random.Generator, kind: str, shape, axis: int) -> np.ndarray:
+    """Filter values of a kind: "int4" (all in [-8, 7]); "pal<n>" (n distinct values per
+    output channel, from the int8 range); "tpal<n>" (n for the tensor); "zeros" (80 % exact
+    zeros, two whole zero channels, the rest any int8)."""
+    shape = tuple(shape)
+    c = shape[axis]
+    if kind == "int4":
+        return rng.integers(-8, 8, shape).astype(np.int8)
+    if kind.startswith("tpal"):
+        pal = rng.choice(np.arange(-127, 128), int(kind[4:]), replace=False)
+        return pal[rng.integers(0, pal.size, shape)].astype(np.int8)
+    moved = (shape[axis],) + tuple(s for i, s in enumerate(shape) if i != axis)
+    out = np.zeros(moved, np.int64)
+    for ch in range(c):
+        if kind.startswith("pal"):
+            pal = rng.choice(np.arange(-127, 128), int(kind[3:]), replace=False)
+            out[ch] = pal[rng.integers(0, pal.size, moved[1:])]
+        elif kind == "zeros":
+            if ch not in (0, c // 2):
+                v = rng.integers(-127, 128, moved[1:])
+                out[ch] = np.where(rng.random(moved[1:]) < 0.8, 0, v)
+        else:
+            raise ValueError(kind)
+    return np.moveaxis(out, 0, axis).astype(np.int8)
+
+
+def set_filter(m: ModelWriter, values: np.ndarray) -> None:
+    """Replace the filter of the model's last operator."""
+    t = m.tensors[m.ops[-1].inputs[1]]
+    assert tuple(t.shape) == values.shape
+    m.buffers[t.buffer] = np.ascontiguousarray(values, np.int8).tobytes()
+
+
+# --- packing and choice (pure) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 16, 23])
+def test_int4_pack_round_trip(n):
+    rng = np.random.default_rng(n)
+    v = rng.integers(-8, 8, n).astype(np.int8)
+    packed = pack_int4_row(v)
+    assert packed.size == (n + 7) // 8 * 4
+    assert np.array_equal(unpack_int4_row(packed, n), v)
+    # the documented layout: value j of a group at bit INT4_BITPOS[j] of its word
+    full = np.zeros(8, np.int64)
+    full[:min(n, 8)] = v[:8]
+    word = int(packed[:4].view("<u4")[0])
+    assert [((word >> p) & 15) for p in (12, 8, 28, 24, 4, 0, 20, 16)] == list(full & 15)
+    with pytest.raises(EncodingChoiceError):
+        pack_int4_row(np.array([8]))
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_indices_round_trip(bits):
+    rng = np.random.default_rng(bits)
+    idx = rng.integers(0, 1 << bits, 37)
+    packed = pack_indices(idx, bits)
+    assert packed.size == (37 * bits + 7) // 8
+    assert np.array_equal(unpack_indices(packed, bits, 37), idx)
+    assert int(packed[0]) & ((1 << bits) - 1) == idx[0]      # least significant first
+
+
+@pytest.mark.parametrize("kind,shape,axis", [
+    ("int4", (5, 3, 3, 7), 0), ("pal2", (6, 19), 0), ("pal4", (4, 1, 1, 33), 0),
+    ("pal16", (3, 2, 2, 9), 0), ("tpal4", (7, 11), 0), ("pal4", (1, 3, 3, 10), 3),
+    ("int4", (1, 3, 3, 10), 3), ("tpal2", (1, 2, 3, 5), 3), ("zeros", (6, 70), 0),
+    ("zeros", (5, 1, 1, 33), 0)])
+def test_encode_decode_round_trip(kind, shape, axis):
+    rng = np.random.default_rng(zlib.crc32(f"{kind}{shape}".encode()))
+    v = draw(rng, kind, shape, axis)
+    encs = [encode_palette(v, b, pc, axis) for b in (1, 2, 4) for pc in (False, True)
+            if _fits(v, axis, b, pc)]
+    if v.min() >= -8 and v.max() <= 7:
+        encs.append(encode_int4(v, axis))
+    if kind == "zeros":
+        encs.append(encode_sparse(v))
+    assert encs
+    for e in encs:
+        assert np.array_equal(decode(e, v.shape, axis), v), e.label()
+        assert e.after == e.data.size + (e.table.size if e.table is not None else 0)
+
+
+def _fits(v, axis, bits, per_channel):
+    if per_channel:
+        return max(np.unique(np.take(v, c, axis=axis)).size
+                   for c in range(v.shape[axis])) <= 1 << bits
+    return np.unique(v).size <= 1 << bits
+
+
+def test_chooser_picks_smallest_and_says_why():
+    rng = np.random.default_rng(1)
+    int4 = draw(rng, "int4", (16, 64), 0)
+    e = choose(int4, 0, KINDS)
+    assert e.encoding == "int4" and e.after == 16 * 32 and e.before == 1024
+    assert "int4" in e.reason and "0.50x" in e.reason
+    pal2 = draw(rng, "pal2", (16, 64), 0)          # 1-bit indices + 2 entries per channel
+    e = choose(pal2, 0, KINDS)
+    assert (e.encoding, e.bits, e.per_channel) == ("palette", 1, True)
+    assert e.after == 16 * 8 + 16 * 2
+    dense = rng.integers(-128, 128, (16, 64)).astype(np.int8)
+    tpal4 = draw(rng, "tpal4", (16, 64), 0)        # one table beats one per channel
+    e = choose(tpal4, 0, KINDS)
+    assert (e.encoding, e.bits, e.per_channel, e.after) == ("palette", 2, False, 256 + 4)
+    # int4-ranged with few values: the smaller palette wins over int4 unless only int4
+    assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, KINDS).encoding == "palette"
+    assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, ("int4",)).encoding == "int4"
+    # 80 % zeros, two whole zero channels: bitmap words + the non-zero values
+    zeros = draw(rng, "zeros", (16, 64), 0)
+    e = choose(zeros, 0, KINDS)
+    assert e.encoding == "sparse"
+    assert e.after == 16 * 2 * 4 + int(np.count_nonzero(zeros)) and e.after < 0.4 * e.before
+    assert not np.any(decode(e, zeros.shape)[0]) and not np.any(decode(e, zeros.shape)[8])
+    half = np.where(np.arange(64) % 2 == 0, 0, dense)      # 50 % zeros: too slow to skip
+    assert "sparse: 50% zeros (needs 80%)" in choose(half.astype(np.int8), 0, KINDS).reason
+    assert choose(draw(rng, "zeros", (1, 3, 3, 16), 3), 3, KINDS).encoding != "sparse"
+    # nothing applies: raw, with the reasons
+    dense = rng.integers(-128, 128, (16, 64)).astype(np.int8)
+    e = choose(dense, 0, KINDS)
+    assert e.encoding == "raw" and e.after == e.before
+    assert "outside [-8, 7]" in e.reason and "distinct values" in e.reason
+    # too small to gain: a 3x3 depthwise filter's 16-entry tables cost more than the values
+    e = choose(draw(rng, "pal16", (1, 3, 3, 8), 3), 3, KINDS)
+    assert e.encoding == "raw" and "saves less" in e.reason
+    with pytest.raises(EncodingChoiceError, match="outside"):
+        choose(dense, 0, ("int4",), forced=True)
+    assert choose(dense, 0, ()).encoding == "raw"
+
+
+def test_parse_compress_options():
+    assert parse_compress("auto") == KINDS
+    assert parse_compress("none") == () and parse_compress(None) == ()
+    assert parse_compress("palette,int4") == ("int4", "palette")
+    with pytest.raises(TinygenError, match="unknown encoding 'zip'"):
+        parse_compress("int4,zip")
+    assert parse_layer_compress(["3=palette", "5=none"]) == {3: ("palette",), 5: ()}
+    for bad in (["x=int4"], ["3"], ["3=int4", "3=none"]):
+        with pytest.raises(TinygenError, match="--compress-layer"):
+            parse_layer_compress(bad)
+
+
+# --- generated models, bit-exact ------------------------------------------------------------
+
+CONV_CASES = [   # (case, kind of filter)
+    (ConvCase(in_h=6, in_w=5, in_d=13, out_d=7, k_h=3, k_w=3, act="RELU"), "int4"),
+    (ConvCase(in_h=5, in_w=5, in_d=9, out_d=6, k_h=3, k_w=2, stride=(2, 1), padding=VALID,
+              per_channel=False, in_zp=-128, out_zp=127), "pal2"),
+    (ConvCase(in_h=4, in_w=4, in_d=8, out_d=5, k_h=1, k_w=1, act="RELU6", bias=False), "pal4"),
+    (ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=3, k_w=3, dilation=(2, 1)), "pal16"),
+    (ConvCase(in_h=4, in_w=5, in_d=11, out_d=9, k_h=1, k_w=1), "int4"),
+    (ConvCase(in_h=3, in_w=3, in_d=12, out_d=6, k_h=2, k_w=2, groups=2), "tpal4"),
+    (ConvCase(op="DEPTHWISE_CONV_2D", in_h=6, in_w=6, in_d=24, out_d=24, k_h=3, k_w=3,
+              stride=(2, 2), act="RELU"), "int4"),
+    (ConvCase(op="DEPTHWISE_CONV_2D", in_h=5, in_w=5, in_d=8, out_d=16, k_h=5, k_w=5,
+              in_zp=127), "pal2"),
+    (ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=4, in_d=6, out_d=6, k_h=3, k_w=3,
+              dilation=(1, 2), padding=SAME), "tpal2"),
+    (ConvCase(in_h=3, in_w=4, in_d=40, out_d=5, k_h=1, k_w=1), "zeros"),
+]
+
+FC_CASES = [   # (batches, depth, units, per_channel, kind)
+    (1, 64, 10, True, "int4"),
+    (3, 37, 7, False, "int4"),
+    (2, 33, 5, True, "pal2"),
+    (1, 50, 6, True, "pal4"),
+    (4, 96, 3, True, "pal16"),
+    (1, 30, 9, False, "tpal4"),
+    (2, 70, 6, True, "zeros"),
+]
+
+
+def model(seed: str, fc_cases=FC_CASES, conv_cases=CONV_CASES) -> bytes:
+    """One model with a layer per case (each with its own input and output)."""
+    rng = np.random.default_rng(zlib.crc32(seed.encode()))
+    m = ModelWriter()
+    for k, (b, d, u, pc, kind) in enumerate(fc_cases):
+        add_fc(m, rng, f"f{k}", b, d, u, pc, "NONE" if k % 2 else "RELU")
+        set_filter(m, draw(rng, kind, (u, d), 0))
+    for k, (c, kind) in enumerate(conv_cases):
+        add_layer(m, rng, c, f"c{k}")
+        t = m.tensors[m.ops[-1].inputs[1]]
+        set_filter(m, draw(rng, kind, t.shape, 0 if c.op == "CONV_2D" else 3))
+    return m.build()
+
+
+def _filters(gen) -> list[dict]:
+    man = json.loads(gen.files["tinygen.json"])
+    return [layer.get("filter") for layer in man["layers"]]
+
+
+def test_compressed_models_bit_exact_portable(tmp_path):
+    """The portable kernels reading every encoding, under ASan/UBSan."""
+    res = assert_bit_exact(model("portable"), tmp_path, count=2, kernels=["portable"],
+                           compress=KINDS, sanitize=True)
+    filters = _filters(res.gen)
+    assert all(f is not None and f["encoding"] != "raw" for f in filters), filters
+    assert all(f["bytes_stored"] < f["bytes_int8"] for f in filters)
+    kinds = {(f["encoding"], f["bits"], f["per_channel_tables"]) for f in filters}
+    assert {("int4", 4, False), ("palette", 1, True), ("palette", 2, False),
+            ("palette", 4, True)} <= kinds, kinds
+    kernels = {layer.call.kernel for layer in res.gen.program.layers}
+    assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8",
+                       "tg_sparse_gemm_s8"}
+    assert ("sparse", 1, False) in kinds
+
+
+def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
+    """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
+    pointwise layers on tg_dsp_s4_gemm_s8, palettes with rows enough on tg_dsp_pal_gemm_s8,
+    a 3x3 convolution on the portable kernel (as its int8 filter would be).  (Layers whose
+    filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
+    # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
+    # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
+    fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
+                          (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
+                          (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
+                          FC_CASES[-1]]
+    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4], CONV_CASES[-1]]
+    res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
+                           compress=KINDS, sanitize=True)
+    kernels = [layer.call.kernel for layer in res.gen.program.layers]
+    assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
+        ["tg_sparse_gemm_s8", "tg_cw_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
+         "tg_sparse_gemm_s8"]
+
+
+# --- the choice in a program -------------------------------------------------------------------
+
+def test_nothing_to_compress_gives_the_same_files(tmp_path):
+    """A model whose filters no encoding fits: --compress auto writes exactly what no
+    compression writes (same code, same bytes, nothing added to the reports)."""
+    rng = np.random.default_rng(3)
+    m = ModelWriter()
+    add_fc(m, rng, "f", 2, 40, 6, True, "RELU")
+    add_layer(m, rng, CONV_CASES[0][0], "c")
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    plain = generate(path, None, target="cortex-m4", measure=False)
+    auto = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    assert plain.files == auto.files
+    assert all(layer.selection.filter.encoding == "raw" for layer in auto.program.layers)
+    assert "outside [-8, 7]" in auto.program.layers[0].selection.filter.reason
+
+
+def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
+    """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
+    with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
+    because only the portable kernel does and dsp runs the int8 filter (so does a
+    depthwise filter); named for the layer, it is an error naming the layer."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("fallback", [(1, 64, 8, True, "pal4"), (1, 64, 8, True, "int4")],
+                           [CONV_CASES[6]]))
+    gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    pal, int4, dw = (layer.selection for layer in gen.program.layers)
+    assert (pal.variant, pal.filter.encoding, dw.variant, dw.filter.encoding) == \
+        ("dsp", "raw", "dsp", "raw")
+    assert "only portable kernels read it here and dsp runs the int8 filter" in dw.filter.reason
+    assert "--compress-layer 0=palette forces it" in pal.filter.reason
+    gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                   compress=KINDS)
+    pal, int4, _ = (layer.selection for layer in gen.program.layers)
+    assert "a palette on 1 row(s)" in pal.filter.reason
+    assert pal.filter.encoding == "raw" and pal.variant == "dsp"
+    assert "no kernel of the preference reads it" in pal.filter.reason
+    assert int4.filter.encoding == "int4"
+    assert gen.program.layers[1].call.kernel == "tg_dsp_s4_gemm_s8"
+    man = json.loads(gen.files["tinygen.json"])
+    assert man["layers"][1]["filter"]["bytes_stored"] == 8 * 32
+    assert "| 1 | int4 | 512 | 256 |" in gen.files["README.md"].decode()
+    # named for the layer, the palette runs on the dsp palette GEMM even on one row
+    gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                   layer_compress={0: ("palette",)})
+    assert gen.program.layers[0].call.kernel == "tg_dsp_pal_gemm_s8"
+    with pytest.raises(TinygenError, match="operator #2 .*--compress-layer 2: no kernel of "
+                                           "the preference reads its filter as int4"):
+        generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                 layer_compress={2: ("int4",)})
+    with pytest.raises(TinygenError, match=r"--compress-layer 0: .*outside \[-8, 7\]"):
+        generate(path, None, target="cortex-m4", measure=False, layer_compress={1: ("int4",),
+                                                                                0: ("int4",)})
+    with pytest.raises(TinygenError, match="--compress-layer: layer 5 has no constant filter"):
+        generate(path, None, target="cortex-m4", measure=False, layer_compress={5: ("int4",)})
+    # per layer: only layer 1 compressed, on the portable kernel when asked so
+    gen = generate(path, None, target="host", measure=False, layer_compress={1: ("int4",)})
+    assert [layer.selection.filter for layer in gen.program.layers][0] is None
+    assert gen.program.layers[1].call.kernel == "tg_cw_fully_connected_s8"
+
+
+def test_cli_compress_options(tmp_path, capsys):
+    from codegen.cli import main
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cli", [(1, 64, 8, True, "pal2")], []))
+    assert main([str(path), "-o", str(tmp_path / "out"), "--compress", "auto"]) == 0
+    out = capsys.readouterr().out
+    assert "filters (--compress): 80 bytes stored for 512 as int8 (0.16x)" in out
+    assert "layer 0: palette1/ch: 80 of 512 bytes" in out
+    assert main([str(path), "-o", str(tmp_path / "o2"), "--compress", "lz4"]) == 2
+    assert "unknown encoding 'lz4'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "--compress-layer" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"), FC_CASES[-1]],
+                           [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
+    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
+                            compress=KINDS)
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
+    assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
+    assert model_c.count("tg_cw_conv_s8(") == 1
+    assert model_c.count("tg_sparse_gemm_s8(") == 1
+
+
+@pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck")
+@pytest.mark.parametrize("arm", [False, True], ids=["c-fallbacks", "acle"])
+def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
+    out = tmp_path / "out"
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4"), FC_CASES[-1]],
+                           CONV_CASES[:1]))
+    generate(path, out, target="host", kernels=DSP, compress=KINDS)
+    defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
+    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
+                                    "tg_cw_conv.c", "tg_sparse_gemm.c")]
+    r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
