@@ -25,6 +25,7 @@ from codegen.program import build_program
 from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
 from tests.test_dsp_kernels import add_fc
+from tests.test_op_lstm import add_lstm
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_elementwise import binary_model
@@ -98,7 +99,11 @@ def dsp_models() -> dict[str, bytes]:
     add_fc(m, rng, "f", 2, 7, 5, True, "RELU")
     add_layer(m, rng, ConvCase(in_h=3, in_w=2, in_d=6, out_d=3, k_h=1, k_w=1), "c")
     add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=3, in_d=5, out_d=5), "d")
-    return {"dsp_gemm": m.build()}
+    models = {"dsp_gemm": m.build()}
+    m = ModelWriter()
+    add_lstm(m, rng, "l", 2, 3, 5, 6)
+    models["dsp_misc"] = m.build()
+    return models
 
 
 def _calls(source: str, model: bytes, target: dict, library=None, backend=None) -> list[Seen]:
