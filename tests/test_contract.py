@@ -25,6 +25,7 @@ from codegen.program import build_program
 from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
 from tests.test_dsp_kernels import add_fc
+from tests.test_dsp_misc import add_binary
 from tests.test_op_lstm import add_lstm
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
@@ -102,6 +103,9 @@ def dsp_models() -> dict[str, bytes]:
     models = {"dsp_gemm": m.build()}
     m = ModelWriter()
     add_lstm(m, rng, "l", 2, 3, 5, 6)
+    for k, (op, a, b) in enumerate((("ADD", (2, 5), (5,)), ("SUB", (3, 4), (3, 4)),
+                                    ("MUL", (4, 1), (1, 3)), ("ADD", (1, 64, 40), (40,)))):
+        add_binary(m, rng, f"e{k}", op, a, b)
     models["dsp_misc"] = m.build()
     return models
 

@@ -1,18 +1,24 @@
 """The dsp kernel variant beyond the GEMM and depthwise kernels (tests/test_dsp_kernels.py):
-the int8 LSTM (runtime_c/tg_dsp_lstm.c), bit-exact with TFLM on the host with the plain-C
-twins of the DSP instructions (kernels=["dsp", "portable"]), also under ASan/UBSan.
+the int8 LSTM (runtime_c/tg_dsp_lstm.c) and ADD/SUB/MUL (tg_dsp_elementwise.c), bit-exact
+with TFLM on the host with the plain-C twins of the DSP instructions
+(kernels=["dsp", "portable"]), also under ASan/UBSan.
 """
 from __future__ import annotations
+
+import subprocess
 
 import numpy as np
 import pytest
 
 from codegen.frontend.tflite_writer import ModelWriter
+from codegen.hostcc import find_cc
 from codegen.lowering.lstm.dsp import lstm_weight_layout
+from codegen.resources import runtime_dir
 from tests.harness import assert_bit_exact
 from tests.test_op_lstm import CASES, _build, add_lstm, run_and_compare
 
 DSP = ["dsp", "portable"]
+ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 
 
 def kernels_of(gen) -> list[str]:
@@ -61,3 +67,163 @@ def test_lstm_dsp_clean_under_sanitizers(tmp_path):
     add_lstm(m, rng, "b", 3, 2, 9, 6, True)
     res = assert_bit_exact(m.build(), tmp_path, count=2, seed=23, kernels=DSP, sanitize=True)
     assert kernels_of(res.gen) == ["tg_dsp_lstm_s8_s16"] * 2
+
+
+# ---------------------------------------------------------------- ADD, SUB, MUL
+def add_binary(m: ModelWriter, rng, tag: str, opcode: str, shape1, shape2, act="NONE",
+               zps=None, const2=False):
+    """One ADD/SUB/MUL with its own inputs and output appended to `m`."""
+    s1, s2 = (float(rng.uniform(0.005, 0.2)) for _ in range(2))
+    so = (s1 * s2 * 128.0 if opcode == "MUL" else s1 + s2) * float(rng.uniform(0.4, 1.2))
+    if act == "RELU_N1_TO_1":
+        so = min(so, 1 / 100)
+    z1, z2, zo = zps if zps is not None else (int(v) for v in rng.integers(-128, 128, 3))
+    x1 = m.tensor(f"{tag}_a", shape1, "int8", scale=s1, zero_point=z1)
+    if const2:
+        x2 = m.const(f"{tag}_b", rng.integers(-128, 128, shape2), "int8", scale=s2,
+                     zero_point=z2)
+    else:
+        x2 = m.tensor(f"{tag}_b", shape2, "int8", scale=s2, zero_point=z2)
+    out_shape = np.broadcast_shapes(tuple(shape1), tuple(shape2))
+    y = m.tensor(f"{tag}_y", out_shape, "int8", scale=so, zero_point=zo)
+    m.op(opcode, [x1, x2], [y], {"fused_activation_function": ACTS[act]})
+    m.inputs += [x1] + ([] if const2 else [x2])
+    m.outputs.append(y)
+
+
+# shapes reaching every row of tg_dsp_elementwise.c: both inputs contiguous (odd and even
+# lengths, 1 and 17 values), one broadcast along the row (either one), both broadcast
+# (outer loops), a constant bias row, scalars; zero points -128/127, each activation
+BINARY_CASES = [
+    ((17,), (17,), "NONE", (-128, 127, -128), False),
+    ((2, 3, 5, 8), (2, 3, 5, 8), "RELU", (127, -128, 127), False),
+    ((1, 4, 4, 3), (3,), "RELU6", None, False),
+    ((1, 4, 4, 3), (), "NONE", (127, 127, -128), False),
+    ((5, 1), (1, 3), "RELU_N1_TO_1", None, False),
+    ((3, 1, 5), (1, 4, 1), "NONE", None, False),
+    ((1,), (1,), "RELU", None, False),
+    ((1, 9), (9,), "NONE", (-128, -128, 127), True),
+    ((1, 1, 1, 7), (1, 3, 2, 7), "RELU6", None, False),
+]
+# ADD/SUB with 2048 outputs or more read the inputs' rescales from tables
+# (tg_dsp_add_table_s8): contiguous, a broadcast row, one input broadcast along the row
+TABLE_CASES = [
+    ((1, 16, 16, 9), (1, 16, 16, 9), "RELU", (-128, 127, 5), False),
+    ((1, 8, 16, 17), (17,), "NONE", (127, -128, -128), True),
+    ((1, 64, 33), (1, 64, 1), "RELU6", None, False),
+]
+
+
+def binary_model(opcodes, cases, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for opcode in opcodes:
+        for k, (a, b, act, zps, const2) in enumerate(cases):
+            add_binary(m, rng, f"{opcode.lower()}{k}", opcode, a, b, act, zps, const2)
+    return m.build()
+
+
+@pytest.mark.parametrize("opcodes", [("ADD", "SUB"), ("MUL",)])
+def test_add_sub_mul_dsp_bit_exact(opcodes, tmp_path):
+    cases = BINARY_CASES + (TABLE_CASES if "ADD" in opcodes else [])
+    res = assert_bit_exact(binary_model(opcodes, cases, 31), tmp_path, count=3, seed=31,
+                           kernels=DSP)
+    want = []
+    for op in opcodes:
+        want += [f"tg_dsp_{op.lower()}_s8"] * len(BINARY_CASES)
+        if "ADD" in opcodes:
+            want += ["tg_dsp_add_table_s8"] * len(TABLE_CASES)
+    assert kernels_of(res.gen) == want
+
+
+def test_add_mul_dsp_clean_under_sanitizers(tmp_path):
+    rng = np.random.default_rng(33)
+    m = ModelWriter()
+    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
+        add_binary(m, rng, f"e{k}", ("ADD", "MUL", "SUB")[k % 3], a, b, act, zps, const2)
+    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=33, kernels=DSP, sanitize=True)
+    assert set(kernels_of(res.gen)) == {"tg_dsp_add_s8", "tg_dsp_mul_s8", "tg_dsp_sub_s8",
+                                        "tg_dsp_add_table_s8"}
+
+
+RESCALE_SWEEP = r"""
+#include <stdio.h>
+#include "tg_common.h"
+#include "tg_dsp_elementwise.c"
+
+static uint32_t state = 99u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+
+int main(void)
+{
+    static const int32_t ms[] = {1073741824, 1073741825, 1518500250, 2147483646, 2147483647};
+    long checked = 0, bad = 0;
+    int32_t shift, v;
+    int k;
+    for (shift = 0; shift >= -31; --shift) {
+        for (k = 0; k < 24; ++k) {
+            const int32_t m = k < 5 ? ms[k] : (int32_t)(0x40000000u | ((uint32_t)next() >> 2));
+            const tg_dsp_ew_rq_t q = tg_dsp_ew_rq(m, shift);
+            /* an ADD/SUB input: (x + offset) << 20, |x + offset| <= 255 */
+            for (v = -255; v <= 255; ++v) {
+                bad += tg_dsp_ew_rescale(v * (1 << 21), &q) !=
+                       tg_requantize_le1(v * (1 << 20), m, shift);
+                ++checked;
+            }
+            /* the output rescale of a sum or difference: |sum| < 2^29 */
+            for (v = 0; v < 3000; ++v) {
+                const int32_t s = v < 8 ? (v & 1 ? -1 : 1) * ((1 << 29) - 1 - (v >> 1))
+                                        : next() >> 3;
+                bad += tg_dsp_ew_rescale(2 * s, &q) != tg_requantize_le1(s, m, shift);
+                ++checked;
+            }
+        }
+    }
+    /* the plain input (multiplier 2^30, shift 0): exactly (x + offset) * 2^19 */
+    for (v = -255; v <= 255; ++v) {
+        bad += v * (1 << 19) != tg_requantize_le1(v * (1 << 20), 1 << 30, 0);
+        ++checked;
+    }
+    /* MUL: products |p| <= 255 * 255 shifted left by 0..14 */
+    for (shift = -31; shift <= 14; ++shift) {
+        for (k = 0; k < 6; ++k) {
+            const int32_t m = k < 5 ? ms[k] : (int32_t)(0x40000000u | ((uint32_t)next() >> 2));
+            tg_dsp_mul_k_t mk;
+            mk.offset1 = 0;
+            mk.offset2 = 0;
+            mk.left = shift > 0 ? shift : 0;
+            mk.out = tg_dsp_ew_rq(m, shift > 0 ? 0 : shift);
+            mk.out_offset = 0;
+            mk.act_min = INT32_MIN;
+            mk.act_max = INT32_MAX;
+            for (v = -255; v <= 255; v += (v > -250 && v < 250) ? 7 : 1) {
+                int32_t w;
+                for (w = -255; w <= 255; w += (w > -250 && w < 250) ? 5 : 1) {
+                    const int32_t want = tg_requantize(v * w, m, shift);
+                    const int32_t got = tg_dsp_ew_rescale(v * w * (2 << mk.left), &mk.out);
+                    bad += got != want;
+                    ++checked;
+                }
+            }
+        }
+    }
+    printf("%ld %ld\n", checked, bad);
+    return bad != 0;
+}
+"""
+
+
+def test_elementwise_rescale_identities_equal_the_reference(tmp_path):
+    """tg_dsp_elementwise.c's rescale (SMMULR of the doubled value, then one rounding shift)
+    equals TFLite's for ADD/SUB inputs (every offset input), sums and differences up to the
+    bound, and MUL products at every shift the dsp MUL takes; every right shift, the edge
+    multipliers and random ones, under UBSan (the plain-C twin of SMMULR)."""
+    src = tmp_path / "sweep.c"
+    src.write_text(RESCALE_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-Wno-unused-function", "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 2_500_000, out.stdout + out.stderr
