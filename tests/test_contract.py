@@ -25,7 +25,7 @@ from codegen.program import build_program
 from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
 from tests.test_dsp_kernels import add_fc
-from tests.test_dsp_misc import add_binary
+from tests.test_dsp_misc import add_binary, add_pool
 from tests.test_op_lstm import add_lstm
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
@@ -106,6 +106,8 @@ def dsp_models() -> dict[str, bytes]:
     for k, (op, a, b) in enumerate((("ADD", (2, 5), (5,)), ("SUB", (3, 4), (3, 4)),
                                     ("MUL", (4, 1), (1, 3)), ("ADD", (1, 64, 40), (40,)))):
         add_binary(m, rng, f"e{k}", op, a, b)
+    add_pool(m, rng, "pa", "AVERAGE_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
+    add_pool(m, rng, "pm", "MAX_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
     models["dsp_misc"] = m.build()
     return models
 

@@ -227,3 +227,84 @@ def test_elementwise_rescale_identities_equal_the_reference(tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True)
     checked, bad = map(int, out.stdout.split())
     assert out.returncode == 0 and bad == 0 and checked > 2_500_000, out.stdout + out.stderr
+
+
+# ---------------------------------------------------------------- AVERAGE_POOL_2D, MAX_POOL_2D
+SAME, VALID = 0, 1
+
+
+def add_pool(m: ModelWriter, rng, tag: str, opcode: str, shape, filt, stride, padding,
+             act="NONE", zp=None):
+    n, h, w, c = shape
+    fh, fw = filt
+    sh, sw = stride
+    if padding == SAME:
+        oh, ow = -(-h // sh), -(-w // sw)
+    else:
+        oh, ow = (h - fh) // sh + 1, (w - fw) // sw + 1
+    zp = int(rng.integers(-128, 128)) if zp is None else zp
+    scale = 1 / 100 if act == "RELU_N1_TO_1" else float(rng.uniform(0.01, 0.1))
+    x = m.tensor(f"{tag}_x", shape, "int8", scale=scale, zero_point=zp)
+    y = m.tensor(f"{tag}_y", (n, oh, ow, c), "int8", scale=scale, zero_point=zp)
+    m.op(opcode, [x], [y], {"padding": padding, "stride_w": sw, "stride_h": sh,
+                            "filter_width": fw, "filter_height": fh,
+                            "fused_activation_function": ACTS[act]})
+    m.inputs.append(x)
+    m.outputs.append(y)
+
+
+# shape (NHWC), filter, stride, padding, activation, zero point: channel counts 1, 3, 4, 5,
+# 17 and 64 (4-channel words and their tails), windows clipped by SAME padding, larger
+# than the input, global, 1x1, strides 1..3, batches
+POOL_CASES = [
+    ((1, 5, 7, 3), (2, 2), (2, 2), VALID, "NONE", -128),
+    ((1, 7, 5, 4), (3, 3), (1, 1), SAME, "RELU", 127),
+    ((2, 9, 9, 5), (3, 3), (2, 2), SAME, "RELU6", None),
+    ((1, 4, 4, 17), (6, 6), (1, 2), SAME, "RELU_N1_TO_1", None),
+    ((1, 25, 5, 64), (25, 5), (2, 2), VALID, "NONE", None),
+    ((1, 6, 10, 8), (3, 5), (2, 3), SAME, "RELU", None),
+    ((3, 11, 3, 1), (4, 1), (3, 1), SAME, "NONE", 5),
+    ((1, 13, 13, 12), (1, 1), (2, 2), VALID, "RELU6", -128),
+]
+
+
+def pool_model(opcode, cases, seed) -> bytes:
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, case in enumerate(cases):
+        add_pool(m, rng, f"p{k}", opcode, *case)
+    return m.build()
+
+
+@pytest.mark.parametrize("opcode", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
+def test_pooling_dsp_bit_exact(opcode, tmp_path):
+    res = assert_bit_exact(pool_model(opcode, POOL_CASES, 41), tmp_path, count=3, seed=41,
+                           kernels=DSP)
+    kind = "avg" if opcode == "AVERAGE_POOL_2D" else "max"
+    assert kernels_of(res.gen) == [f"tg_dsp_{kind}_pool_s8"] * len(POOL_CASES)
+
+
+def test_average_pool_16_bit_sums_at_their_bounds_and_larger_windows_declined(tmp_path):
+    """A 256-pixel window of all -128 or all 127 sums to the ends of the 16-bit lanes; a
+    larger window is left to the portable kernel, saying why."""
+    rng = np.random.default_rng(43)
+    m = ModelWriter()
+    add_pool(m, rng, "a", "AVERAGE_POOL_2D", (1, 16, 16, 7), (16, 16), (1, 1), VALID)
+    add_pool(m, rng, "b", "AVERAGE_POOL_2D", (1, 17, 16, 4), (17, 16), (1, 1), VALID)
+    add_pool(m, rng, "c", "MAX_POOL_2D", (1, 3, 3, 6), (2, 2), (1, 1), VALID, "RELU")
+    runs = [[np.full((1, 16, 16, 7), v, np.int8), np.full((1, 17, 16, 4), v, np.int8),
+             np.full((1, 3, 3, 6), v, np.int8)] for v in (-128, 127)]
+    res = assert_bit_exact(m.build(), tmp_path, inputs=runs, kernels=DSP, sanitize=True)
+    layers = res.gen.program.layers
+    assert kernels_of(res.gen) == ["tg_dsp_avg_pool_s8", "tg_avg_pool_s8",
+                                   "tg_dsp_max_pool_s8"]
+    assert "at most 256 pixels" in layers[1].selection.reason()
+
+
+def test_pooling_dsp_clean_under_sanitizers(tmp_path):
+    rng = np.random.default_rng(45)
+    m = ModelWriter()
+    for k, case in enumerate(POOL_CASES[:4]):
+        add_pool(m, rng, f"s{k}", ("AVERAGE_POOL_2D", "MAX_POOL_2D")[k % 2], *case)
+    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=45, kernels=DSP, sanitize=True)
+    assert set(kernels_of(res.gen)) == {"tg_dsp_avg_pool_s8", "tg_dsp_max_pool_s8"}
