@@ -5,6 +5,7 @@ with TFLM on the host with the plain-C twins of the DSP instructions
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import numpy as np
@@ -14,7 +15,10 @@ from codegen.frontend.tflite_writer import ModelWriter
 from codegen.hostcc import find_cc
 from codegen.lowering.lstm.dsp import lstm_weight_layout
 from codegen.resources import runtime_dir
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
 from tests.harness import assert_bit_exact
+from tests.test_hostile_cclean import CPPCHECK
 from tests.test_op_lstm import CASES, _build, add_lstm, run_and_compare
 
 DSP = ["dsp", "portable"]
@@ -51,22 +55,13 @@ def test_lstm_weight_layout_is_the_documented_order(units, depth):
 
 
 # every case of test_op_lstm (depths 1..40: every tail of the 8- and 4-value steps, batch-
-# and time-major, zero points -128/127, cell scales and clips, saturation), two models
-@pytest.mark.parametrize("half", [0, 1])
-def test_lstm_dsp_bit_exact_with_state_and_reset(half, tmp_path):
-    cases = CASES[half::2]
-    gen = run_and_compare(_build(cases), tmp_path, seed=21 + half, invokes=2, after_reset=1,
+# and time-major, zero points -128/127, cell scales and clips, saturation) in one model
+def test_lstm_dsp_bit_exact_with_state_and_reset(tmp_path):
+    gen = run_and_compare(_build(CASES), tmp_path, seed=21, invokes=2, after_reset=1,
                           kernels=DSP)
-    assert kernels_of(gen) == ["tg_dsp_lstm_s8_s16"] * len(cases)
+    assert kernels_of(gen) == ["tg_dsp_lstm_s8_s16"] * len(CASES)
 
 
-def test_lstm_dsp_clean_under_sanitizers(tmp_path):
-    m = ModelWriter()
-    rng = np.random.default_rng(23)
-    add_lstm(m, rng, "a", 2, 3, 7, 5, False, x_zp=-128, h_zp=127, cell_clip=1.0)
-    add_lstm(m, rng, "b", 3, 2, 9, 6, True)
-    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=23, kernels=DSP, sanitize=True)
-    assert kernels_of(res.gen) == ["tg_dsp_lstm_s8_s16"] * 2
 
 
 # ---------------------------------------------------------------- ADD, SUB, MUL
@@ -123,27 +118,16 @@ def binary_model(opcodes, cases, seed: int) -> bytes:
     return m.build()
 
 
-@pytest.mark.parametrize("opcodes", [("ADD", "SUB"), ("MUL",)])
-def test_add_sub_mul_dsp_bit_exact(opcodes, tmp_path):
-    cases = BINARY_CASES + (TABLE_CASES if "ADD" in opcodes else [])
-    res = assert_bit_exact(binary_model(opcodes, cases, 31), tmp_path, count=3, seed=31,
-                           kernels=DSP)
+def test_add_sub_mul_dsp_bit_exact(tmp_path):
+    opcodes = ("ADD", "SUB", "MUL")
+    res = assert_bit_exact(binary_model(opcodes, BINARY_CASES + TABLE_CASES, 31), tmp_path,
+                           count=3, seed=31, kernels=DSP)
     want = []
     for op in opcodes:
         want += [f"tg_dsp_{op.lower()}_s8"] * len(BINARY_CASES)
-        if "ADD" in opcodes:
-            want += ["tg_dsp_add_table_s8"] * len(TABLE_CASES)
+        table = "tg_dsp_add_table_s8" if op != "MUL" else "tg_dsp_mul_s8"
+        want += [table] * len(TABLE_CASES)
     assert kernels_of(res.gen) == want
-
-
-def test_add_mul_dsp_clean_under_sanitizers(tmp_path):
-    rng = np.random.default_rng(33)
-    m = ModelWriter()
-    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
-        add_binary(m, rng, f"e{k}", ("ADD", "MUL", "SUB")[k % 3], a, b, act, zps, const2)
-    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=33, kernels=DSP, sanitize=True)
-    assert set(kernels_of(res.gen)) == {"tg_dsp_add_s8", "tg_dsp_mul_s8", "tg_dsp_sub_s8",
-                                        "tg_dsp_add_table_s8"}
 
 
 RESCALE_SWEEP = r"""
@@ -268,20 +252,15 @@ POOL_CASES = [
 ]
 
 
-def pool_model(opcode, cases, seed) -> bytes:
-    rng = np.random.default_rng(seed)
+def test_pooling_dsp_bit_exact(tmp_path):
+    rng = np.random.default_rng(41)
     m = ModelWriter()
-    for k, case in enumerate(cases):
-        add_pool(m, rng, f"p{k}", opcode, *case)
-    return m.build()
-
-
-@pytest.mark.parametrize("opcode", ["AVERAGE_POOL_2D", "MAX_POOL_2D"])
-def test_pooling_dsp_bit_exact(opcode, tmp_path):
-    res = assert_bit_exact(pool_model(opcode, POOL_CASES, 41), tmp_path, count=3, seed=41,
-                           kernels=DSP)
-    kind = "avg" if opcode == "AVERAGE_POOL_2D" else "max"
-    assert kernels_of(res.gen) == [f"tg_dsp_{kind}_pool_s8"] * len(POOL_CASES)
+    for opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        for k, case in enumerate(POOL_CASES):
+            add_pool(m, rng, f"{opcode[:3].lower()}{k}", opcode, *case)
+    res = assert_bit_exact(m.build(), tmp_path, count=3, seed=41, kernels=DSP)
+    assert kernels_of(res.gen) == ["tg_dsp_avg_pool_s8"] * len(POOL_CASES) + \
+        ["tg_dsp_max_pool_s8"] * len(POOL_CASES)
 
 
 def test_average_pool_16_bit_sums_at_their_bounds_and_larger_windows_declined(tmp_path):
@@ -294,17 +273,71 @@ def test_average_pool_16_bit_sums_at_their_bounds_and_larger_windows_declined(tm
     add_pool(m, rng, "c", "MAX_POOL_2D", (1, 3, 3, 6), (2, 2), (1, 1), VALID, "RELU")
     runs = [[np.full((1, 16, 16, 7), v, np.int8), np.full((1, 17, 16, 4), v, np.int8),
              np.full((1, 3, 3, 6), v, np.int8)] for v in (-128, 127)]
-    res = assert_bit_exact(m.build(), tmp_path, inputs=runs, kernels=DSP, sanitize=True)
+    res = assert_bit_exact(m.build(), tmp_path, inputs=runs, kernels=DSP)
     layers = res.gen.program.layers
     assert kernels_of(res.gen) == ["tg_dsp_avg_pool_s8", "tg_avg_pool_s8",
                                    "tg_dsp_max_pool_s8"]
     assert "at most 256 pixels" in layers[1].selection.reason()
 
 
-def test_pooling_dsp_clean_under_sanitizers(tmp_path):
-    rng = np.random.default_rng(45)
+
+
+# ---------------------------------------------------------------- sanitizers, the real instructions
+def test_dsp_misc_kernels_clean_under_sanitizers(tmp_path):
+    """A layer of each kernel here (LSTM with state, ADD/SUB/MUL with broadcasts and tables,
+    pools with clipped windows and channel tails) under ASan/UBSan on the host."""
+    rng = np.random.default_rng(23)
     m = ModelWriter()
+    add_lstm(m, rng, "a", 2, 3, 7, 5, False, x_zp=-128, h_zp=127, cell_clip=1.0)
+    add_lstm(m, rng, "b", 3, 2, 9, 6, True)
+    ops = ("ADD", "MUL", "SUB", "ADD", "MUL", "SUB", "ADD", "SUB")
+    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
+        add_binary(m, rng, f"e{k}", ops[k], a, b, act, zps, const2)
     for k, case in enumerate(POOL_CASES[:4]):
         add_pool(m, rng, f"s{k}", ("AVERAGE_POOL_2D", "MAX_POOL_2D")[k % 2], *case)
-    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=45, kernels=DSP, sanitize=True)
-    assert set(kernels_of(res.gen)) == {"tg_dsp_avg_pool_s8", "tg_dsp_max_pool_s8"}
+    res = assert_bit_exact(m.build(), tmp_path, count=2, seed=23, kernels=DSP, sanitize=True)
+    assert set(kernels_of(res.gen)) == {
+        "tg_dsp_lstm_s8_s16", "tg_dsp_add_s8", "tg_dsp_mul_s8", "tg_dsp_sub_s8",
+        "tg_dsp_add_table_s8", "tg_dsp_avg_pool_s8", "tg_dsp_max_pool_s8"}
+
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_dsp_misc_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """One model with a layer of each kernel here, on QEMU's Cortex-M4: SMLAD, SXTB16,
+    SSAT, SMMULR, SXTAB16, SSUB8/SEL for real."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    rng = np.random.default_rng(47)
+    m = ModelWriter()
+    add_lstm(m, rng, "l", 2, 4, 7, 5, False, x_zp=-128, cell_clip=1.0)
+    add_lstm(m, rng, "t", 2, 3, 12, 9, True, h_zp=127)
+    ops = ("ADD", "SUB", "MUL", "ADD", "MUL", "ADD", "SUB")
+    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:5] + TABLE_CASES[:2]):
+        add_binary(m, rng, f"e{k}", ops[k], a, b, act, zps, const2)
+    for k, case in enumerate(POOL_CASES[:4]):
+        add_pool(m, rng, f"p{k}", ("AVERAGE_POOL_2D", "MAX_POOL_2D")[k % 2], *case)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    report = verify_cortexm(path, count=3, seed=47, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    for kernel, n in (("tg_dsp_lstm_s8_s16", 2), ("tg_dsp_add_s8", 2), ("tg_dsp_sub_s8", 1),
+                      ("tg_dsp_mul_s8", 2), ("tg_dsp_add_table_s8", 2),
+                      ("tg_dsp_avg_pool_s8", 2), ("tg_dsp_max_pool_s8", 2)):
+        assert model_c.count(f"{kernel}(") == n, kernel
+
+
+@pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck (apt-get install "
+                    "cppcheck, or run setup.sh as root)")
+@pytest.mark.parametrize("arm", [False, True], ids=["c-fallbacks", "acle"])
+def test_dsp_misc_kernels_cppcheck_clean(arm, tmp_path):
+    """These kernels pass cppcheck as tests/test_hostile_cclean.py runs it, with the plain-C
+    fallbacks and with the ACLE branch of tg_acle.h."""
+    rt = runtime_dir()
+    defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
+    r = subprocess.run([*CPPCHECK, *defs, f"-I{rt}",
+                        *(str(rt / f) for f in ("tg_dsp_lstm.c", "tg_dsp_elementwise.c",
+                                                "tg_dsp_pooling.c"))],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
