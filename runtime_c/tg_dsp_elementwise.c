@@ -68,6 +68,14 @@ TG_INLINE int32_t tg_dsp_ew_rescale(int32_t x2, const tg_dsp_ew_rq_t *q)
     return (high + (high < 0 ? q->round_neg : q->round_pos)) >> q->right;
 }
 
+/* The same for right >= 1 (ADD/SUB: the generator checked it), identity (2) with
+ * round(x) = 2^(right-1) - (x < 0). */
+TG_INLINE int32_t tg_dsp_ew_rescale_r1(int32_t x2, const tg_dsp_ew_rq_t *q)
+{
+    const int32_t high = tg_dsp_ew_mulhr(x2, q->multiplier);
+    return (high - (high < 0 ? 1 : 0) + q->round_pos) >> q->right;
+}
+
 /*
  * The ADD/SUB constants of one call.  One input is "plain": its rescale multiplier is 2^30
  * with shift 0 (TFLM rescales both inputs to twice the larger scale, so the larger one's
@@ -82,8 +90,9 @@ typedef struct {
     int32_t offset_p;
     int32_t coef_p;
     int32_t offset_g;
-    tg_dsp_ew_rq_t g;
+    tg_dsp_ew_rq_t g;       /* right >= 1, unless g_plain */
     int32_t sign_g;
+    int32_t g_plain;        /* both inputs plain (equal scales): G(x) = (x + offset_g) * 2^19 */
     tg_dsp_ew_rq_t out;
     int32_t out_offset;
     int32_t act_min;
@@ -93,7 +102,7 @@ typedef struct {
 /* The general input's value at the common scale: (x + offset) * 2^20 rescaled. */
 TG_INLINE int32_t tg_dsp_add_general(int32_t x, const tg_dsp_add_k_t *k)
 {
-    return tg_dsp_ew_rescale((x + k->offset_g) * (1 << 21), &k->g) * k->sign_g;
+    return tg_dsp_ew_rescale_r1((x + k->offset_g) * (1 << 21), &k->g) * k->sign_g;
 }
 
 TG_INLINE int32_t tg_dsp_add_plain(int32_t x, const tg_dsp_add_k_t *k)
@@ -103,7 +112,7 @@ TG_INLINE int32_t tg_dsp_add_plain(int32_t x, const tg_dsp_add_k_t *k)
 
 TG_INLINE int8_t tg_dsp_add_out(int32_t sum, const tg_dsp_add_k_t *k)
 {
-    const int32_t y = tg_dsp_ew_rescale(sum * 2, &k->out) + k->out_offset;
+    const int32_t y = tg_dsp_ew_rescale_r1(sum * 2, &k->out) + k->out_offset;
     return (int8_t)tg_clamp(y, k->act_min, k->act_max);
 }
 
@@ -118,6 +127,14 @@ static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
     const int32_t sp = k.swap ? step2 : step1;
     const int32_t sg = k.swap ? step1 : step2;
     int32_t i = 0;
+    if (k.g_plain) {
+        const int32_t coef_g = k.sign_g * (1 << 19);
+        for (; i < n; ++i) {
+            out[i] = tg_dsp_add_out(tg_dsp_add_plain(xp[(ptrdiff_t)i * sp], &k) +
+                                    (xg[(ptrdiff_t)i * sg] + k.offset_g) * coef_g, &k);
+        }
+        return;
+    }
     if (sp == 1 && sg == 1) {
         for (; i + 2 <= n; i += 2) {
             const int32_t s0 = tg_dsp_add_plain(xp[i], &k) + tg_dsp_add_general(xg[i], &k);
@@ -269,6 +286,7 @@ static tg_dsp_add_k_t tg_dsp_add_prepare(const tg_dsp_add_params_t *p, int sub)
     k.g = k.swap ? tg_dsp_ew_rq(p->input1_multiplier, p->input1_shift)
                  : tg_dsp_ew_rq(p->input2_multiplier, p->input2_shift);
     k.sign_g = sub && !k.swap ? -1 : 1;
+    k.g_plain = k.g.multiplier == (1 << 30) && k.g.right == 0;
     k.out = tg_dsp_ew_rq(p->output_multiplier, p->output_shift);
     k.out_offset = p->output_offset;
     k.act_min = p->act_min;
@@ -304,6 +322,7 @@ void tg_dsp_add_table_s8(const tg_dsp_add_table_params_t *p, const int8_t *input
     k.k.offset_g = 0;
     k.k.g = tg_dsp_ew_rq(0, 0);
     k.k.sign_g = 0;
+    k.k.g_plain = 0;
     k.k.out = tg_dsp_ew_rq(p->output_multiplier, p->output_shift);
     k.k.out_offset = p->output_offset;
     k.k.act_min = p->act_min;

@@ -14,7 +14,11 @@
  */
 #define TG_DSP_ELEMENTWISE_MAX_DIMS 6
 
-/* ADD and SUB (int8: both inputs shifted left by 20, as TFLM's Prepare sets it). */
+/*
+ * ADD and SUB (int8: both inputs shifted left by 20, as TFLM's Prepare sets it).  One
+ * input's rescale is exactly 1/2 (multiplier 2^30, shift 0: the larger scale's), the
+ * other's 1/2 too or below (shift <= -1).
+ */
 typedef struct {
     int32_t input1_offset;      /* minus input1's zero point */
     int32_t input1_multiplier;  /* Q31 rescale of input1 to the common scale, < 1 */
@@ -23,8 +27,8 @@ typedef struct {
     int32_t input2_multiplier;
     int32_t input2_shift;
     int32_t output_offset;      /* output zero point */
-    int32_t output_multiplier;  /* Q31 rescale of the sum to the output scale, < 1 */
-    int32_t output_shift;       /* <= 0 */
+    int32_t output_multiplier;  /* Q31 rescale of the sum to the output scale, < 1/2 */
+    int32_t output_shift;       /* <= -1 */
     int32_t act_min;
     int32_t act_max;
     int32_t dims[TG_DSP_ELEMENTWISE_MAX_DIMS];
@@ -55,7 +59,7 @@ typedef struct {
     const int32_t *input2_table;   /* [256]: input2's (negated for SUB) */
     int32_t output_offset;
     int32_t output_multiplier;
-    int32_t output_shift;          /* <= 0 */
+    int32_t output_shift;          /* <= -1 */
     int32_t act_min;
     int32_t act_max;
     int32_t dims[TG_DSP_ELEMENTWISE_MAX_DIMS];

@@ -66,9 +66,11 @@ def test_lstm_dsp_bit_exact_with_state_and_reset(tmp_path):
 
 # ---------------------------------------------------------------- ADD, SUB, MUL
 def add_binary(m: ModelWriter, rng, tag: str, opcode: str, shape1, shape2, act="NONE",
-               zps=None, const2=False):
+               zps=None, const2=False, same_scale=False):
     """One ADD/SUB/MUL with its own inputs and output appended to `m`."""
     s1, s2 = (float(rng.uniform(0.005, 0.2)) for _ in range(2))
+    if same_scale:
+        s2 = s1
     so = (s1 * s2 * 128.0 if opcode == "MUL" else s1 + s2) * float(rng.uniform(0.4, 1.2))
     if act == "RELU_N1_TO_1":
         so = min(so, 1 / 100)
@@ -99,6 +101,7 @@ BINARY_CASES = [
     ((1,), (1,), "RELU", None, False),
     ((1, 9), (9,), "NONE", (-128, -128, 127), True),
     ((1, 1, 1, 7), (1, 3, 2, 7), "RELU6", None, False),
+    ((3, 1, 6), (1, 5, 6), "RELU", (-128, 127, 0), False, True),     # equal input scales
 ]
 # ADD/SUB with 2048 outputs or more read the inputs' rescales from tables
 # (tg_dsp_add_table_s8): contiguous, a broadcast row, one input broadcast along the row
@@ -113,8 +116,8 @@ def binary_model(opcodes, cases, seed: int) -> bytes:
     rng = np.random.default_rng(seed)
     m = ModelWriter()
     for opcode in opcodes:
-        for k, (a, b, act, zps, const2) in enumerate(cases):
-            add_binary(m, rng, f"{opcode.lower()}{k}", opcode, a, b, act, zps, const2)
+        for k, case in enumerate(cases):
+            add_binary(m, rng, f"{opcode.lower()}{k}", opcode, *case)
     return m.build()
 
 
@@ -158,8 +161,17 @@ int main(void)
             for (v = 0; v < 3000; ++v) {
                 const int32_t s = v < 8 ? (v & 1 ? -1 : 1) * ((1 << 29) - 1 - (v >> 1))
                                         : next() >> 3;
-                bad += tg_dsp_ew_rescale(2 * s, &q) != tg_requantize_le1(s, m, shift);
+                const int32_t want = tg_requantize_le1(s, m, shift);
+                bad += tg_dsp_ew_rescale(2 * s, &q) != want;
+                bad += shift < 0 && tg_dsp_ew_rescale_r1(2 * s, &q) != want;
                 ++checked;
+            }
+            if (shift < 0) {        /* the general ADD/SUB input */
+                for (v = -255; v <= 255; ++v) {
+                    bad += tg_dsp_ew_rescale_r1(v * (1 << 21), &q) !=
+                           tg_requantize_le1(v * (1 << 20), m, shift);
+                    ++checked;
+                }
             }
         }
     }
@@ -291,8 +303,8 @@ def test_dsp_misc_kernels_clean_under_sanitizers(tmp_path):
     add_lstm(m, rng, "a", 2, 3, 7, 5, False, x_zp=-128, h_zp=127, cell_clip=1.0)
     add_lstm(m, rng, "b", 3, 2, 9, 6, True)
     ops = ("ADD", "MUL", "SUB", "ADD", "MUL", "SUB", "ADD", "SUB")
-    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
-        add_binary(m, rng, f"e{k}", ops[k], a, b, act, zps, const2)
+    for k, case in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
+        add_binary(m, rng, f"e{k}", ops[k], *case)
     for k, case in enumerate(POOL_CASES[:4]):
         add_pool(m, rng, f"s{k}", ("AVERAGE_POOL_2D", "MAX_POOL_2D")[k % 2], *case)
     res = assert_bit_exact(m.build(), tmp_path, count=2, seed=23, kernels=DSP, sanitize=True)
@@ -313,8 +325,8 @@ def test_dsp_misc_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch)
     add_lstm(m, rng, "l", 2, 4, 7, 5, False, x_zp=-128, cell_clip=1.0)
     add_lstm(m, rng, "t", 2, 3, 12, 9, True, h_zp=127)
     ops = ("ADD", "SUB", "MUL", "ADD", "MUL", "ADD", "SUB")
-    for k, (a, b, act, zps, const2) in enumerate(BINARY_CASES[:5] + TABLE_CASES[:2]):
-        add_binary(m, rng, f"e{k}", ops[k], a, b, act, zps, const2)
+    for k, case in enumerate(BINARY_CASES[:5] + TABLE_CASES[:2]):
+        add_binary(m, rng, f"e{k}", ops[k], *case)
     for k, case in enumerate(POOL_CASES[:4]):
         add_pool(m, rng, f"p{k}", ("AVERAGE_POOL_2D", "MAX_POOL_2D")[k % 2], *case)
     path = tmp_path / "m.tflite"

@@ -77,11 +77,17 @@ def lower_add_sub_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                        f"{ADD_SUB_LEFT_SHIFT_INT8}, not {b.left_shift}")
     # ops/elementwise.add_sub_multipliers: every rescale is < 1 (shift <= 0)
     assert max(b.input1_shift, b.input2_shift, b.output_shift) <= 0
+    # tg_dsp_elementwise.c: the output rescale rounds by at least one bit; the larger-scale
+    # input's ratio is exactly 1/2 (its rescale a shift), the other's below 1/2
+    if b.output_shift > -1:
+        raise Declined(f"output rescale shift {b.output_shift}: the dsp ADD/SUB needs a "
+                       "right shift of at least 1")
     if b.y.num_elements >= TABLE_MIN_ELEMENTS:
         return _table_call(op, b, g, ctx)
-    # the larger-scale input's ratio is exactly 1/2: its rescale is a shift (tg_dsp_elementwise.c)
-    if PLAIN not in ((b.input1_multiplier, b.input1_shift), (b.input2_multiplier, b.input2_shift)):
-        raise Declined("neither input's rescale is the plain 1/2 the dsp ADD/SUB expects")
+    rescales = ((b.input1_multiplier, b.input1_shift), (b.input2_multiplier, b.input2_shift))
+    if PLAIN not in rescales or any(r != PLAIN and r[1] > -1 for r in rescales):
+        raise Declined(f"input rescales {rescales}: the dsp ADD/SUB expects one of 1/2 and "
+                       "one of 1/2 or below")
     params = dict(input1_offset=b.input1_offset, input1_multiplier=b.input1_multiplier,
                   input1_shift=b.input1_shift, input2_offset=b.input2_offset,
                   input2_multiplier=b.input2_multiplier, input2_shift=b.input2_shift,
