@@ -34,6 +34,7 @@ RUNTIME_DIR = resources.runtime_dir()   # in a checkout or an installed wheel
 # tests/test_contract.py checks each equals the header's macro.
 C_LIMITS = {
     "TG_ELEMENTWISE_MAX_DIMS": 6,   # loops of ADD/SUB/MUL broadcasting (lowering/elementwise/)
+    "TG_DSP_ELEMENTWISE_MAX_DIMS": 6,   # the same for the dsp kernels (elementwise/dsp.py)
     "TG_MAXMIN_MAX_DIMS": 8,        # loops of MAXIMUM/MINIMUM (lowering/maximum_minimum/)
     "TG_STRIDED_COPY_DIMS": 5,      # loops of tg_strided_copy (lowering/strided_copy.py)
     "TG_REDUCE_MAX_DIMS": 4,        # outer and reduced loops of tg_reduce_sum_s8 (lowering/reduce/)

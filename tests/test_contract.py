@@ -27,6 +27,8 @@ from codegen.targets import load_target
 from tests.conv_models import ConvCase, add_layer
 from tests.test_compress import model as compressed_model
 from tests.test_dsp_kernels import add_fc
+from tests.test_dsp_misc import add_binary, add_pool
+from tests.test_op_lstm import add_lstm
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
 from tests.test_op_16x8 import activation_16x8, conv_16x8, fc_16x8
@@ -113,7 +115,16 @@ def dsp_models() -> dict[str, bytes]:
     add_fc(m, rng, "f", 2, 7, 5, True, "RELU")
     add_layer(m, rng, ConvCase(in_h=3, in_w=2, in_d=6, out_d=3, k_h=1, k_w=1), "c")
     add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=3, in_d=5, out_d=5), "d")
-    return {"dsp_gemm": m.build()}
+    models = {"dsp_gemm": m.build()}
+    m = ModelWriter()
+    add_lstm(m, rng, "l", 2, 3, 5, 6)
+    for k, (op, a, b) in enumerate((("ADD", (2, 5), (5,)), ("SUB", (3, 4), (3, 4)),
+                                    ("MUL", (4, 1), (1, 3)), ("ADD", (1, 64, 40), (40,)))):
+        add_binary(m, rng, f"e{k}", op, a, b)
+    add_pool(m, rng, "pa", "AVERAGE_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
+    add_pool(m, rng, "pm", "MAX_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
+    models["dsp_misc"] = m.build()
+    return models
 
 
 def _calls(source: str, model: bytes, target: dict, library=None, backend=None,

@@ -73,6 +73,8 @@ def _models() -> list[bytes]:
                 a = b = full
             models.append(binary_model(opcode, a, b, rng=rng,
                                        act="RELU6" if k == 3 else "NONE"))
+    for opcode in ("ADD", "SUB"):      # the dsp kernel's table path (2048 outputs or more)
+        models.append(binary_model(opcode, (1, 48, 48), (1, 48, 48), rng=_rng("table", opcode)))
     return models
 
 
@@ -116,10 +118,13 @@ def cases(tmp_path_factory):
     found = []     # (graph, call, overlap, must_agree)
     for model in _models():
         graph = read_tflite(model)
-        for layer in build_program(graph, "m", target).layers:
-            for ov in layer.call.overlaps:
-                if not ov.alias:
-                    found.append((graph, layer.call, ov, True))
+        for kernels in (None, ["dsp", "portable"]):     # the portable and the dsp kernels
+            for layer in build_program(graph, "m", target, kernels).layers:
+                if kernels and layer.call.variant != "dsp":
+                    continue
+                for ov in layer.call.overlaps:
+                    if not ov.alias:
+                        found.append((graph, layer.call, ov, True))
     g, c, ov = _control_case()
     found.append((g, c, ov, False))
 
@@ -212,13 +217,14 @@ def test_an_undeclared_overlap_is_seen(cases):
 
 
 def test_every_declaring_kernel_is_exercised(cases):
-    """The portable kernels that declare an in-place overlap today, all reached above: a
-    new declaration must add its layers to `_models()` (and its name here)."""
+    """The portable and dsp kernels that declare an in-place overlap today, all reached
+    above: a new declaration must add its layers to `_models()` (and its name here)."""
     _, _, found, _ = cases
     seen = {c.kernel for _, c, _, agree in found if agree}
     assert seen == {"tg_lookup_s8_s8", "tg_lookup_s8_u8", "tg_lookup_u8_s8",
                     "tg_requantize_s16_s8", "tg_requantize_s32_s8",
-                    "tg_add_s8", "tg_sub_s8", "tg_mul_s8"}
+                    "tg_add_s8", "tg_sub_s8", "tg_mul_s8",
+                    "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():

@@ -81,12 +81,15 @@ def add_lstm(m: ModelWriter, rng, tag: str, batch: int, time: int, n_in: int, un
 
 
 def run_and_compare(model_bytes: bytes, tmp_path, seed: int, invokes: int = 3,
-                    after_reset: int = 2, inputs: list | None = None) -> None:
-    """`invokes` calls in a row, reset, `after_reset` more; every output equal to TFLM's."""
+                    after_reset: int = 2, inputs: list | None = None,
+                    kernels: list[str] | None = None):
+    """`invokes` calls in a row, reset, `after_reset` more; every output equal to TFLM's.
+
+    `kernels`: the kernel preference (e.g. ["dsp", "portable"]); returns the generation."""
     path = tmp_path / "lstm.tflite"
     path.write_bytes(model_bytes)
     out = tmp_path / "out"
-    gen = generate(path, out, target="host", force=True)
+    gen = generate(path, out, target="host", force=True, kernels=kernels)
     assert gen.program.plan.state_bytes > 0
     host = HostModel(out, tmp_path / "build")
     graph = read_tflite(model_bytes)
@@ -115,6 +118,7 @@ def run_and_compare(model_bytes: bytes, tmp_path, seed: int, invokes: int = 3,
     if first_after_reset is not None:
         for a, b in zip(first, first_after_reset):
             assert np.array_equal(a, b), "reset did not restore the initial state"
+    return gen
 
 
 def _fine(units: int, cell_scale: float, seed: int, **extra) -> dict:

@@ -1,2 +1,3 @@
 """Kernel variants of the elementwise family: portable.py (tinygen's C kernels), cmsis_nn.py (Arm's
-CMSIS-NN). The layer's meaning and numbers come from codegen/ops/elementwise.py."""
+CMSIS-NN), dsp.py (tinygen's DSP-extension kernels). The layer's meaning and numbers come from
+codegen/ops/elementwise.py."""
