@@ -123,13 +123,13 @@ TG_DSP_LSTM_NOINLINE static void tg_dsp_lstm_step(const tg_dsp_lstm_params_t *p,
             int32_t i, f, g, o, kept, added, c, t, h;
             tg_dsp_lstm_dot(wx, x_row, n_in, bias, sx);
             tg_dsp_lstm_dot(wh, h_row, n, bias + 1, sh);
-            i = tg_lstm_sigmoid(
+            i = tg_sigmoid_q15(
                 tg_dsp_lstm_gate(q, 0, sx[0], sh[0]), table);
-            f = tg_lstm_sigmoid(
+            f = tg_sigmoid_q15(
                 tg_dsp_lstm_gate(q, 1, sx[1], sh[1]), table);
-            g = tg_lstm_tanh(
+            g = tg_tanh_q15(
                 tg_dsp_lstm_gate(q, 2, sx[2], sh[2]), table);
-            o = tg_lstm_sigmoid(
+            o = tg_sigmoid_q15(
                 tg_dsp_lstm_gate(q, 3, sx[3], sh[3]), table);
             /* c = f * c + i * g, each product and the sum saturated to int16 */
             kept = tg_dsp_lstm_sat16(tg_dsp_requantize_rq(f * c_row[u], &q->forget));
@@ -140,7 +140,7 @@ TG_DSP_LSTM_NOINLINE static void tg_dsp_lstm_step(const tg_dsp_lstm_params_t *p,
             }
             c_row[u] = (int16_t)c;
             /* h = o * tanh(c) */
-            t = tg_lstm_tanh(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
+            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
                              table);
             h = p->hidden_offset + tg_dsp_requantize_rq(t * o, &q->hidden);
             out_row[u] = (int8_t)tg_clamp(h, INT8_MIN, INT8_MAX);

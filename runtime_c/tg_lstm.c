@@ -68,13 +68,13 @@ static void tg_lstm_step(const tg_lstm_params_t *p, const int8_t *x, int8_t *out
         int16_t *c_row = cell + (size_t)row * (size_t)n;
         int8_t *out_row = out + (size_t)row * (size_t)n;
         for (u = 0; u < n; ++u) {
-            const int32_t f = tg_lstm_sigmoid(
+            const int32_t f = tg_sigmoid_q15(
                 TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_FORGET_GATE, u, x_row, h_row), table);
-            const int32_t i = tg_lstm_sigmoid(
+            const int32_t i = tg_sigmoid_q15(
                 TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_INPUT_GATE, u, x_row, h_row), table);
-            const int32_t g = tg_lstm_tanh(
+            const int32_t g = tg_tanh_q15(
                 TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_CELL_GATE, u, x_row, h_row), table);
-            const int32_t o = tg_lstm_sigmoid(
+            const int32_t o = tg_sigmoid_q15(
                 TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_OUTPUT_GATE, u, x_row, h_row), table);
             /* c = f * c + i * g, each product and the sum saturated to int16 */
             const int32_t kept = tg_clamp(
@@ -89,7 +89,7 @@ static void tg_lstm_step(const tg_lstm_params_t *p, const int8_t *x, int8_t *out
             }
             c_row[u] = (int16_t)c;
             /* h = o * tanh(c) */
-            t = tg_lstm_tanh(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
+            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
                              table);
             h = p->hidden_offset + tg_lstm_mul(t, o, p->hidden_multiplier, p->hidden_shift);
             out_row[u] = (int8_t)tg_clamp(h, INT8_MIN, INT8_MAX);

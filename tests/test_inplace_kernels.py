@@ -27,6 +27,7 @@ from codegen.resources import runtime_dir
 from codegen.targets import load_target
 from codegen.toolchain.host import WARNINGS, find_cc
 from tests.lut_helpers import unary_model
+from tests.test_op_16x8 import activation_16x8, binary_16x8
 from tests.test_op_elementwise import binary_model
 from tests.test_op_quantize import layers_model
 
@@ -73,6 +74,11 @@ def _models() -> list[bytes]:
                 a = b = full
             models.append(binary_model(opcode, a, b, rng=rng,
                                        act="RELU6" if k == 3 else "NONE"))
+    for k, (opcode, scale) in enumerate((("LOGISTIC", 2.0 ** -12), ("TANH", 0.0013))):
+        models.append(activation_16x8(opcode, scale, _shape(_rng("s16", k))))   # int16
+    for opcode in ("ADD", "SUB", "MUL"):
+        models.append(binary_16x8(_rng("binary16", opcode), opcode, (2, 3, 4), (3, 4),
+                                  (0, 0, 0), "NONE"))
     for opcode in ("ADD", "SUB"):      # the dsp kernel's table path (2048 outputs or more)
         models.append(binary_model(opcode, (1, 48, 48), (1, 48, 48), rng=_rng("table", opcode)))
     return models
@@ -224,7 +230,8 @@ def test_every_declaring_kernel_is_exercised(cases):
     assert seen == {"tg_lookup_s8_s8", "tg_lookup_s8_u8", "tg_lookup_u8_s8",
                     "tg_requantize_s16_s8", "tg_requantize_s32_s8",
                     "tg_add_s8", "tg_sub_s8", "tg_mul_s8",
-                    "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8"}
+                    "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8",
+                    "tg_add_s16", "tg_sub_s16", "tg_mul_s16", "tg_logistic_s16", "tg_tanh_s16"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():

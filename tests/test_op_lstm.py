@@ -251,8 +251,8 @@ def test_sigmoid_and_tanh_match_tflm_int16_ops(tmp_path):
         "{\n"
         "    int32_t k;\n"
         "    for (k = 0; k < n; ++k) {\n"
-        "        sig[k] = tg_lstm_sigmoid(TG_LSTM_TABLE_SCALE * in[k], table);\n"
-        "        tanh_out[k] = tg_lstm_tanh(TG_LSTM_TABLE_SCALE * in[k], table);\n"
+        "        sig[k] = tg_sigmoid_q15(TG_LSTM_TABLE_SCALE * in[k], table);\n"
+        "        tanh_out[k] = tg_tanh_q15(TG_LSTM_TABLE_SCALE * in[k], table);\n"
         "    }\n"
         "}\n")
     lib_path = tmp_path / "libprobe.so"

@@ -15,7 +15,9 @@ from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.dsp_support import VARIANT, require_dsp
 from codegen.lowering.elementwise.portable import broadcast_loops, in_place
 from codegen.ops.checks import unsupported
-from codegen.ops.elementwise import ADD_SUB_LEFT_SHIFT_INT8, BinaryLayer, analyse_binary
+from codegen.ops.elementwise import ADD_SUB_LEFT_SHIFT, BinaryLayer, analyse_binary
+
+LEFT_SHIFT_INT8 = ADD_SUB_LEFT_SHIFT["int8"]
 
 MAX_LOOPS = C_LIMITS["TG_DSP_ELEMENTWISE_MAX_DIMS"]
 TABLE_MIN_ELEMENTS = 2048  # from this output size on, ADD/SUB read the inputs' rescales
@@ -38,7 +40,7 @@ def rescale_table(offset: int, multiplier: int, shift: int, negate: bool = False
     computes it: MultiplyByQuantizedMultiplierSmallerThanOneExp((x + offset) << 20, ...)."""
     out = []
     for x in range(-128, 128):
-        v = quant.saturating_rounding_doubling_high_mul((x + offset) << ADD_SUB_LEFT_SHIFT_INT8,
+        v = quant.saturating_rounding_doubling_high_mul((x + offset) << LEFT_SHIFT_INT8,
                                                         multiplier)
         v = quant.rounding_divide_by_pot(v, -shift)
         out.append(-v if negate else v)
@@ -72,9 +74,9 @@ def _table_call(op: Op, b: BinaryLayer, g: Graph, ctx: LowerContext) -> LayerCal
 def lower_add_sub_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_dsp(ctx)
     b = analyse_binary(op, g)
-    if b.left_shift != ADD_SUB_LEFT_SHIFT_INT8:
+    if b.left_shift != LEFT_SHIFT_INT8:
         raise Declined(f"the dsp ADD/SUB needs the int8 left shift of "
-                       f"{ADD_SUB_LEFT_SHIFT_INT8}, not {b.left_shift}")
+                       f"{LEFT_SHIFT_INT8}, not {b.left_shift}")
     # ops/elementwise.add_sub_multipliers: every rescale is < 1 (shift <= 0)
     assert max(b.input1_shift, b.input2_shift, b.output_shift) <= 0
     # tg_dsp_elementwise.c: the output rescale rounds by at least one bit; the larger-scale
