@@ -291,6 +291,118 @@ def test_fast_requantize_equals_tg_requantize_on_the_edges(tmp_path):
     assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
 
 
+HM_SWEEP = r"""
+#include <stdio.h>
+#include "tg_common.h"
+#include "tg_dsp_requant.h"
+
+static uint32_t state = 2024u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+static long checked, bad, skipped;
+
+/* tg_dsp_requantize_hm against TFLite's requantization, offset and int8 saturation, for
+ * every case the generator allows: |h| + 1 + |half| < 2^31 (tg_dsp_requant.h, step 4) */
+static void one(int32_t acc, int32_t mult, int32_t s, int32_t off)
+{
+    const int64_t h = ((int64_t)acc * mult + ((int64_t)1 << 30)) >> 31;
+    const int64_t half = ((int64_t)1 << (s - 1)) + (int64_t)off * ((int64_t)1 << s);
+    int32_t want, got;
+    if ((h < 0 ? -h : h) + 1 + (half < 0 ? -half : half) >= ((int64_t)1 << 31)) {
+        ++skipped;
+        return;
+    }
+    want = tg_clamp(tg_requantize(acc, mult, -s) + off, -128, 127);
+    got = tg_dsp_requantize_hm((uint32_t)acc, (int32_t)(uint32_t)(2u * (uint32_t)mult),
+                               s, (uint32_t)(int32_t)half);
+    bad += got != want;
+    ++checked;
+}
+
+int main(void)
+{
+    static const int32_t xs[] = {INT32_MIN, INT32_MIN + 1, -1073741825, -1073741824,
+        -8388609, -65536, -32768, -257, -256, -255, -129, -128, -127, -3, -2, -1, 0, 1, 2, 3,
+        127, 128, 255, 256, 32767, 65536, 8388607, 1073741823, 1073741824, INT32_MAX - 1,
+        INT32_MAX};
+    static const int32_t ms[] = {1073741824, 1073741825, 1518500250, 1518500249,
+        2147483646, INT32_MAX};
+    static const int32_t offs[] = {-128, -127, -1, 0, 1, 126, 127};
+    int32_t s;
+    size_t i, j, o;
+    int k;
+    for (s = 1; s <= 31; ++s) {
+        for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+            for (o = 0; o < sizeof offs / sizeof offs[0]; ++o) {
+                for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+                    one(xs[i], ms[j], s, offs[o]);
+                }
+                for (k = 0; k < 20; ++k) {
+                    one(xs[i], (int32_t)(0x40000000u | ((uint32_t)next() >> 2)), s, offs[o]);
+                }
+            }
+        }
+        for (k = 0; k < 20000; ++k) {
+            /* accumulators near the rounding ties: multiples of 2^(s-1) around 0, +-1 */
+            const int32_t m = (int32_t)(0x40000000u | ((uint32_t)next() >> 2));
+            const int64_t tie = (int64_t)(next() % 64) * ((int64_t)1 << (s - 1)) + next() % 3;
+            const int32_t x = (k & 1) ? next() >> (k & 31)
+                                      : (int32_t)(tie > INT32_MAX ? tie - ((int64_t)1 << 32) : tie);
+            one(x, m, s, next() % 256 - 128);
+        }
+    }
+    printf("%ld %ld %ld\n", checked, bad, skipped);
+    return bad != 0;
+}
+"""
+
+
+def test_gemm_requantize_equals_tg_requantize_on_the_edges(tmp_path):
+    """tg_dsp_requantize_hm (SMMLAR, two adds, a shift and SSAT; the dsp GEMM's output
+    stage) gives TFLite's requantization plus offset, saturated to int8, wherever the
+    generator selects it: every right shift 1..31, multipliers in [2^30, 2^31), the edge
+    accumulators and offsets, values near the rounding ties; built with UBSan."""
+    src = tmp_path / "sweep.c"
+    src.write_text(HM_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad, skipped = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 500_000, out.stdout + out.stderr
+    assert skipped < checked // 2      # most edges are in the allowed range
+
+
+def test_gemm_constant_and_declined_channels(tmp_path):
+    """Channels whose multiplier is 0 or whose scale is so small that the output is always
+    the zero point run as zero-weight channels (still bit-exact); an output scale of 0.5
+    or more (a left shift) is left to the next variant with the reason."""
+    rng = np.random.default_rng(21)
+    m = ModelWriter()
+    for k, scales in enumerate([[0.02, 1e-12, 0.03, 1e-8], [0.01, 0.02]]):
+        n = len(scales)
+        x = m.tensor(f"x{k}", (3, 9), "int8", scale=0.05, zero_point=-3)
+        w = m.const(f"w{k}", rng.integers(-127, 128, (n, 9)), "int8", scale=scales,
+                    zero_point=[0] * n, axis=0)
+        b = m.const(f"b{k}", rng.integers(-500, 500, (n,)), "int32",
+                    scale=[0.05 * s_ for s_ in scales], zero_point=[0] * n)
+        # the second layer: effective scale 0.05 * 0.02 / 0.0015 = 0.67 (a left shift)
+        y = m.tensor(f"y{k}", (3, n), "int8", scale=0.5 if k == 0 else 0.0015, zero_point=5)
+        m.op("FULLY_CONNECTED", [x, w, b], [y], {"fused_activation_function": 0})
+        m.inputs.append(x)
+        m.outputs.append(y)
+    res = assert_bit_exact(m.build(), tmp_path, count=3, seed=21, kernels=DSP)
+    first, second = res.gen.program.layers
+    assert first.call.kernel == "tg_dsp_gemm_s8"
+    weights = next(c.values for c in first.call.consts if c.name.endswith("_weights"))
+    words = weights.view(np.int8).reshape(2, 3, 3, 4)        # [triple][step][channel][4]
+    zeroed = [bool(np.all(words[c // 3, :, c % 3] == 0)) for c in range(4)]
+    # channel 1: multiplier 0 (scale below 2^-31); channel 3: shifted out for any input
+    assert zeroed == [False, True, False, True]
+    assert second.selection.variant == "portable"
+    assert "0.5 or more" in second.selection.refusals[0].reason
+
+
 @pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),
                     reason="CMSIS_NN_PATH not set: the order with CMSIS-NN needs a checkout")
 def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
