@@ -30,21 +30,23 @@
 typedef struct {
     int32_t m;          /* 2 M - 2^32 */
     int32_t shift;      /* s */
-    uint32_t half;      /* 2^(s-1) + offset * 2^s */
+    uint32_t half;      /* 2^(s-1) + f * 2^s */
+    int32_t post;       /* offset - f */
 } tg_dsp_rq2_t;
 
-TG_INLINE tg_dsp_rq2_t tg_dsp_gemm_rq(const int32_t *q, int32_t ch)
+TG_INLINE tg_dsp_rq2_t tg_dsp_gemm_rq(const int32_t *q, int32_t ch, int32_t post)
 {
     tg_dsp_rq2_t r;
     r.m = q[3 + ch];
     r.shift = q[6 + ch];
     r.half = (uint32_t)q[9 + ch];
+    r.post = post;
     return r;
 }
 
 TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
 {
-    return (int8_t)tg_dsp_requantize_hm(acc, q->m, q->shift, q->half);
+    return (int8_t)tg_dsp_requantize_hm(acc, q->m, q->shift, q->half, q->post);
 }
 
 /* The first n (1..3) int8 values at x as a word, zero above. */
@@ -131,31 +133,36 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
         uint32_t a00 = (uint32_t)q[0], a01 = (uint32_t)q[1], a02 = (uint32_t)q[2];
         uint32_t a10 = a00, a11 = a01, a12 = a02;     /* a<row><channel> */
         int32_t k;
-        if (quads & 1) {
+        for (k = quads & 3; k > 0; --k) {
+            TG_DSP_BARRIER();
             tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
             x += 4;
             w += 3;
         }
-        for (k = quads >> 1; k > 0; --k) {
+        for (k = quads >> 2; k > 0; --k) {         /* 16 depth values a pass */
             TG_DSP_BARRIER();
             tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
             TG_DSP_BARRIER();
             tg_dsp_step_2x3(x + 4, w + 3, &a00, &a01, &a02, &a10, &a11, &a12);
-            x += 8;
-            w += 6;
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x + 8, w + 6, &a00, &a01, &a02, &a10, &a11, &a12);
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x + 12, w + 9, &a00, &a01, &a02, &a10, &a11, &a12);
+            x += 16;
+            w += 12;
         }
         {
-            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0);
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
             out[c] = tg_dsp_gemm_out(a00, &q0);
             out[ch + (size_t)c] = tg_dsp_gemm_out(a10, &q0);
         }
         if (c + 1 < channels) {
-            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1);
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
             out[c + 1] = tg_dsp_gemm_out(a01, &q1);
             out[ch + (size_t)c + 1] = tg_dsp_gemm_out(a11, &q1);
         }
         if (c + 2 < channels) {
-            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2);
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
             out[c + 2] = tg_dsp_gemm_out(a02, &q2);
             out[ch + (size_t)c + 2] = tg_dsp_gemm_out(a12, &q2);
         }
@@ -212,15 +219,15 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
             w += 3;
         }
         {
-            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0);
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
             out[c] = tg_dsp_gemm_out(a0, &q0);
         }
         if (c + 1 < channels) {
-            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1);
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
             out[c + 1] = tg_dsp_gemm_out(a1, &q1);
         }
         if (c + 2 < channels) {
-            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2);
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
             out[c + 2] = tg_dsp_gemm_out(a2, &q2);
         }
     }

@@ -18,7 +18,7 @@
  * each 4-value step k, the word of c then the word of c + 1.  `quant` holds 8 int32 per
  * pair: the two channels' biases (input zero point folded in), their multipliers
  * M' = 2 M - 2^32 (M the Q31 multiplier, in [2^30, 2^31)), their right shifts s (1..31)
- * and their 2^(s-1) + output_offset * 2^s.  `scratch` (24 bytes per 4 depth values) is
+ * and their 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0).  `scratch` (24 bytes per 4 depth values) is
  * needed only when rows >= 3.  The output is clamped to [act_min, act_max].
  */
 typedef struct {
@@ -27,7 +27,7 @@ typedef struct {
     int32_t channels;           /* output values per row */
     const int32_t *weights;     /* [pairs][(depth + 3) / 4][2] words of 4 int8 */
     const int32_t *quant;       /* [pairs][8]: bias0, bias1, M'0, M'1, s0, s1, half0, half1 */
-    int32_t output_offset;      /* output zero point (also folded into quant) */
+    int32_t output_offset;      /* output zero point - f: added after the rounding shift */
     int32_t act_min;
     int32_t act_max;
     int32_t out_w;              /* the row gather (see above) */

@@ -300,22 +300,26 @@ static uint32_t state = 2024u;
 static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
 static long checked, bad, skipped;
 
-/* tg_dsp_requantize_hm against TFLite's requantization, offset and int8 saturation, for
- * every case the generator allows: |h| + 1 + |half| < 2^31 (tg_dsp_requant.h, step 4) */
+/* tg_dsp_requantize_hm against TFLite's requantization, offset and int8 saturation, with
+ * the offset folded into `half` and added after the shift, in every case the generator
+ * allows: |h| + 1 + |half| < 2^31 (tg_dsp_requant.h, step 4) */
 static void one(int32_t acc, int32_t mult, int32_t s, int32_t off)
 {
     const int64_t h = ((int64_t)acc * mult + ((int64_t)1 << 30)) >> 31;
-    const int64_t half = ((int64_t)1 << (s - 1)) + (int64_t)off * ((int64_t)1 << s);
-    int32_t want, got;
-    if ((h < 0 ? -h : h) + 1 + (half < 0 ? -half : half) >= ((int64_t)1 << 31)) {
-        ++skipped;
-        return;
+    const int64_t habs = h < 0 ? -h : h;
+    const int32_t want = tg_clamp(tg_requantize(acc, mult, -s) + off, -128, 127);
+    const int32_t m2 = (int32_t)(uint32_t)(2u * (uint32_t)mult);
+    int fold;
+    for (fold = 0; fold < 2; ++fold) {
+        const int64_t half = ((int64_t)1 << (s - 1)) + (fold ? (int64_t)off * ((int64_t)1 << s) : 0);
+        if (habs + 1 + (half < 0 ? -half : half) >= ((int64_t)1 << 31)) {
+            ++skipped;
+            continue;
+        }
+        bad += tg_dsp_requantize_hm((uint32_t)acc, m2, s, (uint32_t)(int32_t)half,
+                                    fold ? 0 : off) != want;
+        ++checked;
     }
-    want = tg_clamp(tg_requantize(acc, mult, -s) + off, -128, 127);
-    got = tg_dsp_requantize_hm((uint32_t)acc, (int32_t)(uint32_t)(2u * (uint32_t)mult),
-                               s, (uint32_t)(int32_t)half);
-    bad += got != want;
-    ++checked;
 }
 
 int main(void)
@@ -357,10 +361,11 @@ int main(void)
 
 
 def test_gemm_requantize_equals_tg_requantize_on_the_edges(tmp_path):
-    """tg_dsp_requantize_hm (SMMLAR, two adds, a shift and SSAT; the dsp GEMM's output
+    """tg_dsp_requantize_hm (SMMLAR, three adds, a shift and SSAT; the dsp GEMM's output
     stage) gives TFLite's requantization plus offset, saturated to int8, wherever the
     generator selects it: every right shift 1..31, multipliers in [2^30, 2^31), the edge
-    accumulators and offsets, values near the rounding ties; built with UBSan."""
+    accumulators and offsets (folded into the rounding term or not), values near the
+    rounding ties; built with UBSan."""
     src = tmp_path / "sweep.c"
     src.write_text(HM_SWEEP)
     exe = tmp_path / "sweep"

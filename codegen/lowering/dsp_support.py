@@ -51,14 +51,15 @@ def gemm_weight_layout(w: np.ndarray) -> np.ndarray:
 
 def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
                      multiplier: np.ndarray, shift: np.ndarray,
-                     output_offset: int) -> np.ndarray:
-    """The [triples][12] int32 table of tg_dsp_gemm_s8: the three channels' biases, M',
-    s and half (tg_dsp_gemm.h).
+                     output_offset: int) -> tuple[np.ndarray, int]:
+    """The [triples][12] int32 table of tg_dsp_gemm_s8 (the three channels' biases, M',
+    s and half: tg_dsp_gemm.h) and the offset to add after the shift (`post`).
 
     Raises Declined where the kernel's requantization is not proven equal to TFLite's
     (tg_dsp_gemm.c): a channel needs a Q31 multiplier M in [2^30, 2^31) (M' = 2 M - 2^32),
-    a right shift s >= 1, and |h| + 1 + 2^(s-1) + 128 * 2^s < 2^31 for h the high product
-    of any possible accumulator (|acc| <= |bias| + 255 * sum |w|).  A channel whose output
+    a right shift s >= 1, and |h| + 1 + 2^(s-1) < 2^31 for h the high product of any
+    possible accumulator (|acc| <= |bias| + 255 * sum |w|); the output offset f is folded
+    into the rounding term (half = 2^(s-1) + f 2^s) when that stays in range too.  A channel whose output
     is always the output zero point (multiplier 0, or |h| < 2^(s-1) for every input: the
     rounding shift leaves 0) gets zero weights and bias (the caller's `weights` are changed
     in place) and the constants of a plain one-bit shift.
@@ -83,15 +84,20 @@ def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: in
     if np.any(right < 1):
         raise Declined("an effective output scale of 0.5 or more (a left shift in the "
                        "requantization)")
+    # the output offset folded into the rounding term where every channel allows it
+    # (one add fewer), else added after the shift
+    post = 0
     half = (1 << (right - 1)) + int(output_offset) * (1 << right)
     if np.any(high_bound + 1 + np.abs(half) >= 1 << 31):
-        raise Declined("the requantization could leave the int32 range (accumulators or "
-                       "shifts too large)")
+        post, half = int(output_offset), 1 << (right - 1)
+    if np.any(high_bound + 1 + half >= 1 << 31):
+        raise Declined("the requantization could leave the int32 range (accumulators too "
+                       "large)")
     table = np.stack([eff, 2 * mult - (1 << 32), right, half], axis=1)      # [channels][4]
-    pad = [[0, -(1 << 31), 1, 1 + 2 * int(output_offset)]] * (-channels % 3)
+    pad = [[0, -(1 << 31), 1, 1 + 2 * (int(output_offset) - post)]] * (-channels % 3)
     table = np.concatenate([table, np.array(pad, dtype=object).reshape(-1, 4)])
     # [triples][4][3]: bias0..2, M'0..2, s0..2, half0..2
-    return table.reshape(-1, 3, 4).transpose(0, 2, 1).reshape(-1).astype(np.int32)
+    return table.reshape(-1, 3, 4).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
 
 
 def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
@@ -105,8 +111,8 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
     """
     channels, depth = weights.shape
     weights = np.array(weights, dtype=np.int8)          # a copy: dead channels are zeroed
-    table = gemm_quant_table(weights, bias, input_zero_point, multiplier, shift,
-                             output_offset)
+    table, post = gemm_quant_table(weights, bias, input_zero_point, multiplier, shift,
+                                   output_offset)
     quads = -(-depth // 4)
     g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
         else gather
@@ -122,7 +128,7 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
         kernel="tg_dsp_gemm_s8",
         params_type="tg_dsp_gemm_params_t",
         params=dict(rows=rows, depth=depth, channels=channels, weights=r_w, quant=r_q,
-                    output_offset=output_offset, act_min=act_min, act_max=act_max, **g),
+                    output_offset=post, act_min=act_min, act_max=act_max, **g),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0) if scratch else CExpr("NULL")],
         consts=[c_w, c_q],
         scratch=scratch,
