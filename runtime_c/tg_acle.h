@@ -138,6 +138,21 @@ TG_INLINE uint32_t tg_smlad(uint32_t a, uint32_t b, uint32_t acc)
 #endif
 }
 
+/*
+ * SMLAD into an accumulator that keeps its register: the same value as tg_smlad(a, b, acc).
+ * GCC lets the ACLE intrinsic write any register, and in loops with many sums it then
+ * shuffles them between registers (MOVs each pass); tying the sum to one register avoids it.
+ */
+TG_INLINE uint32_t tg_smlad_acc(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b));
+    return acc;
+#else
+    return tg_smlad(a, b, acc);
+#endif
+}
+
 /* SMMLAR: the high word of (a << 32) + b * c + 2^31, the 64-bit sum taken modulo 2^64. */
 TG_INLINE int32_t tg_smmlar(int32_t b, int32_t c, int32_t a)
 {

@@ -88,12 +88,8 @@ static void tg_dsp_gemm_expand(const int8_t *x, int32_t depth, uint32_t *dst)
     }
 }
 
-/* acc += the two int16 products of a and b (SMLAD with the sum in place). */
-#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
-#define TG_DSP_MAC2(acc, a, b) __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b))
-#else
-#define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad((a), (b), (acc)))
-#endif
+/* acc += the two int16 products of a and b */
+#define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
 
 /* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
 #define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
