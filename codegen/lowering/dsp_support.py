@@ -123,6 +123,9 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
                          "per channel triple: biases (input zero point folded in), "
                          "multipliers 2M - 2^32, right shifts, rounding + offset")
     scratch = [16 * quads] if rows >= 2 else []
+    if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
+        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
+                       "(arena_alignment in the target)")
     return LayerCall(
         op=op,
         kernel="tg_dsp_gemm_s8",
