@@ -125,20 +125,16 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
 {
     const int32_t channels = p->channels;
     const size_t ch = (size_t)channels;
+    const int32_t post = p->output_offset;
     const uint32_t *w = (const uint32_t *)p->weights;
     const int32_t *q = p->quant;
-    int32_t c;
-    for (c = 0; c < channels; c += 3, q += 12) {
+    int8_t *o = out;                            /* row 0's next output; row 1's at o + ch */
+    int32_t left;                               /* channels from o on */
+    for (left = channels; left > 0; left -= 3, q += 12, o += 3) {
         const uint32_t *x = xs;
         uint32_t a00 = (uint32_t)q[0], a01 = (uint32_t)q[1], a02 = (uint32_t)q[2];
         uint32_t a10 = a00, a11 = a01, a12 = a02;     /* a<row><channel> */
         int32_t k;
-        for (k = quads & 3; k > 0; --k) {
-            TG_DSP_BARRIER();
-            tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
-            x += 4;
-            w += 3;
-        }
         for (k = quads >> 2; k > 0; --k) {         /* 16 depth values a pass */
             TG_DSP_BARRIER();
             tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
@@ -151,20 +147,26 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
             x += 16;
             w += 12;
         }
+        for (k = quads & 3; k > 0; --k) {
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
+            x += 4;
+            w += 3;
+        }
         {
-            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
-            out[c] = tg_dsp_gemm_out(a00, &q0);
-            out[ch + (size_t)c] = tg_dsp_gemm_out(a10, &q0);
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, post);
+            o[0] = tg_dsp_gemm_out(a00, &q0);
+            o[ch] = tg_dsp_gemm_out(a10, &q0);
         }
-        if (c + 1 < channels) {
-            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
-            out[c + 1] = tg_dsp_gemm_out(a01, &q1);
-            out[ch + (size_t)c + 1] = tg_dsp_gemm_out(a11, &q1);
+        if (left > 1) {
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, post);
+            o[1] = tg_dsp_gemm_out(a01, &q1);
+            o[ch + 1] = tg_dsp_gemm_out(a11, &q1);
         }
-        if (c + 2 < channels) {
-            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
-            out[c + 2] = tg_dsp_gemm_out(a02, &q2);
-            out[ch + (size_t)c + 2] = tg_dsp_gemm_out(a12, &q2);
+        if (left > 2) {
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, post);
+            o[2] = tg_dsp_gemm_out(a02, &q2);
+            o[ch + 2] = tg_dsp_gemm_out(a12, &q2);
         }
     }
 }
