@@ -184,10 +184,12 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
 TG_INLINE void tg_dsp_step_1x3(uint32_t xw, const uint32_t *w, uint32_t *a0, uint32_t *a1,
                                uint32_t *a2)
 {
+    const volatile uint32_t *wv = w;      /* three single loads in a row (not LDRD) */
+    const uint32_t w0 = wv[0], w1 = wv[1], w2 = wv[2];
     const uint32_t xe = tg_sxtb16(xw), xo = tg_sxtb16_ror8(xw);
-    TG_DSP_CH_1ROW(w[0], *a0);
-    TG_DSP_CH_1ROW(w[1], *a1);
-    TG_DSP_CH_1ROW(w[2], *a2);
+    TG_DSP_CH_1ROW(w0, *a0);
+    TG_DSP_CH_1ROW(w1, *a1);
+    TG_DSP_CH_1ROW(w2, *a2);
 }
 
 /* One row x for every channel, a channel triple at a time (every weight used once). */
