@@ -244,12 +244,12 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
-    for (r = 0; r + 2 <= p->rows; r += 2) {
+    for (r = 0; xs != NULL && r + 2 <= p->rows; r += 2) {
         tg_dsp_gemm_expand(tg_dsp_gemm_row(p, input, r), p->depth, xs);
         tg_dsp_gemm_expand(tg_dsp_gemm_row(p, input, r + 1), p->depth, xs + 2);
         tg_dsp_gemm_rows2(p, xs, quads, output + (size_t)r * ch);
     }
-    if (r < p->rows) {
+    for (; r < p->rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
     if (p->act_min > -128 || p->act_max < 127) {

@@ -13,20 +13,22 @@
  * image and the strides for a strided 1x1 convolution.
  *
  * Everything else is prepared by the generator (codegen/lowering/dsp_support.py):
- * `weights` holds w, zero-padded to an even number of channels and a multiple of 4
- * depth values, as little-endian words of 4 int8: for each channel pair (c, c + 1) and
- * each 4-value step k, the word of c then the word of c + 1.  `quant` holds 8 int32 per
- * pair: the two channels' biases (input zero point folded in), their multipliers
- * M' = 2 M - 2^32 (M the Q31 multiplier, in [2^30, 2^31)), their right shifts s (1..31)
- * and their 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0).  `scratch` (24 bytes per 4 depth values) is
- * needed only when rows >= 3.  The output is clamped to [act_min, act_max].
+ * `weights` holds w, zero-padded to a multiple of 3 channels and of 4 depth values, as
+ * little-endian words of 4 int8: for each channel triple (c, c + 1, c + 2) and each 4-value
+ * step k, the words of c, c + 1 and c + 2.  `quant` holds 12 int32 per triple: the three
+ * channels' biases (input zero point folded in), their multipliers M' = 2 M - 2^32 (M the
+ * Q31 multiplier, in [2^30, 2^31)), their right shifts s (1..31) and their
+ * half = 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0).
+ * `scratch` (16 bytes per 4 depth values, 4-byte aligned) lets the kernel take the rows
+ * two at a time; with NULL it takes them one at a time.  The output is clamped to
+ * [act_min, act_max].
  */
 typedef struct {
     int32_t rows;               /* output rows */
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
-    const int32_t *weights;     /* [pairs][(depth + 3) / 4][2] words of 4 int8 */
-    const int32_t *quant;       /* [pairs][8]: bias0, bias1, M'0, M'1, s0, s1, half0, half1 */
+    const int32_t *weights;     /* [triples][(depth + 3) / 4][3] words of 4 int8 */
+    const int32_t *quant;       /* [triples][12]: biases, M', s, half of the 3 channels */
     int32_t output_offset;      /* output zero point - f: added after the rounding shift */
     int32_t act_min;
     int32_t act_max;

@@ -122,7 +122,10 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
     c_q, r_q = ctx.const("quant", "int32_t", table,
                          "per channel triple: biases (input zero point folded in), "
                          "multipliers 2M - 2^32, right shifts, rounding + offset")
-    scratch = [16 * quads] if rows >= 2 else []
+    # rows two at a time from a sign-extended copy (16 bytes per 4 depth values) from 3 rows
+    # on; fewer rows (a fully connected layer's batches) stream the weights once per row
+    # and keep the RAM
+    scratch = [16 * quads] if rows >= 3 else []
     if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
         raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
                        "(arena_alignment in the target)")
