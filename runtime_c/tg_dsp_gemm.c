@@ -59,32 +59,42 @@ static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
     return v;
 }
 
-/* Where input row r starts (the gather of tg_dsp_gemm.h). */
+/* Where input row r starts (the gather of tg_dsp_gemm.h; row r itself without strides). */
 static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                      int32_t r)
 {
-    const int32_t q = r / p->out_w;
-    const int32_t ox = r - q * p->out_w;
-    const int32_t b = q / p->out_h;
-    const int32_t oy = q - b * p->out_h;
-    const int32_t row = (b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w;
+    int32_t row = r;
+    if (p->out_w != 1 || p->out_h != 1) {
+        const int32_t q = r / p->out_w;
+        const int32_t ox = r - q * p->out_w;
+        const int32_t b = q / p->out_h;
+        const int32_t oy = q - b * p->out_h;
+        row = (b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w;
+    }
     return input + (size_t)row * (size_t)p->depth;
 }
 
-/* One row sign-extended into every 4th word pair of dst: even values, odd values. */
-static void tg_dsp_gemm_expand(const int8_t *x, int32_t depth, uint32_t *dst)
+/* Rows x0 and x1 sign-extended into dst, 4 words per 4 values: x0's even and odd values,
+ * x1's even and odd values. */
+static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t depth,
+                                uint32_t *dst)
 {
     int32_t k;
     for (k = 0; k + 4 <= depth; k += 4) {
-        const uint32_t v = tg_read_s8x4(x + k);
-        dst[0] = tg_sxtb16(v);
-        dst[1] = tg_sxtb16_ror8(v);
+        const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
+        dst[0] = tg_sxtb16(v0);
+        dst[1] = tg_sxtb16_ror8(v0);
+        dst[2] = tg_sxtb16(v1);
+        dst[3] = tg_sxtb16_ror8(v1);
         dst += 4;
     }
     if (k < depth) {
-        const uint32_t v = tg_dsp_gemm_tail(x + k, depth - k);
-        dst[0] = tg_sxtb16(v);
-        dst[1] = tg_sxtb16_ror8(v);
+        const uint32_t v0 = tg_dsp_gemm_tail(x0 + k, depth - k);
+        const uint32_t v1 = tg_dsp_gemm_tail(x1 + k, depth - k);
+        dst[0] = tg_sxtb16(v0);
+        dst[1] = tg_sxtb16_ror8(v0);
+        dst[2] = tg_sxtb16(v1);
+        dst[3] = tg_sxtb16_ror8(v1);
     }
 }
 
@@ -245,8 +255,8 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
     for (r = 0; xs != NULL && r + 2 <= p->rows; r += 2) {
-        tg_dsp_gemm_expand(tg_dsp_gemm_row(p, input, r), p->depth, xs);
-        tg_dsp_gemm_expand(tg_dsp_gemm_row(p, input, r + 1), p->depth, xs + 2);
+        tg_dsp_gemm_expand2(tg_dsp_gemm_row(p, input, r), tg_dsp_gemm_row(p, input, r + 1),
+                            p->depth, xs);
         tg_dsp_gemm_rows2(p, xs, quads, output + (size_t)r * ch);
     }
     for (; r < p->rows; ++r) {
