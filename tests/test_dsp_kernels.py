@@ -311,7 +311,8 @@ static void one(int32_t acc, int32_t mult, int32_t s, int32_t off)
     const int32_t m2 = (int32_t)(uint32_t)(2u * (uint32_t)mult);
     int fold;
     for (fold = 0; fold < 2; ++fold) {
-        const int64_t half = ((int64_t)1 << (s - 1)) + (fold ? (int64_t)off * ((int64_t)1 << s) : 0);
+        const int64_t f = fold ? off : 0;
+        const int64_t half = ((int64_t)1 << (s - 1)) + f * ((int64_t)1 << s);
         if (habs + 1 + (half < 0 ? -half : half) >= ((int64_t)1 << 31)) {
             ++skipped;
             continue;

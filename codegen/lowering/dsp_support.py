@@ -55,14 +55,15 @@ def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: in
     """The [triples][12] int32 table of tg_dsp_gemm_s8 (the three channels' biases, M',
     s and half: tg_dsp_gemm.h) and the offset to add after the shift (`post`).
 
-    Raises Declined where the kernel's requantization is not proven equal to TFLite's
-    (tg_dsp_gemm.c): a channel needs a Q31 multiplier M in [2^30, 2^31) (M' = 2 M - 2^32),
-    a right shift s >= 1, and |h| + 1 + 2^(s-1) < 2^31 for h the high product of any
-    possible accumulator (|acc| <= |bias| + 255 * sum |w|); the output offset f is folded
-    into the rounding term (half = 2^(s-1) + f 2^s) when that stays in range too.  A channel whose output
-    is always the output zero point (multiplier 0, or |h| < 2^(s-1) for every input: the
-    rounding shift leaves 0) gets zero weights and bias (the caller's `weights` are changed
-    in place) and the constants of a plain one-bit shift.
+    Raises Declined where the kernel's requantization (tg_dsp_requantize_hm in
+    tg_dsp_requant.h) is not proven equal to TFLite's: a channel needs a Q31 multiplier M in
+    [2^30, 2^31) (M' = 2 M - 2^32), a right shift s >= 1, and |h| + 1 + 2^(s-1) < 2^31 for
+    h the high product of any possible accumulator (|acc| <= |bias| + 255 * sum |w|); the
+    output offset f is folded into the rounding term (half = 2^(s-1) + f 2^s) when that
+    stays in range too.  A channel whose output is always the output zero point
+    (multiplier 0, or |h| < 2^(s-1) for every input: the rounding shift leaves 0) gets zero
+    weights and bias (the caller's `weights` are changed in place) and the constants of a
+    plain one-bit shift.
     """
     channels = weights.shape[0]
     eff = folded_bias(bias, weights, input_zero_point).astype(np.int64)
