@@ -138,4 +138,43 @@ TG_INLINE uint32_t tg_smlad(uint32_t a, uint32_t b, uint32_t acc)
 #endif
 }
 
+/*
+ * SMLAD into an accumulator that keeps its register: the same value as tg_smlad(a, b, acc).
+ * GCC lets the ACLE intrinsic write any register, and in loops with many sums it then
+ * shuffles them between registers (MOVs each pass); tying the sum to one register avoids it.
+ */
+TG_INLINE uint32_t tg_smlad_acc(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(a), "r"(b));
+    return acc;
+#else
+    return tg_smlad(a, b, acc);
+#endif
+}
+
+/* SMMLAR: the high word of (a << 32) + b * c + 2^31, the 64-bit sum taken modulo 2^64. */
+TG_INLINE int32_t tg_smmlar(int32_t b, int32_t c, int32_t a)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    int32_t r;
+    __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(b), "r"(c), "r"(a));
+    return r;
+#else
+    const uint64_t sum = ((uint64_t)(uint32_t)a << 32) + (uint64_t)((int64_t)b * (int64_t)c) +
+                         0x80000000u;
+    return (int32_t)(uint32_t)(sum >> 32);
+#endif
+}
+
+/* SSAT #8: x saturated to [-128, 127]. */
+TG_INLINE int32_t tg_ssat8(int32_t x)
+{
+#if TG_ACLE_DSP
+    return __ssat(x, 8);
+#else
+    return tg_clamp(x, -128, 127);
+#endif
+}
+
 #endif /* TG_ACLE_H */

@@ -1,44 +1,23 @@
 /*
  * tg_dsp_gemm.c - int8 GEMM for FULLY_CONNECTED and pointwise CONV_2D with SMLAD.
  *
- * Same arithmetic as TFLite's reference FullyConnected / Conv (1x1, stride 1, no
- * padding): a 32-bit sum of int8 products (the input offset folded into the bias,
- * exact modulo 2^32), then MultiplyByQuantizedMultiplier (tg_dsp_requantize, the same
- * values as tg_requantize in fewer instructions), the output
- * offset and the activation clamp.  The main loop computes 2 rows x 2 output channels
- * per pass, 4 depth values per step: SXTB16 splits each word of 4 int8 into the even
- * and odd lanes as int16 pairs, and SMLAD multiplies and adds two pairs at once.
+ * Same arithmetic as TFLite's reference FullyConnected / Conv (1x1, no padding): a
+ * 32-bit sum of int8 products (the input offset folded into the bias, exact modulo
+ * 2^32), then MultiplyByQuantizedMultiplier and the output offset (tg_dsp_requantize_hm in
+ * tg_dsp_requant.h: the same values in five instructions), and the activation clamp.
+ *
+ * Two rows at a time: the rows are sign-extended once into `scratch` as int16 pairs
+ * (SXTB16: the even and the odd values of each 4-value word), interleaved so that one
+ * pointer walks both; then for each output channel triple, per 4-value step, the rows'
+ * four words stay in registers while each channel's weight word is sign-extended once
+ * (2 SXTB16) and serves 4 SMLAD (24 MACs a step).  A row left over (odd rows, a batch-1
+ * fully connected layer) runs a channel triple at a time from the int8 row itself: there
+ * every weight is used once.
  */
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
 #include "tg_dsp_requant.h"
-
-/* The output bounds and offset, copied out of the params once. */
-typedef struct {
-    int32_t offset;
-    int32_t lo;
-    int32_t hi;
-} tg_dsp_out_t;
-
-TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq_t *q, const tg_dsp_out_t *o)
-{
-    int32_t r = tg_dsp_requantize_rq((int32_t)acc, q);
-    r = (int32_t)((uint32_t)r + (uint32_t)o->offset);
-    return (int8_t)tg_clamp(r, o->lo, o->hi);
-}
-
-TG_INLINE tg_dsp_rq_t tg_dsp_gemm_rq(const tg_dsp_gemm_params_t *p, int32_t c)
-{
-    const int32_t q = p->per_channel ? c : 0;
-    return tg_dsp_rq(p->multiplier[q], p->shift[q]);
-}
-
-/* Accumulate a product into a modulo-2^32 sum. */
-TG_INLINE uint32_t tg_dsp_mac(uint32_t acc, int8_t w, int8_t x)
-{
-    return acc + (uint32_t)((int32_t)w * (int32_t)x);
-}
 
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next step's loads (which would spill registers) */
@@ -47,181 +26,247 @@ TG_INLINE uint32_t tg_dsp_mac(uint32_t acc, int8_t w, int8_t x)
 #define TG_DSP_BARRIER() ((void)0)
 #endif
 
-/* 2 rows x 2 channels x 4 depth values: x0, x1 the rows, w the pair's 8 weights. */
-TG_INLINE void tg_dsp_quad_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w,
-                               uint32_t *a00, uint32_t *a01, uint32_t *a10, uint32_t *a11)
+/* One channel's constants of tg_dsp_requantize_hm (tg_dsp_requant.h). */
+typedef struct {
+    int32_t m;          /* 2 M - 2^32 */
+    int32_t shift;      /* s */
+    uint32_t half;      /* 2^(s-1) + f * 2^s */
+    int32_t post;       /* offset - f */
+} tg_dsp_rq2_t;
+
+TG_INLINE tg_dsp_rq2_t tg_dsp_gemm_rq(const int32_t *q, int32_t ch, int32_t post)
 {
-    const uint32_t xa = tg_read_s8x4(x0);
-    const uint32_t xb = tg_read_s8x4(x1);
-    const uint32_t xa_e = tg_sxtb16(xa), xa_o = tg_sxtb16_ror8(xa);
-    const uint32_t xb_e = tg_sxtb16(xb), xb_o = tg_sxtb16_ror8(xb);
-    uint32_t ww = tg_read_s8x4(w);
-    uint32_t we = tg_sxtb16(ww), wo = tg_sxtb16_ror8(ww);
-    *a00 = tg_smlad(xa_o, wo, tg_smlad(xa_e, we, *a00));
-    *a10 = tg_smlad(xb_o, wo, tg_smlad(xb_e, we, *a10));
-    ww = tg_read_s8x4(w + 4);
-    we = tg_sxtb16(ww);
-    wo = tg_sxtb16_ror8(ww);
-    *a01 = tg_smlad(xa_o, wo, tg_smlad(xa_e, we, *a01));
-    *a11 = tg_smlad(xb_o, wo, tg_smlad(xb_e, we, *a11));
+    tg_dsp_rq2_t r;
+    r.m = q[3 + ch];
+    r.shift = q[6 + ch];
+    r.half = (uint32_t)q[9 + ch];
+    r.post = post;
+    return r;
 }
 
-/* 1 row x 4 channels (two pairs, weights at wa and wb) x 4 depth values. */
-TG_INLINE void tg_dsp_quad_1x4(const int8_t *x, const int8_t *wa, const int8_t *wb,
-                               uint32_t *a0, uint32_t *a1, uint32_t *a2, uint32_t *a3)
+TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
 {
-    const uint32_t xw = tg_read_s8x4(x);
-    const uint32_t xe = tg_sxtb16(xw), xo = tg_sxtb16_ror8(xw);
-    uint32_t ww = tg_read_s8x4(wa);
-    *a0 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a0));
-    ww = tg_read_s8x4(wa + 4);
-    *a1 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a1));
-    ww = tg_read_s8x4(wb);
-    *a2 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a2));
-    ww = tg_read_s8x4(wb + 4);
-    *a3 = tg_smlad(xo, tg_sxtb16_ror8(ww), tg_smlad(xe, tg_sxtb16(ww), *a3));
+    return (int8_t)tg_dsp_requantize_hm(acc, q->m, q->shift, q->half, q->post);
 }
 
-/*
- * One row (the last of an odd count: all of a batch-1 fully connected layer) for every
- * channel pair: 4 channels per pass, then a last pair.  An odd last channel is left to
- * tg_dsp_gemm_one_channel.
- */
-static void tg_dsp_gemm_last_row(const tg_dsp_gemm_params_t *p, const int8_t *x, int8_t *out,
-                                 const tg_dsp_out_t *o)
+/* The first n (1..3) int8 values at x as a word, zero above. */
+static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
 {
-    const int32_t depth = p->depth;
-    const int32_t quads = depth >> 2;
-    const int32_t tail = depth & 3;
-    const int32_t pairs_end = p->channels & ~1;
-    int32_t c, k;
-    for (c = 0; c < pairs_end; c += 4) {
-        const int8_t *wa = p->weights + (size_t)c * (size_t)depth;
-        /* without a second pair, run the first twice (its result is not stored) */
-        const int32_t cb = c + 2 < pairs_end ? c + 2 : c;
-        const int8_t *wb = p->weights + (size_t)cb * (size_t)depth;
-        const int8_t *xp = x;
-        uint32_t a0 = (uint32_t)p->bias[c], a1 = (uint32_t)p->bias[c + 1];
-        uint32_t a2 = (uint32_t)p->bias[cb], a3 = (uint32_t)p->bias[cb + 1];
-        tg_dsp_rq_t q;
-        for (k = 0; k + 2 <= quads; k += 2) {
-            tg_dsp_quad_1x4(xp, wa, wb, &a0, &a1, &a2, &a3);
+    uint32_t v = 0;
+    while (n-- > 0) {
+        v = (v << 8) | (uint8_t)x[n];
+    }
+    return v;
+}
+
+/* Where input row r starts (the gather of tg_dsp_gemm.h; row r itself without strides). */
+static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t *input,
+                                     int32_t r)
+{
+    int32_t row = r;
+    if (p->out_w != 1 || p->out_h != 1) {
+        const int32_t q = r / p->out_w;
+        const int32_t ox = r - q * p->out_w;
+        const int32_t b = q / p->out_h;
+        const int32_t oy = q - b * p->out_h;
+        row = (b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w;
+    }
+    return input + (size_t)row * (size_t)p->depth;
+}
+
+/* Rows x0 and x1 sign-extended into dst, 4 words per 4 values: x0's even and odd values,
+ * x1's even and odd values. */
+static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t depth,
+                                uint32_t *dst)
+{
+    int32_t k;
+    for (k = 0; k + 4 <= depth; k += 4) {
+        const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
+        dst[0] = tg_sxtb16(v0);
+        dst[1] = tg_sxtb16_ror8(v0);
+        dst[2] = tg_sxtb16(v1);
+        dst[3] = tg_sxtb16_ror8(v1);
+        dst += 4;
+    }
+    if (k < depth) {
+        const uint32_t v0 = tg_dsp_gemm_tail(x0 + k, depth - k);
+        const uint32_t v1 = tg_dsp_gemm_tail(x1 + k, depth - k);
+        dst[0] = tg_sxtb16(v0);
+        dst[1] = tg_sxtb16_ror8(v0);
+        dst[2] = tg_sxtb16(v1);
+        dst[3] = tg_sxtb16_ror8(v1);
+    }
+}
+
+/* acc += the two int16 products of a and b */
+#define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
+
+/* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
+#define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
+    do {                                                               \
+        uint32_t we_ = (w), wo_ = tg_sxtb16_ror8(we_);                 \
+        we_ = tg_sxtb16(we_);                                          \
+        TG_DSP_MAC2(a0, x0e, we_);                                     \
+        TG_DSP_MAC2(a0, x0o, wo_);                                     \
+        TG_DSP_MAC2(a1, x1e, we_);                                     \
+        TG_DSP_MAC2(a1, x1o, wo_);                                     \
+    } while (0)
+
+/* 2 rows (x: 4 words, row j's even/odd pairs at 2j) x 1 channel triple (w: 3 words) x 4 depth. */
+TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a00,
+                               uint32_t *a01, uint32_t *a02, uint32_t *a10, uint32_t *a11,
+                               uint32_t *a12)
+{
+    /* five single loads in a row: each after the first costs 1 cycle (volatile keeps GCC
+     * from pairing them into LDRDs, which cost 3 each) */
+    const volatile uint32_t *xv = x;
+    const uint32_t w0 = w[0], x0e = xv[0], x0o = xv[1], x1e = xv[2], x1o = xv[3];
+    TG_DSP_BARRIER();
+    TG_DSP_CH_2ROWS(w0, *a00, *a10);
+    TG_DSP_BARRIER();
+    TG_DSP_CH_2ROWS(w[1], *a01, *a11);
+    TG_DSP_BARRIER();
+    TG_DSP_CH_2ROWS(w[2], *a02, *a12);
+}
+
+/* Rows r and r+1 (expanded in xs) for every channel triple. */
+static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int32_t quads,
+                              int8_t *out)
+{
+    const int32_t channels = p->channels;
+    const size_t ch = (size_t)channels;
+    const int32_t post = p->output_offset;
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const int32_t *q = p->quant;
+    int8_t *o = out;                            /* row 0's next output; row 1's at o + ch */
+    int32_t left;                               /* channels from o on */
+    for (left = channels; left > 0; left -= 3, q += 12, o += 3) {
+        const uint32_t *x = xs;
+        uint32_t a00 = (uint32_t)q[0], a01 = (uint32_t)q[1], a02 = (uint32_t)q[2];
+        uint32_t a10 = a00, a11 = a01, a12 = a02;     /* a<row><channel> */
+        int32_t k;
+        for (k = quads >> 2; k > 0; --k) {         /* 16 depth values a pass */
             TG_DSP_BARRIER();
-            tg_dsp_quad_1x4(xp + 4, wa + 8, wb + 8, &a0, &a1, &a2, &a3);
-            xp += 8;
-            wa += 16;
-            wb += 16;
+            tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x + 4, w + 3, &a00, &a01, &a02, &a10, &a11, &a12);
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x + 8, w + 6, &a00, &a01, &a02, &a10, &a11, &a12);
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x + 12, w + 9, &a00, &a01, &a02, &a10, &a11, &a12);
+            x += 16;
+            w += 12;
         }
-        if (k < quads) {
-            tg_dsp_quad_1x4(xp, wa, wb, &a0, &a1, &a2, &a3);
-            xp += 4;
-            wa += 8;
-            wb += 8;
-        }
-        for (k = 0; k < tail; ++k) {
-            a0 = tg_dsp_mac(a0, wa[k], xp[k]);
-            a1 = tg_dsp_mac(a1, wa[tail + k], xp[k]);
-            a2 = tg_dsp_mac(a2, wb[k], xp[k]);
-            a3 = tg_dsp_mac(a3, wb[tail + k], xp[k]);
-        }
-        q = tg_dsp_gemm_rq(p, c);
-        out[c] = tg_dsp_gemm_out(a0, &q, o);
-        q = tg_dsp_gemm_rq(p, c + 1);
-        out[c + 1] = tg_dsp_gemm_out(a1, &q, o);
-        if (cb != c) {
-            q = tg_dsp_gemm_rq(p, cb);
-            out[cb] = tg_dsp_gemm_out(a2, &q, o);
-            q = tg_dsp_gemm_rq(p, cb + 1);
-            out[cb + 1] = tg_dsp_gemm_out(a3, &q, o);
-        }
-    }
-}
-
-/* One output channel (weights a plain row of `depth`) for every row. */
-static void tg_dsp_gemm_one_channel(const tg_dsp_gemm_params_t *p, const int8_t *input,
-                                    int8_t *output, int32_t c)
-{
-    const int32_t depth = p->depth;
-    const int8_t *wrow = p->weights + (size_t)c * (size_t)depth;
-    const tg_dsp_rq_t q = tg_dsp_gemm_rq(p, c);
-    const tg_dsp_out_t o = {p->output_offset, p->act_min, p->act_max};
-    int32_t r, k;
-    for (r = 0; r < p->rows; ++r) {
-        const int8_t *x = input + (size_t)r * (size_t)depth;
-        const int8_t *w = wrow;
-        uint32_t acc = (uint32_t)p->bias[c];
-        for (k = 0; k + 4 <= depth; k += 4) {
-            const uint32_t xw = tg_read_s8x4(x);
-            const uint32_t ww = tg_read_s8x4(w);
-            acc = tg_smlad(tg_sxtb16(xw), tg_sxtb16(ww), acc);
-            acc = tg_smlad(tg_sxtb16_ror8(xw), tg_sxtb16_ror8(ww), acc);
+        for (k = quads & 3; k > 0; --k) {
+            TG_DSP_BARRIER();
+            tg_dsp_step_2x3(x, w, &a00, &a01, &a02, &a10, &a11, &a12);
             x += 4;
-            w += 4;
+            w += 3;
         }
-        for (; k < depth; ++k) {
-            acc = tg_dsp_mac(acc, *w++, *x++);
+        {
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, post);
+            o[0] = tg_dsp_gemm_out(a00, &q0);
+            o[ch] = tg_dsp_gemm_out(a10, &q0);
         }
-        output[(size_t)r * (size_t)p->channels + (size_t)c] = tg_dsp_gemm_out(acc, &q, &o);
+        if (left > 1) {
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, post);
+            o[1] = tg_dsp_gemm_out(a01, &q1);
+            o[ch + 1] = tg_dsp_gemm_out(a11, &q1);
+        }
+        if (left > 2) {
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, post);
+            o[2] = tg_dsp_gemm_out(a02, &q2);
+            o[ch + 2] = tg_dsp_gemm_out(a12, &q2);
+        }
     }
 }
 
-void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output)
+/* Channel w's 4-value weight word into the sum a of the row's pairs xe, xo. */
+#define TG_DSP_CH_1ROW(w, a)                                           \
+    do {                                                               \
+        uint32_t we_ = (w), wo_ = tg_sxtb16_ror8(we_);                 \
+        we_ = tg_sxtb16(we_);                                          \
+        TG_DSP_MAC2(a, xe, we_);                                       \
+        TG_DSP_MAC2(a, xo, wo_);                                       \
+    } while (0)
+
+/* 1 row (the int8 word xw) x 1 channel triple (words w[0..2]) x 4 depth. */
+TG_INLINE void tg_dsp_step_1x3(uint32_t xw, const uint32_t *w, uint32_t *a0, uint32_t *a1,
+                               uint32_t *a2)
 {
-    const int32_t depth = p->depth;
-    const int32_t quads = depth >> 2;
-    const int32_t tail = depth & 3;
-    const int32_t rows = p->rows;
-    const size_t ch = (size_t)p->channels;
-    const tg_dsp_out_t o = {p->output_offset, p->act_min, p->act_max};
-    int32_t c;
-    for (c = 0; c + 1 < p->channels; c += 2) {
-        const int8_t *wpair = p->weights + (size_t)c * (size_t)depth;
-        const uint32_t b0 = (uint32_t)p->bias[c];
-        const uint32_t b1 = (uint32_t)p->bias[c + 1];
-        const tg_dsp_rq_t q0 = tg_dsp_gemm_rq(p, c);
-        const tg_dsp_rq_t q1 = tg_dsp_gemm_rq(p, c + 1);
-        int32_t r;
-        for (r = 0; r + 1 < rows; r += 2) {
-            const int8_t *x0 = input + (size_t)r * (size_t)depth;
-            const int8_t *x1 = x0 + depth;
-            const int8_t *w = wpair;
-            uint32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;   /* a<row><channel> */
-            int32_t k;
-            for (k = 0; k + 4 <= quads; k += 4) {      /* 16 depth values per step */
-                tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
-                TG_DSP_BARRIER();
-                tg_dsp_quad_2x2(x0 + 4, x1 + 4, w + 8, &a00, &a01, &a10, &a11);
-                TG_DSP_BARRIER();
-                tg_dsp_quad_2x2(x0 + 8, x1 + 8, w + 16, &a00, &a01, &a10, &a11);
-                TG_DSP_BARRIER();
-                tg_dsp_quad_2x2(x0 + 12, x1 + 12, w + 24, &a00, &a01, &a10, &a11);
-                x0 += 16;
-                x1 += 16;
-                w += 32;
-            }
-            for (; k < quads; ++k) {
-                tg_dsp_quad_2x2(x0, x1, w, &a00, &a01, &a10, &a11);
-                x0 += 4;
-                x1 += 4;
-                w += 8;
-            }
-            for (k = 0; k < tail; ++k) {
-                a00 = tg_dsp_mac(a00, w[k], x0[k]);
-                a10 = tg_dsp_mac(a10, w[k], x1[k]);
-                a01 = tg_dsp_mac(a01, w[tail + k], x0[k]);
-                a11 = tg_dsp_mac(a11, w[tail + k], x1[k]);
-            }
-            output[(size_t)r * ch + (size_t)c] = tg_dsp_gemm_out(a00, &q0, &o);
-            output[(size_t)r * ch + (size_t)c + 1] = tg_dsp_gemm_out(a01, &q1, &o);
-            output[(size_t)(r + 1) * ch + (size_t)c] = tg_dsp_gemm_out(a10, &q0, &o);
-            output[(size_t)(r + 1) * ch + (size_t)c + 1] = tg_dsp_gemm_out(a11, &q1, &o);
+    const volatile uint32_t *wv = w;      /* three single loads in a row (not LDRD) */
+    const uint32_t w0 = wv[0], w1 = wv[1], w2 = wv[2];
+    const uint32_t xe = tg_sxtb16(xw), xo = tg_sxtb16_ror8(xw);
+    TG_DSP_CH_1ROW(w0, *a0);
+    TG_DSP_CH_1ROW(w1, *a1);
+    TG_DSP_CH_1ROW(w2, *a2);
+}
+
+/* One row x for every channel, a channel triple at a time (every weight used once). */
+static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int8_t *out)
+{
+    const int32_t channels = p->channels;
+    const int32_t full = p->depth >> 2;
+    const int32_t tail = p->depth & 3;
+    const uint32_t xt = tg_dsp_gemm_tail(x + 4 * full, tail);
+    const uint32_t *w = (const uint32_t *)p->weights;
+    const int32_t *q = p->quant;
+    int32_t c, k;
+    for (c = 0; c < channels; c += 3, q += 12) {
+        const int8_t *xp = x;
+        uint32_t a0 = (uint32_t)q[0], a1 = (uint32_t)q[1], a2 = (uint32_t)q[2];
+        if (full & 1) {
+            tg_dsp_step_1x3(tg_read_s8x4(xp), w, &a0, &a1, &a2);
+            xp += 4;
+            w += 3;
+        }
+        for (k = full >> 1; k > 0; --k) {
+            TG_DSP_BARRIER();
+            tg_dsp_step_1x3(tg_read_s8x4(xp), w, &a0, &a1, &a2);
+            TG_DSP_BARRIER();
+            tg_dsp_step_1x3(tg_read_s8x4(xp + 4), w + 3, &a0, &a1, &a2);
+            xp += 8;
+            w += 6;
+        }
+        if (tail) {
+            tg_dsp_step_1x3(xt, w, &a0, &a1, &a2);
+            w += 3;
+        }
+        {
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
+            out[c] = tg_dsp_gemm_out(a0, &q0);
+        }
+        if (c + 1 < channels) {
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
+            out[c + 1] = tg_dsp_gemm_out(a1, &q1);
+        }
+        if (c + 2 < channels) {
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
+            out[c + 2] = tg_dsp_gemm_out(a2, &q2);
         }
     }
-    if (rows & 1) {
-        tg_dsp_gemm_last_row(p, input + (size_t)(rows - 1) * (size_t)depth,
-                             output + (size_t)(rows - 1) * ch, &o);
+}
+
+void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
+                    void *scratch)
+{
+    const int32_t quads = (p->depth + 3) >> 2;
+    const size_t ch = (size_t)p->channels;
+    uint32_t *xs = (uint32_t *)scratch;
+    int32_t r;
+    for (r = 0; xs != NULL && r + 2 <= p->rows; r += 2) {
+        tg_dsp_gemm_expand2(tg_dsp_gemm_row(p, input, r), tg_dsp_gemm_row(p, input, r + 1),
+                            p->depth, xs);
+        tg_dsp_gemm_rows2(p, xs, quads, output + (size_t)r * ch);
     }
-    if (c < p->channels) {
-        tg_dsp_gemm_one_channel(p, input, output, c);
+    for (; r < p->rows; ++r) {
+        tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
+    }
+    if (p->act_min > -128 || p->act_max < 127) {
+        const size_t n = (size_t)p->rows * ch;
+        size_t i;
+        for (i = 0; i < n; ++i) {
+            output[i] = (int8_t)tg_clamp(output[i], p->act_min, p->act_max);
+        }
     }
 }

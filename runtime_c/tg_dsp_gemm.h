@@ -5,28 +5,42 @@
 #include "tg_common.h"
 
 /*
- * output[r][c] = clamp(requantize(bias[c] + sum_d w[c][d] * input[r][d]) + output_offset)
- * for `rows` input rows (pixels of a 1x1 convolution, batches of a fully connected layer)
- * of `depth` values each.  The input zero point is folded into `bias` by the generator.
- * `weights` holds w re-laid-out for the kernel (codegen/lowering/dsp_support.py): output
- * channels in pairs (c, c+1), for each pair the words w[c][4k..4k+3], w[c+1][4k..4k+3]
- * alternating for k < depth / 4, then the depth % 4 tail values of c, then those of c + 1;
- * an odd last channel's row as it is.  The pair starting at channel c starts at c * depth.
+ * output[r][c] = clamp(requantize(bias[c] + sum_d w[c][d] * x_r[d]) + output_offset)
+ * for `rows` input rows x_r of `depth` values (batches of a fully connected layer, pixels
+ * of a 1x1 convolution).  Row r is the input row number
+ * (b * in_h + oy * stride_h) * in_w + ox * stride_w with ox = r % out_w, oy = r / out_w %
+ * out_h, b = r / (out_w * out_h): all ones but rows-sized for a plain GEMM, the output
+ * image and the strides for a strided 1x1 convolution.
+ *
+ * Everything else is prepared by the generator (codegen/lowering/dsp_support.py):
+ * `weights` holds w, zero-padded to a multiple of 3 channels and of 4 depth values, as
+ * little-endian words of 4 int8: for each channel triple (c, c + 1, c + 2) and each 4-value
+ * step k, the words of c, c + 1 and c + 2.  `quant` holds 12 int32 per triple: the three
+ * channels' biases (input zero point folded in), their multipliers M' = 2 M - 2^32 (M the
+ * Q31 multiplier, in [2^30, 2^31)), their right shifts s (1..31) and their
+ * half = 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0).
+ * `scratch` (16 bytes per 4 depth values, 4-byte aligned) lets the kernel take the rows
+ * two at a time; with NULL it takes them one at a time.  The output is clamped to
+ * [act_min, act_max].
  */
 typedef struct {
-    int32_t rows;               /* input rows (pixels or batches) */
+    int32_t rows;               /* output rows */
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
-    const int8_t *weights;      /* [channels * depth], in the pair layout above */
-    const int32_t *bias;        /* [channels] bias - input zero point * sum_d w[c][d] */
-    const int32_t *multiplier;  /* [channels] if per_channel, else [1]: Q31 output multipliers */
-    const int32_t *shift;       /* same length as multiplier: power-of-two exponents */
-    int32_t per_channel;
-    int32_t output_offset;      /* output zero point */
+    const int32_t *weights;     /* [triples][(depth + 3) / 4][3] words of 4 int8 */
+    const int32_t *quant;       /* [triples][12]: biases, M', s, half of the 3 channels */
+    int32_t output_offset;      /* output zero point - f: added after the rounding shift */
     int32_t act_min;
     int32_t act_max;
+    int32_t out_w;              /* the row gather (see above) */
+    int32_t out_h;
+    int32_t in_w;
+    int32_t in_h;
+    int32_t stride_w;
+    int32_t stride_h;
 } tg_dsp_gemm_params_t;
 
-void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output);
+void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
+                    void *scratch);
 
 #endif /* TG_DSP_GEMM_H */

@@ -14,6 +14,7 @@
 #ifndef TG_DSP_REQUANT_H
 #define TG_DSP_REQUANT_H
 
+#include "tg_acle.h"
 #include "tg_common.h"
 
 /* One channel's requantization, prepared once for all its outputs. */
@@ -54,6 +55,33 @@ TG_INLINE int32_t tg_dsp_requantize(int32_t x, int32_t multiplier, int32_t shift
 {
     const tg_dsp_rq_t q = tg_dsp_rq(multiplier, shift);
     return tg_dsp_requantize_rq(x, &q);
+}
+
+/*
+ * MultiplyByQuantizedMultiplier(acc, M, -s) + offset, saturated to int8, for a multiplier
+ * M in [2^30, 2^31) given as m = 2 M - 2^32 (int32) and a right shift s in 1..31, with
+ * half = 2^(s-1) + f * 2^s and post = offset - f (f = offset when it fits, else 0):
+ *
+ * 1. SaturatingRoundingDoublingHighMul(a, M) is h = floor((a M + 2^30) / 2^31)
+ *    (above; M > 0 rules out its one saturating case).  SMMLAR(a, m, a) is
+ *    the high word of a 2^32 + a m + 2^31 = 2 a M + 2^31, |2 a M| < 2^63, so exactly
+ *    floor((a M + 2^30) / 2^31) = h.
+ * 2. RoundingDivideByPOT(h, s) (ties away from zero) is floor((h + 2^(s-1) - [h < 0]) / 2^s)
+ *    for s >= 1, an arithmetic shift; adding f * 2^s before it adds f after it.
+ * 3. [h < 0] may be read as [a < 0]: h < 0 only if a < 0; and if a < 0 but h = 0 both give
+ *    floor((2^(s-1) - 1) / 2^s) = 0 = floor(2^(s-1) / 2^s).
+ * 4. h - [a < 0] + half stays in int32: the generator only selects this kernel when
+ *    |h| + 1 + |half| < 2^31 for every possible accumulator.
+ * tests/test_dsp_kernels.py sweeps the edges against tg_requantize (the generator's
+ * conditions: codegen/lowering/dsp_support.py, gemm_quant_table).
+ */
+TG_INLINE int32_t tg_dsp_requantize_hm(uint32_t acc, int32_t m, int32_t shift, uint32_t half,
+                                      int32_t post)
+{
+    const int32_t a = (int32_t)acc;
+    const uint32_t h = (uint32_t)tg_smmlar(a, m, a);
+    const int32_t t = (int32_t)(h - (acc >> 31) + half);
+    return tg_ssat8((t >> shift) + post);
 }
 
 #endif /* TG_DSP_REQUANT_H */

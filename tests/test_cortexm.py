@@ -428,7 +428,7 @@ def test_selftest_fails_on_qemu_when_the_model_differs(tmp_path):
     generate(model, out, target="cortex-m4", selftest=2)
     data = out / "fc_data.c"
     text = data.read_text()
-    m = re.search(r"\.l0_fully_connected_bias = \{\s*(-?\d+)", text)
+    m = re.search(r"\.l0_fully_connected_quant = \{\s*(-?\d+)", text)   # dsp GEMM: bias first
     data.write_text(text[:m.start(1)] + str(int(m.group(1)) + 100000) + text[m.end(1):])
     assert cortexm.run_selftest_on_emulator(out, "cortex-m4") == 1
 
@@ -444,7 +444,9 @@ def test_memory_report_measured(tmp_path, capsys):
     man = json.loads((out / "tinygen.json").read_text())
     mem = man["memory"]
     assert mem["method"] == "measured"
-    weights = 40 * 30 + 30 * 10 + 4 * (30 + 10) + 2 * 4 * 2       # int8 w, int32 bias, mult+shift
+    # the dsp GEMM's int8 weights (channels padded to a multiple of 3, depth to 4) and its
+    # 12 int32 per channel triple (bias, multiplier, shift, rounding term)
+    weights = 30 * 40 + 12 * 32 + 4 * 12 * (30 // 3 + 12 // 3)
     assert mem["flash"]["weights"] == man["const_bytes"] == weights
     assert mem["flash"]["constants"] >= weights and mem["flash"]["code"] > 100
     assert mem["flash"]["total"] == mem["flash"]["code"] + mem["flash"]["constants"] + \
@@ -513,7 +515,8 @@ def test_board_ram_does_not_fit(tmp_path, capsys):
     assert cli_main([str(model), "--board", "nucleo-f446re", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "tinygen: error: the model does not fit nucleo-f446re" in err
-    assert re.search(r"RAM: the model needs [\d,]+ bytes \((measured|estimated): arena 131,072 "
+    # arena: the 128 KB between the layers (+ the dsp GEMM's scratch of 128 bytes)
+    assert re.search(r"RAM: the model needs [\d,]+ bytes \((measured|estimated): arena 131,200 "
                      r"\+ .*input/output buffers 36,864 \+ stack .*\) in region RAM \(0x20000000, "
                      r".*\), which has 131,072: [\d,]+ bytes too many", err), err
     assert "flash:" not in err and not out.exists()

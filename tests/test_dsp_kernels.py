@@ -55,7 +55,8 @@ def add_fc(m: ModelWriter, rng, tag, batches, depth, units, per_channel, act, bi
 
 
 # batches, depth, units, per_channel, act, bias, in_zp, out_zp: every tail of the
-# 2-row x 2-channel passes (odd rows, odd channels) and of the 4-value depth steps
+# 2-row x 3-channel passes and of the 1-row passes (odd rows, channel counts that are not
+# a multiple of 3), of the 4-value depth steps and of the 2-step loops (odd step counts)
 FC_CASES = [
     (1, 1, 1, False, "NONE", True, None, None),
     (1, 3, 3, True, "RELU", True, -128, 127),
@@ -65,6 +66,9 @@ FC_CASES = [
     (4, 33, 6, False, "RELU", True, 127, 127),
     (5, 8, 1, True, "NONE", True, 0, 0),
     (2, 250, 7, True, "RELU6", True, None, None),
+    (1, 12, 4, True, "RELU6", True, -128, None),
+    (3, 20, 8, False, "NONE", True, None, 127),
+    (6, 16, 2, True, "RELU", False, None, None),
 ]
 
 # pointwise convolutions: channel counts 1, 3, 5, 17, odd pixel counts, width/height 1
@@ -81,6 +85,12 @@ PW_CASES = [
              in_zp=-128, out_zp=-128),
     ConvCase(in_h=2, in_w=2, in_d=12, out_d=8, k_h=1, k_w=1, act="RELU", per_channel=False,
              in_zp=127, out_zp=127),
+    # strided 1x1 (resnet8's shortcuts): every stride-th pixel gathered, odd sizes
+    ConvCase(in_h=6, in_w=6, in_d=4, out_d=5, k_h=1, k_w=1, stride=(2, 2), act="RELU"),
+    ConvCase(batch=2, in_h=5, in_w=7, in_d=9, out_d=16, k_h=1, k_w=1, stride=(2, 3),
+             padding=VALID, act="RELU6", per_channel=False, in_zp=-128, out_zp=127),
+    ConvCase(in_h=7, in_w=3, in_d=16, out_d=3, k_h=1, k_w=1, stride=(3, 1), padding=SAME,
+             act="RELU_N1_TO_1", in_zp=127, out_zp=-128),
 ]
 DW = "DEPTHWISE_CONV_2D"
 # depthwise, multiplier 1: 3x3 at strides 1 and 2, SAME and VALID, other sizes, channel
@@ -107,9 +117,8 @@ DW_CASES = [
 OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
             ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
 
-# not pointwise: the dsp variant declines them (portable runs them)
-OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3),
-              ConvCase(in_h=6, in_w=6, in_d=4, out_d=5, k_h=1, k_w=1, stride=(2, 2))]
+# not pointwise: not the GEMM
+OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3)]
 
 
 def fc_model(cases, seed: int) -> bytes:
@@ -126,7 +135,7 @@ def mixed_model(seed: int) -> bytes:
     m = ModelWriter()
     for k, c in enumerate(FC_CASES[1:4]):
         add_fc(m, rng, f"f{k}", *c)
-    for k, c in enumerate(PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]):
+    for k, c in enumerate(PW_CASES[1:4] + PW_CASES[-2:-1] + DW_CASES[1:3] + DW_CASES[-2:-1]):
         add_layer(m, rng, c, f"c{k}")
     return m.build()
 
@@ -136,23 +145,20 @@ def kernels_of(gen) -> list[str]:
 
 
 # ---------------------------------------------------------------- layout (pure Python)
-@pytest.mark.parametrize("channels,depth", [(1, 1), (2, 4), (3, 5), (5, 9), (17, 3), (4, 0)])
+@pytest.mark.parametrize("channels,depth", [(1, 1), (2, 4), (3, 5), (5, 9), (17, 3), (4, 8)])
 def test_weight_layout_is_the_documented_permutation(channels, depth):
-    w = np.arange(channels * depth).reshape(channels, depth) % 251 - 125
-    got = gemm_weight_layout(w.astype(np.int8))
-    assert sorted(got.tolist()) == sorted(w.astype(np.int8).reshape(-1).tolist())
-    quads, tail = depth // 4, depth % 4
-    for c in range(0, channels - 1, 2):       # the reading order of tg_dsp_gemm_s8
-        pos = c * depth
+    w = (np.arange(channels * depth).reshape(channels, depth) % 251 - 125).astype(np.int8)
+    words = gemm_weight_layout(w)
+    got = words.view(np.uint8).view(np.int8)          # little-endian bytes
+    quads = -(-depth // 4)
+    triples = -(-channels // 3)
+    assert words.dtype == np.int32 and got.size == triples * 3 * quads * 4
+    for c in range(triples * 3):                       # the reading order of tg_dsp_gemm_s8
         for k in range(quads):
-            for j in (0, 1):
-                assert got[pos:pos + 4].tolist() == w[c + j, 4 * k:4 * k + 4].tolist()
-                pos += 4
-        for j in (0, 1):
-            assert got[pos:pos + tail].tolist() == w[c + j, 4 * quads:].tolist()
-            pos += tail
-    if channels % 2:
-        assert got[(channels - 1) * depth:].tolist() == w[-1].tolist()
+            pos = ((c // 3 * quads + k) * 3 + c % 3) * 4
+            want = [int(w[c, d]) if c < channels and d < depth else 0
+                    for d in range(4 * k, 4 * k + 4)]
+            assert got[pos:pos + 4].tolist() == want, (c, k)
 
 
 # ---------------------------------------------------------------- bit-exact on the host
@@ -165,10 +171,11 @@ def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
     cases = PW_CASES + OTHER_CONV
     res = assert_bit_exact(build_model(cases, 12), tmp_path, count=3, seed=12, kernels=DSP)
     layers = res.gen.program.layers
-    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(PW_CASES) + ["tg_conv_s8"] * 2
-    for layer in layers[len(PW_CASES):]:
-        assert layer.selection.variant == "portable"
-        assert "only pointwise convolutions" in layer.selection.reason()
+    assert kernels_of(res.gen)[:len(PW_CASES)] == ["tg_dsp_gemm_s8"] * len(PW_CASES)
+    assert layers[-1].call.kernel != "tg_dsp_gemm_s8"
+    strided = [layer.call.params for layer in layers if layer.call.params.get("stride_h", 1) > 1]
+    assert [(p["stride_h"], p["stride_w"], p["rows"]) for p in strided] == \
+        [(2, 2, 9), (2, 3, 2 * 3 * 3), (3, 1, 9)]
 
 
 def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
@@ -193,7 +200,7 @@ def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
     path.write_bytes(mixed_model(14))
     for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
         gen = generate(path, None, target=target)
-        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 9, target
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 10, target
     for target in ("cortex-m3", "cortex-m0plus", "host"):
         gen = generate(path, None, target=target)
         assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
@@ -216,11 +223,11 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert report.ok, report.table()
     sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
         [c.batch * int(np.prod(c.out_hw())) * c.out_d
-         for c in PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]]
+         for c in PW_CASES[1:4] + PW_CASES[-2:-1] + DW_CASES[1:3] + DW_CASES[-2:-1]]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_gemm_s8(") == 6
+    assert model_c.count("tg_dsp_gemm_s8(") == 7
     assert model_c.count("tg_dsp_depthwise_s8(") == 3
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
@@ -282,6 +289,124 @@ def test_fast_requantize_equals_tg_requantize_on_the_edges(tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True)
     checked, bad = map(int, out.stdout.split())
     assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
+
+
+HM_SWEEP = r"""
+#include <stdio.h>
+#include "tg_common.h"
+#include "tg_dsp_requant.h"
+
+static uint32_t state = 2024u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+static long checked, bad, skipped;
+
+/* tg_dsp_requantize_hm against TFLite's requantization, offset and int8 saturation, with
+ * the offset folded into `half` and added after the shift, in every case the generator
+ * allows: |h| + 1 + |half| < 2^31 (tg_dsp_requant.h, step 4) */
+static void one(int32_t acc, int32_t mult, int32_t s, int32_t off)
+{
+    const int64_t h = ((int64_t)acc * mult + ((int64_t)1 << 30)) >> 31;
+    const int64_t habs = h < 0 ? -h : h;
+    const int32_t want = tg_clamp(tg_requantize(acc, mult, -s) + off, -128, 127);
+    const int32_t m2 = (int32_t)(uint32_t)(2u * (uint32_t)mult);
+    int fold;
+    for (fold = 0; fold < 2; ++fold) {
+        const int64_t f = fold ? off : 0;
+        const int64_t half = ((int64_t)1 << (s - 1)) + f * ((int64_t)1 << s);
+        if (habs + 1 + (half < 0 ? -half : half) >= ((int64_t)1 << 31)) {
+            ++skipped;
+            continue;
+        }
+        bad += tg_dsp_requantize_hm((uint32_t)acc, m2, s, (uint32_t)(int32_t)half,
+                                    fold ? 0 : off) != want;
+        ++checked;
+    }
+}
+
+int main(void)
+{
+    static const int32_t xs[] = {INT32_MIN, INT32_MIN + 1, -1073741825, -1073741824,
+        -8388609, -65536, -32768, -257, -256, -255, -129, -128, -127, -3, -2, -1, 0, 1, 2, 3,
+        127, 128, 255, 256, 32767, 65536, 8388607, 1073741823, 1073741824, INT32_MAX - 1,
+        INT32_MAX};
+    static const int32_t ms[] = {1073741824, 1073741825, 1518500250, 1518500249,
+        2147483646, INT32_MAX};
+    static const int32_t offs[] = {-128, -127, -1, 0, 1, 126, 127};
+    int32_t s;
+    size_t i, j, o;
+    int k;
+    for (s = 1; s <= 31; ++s) {
+        for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+            for (o = 0; o < sizeof offs / sizeof offs[0]; ++o) {
+                for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+                    one(xs[i], ms[j], s, offs[o]);
+                }
+                for (k = 0; k < 20; ++k) {
+                    one(xs[i], (int32_t)(0x40000000u | ((uint32_t)next() >> 2)), s, offs[o]);
+                }
+            }
+        }
+        for (k = 0; k < 20000; ++k) {
+            /* accumulators near the rounding ties: multiples of 2^(s-1) around 0, +-1 */
+            const int32_t m = (int32_t)(0x40000000u | ((uint32_t)next() >> 2));
+            const int64_t tie = (int64_t)(next() % 64) * ((int64_t)1 << (s - 1)) + next() % 3;
+            const int32_t x = (k & 1) ? next() >> (k & 31)
+                                      : (int32_t)(tie > INT32_MAX ? tie - ((int64_t)1 << 32) : tie);
+            one(x, m, s, next() % 256 - 128);
+        }
+    }
+    printf("%ld %ld %ld\n", checked, bad, skipped);
+    return bad != 0;
+}
+"""
+
+
+def test_gemm_requantize_equals_tg_requantize_on_the_edges(tmp_path):
+    """tg_dsp_requantize_hm (SMMLAR, three adds, a shift and SSAT; the dsp GEMM's output
+    stage) gives TFLite's requantization plus offset, saturated to int8, wherever the
+    generator selects it: every right shift 1..31, multipliers in [2^30, 2^31), the edge
+    accumulators and offsets (folded into the rounding term or not), values near the
+    rounding ties; built with UBSan."""
+    src = tmp_path / "sweep.c"
+    src.write_text(HM_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad, skipped = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 500_000, out.stdout + out.stderr
+    assert skipped < checked // 2      # most edges are in the allowed range
+
+
+def test_gemm_constant_and_declined_channels(tmp_path):
+    """Channels whose multiplier is 0 or whose scale is so small that the output is always
+    the zero point run as zero-weight channels (still bit-exact); an output scale of 0.5
+    or more (a left shift) is left to the next variant with the reason."""
+    rng = np.random.default_rng(21)
+    m = ModelWriter()
+    for k, scales in enumerate([[0.02, 1e-12, 0.03, 1e-8], [0.01, 0.02]]):
+        n = len(scales)
+        x = m.tensor(f"x{k}", (3, 9), "int8", scale=0.05, zero_point=-3)
+        w = m.const(f"w{k}", rng.integers(-127, 128, (n, 9)), "int8", scale=scales,
+                    zero_point=[0] * n, axis=0)
+        b = m.const(f"b{k}", rng.integers(-500, 500, (n,)), "int32",
+                    scale=[0.05 * s_ for s_ in scales], zero_point=[0] * n)
+        # the second layer: effective scale 0.05 * 0.02 / 0.0015 = 0.67 (a left shift)
+        y = m.tensor(f"y{k}", (3, n), "int8", scale=0.5 if k == 0 else 0.0015, zero_point=5)
+        m.op("FULLY_CONNECTED", [x, w, b], [y], {"fused_activation_function": 0})
+        m.inputs.append(x)
+        m.outputs.append(y)
+    res = assert_bit_exact(m.build(), tmp_path, count=3, seed=21, kernels=DSP)
+    first, second = res.gen.program.layers
+    assert first.call.kernel == "tg_dsp_gemm_s8"
+    weights = next(c.values for c in first.call.consts if c.name.endswith("_weights"))
+    words = weights.view(np.int8).reshape(2, 3, 3, 4)        # [triple][step][channel][4]
+    zeroed = [bool(np.all(words[c // 3, :, c % 3] == 0)) for c in range(4)]
+    # channel 1: multiplier 0 (scale below 2^-31); channel 3: shifted out for any input
+    assert zeroed == [False, True, False, True]
+    assert second.selection.variant == "portable"
+    assert "0.5 or more" in second.selection.refusals[0].reason
 
 
 @pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),

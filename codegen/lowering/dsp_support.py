@@ -8,15 +8,17 @@ where it is only ever asked when named (`--kernels dsp,portable`): that is how t
 golden and sanitizer tests run the same kernel source as the device.
 
 FULLY_CONNECTED and 1x1 CONV_2D are one GEMM (`tg_dsp_gemm_s8`): the input zero point is
-folded into a per-channel effective bias, and the weights are re-laid-out for the kernel's 2-channel passes
-(`gemm_weight_layout`), all here at generation time.
+folded into a per-channel effective bias, the weights are re-laid-out as the words the
+kernel's channel-pair passes read (`gemm_weight_layout`), and the requantization constants
+are put in the form of its four-instruction requantization, checked to be exact
+(`gemm_quant_table`), all here at generation time.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from codegen.graph import Op
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
 from codegen.ops.fully_connected import folded_bias
 
@@ -33,54 +35,110 @@ def require_dsp(ctx: LowerContext) -> None:
 
 
 def gemm_weight_layout(w: np.ndarray) -> np.ndarray:
-    """[channels][depth] int8 weights in the order tg_dsp_gemm_s8 reads them.
+    """[channels][depth] int8 weights as the int32 words tg_dsp_gemm_s8 reads.
 
-    For each channel pair (c, c+1): the 4-value words of c and c+1 alternating, then c's
-    depth % 4 tail values, then c+1's; an odd last channel's row unchanged.  A pair starts
-    at c * depth, like the plain layout (the result is a permutation of it).
+    Zero-padded to a multiple of 3 channels and of 4 depth values; for each channel triple
+    (c, c+1, c+2) and each 4-value step k, the little-endian words of w[c][4k..4k+3],
+    w[c+1][4k..4k+3] and w[c+2][4k..4k+3].
     """
     channels, depth = w.shape
-    quads = depth // 4
-    parts = []
-    for c in range(0, channels - 1, 2):
-        pair = w[c:c + 2]
-        body = pair[:, :quads * 4].reshape(2, quads, 4).transpose(1, 0, 2).reshape(-1)
-        parts += [body, pair[0, quads * 4:], pair[1, quads * 4:]]
-    if channels % 2:
-        parts.append(w[-1])
-    out = np.concatenate(parts) if parts else np.zeros(0, w.dtype)
-    assert out.size == w.size
-    return out.astype(np.int8)
+    quads = -(-depth // 4)
+    padded = np.zeros((-(-channels // 3) * 3, quads * 4), np.int8)
+    padded[:channels, :depth] = w
+    triples = padded.reshape(-1, 3, quads, 4).transpose(0, 2, 1, 3)   # [triple][k][c][4]
+    return np.ascontiguousarray(triples).reshape(-1).view("<i4").astype(np.int32)
+
+
+def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
+                     multiplier: np.ndarray, shift: np.ndarray,
+                     output_offset: int) -> tuple[np.ndarray, int]:
+    """The [triples][12] int32 table of tg_dsp_gemm_s8 (the three channels' biases, M',
+    s and half: tg_dsp_gemm.h) and the offset to add after the shift (`post`).
+
+    Raises Declined where the kernel's requantization (tg_dsp_requantize_hm in
+    tg_dsp_requant.h) is not proven equal to TFLite's: a channel needs a Q31 multiplier M in
+    [2^30, 2^31) (M' = 2 M - 2^32), a right shift s >= 1, and |h| + 1 + 2^(s-1) < 2^31 for
+    h the high product of any possible accumulator (|acc| <= |bias| + 255 * sum |w|); the
+    output offset f is folded into the rounding term (half = 2^(s-1) + f 2^s) when that
+    stays in range too.  A channel whose output is always the output zero point
+    (multiplier 0, or |h| < 2^(s-1) for every input: the rounding shift leaves 0) gets zero
+    weights and bias (the caller's `weights` are changed in place) and the constants of a
+    plain one-bit shift.
+    """
+    channels = weights.shape[0]
+    eff = folded_bias(bias, weights, input_zero_point).astype(np.int64)
+    mult = np.broadcast_to(np.asarray(multiplier, np.int64).reshape(-1), (channels,))
+    shf = np.broadcast_to(np.asarray(shift, np.int64).reshape(-1), (channels,))
+    acc_bound = np.abs(np.broadcast_to(np.asarray(bias, np.int64).reshape(-1), (channels,))) \
+        + 255 * np.abs(weights.astype(np.int64)).sum(axis=1)
+    high_bound = (acc_bound.astype(object) * mult + (1 << 30)) // (1 << 31) + 1   # >= |h|
+    right = -shf
+    const = (mult == 0) | ((right >= 1) & (high_bound < 2.0 ** (right - 1)))
+    weights[const] = 0
+    eff[const] = 0
+    mult = np.where(const, 1 << 30, mult)
+    right = np.where(const, 1, right)
+    high_bound = np.where(const, 1, high_bound)
+    if np.any((mult < 1 << 30) | (mult >= 1 << 31)):
+        raise Declined("a requantization multiplier outside [2^30, 2^31) (not one TFLite's "
+                       "QuantizeMultiplier makes)")
+    if np.any(right < 1):
+        raise Declined("an effective output scale of 0.5 or more (a left shift in the "
+                       "requantization)")
+    # the output offset folded into the rounding term where every channel allows it
+    # (one add fewer), else added after the shift
+    post = 0
+    half = (1 << (right - 1)) + int(output_offset) * (1 << right)
+    if np.any(high_bound + 1 + np.abs(half) >= 1 << 31):
+        post, half = int(output_offset), 1 << (right - 1)
+    if np.any(high_bound + 1 + half >= 1 << 31):
+        raise Declined("the requantization could leave the int32 range (accumulators too "
+                       "large)")
+    table = np.stack([eff, 2 * mult - (1 << 32), right, half], axis=1)      # [channels][4]
+    pad = [[0, -(1 << 31), 1, 1 + 2 * (int(output_offset) - post)]] * (-channels % 3)
+    table = np.concatenate([table, np.array(pad, dtype=object).reshape(-1, 4)])
+    # [triples][4][3]: bias0..2, M'0..2, s0..2, half0..2
+    return table.reshape(-1, 3, 4).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
 
 
 def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
               bias: np.ndarray, input_zero_point: int, multiplier: np.ndarray,
               shift: np.ndarray, output_offset: int, act_min: int, act_max: int,
-              inp: int, out: int, comment: str) -> LayerCall:
-    """The LayerCall of tg_dsp_gemm_s8 for `rows` rows of `weights.shape[1]` values."""
+              inp: int, out: int, comment: str, gather: dict | None = None) -> LayerCall:
+    """The LayerCall of tg_dsp_gemm_s8 for `rows` rows of `weights.shape[1]` values.
+
+    `gather` (out_w, out_h, in_w, in_h, stride_w, stride_h) picks the input rows of a
+    strided 1x1 convolution (tg_dsp_gemm.h); without it row r is input row r.
+    """
     channels, depth = weights.shape
-    eff_bias = folded_bias(bias, weights, input_zero_point)
-    mult = np.asarray(multiplier, dtype=np.int32).reshape(-1)
-    shf = np.asarray(shift, dtype=np.int32).reshape(-1)
-    per_channel = mult.size > 1       # else one multiplier and shift for every channel
-    c_w, r_w = ctx.const("weights", "int8_t", gemm_weight_layout(weights),
-                         f"{channels}x{depth} int8 weights in channel pairs, 4 values "
-                         "interleaved (tg_dsp_gemm.h)")
-    c_b, r_b = ctx.const("bias", "int32_t", eff_bias,
-                         "bias with the input zero point folded in")
-    each = "per channel" if per_channel else "(all channels)"
-    c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
-    c_s, r_s = ctx.const("shift", "int32_t", shf, f"output shift (power of two) {each}")
+    weights = np.array(weights, dtype=np.int8)          # a copy: dead channels are zeroed
+    table, post = gemm_quant_table(weights, bias, input_zero_point, multiplier, shift,
+                                   output_offset)
+    quads = -(-depth // 4)
+    g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
+        else gather
+    c_w, r_w = ctx.const("weights", "int32_t", gemm_weight_layout(weights),
+                         f"{channels}x{depth} int8 weights in channel triples, 4 values a word "
+                         "(tg_dsp_gemm.h)")
+    c_q, r_q = ctx.const("quant", "int32_t", table,
+                         "per channel triple: biases (input zero point folded in), "
+                         "multipliers 2M - 2^32, right shifts, rounding + offset")
+    # rows two at a time from a sign-extended copy (16 bytes per 4 depth values) from 3 rows
+    # on; fewer rows (a fully connected layer's batches) stream the weights once per row
+    # and keep the RAM
+    scratch = [16 * quads] if rows >= 3 else []
+    if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
+        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
+                       "(arena_alignment in the target)")
     return LayerCall(
         op=op,
         kernel="tg_dsp_gemm_s8",
         params_type="tg_dsp_gemm_params_t",
-        params=dict(rows=rows, depth=depth, channels=channels, weights=r_w, bias=r_b,
-                    multiplier=r_m, shift=r_s, per_channel=int(per_channel),
-                    output_offset=output_offset,
-                    act_min=act_min, act_max=act_max),
-        args=[TensorArg(inp), TensorArg(out)],
-        consts=[c_w, c_b, c_m, c_s],
+        params=dict(rows=rows, depth=depth, channels=channels, weights=r_w, quant=r_q,
+                    output_offset=post, act_min=act_min, act_max=act_max, **g),
+        args=[TensorArg(inp), TensorArg(out), ScratchArg(0) if scratch else CExpr("NULL")],
+        consts=[c_w, c_q],
+        scratch=scratch,
         comment=comment,
         macs=rows * channels * depth,
     )

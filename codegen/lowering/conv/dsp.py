@@ -1,6 +1,6 @@
 """CONV_2D and DEPTHWISE_CONV_2D on tinygen's DSP-extension kernels: pointwise (1x1,
-stride 1, no padding, one group) convolutions as the GEMM tg_dsp_gemm_s8 over every pixel
-(lowering/dsp_support.py); depthwise convolutions with depth multiplier 1 (or one input
+any stride, no padding, one group) convolutions as the GEMM tg_dsp_gemm_s8 over every
+output pixel (lowering/dsp_support.py); depthwise convolutions with depth multiplier 1 (or one input
 channel) and no dilation
 on tg_dsp_depthwise_s8 (any filter size, stride, padding); other layers are declined (the
 next variant runs them)."""
@@ -22,20 +22,24 @@ def lower_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_dsp(ctx)
     layer = analyse_conv(op, g)
     win = layer.win
-    if (layer.f_h, layer.f_w) != (1, 1) or (win.stride_h, win.stride_w) != (1, 1) \
-            or (win.pad_top, win.pad_left) != (0, 0) or layer.groups != 1 \
-            or (win.out_h, win.out_w) != (layer.in_h, layer.in_w):
-        raise Declined("only pointwise convolutions so far (1x1 filter, stride 1, no "
-                       "padding, one group)")
+    if (layer.f_h, layer.f_w) != (1, 1) or (win.pad_top, win.pad_left) != (0, 0) \
+            or layer.groups != 1:
+        raise Declined("only pointwise convolutions so far (1x1 filter, no padding, one "
+                       "group)")
     out_d = layer.out_d
     bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int64))
-    return gemm_call(op, ctx, rows=layer.batches * layer.in_h * layer.in_w,
+    gather = None
+    if (win.out_h, win.out_w) != (layer.in_h, layer.in_w):
+        # a strided 1x1 convolution: the kernel gathers every stride-th pixel
+        gather = dict(out_w=win.out_w, out_h=win.out_h, in_w=layer.in_w, in_h=layer.in_h,
+                      stride_w=win.stride_w, stride_h=win.stride_h)
+    return gemm_call(op, ctx, rows=layer.batches * win.out_h * win.out_w,
                      weights=layer.filt.data.reshape(out_d, layer.in_d), bias=bias,
                      input_zero_point=-layer.input_offset, multiplier=layer.multiplier,
                      shift=layer.shift, output_offset=layer.output_offset,
                      act_min=layer.act_min, act_max=layer.act_max, inp=layer.inp.index,
-                     out=layer.out.index, comment=layer.comment())
+                     out=layer.out.index, comment=layer.comment(), gather=gather)
 
 
 @register("DEPTHWISE_CONV_2D", variant=VARIANT)
