@@ -107,9 +107,38 @@ DW_CASES = [
 OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
             ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
 
-# not pointwise: the dsp variant declines them (portable runs them)
-OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3),
-              ConvCase(in_h=6, in_w=6, in_d=4, out_d=5, k_h=1, k_w=1, stride=(2, 2))]
+# not pointwise: tg_dsp_conv_s8 (int16 im2col).  Window rows of whole 4-value blocks
+# (widened from the input, or staged at the borders) and windows staged whole; filters
+# 1x3, 3x3, 5x5, 10x4, 7x1, 2x2, 1x1; strides 1/2/3; dilations; input channels 1, 2, 3,
+# 5, 8, 17; output channels 1, 3, 5, 17 (odd pair tails); odd pixel counts (the last
+# pixel alone), widths and heights of 1, batches
+KXK_CASES = [
+    ConvCase(in_h=5, in_w=5, in_d=8, out_d=3, k_h=3, k_w=3, padding=SAME, act="RELU",
+             per_channel=True, in_zp=-128, out_zp=127),
+    ConvCase(in_h=7, in_w=6, in_d=3, out_d=5, k_h=3, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU6", per_channel=False),
+    ConvCase(in_h=7, in_w=9, in_d=2, out_d=17, k_h=5, k_w=5, padding=VALID, act="NONE",
+             in_zp=127, out_zp=-128),
+    ConvCase(in_h=13, in_w=7, in_d=1, out_d=17, k_h=10, k_w=4, stride=(2, 2), padding=SAME,
+             act="RELU", per_channel=True),
+    ConvCase(in_h=9, in_w=1, in_d=5, out_d=1, k_h=7, k_w=1, stride=(3, 3), padding=SAME,
+             act="RELU_N1_TO_1", per_channel=False, in_zp=-128),
+    ConvCase(in_h=1, in_w=8, in_d=17, out_d=3, k_h=1, k_w=3, stride=(1, 3), padding=VALID,
+             bias=False, in_zp=127, out_zp=127),
+    ConvCase(in_h=7, in_w=7, in_d=4, out_d=5, k_h=3, k_w=3, dilation=(2, 2), padding=SAME,
+             act="RELU", per_channel=False),
+    ConvCase(batch=2, in_h=5, in_w=3, in_d=3, out_d=3, k_h=3, k_w=3, dilation=(1, 2),
+             padding=SAME, act="RELU6", per_channel=True, bias=False),
+    ConvCase(in_h=6, in_w=6, in_d=8, out_d=5, k_h=1, k_w=1, stride=(2, 2), padding=SAME),
+    ConvCase(in_h=1, in_w=1, in_d=5, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=-128,
+             out_zp=-128),
+    ConvCase(in_h=8, in_w=8, in_d=17, out_d=17, k_h=2, k_w=2, stride=(3, 3), padding=VALID,
+             act="RELU", per_channel=False, in_zp=-128, out_zp=-128),
+    ConvCase(in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU6", per_channel=True, in_zp=127),
+]
+# grouped: the dsp variant declines it (portable runs it)
+OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=4, k_h=3, k_w=3, groups=2)]
 
 
 def fc_model(cases, seed: int) -> bytes:
@@ -161,14 +190,14 @@ def test_fully_connected_dsp_bit_exact(tmp_path):
     assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(FC_CASES)
 
 
-def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
-    cases = PW_CASES + OTHER_CONV
+def test_conv_dsp_bit_exact_and_grouped_declined(tmp_path):
+    cases = PW_CASES + KXK_CASES + OTHER_CONV
     res = assert_bit_exact(build_model(cases, 12), tmp_path, count=3, seed=12, kernels=DSP)
     layers = res.gen.program.layers
-    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(PW_CASES) + ["tg_conv_s8"] * 2
-    for layer in layers[len(PW_CASES):]:
-        assert layer.selection.variant == "portable"
-        assert "only pointwise convolutions" in layer.selection.reason()
+    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(PW_CASES) + \
+        ["tg_dsp_conv_s8"] * len(KXK_CASES) + ["tg_conv_s8"]
+    assert layers[-1].selection.variant == "portable"
+    assert "grouped convolutions" in layers[-1].selection.reason()
 
 
 def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):

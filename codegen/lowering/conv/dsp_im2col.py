@@ -1,0 +1,91 @@
+"""CONV_2D layers that are not pointwise (k x k filters, strides, padding, dilation, first
+layers of 1-3 input channels) on tg_dsp_conv_s8: an int16 im2col of two output pixels, then
+2 pixels x 2 output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
+
+Everything the kernel can take from generation time is prepared here: the weights in the
+order the inner loop reads them (output channel pairs, 4-weight words of the two channels
+alternating, the window zero-padded to a multiple of 4 so there is no tail), and the bias,
+multipliers and shifts padded to an even channel count.  The im2col adds the input offset,
+so the bias is the model's (zeros without one).  Called by `lowering/conv/dsp.py` for the
+layers its pointwise GEMM does not take.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from codegen.graph import Op
+from codegen.ir import LayerCall, ScratchArg, TensorArg
+from codegen.lowering.base import Declined, LowerContext
+from codegen.ops.conv import ConvLayer
+
+
+def depth4(layer: ConvLayer) -> int:
+    """The window's values (filter height x width x input depth) rounded up to 4."""
+    return -(-layer.f_h * layer.f_w * layer.filter_depth // 4) * 4
+
+
+def im2col_weight_layout(w: np.ndarray, d4: int) -> np.ndarray:
+    """[channels][window] int8 weights (filter order) in the order tg_dsp_conv_s8 reads them.
+
+    Each row zero-padded to `d4` values, a zero row added to an odd channel count, then
+    for each channel pair the 4-value words of its two channels alternating.
+    """
+    channels, window = w.shape
+    rows = np.zeros((channels + channels % 2, d4), np.int8)
+    rows[:channels, :window] = w
+    pairs = rows.reshape(-1, 2, d4 // 4, 4).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(pairs).reshape(-1)
+
+
+def _even(values: np.ndarray) -> np.ndarray:
+    """Per-channel values with the last repeated to an even count."""
+    v = np.asarray(values).reshape(-1)
+    return np.concatenate([v, v[-1:]]) if v.size % 2 else v
+
+
+def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined."""
+    if layer.groups != 1:
+        raise Declined(f"grouped convolutions ({layer.groups} groups) are not in the dsp "
+                       "kernels yet")
+    win, out_d = layer.win, layer.out_d
+    d4 = depth4(layer)
+    window = layer.f_h * layer.f_w * layer.in_d
+    bias = (layer.bias.data.astype(np.int32).reshape(out_d) if layer.bias is not None
+            else np.zeros(out_d, np.int32))
+    mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
+    shf = np.asarray(layer.shift, dtype=np.int32).reshape(-1)
+    per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
+    if not per_channel:
+        mult, shf = mult[:1], shf[:1]
+    else:
+        mult, shf = _even(mult), _even(shf)
+    c_w, r_w = ctx.const("weights", "int8_t",
+                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), d4),
+                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
+                         f"pairs, 4 values interleaved, padded to {d4} (tg_dsp_conv.h)")
+    c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
+                         "int32 bias per output channel (an even count)")
+    each = "per channel" if per_channel else "(all channels)"
+    c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
+    c_s, r_s = ctx.const("shift", "int32_t", shf, f"output shift (power of two) {each}")
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_conv_s8",
+        params_type="tg_dsp_conv_params_t",
+        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                    input_depth=layer.in_d, output_height=win.out_h, output_width=win.out_w,
+                    output_depth=out_d, filter_height=layer.f_h, filter_width=layer.f_w,
+                    stride_height=win.stride_h, stride_width=win.stride_w,
+                    dilation_height=win.dilation_h, dilation_width=win.dilation_w,
+                    pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
+                    weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
+                    per_channel=int(per_channel), input_offset=layer.input_offset,
+                    output_offset=layer.output_offset, act_min=layer.act_min,
+                    act_max=layer.act_max),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[c_w, c_b, c_m, c_s],
+        scratch=[5 * d4],
+        comment=layer.comment(),
+        macs=layer.macs,
+    )

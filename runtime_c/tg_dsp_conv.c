@@ -1,0 +1,187 @@
+/*
+ * tg_dsp_conv.c - int8 CONV_2D (any filter, stride, padding, dilation) with SMLAD on an
+ * int16 im2col of two output pixels.
+ *
+ * Same arithmetic as TFLite's reference ConvPerChannel: acc = bias + the sum over the
+ * taps inside the image of w * (x + input_offset) (exact modulo 2^32, in any order), then
+ * MultiplyByQuantizedMultiplier (tg_dsp_requantize_rq: tg_requantize's values), the
+ * output offset and the activation clamp.  A tap outside the image is written to the
+ * column as the input zero point (x + input_offset = 0), so it adds nothing, exactly like
+ * TFLM's skipped tap.
+ *
+ * The columns of two pixels are interleaved, one 16-byte block per 4 window values:
+ * pixel 0's pairs (v0, v2), (v1, v3), then pixel 1's.  One pass runs 2 pixels x 2 output
+ * channels: per block 4 column words, 2 weight words, 4 SXTB16, 8 SMLAD (16 MACs).
+ */
+#include "tg_dsp_conv.h"
+
+#include <string.h>
+
+#include "tg_acle.h"
+#include "tg_dsp_requant.h"
+
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
+static uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                   uint32_t off2)
+{
+    for (; quads > 0; --quads) {
+        const uint32_t v = tg_read_s8x4(src);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst += 4;
+        src += 4;
+    }
+    return dst;
+}
+
+/* One input row of the window (input row `row`, first column x0) as int8 values into
+ * `dst`, the input zero point for taps left or right of the image. */
+static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
+                                   int32_t x0, int8_t zp, int8_t *dst)
+{
+    const size_t depth = (size_t)p->input_depth;
+    int32_t fx;
+    for (fx = 0; fx < p->filter_width; ++fx) {
+        const int32_t x = x0 + fx * p->dilation_width;
+        if (x >= 0 && x < p->input_width) {
+            memcpy(dst, row + (size_t)x * depth, depth);
+        } else {
+            memset(dst, zp, depth);
+        }
+        dst += depth;
+    }
+}
+
+/* The column of output pixel n (counted over batches, rows, columns) into the column
+ * blocks at dst (pixel slot 0 or 1 of the pair); `stage` holds one window of int8. */
+static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *input, int32_t n,
+                               uint32_t *dst, int8_t *stage)
+{
+    const int32_t per_image = p->output_height * p->output_width;
+    const int32_t b = n / per_image;
+    const int32_t oy = (n - b * per_image) / p->output_width;
+    const int32_t ox = n - b * per_image - oy * p->output_width;
+    const size_t row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
+    const int8_t *image = input + (size_t)b * (size_t)p->input_height * row_bytes;
+    const int32_t y0 = oy * p->stride_height - p->pad_top;
+    const int32_t x0 = ox * p->stride_width - p->pad_left;
+    const int32_t row_len = p->filter_width * p->input_depth;
+    const int8_t zp = (int8_t)-p->input_offset;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    /* the window's columns all inside the image, contiguous in memory */
+    const int contiguous = p->dilation_width == 1 && x0 >= 0 &&
+                           x0 + p->filter_width <= p->input_width;
+    int32_t fy;
+    if ((row_len & 3) == 0) {
+        /* rows of whole blocks: widen each from the input (or a staged copy) */
+        for (fy = 0; fy < p->filter_height; ++fy) {
+            const int32_t y = y0 + fy * p->dilation_height;
+            if (y < 0 || y >= p->input_height) {
+                int32_t q;
+                for (q = row_len >> 2; q > 0; --q) {
+                    dst[0] = 0;
+                    dst[1] = 0;
+                    dst += 4;
+                }
+            } else {
+                const int8_t *row = image + (size_t)y * row_bytes;
+                const int8_t *src = row + (size_t)(contiguous ? x0 : 0) * (size_t)p->input_depth;
+                if (!contiguous) {
+                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+                    src = stage;
+                }
+                dst = tg_dsp_conv_widen(src, row_len >> 2, dst, off2);
+            }
+        }
+    } else {
+        /* blocks straddle the rows: stage the whole window, then widen it */
+        int8_t *s = stage;
+        for (fy = 0; fy < p->filter_height; ++fy) {
+            const int32_t y = y0 + fy * p->dilation_height;
+            if (y < 0 || y >= p->input_height) {
+                memset(s, zp, (size_t)row_len);
+            } else if (contiguous) {
+                memcpy(s, image + (size_t)y * row_bytes + (size_t)x0 * (size_t)p->input_depth,
+                       (size_t)row_len);
+            } else {
+                tg_dsp_conv_gather_row(p, image + (size_t)y * row_bytes, x0, zp, s);
+            }
+            s += row_len;
+        }
+        /* the padding up to depth4 meets zero weights; any defined value does */
+        memset(s, zp, (size_t)(p->depth4 - p->filter_height * row_len));
+        (void)tg_dsp_conv_widen(stage, p->depth4 >> 2, dst, off2);
+    }
+}
+
+TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, const tg_dsp_rq_t *q, const tg_dsp_conv_params_t *p)
+{
+    int32_t r = tg_dsp_requantize_rq((int32_t)acc, q);
+    r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
+    return (int8_t)tg_clamp(r, p->act_min, p->act_max);
+}
+
+/* Every output channel of the pixel pair whose columns are at col; `two`: store pixel 1. */
+static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *col,
+                                 int8_t *out, int two)
+{
+    const int32_t blocks = p->depth4 >> 2;
+    const int32_t channels = p->output_depth;
+    const int8_t *w = p->weights;
+    int32_t c;
+    for (c = 0; c < channels; c += 2) {
+        const int32_t qc = p->per_channel ? c : 0;
+        uint32_t a00 = (uint32_t)p->bias[c], a01 = (uint32_t)p->bias[c + 1];  /* a<pixel><ch> */
+        uint32_t a10 = a00, a11 = a01;
+        const uint32_t *x = col;
+        int32_t k;
+        tg_dsp_rq_t q;
+        for (k = blocks; k > 0; --k) {
+            uint32_t ww = tg_read_s8x4(w);
+            uint32_t e = tg_sxtb16(ww);
+            a00 = tg_smlad(x[0], e, a00);
+            a10 = tg_smlad(x[2], e, a10);
+            e = tg_sxtb16_ror8(ww);
+            a00 = tg_smlad(x[1], e, a00);
+            a10 = tg_smlad(x[3], e, a10);
+            ww = tg_read_s8x4(w + 4);
+            e = tg_sxtb16(ww);
+            a01 = tg_smlad(x[0], e, a01);
+            a11 = tg_smlad(x[2], e, a11);
+            e = tg_sxtb16_ror8(ww);
+            a01 = tg_smlad(x[1], e, a01);
+            a11 = tg_smlad(x[3], e, a11);
+            x += 4;
+            w += 8;
+        }
+        q = tg_dsp_rq(p->multiplier[qc], p->shift[qc]);
+        out[c] = tg_dsp_conv_out(a00, &q, p);
+        if (two) {
+            out[channels + c] = tg_dsp_conv_out(a10, &q, p);
+        }
+        if (c + 1 < channels) {
+            q = tg_dsp_rq(p->multiplier[qc + (p->per_channel ? 1 : 0)],
+                          p->shift[qc + (p->per_channel ? 1 : 0)]);
+            out[c + 1] = tg_dsp_conv_out(a01, &q, p);
+            if (two) {
+                out[channels + c + 1] = tg_dsp_conv_out(a11, &q, p);
+            }
+        }
+    }
+}
+
+void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
+                    void *scratch)
+{
+    uint32_t *col = (uint32_t *)scratch;
+    int8_t *stage = (int8_t *)(col + p->depth4);
+    const int32_t pixels = p->batches * p->output_height * p->output_width;
+    int32_t n;
+    for (n = 0; n < pixels; n += 2) {
+        const int two = n + 1 < pixels;
+        tg_dsp_conv_im2col(p, input, n, col, stage);
+        /* a last odd pixel fills both slots (pixel 1's results are not stored) */
+        tg_dsp_conv_im2col(p, input, two ? n + 1 : n, col + 2, stage);
+        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth, two);
+    }
+}
