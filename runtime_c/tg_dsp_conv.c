@@ -4,7 +4,7 @@
  *
  * Same arithmetic as TFLite's reference ConvPerChannel: acc = bias + the sum over the
  * taps inside the image of w * (x + input_offset) (exact modulo 2^32, in any order), then
- * MultiplyByQuantizedMultiplier (tg_dsp_requantize_rq: tg_requantize's values), the
+ * MultiplyByQuantizedMultiplier (as tg_dsp_requant.h: tg_requantize's values), the
  * output offset and the activation clamp.  A tap outside the image is written to the
  * column as the input zero point (x + input_offset = 0), so it adds nothing, exactly like
  * TFLM's skipped tap.
@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "tg_acle.h"
-#include "tg_dsp_requant.h"
 
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
 static uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
@@ -114,11 +113,48 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *inpu
     }
 }
 
-TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, const tg_dsp_rq_t *q, const tg_dsp_conv_params_t *p)
+/*
+ * MultiplyByQuantizedMultiplier as tg_dsp_requantize_rq computes it, without its branch
+ * for a multiplier of INT32_MIN: TFLite's multipliers lie in [0, 2^31) (the generator
+ * checks), so the rounded high half always fits.  left = max(shift, 0), right = left - shift.
+ */
+TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, int32_t m, int32_t left, int32_t right,
+                                 const tg_dsp_conv_params_t *p)
 {
-    int32_t r = tg_dsp_requantize_rq((int32_t)acc, q);
+    const int32_t a = (int32_t)(acc << left);
+    const int32_t high = (int32_t)(((int64_t)a * m + ((int64_t)1 << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    int32_t r = (high >> right) + ((high & mask) > (mask >> 1) + (high < 0 ? 1 : 0) ? 1 : 0);
     r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
     return (int8_t)tg_clamp(r, p->act_min, p->act_max);
+}
+
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next block's loads (which would spill registers) */
+#define TG_DSP_CONV_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_DSP_CONV_BARRIER() ((void)0)
+#endif
+
+/* One block: 4 window values of 2 pixels (column words x[0..3]) x 2 channels (w[0..7]). */
+TG_INLINE void tg_dsp_conv_block(const uint32_t *x, const int8_t *w, uint32_t *a00,
+                                 uint32_t *a01, uint32_t *a10, uint32_t *a11)
+{
+    const uint32_t x0a = x[0], x0b = x[1], x1a = x[2], x1b = x[3];
+    uint32_t ww = tg_read_s8x4(w);
+    uint32_t e = tg_sxtb16(ww);
+    *a00 = tg_smlad(x0a, e, *a00);
+    *a10 = tg_smlad(x1a, e, *a10);
+    e = tg_sxtb16_ror8(ww);
+    *a00 = tg_smlad(x0b, e, *a00);
+    *a10 = tg_smlad(x1b, e, *a10);
+    ww = tg_read_s8x4(w + 4);
+    e = tg_sxtb16(ww);
+    *a01 = tg_smlad(x0a, e, *a01);
+    *a11 = tg_smlad(x1a, e, *a11);
+    e = tg_sxtb16_ror8(ww);
+    *a01 = tg_smlad(x0b, e, *a01);
+    *a11 = tg_smlad(x1b, e, *a11);
 }
 
 /* Every output channel of the pixel pair whose columns are at col; `two`: store pixel 1. */
@@ -127,46 +163,45 @@ static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *
 {
     const int32_t blocks = p->depth4 >> 2;
     const int32_t channels = p->output_depth;
+    const int32_t step = p->per_channel ? 1 : 0;
     const int8_t *w = p->weights;
+    const int32_t *mult = p->multiplier;
+    const int32_t *shift = p->shift;
     int32_t c;
     for (c = 0; c < channels; c += 2) {
-        const int32_t qc = p->per_channel ? c : 0;
         uint32_t a00 = (uint32_t)p->bias[c], a01 = (uint32_t)p->bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const uint32_t *x = col;
-        int32_t k;
-        tg_dsp_rq_t q;
-        for (k = blocks; k > 0; --k) {
-            uint32_t ww = tg_read_s8x4(w);
-            uint32_t e = tg_sxtb16(ww);
-            a00 = tg_smlad(x[0], e, a00);
-            a10 = tg_smlad(x[2], e, a10);
-            e = tg_sxtb16_ror8(ww);
-            a00 = tg_smlad(x[1], e, a00);
-            a10 = tg_smlad(x[3], e, a10);
-            ww = tg_read_s8x4(w + 4);
-            e = tg_sxtb16(ww);
-            a01 = tg_smlad(x[0], e, a01);
-            a11 = tg_smlad(x[2], e, a11);
-            e = tg_sxtb16_ror8(ww);
-            a01 = tg_smlad(x[1], e, a01);
-            a11 = tg_smlad(x[3], e, a11);
-            x += 4;
+        int32_t k, left, right;
+        for (k = blocks >> 1; k > 0; --k) {
+            tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 4, w + 8, &a00, &a01, &a10, &a11);
+            x += 8;
+            w += 16;
+        }
+        if (blocks & 1) {
+            tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             w += 8;
         }
-        q = tg_dsp_rq(p->multiplier[qc], p->shift[qc]);
-        out[c] = tg_dsp_conv_out(a00, &q, p);
+        left = TG_MAX(shift[0], 0);
+        right = left - shift[0];
+        out[c] = tg_dsp_conv_out(a00, mult[0], left, right, p);
         if (two) {
-            out[channels + c] = tg_dsp_conv_out(a10, &q, p);
+            out[channels + c] = tg_dsp_conv_out(a10, mult[0], left, right, p);
         }
+        mult += step;
+        shift += step;
         if (c + 1 < channels) {
-            q = tg_dsp_rq(p->multiplier[qc + (p->per_channel ? 1 : 0)],
-                          p->shift[qc + (p->per_channel ? 1 : 0)]);
-            out[c + 1] = tg_dsp_conv_out(a01, &q, p);
+            left = TG_MAX(shift[0], 0);
+            right = left - shift[0];
+            out[c + 1] = tg_dsp_conv_out(a01, mult[0], left, right, p);
             if (two) {
-                out[channels + c + 1] = tg_dsp_conv_out(a11, &q, p);
+                out[channels + c + 1] = tg_dsp_conv_out(a11, mult[0], left, right, p);
             }
         }
+        mult += step;
+        shift += step;
     }
 }
 

@@ -55,6 +55,9 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
             else np.zeros(out_d, np.int32))
     mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
     shf = np.asarray(layer.shift, dtype=np.int32).reshape(-1)
+    if np.any(mult < 0):
+        # tg_dsp_conv_s8 leaves out the branch for INT32_MIN; TFLite's are in [0, 2^31)
+        raise Declined("a negative output multiplier (TFLite's lie in [0, 2^31))")
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
     if not per_channel:
         mult, shf = mult[:1], shf[:1]
