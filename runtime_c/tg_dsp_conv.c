@@ -51,8 +51,13 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
     }
 }
 
-/* The column of output pixel n (counted over batches, rows, columns) into the column
- * blocks at dst (pixel slot 0 or 1 of the pair); `stage` holds one window of int8. */
+/*
+ * The column of output pixel n (counted over batches, rows, columns) into the column
+ * blocks at dst (pixel slot 0 or 1 of the pair).  Each window row of row_len values gives
+ * its row_len / 4 whole blocks, widened straight from the input (or from `stage`, the row
+ * gathered with the input zero point for taps outside the image); its row_len % 4 last
+ * values go to `tail`, widened after the last row.  A row outside the image is zeros.
+ */
 static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *input, int32_t n,
                                uint32_t *dst, int8_t *stage)
 {
@@ -60,56 +65,52 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *inpu
     const int32_t b = n / per_image;
     const int32_t oy = (n - b * per_image) / p->output_width;
     const int32_t ox = n - b * per_image - oy * p->output_width;
-    const size_t row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
+    const size_t depth = (size_t)p->input_depth;
+    const size_t row_bytes = (size_t)p->input_width * depth;
     const int8_t *image = input + (size_t)b * (size_t)p->input_height * row_bytes;
     const int32_t y0 = oy * p->stride_height - p->pad_top;
     const int32_t x0 = ox * p->stride_width - p->pad_left;
     const int32_t row_len = p->filter_width * p->input_depth;
+    const int32_t quads = row_len >> 2;
+    const int32_t rest = row_len & 3;
     const int8_t zp = (int8_t)-p->input_offset;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
     /* the window's columns all inside the image, contiguous in memory */
     const int contiguous = p->dilation_width == 1 && x0 >= 0 &&
                            x0 + p->filter_width <= p->input_width;
-    int32_t fy;
-    if ((row_len & 3) == 0) {
-        /* rows of whole blocks: widen each from the input (or a staged copy) */
-        for (fy = 0; fy < p->filter_height; ++fy) {
-            const int32_t y = y0 + fy * p->dilation_height;
-            if (y < 0 || y >= p->input_height) {
-                int32_t q;
-                for (q = row_len >> 2; q > 0; --q) {
-                    dst[0] = 0;
-                    dst[1] = 0;
-                    dst += 4;
-                }
+    int8_t *const tail = stage + row_len;
+    int8_t *t = tail;
+    int32_t fy, k;
+    for (fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_height;
+        if (y < 0 || y >= p->input_height) {
+            for (k = quads; k > 0; --k) {
+                dst[0] = 0;
+                dst[1] = 0;
+                dst += 4;
+            }
+            for (k = 0; k < rest; ++k) {
+                *t++ = zp;
+            }
+        } else {
+            const int8_t *row = image + (size_t)y * row_bytes;
+            const int8_t *src = stage;
+            if (contiguous) {
+                src = row + (size_t)x0 * depth;
             } else {
-                const int8_t *row = image + (size_t)y * row_bytes;
-                const int8_t *src = row + (size_t)(contiguous ? x0 : 0) * (size_t)p->input_depth;
-                if (!contiguous) {
-                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
-                    src = stage;
-                }
-                dst = tg_dsp_conv_widen(src, row_len >> 2, dst, off2);
+                tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+            }
+            dst = tg_dsp_conv_widen(src, quads, dst, off2);
+            for (k = 0; k < rest; ++k) {
+                *t++ = src[4 * quads + k];
             }
         }
-    } else {
-        /* blocks straddle the rows: stage the whole window, then widen it */
-        int8_t *s = stage;
-        for (fy = 0; fy < p->filter_height; ++fy) {
-            const int32_t y = y0 + fy * p->dilation_height;
-            if (y < 0 || y >= p->input_height) {
-                memset(s, zp, (size_t)row_len);
-            } else if (contiguous) {
-                memcpy(s, image + (size_t)y * row_bytes + (size_t)x0 * (size_t)p->input_depth,
-                       (size_t)row_len);
-            } else {
-                tg_dsp_conv_gather_row(p, image + (size_t)y * row_bytes, x0, zp, s);
-            }
-            s += row_len;
+    }
+    if (rest) {
+        while ((t - tail) & 3) {     /* meets zero weights; any defined value does */
+            *t++ = zp;
         }
-        /* the padding up to depth4 meets zero weights; any defined value does */
-        memset(s, zp, (size_t)(p->depth4 - p->filter_height * row_len));
-        (void)tg_dsp_conv_widen(stage, p->depth4 >> 2, dst, off2);
+        (void)tg_dsp_conv_widen(tail, (int32_t)(t - tail) >> 2, dst, off2);
     }
 }
 

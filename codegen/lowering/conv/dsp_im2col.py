@@ -3,8 +3,9 @@ layers of 1-3 input channels) on tg_dsp_conv_s8: an int16 im2col of two output p
 2 pixels x 2 output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
 
 Everything the kernel can take from generation time is prepared here: the weights in the
-order the inner loop reads them (output channel pairs, 4-weight words of the two channels
-alternating, the window zero-padded to a multiple of 4 so there is no tail), and the bias,
+order the inner loop reads them (the window in the column's order, `column_order`: each
+row's groups of 4 values, then the rows' remainders, zero-padded to a multiple of 4 so
+there is no tail; output channel pairs, 4-weight words of the two channels alternating), and the bias,
 multipliers and shifts padded to an even channel count.  The im2col adds the input offset,
 so the bias is the model's (zeros without one).  Called by `lowering/conv/dsp.py` for the
 layers its pointwise GEMM does not take.
@@ -19,20 +20,27 @@ from codegen.lowering.base import Declined, LowerContext
 from codegen.ops.conv import ConvLayer
 
 
-def depth4(layer: ConvLayer) -> int:
-    """The window's values (filter height x width x input depth) rounded up to 4."""
-    return -(-layer.f_h * layer.f_w * layer.filter_depth // 4) * 4
+def column_order(f_h: int, row_len: int) -> np.ndarray:
+    """Window positions (filter order: row * row_len + value) in tg_dsp_conv_s8's column
+    order, -1 for padding: each row's whole groups of 4, then every row's last
+    row_len % 4 values, padded to a multiple of 4."""
+    body = row_len // 4 * 4
+    rows = np.arange(f_h * row_len).reshape(f_h, row_len)
+    rest = rows[:, body:].reshape(-1)
+    pad = np.full(-rest.size % 4, -1)
+    return np.concatenate([rows[:, :body].reshape(-1), rest, pad]).astype(np.int64)
 
 
-def im2col_weight_layout(w: np.ndarray, d4: int) -> np.ndarray:
+def im2col_weight_layout(w: np.ndarray, order: np.ndarray) -> np.ndarray:
     """[channels][window] int8 weights (filter order) in the order tg_dsp_conv_s8 reads them.
 
-    Each row zero-padded to `d4` values, a zero row added to an odd channel count, then
+    Each row in column `order` (-1: a zero), a zero row added to an odd channel count, then
     for each channel pair the 4-value words of its two channels alternating.
     """
-    channels, window = w.shape
+    channels, _ = w.shape
+    d4 = order.size
     rows = np.zeros((channels + channels % 2, d4), np.int8)
-    rows[:channels, :window] = w
+    rows[:channels] = np.where(order >= 0, w[:, np.maximum(order, 0)], 0)
     pairs = rows.reshape(-1, 2, d4 // 4, 4).transpose(0, 2, 1, 3)
     return np.ascontiguousarray(pairs).reshape(-1)
 
@@ -49,8 +57,12 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
         raise Declined(f"grouped convolutions ({layer.groups} groups) are not in the dsp "
                        "kernels yet")
     win, out_d = layer.win, layer.out_d
-    d4 = depth4(layer)
-    window = layer.f_h * layer.f_w * layer.in_d
+    row_len = layer.f_w * layer.in_d
+    order = column_order(layer.f_h, row_len)
+    d4 = order.size
+    window = layer.f_h * row_len
+    # the two int16 columns, one window row of int8, the rows' last values
+    scratch = 4 * d4 + row_len + (d4 - layer.f_h * (row_len // 4 * 4))
     bias = (layer.bias.data.astype(np.int32).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int32))
     mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
@@ -64,9 +76,9 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     else:
         mult, shf = _even(mult), _even(shf)
     c_w, r_w = ctx.const("weights", "int8_t",
-                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), d4),
+                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), order),
                          f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
-                         f"pairs, 4 values interleaved, padded to {d4} (tg_dsp_conv.h)")
+                         f"pairs in column order, 4 values interleaved (tg_dsp_conv.h)")
     c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
                          "int32 bias per output channel (an even count)")
     each = "per channel" if per_channel else "(all channels)"
@@ -88,7 +100,7 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                     act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
         consts=[c_w, c_b, c_m, c_s],
-        scratch=[5 * d4],
+        scratch=[scratch],
         comment=layer.comment(),
         macs=layer.macs,
     )
