@@ -1,5 +1,6 @@
 """The dsp kernel variant (tinygen's DSP-extension kernels): FULLY_CONNECTED and pointwise
-CONV_2D as one int8 GEMM (runtime_c/tg_dsp_gemm.c, tg_acle.h), bit-exact with TFLM.
+CONV_2D as one int8 GEMM (runtime_c/tg_dsp_gemm.c, tg_acle.h), other CONV_2D layers on an
+int16 im2col (tg_dsp_conv.c), depthwise layers, bit-exact with TFLM.
 
 On the host the variant runs the plain-C twins of the DSP instructions (asked for by name,
 kernels=["dsp", "portable"]), also under ASan/UBSan; on the emulated Cortex-M4 it runs the
@@ -149,13 +150,19 @@ def fc_model(cases, seed: int) -> bytes:
     return m.build()
 
 
+# the conv layers of mixed_model: pointwise, depthwise, k x k (rows of whole blocks with
+# clipped borders, a 3-channel first layer with row remainders, kws's 10x4 one-channel)
+MIXED_CONV = PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1] + \
+    [KXK_CASES[0], KXK_CASES[1], KXK_CASES[3]]
+
+
 def mixed_model(seed: int) -> bytes:
-    """A few FC and pointwise layers in one model (the emulator and sanitizer samples)."""
+    """A few FC and convolution layers in one model (the emulator and sanitizer samples)."""
     rng = np.random.default_rng(seed)
     m = ModelWriter()
     for k, c in enumerate(FC_CASES[1:4]):
         add_fc(m, rng, f"f{k}", *c)
-    for k, c in enumerate(PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]):
+    for k, c in enumerate(MIXED_CONV):
         add_layer(m, rng, c, f"c{k}")
     return m.build()
 
@@ -213,7 +220,8 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):
     res = assert_bit_exact(mixed_model(13), tmp_path, count=2, seed=13, kernels=DSP,
                            sanitize=True)
-    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8", "tg_dsp_depthwise_s8"}
+    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8", "tg_dsp_depthwise_s8",
+                                        "tg_dsp_conv_s8"}
 
 
 # ---------------------------------------------------------------- selection
@@ -222,7 +230,7 @@ def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
     path.write_bytes(mixed_model(14))
     for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
         gen = generate(path, None, target=target)
-        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 9, target
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 12, target
     for target in ("cortex-m3", "cortex-m0plus", "host"):
         gen = generate(path, None, target=target)
         assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
@@ -245,12 +253,13 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert report.ok, report.table()
     sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
         [c.batch * int(np.prod(c.out_hw())) * c.out_d
-         for c in PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1]]
+         for c in MIXED_CONV]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 6
     assert model_c.count("tg_dsp_depthwise_s8(") == 3
+    assert model_c.count("tg_dsp_conv_s8(") == 3
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 
@@ -352,5 +361,6 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
     generate(path, out, target="host", kernels=DSP)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", str(out / "tg_dsp_gemm.c"),
-                        str(out / "tg_dsp_depthwise.c")], capture_output=True, text=True)
+                        str(out / "tg_dsp_depthwise.c"), str(out / "tg_dsp_conv.c")],
+                       capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
