@@ -4,7 +4,7 @@
  *
  * Same arithmetic as TFLite's reference ConvPerChannel: acc = bias + the sum over the
  * taps inside the image of w * (x + input_offset) (exact modulo 2^32, in any order), then
- * MultiplyByQuantizedMultiplier (as tg_dsp_requant.h: tg_requantize's values), the
+ * MultiplyByQuantizedMultiplier (tg_requantize's values, in fewer instructions), the
  * output offset and the activation clamp.  A tap outside the image is written to the
  * column as the input zero point (x + input_offset = 0), so it adds nothing, exactly like
  * TFLM's skipped tap.
@@ -115,18 +115,45 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *inpu
 }
 
 /*
- * MultiplyByQuantizedMultiplier as tg_dsp_requantize_rq computes it, without its branch
- * for a multiplier of INT32_MIN: TFLite's multipliers lie in [0, 2^31) (the generator
- * checks), so the rounded high half always fits.  left = max(shift, 0), right = left - shift.
+ * MultiplyByQuantizedMultiplier, the output offset and the clamp.  The generator checks
+ * that |acc| * 2^left < 2^30 for every accumulator the layer can produce and that the
+ * multiplier m is in [0, 2^31) (codegen/lowering/conv/dsp_im2col.py, requant_fits).  Then:
+ * SaturatingRoundingDoublingHighMul(a, m) = floor((a * m + 2^30) / 2^31) (tg_dsp_requant.h)
+ * = floor((2a * m + 2^31) / 2^32) = SMMULR(2a, m), with 2a = acc << (left + 1) exact and the
+ * saturating case impossible; and RoundingDivideByPOT(h, right), for right >= 1,
+ * = (h >> right) + ((h & mask) > mask / 2 + (h < 0)) = (h + 2^(right-1) - (h < 0)) >> right
+ * (write h = q 2^right + r: both add 1 to q exactly when r >= 2^(right-1) + (h < 0)), where
+ * |h| < 2^30 keeps the sum in range; for right = 0 both are h (rnd = neg = 0).
  */
-TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, int32_t m, int32_t left, int32_t right,
+typedef struct {
+    int32_t m;
+    int32_t left1;      /* max(shift, 0) + 1 */
+    int32_t right;      /* max(-shift, 0) */
+    int32_t rnd;        /* 2^(right-1), or 0 */
+    uint32_t neg;       /* 1 if right > 0 */
+} tg_dsp_conv_rq_t;
+
+TG_INLINE tg_dsp_conv_rq_t tg_dsp_conv_rq(int32_t m, int32_t shift)
+{
+    tg_dsp_conv_rq_t q;
+    q.m = m;
+    q.left1 = TG_MAX(shift, 0) + 1;
+    q.right = q.left1 - 1 - shift;
+    q.neg = q.right > 0 ? 1u : 0u;
+    q.rnd = (int32_t)((q.neg << q.right) >> 1);
+    return q;
+}
+
+TG_INLINE int32_t tg_dsp_conv_requantize(uint32_t acc, const tg_dsp_conv_rq_t *q)
+{
+    const int32_t h = tg_smmulr((int32_t)(acc << q->left1), q->m);
+    return (h + q->rnd - (int32_t)(((uint32_t)h >> 31) & q->neg)) >> q->right;
+}
+
+TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, const tg_dsp_conv_rq_t *q,
                                  const tg_dsp_conv_params_t *p)
 {
-    const int32_t a = (int32_t)(acc << left);
-    const int32_t high = (int32_t)(((int64_t)a * m + ((int64_t)1 << 30)) >> 31);
-    const int32_t mask = (int32_t)((1u << right) - 1u);
-    int32_t r = (high >> right) + ((high & mask) > (mask >> 1) + (high < 0 ? 1 : 0) ? 1 : 0);
-    r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
+    const int32_t r = tg_dsp_conv_requantize(acc, q) + p->output_offset;
     return (int8_t)tg_clamp(r, p->act_min, p->act_max);
 }
 
@@ -173,7 +200,8 @@ static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *
         uint32_t a00 = (uint32_t)p->bias[c], a01 = (uint32_t)p->bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const uint32_t *x = col;
-        int32_t k, left, right;
+        int32_t k;
+        tg_dsp_conv_rq_t q;
         for (k = blocks >> 1; k > 0; --k) {
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             TG_DSP_CONV_BARRIER();
@@ -185,20 +213,18 @@ static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             w += 8;
         }
-        left = TG_MAX(shift[0], 0);
-        right = left - shift[0];
-        out[c] = tg_dsp_conv_out(a00, mult[0], left, right, p);
+        q = tg_dsp_conv_rq(mult[0], shift[0]);
+        out[c] = tg_dsp_conv_out(a00, &q, p);
         if (two) {
-            out[channels + c] = tg_dsp_conv_out(a10, mult[0], left, right, p);
+            out[channels + c] = tg_dsp_conv_out(a10, &q, p);
         }
         mult += step;
         shift += step;
         if (c + 1 < channels) {
-            left = TG_MAX(shift[0], 0);
-            right = left - shift[0];
-            out[c + 1] = tg_dsp_conv_out(a01, mult[0], left, right, p);
+            q = tg_dsp_conv_rq(mult[0], shift[0]);
+            out[c + 1] = tg_dsp_conv_out(a01, &q, p);
             if (two) {
-                out[channels + c + 1] = tg_dsp_conv_out(a11, mult[0], left, right, p);
+                out[channels + c + 1] = tg_dsp_conv_out(a11, &q, p);
             }
         }
         mult += step;

@@ -19,6 +19,7 @@ import pytest
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.hostcc import find_cc
+from codegen.lowering.conv.dsp_im2col import requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
@@ -320,6 +321,92 @@ def test_fast_requantize_equals_tg_requantize_on_the_edges(tmp_path):
     out = subprocess.run([str(exe)], capture_output=True, text=True)
     checked, bad = map(int, out.stdout.split())
     assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
+
+
+CONV_REQUANT_SWEEP = r"""
+#include <stdio.h>
+#include "tg_dsp_conv.c"
+
+static uint32_t state = 777u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+
+static long bad, checked;
+
+static void one(int32_t x, int32_t m, int32_t shift)
+{
+    const tg_dsp_conv_rq_t q = tg_dsp_conv_rq(m, shift);
+    bad += tg_dsp_conv_requantize((uint32_t)x, &q) != tg_requantize(x, m, shift);
+    ++checked;
+}
+
+int main(void)
+{
+    static const int32_t ms[] = {0, 1, 2, 1073741823, 1073741824, 1073741825, 1518500250,
+                                 2147483646, INT32_MAX};
+    int32_t shift;
+    size_t j;
+    int k;
+    for (shift = -31; shift <= 29; ++shift) {
+        /* every |x| * 2^max(shift, 0) < 2^30, as the generator guarantees */
+        const int32_t top = (int32_t)((1u << 30) >> (shift > 0 ? shift : 0)) - 1;
+        const int32_t xs[] = {-top, -top + 1, -top / 2, -3, -2, -1, 0, 1, 2, 3, top / 2,
+                              top - 1, top};
+        size_t i;
+        for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+            if (xs[i] > top || xs[i] < -top) {
+                continue;
+            }
+            if (xs[i] > top || xs[i] < -top) {
+                continue;
+            }
+            for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+                one(xs[i], ms[j], shift);
+            }
+            for (k = 0; k < 200; ++k) {
+                one(xs[i], next() & INT32_MAX, shift);
+            }
+        }
+        for (k = 0; k < 20000; ++k) {
+            int32_t x = next() % (top + 1);
+            one(x >> (k & 15), next() & INT32_MAX, shift);
+        }
+    }
+    printf("%ld %ld\n", checked, bad);
+    return bad != 0;
+}
+"""
+
+
+def test_conv_requantize_equals_tg_requantize_in_its_range(tmp_path):
+    """tg_dsp_conv_s8's requantization (SMMULR and a rounding add, C fallbacks here) gives
+    tg_requantize's value for every accumulator and multiplier the generator lets through
+    (requant_fits), edges included; under UBSan."""
+    src = tmp_path / "sweep.c"
+    src.write_text(CONV_REQUANT_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
+
+
+def test_conv_requant_range_check():
+    w = np.full((2, 3, 3, 4), 127, np.int8)
+    zero = np.zeros(2, np.int64)
+    m = np.full(2, 1 << 30, np.int32)
+    ok = requant_fits(w, zero, -128, m, np.array([-5, -8]))
+    assert ok is None
+    # 36 taps * 127 * 255 = 1,165,860 < 2^30, but not after a left shift of 10
+    assert "2^30" in requant_fits(w, zero, -128, m, np.array([-5, 10]))
+    # zero point 0: |x| <= 128, 36 * 127 * 128 = 585,216
+    assert "2^30" in requant_fits(w, np.array([0, (1 << 30) - 585_216]), 0, m,
+                                  np.array([-1, -1]))
+    assert requant_fits(w, np.array([0, (1 << 30) - 585_217]), 0, m,
+                        np.array([-1, -1])) is None
+    assert "negative" in requant_fits(w, zero, 0, np.array([1, -1]), np.array([-1, -1]))
+    assert "-31" in requant_fits(w, zero, 0, m, np.array([-32, -1]))
 
 
 @pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),

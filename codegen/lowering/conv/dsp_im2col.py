@@ -45,6 +45,28 @@ def im2col_weight_layout(w: np.ndarray, order: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pairs).reshape(-1)
 
 
+def requant_fits(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
+                 multiplier: np.ndarray, shift: np.ndarray) -> str | None:
+    """Why tg_dsp_conv_s8's short requantization could differ from TFLM's, or None.
+
+    It needs every accumulator bias + sum w * (x - zero point) of channel c, shifted left
+    by max(shift, 0), below 2^30 in magnitude, multipliers in [0, 2^31) and right shifts of
+    at most 31 (tg_dsp_conv.c).
+    """
+    widest = max(127 - input_zero_point, input_zero_point + 128)     # max |x - zero point|
+    w = np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1)
+    bound = np.abs(bias.astype(np.int64)) + w.sum(axis=1) * widest
+    left = np.maximum(shift.astype(np.int64), 0)
+    if np.any(multiplier < 0):
+        return "a negative output multiplier (TFLite's lie in [0, 2^31))"
+    if np.any(shift < -31):
+        return "an output shift below -31"
+    if np.any(bound >= np.right_shift(np.int64(1 << 30), np.minimum(left, 31))):
+        return ("accumulators could reach 2^30 (huge bias or weights), beyond the dsp "
+                "kernel's short requantization")
+    return None
+
+
 def _even(values: np.ndarray) -> np.ndarray:
     """Per-channel values with the last repeated to an even count."""
     v = np.asarray(values).reshape(-1)
@@ -67,9 +89,9 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
             else np.zeros(out_d, np.int32))
     mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
     shf = np.asarray(layer.shift, dtype=np.int32).reshape(-1)
-    if np.any(mult < 0):
-        # tg_dsp_conv_s8 leaves out the branch for INT32_MIN; TFLite's are in [0, 2^31)
-        raise Declined("a negative output multiplier (TFLite's lie in [0, 2^31))")
+    why = requant_fits(layer.filt.data, bias, -layer.input_offset, mult, shf)
+    if why:
+        raise Declined(why)
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
     if not per_channel:
         mult, shf = mult[:1], shf[:1]
