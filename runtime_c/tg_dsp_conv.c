@@ -185,8 +185,15 @@ TG_INLINE void tg_dsp_conv_block(const uint32_t *x, const int8_t *w, uint32_t *a
     *a11 = tg_smlad(x1b, e, *a11);
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+/* a function of its own: inlined into the pixel loop it spills registers every pass */
+#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
+#else
+#define TG_DSP_CONV_NOINLINE
+#endif
+
 /* Every output channel of the pixel pair whose columns are at col; `two`: store pixel 1. */
-static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *col,
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *col,
                                  int8_t *out, int two)
 {
     const int32_t blocks = p->depth4 >> 2;
@@ -202,15 +209,20 @@ static void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *
         const uint32_t *x = col;
         int32_t k;
         tg_dsp_conv_rq_t q;
-        for (k = blocks >> 1; k > 0; --k) {
+        for (k = blocks >> 2; k > 0; --k) {
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             TG_DSP_CONV_BARRIER();
             tg_dsp_conv_block(x + 4, w + 8, &a00, &a01, &a10, &a11);
-            x += 8;
-            w += 16;
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 8, w + 16, &a00, &a01, &a10, &a11);
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 12, w + 24, &a00, &a01, &a10, &a11);
+            x += 16;
+            w += 32;
         }
-        if (blocks & 1) {
+        for (k = blocks & 3; k > 0; --k) {
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
+            x += 4;
             w += 8;
         }
         q = tg_dsp_conv_rq(mult[0], shift[0]);
