@@ -125,6 +125,15 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *inpu
  * (write h = q 2^right + r: both add 1 to q exactly when r >= 2^(right-1) + (h < 0)), where
  * |h| < 2^30 keeps the sum in range; for right = 0 both are h (rnd = neg = 0).
  */
+/* The output offset added and the activation clamp, as two conditional moves (no branch). */
+TG_INLINE int8_t tg_dsp_conv_clamp(int32_t r, int32_t offset, int32_t lo, int32_t hi)
+{
+    r += offset;
+    r = r < lo ? lo : r;
+    r = r > hi ? hi : r;
+    return (int8_t)r;
+}
+
 typedef struct {
     int32_t m;
     int32_t left1;      /* max(shift, 0) + 1 */
@@ -148,13 +157,6 @@ TG_INLINE int32_t tg_dsp_conv_requantize(uint32_t acc, const tg_dsp_conv_rq_t *q
 {
     const int32_t h = tg_smmulr((int32_t)(acc << q->left1), q->m);
     return (h + q->rnd - (int32_t)(((uint32_t)h >> 31) & q->neg)) >> q->right;
-}
-
-TG_INLINE int8_t tg_dsp_conv_out(uint32_t acc, const tg_dsp_conv_rq_t *q,
-                                 const tg_dsp_conv_params_t *p)
-{
-    const int32_t r = tg_dsp_conv_requantize(acc, q) + p->output_offset;
-    return (int8_t)tg_clamp(r, p->act_min, p->act_max);
 }
 
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
@@ -192,19 +194,24 @@ TG_INLINE void tg_dsp_conv_block(const uint32_t *x, const int8_t *w, uint32_t *a
 #define TG_DSP_CONV_NOINLINE
 #endif
 
-/* Every output channel of the pixel pair whose columns are at col; `two`: store pixel 1. */
-static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p, const uint32_t *col,
-                                 int8_t *out, int two)
+/* Every output channel of the pixel pair whose columns are at col, into out0 and out1
+ * (the same pixel twice for a last odd one: then out1 == out0, written twice alike). */
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p,
+                                                      const uint32_t *col, int8_t *out0,
+                                                      int8_t *out1)
 {
+    /* everything from p in locals: the int8 stores below may alias it for the compiler */
     const int32_t blocks = p->depth4 >> 2;
     const int32_t channels = p->output_depth;
     const int32_t step = p->per_channel ? 1 : 0;
+    const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int8_t *w = p->weights;
+    const int32_t *bias = p->bias;
     const int32_t *mult = p->multiplier;
     const int32_t *shift = p->shift;
     int32_t c;
     for (c = 0; c < channels; c += 2) {
-        uint32_t a00 = (uint32_t)p->bias[c], a01 = (uint32_t)p->bias[c + 1];  /* a<pixel><ch> */
+        uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const uint32_t *x = col;
         int32_t k;
@@ -226,18 +233,14 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
             w += 8;
         }
         q = tg_dsp_conv_rq(mult[0], shift[0]);
-        out[c] = tg_dsp_conv_out(a00, &q, p);
-        if (two) {
-            out[channels + c] = tg_dsp_conv_out(a10, &q, p);
-        }
+        out0[c] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a00, &q), offset, lo, hi);
+        out1[c] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a10, &q), offset, lo, hi);
         mult += step;
         shift += step;
         if (c + 1 < channels) {
             q = tg_dsp_conv_rq(mult[0], shift[0]);
-            out[c + 1] = tg_dsp_conv_out(a01, &q, p);
-            if (two) {
-                out[channels + c + 1] = tg_dsp_conv_out(a11, &q, p);
-            }
+            out0[c + 1] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a01, &q), offset, lo, hi);
+            out1[c + 1] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a11, &q), offset, lo, hi);
         }
         mult += step;
         shift += step;
@@ -254,8 +257,9 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
         tg_dsp_conv_im2col(p, input, n, col, stage);
-        /* a last odd pixel fills both slots (pixel 1's results are not stored) */
+        /* a last odd pixel fills both slots */
         tg_dsp_conv_im2col(p, input, two ? n + 1 : n, col + 2, stage);
-        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth, two);
+        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
+                             output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
     }
 }
