@@ -51,25 +51,28 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
     }
 }
 
+/* An output pixel: its image and the input position of its window's top left tap. */
+typedef struct {
+    const int8_t *image;
+    int32_t y0;
+    int32_t x0;
+} tg_dsp_conv_pos_t;
+
 /*
- * The column of output pixel n (counted over batches, rows, columns) into the column
- * blocks at dst (pixel slot 0 or 1 of the pair).  Each window row of row_len values gives
- * its row_len / 4 whole blocks, widened straight from the input (or from `stage`, the row
- * gathered with the input zero point for taps outside the image); its row_len % 4 last
- * values go to `tail`, widened after the last row.  A row outside the image is zeros.
+ * The column of the output pixel at `at` into the column blocks at dst (pixel slot 0 or 1
+ * of the pair).  Each window row of row_len values gives its row_len / 4 whole blocks,
+ * widened straight from the input (or from `stage`, the row gathered with the input zero
+ * point for taps outside the image); its row_len % 4 last values go to `tail`, widened
+ * after the last row.  A row outside the image is zeros.
  */
-static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const int8_t *input, int32_t n,
+static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
                                uint32_t *dst, int8_t *stage)
 {
-    const int32_t per_image = p->output_height * p->output_width;
-    const int32_t b = n / per_image;
-    const int32_t oy = (n - b * per_image) / p->output_width;
-    const int32_t ox = n - b * per_image - oy * p->output_width;
     const size_t depth = (size_t)p->input_depth;
     const size_t row_bytes = (size_t)p->input_width * depth;
-    const int8_t *image = input + (size_t)b * (size_t)p->input_height * row_bytes;
-    const int32_t y0 = oy * p->stride_height - p->pad_top;
-    const int32_t x0 = ox * p->stride_width - p->pad_left;
+    const int8_t *image = at->image;
+    const int32_t y0 = at->y0;
+    const int32_t x0 = at->x0;
     const int32_t row_len = p->filter_width * p->input_depth;
     const int32_t quads = row_len >> 2;
     const int32_t rest = row_len & 3;
@@ -252,18 +255,43 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
     }
 }
 
+/* The next output pixel (row by row, image by image). */
+static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
+                             int32_t *ox)
+{
+    at->x0 += p->stride_width;
+    if (++*ox == p->output_width) {
+        *ox = 0;
+        at->x0 = -p->pad_left;
+        at->y0 += p->stride_height;
+        if (at->y0 == p->output_height * p->stride_height - p->pad_top) {
+            at->y0 = -p->pad_top;
+            at->image += (size_t)p->input_height * (size_t)p->input_width *
+                         (size_t)p->input_depth;
+        }
+    }
+}
+
 void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
 {
     uint32_t *col = (uint32_t *)scratch;
     int8_t *stage = (int8_t *)(col + p->depth4);
     const int32_t pixels = p->batches * p->output_height * p->output_width;
-    int32_t n;
+    tg_dsp_conv_pos_t at;
+    int32_t n, ox = 0;
+    at.image = input;
+    at.y0 = -p->pad_top;
+    at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
-        tg_dsp_conv_im2col(p, input, n, col, stage);
+        tg_dsp_conv_im2col(p, &at, col, stage);
+        if (two) {
+            tg_dsp_conv_next(p, &at, &ox);
+        }
         /* a last odd pixel fills both slots */
-        tg_dsp_conv_im2col(p, input, two ? n + 1 : n, col + 2, stage);
+        tg_dsp_conv_im2col(p, &at, col + 2, stage);
+        tg_dsp_conv_next(p, &at, &ox);
         tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
                              output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
     }
