@@ -101,13 +101,10 @@ DW_CASES = [
              padding=SAME, act="RELU", per_channel=True, in_zp=127, out_zp=127),
     ConvCase(op=DW, in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3),
              padding=VALID, in_zp=-128, out_zp=-128),
-    # one input channel, multiplier 8 and 3 (a first layer, as in person_detect: run as a
-    # convolution)
+    # one input channel, multiplier 8 and 3 (a first layer, as in person_detect)
     ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2),
              padding=SAME, act="RELU6", per_channel=True, in_zp=-128),
     ConvCase(op=DW, in_h=5, in_w=4, in_d=1, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=127),
-    ConvCase(op=DW, in_h=7, in_w=6, in_d=1, out_d=5, k_h=3, k_w=2, dilation=(2, 1),
-             padding=SAME, act="RELU", per_channel=True, in_zp=-128, out_zp=127),
 ]
 OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
             ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
@@ -156,7 +153,7 @@ def fc_model(cases, seed: int) -> bytes:
 
 # the conv layers of mixed_model: pointwise, depthwise, k x k (rows of whole blocks with
 # clipped borders, a 3-channel first layer with row remainders, kws's 10x4 one-channel)
-MIXED_CONV = PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-3:-2] + \
+MIXED_CONV = PW_CASES[1:4] + DW_CASES[1:3] + DW_CASES[-2:-1] + \
     [KXK_CASES[0], KXK_CASES[1], KXK_CASES[3]]
 
 
@@ -215,9 +212,8 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     cases = DW_CASES + OTHER_DW
     res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP)
     layers = res.gen.program.layers
-    # one input channel, several outputs: the convolution it is (tg_dsp_conv_s8)
-    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * (len(DW_CASES) - 3) + \
-        ["tg_dsp_conv_s8"] * 3 + ["tg_depthwise_conv_s8"] * 2
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES) + \
+        ["tg_depthwise_conv_s8"] * 2
     assert "depth multiplier 1, or one input channel" in layers[-2].selection.reason()
     assert "undilated" in layers[-1].selection.reason()
 
@@ -263,8 +259,8 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 6
-    assert model_c.count("tg_dsp_depthwise_s8(") == 2
-    assert model_c.count("tg_dsp_conv_s8(") == 4
+    assert model_c.count("tg_dsp_depthwise_s8(") == 3
+    assert model_c.count("tg_dsp_conv_s8(") == 3
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 

@@ -1,8 +1,8 @@
 """CONV_2D and DEPTHWISE_CONV_2D on tinygen's DSP-extension kernels: pointwise (1x1,
 stride 1, no padding, one group) convolutions as the GEMM tg_dsp_gemm_s8 over every pixel
 (lowering/dsp_support.py); other convolutions of one group on tg_dsp_conv_s8, an int16
-im2col (lowering/conv/dsp_im2col.py), as are depthwise ones of one input channel; depthwise
-convolutions with depth multiplier 1 and no dilation
+im2col (lowering/conv/dsp_im2col.py); depthwise convolutions with depth multiplier 1 (or one input
+channel) and no dilation
 on tg_dsp_depthwise_s8 (any filter size, stride, padding); other layers are declined (the
 next variant runs them)."""
 from __future__ import annotations
@@ -45,10 +45,6 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     layer = analyse_depthwise_conv(op, g)
     win, filt = layer.win, layer.filt
     _, f_h, f_w, out_d = filt.shape
-    if layer.in_d == 1 and out_d > 1:
-        # one input channel (a first layer): the convolution of out_d filters [out_d, h, w, 1],
-        # measured faster than tg_dsp_depthwise_s8 and CMSIS-NN (person_detect's first layer)
-        return im2col_call(op, layer, ctx, np.transpose(filt.data, (3, 1, 2, 0)))
     if out_d != layer.in_d and layer.in_d != 1:
         raise Declined("only depth multiplier 1, or one input channel, so far")
     if (win.dilation_h, win.dilation_w) != (1, 1):

@@ -1,7 +1,6 @@
 """CONV_2D layers that are not pointwise (k x k filters, strides, padding, dilation, first
-layers of 1-3 input channels; also DEPTHWISE_CONV_2D of one input channel) on
-tg_dsp_conv_s8: an int16 im2col of two output pixels, then 2 pixels x 2 output channels per
-pass with SMLAD (runtime_c/tg_dsp_conv.c).
+layers of 1-3 input channels) on tg_dsp_conv_s8: an int16 im2col of two output pixels, then
+2 pixels x 2 output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
 
 Everything the kernel can take from generation time is prepared here: the weights in the
 order the inner loop reads them (the window in the column's order, `column_order`: each
@@ -74,14 +73,8 @@ def _even(values: np.ndarray) -> np.ndarray:
     return np.concatenate([v, v[-1:]]) if v.size % 2 else v
 
 
-def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
-                filters: np.ndarray | None = None) -> LayerCall:
-    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined.
-
-    `filters` ([out_d, h, w, in_d], default the layer's) lets a DEPTHWISE_CONV_2D of one
-    input channel run as the convolution it is.
-    """
-    filters = layer.filt.data if filters is None else filters
+def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined."""
     if layer.groups != 1:
         raise Declined(f"grouped convolutions ({layer.groups} groups) are not in the dsp "
                        "kernels yet")
@@ -96,7 +89,7 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
             else np.zeros(out_d, np.int32))
     mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
     shf = np.asarray(layer.shift, dtype=np.int32).reshape(-1)
-    why = requant_fits(filters, bias, -layer.input_offset, mult, shf)
+    why = requant_fits(layer.filt.data, bias, -layer.input_offset, mult, shf)
     if why:
         raise Declined(why)
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
@@ -105,7 +98,7 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
     else:
         mult, shf = _even(mult), _even(shf)
     c_w, r_w = ctx.const("weights", "int8_t",
-                         im2col_weight_layout(filters.reshape(out_d, window), order),
+                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), order),
                          f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
                          f"pairs in column order, 4 values interleaved (tg_dsp_conv.h)")
     c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
