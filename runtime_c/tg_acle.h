@@ -177,4 +177,19 @@ TG_INLINE int32_t tg_ssat8(int32_t x)
 #endif
 }
 
+/* SMMULR: the high 32 bits of a * b + 2^31 (the 64-bit product rounded to its high word). */
+TG_INLINE int32_t tg_smmulr(int32_t a, int32_t b)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    /* ACLE has no intrinsic for it */
+    int32_t r;
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    /* |a * b| <= 2^62, so adding 2^31 cannot overflow; >> of a negative value is arithmetic
+     * on every compiler tinygen supports (as tg_common.h assumes) */
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
 #endif /* TG_ACLE_H */

@@ -108,13 +108,14 @@ def single_op_models() -> dict[str, bytes]:
 
 
 def dsp_models() -> dict[str, bytes]:
-    """Models whose layers the dsp variant runs: FULLY_CONNECTED, a 1x1 CONV_2D, a
-    DEPTHWISE_CONV_2D."""
+    """Models whose layers the dsp variant runs: FULLY_CONNECTED, a 1x1 and a 3x3 CONV_2D,
+    a DEPTHWISE_CONV_2D."""
     rng = np.random.default_rng(10)
     m = ModelWriter()
     add_fc(m, rng, "f", 2, 7, 5, True, "RELU")
     add_layer(m, rng, ConvCase(in_h=3, in_w=2, in_d=6, out_d=3, k_h=1, k_w=1), "c")
     add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=3, in_d=5, out_d=5), "d")
+    add_layer(m, rng, ConvCase(in_h=4, in_w=3, in_d=3, out_d=3, k_h=3, k_w=3), "k")
     models = {"dsp_gemm": m.build()}
     m = ModelWriter()
     add_lstm(m, rng, "l", 2, 3, 5, 6)

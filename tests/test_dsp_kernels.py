@@ -1,5 +1,6 @@
 """The dsp kernel variant (tinygen's DSP-extension kernels): FULLY_CONNECTED and pointwise
-CONV_2D as one int8 GEMM (runtime_c/tg_dsp_gemm.c, tg_acle.h), bit-exact with TFLM.
+CONV_2D as one int8 GEMM (runtime_c/tg_dsp_gemm.c, tg_acle.h), other CONV_2D layers on an
+int16 im2col (tg_dsp_conv.c), depthwise layers, bit-exact with TFLM.
 
 On the host the variant runs the plain-C twins of the DSP instructions (asked for by name,
 kernels=["dsp", "portable"]), also under ASan/UBSan; on the emulated Cortex-M4 it runs the
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import zlib
 
 import numpy as np
 import pytest
@@ -18,6 +18,7 @@ import pytest
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.hostcc import find_cc
+from codegen.lowering.conv.dsp_im2col import requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
@@ -117,8 +118,38 @@ DW_CASES = [
 OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
             ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
 
-# not pointwise: not the GEMM
-OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3)]
+# not pointwise: tg_dsp_conv_s8 (int16 im2col).  Window rows of whole 4-value blocks
+# (widened from the input, or staged at the borders) and windows staged whole; filters
+# 1x3, 3x3, 5x5, 10x4, 7x1, 2x2, 1x1; strides 1/2/3; dilations; input channels 1, 2, 3,
+# 5, 8, 17; output channels 1, 3, 5, 17 (odd pair tails); odd pixel counts (the last
+# pixel alone), widths and heights of 1, batches
+KXK_CASES = [
+    ConvCase(in_h=5, in_w=5, in_d=8, out_d=3, k_h=3, k_w=3, padding=SAME, act="RELU",
+             per_channel=True, in_zp=-128, out_zp=127),
+    ConvCase(in_h=7, in_w=6, in_d=3, out_d=5, k_h=3, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU6", per_channel=False),
+    ConvCase(in_h=7, in_w=9, in_d=2, out_d=17, k_h=5, k_w=5, padding=VALID, act="NONE",
+             in_zp=127, out_zp=-128),
+    ConvCase(in_h=13, in_w=7, in_d=1, out_d=17, k_h=10, k_w=4, stride=(2, 2), padding=SAME,
+             act="RELU", per_channel=True),
+    ConvCase(in_h=9, in_w=1, in_d=5, out_d=1, k_h=7, k_w=1, stride=(3, 3), padding=SAME,
+             act="RELU_N1_TO_1", per_channel=False, in_zp=-128),
+    ConvCase(in_h=1, in_w=8, in_d=17, out_d=3, k_h=1, k_w=3, stride=(1, 3), padding=VALID,
+             bias=False, in_zp=127, out_zp=127),
+    ConvCase(in_h=7, in_w=7, in_d=4, out_d=5, k_h=3, k_w=3, dilation=(2, 2), padding=SAME,
+             act="RELU", per_channel=False),
+    ConvCase(batch=2, in_h=5, in_w=3, in_d=3, out_d=3, k_h=3, k_w=3, dilation=(1, 2),
+             padding=SAME, act="RELU6", per_channel=True, bias=False),
+    ConvCase(in_h=6, in_w=6, in_d=8, out_d=5, k_h=1, k_w=1, stride=(2, 2), padding=SAME),
+    ConvCase(in_h=1, in_w=1, in_d=5, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=-128,
+             out_zp=-128),
+    ConvCase(in_h=8, in_w=8, in_d=17, out_d=17, k_h=2, k_w=2, stride=(3, 3), padding=VALID,
+             act="RELU", per_channel=False, in_zp=-128, out_zp=-128),
+    ConvCase(in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU6", per_channel=True, in_zp=127),
+]
+# grouped: the dsp variant declines it (portable runs it)
+OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=4, k_h=3, k_w=3, groups=2)]
 
 
 def fc_model(cases, seed: int) -> bytes:
@@ -129,13 +160,19 @@ def fc_model(cases, seed: int) -> bytes:
     return m.build()
 
 
+# the conv layers of mixed_model: pointwise, depthwise, k x k (rows of whole blocks with
+# clipped borders, a 3-channel first layer with row remainders, kws's 10x4 one-channel)
+MIXED_CONV = PW_CASES[1:4] + PW_CASES[-2:-1] + DW_CASES[1:3] + DW_CASES[-2:-1] + \
+    [KXK_CASES[0], KXK_CASES[1], KXK_CASES[3]]
+
+
 def mixed_model(seed: int) -> bytes:
     """A few FC and pointwise layers in one model (the emulator and sanitizer samples)."""
     rng = np.random.default_rng(seed)
     m = ModelWriter()
     for k, c in enumerate(FC_CASES[1:4]):
         add_fc(m, rng, f"f{k}", *c)
-    for k, c in enumerate(PW_CASES[1:4] + PW_CASES[-2:-1] + DW_CASES[1:3] + DW_CASES[-2:-1]):
+    for k, c in enumerate(MIXED_CONV):
         add_layer(m, rng, c, f"c{k}")
     return m.build()
 
@@ -167,13 +204,17 @@ def test_fully_connected_dsp_bit_exact(tmp_path):
     assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(FC_CASES)
 
 
-def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
-    cases = PW_CASES + OTHER_CONV
+def test_conv_dsp_bit_exact_and_grouped_declined(tmp_path):
+    cases = PW_CASES + KXK_CASES + OTHER_CONV
     res = assert_bit_exact(build_model(cases, 12), tmp_path, count=3, seed=12, kernels=DSP)
     layers = res.gen.program.layers
-    assert kernels_of(res.gen)[:len(PW_CASES)] == ["tg_dsp_gemm_s8"] * len(PW_CASES)
-    assert layers[-1].call.kernel != "tg_dsp_gemm_s8"
-    strided = [layer.call.params for layer in layers if layer.call.params.get("stride_h", 1) > 1]
+    # 1x1 filters (any stride, no padding) run on the GEMM, other filters on the im2col
+    kxk = ["tg_dsp_gemm_s8" if (c.k_h, c.k_w) == (1, 1) else "tg_dsp_conv_s8" for c in KXK_CASES]
+    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * len(PW_CASES) + kxk + ["tg_conv_s8"]
+    assert layers[-1].selection.variant == "portable"
+    assert "grouped convolutions" in layers[-1].selection.reason()
+    strided = [layer.call.params for layer in layers[:len(PW_CASES)]
+               if layer.call.params.get("stride_h", 1) > 1]
     assert [(p["stride_h"], p["stride_w"], p["rows"]) for p in strided] == \
         [(2, 2, 9), (2, 3, 2 * 3 * 3), (3, 1, 9)]
 
@@ -191,7 +232,8 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):
     res = assert_bit_exact(mixed_model(13), tmp_path, count=2, seed=13, kernels=DSP,
                            sanitize=True)
-    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8", "tg_dsp_depthwise_s8"}
+    assert set(kernels_of(res.gen)) == {"tg_dsp_gemm_s8", "tg_dsp_depthwise_s8",
+                                        "tg_dsp_conv_s8"}
 
 
 # ---------------------------------------------------------------- selection
@@ -200,7 +242,7 @@ def test_dsp_is_the_default_on_cores_with_the_dsp_extension(tmp_path):
     path.write_bytes(mixed_model(14))
     for target in ("cortex-m4", "cortex-m7", "cortex-m33", "nucleo-l4r5zi"):
         gen = generate(path, None, target=target)
-        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 10, target
+        assert [layer.selection.variant for layer in gen.program.layers] == ["dsp"] * 13, target
     for target in ("cortex-m3", "cortex-m0plus", "host"):
         gen = generate(path, None, target=target)
         assert {layer.selection.variant for layer in gen.program.layers} == {"portable"}
@@ -223,12 +265,13 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert report.ok, report.table()
     sizes = [c[0] * c[2] for c in FC_CASES[1:4]] + \
         [c.batch * int(np.prod(c.out_hw())) * c.out_d
-         for c in PW_CASES[1:4] + PW_CASES[-2:-1] + DW_CASES[1:3] + DW_CASES[-2:-1]]
+         for c in MIXED_CONV]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     # the emulated program ran the dsp kernels, built with the DSP extension's instructions
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_gemm_s8(") == 7
     assert model_c.count("tg_dsp_depthwise_s8(") == 3
+    assert model_c.count("tg_dsp_conv_s8(") == 3
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 
@@ -409,6 +452,92 @@ def test_gemm_constant_and_declined_channels(tmp_path):
     assert "0.5 or more" in second.selection.refusals[0].reason
 
 
+CONV_REQUANT_SWEEP = r"""
+#include <stdio.h>
+#include "tg_dsp_conv.c"
+
+static uint32_t state = 777u;
+static int32_t next(void) { state = state * 1664525u + 1013904223u; return (int32_t)state; }
+
+static long bad, checked;
+
+static void one(int32_t x, int32_t m, int32_t shift)
+{
+    const tg_dsp_conv_rq_t q = tg_dsp_conv_rq(m, shift);
+    bad += tg_dsp_conv_requantize((uint32_t)x, &q) != tg_requantize(x, m, shift);
+    ++checked;
+}
+
+int main(void)
+{
+    static const int32_t ms[] = {0, 1, 2, 1073741823, 1073741824, 1073741825, 1518500250,
+                                 2147483646, INT32_MAX};
+    int32_t shift;
+    size_t j;
+    int k;
+    for (shift = -31; shift <= 29; ++shift) {
+        /* every |x| * 2^max(shift, 0) < 2^30, as the generator guarantees */
+        const int32_t top = (int32_t)((1u << 30) >> (shift > 0 ? shift : 0)) - 1;
+        const int32_t xs[] = {-top, -top + 1, -top / 2, -3, -2, -1, 0, 1, 2, 3, top / 2,
+                              top - 1, top};
+        size_t i;
+        for (i = 0; i < sizeof xs / sizeof xs[0]; ++i) {
+            if (xs[i] > top || xs[i] < -top) {
+                continue;
+            }
+            if (xs[i] > top || xs[i] < -top) {
+                continue;
+            }
+            for (j = 0; j < sizeof ms / sizeof ms[0]; ++j) {
+                one(xs[i], ms[j], shift);
+            }
+            for (k = 0; k < 200; ++k) {
+                one(xs[i], next() & INT32_MAX, shift);
+            }
+        }
+        for (k = 0; k < 20000; ++k) {
+            int32_t x = next() % (top + 1);
+            one(x >> (k & 15), next() & INT32_MAX, shift);
+        }
+    }
+    printf("%ld %ld\n", checked, bad);
+    return bad != 0;
+}
+"""
+
+
+def test_conv_requantize_equals_tg_requantize_in_its_range(tmp_path):
+    """tg_dsp_conv_s8's requantization (SMMULR and a rounding add, C fallbacks here) gives
+    tg_requantize's value for every accumulator and multiplier the generator lets through
+    (requant_fits), edges included; under UBSan."""
+    src = tmp_path / "sweep.c"
+    src.write_text(CONV_REQUANT_SWEEP)
+    exe = tmp_path / "sweep"
+    subprocess.run([find_cc(), "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                    "-fsanitize=undefined", "-fno-sanitize-recover=all",
+                    f"-I{runtime_dir()}", str(src), "-o", str(exe)], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True)
+    checked, bad = map(int, out.stdout.split())
+    assert out.returncode == 0 and bad == 0 and checked > 1_000_000, out.stdout + out.stderr
+
+
+def test_conv_requant_range_check():
+    w = np.full((2, 3, 3, 4), 127, np.int8)
+    zero = np.zeros(2, np.int64)
+    m = np.full(2, 1 << 30, np.int32)
+    ok = requant_fits(w, zero, -128, m, np.array([-5, -8]))
+    assert ok is None
+    # 36 taps * 127 * 255 = 1,165,860 < 2^30, but not after a left shift of 10
+    assert "2^30" in requant_fits(w, zero, -128, m, np.array([-5, 10]))
+    # zero point 0: |x| <= 128, 36 * 127 * 128 = 585,216
+    assert "2^30" in requant_fits(w, np.array([0, (1 << 30) - 585_216]), 0, m,
+                                  np.array([-1, -1]))
+    assert requant_fits(w, np.array([0, (1 << 30) - 585_217]), 0, m,
+                        np.array([-1, -1])) is None
+    assert "negative" in requant_fits(w, zero, 0, np.array([1, -1]), np.array([-1, -1]))
+    assert "-31" in requant_fits(w, zero, 0, m, np.array([-32, -1]))
+
+
 @pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),
                     reason="CMSIS_NN_PATH not set: the order with CMSIS-NN needs a checkout")
 def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
@@ -448,5 +577,6 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
     generate(path, out, target="host", kernels=DSP)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", str(out / "tg_dsp_gemm.c"),
-                        str(out / "tg_dsp_depthwise.c")], capture_output=True, text=True)
+                        str(out / "tg_dsp_depthwise.c"), str(out / "tg_dsp_conv.c")],
+                       capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

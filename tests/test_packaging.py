@@ -142,7 +142,7 @@ def test_installed_tinygen_generates_lists_targets_and_verifies(venv, model, tmp
     _run([bin_ / "tinygen", "tiny.tflite", "--target", "cortex-m4", "-o", "out", "-q"],
          cwd=tmp_path)
     out = tmp_path / "out"
-    for f in ("tiny.h", "tiny.c", "tiny_data.c", "tg_conv.c", "tg_softmax.h", "Makefile",
+    for f in ("tiny.h", "tiny.c", "tiny_data.c", "tg_dsp_conv.c", "tg_softmax.h", "Makefile",
               "CMakeLists.txt", "cmake/arm-none-eabi.cmake", "README.md", "tinygen.json"):
         assert (out / f).is_file(), f
     assert "-mcpu=cortex-m4" in (out / "Makefile").read_text()

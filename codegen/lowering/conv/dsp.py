@@ -1,6 +1,7 @@
 """CONV_2D and DEPTHWISE_CONV_2D on tinygen's DSP-extension kernels: pointwise (1x1,
 any stride, no padding, one group) convolutions as the GEMM tg_dsp_gemm_s8 over every
-output pixel (lowering/dsp_support.py); depthwise convolutions with depth multiplier 1 (or one input
+output pixel (lowering/dsp_support.py); other convolutions of one group on tg_dsp_conv_s8, an
+int16 im2col (lowering/conv/dsp_im2col.py); depthwise convolutions with depth multiplier 1 (or one input
 channel) and no dilation
 on tg_dsp_depthwise_s8 (any filter size, stride, padding); other layers are declined (the
 next variant runs them)."""
@@ -13,6 +14,7 @@ from codegen.ir import CExpr, LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.cmsis_nn_support import VARIANT as CMSIS_NN
+from codegen.lowering.conv.dsp_im2col import im2col_call
 from codegen.lowering.dsp_support import VARIANT, gemm_call, require_dsp
 from codegen.ops.conv import analyse_conv, analyse_depthwise_conv
 
@@ -24,8 +26,7 @@ def lower_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     win = layer.win
     if (layer.f_h, layer.f_w) != (1, 1) or (win.pad_top, win.pad_left) != (0, 0) \
             or layer.groups != 1:
-        raise Declined("only pointwise convolutions so far (1x1 filter, no padding, one "
-                       "group)")
+        return im2col_call(op, layer, ctx)     # lowering/conv/dsp_im2col.py
     out_d = layer.out_d
     bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int64))

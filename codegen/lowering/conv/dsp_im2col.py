@@ -1,0 +1,128 @@
+"""CONV_2D layers that are not pointwise (k x k filters, strides, padding, dilation, first
+layers of 1-3 input channels) on tg_dsp_conv_s8: an int16 im2col of two output pixels, then
+2 pixels x 2 output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
+
+Everything the kernel can take from generation time is prepared here: the weights in the
+order the inner loop reads them (the window in the column's order, `column_order`: each
+row's groups of 4 values, then the rows' remainders, zero-padded to a multiple of 4 so
+there is no tail; output channel pairs, 4-weight words of the two channels alternating), and the bias,
+multipliers and shifts padded to an even channel count.  The im2col adds the input offset,
+so the bias is the model's (zeros without one).  Called by `lowering/conv/dsp.py` for the
+layers its pointwise GEMM does not take.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from codegen.graph import Op
+from codegen.ir import LayerCall, ScratchArg, TensorArg
+from codegen.lowering.base import Declined, LowerContext
+from codegen.ops.conv import ConvLayer
+
+
+def column_order(f_h: int, row_len: int) -> np.ndarray:
+    """Window positions (filter order: row * row_len + value) in tg_dsp_conv_s8's column
+    order, -1 for padding: each row's whole groups of 4, then every row's last
+    row_len % 4 values, padded to a multiple of 4."""
+    body = row_len // 4 * 4
+    rows = np.arange(f_h * row_len).reshape(f_h, row_len)
+    rest = rows[:, body:].reshape(-1)
+    pad = np.full(-rest.size % 4, -1)
+    return np.concatenate([rows[:, :body].reshape(-1), rest, pad]).astype(np.int64)
+
+
+def im2col_weight_layout(w: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """[channels][window] int8 weights (filter order) in the order tg_dsp_conv_s8 reads them.
+
+    Each row in column `order` (-1: a zero), a zero row added to an odd channel count, then
+    for each channel pair the 4-value words of its two channels alternating.
+    """
+    channels, _ = w.shape
+    d4 = order.size
+    rows = np.zeros((channels + channels % 2, d4), np.int8)
+    rows[:channels] = np.where(order >= 0, w[:, np.maximum(order, 0)], 0)
+    pairs = rows.reshape(-1, 2, d4 // 4, 4).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(pairs).reshape(-1)
+
+
+def requant_fits(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
+                 multiplier: np.ndarray, shift: np.ndarray) -> str | None:
+    """Why tg_dsp_conv_s8's short requantization could differ from TFLM's, or None.
+
+    It needs every accumulator bias + sum w * (x - zero point) of channel c, shifted left
+    by max(shift, 0), below 2^30 in magnitude, multipliers in [0, 2^31) and right shifts of
+    at most 31 (tg_dsp_conv.c).
+    """
+    widest = max(127 - input_zero_point, input_zero_point + 128)     # max |x - zero point|
+    w = np.abs(weights.astype(np.int64)).reshape(weights.shape[0], -1)
+    bound = np.abs(bias.astype(np.int64)) + w.sum(axis=1) * widest
+    left = np.maximum(shift.astype(np.int64), 0)
+    if np.any(multiplier < 0):
+        return "a negative output multiplier (TFLite's lie in [0, 2^31))"
+    if np.any(shift < -31):
+        return "an output shift below -31"
+    if np.any(bound >= np.right_shift(np.int64(1 << 30), np.minimum(left, 31))):
+        return ("accumulators could reach 2^30 (huge bias or weights), beyond the dsp "
+                "kernel's short requantization")
+    return None
+
+
+def _even(values: np.ndarray) -> np.ndarray:
+    """Per-channel values with the last repeated to an even count."""
+    v = np.asarray(values).reshape(-1)
+    return np.concatenate([v, v[-1:]]) if v.size % 2 else v
+
+
+def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined."""
+    if layer.groups != 1:
+        raise Declined(f"grouped convolutions ({layer.groups} groups) are not in the dsp "
+                       "kernels yet")
+    win, out_d = layer.win, layer.out_d
+    row_len = layer.f_w * layer.in_d
+    order = column_order(layer.f_h, row_len)
+    d4 = order.size
+    window = layer.f_h * row_len
+    # the two int16 columns, one window row of int8, the rows' last values
+    scratch = 4 * d4 + row_len + (d4 - layer.f_h * (row_len // 4 * 4))
+    bias = (layer.bias.data.astype(np.int32).reshape(out_d) if layer.bias is not None
+            else np.zeros(out_d, np.int32))
+    mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
+    shf = np.asarray(layer.shift, dtype=np.int32).reshape(-1)
+    why = requant_fits(layer.filt.data, bias, -layer.input_offset, mult, shf)
+    if why:
+        raise Declined(why)
+    per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
+    if not per_channel:
+        mult, shf = mult[:1], shf[:1]
+    else:
+        mult, shf = _even(mult), _even(shf)
+    c_w, r_w = ctx.const("weights", "int8_t",
+                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), order),
+                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
+                         f"pairs in column order, 4 values interleaved (tg_dsp_conv.h)")
+    c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
+                         "int32 bias per output channel (an even count)")
+    each = "per channel" if per_channel else "(all channels)"
+    c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
+    c_s, r_s = ctx.const("shift", "int32_t", shf, f"output shift (power of two) {each}")
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_conv_s8",
+        params_type="tg_dsp_conv_params_t",
+        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                    input_depth=layer.in_d, output_height=win.out_h, output_width=win.out_w,
+                    output_depth=out_d, filter_height=layer.f_h, filter_width=layer.f_w,
+                    stride_height=win.stride_h, stride_width=win.stride_w,
+                    dilation_height=win.dilation_h, dilation_width=win.dilation_w,
+                    pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
+                    weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
+                    per_channel=int(per_channel), input_offset=layer.input_offset,
+                    output_offset=layer.output_offset, act_min=layer.act_min,
+                    act_max=layer.act_max),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[c_w, c_b, c_m, c_s],
+        scratch=[scratch],
+        comment=layer.comment(),
+        macs=layer.macs,
+    )

@@ -1,0 +1,298 @@
+/*
+ * tg_dsp_conv.c - int8 CONV_2D (any filter, stride, padding, dilation) with SMLAD on an
+ * int16 im2col of two output pixels.
+ *
+ * Same arithmetic as TFLite's reference ConvPerChannel: acc = bias + the sum over the
+ * taps inside the image of w * (x + input_offset) (exact modulo 2^32, in any order), then
+ * MultiplyByQuantizedMultiplier (tg_requantize's values, in fewer instructions), the
+ * output offset and the activation clamp.  A tap outside the image is written to the
+ * column as the input zero point (x + input_offset = 0), so it adds nothing, exactly like
+ * TFLM's skipped tap.
+ *
+ * The columns of two pixels are interleaved, one 16-byte block per 4 window values:
+ * pixel 0's pairs (v0, v2), (v1, v3), then pixel 1's.  One pass runs 2 pixels x 2 output
+ * channels: per block 4 column words, 2 weight words, 4 SXTB16, 8 SMLAD (16 MACs).
+ */
+#include "tg_dsp_conv.h"
+
+#include <string.h>
+
+#include "tg_acle.h"
+
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
+static uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                   uint32_t off2)
+{
+    for (; quads > 0; --quads) {
+        const uint32_t v = tg_read_s8x4(src);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst += 4;
+        src += 4;
+    }
+    return dst;
+}
+
+/* One input row of the window (input row `row`, first column x0) as int8 values into
+ * `dst`, the input zero point for taps left or right of the image. */
+static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
+                                   int32_t x0, int8_t zp, int8_t *dst)
+{
+    const size_t depth = (size_t)p->input_depth;
+    int32_t fx;
+    for (fx = 0; fx < p->filter_width; ++fx) {
+        const int32_t x = x0 + fx * p->dilation_width;
+        if (x >= 0 && x < p->input_width) {
+            memcpy(dst, row + (size_t)x * depth, depth);
+        } else {
+            memset(dst, zp, depth);
+        }
+        dst += depth;
+    }
+}
+
+/* An output pixel: its image and the input position of its window's top left tap. */
+typedef struct {
+    const int8_t *image;
+    int32_t y0;
+    int32_t x0;
+} tg_dsp_conv_pos_t;
+
+/*
+ * The column of the output pixel at `at` into the column blocks at dst (pixel slot 0 or 1
+ * of the pair).  Each window row of row_len values gives its row_len / 4 whole blocks,
+ * widened straight from the input (or from `stage`, the row gathered with the input zero
+ * point for taps outside the image); its row_len % 4 last values go to `tail`, widened
+ * after the last row.  A row outside the image is zeros.
+ */
+static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
+                               uint32_t *dst, int8_t *stage)
+{
+    const size_t depth = (size_t)p->input_depth;
+    const size_t row_bytes = (size_t)p->input_width * depth;
+    const int8_t *image = at->image;
+    const int32_t y0 = at->y0;
+    const int32_t x0 = at->x0;
+    const int32_t row_len = p->filter_width * p->input_depth;
+    const int32_t quads = row_len >> 2;
+    const int32_t rest = row_len & 3;
+    const int8_t zp = (int8_t)-p->input_offset;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    /* the window's columns all inside the image, contiguous in memory */
+    const int contiguous = p->dilation_width == 1 && x0 >= 0 &&
+                           x0 + p->filter_width <= p->input_width;
+    int8_t *const tail = stage + row_len;
+    int8_t *t = tail;
+    int32_t fy, k;
+    for (fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_height;
+        if (y < 0 || y >= p->input_height) {
+            for (k = quads; k > 0; --k) {
+                dst[0] = 0;
+                dst[1] = 0;
+                dst += 4;
+            }
+            for (k = 0; k < rest; ++k) {
+                *t++ = zp;
+            }
+        } else {
+            const int8_t *row = image + (size_t)y * row_bytes;
+            const int8_t *src = stage;
+            if (contiguous) {
+                src = row + (size_t)x0 * depth;
+            } else {
+                tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+            }
+            dst = tg_dsp_conv_widen(src, quads, dst, off2);
+            for (k = 0; k < rest; ++k) {
+                *t++ = src[4 * quads + k];
+            }
+        }
+    }
+    if (rest) {
+        while ((t - tail) & 3) {     /* meets zero weights; any defined value does */
+            *t++ = zp;
+        }
+        (void)tg_dsp_conv_widen(tail, (int32_t)(t - tail) >> 2, dst, off2);
+    }
+}
+
+/*
+ * MultiplyByQuantizedMultiplier, the output offset and the clamp.  The generator checks
+ * that |acc| * 2^left < 2^30 for every accumulator the layer can produce and that the
+ * multiplier m is in [0, 2^31) (codegen/lowering/conv/dsp_im2col.py, requant_fits).  Then:
+ * SaturatingRoundingDoublingHighMul(a, m) = floor((a * m + 2^30) / 2^31) (tg_dsp_requant.h)
+ * = floor((2a * m + 2^31) / 2^32) = SMMULR(2a, m), with 2a = acc << (left + 1) exact and the
+ * saturating case impossible; and RoundingDivideByPOT(h, right), for right >= 1,
+ * = (h >> right) + ((h & mask) > mask / 2 + (h < 0)) = (h + 2^(right-1) - (h < 0)) >> right
+ * (write h = q 2^right + r: both add 1 to q exactly when r >= 2^(right-1) + (h < 0)), where
+ * |h| < 2^30 keeps the sum in range; for right = 0 both are h (rnd = neg = 0).
+ */
+/* The output offset added and the activation clamp, as two conditional moves (no branch). */
+TG_INLINE int8_t tg_dsp_conv_clamp(int32_t r, int32_t offset, int32_t lo, int32_t hi)
+{
+    r += offset;
+    r = r < lo ? lo : r;
+    r = r > hi ? hi : r;
+    return (int8_t)r;
+}
+
+typedef struct {
+    int32_t m;
+    int32_t left1;      /* max(shift, 0) + 1 */
+    int32_t right;      /* max(-shift, 0) */
+    int32_t rnd;        /* 2^(right-1), or 0 */
+    uint32_t neg;       /* 1 if right > 0 */
+} tg_dsp_conv_rq_t;
+
+TG_INLINE tg_dsp_conv_rq_t tg_dsp_conv_rq(int32_t m, int32_t shift)
+{
+    tg_dsp_conv_rq_t q;
+    q.m = m;
+    q.left1 = TG_MAX(shift, 0) + 1;
+    q.right = q.left1 - 1 - shift;
+    q.neg = q.right > 0 ? 1u : 0u;
+    q.rnd = (int32_t)((q.neg << q.right) >> 1);
+    return q;
+}
+
+TG_INLINE int32_t tg_dsp_conv_requantize(uint32_t acc, const tg_dsp_conv_rq_t *q)
+{
+    const int32_t h = tg_smmulr((int32_t)(acc << q->left1), q->m);
+    return (h + q->rnd - (int32_t)(((uint32_t)h >> 31) & q->neg)) >> q->right;
+}
+
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next block's loads (which would spill registers) */
+#define TG_DSP_CONV_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_DSP_CONV_BARRIER() ((void)0)
+#endif
+
+/*
+ * One block: 4 window values of 2 pixels (column words at x, 16 bytes) x 2 channels (w[0..7]).
+ * The column is read through byte pointers so that the compiler issues single LDRs (back
+ * to back, pipelined) rather than LDRD, which takes longer followed by a load.
+ */
+TG_INLINE void tg_dsp_conv_block(const int8_t *x, const int8_t *w, uint32_t *a00,
+                                 uint32_t *a01, uint32_t *a10, uint32_t *a11)
+{
+    const uint32_t x0a = tg_read_s8x4(x), x0b = tg_read_s8x4(x + 4);
+    const uint32_t x1a = tg_read_s8x4(x + 8), x1b = tg_read_s8x4(x + 12);
+    uint32_t ww = tg_read_s8x4(w);
+    uint32_t e = tg_sxtb16(ww);
+    *a00 = tg_smlad(x0a, e, *a00);
+    *a10 = tg_smlad(x1a, e, *a10);
+    e = tg_sxtb16_ror8(ww);
+    *a00 = tg_smlad(x0b, e, *a00);
+    *a10 = tg_smlad(x1b, e, *a10);
+    ww = tg_read_s8x4(w + 4);
+    e = tg_sxtb16(ww);
+    *a01 = tg_smlad(x0a, e, *a01);
+    *a11 = tg_smlad(x1a, e, *a11);
+    e = tg_sxtb16_ror8(ww);
+    *a01 = tg_smlad(x0b, e, *a01);
+    *a11 = tg_smlad(x1b, e, *a11);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+/* a function of its own: inlined into the pixel loop it spills registers every pass */
+#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
+#else
+#define TG_DSP_CONV_NOINLINE
+#endif
+
+/* Every output channel of the pixel pair whose columns are at col, into out0 and out1
+ * (the same pixel twice for a last odd one: then out1 == out0, written twice alike). */
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p,
+                                                      const uint32_t *col, int8_t *out0,
+                                                      int8_t *out1)
+{
+    /* everything from p in locals: the int8 stores below may alias it for the compiler */
+    const int32_t blocks = p->depth4 >> 2;
+    const int32_t channels = p->output_depth;
+    const int32_t step = p->per_channel ? 1 : 0;
+    const int32_t offset = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int8_t *w = p->weights;
+    const int32_t *bias = p->bias;
+    const int32_t *mult = p->multiplier;
+    const int32_t *shift = p->shift;
+    int32_t c;
+    for (c = 0; c < channels; c += 2) {
+        uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
+        uint32_t a10 = a00, a11 = a01;
+        const int8_t *x = (const int8_t *)col;
+        int32_t k;
+        tg_dsp_conv_rq_t q;
+        for (k = blocks >> 2; k > 0; --k) {
+            tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 16, w + 8, &a00, &a01, &a10, &a11);
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 32, w + 16, &a00, &a01, &a10, &a11);
+            TG_DSP_CONV_BARRIER();
+            tg_dsp_conv_block(x + 48, w + 24, &a00, &a01, &a10, &a11);
+            x += 64;
+            w += 32;
+        }
+        for (k = blocks & 3; k > 0; --k) {
+            tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
+            x += 16;
+            w += 8;
+        }
+        q = tg_dsp_conv_rq(mult[0], shift[0]);
+        out0[c] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a00, &q), offset, lo, hi);
+        out1[c] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a10, &q), offset, lo, hi);
+        mult += step;
+        shift += step;
+        if (c + 1 < channels) {
+            q = tg_dsp_conv_rq(mult[0], shift[0]);
+            out0[c + 1] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a01, &q), offset, lo, hi);
+            out1[c + 1] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a11, &q), offset, lo, hi);
+        }
+        mult += step;
+        shift += step;
+    }
+}
+
+/* The next output pixel (row by row, image by image). */
+static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
+                             int32_t *ox)
+{
+    at->x0 += p->stride_width;
+    if (++*ox == p->output_width) {
+        *ox = 0;
+        at->x0 = -p->pad_left;
+        at->y0 += p->stride_height;
+        if (at->y0 == p->output_height * p->stride_height - p->pad_top) {
+            at->y0 = -p->pad_top;
+            at->image += (size_t)p->input_height * (size_t)p->input_width *
+                         (size_t)p->input_depth;
+        }
+    }
+}
+
+void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
+                    void *scratch)
+{
+    uint32_t *col = (uint32_t *)scratch;
+    int8_t *stage = (int8_t *)(col + p->depth4);
+    const int32_t pixels = p->batches * p->output_height * p->output_width;
+    tg_dsp_conv_pos_t at;
+    int32_t n, ox = 0;
+    at.image = input;
+    at.y0 = -p->pad_top;
+    at.x0 = -p->pad_left;
+    for (n = 0; n < pixels; n += 2) {
+        const int two = n + 1 < pixels;
+        tg_dsp_conv_im2col(p, &at, col, stage);
+        if (two) {
+            tg_dsp_conv_next(p, &at, &ox);
+        }
+        /* a last odd pixel fills both slots */
+        tg_dsp_conv_im2col(p, &at, col + 2, stage);
+        tg_dsp_conv_next(p, &at, &ox);
+        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
+                             output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
+    }
+}

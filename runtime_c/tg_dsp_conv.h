@@ -1,0 +1,57 @@
+/* tg_dsp_conv.h - int8 k x k CONV_2D on the DSP extension, through an int16 im2col (dsp variant). */
+#ifndef TG_DSP_CONV_H
+#define TG_DSP_CONV_H
+
+#include "tg_common.h"
+
+/*
+ * TFLite CONV_2D (one group): any filter size, stride, padding and dilation.  Tensors NHWC.
+ * Output pixels are taken two at a time: each one's window (taps outside the image as the
+ * input zero point) becomes a column of `depth4` int16 values x + input_offset (so a tap
+ * outside the image adds nothing, as in TFLM), then 2 pixels x 2 output channels per pass
+ * with SMLAD.  Column order: for each window row (filter_width * input_depth values in
+ * filter order) its whole groups of 4 values, then the rows' last (row length % 4) values,
+ * zero-padded to a multiple of 4 (depth4 values in all); each group of 4 values v0..v3
+ * stored as the int16 pairs (v0, v2), (v1, v3): what SXTAB16 and SXTAB16 ROR 8 make of 4
+ * int8 inputs and SXTB16 and SXTB16 ROR 8 of 4 int8 weights.  `weights`
+ * (codegen/lowering/conv/dsp_im2col.py): the filter in column order, output channels in
+ * pairs (c, c+1) (an odd last one paired with a zero row), for each pair the 4-weight words
+ * of c and c+1 alternating.
+ * `bias`, `multiplier` and `shift` have an even count (the last repeated).
+ * scratch: 4 * depth4 + filter_width * input_depth + (depth4 - filter_height * (row
+ * length rounded down to 4)) bytes, 4-byte aligned: the two int16 columns, one window row
+ * of int8 values, the rows' last values.
+ */
+typedef struct {
+    int32_t batches;
+    int32_t input_height;
+    int32_t input_width;
+    int32_t input_depth;
+    int32_t output_height;
+    int32_t output_width;
+    int32_t output_depth;
+    int32_t filter_height;
+    int32_t filter_width;
+    int32_t stride_height;
+    int32_t stride_width;
+    int32_t dilation_height;
+    int32_t dilation_width;
+    int32_t pad_top;            /* implicit rows above the image */
+    int32_t pad_left;           /* implicit columns left of the image */
+    int32_t depth4;             /* column values: filter_height * (row length rounded down
+                                   to 4) + filter_height * (row length % 4) rounded up to 4 */
+    const int8_t *weights;      /* [output_depth rounded up to 2][depth4], pair layout above */
+    const int32_t *bias;        /* [output_depth rounded up to 2] (zeros without a bias) */
+    const int32_t *multiplier;  /* as bias if per_channel, else [1]: Q31 output multipliers */
+    const int32_t *shift;       /* same length as multiplier: power-of-two exponents */
+    int32_t per_channel;
+    int32_t input_offset;       /* minus the input zero point */
+    int32_t output_offset;      /* output zero point */
+    int32_t act_min;
+    int32_t act_max;
+} tg_dsp_conv_params_t;
+
+void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
+                    void *scratch);
+
+#endif /* TG_DSP_CONV_H */
