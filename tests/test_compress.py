@@ -239,7 +239,8 @@ def test_compressed_models_bit_exact_portable(tmp_path):
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
     pointwise layers on tg_dsp_s4_gemm_s8, palettes with rows enough on tg_dsp_pal_gemm_s8,
-    a 3x3 convolution on the portable kernel (as its int8 filter would be).  (Layers whose
+    a 3x3 convolution on the int8 dsp im2col kernel (tg_dsp_conv_s8: its filter stays int8,
+    as only the portable kernel, later in the preference, reads it compressed).  (Layers whose
     filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
     # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
@@ -252,7 +253,7 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
                            compress=KINDS, sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
-        ["tg_sparse_gemm_s8", "tg_cw_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
+        ["tg_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
          "tg_sparse_gemm_s8"]
 
 
@@ -341,8 +342,10 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     path = tmp_path / "m.tflite"
     path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"), FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
+    # layer 3, the 3x3 convolution: under auto its filter would stay int8 for the dsp
+    # im2col kernel, ahead of the portable reader; named, it runs compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            compress=KINDS)
+                            compress=KINDS, layer_compress={3: ("int4",)})
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 2

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import subprocess
 import zlib
-from pathlib import Path
 
 import cffi
 import numpy as np
