@@ -138,4 +138,69 @@ TG_INLINE uint32_t tg_smlad(uint32_t a, uint32_t b, uint32_t acc)
 #endif
 }
 
+/* SMLABT: acc + a.lo * b.hi (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlabt(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlabt((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 0) * tg_lane16(b, 1));
+#endif
+}
+
+/* SMLATB: acc + a.hi * b.lo (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlatb(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlatb((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 1) * tg_lane16(b, 0));
+#endif
+}
+
+/* SMMULR: the high word of a * b rounded, floor((a * b + 2^31) / 2^32). */
+TG_INLINE int32_t tg_smmulr(int32_t a, int32_t b)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    int32_t r;     /* ACLE has no SMMULR */
+    __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* SSAT #8: x saturated to [-128, 127]. */
+TG_INLINE int32_t tg_ssat8(int32_t x)
+{
+#if TG_ACLE_DSP
+    return __ssat(x, 8);
+#else
+    return x < -128 ? -128 : (x > 127 ? 127 : x);
+#endif
+}
+
+/* Two consecutive int16 values as one word (the first in the low lane), any alignment. */
+TG_INLINE uint32_t tg_read_s16x2(const int16_t *p)
+{
+#if TG_ACLE_DSP
+    uint32_t v;
+    memcpy(&v, p, sizeof v);     /* one LDR */
+    return v;
+#else
+    return (uint32_t)(uint16_t)p[0] | ((uint32_t)(uint16_t)p[1] << 16);
+#endif
+}
+
+/* Two int16 values (the low lane first) stored at any alignment. */
+TG_INLINE void tg_write_s16x2(int16_t *p, uint32_t v)
+{
+#if TG_ACLE_DSP
+    memcpy(p, &v, sizeof v);     /* one STR */
+#else
+    p[0] = (int16_t)tg_lane16(v, 0);
+    p[1] = (int16_t)tg_lane16(v, 1);
+#endif
+}
+
 #endif /* TG_ACLE_H */

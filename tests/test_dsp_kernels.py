@@ -7,10 +7,10 @@ real SXTB16/SMLAD, as the default for the core.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
-import zlib
 
 import numpy as np
 import pytest
@@ -18,7 +18,10 @@ import pytest
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.hostcc import find_cc
+from codegen import cheaders
+from codegen.lowering.conv.dsp_depthwise import MAX_K, requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
+from codegen.ops.conv import analyse_depthwise_conv
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
@@ -83,29 +86,51 @@ PW_CASES = [
              in_zp=127, out_zp=127),
 ]
 DW = "DEPTHWISE_CONV_2D"
-# depthwise, multiplier 1: 3x3 at strides 1 and 2, SAME and VALID, other sizes, channel
-# counts 1, 3, 5, 17 (4-channel groups and their tails), images of width or height 1
-DW_CASES = [
-    ConvCase(op=DW, in_h=5, in_w=5, in_d=8, out_d=8, k_h=3, k_w=3, padding=SAME, act="RELU",
-             per_channel=True, in_zp=-128, out_zp=127),
-    ConvCase(op=DW, in_h=7, in_w=6, in_d=17, out_d=17, k_h=3, k_w=3, stride=(2, 2),
-             padding=SAME, act="RELU6", per_channel=False),
-    ConvCase(op=DW, in_h=6, in_w=7, in_d=5, out_d=5, k_h=3, k_w=3, stride=(2, 2),
-             padding=VALID, act="NONE", bias=False, in_zp=127, out_zp=-128),
-    ConvCase(op=DW, batch=2, in_h=1, in_w=6, in_d=3, out_d=3, k_h=3, k_w=3, padding=SAME,
-             act="RELU_N1_TO_1"),
-    ConvCase(op=DW, in_h=4, in_w=1, in_d=1, out_d=1, k_h=3, k_w=3, padding=SAME),
-    ConvCase(op=DW, in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2),
-             padding=SAME, act="RELU", per_channel=True, in_zp=127, out_zp=127),
-    ConvCase(op=DW, in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3),
-             padding=VALID, in_zp=-128, out_zp=-128),
-    # one input channel, multiplier 8 and 3 (a first layer, as in person_detect)
-    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2),
-             padding=SAME, act="RELU6", per_channel=True, in_zp=-128),
-    ConvCase(op=DW, in_h=5, in_w=4, in_d=1, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=127),
+
+
+def dw(path, **kw):
+    """A depthwise case and the kernel path it must take: "3" the 3-tap loops (3x3 at
+    stride 1 or 2 along the lines, activation range all of int8), "any" the general
+    loop; "T" when the layer is walked along columns (taller than wide)."""
+    return path, ConvCase(op=DW, **kw)
+
+
+# every path and tail of tg_dsp_depthwise_s8: 3x3 at strides 1 and 2 (both orientations),
+# SAME and VALID, widths and heights 1, 2, 3 and odd, channels 1, 3, 5, 17, depth
+# multipliers 1, 2, 4 and one input channel, per-tensor and per-channel, zero points -128
+# and 127, every fused activation, 5x5 / 3x1 / 1x1 filters, strides past the filter
+DW_PATHS = [
+    dw("3", in_h=5, in_w=7, in_d=8, out_d=8, padding=SAME, act="RELU", in_zp=-128,
+       out_zp=-128),
+    dw("3", in_h=6, in_w=9, in_d=17, out_d=17, stride=(2, 2), padding=SAME, act="NONE",
+       per_channel=False, in_zp=127),
+    dw("3T", in_h=7, in_w=6, in_d=5, out_d=5, stride=(2, 2), padding=VALID, bias=False,
+       in_zp=127, out_zp=-128),
+    dw("3T", in_h=9, in_w=4, in_d=3, out_d=3, padding=SAME, out_zp=127),
+    dw("3T", in_h=11, in_w=3, in_d=5, out_d=10, stride=(2, 1), padding=SAME, act="RELU",
+       out_zp=-128),
+    dw("3", batch=2, in_h=1, in_w=6, in_d=3, out_d=3, padding=SAME, per_channel=False),
+    dw("3T", in_h=4, in_w=1, in_d=1, out_d=1, padding=SAME),
+    dw("3", in_h=2, in_w=2, in_d=4, out_d=16, padding=SAME, act="RELU", out_zp=-128),
+    dw("3", in_h=3, in_w=3, in_d=1, out_d=4, padding=VALID, in_zp=-128, out_zp=127),
+    dw("3", in_h=9, in_w=9, in_d=1, out_d=8, stride=(2, 2), padding=SAME, in_zp=-128),
+    dw("3", in_h=3, in_w=5, in_d=17, out_d=17, stride=(1, 2), padding=SAME),
+    dw("any", in_h=5, in_w=5, in_d=8, out_d=8, padding=SAME, act="RELU6", in_zp=-128,
+       out_zp=127),
+    dw("anyT", in_h=7, in_w=6, in_d=17, out_d=17, stride=(2, 2), padding=SAME,
+       act="RELU_N1_TO_1", per_channel=False),
+    dw("anyT", in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2), padding=SAME,
+       act="RELU", in_zp=127, out_zp=127),
+    dw("any", in_h=7, in_w=7, in_d=5, out_d=5, k_h=5, k_w=5, padding=SAME, act="RELU6"),
+    dw("anyT", in_h=6, in_w=3, in_d=3, out_d=6, k_h=3, k_w=1, padding=SAME, act="RELU6"),
+    dw("any", in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3), padding=VALID,
+       in_zp=-128, out_zp=-128),
+    dw("any", in_h=8, in_w=8, in_d=2, out_d=2, k_h=3, k_w=3, stride=(3, 3), padding=VALID),
+    dw("anyT", in_h=5, in_w=4, in_d=1, out_d=3, padding=SAME, act="RELU6", in_zp=127),
 ]
-OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
-            ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
+DW_CASES = [c for _, c in DW_PATHS]
+OTHER_DW = [ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2)),
+            ConvCase(op=DW, in_h=10, in_w=10, in_d=2, out_d=2, k_h=9, k_w=9)]
 
 # not pointwise: the dsp variant declines them (portable runs them)
 OTHER_CONV = [ConvCase(in_h=5, in_w=5, in_d=4, out_d=3, k_h=3, k_w=3),
@@ -173,12 +198,37 @@ def test_pointwise_conv_dsp_bit_exact_and_others_declined(tmp_path):
 
 def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     cases = DW_CASES + OTHER_DW
-    res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP)
+    res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP,
+                           sanitize=True)
     layers = res.gen.program.layers
     assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES) + \
         ["tg_depthwise_conv_s8"] * 2
-    assert "depth multiplier 1, or one input channel" in layers[-2].selection.reason()
-    assert "undilated" in layers[-1].selection.reason()
+    for (path, case), layer in zip(DW_PATHS, layers):
+        p = layer.call.params
+        walked = (p["lines"], p["length"])
+        assert walked in ((case.in_h, case.in_w), (case.in_w, case.in_h))
+        got = ("3" if p["taps3"] else "any") + \
+            ("T" if walked == (case.in_w, case.in_h) != (case.in_h, case.in_w) else "")
+        assert got == path, case
+    assert "undilated" in layers[-2].selection.reason()
+    assert "filters up to 8x8" in layers[-1].selection.reason()
+    assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+
+
+def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_path):
+    """The kernel's SMMULR requantization is exact only for small enough accumulators:
+    requant_fits says why not for a bias near 2^30, or a filter that the left shift
+    would push out of int16."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(DW_CASES[:1], 19))
+    gen = generate(path, None, target="host", kernels=DSP)
+    layer = analyse_depthwise_conv(gen.program.layers[0].call.op, gen.program.graph)
+    assert requant_fits(layer) is None
+    big = dataclasses.replace(layer, bias=dataclasses.replace(
+        layer.bias, data=np.full_like(layer.bias.data, 1 << 29)))
+    assert "accumulators up to 2^" in requant_fits(big)
+    left = dataclasses.replace(layer, shift=np.full_like(layer.shift, 8))
+    assert "does not fit int16" in requant_fits(left)
 
 
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):
@@ -298,14 +348,13 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "cmsis-nn"]
+        ["dsp", "dsp", "cmsis-nn", "dsp"]
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
-    # depthwise: CMSIS-NN's kernels are the faster ones, so dsp leaves the layer to them
-    assert "runs depthwise layers faster" in layers[3].selection.refusals[0].reason
-    # ... unless asked for
+    # depthwise: dsp's kernel is the faster one now; CMSIS-NN's on request
+    assert layers[3].selection.variant == "dsp"
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"],
-                   layer_kernels={3: ["dsp"]})
-    assert gen.program.layers[3].selection.variant == "dsp"
+                   layer_kernels={3: ["cmsis-nn"]})
+    assert gen.program.layers[3].selection.variant == "cmsis-nn"
     # on a core without the DSP extension nothing changes: CMSIS-NN first
     gen = generate(path, None, target="cortex-m3", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     assert gen.program.layers[0].selection.preference == ["cmsis-nn", "portable"]
