@@ -104,7 +104,7 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
 }
 
 #define TG_DSP_DW_3X3_LOCALS \
-    const int16_t *r0 = rows[0], *r1 = rows[1], *r2 = rows[2]; \
+    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
     const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
     const uint32_t c01 = q->w[4], c12 = q->w[5]; \
     const uint32_t bias = q->bias; \
@@ -126,7 +126,7 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
 /* 3x3, stride 1: outputs ox and ox + 1 from the band values ox .. ox + 3 of each line:
  * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2). */
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                              int8_t *out, int32_t n, int32_t step)
+                              size_t at, int8_t *out, int32_t n, int32_t step)
 {
     TG_DSP_DW_3X3_LOCALS;
     while (out != end) {
@@ -162,7 +162,7 @@ static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *row
 /* 3x3, stride 2: output ox from the band values 2 ox .. 2 ox + 2 of each line; two
  * outputs share the word (v2, v3). */
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                              int8_t *out, int32_t n, int32_t step)
+                              size_t at, int8_t *out, int32_t n, int32_t step)
 {
     TG_DSP_DW_3X3_LOCALS;
     while (out != end) {
@@ -197,17 +197,17 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *row
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value). */
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
-                              const int16_t *const *rows, int8_t *out, int32_t step)
+                              const int16_t *const *rows, size_t at, int8_t *out)
 {
     const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
-    const int32_t n = p->out_length, sw = p->stride;
+    const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
     TG_DSP_DW_RQ_LOCALS(q);
     int32_t ox, ky, k;
     for (ox = 0; ox < n; ++ox) {
         const uint32_t *w = q->w;
         uint32_t s = bias;
         for (ky = 0; ky < fh; ++ky) {
-            const int16_t *x = rows[ky] + ox * sw;
+            const int16_t *x = rows[ky] + at + ox * sw;
             for (k = 0; k < pairs; ++k) {
                 s = tg_smlad(tg_read_s16x2(x + 2 * k), *w++, s);
             }
@@ -216,20 +216,48 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
     }
 }
 
-/* Input line `iy` of a channel into a band line, plus input_offset; zeros when the line is
- * outside the image. */
-static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst,
-                           const int8_t *channel, int32_t iy)
+/* Input line `iy` of `group` channels (1, or 4 neighbours) into a band line of each
+ * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
+ * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
+ * 0 and 2 (and, rotated, 1 and 3) as int16 lanes, and two pixels' lanes pack into one
+ * word per channel. */
+static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, size_t stride,
+                           int32_t group, const int8_t *channel, int32_t iy)
 {
     const int32_t n = p->length, off = p->input_offset;
     const size_t step = (size_t)p->in_step;
-    int32_t ix;
+    int32_t ix, k;
     dst += p->pad;
     if (iy < 0 || iy >= p->lines) {
-        memset(dst, 0, (size_t)n * sizeof *dst);
+        for (k = 0; k < group; ++k) {
+            memset(dst + (size_t)k * stride, 0, (size_t)n * sizeof *dst);
+        }
         return;
     }
     channel += (size_t)iy * (size_t)p->in_line_step;
+    if (group == 4) {
+        const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+        int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
+        for (ix = 0; ix + 2 <= n; ix += 2) {
+            const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
+            const uint32_t ae = tg_sxtab16(off2, a), be = tg_sxtab16(off2, b);
+            const uint32_t ao = tg_sxtab16_ror8(off2, a), bo = tg_sxtab16_ror8(off2, b);
+            tg_write_s16x2(dst + ix, (ae & 0xFFFFu) | (be << 16));
+            tg_write_s16x2(d2 + ix, (be & 0xFFFF0000u) | (ae >> 16));
+            tg_write_s16x2(d1 + ix, (ao & 0xFFFFu) | (bo << 16));
+            tg_write_s16x2(d3 + ix, (bo & 0xFFFF0000u) | (ao >> 16));
+            channel += 2 * step;
+        }
+        if (ix < n) {
+            const uint32_t a = tg_read_s8x4(channel);
+            const uint32_t ae = tg_sxtab16(off2, a), ao = tg_sxtab16_ror8(off2, a);
+            dst[ix] = (int16_t)(ae & 0xFFFFu);
+            d2[ix] = (int16_t)(ae >> 16);
+            d1[ix] = (int16_t)(ao & 0xFFFFu);
+            d3[ix] = (int16_t)(ao >> 16);
+        }
+        return;
+    }
     for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
         const uint32_t a = (uint32_t)(channel[0] + off), b = (uint32_t)(channel[step] + off);
         tg_write_s16x2(dst + ix, (a & 0xFFFFu) | (b << 16));
@@ -244,35 +272,38 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                          int8_t *output, void *band)
 {
     const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
-    const int32_t in_d = p->depth, mult = p->depth_multiplier;
+    const int32_t in_d = p->depth, mult = p->depth_multiplier, group = p->group;
     const int32_t out_d = in_d * mult;
     const size_t in_image = (size_t)p->lines * (size_t)p->length * (size_t)in_d;
     const size_t out_image = (size_t)p->out_lines * (size_t)p->out_length * (size_t)out_d;
+    const size_t ring_size = (size_t)fh * (size_t)bw;     /* one channel's band */
     int16_t *const ring = (int16_t *)band;
     const int16_t *rows[TG_DSP_DW_MAX_K];
-    tg_dsp_dw_ch_t q;
-    int32_t b, ci, j, oy, ky;
+    tg_dsp_dw_ch_t q[4];
+    int32_t b, ci, j, k, oy, ky;
     /* the padding columns stay zero; the fills write only the image's columns */
-    memset(ring, 0, (size_t)fh * (size_t)bw * sizeof *ring);
+    memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = input + (size_t)b * in_image;
-        for (ci = 0; ci < in_d; ++ci) {
+        for (ci = 0; ci < in_d; ci += group) {
             int8_t *out = output + (size_t)b * out_image + (size_t)ci * (size_t)mult;
             int32_t next = -p->pad_lines;   /* the first input line not in the ring */
             int32_t fill_slot = 0;          /* its ring slot */
             int32_t slot = 0;               /* the slot of the output line's first */
             if (mult == 1) {
-                tg_dsp_dw_setup(p, ci, &q);
+                for (k = 0; k < group; ++k) {
+                    tg_dsp_dw_setup(p, ci + k, &q[k]);
+                }
             }
             for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
                 const int32_t iy0 = oy * sh - p->pad_lines;
-                int32_t k;
                 while (next < iy0) {        /* lines the stride skips */
                     ++next;
                     fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
                 }
                 for (; next < iy0 + fh; ++next) {
-                    tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, image + ci, next);
+                    tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
+                                   image + ci, next);
                     fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
                 }
                 for (ky = 0, k = slot; ky < fh; ++ky) {
@@ -282,16 +313,21 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (k = 0; k < sh; ++k) {
                     slot = slot + 1 == fh ? 0 : slot + 1;
                 }
-                for (j = 0; j < mult; ++j) {   /* the outputs of this input channel */
-                    if (mult > 1) {
-                        tg_dsp_dw_setup(p, ci * mult + j, &q);
-                    }
-                    if (!p->taps3) {
-                        tg_dsp_dw_row_any(p, &q, rows, out + j, p->out_step);
-                    } else if (p->stride == 1) {
-                        tg_dsp_dw_row3_s1(&q, rows, out + j, p->out_length, p->out_step);
-                    } else {
-                        tg_dsp_dw_row3_s2(&q, rows, out + j, p->out_length, p->out_step);
+                for (k = 0; k < group; ++k) {       /* the channels of the group */
+                    const size_t at = (size_t)k * ring_size;
+                    for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                        const tg_dsp_dw_ch_t *qk = &q[k];
+                        int8_t *o = out + k * mult + j;
+                        if (mult > 1) {
+                            tg_dsp_dw_setup(p, ci * mult + j, &q[0]);
+                        }
+                        if (!p->taps3) {
+                            tg_dsp_dw_row_any(p, qk, rows, at, o);
+                        } else if (p->stride == 1) {
+                            tg_dsp_dw_row3_s1(qk, rows, at, o, p->out_length, p->out_step);
+                        } else {
+                            tg_dsp_dw_row3_s2(qk, rows, at, o, p->out_length, p->out_step);
+                        }
                     }
                 }
             }

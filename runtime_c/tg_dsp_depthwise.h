@@ -47,6 +47,8 @@ typedef struct {
     int32_t pad;                /* implicit zeros before each line */
     int32_t band_width;         /* int16 values per band line: even, >= pad + length and
                                    >= (out_length - 1) * stride + filter_length + 1 */
+    int32_t group;              /* channels gathered together: 4 (depth multiplier 1,
+                                   depth a multiple of 4: one word load per pixel), or 1 */
     int32_t taps3;              /* 1: the 3-tap loops and their filter pairs (a 3x3
                                    filter at stride 1 or 2 along the lines, every shift
                                    <= -1, activation range [-128, 127]) */
@@ -60,7 +62,7 @@ typedef struct {
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
-/* band: filter_lines * band_width int16 values of scratch (any contents on entry). */
+/* band: group * filter_lines * band_width int16 values of scratch (any contents on entry). */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 

@@ -101,8 +101,14 @@ def requant_fits(layer: ConvLayer) -> str | None:
     return None
 
 
-def band_bytes(v: Lines) -> int:
-    return v.filter_lines * band_width(v) * 2
+def group(layer: ConvLayer) -> int:
+    """Channels the kernel gathers at once: 4 from one word per pixel when they are
+    neighbours in the input and each feeds one output."""
+    return 4 if layer.depth_multiplier == 1 and layer.in_d % 4 == 0 else 1
+
+
+def band_bytes(layer: ConvLayer, v: Lines) -> int:
+    return group(layer) * v.filter_lines * band_width(v) * 2
 
 
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
@@ -157,13 +163,14 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
                     out_step=win.out_w * out_d if v.transposed else out_d,
                     filter_lines=v.filter_lines, filter_length=v.filter_length,
                     stride_lines=v.stride_lines, stride=v.stride, pad_lines=v.pad_lines,
-                    pad=v.pad, band_width=band_width(v), taps3=int(taps3(layer, v)), filter=r_w,
+                    pad=v.pad, band_width=band_width(v), group=group(layer),
+                    taps3=int(taps3(layer, v)), filter=r_w,
                     bias=r_b, multiplier=r_m, shift=r_s, input_offset=layer.input_offset,
                     output_offset=layer.output_offset, act_min=layer.act_min,
                     act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
         consts=[c_w, *c_b, c_m, c_s],
-        scratch=[band_bytes(v)],
+        scratch=[band_bytes(layer, v)],
         comment=layer.comment(),
         macs=layer.macs,
     )
