@@ -226,9 +226,10 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 {
     const int32_t n = p->length, off = p->input_offset;
     const size_t step = (size_t)p->in_step;
-    int32_t ix, k;
+    int32_t ix;
     dst += p->pad;
     if (iy < 0 || iy >= p->lines) {
+        int32_t k;
         for (k = 0; k < group; ++k) {
             memset(dst + (size_t)k * stride, 0, (size_t)n * sizeof *dst);
         }
