@@ -344,14 +344,17 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
     add_layer(m, rng, DW_CASES[0], "dw")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "dsp"]
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn"]
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
-    # depthwise: dsp's kernel is the faster one now; CMSIS-NN's on request
+    # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
+    # request
     assert layers[3].selection.variant == "dsp"
+    assert "at most 9 output pixels faster" in layers[4].selection.refusals[0].reason
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"],
                    layer_kernels={3: ["cmsis-nn"]})
     assert gen.program.layers[3].selection.variant == "cmsis-nn"

@@ -17,12 +17,15 @@ from codegen.graph import Graph, Op
 from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.cmsis_nn_support import VARIANT as CMSIS_NN
 from codegen.lowering.dsp_support import VARIANT, require_dsp
 from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 8
+# output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
+CMSIS_NN_TINY = 9
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,13 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined("only undilated filters so far")
     if f_h > MAX_K or f_w > MAX_K:
         raise Declined(f"filters up to {MAX_K}x{MAX_K} (TG_DSP_DW_MAX_K)")
+    pref = ctx.preference
+    if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
+            and win.out_h * win.out_w <= CMSIS_NN_TINY:
+        # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
+        # layers this kernel's per-line and per-channel costs outweigh its faster inner loop
+        raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
+                       f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
