@@ -170,6 +170,30 @@ TG_INLINE int32_t tg_smmulr(int32_t a, int32_t b)
 #endif
 }
 
+/* PKHBT a, b, LSL #16: the low halfword of a, then the low halfword of b above it. */
+TG_INLINE uint32_t tg_pkhbt16(uint32_t a, uint32_t b)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;     /* ACLE has no PKHBT and GCC 12 does not find it in the C below */
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+/* PKHTB b, a, ASR #16: the high halfword of a, below the high halfword of b. */
+TG_INLINE uint32_t tg_pkhtb16(uint32_t b, uint32_t a)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+#else
+    return (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
 /* SSAT #8: x saturated to [-128, 127]. */
 TG_INLINE int32_t tg_ssat8(int32_t x)
 {

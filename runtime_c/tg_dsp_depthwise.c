@@ -243,10 +243,10 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
             const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
             const uint32_t ae = tg_sxtab16(off2, a), be = tg_sxtab16(off2, b);
             const uint32_t ao = tg_sxtab16_ror8(off2, a), bo = tg_sxtab16_ror8(off2, b);
-            tg_write_s16x2(dst + ix, (ae & 0xFFFFu) | (be << 16));
-            tg_write_s16x2(d2 + ix, (be & 0xFFFF0000u) | (ae >> 16));
-            tg_write_s16x2(d1 + ix, (ao & 0xFFFFu) | (bo << 16));
-            tg_write_s16x2(d3 + ix, (bo & 0xFFFF0000u) | (ao >> 16));
+            tg_write_s16x2(dst + ix, tg_pkhbt16(ae, be));
+            tg_write_s16x2(d2 + ix, tg_pkhtb16(be, ae));
+            tg_write_s16x2(d1 + ix, tg_pkhbt16(ao, bo));
+            tg_write_s16x2(d3 + ix, tg_pkhtb16(bo, ao));
             channel += 2 * step;
         }
         if (ix < n) {
