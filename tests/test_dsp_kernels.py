@@ -12,18 +12,21 @@ import os
 import shutil
 import subprocess
 
+import cffi
 import numpy as np
 import pytest
 
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.hostcc import find_cc
+from codegen.ir import CExpr, ConstRef
 from codegen import cheaders
 from codegen.lowering.conv.dsp_depthwise import MAX_K, requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
 from codegen.ops.conv import analyse_depthwise_conv
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
+from codegen.toolchain.host import WARNINGS
 from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer, build_model
 from tests.harness import assert_bit_exact
@@ -229,6 +232,110 @@ def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_pa
     assert "accumulators up to 2^" in requant_fits(big)
     left = dataclasses.replace(layer, shift=np.full_like(layer.shift, 8))
     assert "does not fit int16" in requant_fits(left)
+
+
+# in place: stride 1, SAME (or 1x1), depth multiplier 1 -- the 3-tap loops along rows and
+# along columns, the general loop, groups of 4 channels and single channels
+IN_PLACE = [ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, act="RELU", out_zp=-128),
+            ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, act="NONE"),
+            ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=5, k_w=5, act="RELU6"),
+            ConvCase(op=DW, in_h=4, in_w=3, in_d=3, out_d=3, k_h=1, k_w=1, padding=VALID)]
+
+
+def chain_model(cases, seed: int) -> bytes:
+    """Each case three times in a chain (its output the next one's input): the middle
+    layer reads and writes arena tensors, which the planner may overlap."""
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, c in enumerate(cases):
+        first = len(m.ops)
+        for j in range(3):
+            add_layer(m, rng, c, f"{k}_{j}")
+        for j in (1, 2):
+            op, prev = m.ops[first + j], m.ops[first + j - 1]
+            m.inputs.remove(op.inputs[0])
+            m.outputs.remove(prev.outputs[0])
+            op.inputs[0] = prev.outputs[0]
+    return m.build()
+
+
+def test_depthwise_dsp_in_place_bit_exact(tmp_path):
+    """The dsp depthwise layers declare their output may overwrite their input; in these
+    chains the planner grants it for every middle layer, and the program (ASan/UBSan)
+    still equals TFLM: a kernel that read an input byte after overwriting it would not."""
+    res = assert_bit_exact(chain_model(IN_PLACE, 29), tmp_path, count=3, seed=29,
+                           kernels=DSP, sanitize=True)
+    prog = res.gen.program
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 3 * len(IN_PLACE)
+    granted = {(g.step, g.offset) for g in prog.plan.overlaps}
+    middles = [k for k, layer in enumerate(prog.layers) if k % 3 == 1]
+    assert {(k, 0) for k in middles} <= granted
+    paths = [(layer.call.params["taps3"], layer.call.params["group"]) for layer in prog.layers]
+    assert {(1, 4), (1, 1), (0, 4), (0, 1)} <= set(paths)
+
+
+SHIM = r"""
+#include "tg_dsp_depthwise.h"
+void run(const tg_dsp_depthwise_params_t *p, const int8_t *in, int8_t *out, void *band)
+{
+    tg_dsp_depthwise_s8(p, in, out, band);
+}
+"""
+
+
+def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
+    """The kernel on its own (cffi): output over input (offset 0) equals separate buffers;
+    the output two input lines further on, which the kernel would overwrite before it
+    gathers them, does not -- so the in-place comparison can see such a read."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(IN_PLACE[:1], 31))
+    gen = generate(path, None, target="host", kernels=DSP)
+    call = gen.program.layers[0].call
+    assert call.overlaps and call.params["lines"] == IN_PLACE[0].in_h
+    # the cffi struct below declares the fields in the params' order: the header's
+    assert tuple(call.params) == cheaders.parse().structs["tg_dsp_depthwise_params_t"]
+    ffi = cffi.FFI()
+    ffi.cdef("typedef struct { " + " ".join(
+        f"{'const void *' if k in ('filter', 'bias', 'multiplier', 'shift') else 'int32_t'} "
+        f"{k};" for k in call.params) + " } params_t;"
+        "void run(const params_t *p, const void *in, void *out, void *band);")
+    (tmp_path / "shim.c").write_text(SHIM)
+    lib = tmp_path / "libshim.so"
+    subprocess.run([find_cc(), *WARNINGS, "-O1", "-fPIC", "-shared", f"-I{runtime_dir()}",
+                    str(tmp_path / "shim.c"), str(runtime_dir() / "tg_dsp_depthwise.c"),
+                    "-o", str(lib)], check=True)
+    so = ffi.dlopen(str(lib))
+    consts = {c.name: np.ascontiguousarray(c.values) for c in call.consts}
+    p = ffi.new("params_t *")
+    keep = []
+    for k, v in call.params.items():
+        if isinstance(v, ConstRef):
+            keep.append(consts[v.name])
+            setattr(p, k, ffi.cast("void *", ffi.from_buffer(consts[v.name])))
+        elif isinstance(v, CExpr):
+            setattr(p, k, ffi.NULL)
+        else:
+            setattr(p, k, int(v))
+    c = IN_PLACE[0]
+    n = c.in_h * c.in_w * c.in_d
+    line = c.in_w * c.in_d
+    x = np.random.default_rng(31).integers(-128, 128, n).astype(np.int8)
+    band = np.zeros(call.scratch[0], np.uint8)
+
+    def run(offset):
+        buf = np.zeros(n + 2 * line, np.int8)
+        buf[:n] = x
+        if offset is None:
+            out = np.zeros(n, np.int8)
+            so.run(p, ffi.from_buffer(buf), ffi.from_buffer(out), ffi.from_buffer(band))
+            return out.tobytes()
+        so.run(p, ffi.from_buffer(buf), ffi.cast("int8_t *", ffi.from_buffer(buf)) + offset,
+               ffi.from_buffer(band))
+        return buf[offset:offset + n].tobytes()
+
+    apart = run(None)
+    assert run(0) == apart
+    assert run(2 * line) != apart
 
 
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):

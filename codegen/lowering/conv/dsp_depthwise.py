@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codegen.graph import Graph, Op
-from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
+from codegen.ir import CExpr, LayerCall, Overlap, ScratchArg, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.cmsis_nn_support import VARIANT as CMSIS_NN
@@ -110,6 +110,22 @@ def group(layer: ConvLayer) -> int:
     return 4 if layer.depth_multiplier == 1 and layer.in_d % 4 == 0 else 1
 
 
+def in_place(layer: ConvLayer, v: Lines) -> bool:
+    """Whether the kernel stays right with its output written over its input (offset 0).
+
+    Each output channel is written only over its own input channel (depth multiplier 1:
+    same channel count, so byte offsets keep their channel), and only at pixels of the
+    same index (same image size): it suffices that every input line is gathered into the
+    band before the output line of the same index is written.  Output line oy is written
+    after the input lines up to oy * stride - pad + filter - 1 are gathered.
+    """
+    win = layer.win
+    if layer.depth_multiplier != 1 or (win.out_h, win.out_w) != (layer.in_h, layer.in_w):
+        return False
+    return all(oy * v.stride_lines - v.pad_lines + v.filter_lines - 1 >= oy
+               for oy in range(v.out_lines))
+
+
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
     return group(layer) * v.filter_lines * band_width(v) * 2
 
@@ -181,6 +197,8 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
         consts=[c_w, *c_b, c_m, c_s],
         scratch=[band_bytes(layer, v)],
+        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)]
+        if in_place(layer, v) else [],
         comment=layer.comment(),
         macs=layer.macs,
     )
