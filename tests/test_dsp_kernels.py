@@ -234,6 +234,48 @@ def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_pa
     assert "does not fit int16" in requant_fits(left)
 
 
+def large_scale_model() -> bytes:
+    """Depthwise layers whose effective scales (input * filter / output, per channel)
+    reach 0.5 and more: right shift 0 and left shifts, the general loop's other
+    requantization branch.  Filters of -1, 0, 1 keep the outputs mostly inside int8."""
+    rng = np.random.default_rng(37)
+    m = ModelWriter()
+    in_scale, out_scale = 0.5, 0.01
+    for k, (k_h, eff) in enumerate([(1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1])]):
+        channels = len(eff)
+        w_scale = np.asarray(eff) * out_scale / in_scale
+        x = m.tensor(f"x{k}", (1, 5, 4, channels), "int8", scale=in_scale, zero_point=-3)
+        w = m.const(f"w{k}", rng.integers(-1, 2, (1, k_h, k_h, channels)), "int8",
+                    scale=w_scale, zero_point=[0] * channels, axis=3)
+        b = m.const(f"b{k}", rng.integers(-50, 50, (channels,)), "int32",
+                    scale=in_scale * w_scale, zero_point=[0] * channels)
+        y = m.tensor(f"y{k}", (1, 5, 4, channels), "int8", scale=out_scale, zero_point=5)
+        m.op(DW, [x, w, b], [y], {"padding": SAME, "stride_h": 1, "stride_w": 1,
+                                  "depth_multiplier": 1, "fused_activation_function": 0},
+             version=6)
+        m.inputs.append(x)
+        m.outputs.append(y)
+    return m.build()
+
+
+def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path):
+    res = assert_bit_exact(large_scale_model(), tmp_path, count=3, seed=37, kernels=DSP)
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 2
+    shifts = {int(v) for layer in res.gen.program.layers for c in layer.call.consts
+              if c.name.endswith("_shift") for v in c.values}
+    assert {0, 1, 2} <= shifts and min(shifts) < 0
+    assert not any(layer.call.params["taps3"] for layer in res.gen.program.layers)
+
+
+def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path):
+    res = assert_bit_exact(large_scale_model(), tmp_path, count=3, seed=37, kernels=DSP)
+    shifts = [int(c.values.max()) for layer in res.gen.program.layers
+              for c in layer.call.consts if c.name.endswith("_shift")]
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 2 and max(shifts) >= 1
+    assert min(int(c.values.min()) for layer in res.gen.program.layers
+               for c in layer.call.consts if c.name.endswith("_shift")) <= 0
+
+
 # in place: stride 1, SAME (or 1x1), depth multiplier 1 -- the 3-tap loops along rows and
 # along columns, the general loop, groups of 4 channels and single channels
 IN_PLACE = [ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, act="RELU", out_zp=-128),
