@@ -195,24 +195,56 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *row
 }
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
- * the band has a spare column for its other value). */
+ * the band has a spare column for its other value), one filter line at a time over the
+ * whole output line, whose accumulators wait in `acc`; then the requantization. */
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
-                              const int16_t *const *rows, size_t at, int8_t *out)
+                              const int16_t *const *rows, size_t at, uint32_t *acc,
+                              int8_t *out)
 {
     const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
     const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
+    const uint32_t *w = q->w;
+    int32_t ox, ky;
     TG_DSP_DW_RQ_LOCALS(q);
-    int32_t ox, ky, k;
     for (ox = 0; ox < n; ++ox) {
-        const uint32_t *w = q->w;
-        uint32_t s = bias;
-        for (ky = 0; ky < fh; ++ky) {
-            const int16_t *x = rows[ky] + at + ox * sw;
-            for (k = 0; k < pairs; ++k) {
-                s = tg_smlad(tg_read_s16x2(x + 2 * k), *w++, s);
+        acc[ox] = bias;
+    }
+    for (ky = 0; ky < fh; ++ky, w += pairs) {
+        const int16_t *x = rows[ky] + at;
+        const uint32_t w0 = w[0], w1 = pairs > 1 ? w[1] : 0u;
+        const uint32_t w2 = pairs > 2 ? w[2] : 0u, w3 = pairs > 3 ? w[3] : 0u;
+        /* up to 4 pairs (filters up to 8 wide), one loop each */
+        switch (pairs) {
+        case 1:
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                acc[ox] = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
             }
+            break;
+        case 2:
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 2), w1,
+                                   tg_smlad(tg_read_s16x2(x), w0, acc[ox]));
+            }
+            break;
+        case 3:
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 4), w2,
+                                   tg_smlad(tg_read_s16x2(x + 2), w1, s));
+            }
+            break;
+        default:
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+                s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
+                s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+            }
+            break;
         }
-        out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(s);
+    }
+    for (ox = 0; ox < n; ++ox) {
+        out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(acc[ox]);
     }
 }
 
@@ -279,6 +311,8 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     const size_t out_image = (size_t)p->out_lines * (size_t)p->out_length * (size_t)out_d;
     const size_t ring_size = (size_t)fh * (size_t)bw;     /* one channel's band */
     int16_t *const ring = (int16_t *)band;
+    /* after the group's rings: one output line of accumulators (the general loop) */
+    uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
     tg_dsp_dw_ch_t q[4];
     int32_t b, ci, j, k, oy, ky;
@@ -323,7 +357,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                             tg_dsp_dw_setup(p, ci * mult + j, &q[0]);
                         }
                         if (!p->taps3) {
-                            tg_dsp_dw_row_any(p, qk, rows, at, o);
+                            tg_dsp_dw_row_any(p, qk, rows, at, line, o);
                         } else if (p->stride == 1) {
                             tg_dsp_dw_row3_s1(qk, rows, at, o, p->out_length, p->out_step);
                         } else {

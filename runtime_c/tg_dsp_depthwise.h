@@ -62,7 +62,8 @@ typedef struct {
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
-/* band: group * filter_lines * band_width int16 values of scratch (any contents on entry). */
+/* band: scratch (any contents on entry): group * filter_lines * band_width int16 values,
+ * then, without taps3, out_length int32 values (4-byte aligned: band_width is even). */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 

@@ -101,7 +101,8 @@ def dw(path, **kw):
 # every path and tail of tg_dsp_depthwise_s8: 3x3 at strides 1 and 2 (both orientations),
 # SAME and VALID, widths and heights 1, 2, 3 and odd, channels 1, 3, 5, 17, depth
 # multipliers 1, 2, 4 and one input channel, per-tensor and per-channel, zero points -128
-# and 127, every fused activation, 5x5 / 3x1 / 1x1 filters, strides past the filter
+# and 127, every fused activation, 1 to 4 tap pairs per filter line (1x1, 3x1, 3x3, 5x5,
+# 7x7, 8x2 walked along columns), strides past the filter
 DW_PATHS = [
     dw("3", in_h=5, in_w=7, in_d=8, out_d=8, padding=SAME, act="RELU", in_zp=-128,
        out_zp=-128),
@@ -125,6 +126,8 @@ DW_PATHS = [
     dw("anyT", in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2), padding=SAME,
        act="RELU", in_zp=127, out_zp=127),
     dw("any", in_h=7, in_w=7, in_d=5, out_d=5, k_h=5, k_w=5, padding=SAME, act="RELU6"),
+    dw("any", in_h=8, in_w=9, in_d=4, out_d=4, k_h=7, k_w=7, stride=(2, 2), padding=SAME),
+    dw("anyT", in_h=10, in_w=5, in_d=3, out_d=3, k_h=8, k_w=2, padding=SAME, act="RELU"),
     dw("anyT", in_h=6, in_w=3, in_d=3, out_d=6, k_h=3, k_w=1, padding=SAME, act="RELU6"),
     dw("any", in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3), padding=VALID,
        in_zp=-128, out_zp=-128),

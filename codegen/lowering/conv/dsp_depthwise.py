@@ -127,7 +127,10 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 
 
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
-    return group(layer) * v.filter_lines * band_width(v) * 2
+    """The kernel's scratch: a band of filter_lines lines per gathered channel, then (the
+    general loop) one output line of int32 accumulators."""
+    line = 0 if taps3(layer, v) else 4 * v.out_length
+    return group(layer) * v.filter_lines * band_width(v) * 2 + line
 
 
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
