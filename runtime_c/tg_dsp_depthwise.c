@@ -91,14 +91,17 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
     q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + ((uint32_t)p->output_offset << r));
     q->act_min = p->act_min;
     q->act_max = p->act_max;
+    if (p->taps3) {     /* scale 2: the 3-tap loops run only right shifts */
+        for (ky = 0; ky < 3; ++ky, f += 3) {
+            const int32_t f0 = f[0] * 2, f1 = f[1] * 2, f2 = f[2] * 2;
+            w[2 * ky] = ((uint32_t)f0 & 0xFFFFu) | ((uint32_t)f1 << 16);
+            w[2 * ky + 1] = ((uint32_t)f1 & 0xFFFFu) | ((uint32_t)f2 << 16);
+        }
+        return;
+    }
     for (ky = 0; ky < fh; ++ky, f += fw) {
-        if (p->taps3) {
-            *w++ = tg_dsp_dw_pair(f[0], f[1], scale);
-            *w++ = tg_dsp_dw_pair(f[1], f[2], scale);
-        } else {
-            for (kx = 0; kx < fw; kx += 2) {
-                *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
-            }
+        for (kx = 0; kx < fw; kx += 2) {
+            *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
         }
     }
 }
