@@ -33,7 +33,7 @@
 typedef struct {
     /* int16 pairs of filter * 2^L: 3-tap loops: per row (w0, w1), (w1, w2); otherwise per
      * row (w0, w1), (w2, w3), ..., the last (w[fw - 1], 0) when the width is odd */
-    uint32_t w[TG_DSP_DW_MAX_K * ((TG_DSP_DW_MAX_K + 1) / 2)];
+    uint32_t *w;       /* in the scratch, after the band and the accumulator line */
     uint32_t bias;     /* bias * 2^L */
     int32_t mult;
     int32_t add;       /* 2^(r-1) + output_offset * 2^r (r >= 1), output_offset (r = 0) */
@@ -75,15 +75,16 @@ TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
     return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
 }
 
-static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q)
+static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q,
+                            uint32_t *w)
 {
     const int32_t fh = p->filter_lines, fw = p->filter_length;
     const int32_t shift = p->shift[co];
     const int32_t r = shift > 0 ? 0 : -shift;
     const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
     const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
-    uint32_t *w = q->w;
     int32_t ky, kx;
+    q->w = w;
     q->bias = p->bias ? (uint32_t)p->bias[co] * (uint32_t)scale : 0u;
     q->mult = p->multiplier[co];
     q->r = r;
@@ -206,30 +207,36 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 {
     const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
     const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
-    const uint32_t *w = q->w;
-    int32_t ox, ky;
+    int32_t ox, k0;
     TG_DSP_DW_RQ_LOCALS(q);
     for (ox = 0; ox < n; ++ox) {
         acc[ox] = bias;
     }
-    for (ky = 0; ky < fh; ++ky, w += pairs) {
-        const int16_t *x = rows[ky] + at;
-        const uint32_t w0 = w[0], w1 = pairs > 1 ? w[1] : 0u;
-        const uint32_t w2 = pairs > 2 ? w[2] : 0u, w3 = pairs > 3 ? w[3] : 0u;
-        /* up to 4 pairs (filters up to 8 wide), one loop each */
-        switch (pairs) {
+    for (k0 = 0; k0 < fh * pairs;) {
+        /* up to 4 pairs of one filter line (more: in several passes), one loop each */
+        const int32_t ky = k0 / pairs, kx = k0 - ky * pairs;
+        const int32_t np = pairs - kx < 4 ? pairs - kx : 4;
+        const int16_t *x = rows[ky] + at + 2 * kx;
+        const uint32_t *w = q->w + k0;
+        const uint32_t w0 = w[0];
+        uint32_t w1, w2, w3;
+        k0 += np;
+        switch (np) {
         case 1:
             for (ox = 0; ox < n; ++ox, x += sw) {
                 acc[ox] = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
             }
             break;
         case 2:
+            w1 = w[1];
             for (ox = 0; ox < n; ++ox, x += sw) {
                 acc[ox] = tg_smlad(tg_read_s16x2(x + 2), w1,
                                    tg_smlad(tg_read_s16x2(x), w0, acc[ox]));
             }
             break;
         case 3:
+            w1 = w[1];
+            w2 = w[2];
             for (ox = 0; ox < n; ++ox, x += sw) {
                 const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
                 acc[ox] = tg_smlad(tg_read_s16x2(x + 4), w2,
@@ -237,6 +244,9 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
             }
             break;
         default:
+            w1 = w[1];
+            w2 = w[2];
+            w3 = w[3];
             for (ox = 0; ox < n; ++ox, x += sw) {
                 uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
                 s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
@@ -318,6 +328,9 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
     tg_dsp_dw_ch_t q[4];
+    /* the filter pairs of up to 4 channels, after the accumulator line */
+    const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
+    uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     int32_t b, ci, j, k, oy, ky;
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
@@ -330,7 +343,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int32_t slot = 0;               /* the slot of the output line's first */
             if (mult == 1) {
                 for (k = 0; k < group; ++k) {
-                    tg_dsp_dw_setup(p, ci + k, &q[k]);
+                    tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
             }
             for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
@@ -357,7 +370,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                         const tg_dsp_dw_ch_t *qk = &q[k];
                         int8_t *o = out + k * mult + j;
                         if (mult > 1) {
-                            tg_dsp_dw_setup(p, ci * mult + j, &q[0]);
+                            tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                         }
                         if (!p->taps3) {
                             tg_dsp_dw_row_any(p, qk, rows, at, line, o);

@@ -4,13 +4,13 @@
 
 #include "tg_common.h"
 
-/* The largest filter height and width (the kernel keeps one channel's filter and the band's
- * row pointers in local arrays of this size). */
-#define TG_DSP_DW_MAX_K 8
+/* The most filter lines (filter_lines: the kernel keeps the band's line pointers in a local
+ * array of this size); filter lines may be of any length. */
+#define TG_DSP_DW_MAX_K 16
 
 /*
- * TFLite DEPTHWISE_CONV_2D, any depth multiplier, no dilation: filters up to
- * TG_DSP_DW_MAX_K x TG_DSP_DW_MAX_K, any stride and padding.  Tensors NHWC.
+ * TFLite DEPTHWISE_CONV_2D, any depth multiplier, no dilation: filters of up to
+ * TG_DSP_DW_MAX_K lines, any stride and padding.  Tensors NHWC.
  *
  * One channel at a time: the input lines the filter needs are gathered, with the input
  * offset added and zeros for the padding, into `band` (filter_lines lines of band_width
@@ -63,7 +63,8 @@ typedef struct {
 } tg_dsp_depthwise_params_t;
 
 /* band: scratch (any contents on entry): group * filter_lines * band_width int16 values,
- * then, without taps3, out_length int32 values (4-byte aligned: band_width is even). */
+ * then (4-byte aligned: band_width is even), without taps3, out_length int32 accumulators,
+ * then group * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs. */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 

@@ -1,5 +1,5 @@
 """DEPTHWISE_CONV_2D on tinygen's DSP-extension kernel tg_dsp_depthwise_s8 (any depth
-multiplier, filters up to TG_DSP_DW_MAX_K square, any stride and padding, no dilation).
+multiplier, filters of up to TG_DSP_DW_MAX_K lines, any stride and padding, no dilation).
 
 The kernel works one channel at a time on a band of int16 input rows (scratch planned in
 the arena, `band_bytes`); the filter is re-laid-out channel-major here, and the
@@ -23,7 +23,7 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
-MAX_K = 8
+MAX_K = 16
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
 CMSIS_NN_TINY = 9
 
@@ -53,7 +53,9 @@ def lines_of(layer: ConvLayer) -> Lines:
                  win.stride_h, win.stride_w, win.pad_top, win.pad_left)
     cols = Lines(True, layer.in_w, layer.in_h, win.out_w, win.out_h, layer.f_w, layer.f_h,
                  win.stride_w, win.stride_h, win.pad_left, win.pad_top)
-    return cols if win.out_h > win.out_w else rows
+    order = [cols, rows] if win.out_h > win.out_w else [rows, cols]
+    fits = [v for v in order if v.filter_lines <= MAX_K]
+    return fits[0] if fits else order[0]
 
 
 def band_width(v: Lines) -> int:
@@ -128,9 +130,12 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
     """The kernel's scratch: a band of filter_lines lines per gathered channel, then (the
-    general loop) one output line of int32 accumulators."""
-    line = 0 if taps3(layer, v) else 4 * v.out_length
-    return group(layer) * v.filter_lines * band_width(v) * 2 + line
+    general loop) one output line of int32 accumulators, then each gathered channel's
+    filter as int16 pairs."""
+    three = taps3(layer, v)
+    line = 0 if three else 4 * v.out_length
+    pairs = 6 if three else v.filter_lines * ((v.filter_length + 1) // 2)
+    return group(layer) * (v.filter_lines * band_width(v) * 2 + 4 * pairs) + line
 
 
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
@@ -147,11 +152,12 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     require_dsp(ctx)
     layer = analyse_depthwise_conv(op, g)
     win = layer.win
-    f_h, f_w, out_d = layer.f_h, layer.f_w, layer.out_d
+    out_d = layer.out_d
     if (win.dilation_h, win.dilation_w) != (1, 1):
         raise Declined("only undilated filters so far")
-    if f_h > MAX_K or f_w > MAX_K:
-        raise Declined(f"filters up to {MAX_K}x{MAX_K} (TG_DSP_DW_MAX_K)")
+    v = lines_of(layer)
+    if v.filter_lines > MAX_K:
+        raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
             and win.out_h * win.out_w <= CMSIS_NN_TINY:
@@ -163,7 +169,6 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
                        f"({why})")
-    v = lines_of(layer)
     c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
                          f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
                          "channel-major" + (", transposed" if v.transposed else ""))
