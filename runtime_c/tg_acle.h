@@ -167,6 +167,50 @@ TG_INLINE int32_t tg_smmlar(int32_t b, int32_t c, int32_t a)
 #endif
 }
 
+/* SMLABT: acc + a.lo * b.hi (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlabt(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlabt((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 0) * tg_lane16(b, 1));
+#endif
+}
+
+/* SMLATB: acc + a.hi * b.lo (int16 lanes), modulo 2^32. */
+TG_INLINE uint32_t tg_smlatb(uint32_t a, uint32_t b, uint32_t acc)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__smlatb((int32_t)a, (int32_t)b, (int32_t)acc);
+#else
+    return acc + (uint32_t)(tg_lane16(a, 1) * tg_lane16(b, 0));
+#endif
+}
+
+/* PKHBT a, b, LSL #16: the low halfword of a, then the low halfword of b above it. */
+TG_INLINE uint32_t tg_pkhbt16(uint32_t a, uint32_t b)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;     /* ACLE has no PKHBT and GCC 12 does not find it in the C below */
+    __asm__("pkhbt %0, %1, %2, lsl #16" : "=r"(r) : "r"(a), "r"(b));
+    return r;
+#else
+    return (a & 0xFFFFu) | (b << 16);
+#endif
+}
+
+/* PKHTB b, a, ASR #16: the high halfword of a, below the high halfword of b. */
+TG_INLINE uint32_t tg_pkhtb16(uint32_t b, uint32_t a)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t r;
+    __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(b), "r"(a));
+    return r;
+#else
+    return (b & 0xFFFF0000u) | (a >> 16);
+#endif
+}
+
 /* SSAT #8: x saturated to [-128, 127]. */
 TG_INLINE int32_t tg_ssat8(int32_t x)
 {
@@ -189,6 +233,29 @@ TG_INLINE int32_t tg_smmulr(int32_t a, int32_t b)
     /* |a * b| <= 2^62, so adding 2^31 cannot overflow; >> of a negative value is arithmetic
      * on every compiler tinygen supports (as tg_common.h assumes) */
     return (int32_t)(((int64_t)a * (int64_t)b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+
+/* Two consecutive int16 values as one word (the first in the low lane), any alignment. */
+TG_INLINE uint32_t tg_read_s16x2(const int16_t *p)
+{
+#if TG_ACLE_DSP
+    uint32_t v;
+    memcpy(&v, p, sizeof v);     /* one LDR */
+    return v;
+#else
+    return (uint32_t)(uint16_t)p[0] | ((uint32_t)(uint16_t)p[1] << 16);
+#endif
+}
+
+/* Two int16 values (the low lane first) stored at any alignment. */
+TG_INLINE void tg_write_s16x2(int16_t *p, uint32_t v)
+{
+#if TG_ACLE_DSP
+    memcpy(p, &v, sizeof v);     /* one STR */
+#else
+    p[0] = (int16_t)tg_lane16(v, 0);
+    p[1] = (int16_t)tg_lane16(v, 1);
 #endif
 }
 

@@ -1,127 +1,385 @@
 /*
- * tg_dsp_depthwise.c - int8 depthwise convolution (multiplier 1, or one input channel; no
- * dilation) with the DSP extension, 4 channels at a time.
+ * tg_dsp_depthwise.c - int8 depthwise convolution with the DSP extension (tg_dsp_depthwise.h).
  *
  * Same arithmetic as TFLite's reference DepthwiseConv: for each output value, the bias
- * plus the sum over the filter taps inside the image of filter * (input + input_offset)
- * (taps in the padding skipped), then MultiplyByQuantizedMultiplier (tg_dsp_requantize),
- * the output offset and the activation clamp.  One word holds 4 neighbouring channels
- * of a pixel; SXTAB16 adds the input offset to channels 0 and 2 (and, rotated, 1 and 3)
- * as int16 lanes (|input + offset| <= 255), SXTB16 widens the filter the same way, and
- * SMLABB / SMLATT accumulate each lane into its channel's 32-bit sum.
+ * plus the sum over the filter taps of filter * (input + input_offset), taps in the
+ * padding contributing nothing, then MultiplyByQuantizedMultiplier, the output offset and
+ * the activation clamp.
+ *
+ * One output channel at a time, one output line (an image row, or a column when the
+ * lowering transposed the layer for longer lines) after the other.  The input lines of
+ * its input channel are gathered into a ring of filter_lines int16 lines (the band)
+ * holding input + input_offset, with zeros in the padding columns and for lines outside
+ * the image: a padded tap then adds 0, exactly as the reference skips it, so no pixel
+ * needs a bounds check.  In a band line the taps of one filter line are neighbours, so one
+ * word holds two of them and SMLAD multiplies and adds both against two filter values
+ * prepared (as int16 pairs) once per channel.
+ *
+ * Requantization: the filter and bias are scaled by 2^L, L = left shift + 1 (the lowering
+ * checks |accumulator| * 2^L < 2^30 and |filter| * 2^L < 2^15), so the accumulator is
+ * 2^L * acc exactly and SMMULR(2^L * acc, multiplier) = floor((2^left * acc * multiplier
+ * + 2^30) / 2^31), which is SaturatingRoundingDoublingHighMul (tg_dsp_requant.h shows
+ * both of its roundings are that floor; it cannot saturate here).  RoundingDivideByPOT by
+ * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
+ * output_offset * 2^r (the lowering checks that nothing overflows).
  */
 #include "tg_dsp_depthwise.h"
 
-#include "tg_acle.h"
-#include "tg_dsp_requant.h"
+#include <string.h>
 
-TG_INLINE int8_t tg_dsp_dw_out(const tg_dsp_depthwise_params_t *p, uint32_t acc, int32_t c)
+#include "tg_acle.h"
+
+/* One output channel's filter and requantization, prepared once. */
+typedef struct {
+    /* int16 pairs of filter * 2^L: 3-tap loops: per row (w0, w1), (w1, w2); otherwise per
+     * row (w0, w1), (w2, w3), ..., the last (w[fw - 1], 0) when the width is odd */
+    uint32_t *w;       /* in the scratch, after the band and the accumulator line */
+    uint32_t bias;     /* bias * 2^L */
+    int32_t mult;
+    int32_t add;       /* 2^(r-1) + output_offset * 2^r (r >= 1), output_offset (r = 0) */
+    int32_t neg;       /* -1 when r >= 1 (the - (h < 0) term), else 0 */
+    int32_t r;
+    int32_t act_min;
+    int32_t act_max;
+} tg_dsp_dw_ch_t;
+
+/* The requantization constants in locals: outputs are int8 stores, which may alias
+ * anything, so reading them through the struct would reload them after every store. */
+#define TG_DSP_DW_RQ_LOCALS(q) \
+    const uint32_t bias = (q)->bias; \
+    const int32_t mult = (q)->mult, add = (q)->add, neg = (q)->neg, rsh = (q)->r; \
+    const int32_t lo = (q)->act_min, hi = (q)->act_max
+
+TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t neg,
+                               int32_t rsh, int32_t lo, int32_t hi)
 {
-    const tg_dsp_rq_t q = tg_dsp_rq(p->multiplier[c], p->shift[c]);
-    int32_t r = tg_dsp_requantize_rq((int32_t)acc, &q);
-    r = (int32_t)((uint32_t)r + (uint32_t)p->output_offset);
-    return (int8_t)tg_clamp(r, p->act_min, p->act_max);
+    const int32_t h = tg_smmulr((int32_t)acc, mult);
+    const int32_t v = (h + add + (h < 0 ? neg : 0)) >> rsh;
+    return tg_clamp(v, lo, hi);
 }
 
-/* One filter tap for 4 channels: xw the 4 input values, w the 4 filter values. */
-TG_INLINE void tg_dsp_dw_tap(uint32_t xw, const int8_t *w, uint32_t off2, uint32_t *a0,
-                             uint32_t *a1, uint32_t *a2, uint32_t *a3)
+/* The 3-tap loops' requantization: the lowering chose them only for layers whose
+ * right shifts are all >= 1 (neg = -1) and whose activation range is all of int8 (one
+ * SSAT). */
+TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t rsh)
 {
-    const uint32_t ww = tg_read_s8x4(w);
-    const uint32_t xe = tg_sxtab16(off2, xw);
-    const uint32_t xo = tg_sxtab16_ror8(off2, xw);
-    const uint32_t we = tg_sxtb16(ww);
-    const uint32_t wo = tg_sxtb16_ror8(ww);
-    *a0 = tg_smlabb(xe, we, *a0);
-    *a2 = tg_smlatt(xe, we, *a2);
-    *a1 = tg_smlabb(xo, wo, *a1);
-    *a3 = tg_smlatt(xo, wo, *a3);
+    const int32_t h = tg_smmulr((int32_t)acc, mult);
+    return tg_ssat8((h + add - (h < 0 ? 1 : 0)) >> rsh);
+}
+
+#define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
+#define TG_DSP_DW_RQ3(acc) (int8_t)tg_dsp_dw_rq3((acc), mult, add, rsh)
+
+TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
+{
+    return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
+}
+
+static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q,
+                            uint32_t *w)
+{
+    const int32_t fh = p->filter_lines, fw = p->filter_length;
+    const int32_t shift = p->shift[co];
+    const int32_t r = shift > 0 ? 0 : -shift;
+    const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
+    const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
+    int32_t ky, kx;
+    q->w = w;
+    q->bias = p->bias ? (uint32_t)p->bias[co] * (uint32_t)scale : 0u;
+    q->mult = p->multiplier[co];
+    q->r = r;
+    q->neg = r > 0 ? -1 : 0;
+    q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + ((uint32_t)p->output_offset << r));
+    q->act_min = p->act_min;
+    q->act_max = p->act_max;
+    if (p->taps3) {     /* scale 2: the 3-tap loops run only right shifts */
+        for (ky = 0; ky < 3; ++ky, f += 3) {
+            const int32_t f0 = f[0] * 2, f1 = f[1] * 2, f2 = f[2] * 2;
+            w[2 * ky] = ((uint32_t)f0 & 0xFFFFu) | ((uint32_t)f1 << 16);
+            w[2 * ky + 1] = ((uint32_t)f1 & 0xFFFFu) | ((uint32_t)f2 << 16);
+        }
+        return;
+    }
+    for (ky = 0; ky < fh; ++ky, f += fw) {
+        for (kx = 0; kx < fw; kx += 2) {
+            *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+        }
+    }
+}
+
+#define TG_DSP_DW_3X3_LOCALS \
+    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
+    const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
+    const uint32_t c01 = q->w[4], c12 = q->w[5]; \
+    const uint32_t bias = q->bias; \
+    const int32_t mult = q->mult, add = q->add, rsh = q->r; \
+    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step
+
+/* One output from the band words (v0, v1) and (v2, v3) of each line: (v0, v1).(w0, w1) +
+ * v2 * w2 (the tails of both 3-tap loops). */
+#define TG_DSP_DW_3X3_ONE(x) do { \
+        uint32_t s0 = tg_smlad(tg_read_s16x2(r0 + (x)), a01, bias); \
+        s0 = tg_smlabt(tg_read_s16x2(r0 + (x) + 2), a12, s0); \
+        s0 = tg_smlad(tg_read_s16x2(r1 + (x)), b01, s0); \
+        s0 = tg_smlabt(tg_read_s16x2(r1 + (x) + 2), b12, s0); \
+        s0 = tg_smlad(tg_read_s16x2(r2 + (x)), c01, s0); \
+        s0 = tg_smlabt(tg_read_s16x2(r2 + (x) + 2), c12, s0); \
+        *out = TG_DSP_DW_RQ3(s0); \
+    } while (0)
+
+/* 3x3, stride 1: outputs ox and ox + 1 from the band values ox .. ox + 3 of each line:
+ * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2). */
+static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                              size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_LOCALS;
+    while (out != end) {
+        uint32_t x01 = tg_read_s16x2(r0), x23 = tg_read_s16x2(r0 + 2);
+        uint32_t s0 = tg_smlad(x01, a01, bias), s1 = tg_smlatb(x01, a01, bias);
+        s0 = tg_smlabt(x23, a12, s0);
+        s1 = tg_smlad(x23, a12, s1);
+        x01 = tg_read_s16x2(r1);
+        x23 = tg_read_s16x2(r1 + 2);
+        s0 = tg_smlad(x01, b01, s0);
+        s1 = tg_smlatb(x01, b01, s1);
+        s0 = tg_smlabt(x23, b12, s0);
+        s1 = tg_smlad(x23, b12, s1);
+        x01 = tg_read_s16x2(r2);
+        x23 = tg_read_s16x2(r2 + 2);
+        s0 = tg_smlad(x01, c01, s0);
+        s1 = tg_smlatb(x01, c01, s1);
+        s0 = tg_smlabt(x23, c12, s0);
+        s1 = tg_smlad(x23, c12, s1);
+        *out = TG_DSP_DW_RQ3(s0);
+        out += step;
+        *out = TG_DSP_DW_RQ3(s1);
+        out += step;
+        r0 += 2;
+        r1 += 2;
+        r2 += 2;
+    }
+    if (n & 1) {
+        TG_DSP_DW_3X3_ONE(0);
+    }
+}
+
+/* 3x3, stride 2: output ox from the band values 2 ox .. 2 ox + 2 of each line; two
+ * outputs share the word (v2, v3). */
+static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                              size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_LOCALS;
+    while (out != end) {
+        uint32_t x23 = tg_read_s16x2(r0 + 2);
+        uint32_t s0 = tg_smlad(tg_read_s16x2(r0), a01, bias);
+        uint32_t s1 = tg_smlad(x23, a01, bias);
+        s0 = tg_smlabt(x23, a12, s0);
+        s1 = tg_smlabt(tg_read_s16x2(r0 + 4), a12, s1);
+        x23 = tg_read_s16x2(r1 + 2);
+        s0 = tg_smlad(tg_read_s16x2(r1), b01, s0);
+        s1 = tg_smlad(x23, b01, s1);
+        s0 = tg_smlabt(x23, b12, s0);
+        s1 = tg_smlabt(tg_read_s16x2(r1 + 4), b12, s1);
+        x23 = tg_read_s16x2(r2 + 2);
+        s0 = tg_smlad(tg_read_s16x2(r2), c01, s0);
+        s1 = tg_smlad(x23, c01, s1);
+        s0 = tg_smlabt(x23, c12, s0);
+        s1 = tg_smlabt(tg_read_s16x2(r2 + 4), c12, s1);
+        *out = TG_DSP_DW_RQ3(s0);
+        out += step;
+        *out = TG_DSP_DW_RQ3(s1);
+        out += step;
+        r0 += 4;
+        r1 += 4;
+        r2 += 4;
+    }
+    if (n & 1) {
+        TG_DSP_DW_3X3_ONE(0);
+    }
+}
+
+/* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
+ * the band has a spare column for its other value), one filter line at a time over the
+ * whole output line, whose accumulators wait in `acc`; then the requantization. */
+static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
+                              const int16_t *const *rows, size_t at, uint32_t *acc,
+                              int8_t *out)
+{
+    const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
+    const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
+    int32_t ox, k0;
+    TG_DSP_DW_RQ_LOCALS(q);
+    for (ox = 0; ox < n; ++ox) {
+        acc[ox] = bias;
+    }
+    for (k0 = 0; k0 < fh * pairs;) {
+        /* up to 4 pairs of one filter line (more: in several passes), one loop each */
+        const int32_t ky = k0 / pairs, kx = k0 - ky * pairs;
+        const int32_t np = pairs - kx < 4 ? pairs - kx : 4;
+        const int16_t *x = rows[ky] + at + 2 * kx;
+        const uint32_t *w = q->w + k0;
+        const uint32_t w0 = w[0];
+        uint32_t w1, w2, w3;
+        k0 += np;
+        switch (np) {
+        case 1:
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                acc[ox] = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+            }
+            break;
+        case 2:
+            w1 = w[1];
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 2), w1,
+                                   tg_smlad(tg_read_s16x2(x), w0, acc[ox]));
+            }
+            break;
+        case 3:
+            w1 = w[1];
+            w2 = w[2];
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 4), w2,
+                                   tg_smlad(tg_read_s16x2(x + 2), w1, s));
+            }
+            break;
+        default:
+            w1 = w[1];
+            w2 = w[2];
+            w3 = w[3];
+            for (ox = 0; ox < n; ++ox, x += sw) {
+                uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+                s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
+                s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
+                acc[ox] = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+            }
+            break;
+        }
+    }
+    for (ox = 0; ox < n; ++ox) {
+        out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(acc[ox]);
+    }
+}
+
+/* Input line `iy` of `group` channels (1, or 4 neighbours) into a band line of each
+ * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
+ * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
+ * 0 and 2 (and, rotated, 1 and 3) as int16 lanes, and two pixels' lanes pack into one
+ * word per channel. */
+static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, size_t stride,
+                           int32_t group, const int8_t *channel, int32_t iy)
+{
+    const int32_t n = p->length, off = p->input_offset;
+    const size_t step = (size_t)p->in_step;
+    int32_t ix;
+    dst += p->pad;
+    if (iy < 0 || iy >= p->lines) {
+        int32_t k;
+        for (k = 0; k < group; ++k) {
+            memset(dst + (size_t)k * stride, 0, (size_t)n * sizeof *dst);
+        }
+        return;
+    }
+    channel += (size_t)iy * (size_t)p->in_line_step;
+    if (group == 4) {
+        const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+        int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
+        for (ix = 0; ix + 2 <= n; ix += 2) {
+            const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
+            const uint32_t ae = tg_sxtab16(off2, a), be = tg_sxtab16(off2, b);
+            const uint32_t ao = tg_sxtab16_ror8(off2, a), bo = tg_sxtab16_ror8(off2, b);
+            tg_write_s16x2(dst + ix, tg_pkhbt16(ae, be));
+            tg_write_s16x2(d2 + ix, tg_pkhtb16(be, ae));
+            tg_write_s16x2(d1 + ix, tg_pkhbt16(ao, bo));
+            tg_write_s16x2(d3 + ix, tg_pkhtb16(bo, ao));
+            channel += 2 * step;
+        }
+        if (ix < n) {
+            const uint32_t a = tg_read_s8x4(channel);
+            const uint32_t ae = tg_sxtab16(off2, a), ao = tg_sxtab16_ror8(off2, a);
+            dst[ix] = (int16_t)(ae & 0xFFFFu);
+            d2[ix] = (int16_t)(ae >> 16);
+            d1[ix] = (int16_t)(ao & 0xFFFFu);
+            d3[ix] = (int16_t)(ao >> 16);
+        }
+        return;
+    }
+    for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
+        const uint32_t a = (uint32_t)(channel[0] + off), b = (uint32_t)(channel[step] + off);
+        tg_write_s16x2(dst + ix, (a & 0xFFFFu) | (b << 16));
+        channel += 2 * step;
+    }
+    if (ix < n) {
+        dst[ix] = (int16_t)(channel[0] + off);
+    }
 }
 
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
-                         int8_t *output)
+                         int8_t *output, void *band)
 {
-    const int32_t ch = p->channels;
-    const int32_t in_d = p->input_depth;     /* ch, or 1 */
-    const int32_t x_ch = in_d == 1 ? 0 : 1;  /* channel step in the input */
-    const int32_t in_w = p->input_width, in_h = p->input_height;
-    const int32_t fw = p->filter_width, fh = p->filter_height;
-    const size_t row_step = (size_t)in_w * (size_t)in_d;
-    /* the input offset in both int16 lanes */
-    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) |
-                          (((uint32_t)p->input_offset & 0xFFFFu) << 16);
-    int32_t b, oy, ox, c;
+    const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
+    const int32_t in_d = p->depth, mult = p->depth_multiplier, group = p->group;
+    const int32_t out_d = in_d * mult;
+    const size_t in_image = (size_t)p->lines * (size_t)p->length * (size_t)in_d;
+    const size_t out_image = (size_t)p->out_lines * (size_t)p->out_length * (size_t)out_d;
+    const size_t ring_size = (size_t)fh * (size_t)bw;     /* one channel's band */
+    int16_t *const ring = (int16_t *)band;
+    /* after the group's rings: one output line of accumulators (the general loop) */
+    uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
+    const int16_t *rows[TG_DSP_DW_MAX_K];
+    tg_dsp_dw_ch_t q[4];
+    /* the filter pairs of up to 4 channels, after the accumulator line */
+    const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
+    uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
+    int32_t b, ci, j, k, oy, ky;
+    /* the padding columns stay zero; the fills write only the image's columns */
+    memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *image = input + (size_t)b * (size_t)in_h * row_step;
-        for (oy = 0; oy < p->output_height; ++oy) {
-            const int32_t iy0 = oy * p->stride_height - p->pad_top;
-            const int32_t ky0 = iy0 < 0 ? -iy0 : 0;
-            const int32_t ky1 = in_h - iy0 < fh ? in_h - iy0 : fh;
-            for (ox = 0; ox < p->output_width; ++ox) {
-                const int32_t ix0 = ox * p->stride_width - p->pad_left;
-                const int32_t kx0 = ix0 < 0 ? -ix0 : 0;
-                const int32_t kx1 = in_w - ix0 < fw ? in_w - ix0 : fw;
-                /* the first tap inside the image, for channel 0 */
-                const int8_t *x_first = image + (size_t)(iy0 + ky0) * row_step +
-                                        (size_t)(ix0 + kx0) * (size_t)in_d;
-                const int8_t *w_first = p->filter + ((size_t)ky0 * (size_t)fw + (size_t)kx0) *
-                                        (size_t)ch;
-                int8_t *out = output + (((size_t)b * (size_t)p->output_height + (size_t)oy) *
-                                        (size_t)p->output_width + (size_t)ox) * (size_t)ch;
-                for (c = 0; c + 4 <= ch; c += 4) {
-                    uint32_t a0 = p->bias ? (uint32_t)p->bias[c] : 0u;
-                    uint32_t a1 = p->bias ? (uint32_t)p->bias[c + 1] : 0u;
-                    uint32_t a2 = p->bias ? (uint32_t)p->bias[c + 2] : 0u;
-                    uint32_t a3 = p->bias ? (uint32_t)p->bias[c + 3] : 0u;
-                    const int8_t *xrow = x_first + c * x_ch;
-                    const int8_t *wrow = w_first + c;
-                    int32_t ky, kx;
-                    if (x_ch) {
-                        for (ky = ky0; ky < ky1; ++ky) {
-                            const int8_t *x = xrow;
-                            const int8_t *w = wrow;
-                            for (kx = kx0; kx < kx1; ++kx) {
-                                tg_dsp_dw_tap(tg_read_s8x4(x), w, off2, &a0, &a1, &a2, &a3);
-                                x += in_d;
-                                w += ch;
-                            }
-                            xrow += row_step;
-                            wrow += (size_t)fw * (size_t)ch;
-                        }
-                    } else {     /* the one input channel in all 4 lanes */
-                        for (ky = ky0; ky < ky1; ++ky) {
-                            const int8_t *x = xrow;
-                            const int8_t *w = wrow;
-                            for (kx = kx0; kx < kx1; ++kx) {
-                                tg_dsp_dw_tap((uint32_t)(uint8_t)*x * 0x01010101u, w, off2,
-                                              &a0, &a1, &a2, &a3);
-                                x += in_d;
-                                w += ch;
-                            }
-                            xrow += row_step;
-                            wrow += (size_t)fw * (size_t)ch;
-                        }
-                    }
-                    out[c] = tg_dsp_dw_out(p, a0, c);
-                    out[c + 1] = tg_dsp_dw_out(p, a1, c + 1);
-                    out[c + 2] = tg_dsp_dw_out(p, a2, c + 2);
-                    out[c + 3] = tg_dsp_dw_out(p, a3, c + 3);
+        const int8_t *image = input + (size_t)b * in_image;
+        for (ci = 0; ci < in_d; ci += group) {
+            int8_t *out = output + (size_t)b * out_image + (size_t)ci * (size_t)mult;
+            int32_t next = -p->pad_lines;   /* the first input line not in the ring */
+            int32_t fill_slot = 0;          /* its ring slot */
+            int32_t slot = 0;               /* the slot of the output line's first */
+            if (mult == 1) {
+                for (k = 0; k < group; ++k) {
+                    tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
-                for (; c < ch; ++c) {      /* the last channels, one at a time */
-                    uint32_t acc = p->bias ? (uint32_t)p->bias[c] : 0u;
-                    const int8_t *xrow = x_first + c * x_ch;
-                    const int8_t *wrow = w_first + c;
-                    int32_t ky, kx;
-                    for (ky = ky0; ky < ky1; ++ky) {
-                        for (kx = 0; kx < kx1 - kx0; ++kx) {
-                            const int32_t xv = (int32_t)xrow[(size_t)kx * (size_t)in_d];
-                            const int32_t wv = (int32_t)wrow[(size_t)kx * (size_t)ch];
-                            acc += (uint32_t)(wv * (xv + p->input_offset));
+            }
+            for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
+                const int32_t iy0 = oy * sh - p->pad_lines;
+                while (next < iy0) {        /* lines the stride skips */
+                    ++next;
+                    fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+                }
+                for (; next < iy0 + fh; ++next) {
+                    tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
+                                   image + ci, next);
+                    fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+                }
+                for (ky = 0, k = slot; ky < fh; ++ky) {
+                    rows[ky] = ring + (size_t)k * (size_t)bw;
+                    k = k + 1 == fh ? 0 : k + 1;
+                }
+                for (k = 0; k < sh; ++k) {
+                    slot = slot + 1 == fh ? 0 : slot + 1;
+                }
+                for (k = 0; k < group; ++k) {       /* the channels of the group */
+                    const size_t at = (size_t)k * ring_size;
+                    for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                        const tg_dsp_dw_ch_t *qk = &q[k];
+                        int8_t *o = out + k * mult + j;
+                        if (mult > 1) {
+                            tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                         }
-                        xrow += row_step;
-                        wrow += (size_t)fw * (size_t)ch;
+                        if (!p->taps3) {
+                            tg_dsp_dw_row_any(p, qk, rows, at, line, o);
+                        } else if (p->stride == 1) {
+                            tg_dsp_dw_row3_s1(qk, rows, at, o, p->out_length, p->out_step);
+                        } else {
+                            tg_dsp_dw_row3_s2(qk, rows, at, o, p->out_length, p->out_step);
+                        }
                     }
-                    out[c] = tg_dsp_dw_out(p, acc, c);
                 }
             }
         }

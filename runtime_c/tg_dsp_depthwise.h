@@ -4,37 +4,68 @@
 
 #include "tg_common.h"
 
+/* The most filter lines (filter_lines: the kernel keeps the band's line pointers in a local
+ * array of this size); filter lines may be of any length. */
+#define TG_DSP_DW_MAX_K 16
+
 /*
- * TFLite DEPTHWISE_CONV_2D with depth multiplier 1, or one input channel (any multiplier),
- * and no dilation: any filter size, stride and padding.  Tensors NHWC, the filter [filter_height][filter_width][channels]
- * as in the model.
+ * TFLite DEPTHWISE_CONV_2D, any depth multiplier, no dilation: filters of up to
+ * TG_DSP_DW_MAX_K lines, any stride and padding.  Tensors NHWC.
+ *
+ * One channel at a time: the input lines the filter needs are gathered, with the input
+ * offset added and zeros for the padding, into `band` (filter_lines lines of band_width
+ * int16 values, a ring), where the taps along a line sit side by side so that SMLAD sums two
+ * of them at once.  3x3 filters at stride 1 and 2 have their own loops (two output pixels
+ * per pass); other sizes go two taps at a time.  Requantization is TFLite's
+ * MultiplyByQuantizedMultiplier with the filter and bias scaled by 2^(left shift + 1) so
+ * that one SMMULR gives SaturatingRoundingDoublingHighMul: exact when |accumulator| *
+ * 2^(left shift + 1) < 2^30, which the lowering checks from the filter and bias (it
+ * declines the layer otherwise).  Channels are independent and each output channel is
+ * written after its input channel was read into the band, so the output may start at the
+ * input's first byte (in place) when the lowering allows it.
  */
 typedef struct {
     int32_t batches;
-    int32_t input_height;
-    int32_t input_width;
-    int32_t channels;           /* output depth */
-    int32_t input_depth;        /* channels (depth multiplier 1), or 1 (one input channel
-                                   feeding every output channel) */
-    int32_t filter_height;
-    int32_t filter_width;
-    int32_t output_height;
-    int32_t output_width;
-    int32_t stride_height;
-    int32_t stride_width;
-    int32_t pad_top;            /* implicit zero rows above the image */
-    int32_t pad_left;           /* implicit zero columns left of the image */
-    const int8_t *filter;       /* [filter_height][filter_width][channels] */
-    const int32_t *bias;        /* [channels], or NULL */
-    const int32_t *multiplier;  /* [channels] Q31 output multipliers */
-    const int32_t *shift;       /* [channels] power-of-two exponents */
+    int32_t depth;              /* input channels */
+    int32_t depth_multiplier;   /* output channels = depth * depth_multiplier */
+    /* The image as lines: its rows (line_step = width * depth, step = depth) or, when
+     * that gives longer lines, its columns (line_step = depth, step = width * depth; the
+     * filter, strides and padding transposed to match).  Steps count int8 values. */
+    int32_t lines;              /* input lines */
+    int32_t length;             /* values per input line */
+    int32_t in_line_step;
+    int32_t in_step;
+    int32_t out_lines;
+    int32_t out_length;
+    int32_t out_line_step;
+    int32_t out_step;
+    int32_t filter_lines;       /* filter extent across lines */
+    int32_t filter_length;      /* filter extent along a line */
+    int32_t stride_lines;
+    int32_t stride;             /* along a line */
+    int32_t pad_lines;          /* implicit zero lines before the first */
+    int32_t pad;                /* implicit zeros before each line */
+    int32_t band_width;         /* int16 values per band line: even, >= pad + length and
+                                   >= (out_length - 1) * stride + filter_length + 1 */
+    int32_t group;              /* channels gathered together: 4 (depth multiplier 1,
+                                   depth a multiple of 4: one word load per pixel), or 1 */
+    int32_t taps3;              /* 1: the 3-tap loops and their filter pairs (a 3x3
+                                   filter at stride 1 or 2 along the lines, every shift
+                                   <= -1, activation range [-128, 127]) */
+    const int8_t *filter;       /* [output channels][filter_lines][filter_length] */
+    const int32_t *bias;        /* [output channels], or NULL */
+    const int32_t *multiplier;  /* [output channels] Q31 output multipliers */
+    const int32_t *shift;       /* [output channels] power-of-two exponents */
     int32_t input_offset;       /* minus the input zero point */
     int32_t output_offset;      /* output zero point */
     int32_t act_min;
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
+/* band: scratch (any contents on entry): group * filter_lines * band_width int16 values,
+ * then (4-byte aligned: band_width is even), without taps3, out_length int32 accumulators,
+ * then group * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs. */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
-                         int8_t *output);
+                         int8_t *output, void *band);
 
 #endif /* TG_DSP_DEPTHWISE_H */

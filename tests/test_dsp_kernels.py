@@ -8,20 +8,28 @@ real SXTB16/SMLAD, as the default for the core.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
 
+import cffi
 import numpy as np
 import pytest
 
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.hostcc import find_cc
-from codegen.lowering.conv.dsp_im2col import requant_fits
+from codegen import cheaders
+from codegen.ir import CExpr, ConstRef
+from codegen.lowering.conv.dsp_depthwise import MAX_K
+from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
+from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
+from codegen.ops.conv import analyse_depthwise_conv
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
+from codegen.toolchain.host import WARNINGS
 from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer, build_model
 from tests.harness import assert_bit_exact
@@ -94,29 +102,58 @@ PW_CASES = [
              act="RELU_N1_TO_1", in_zp=127, out_zp=-128),
 ]
 DW = "DEPTHWISE_CONV_2D"
-# depthwise, multiplier 1: 3x3 at strides 1 and 2, SAME and VALID, other sizes, channel
-# counts 1, 3, 5, 17 (4-channel groups and their tails), images of width or height 1
-DW_CASES = [
-    ConvCase(op=DW, in_h=5, in_w=5, in_d=8, out_d=8, k_h=3, k_w=3, padding=SAME, act="RELU",
-             per_channel=True, in_zp=-128, out_zp=127),
-    ConvCase(op=DW, in_h=7, in_w=6, in_d=17, out_d=17, k_h=3, k_w=3, stride=(2, 2),
-             padding=SAME, act="RELU6", per_channel=False),
-    ConvCase(op=DW, in_h=6, in_w=7, in_d=5, out_d=5, k_h=3, k_w=3, stride=(2, 2),
-             padding=VALID, act="NONE", bias=False, in_zp=127, out_zp=-128),
-    ConvCase(op=DW, batch=2, in_h=1, in_w=6, in_d=3, out_d=3, k_h=3, k_w=3, padding=SAME,
-             act="RELU_N1_TO_1"),
-    ConvCase(op=DW, in_h=4, in_w=1, in_d=1, out_d=1, k_h=3, k_w=3, padding=SAME),
-    ConvCase(op=DW, in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2),
-             padding=SAME, act="RELU", per_channel=True, in_zp=127, out_zp=127),
-    ConvCase(op=DW, in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3),
-             padding=VALID, in_zp=-128, out_zp=-128),
-    # one input channel, multiplier 8 and 3 (a first layer, as in person_detect)
-    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, k_h=3, k_w=3, stride=(2, 2),
-             padding=SAME, act="RELU6", per_channel=True, in_zp=-128),
-    ConvCase(op=DW, in_h=5, in_w=4, in_d=1, out_d=3, k_h=3, k_w=3, padding=SAME, in_zp=127),
+
+
+def dw(path, **kw):
+    """A depthwise case and the kernel path it must take: "3" the 3-tap loops (3x3 at
+    stride 1 or 2 along the lines, activation range all of int8), "any" the general
+    loop; "T" when the layer is walked along columns (taller than wide)."""
+    return path, ConvCase(op=DW, **kw)
+
+
+# every path and tail of tg_dsp_depthwise_s8: 3x3 at strides 1 and 2 (both orientations),
+# SAME and VALID, widths and heights 1, 2, 3 and odd, channels 1, 3, 5, 17, depth
+# multipliers 1, 2, 4 and one input channel, per-tensor and per-channel, zero points -128
+# and 127, every fused activation, 1 to 6 tap pairs per filter line (1x1, 3x1, 3x3, 5x5,
+# 7x7, 8x2 and 10x8 walked along columns, 1x11), strides past the filter
+DW_PATHS = [
+    dw("3", in_h=5, in_w=7, in_d=8, out_d=8, padding=SAME, act="RELU", in_zp=-128,
+       out_zp=-128),
+    dw("3", in_h=6, in_w=9, in_d=17, out_d=17, stride=(2, 2), padding=SAME, act="NONE",
+       per_channel=False, in_zp=127),
+    dw("3T", in_h=7, in_w=6, in_d=5, out_d=5, stride=(2, 2), padding=VALID, bias=False,
+       in_zp=127, out_zp=-128),
+    dw("3T", in_h=9, in_w=4, in_d=3, out_d=3, padding=SAME, out_zp=127),
+    dw("3T", in_h=11, in_w=3, in_d=5, out_d=10, stride=(2, 1), padding=SAME, act="RELU",
+       out_zp=-128),
+    dw("3", batch=2, in_h=1, in_w=6, in_d=3, out_d=3, padding=SAME, per_channel=False),
+    dw("3T", in_h=4, in_w=1, in_d=1, out_d=1, padding=SAME),
+    dw("3", in_h=2, in_w=2, in_d=4, out_d=16, padding=SAME, act="RELU", out_zp=-128),
+    dw("3", in_h=3, in_w=3, in_d=1, out_d=4, padding=VALID, in_zp=-128, out_zp=127),
+    dw("3", in_h=9, in_w=9, in_d=1, out_d=8, stride=(2, 2), padding=SAME, in_zp=-128),
+    dw("3", in_h=3, in_w=5, in_d=17, out_d=17, stride=(1, 2), padding=SAME),
+    dw("any", in_h=5, in_w=5, in_d=8, out_d=8, padding=SAME, act="RELU6", in_zp=-128,
+       out_zp=127),
+    dw("anyT", in_h=7, in_w=6, in_d=17, out_d=17, stride=(2, 2), padding=SAME,
+       act="RELU_N1_TO_1", per_channel=False),
+    dw("anyT", in_h=9, in_w=8, in_d=12, out_d=12, k_h=5, k_w=3, stride=(1, 2), padding=SAME,
+       act="RELU", in_zp=127, out_zp=127),
+    dw("any", in_h=7, in_w=7, in_d=5, out_d=5, k_h=5, k_w=5, padding=SAME, act="RELU6"),
+    dw("any", in_h=8, in_w=9, in_d=4, out_d=4, k_h=7, k_w=7, stride=(2, 2), padding=SAME),
+    dw("anyT", in_h=10, in_w=5, in_d=3, out_d=3, k_h=8, k_w=2, padding=SAME, act="RELU"),
+    # micro_speech's: a 10x8 filter, one input channel, multiplier 8 (5 pairs per line)
+    dw("anyT", in_h=15, in_w=12, in_d=1, out_d=8, k_h=10, k_w=8, stride=(2, 2),
+       padding=SAME, act="RELU", in_zp=-128),
+    dw("any", in_h=4, in_w=12, in_d=4, out_d=4, k_h=1, k_w=11, padding=SAME),
+    dw("anyT", in_h=6, in_w=3, in_d=3, out_d=6, k_h=3, k_w=1, padding=SAME, act="RELU6"),
+    dw("any", in_h=4, in_w=5, in_d=4, out_d=4, k_h=1, k_w=1, stride=(2, 3), padding=VALID,
+       in_zp=-128, out_zp=-128),
+    dw("any", in_h=8, in_w=8, in_d=2, out_d=2, k_h=3, k_w=3, stride=(3, 3), padding=VALID),
+    dw("anyT", in_h=5, in_w=4, in_d=1, out_d=3, padding=SAME, act="RELU6", in_zp=127),
 ]
-OTHER_DW = [ConvCase(op=DW, in_h=5, in_w=5, in_d=3, out_d=6, k_h=3, k_w=3),     # multiplier 2
-            ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2))]
+DW_CASES = [c for _, c in DW_PATHS]
+OTHER_DW = [ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2)),
+            ConvCase(op=DW, in_h=17, in_w=17, in_d=2, out_d=2, k_h=17, k_w=17, padding=VALID)]
 
 # not pointwise: tg_dsp_conv_s8 (int16 im2col).  Window rows of whole 4-value blocks
 # (widened from the input, or staged at the borders) and windows staged whole; filters
@@ -221,12 +258,174 @@ def test_conv_dsp_bit_exact_and_grouped_declined(tmp_path):
 
 def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     cases = DW_CASES + OTHER_DW
-    res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP)
+    res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP,
+                           sanitize=True)
     layers = res.gen.program.layers
     assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES) + \
         ["tg_depthwise_conv_s8"] * 2
-    assert "depth multiplier 1, or one input channel" in layers[-2].selection.reason()
-    assert "undilated" in layers[-1].selection.reason()
+    for (path, case), layer in zip(DW_PATHS, layers):
+        p = layer.call.params
+        walked = (p["lines"], p["length"])
+        assert walked in ((case.in_h, case.in_w), (case.in_w, case.in_h))
+        got = ("3" if p["taps3"] else "any") + \
+            ("T" if walked == (case.in_w, case.in_h) != (case.in_h, case.in_w) else "")
+        assert got == path, case
+    assert "undilated" in layers[-2].selection.reason()
+    assert "filters up to 16 lines" in layers[-1].selection.reason()
+    assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+
+
+def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_path):
+    """The kernel's SMMULR requantization is exact only for small enough accumulators:
+    requant_fits (dsp_depthwise) says why not for a bias near 2^30, or a filter that the left shift
+    would push out of int16."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(DW_CASES[:1], 19))
+    gen = generate(path, None, target="host", kernels=DSP)
+    layer = analyse_depthwise_conv(gen.program.layers[0].call.op, gen.program.graph)
+    assert dw_requant_fits(layer) is None
+    big = dataclasses.replace(layer, bias=dataclasses.replace(
+        layer.bias, data=np.full_like(layer.bias.data, 1 << 29)))
+    assert "accumulators up to 2^" in dw_requant_fits(big)
+    left = dataclasses.replace(layer, shift=np.full_like(layer.shift, 8))
+    assert "does not fit int16" in dw_requant_fits(left)
+
+
+def large_scale_model() -> bytes:
+    """Depthwise layers whose effective scales (input * filter / output, per channel)
+    reach 0.5 and more: right shift 0 and left shifts, the general loop's other
+    requantization branch.  Filters of -1, 0, 1 keep the outputs mostly inside int8."""
+    rng = np.random.default_rng(37)
+    m = ModelWriter()
+    in_scale, out_scale = 0.5, 0.01
+    for k, (k_h, eff) in enumerate([(1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1])]):
+        channels = len(eff)
+        w_scale = np.asarray(eff) * out_scale / in_scale
+        x = m.tensor(f"x{k}", (1, 5, 4, channels), "int8", scale=in_scale, zero_point=-3)
+        w = m.const(f"w{k}", rng.integers(-1, 2, (1, k_h, k_h, channels)), "int8",
+                    scale=w_scale, zero_point=[0] * channels, axis=3)
+        b = m.const(f"b{k}", rng.integers(-50, 50, (channels,)), "int32",
+                    scale=in_scale * w_scale, zero_point=[0] * channels)
+        y = m.tensor(f"y{k}", (1, 5, 4, channels), "int8", scale=out_scale, zero_point=5)
+        m.op(DW, [x, w, b], [y], {"padding": SAME, "stride_h": 1, "stride_w": 1,
+                                  "depth_multiplier": 1, "fused_activation_function": 0},
+             version=6)
+        m.inputs.append(x)
+        m.outputs.append(y)
+    return m.build()
+
+
+def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path):
+    res = assert_bit_exact(large_scale_model(), tmp_path, count=3, seed=37, kernels=DSP)
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 2
+    shifts = {int(v) for layer in res.gen.program.layers for c in layer.call.consts
+              if c.name.endswith("_shift") for v in c.values}
+    assert {0, 1, 2} <= shifts and min(shifts) < 0
+    assert not any(layer.call.params["taps3"] for layer in res.gen.program.layers)
+
+
+# in place: stride 1, SAME (or 1x1), depth multiplier 1 -- the 3-tap loops along rows and
+# along columns, the general loop, groups of 4 channels and single channels
+IN_PLACE = [ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, act="RELU", out_zp=-128),
+            ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, act="NONE"),
+            ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=5, k_w=5, act="RELU6"),
+            ConvCase(op=DW, in_h=4, in_w=3, in_d=3, out_d=3, k_h=1, k_w=1, padding=VALID)]
+
+
+def chain_model(cases, seed: int) -> bytes:
+    """Each case three times in a chain (its output the next one's input): the middle
+    layer reads and writes arena tensors, which the planner may overlap."""
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, c in enumerate(cases):
+        first = len(m.ops)
+        for j in range(3):
+            add_layer(m, rng, c, f"{k}_{j}")
+        for j in (1, 2):
+            op, prev = m.ops[first + j], m.ops[first + j - 1]
+            m.inputs.remove(op.inputs[0])
+            m.outputs.remove(prev.outputs[0])
+            op.inputs[0] = prev.outputs[0]
+    return m.build()
+
+
+def test_depthwise_dsp_in_place_bit_exact(tmp_path):
+    """The dsp depthwise layers declare their output may overwrite their input; in these
+    chains the planner grants it for every middle layer, and the program (ASan/UBSan)
+    still equals TFLM: a kernel that read an input byte after overwriting it would not."""
+    res = assert_bit_exact(chain_model(IN_PLACE, 29), tmp_path, count=3, seed=29,
+                           kernels=DSP, sanitize=True)
+    prog = res.gen.program
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 3 * len(IN_PLACE)
+    granted = {(g.step, g.offset) for g in prog.plan.overlaps}
+    middles = [k for k, layer in enumerate(prog.layers) if k % 3 == 1]
+    assert {(k, 0) for k in middles} <= granted
+    paths = [(layer.call.params["taps3"], layer.call.params["group"]) for layer in prog.layers]
+    assert {(1, 4), (1, 1), (0, 4), (0, 1)} <= set(paths)
+
+
+SHIM = r"""
+#include "tg_dsp_depthwise.h"
+void run(const tg_dsp_depthwise_params_t *p, const int8_t *in, int8_t *out, void *band)
+{
+    tg_dsp_depthwise_s8(p, in, out, band);
+}
+"""
+
+
+def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
+    """The kernel on its own (cffi): output over input (offset 0) equals separate buffers;
+    the output two input lines further on, which the kernel would overwrite before it
+    gathers them, does not -- so the in-place comparison can see such a read."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(IN_PLACE[:1], 31))
+    gen = generate(path, None, target="host", kernels=DSP)
+    call = gen.program.layers[0].call
+    assert call.overlaps and call.params["lines"] == IN_PLACE[0].in_h
+    # the cffi struct below declares the fields in the params' order: the header's
+    assert tuple(call.params) == cheaders.parse().structs["tg_dsp_depthwise_params_t"]
+    ffi = cffi.FFI()
+    ffi.cdef("typedef struct { " + " ".join(
+        f"{'const void *' if k in ('filter', 'bias', 'multiplier', 'shift') else 'int32_t'} "
+        f"{k};" for k in call.params) + " } params_t;"
+        "void run(const params_t *p, const void *in, void *out, void *band);")
+    (tmp_path / "shim.c").write_text(SHIM)
+    lib = tmp_path / "libshim.so"
+    subprocess.run([find_cc(), *WARNINGS, "-O1", "-fPIC", "-shared", f"-I{runtime_dir()}",
+                    str(tmp_path / "shim.c"), str(runtime_dir() / "tg_dsp_depthwise.c"),
+                    "-o", str(lib)], check=True)
+    so = ffi.dlopen(str(lib))
+    consts = {c.name: np.ascontiguousarray(c.values) for c in call.consts}
+    p = ffi.new("params_t *")
+    keep = []
+    for k, v in call.params.items():
+        if isinstance(v, ConstRef):
+            keep.append(consts[v.name])
+            setattr(p, k, ffi.cast("void *", ffi.from_buffer(consts[v.name])))
+        elif isinstance(v, CExpr):
+            setattr(p, k, ffi.NULL)
+        else:
+            setattr(p, k, int(v))
+    c = IN_PLACE[0]
+    n = c.in_h * c.in_w * c.in_d
+    line = c.in_w * c.in_d
+    x = np.random.default_rng(31).integers(-128, 128, n).astype(np.int8)
+    band = np.zeros(call.scratch[0], np.uint8)
+
+    def run(offset):
+        buf = np.zeros(n + 2 * line, np.int8)
+        buf[:n] = x
+        if offset is None:
+            out = np.zeros(n, np.int8)
+            so.run(p, ffi.from_buffer(buf), ffi.from_buffer(out), ffi.from_buffer(band))
+            return out.tobytes()
+        so.run(p, ffi.from_buffer(buf), ffi.cast("int8_t *", ffi.from_buffer(buf)) + offset,
+               ffi.from_buffer(band))
+        return buf[offset:offset + n].tobytes()
+
+    apart = run(None)
+    assert run(0) == apart
+    assert run(2 * line) != apart
 
 
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):
@@ -525,17 +724,17 @@ def test_conv_requant_range_check():
     w = np.full((2, 3, 3, 4), 127, np.int8)
     zero = np.zeros(2, np.int64)
     m = np.full(2, 1 << 30, np.int32)
-    ok = requant_fits(w, zero, -128, m, np.array([-5, -8]))
+    ok = conv_requant_fits(w, zero, -128, m, np.array([-5, -8]))
     assert ok is None
     # 36 taps * 127 * 255 = 1,165,860 < 2^30, but not after a left shift of 10
-    assert "2^30" in requant_fits(w, zero, -128, m, np.array([-5, 10]))
+    assert "2^30" in conv_requant_fits(w, zero, -128, m, np.array([-5, 10]))
     # zero point 0: |x| <= 128, 36 * 127 * 128 = 585,216
-    assert "2^30" in requant_fits(w, np.array([0, (1 << 30) - 585_216]), 0, m,
+    assert "2^30" in conv_requant_fits(w, np.array([0, (1 << 30) - 585_216]), 0, m,
                                   np.array([-1, -1]))
-    assert requant_fits(w, np.array([0, (1 << 30) - 585_217]), 0, m,
+    assert conv_requant_fits(w, np.array([0, (1 << 30) - 585_217]), 0, m,
                         np.array([-1, -1])) is None
-    assert "negative" in requant_fits(w, zero, 0, np.array([1, -1]), np.array([-1, -1]))
-    assert "-31" in requant_fits(w, zero, 0, m, np.array([-32, -1]))
+    assert "negative" in conv_requant_fits(w, zero, 0, np.array([1, -1]), np.array([-1, -1]))
+    assert "-31" in conv_requant_fits(w, zero, 0, m, np.array([-32, -1]))
 
 
 @pytest.mark.skipif(not os.environ.get("CMSIS_NN_PATH"),
@@ -548,18 +747,20 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
     add_layer(m, rng, DW_CASES[0], "dw")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "cmsis-nn"]
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn"]
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
-    # depthwise: CMSIS-NN's kernels are the faster ones, so dsp leaves the layer to them
-    assert "runs depthwise layers faster" in layers[3].selection.refusals[0].reason
-    # ... unless asked for
+    # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
+    # request
+    assert layers[3].selection.variant == "dsp"
+    assert "at most 9 output pixels faster" in layers[4].selection.refusals[0].reason
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"],
-                   layer_kernels={3: ["dsp"]})
-    assert gen.program.layers[3].selection.variant == "dsp"
+                   layer_kernels={3: ["cmsis-nn"]})
+    assert gen.program.layers[3].selection.variant == "cmsis-nn"
     # on a core without the DSP extension nothing changes: CMSIS-NN first
     gen = generate(path, None, target="cortex-m3", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     assert gen.program.layers[0].selection.preference == ["cmsis-nn", "portable"]
