@@ -230,7 +230,7 @@ def test_add_sub_mul_16x8(case, tmp_path):
 def model_16x8(rng) -> bytes:
     """A small 16x8 network as the converter writes one with 16-bit activations and float
     I/O: QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD (residual), AVERAGE_POOL_2D, RESHAPE,
-    FULLY_CONNECTED, DEQUANTIZE."""
+    FULLY_CONNECTED, SOFTMAX, DEQUANTIZE."""
     m = ModelWriter()
     s = [float(v) for v in rng.uniform(5e-4, 2e-3, 8)]
     xf = m.tensor("image", (1, 8, 8, 2), "float32")
@@ -266,8 +266,10 @@ def model_16x8(rng) -> bytes:
                 zero_point=[0] * 10)
     logits = m.tensor("logits", (1, 10), "int16", scale=s[4], zero_point=0)
     m.op("FULLY_CONNECTED", [flat, w, b], [logits])
+    probs = m.tensor("probs", (1, 10), "int16", scale=1.0 / 32768, zero_point=0)
+    m.op("SOFTMAX", [logits], [probs], {"beta": 1.0})
     out = m.tensor("scores", (1, 10), "float32")
-    m.op("DEQUANTIZE", [logits], [out])
+    m.op("DEQUANTIZE", [probs], [out])
     m.inputs, m.outputs = [xf], [out]
     return m.build()
 
@@ -318,3 +320,64 @@ def test_logistic_tanh_16x8_refusals():
     m.inputs, m.outputs = [x], [y]
     with pytest.raises(UnsupportedError, match="2\\^-15"):
         generate("m.tflite", None, model_bytes=m.build(), measure=False)
+
+
+def softmax_16x8(in_scale, shape, beta=1.0, out_scale=1.0 / 32768, zero_points=(0, 0)):
+    m = ModelWriter()
+    x = m.tensor("x", shape, "int16", scale=in_scale, zero_point=zero_points[0])
+    y = m.tensor("y", shape, "int16", scale=out_scale, zero_point=zero_points[1])
+    m.op("SOFTMAX", [x], [y], {"beta": beta})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+SOFTMAX_CASES = [
+    # input scale, shape, beta
+    (10.0 / 65535, (1, 10), 1.0),
+    (3e-4, (3, 7), 1.0),
+    (2e-3, (2, 3, 12), 0.5),
+    (1.5e-5, (4, 40), 2.0),
+    (0.02, (1, 1), 1.0),
+]
+
+
+@pytest.mark.parametrize("case", SOFTMAX_CASES, ids=[str(c) for c in SOFTMAX_CASES])
+def test_softmax_16x8(case, tmp_path):
+    assert_bit_exact(softmax_16x8(*case), tmp_path, count=3)
+
+
+def test_softmax_16x8_every_input(tmp_path):
+    """Every int16 input v in rows [v, 32767]: each difference from -65535 to 0 goes through
+    the exp table, and the row sums through the 1 / (1 + x) table, so both of TFLM's
+    tables are checked entry by entry (one scale maps each difference to its own entry)."""
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    rows = np.stack([every, np.full_like(every, 32767)], axis=1)
+    for k, (scale, beta) in enumerate(((10.0 / 65535, 1.0), (4e-4, 1.0), (1e-4, 0.7))):
+        (tmp_path / str(k)).mkdir()
+        assert_bit_exact(softmax_16x8(scale, (65536, 2), beta), tmp_path / str(k),
+                         inputs=[[rows]])
+
+
+def test_softmax_16x8_tables_are_tflms():
+    """The tables themselves: exp(0) and 1 / (1 + 0) are 1.0, exp(-10) is ~0, and the
+    interpolated lookup follows the functions within 2 LSB."""
+    from codegen.ops.lut_s16 import lut_lookup_s16
+    from codegen.ops.softmax import softmax_s16_tables
+    exp_lut, recip_lut = softmax_s16_tables()
+    assert exp_lut.shape == recip_lut.shape == (513,)
+    assert exp_lut[-1] == 32767 and recip_lut[0] == 32767 and exp_lut[0] <= 2
+    x = np.arange(-32768, 32768)
+    t = (x + 32768) / 65536          # where x falls between the first and the last entry
+    got = lut_lookup_s16(x, exp_lut).astype(np.float64) / 32768
+    assert np.max(np.abs(got - np.exp(10 * t - 10))) < 2.5 / 32768
+    got = lut_lookup_s16(x, recip_lut).astype(np.float64) / 32768
+    assert np.max(np.abs(got - 1 / (1 + t))) < 2.5 / 32768
+
+
+def test_softmax_16x8_refusals():
+    for kwargs, match in (({"out_scale": 1.0 / 65536}, "1/32768"),
+                          ({"zero_points": (3, 0)}, "zero points 0"),
+                          ({"zero_points": (0, -32768)}, "zero points 0")):
+        with pytest.raises(UnsupportedError, match=match):
+            generate("m.tflite", None, model_bytes=softmax_16x8(1e-3, (2, 5), **kwargs),
+                     measure=False)
