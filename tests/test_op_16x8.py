@@ -381,3 +381,37 @@ def test_softmax_16x8_refusals():
         with pytest.raises(UnsupportedError, match=match):
             generate("m.tflite", None, model_bytes=softmax_16x8(1e-3, (2, 5), **kwargs),
                      measure=False)
+
+
+def reduce_16x8(rng, opcode, shape, axes, keep_dims, zero_points=(0, 0)):
+    m = ModelWriter()
+    rank = len(shape)
+    resolved = {a + rank if a < 0 else a for a in axes}
+    out_shape = tuple(1 if k in resolved else d for k, d in enumerate(shape) if keep_dims or
+                      k not in resolved)
+    in_scale = float(rng.uniform(1e-4, 1e-3))
+    count = int(np.prod([shape[a] for a in resolved]))
+    out_scale = in_scale * float(rng.uniform(0.3, 3.0)) * (count if opcode == "SUM" else 1)
+    x = m.tensor("input", shape, "int16", scale=in_scale, zero_point=zero_points[0])
+    a = m.const("axis", np.array(axes, dtype=np.int32), "int32")
+    y = m.tensor("output", out_shape, "int16", scale=out_scale, zero_point=zero_points[1])
+    m.op(opcode, [x, a], [y], {"keep_dims": bool(keep_dims)})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+REDUCE_CASES = [
+    # opcode, shape, axes, keep_dims, zero points
+    ("MEAN", (1, 7, 6, 16), [1, 2], True, (0, 0)),
+    ("MEAN", (2, 5, 3, 9), [2, 1], False, (0, 0)),
+    ("MEAN", (3, 4, 5, 6), [1, 3], True, (-300, 1200)),
+    ("MEAN", (6, 10), [-1], False, (0, 0)),
+    ("SUM", (1, 5, 5, 8), [1, 2], True, (0, 0)),
+    ("SUM", (4, 7), [0], False, (17, -5)),
+]
+
+
+@pytest.mark.parametrize("case", REDUCE_CASES, ids=[str(c) for c in REDUCE_CASES])
+def test_mean_sum_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(reduce_16x8(rng, *case), tmp_path, count=3)
