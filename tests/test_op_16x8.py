@@ -415,3 +415,33 @@ REDUCE_CASES = [
 def test_mean_sum_16x8(case, tmp_path):
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     assert_bit_exact(reduce_16x8(rng, *case), tmp_path, count=3)
+
+
+def maxmin_16x8(rng, opcode, a_shape, b_shape, b_const=False):
+    m = ModelWriter()
+    scale = float(rng.uniform(1e-4, 1e-3))
+    a = m.tensor("a", a_shape, "int16", scale=scale, zero_point=0)
+    if b_const:
+        b = m.const("b", rng.integers(-32768, 32768, b_shape), "int16", scale=scale,
+                    zero_point=0)
+    else:
+        b = m.tensor("b", b_shape, "int16", scale=scale, zero_point=0)
+    y = m.tensor("y", np.broadcast_shapes(a_shape, b_shape), "int16", scale=scale, zero_point=0)
+    m.op(opcode, [a, b], [y])
+    m.inputs, m.outputs = ([a] if b_const else [a, b]), [y]
+    return m.build()
+
+
+MAXMIN_CASES = [
+    # op, shape1, shape2, second input constant
+    ("MAXIMUM", (2, 5, 7, 3), (2, 5, 7, 3), False),
+    ("MINIMUM", (4, 1, 6), (1, 5, 1), False),
+    ("MAXIMUM", (1, 6, 6, 4), (4,), True),
+    ("MINIMUM", (3, 1, 2, 1, 2, 1), (1, 2, 1, 2, 1, 2), False),
+]
+
+
+@pytest.mark.parametrize("case", MAXMIN_CASES, ids=[str(c) for c in MAXMIN_CASES])
+def test_maximum_minimum_16x8(case, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
+    assert_bit_exact(maxmin_16x8(rng, *case), tmp_path, count=3)
