@@ -445,3 +445,37 @@ MAXMIN_CASES = [
 def test_maximum_minimum_16x8(case, tmp_path):
     rng = np.random.default_rng(zlib.crc32(repr(case).encode()))
     assert_bit_exact(maxmin_16x8(rng, *case), tmp_path, count=3)
+
+
+def relu_16x8(opcode, shape, in_q, out_q, alpha=None):
+    m = ModelWriter()
+    x = m.tensor("x", shape, "int16", scale=in_q[0], zero_point=in_q[1])
+    y = m.tensor("y", shape, "int16", scale=out_q[0], zero_point=out_q[1])
+    m.op(opcode, [x], [y], {} if alpha is None else {"alpha": alpha})
+    m.inputs, m.outputs = [x], [y]
+    return m.build()
+
+
+RELU_CASES = [
+    # op, shape, input (scale, zero point), output (scale, zero point), alpha
+    ("RELU", (3, 40), (4e-4, 0), (4e-4, 0), None),
+    ("RELU", (2, 5, 9), (3.1e-4, 0), (1.3e-4, 0), None),
+    ("RELU6", (4, 33), (2.5e-4, 0), (2.5e-4, 0), None),
+    ("RELU6", (64,), (7e-5, 0), (7e-5, 0), None),           # 6.0 beyond int16: clamps
+    ("LEAKY_RELU", (3, 50), (3e-4, 0), (2e-4, 0), 0.2),
+    ("LEAKY_RELU", (2, 7, 9), (5e-4, 120), (9e-4, -300), -0.5),
+    ("LEAKY_RELU", (100,), (1e-4, 0), (2e-4, 0), 1.7),
+]
+
+
+@pytest.mark.parametrize("case", RELU_CASES, ids=[str(c) for c in RELU_CASES])
+def test_relu_leaky_relu_16x8(case, tmp_path):
+    assert_bit_exact(relu_16x8(*case), tmp_path, count=3)
+
+
+def test_relu_16x8_refusals():
+    for case, match in ((("RELU", (4,), (1e-3, 5), (1e-3, 5)), "zero points 0"),
+                        (("RELU6", (4,), (1e-3, 0), (2e-3, 0)), "--match-tflm"),
+                        (("RELU_N1_TO_1", (4,), (1e-3, 0), (1e-3, 0)), "no TFLM kernel")):
+        with pytest.raises(UnsupportedError, match=match):
+            generate("m.tflite", None, model_bytes=relu_16x8(*case), measure=False)
