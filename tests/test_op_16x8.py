@@ -479,3 +479,26 @@ def test_relu_16x8_refusals():
                         (("RELU_N1_TO_1", (4,), (1e-3, 0), (1e-3, 0)), "no TFLM kernel")):
         with pytest.raises(UnsupportedError, match=match):
             generate("m.tflite", None, model_bytes=relu_16x8(*case), measure=False)
+
+
+def sqdiff_16x8(rng, shape1, shape2, zero_points=(0, 0, 0)):
+    m = ModelWriter()
+    a = m.tensor("a", shape1, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zero_points[0])
+    b = m.tensor("b", shape2, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zero_points[1])
+    y = m.tensor("y", np.broadcast_shapes(shape1, shape2), "int16",
+                 scale=float(rng.uniform(0.005, 0.1)), zero_point=zero_points[2])
+    m.op("SQUARED_DIFFERENCE", [a, b], [y])
+    m.inputs, m.outputs = [a, b], [y]
+    return m.build()
+
+
+@pytest.mark.parametrize("shapes", [((3, 40), (3, 40)), ((2, 4, 5, 6), (1, 1, 5, 1))],
+                         ids=str)
+def test_squared_difference_16x8(shapes, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(repr(shapes).encode()))
+    assert_bit_exact(sqdiff_16x8(rng, *shapes), tmp_path, count=3)
+    with pytest.raises(UnsupportedError, match="zero points 0"):
+        generate("m.tflite", None, model_bytes=sqdiff_16x8(rng, *shapes, (0, 4, 0)),
+                 measure=False)
