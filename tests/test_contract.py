@@ -27,7 +27,7 @@ from tests.conv_models import ConvCase, add_layer
 from tests.test_dsp_kernels import add_fc
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
-from tests.test_op_16x8 import (activation_16x8, conv_16x8, fc_16x8, relu_16x8,
+from tests.test_op_16x8 import (activation_16x8, conv_16x8, fc_16x8, lstm_16x8, relu_16x8,
                                 softmax_16x8)
 from tests.test_op_elementwise import binary_model
 from tests.test_op_maximum_minimum import maxmin_model
@@ -96,6 +96,7 @@ def single_op_models() -> dict[str, bytes]:
     models["tanh_16x8"] = activation_16x8("TANH", 0.001, (3, 5))
     models["softmax_16x8"] = softmax_16x8(0.001, (2, 5))
     models["leaky_relu_16x8"] = relu_16x8("LEAKY_RELU", (2, 3), (1e-3, 0), (1e-3, 0), 0.1)
+    models["lstm_16x8"] = lstm_16x8(rng, 1, 2, 3, 4)
     return models
 
 

@@ -507,3 +507,49 @@ def test_squared_difference_16x8(tmp_path):
     add_sqdiff(b, rng, (4,), (4,), (0, 4, 0))
     with pytest.raises(UnsupportedError, match="zero points 0"):
         generate("m.tflite", None, model_bytes=b.build(), measure=False)
+
+
+def add_lstm_16x8(m, rng, tag, batch, time, n_in, units, time_major=False, cell_clip=0.0,
+                  cell_scale=2.0 ** -11, zero_points=(0, 0), bias_dtype="int64"):
+    """A 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM as the converter writes one: int16 input, output
+    and hidden state, int8 weights, int64 biases, int16 cell state (tests/test_op_lstm.py's
+    layout)."""
+    from tests.test_op_lstm import add_lstm
+    x_scale = float(rng.uniform(1e-4, 5e-4))
+    w_scales = [float(v) for v in rng.uniform(0.002, 0.05, 8)]
+    biases = {}
+    for k in range(4):
+        values = rng.integers(-(1 << 20), 1 << 20, units)
+        biases[f"i{12 + k}"] = (lambda mm, k=k, v=values: mm.const(
+            f"{tag}_bias{k}", v, bias_dtype, scale=x_scale * w_scales[k], zero_point=0))
+    return add_lstm(m, rng, tag, batch, time, n_in, units, time_major=time_major,
+                    cell_scale=cell_scale, cell_clip=cell_clip, x_zp=zero_points[0],
+                    h_zp=zero_points[1], act_dtype="int16", x_scale=x_scale,
+                    h_scale=float(rng.uniform(2e-5, 1e-4)), w_scales=w_scales, **biases)
+
+
+def lstm_16x8(rng, *args, **kwargs) -> bytes:
+    m = ModelWriter()
+    add_lstm_16x8(m, rng, "l", *args, **kwargs)
+    return m.build()
+
+
+def test_lstm_16x8(tmp_path):
+    """Three 16x8 LSTMs in one model (batch- and time-major, a cell clip, zero points other
+    than 0 folded into the int64 biases), invoked in a row so the carried hidden and cell
+    states are compared too, then reset."""
+    from tests.test_op_lstm import run_and_compare
+    rng = np.random.default_rng(1619)
+    m = ModelWriter()
+    add_lstm_16x8(m, rng, "a", 2, 4, 5, 6)
+    add_lstm_16x8(m, rng, "b", 3, 2, 7, 3, time_major=True, cell_clip=0.5,
+                  cell_scale=2.0 ** -12)
+    add_lstm_16x8(m, rng, "c", 1, 3, 4, 5, zero_points=(37, -12))
+    run_and_compare(m.build(), tmp_path, seed=5)
+
+
+def test_lstm_16x8_needs_int64_biases():
+    rng = np.random.default_rng(7)
+    with pytest.raises(UnsupportedError, match="int64"):
+        generate("m.tflite", None, model_bytes=lstm_16x8(rng, 1, 2, 3, 4, bias_dtype="int32"),
+                 measure=False)

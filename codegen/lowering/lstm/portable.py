@@ -1,4 +1,7 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM: int8 activations and weights, int16 cell state.
+"""UNIDIRECTIONAL_SEQUENCE_LSTM: int8 activations and weights, int16 cell state; and the
+16x8 LSTM (int16 activations and hidden state, int8 weights, int64 biases: TFLM's
+EvalLstm<int16_t, int8_t, int16_t, int64_t>, kernel tg_lstm_s16), which differs only in
+accumulating the gates' fully connected parts in 64 bits.
 
 What TFLM runs (unidirectional_sequence_lstm.cc, lstm_eval*.cc): the standard
 four-gate LSTM of Keras, 24 inputs of which these are used
@@ -77,9 +80,11 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 
     x, out = ins[X], outs[0]
     hidden, cell = ins[HIDDEN_STATE], ins[CELL_STATE]
-    require_dtype(op, g, x, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
-    require_dtype(op, g, hidden, ("int8",), "hidden state")
+    require_dtype(op, g, x, ("int8", "int16"), "input")
+    require_dtype(op, g, out, (x.dtype,), "output")
+    require_dtype(op, g, hidden, (x.dtype,), "hidden state")
+    s16 = x.dtype == "int16"         # 16x8: int64 biases, 64-bit accumulation
+    bias_dtype = "int64" if s16 else "int32"
     require_dtype(op, g, cell, ("int16",), "cell state")
     for t, role in ((hidden, "hidden state"), (cell, "cell state")):
         if not t.is_variable:
@@ -119,14 +124,20 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
             if q.scalar_zero_point != 0:
                 raise unsupported(op, g, f"{role} must be symmetrically quantized "
                                   "(zero point 0), as TFLM requires")
-        require_dtype(op, g, b, ("int32",), f"{gate} gate bias")
+        require_dtype(op, g, b, (bias_dtype,), f"{gate} gate bias")
         if not b.is_const or b.num_elements != units:
             raise unsupported(op, g, f"{gate} gate bias '{b.name}' must be a constant of "
-                              f"{units} int32 values")
+                              f"{units} {bias_dtype} values")
         in_w.append(w.data.astype(np.int8))
         rec_w.append(r.data.astype(np.int8))
-        biases.append(folded_bias(b.data.reshape(units), w.data, x_q.scalar_zero_point))
-        biases.append(folded_bias(0, r.data, h_q.scalar_zero_point))
+        if s16:      # the zero points folded in 64 bits, where TFLM accumulates
+            for bias, wts, zp in ((b.data.reshape(units), w.data, x_q.scalar_zero_point),
+                                  (0, r.data, h_q.scalar_zero_point)):
+                biases.append(np.asarray(bias, dtype=np.int64) -
+                              int(zp) * np.asarray(wts, dtype=np.int64).sum(axis=1))
+        else:
+            biases.append(folded_bias(b.data.reshape(units), w.data, x_q.scalar_zero_point))
+            biases.append(folded_bias(0, r.data, h_q.scalar_zero_point))
         for v_scale, t in ((x_q.scalar_scale, w), (h_q.scalar_scale, r)):
             m, s = fc_multiplier(v_scale, t.quant.scalar_scale)
             fc_mult.append(m)
@@ -153,7 +164,7 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                            "(input, forget, cell, output)")
     c_rw, r_rw = ctx.const("recurrent_weights", "int8_t", np.stack(rec_w),
                            f"[gate][{units}][{units}] recurrent weights")
-    c_b, r_b = ctx.const("bias", "int32_t", np.stack(biases),
+    c_b, r_b = ctx.const("bias", f"{bias_dtype}_t", np.stack(biases),
                          "[gate][from x, from h][units] biases with the zero points folded in")
     c_m, r_m = ctx.const("fc_multiplier", "int32_t", np.array(fc_mult, dtype=np.int32),
                          "[gate][from x, from h] Q31 multipliers to Q3.12")
@@ -164,8 +175,8 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     layout = "time major" if time_major else "batch major"
     return LayerCall(
         op=op,
-        kernel="tg_lstm_s8_s16",
-        params_type="tg_lstm_params_t",
+        kernel="tg_lstm_s16" if s16 else "tg_lstm_s8_s16",
+        params_type="tg_lstm_s16_params_t" if s16 else "tg_lstm_params_t",
         params=dict(sequences=sequences, time_steps=time_steps, rows=rows,
                     input_size=input_size, units=units,
                     input_weights=r_iw, recurrent_weights=r_rw, bias=r_b,
@@ -182,7 +193,7 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
               TensorArg(cell.index)],
         consts=[c_iw, c_rw, c_b, c_m, c_s, c_t],
         comment=f"UNIDIRECTIONAL_SEQUENCE_LSTM {x.shape_str()} ({layout}) -> {out.shape_str()}, "
-                f"{units} units, int16 cell state"
+                f"{units} units, {x.dtype} activations, int16 cell state"
                 + (f", cell clip {cell_clip:g}" if use_clip else ""),
         macs=batch * time_steps * 4 * units * (input_size + units),
     )
