@@ -553,3 +553,28 @@ def test_lstm_16x8_needs_int64_biases():
     with pytest.raises(UnsupportedError, match="int64"):
         generate("m.tflite", None, model_bytes=lstm_16x8(rng, 1, 2, 3, 4, bias_dtype="int32"),
                  measure=False)
+
+
+def test_prelu_16x8(tmp_path):
+    """int16 input and output, int8 alpha (TFLM requires it), constant per-channel or an
+    input broadcast; an int16 alpha is refused by name."""
+    rng = np.random.default_rng(1620)
+    b = Batch()
+    for shape, a_shape, a_const, zps in (((1, 6, 5, 4), (1, 1, 4), True, (0, 0, 0)),
+                                         ((2, 3, 7), (3, 7), False, (0, 5, 0)),
+                                         ((4, 9), (1,), True, (-40, -3, 100))):
+        x = b.input(shape, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[0])
+        aq = dict(scale=float(rng.uniform(0.002, 0.02)), zero_point=zps[1])
+        a = (b.const(rng.integers(-128, 128, a_shape), "int8", **aq) if a_const
+             else b.input(a_shape, "int8", **aq))
+        y = b.output(np.broadcast_shapes(shape, a_shape), "int16",
+                     scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[2])
+        b.op("PRELU", [x, a], [y])
+    r = assert_bit_exact(b.build(), tmp_path, count=3)
+    assert {layer.call.kernel for layer in r.gen.program.layers} == {"tg_prelu_s16"}
+    b = Batch()
+    x = b.input((2, 3), "int16", scale=1e-3, zero_point=0)
+    a = b.const(np.ones((3,)), "int16", scale=1e-3, zero_point=0)
+    b.op("PRELU", [x, a], [b.output((2, 3), "int16", scale=1e-3, zero_point=0)])
+    with pytest.raises(UnsupportedError, match="alpha .* is int16; supported: int8"):
+        generate("m.tflite", None, model_bytes=b.build(), measure=False)
