@@ -16,6 +16,8 @@ import numpy as np
 from codegen import quant
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
+from codegen.ops.float_lut import libm_f32
+from codegen.ops.lut_s16 import lut_populate_s16
 
 SCALED_DIFF_INTEGER_BITS = 5   # the exp() input is Q5.26
 
@@ -122,9 +124,6 @@ S16_MAX_DEPTH = 65536           # the row's sum of Q0.15 exps must fit in int32
 def softmax_s16_tables() -> tuple[np.ndarray, np.ndarray]:
     """TFLM's int16 softmax tables, built in its Prepare (softmax_common.cc): exp on
     [-10, 0] and 1 / (1 + x) on [0, 1], both to Q0.15 (513 entries each, codegen/ops/lut_s16)."""
-    from codegen.ops.float_lut import libm_f32
-    from codegen.ops.lut_s16 import lut_populate_s16
-
     f32 = np.float32
     step = f32(f32(2) / f32(S16_DIFF_RANGE))
     exp_lut = lut_populate_s16(libm_f32("expf"), f32(f32(10) / f32(S16_DIFF_RANGE)), 32767,
