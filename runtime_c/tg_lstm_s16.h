@@ -8,6 +8,7 @@
 #ifndef TG_LSTM_S16_H
 #define TG_LSTM_S16_H
 
+#include "tg_common.h"
 #include "tg_lstm.h"
 
 typedef struct {

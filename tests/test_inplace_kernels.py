@@ -73,6 +73,14 @@ def _models() -> list[bytes]:
                 a = b = full
             models.append(binary_model(opcode, a, b, rng=rng,
                                        act="RELU6" if k == 3 else "NONE"))
+    from tests.test_op_16x8 import activation_16x8, relu_16x8, softmax_16x8
+    for k in range(2):      # int16 (16x8 models)
+        rng = _rng("s16", k)
+        models += [softmax_16x8(float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   activation_16x8("LOGISTIC", float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   activation_16x8("TANH", float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   relu_16x8("RELU", _shape(rng), (1e-3, 0), (7e-4, 0)),
+                   relu_16x8("LEAKY_RELU", _shape(rng), (1e-3, 5), (2e-3, -9), 0.3)]
     return models
 
 
@@ -218,7 +226,8 @@ def test_every_declaring_kernel_is_exercised(cases):
     seen = {c.kernel for _, c, _, agree in found if agree}
     assert seen == {"tg_lookup_s8_s8", "tg_lookup_s8_u8", "tg_lookup_u8_s8",
                     "tg_requantize_s16_s8", "tg_requantize_s32_s8",
-                    "tg_add_s8", "tg_sub_s8", "tg_mul_s8"}
+                    "tg_add_s8", "tg_sub_s8", "tg_mul_s8", "tg_softmax_s16",
+                    "tg_logistic_s16", "tg_tanh_s16", "tg_relu_s16"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():
