@@ -578,3 +578,20 @@ def test_prelu_16x8(tmp_path):
     b.op("PRELU", [x, a], [b.output((2, 3), "int16", scale=1e-3, zero_point=0)])
     with pytest.raises(UnsupportedError, match="alpha .* is int16; supported: int8"):
         generate("m.tflite", None, model_bytes=b.build(), measure=False)
+
+
+def test_relu6_16x8_match_tflm(tmp_path):
+    """An int16 RELU6 whose output quantization differs: refused by default (above), and
+    with --match-tflm TFLM's arithmetic (the raw input clamped), every int16 input."""
+    from codegen.frontend import read_tflite
+    from codegen.reference import TflmReference
+    from codegen.toolchain.host import HostModel
+    model = relu_16x8("RELU6", (1, 65536), (3e-4, 0), (5e-4, 0))
+    (tmp_path / "m.tflite").write_bytes(model)
+    generate(tmp_path / "m.tflite", tmp_path / "out", target="host", force=True,
+             match_tflm=True)
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)
+    got = np.asarray(HostModel(tmp_path / "out", tmp_path / "build").invoke([x])[0])
+    want = np.asarray(TflmReference(model, read_tflite(model)).run([x])[0])
+    assert np.array_equal(got.reshape(-1), want.reshape(-1))
+    assert got.max() == round(6 / 3e-4) and got.min() == 0
