@@ -1,4 +1,4 @@
-/* tg_maximum_minimum.h - int8 elementwise MAXIMUM / MINIMUM with broadcasting. */
+/* tg_maximum_minimum.h - int8 and int16 elementwise MAXIMUM / MINIMUM with broadcasting. */
 #ifndef TG_MAXIMUM_MINIMUM_H
 #define TG_MAXIMUM_MINIMUM_H
 
@@ -20,11 +20,15 @@ typedef struct {
     int32_t input2_strides[TG_MAXMIN_MAX_DIMS];
 } tg_maximum_minimum_params_t;
 
-/* TFLite MAXIMUM / MINIMUM on raw int8 values: TFLM compares the stored
+/* TFLite MAXIMUM / MINIMUM on raw int8 (int16) values: TFLM compares the stored
  * values and does not requantize, so neither does this. */
 void tg_maximum_s8(const tg_maximum_minimum_params_t *p, const int8_t *input1,
                    const int8_t *input2, int8_t *output);
 void tg_minimum_s8(const tg_maximum_minimum_params_t *p, const int8_t *input1,
                    const int8_t *input2, int8_t *output);
+void tg_maximum_s16(const tg_maximum_minimum_params_t *p, const int16_t *input1,
+                    const int16_t *input2, int16_t *output);
+void tg_minimum_s16(const tg_maximum_minimum_params_t *p, const int16_t *input1,
+                    const int16_t *input2, int16_t *output);
 
 #endif /* TG_MAXIMUM_MINIMUM_H */

@@ -1,4 +1,4 @@
-/* tg_prelu.h - PRELU, int8: x >= 0 ? x : alpha * x, alpha broadcast. */
+/* tg_prelu.h - PRELU, int8 and int16 (alpha int8): x >= 0 ? x : alpha * x, alpha broadcast. */
 #ifndef TG_PRELU_H
 #define TG_PRELU_H
 
@@ -23,5 +23,7 @@ typedef struct {
 /* output is written in order; it must not overlap alpha. */
 void tg_prelu_s8(const tg_prelu_params_t *p, const int8_t *input, const int8_t *alpha,
                  int8_t *output);
+void tg_prelu_s16(const tg_prelu_params_t *p, const int16_t *input, const int8_t *alpha,
+                  int16_t *output);
 
 #endif /* TG_PRELU_H */

@@ -1,4 +1,4 @@
-/* tg_reduce.h - int8 MEAN and SUM over any set of axes (TFLite MEAN, SUM). */
+/* tg_reduce.h - int8 and int16 MEAN and SUM over any set of axes (TFLite MEAN, SUM). */
 #ifndef TG_REDUCE_H
 #define TG_REDUCE_H
 
@@ -27,5 +27,6 @@ typedef struct {
 
 /* output = saturate(requantize(sum(input) + sum_offset) + output_offset) */
 void tg_reduce_sum_s8(const tg_reduce_params_t *p, const int8_t *input, int8_t *output);
+void tg_reduce_sum_s16(const tg_reduce_params_t *p, const int16_t *input, int16_t *output);
 
 #endif /* TG_REDUCE_H */

@@ -1,4 +1,4 @@
-/* tg_squared_difference.h - SQUARED_DIFFERENCE, int8: (x1 - x2)^2 with broadcasting. */
+/* tg_squared_difference.h - SQUARED_DIFFERENCE, int8 and int16: (x1 - x2)^2 with broadcasting. */
 #ifndef TG_SQUARED_DIFFERENCE_H
 #define TG_SQUARED_DIFFERENCE_H
 
@@ -25,5 +25,7 @@ typedef struct {
 
 void tg_squared_difference_s8(const tg_squared_difference_params_t *p, const int8_t *input1,
                               const int8_t *input2, int8_t *output);
+void tg_squared_difference_s16(const tg_squared_difference_params_t *p, const int16_t *input1,
+                               const int16_t *input2, int16_t *output);
 
 #endif /* TG_SQUARED_DIFFERENCE_H */

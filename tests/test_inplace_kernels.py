@@ -73,8 +73,14 @@ def _models() -> list[bytes]:
                 a = b = full
             models.append(binary_model(opcode, a, b, rng=rng,
                                        act="RELU6" if k == 3 else "NONE"))
-    for k, (opcode, scale) in enumerate((("LOGISTIC", 2.0 ** -12), ("TANH", 0.0013))):
-        models.append(activation_16x8(opcode, scale, _shape(_rng("s16", k))))   # int16
+    from tests.test_op_16x8 import relu_16x8, softmax_16x8
+    for k in range(2):      # int16 (16x8 models)
+        rng = _rng("s16", k)
+        models += [softmax_16x8(float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   activation_16x8("LOGISTIC", float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   activation_16x8("TANH", float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
+                   relu_16x8("RELU", _shape(rng), (1e-3, 0), (7e-4, 0)),
+                   relu_16x8("LEAKY_RELU", _shape(rng), (1e-3, 5), (2e-3, -9), 0.3)]
     for opcode in ("ADD", "SUB", "MUL"):
         models.append(binary_16x8(_rng("binary16", opcode), opcode, (2, 3, 4), (3, 4),
                                   (0, 0, 0), "NONE"))
@@ -230,7 +236,8 @@ def test_every_declaring_kernel_is_exercised(cases):
                     "tg_requantize_s16_s8", "tg_requantize_s32_s8",
                     "tg_add_s8", "tg_sub_s8", "tg_mul_s8",
                     "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8",
-                    "tg_add_s16", "tg_sub_s16", "tg_mul_s16", "tg_logistic_s16", "tg_tanh_s16"}
+                    "tg_add_s16", "tg_sub_s16", "tg_mul_s16", "tg_logistic_s16", "tg_tanh_s16",
+                    "tg_softmax_s16", "tg_relu_s16"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():

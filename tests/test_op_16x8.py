@@ -10,6 +10,7 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
+from tests.batch import Batch
 from tests.harness import assert_bit_exact
 
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
@@ -230,7 +231,7 @@ def test_add_sub_mul_16x8(case, tmp_path):
 def model_16x8(rng) -> bytes:
     """A small 16x8 network as the converter writes one with 16-bit activations and float
     I/O: QUANTIZE, CONV_2D, DEPTHWISE_CONV_2D, ADD (residual), AVERAGE_POOL_2D, RESHAPE,
-    FULLY_CONNECTED, DEQUANTIZE."""
+    FULLY_CONNECTED, SOFTMAX, DEQUANTIZE."""
     m = ModelWriter()
     s = [float(v) for v in rng.uniform(5e-4, 2e-3, 8)]
     xf = m.tensor("image", (1, 8, 8, 2), "float32")
@@ -266,8 +267,10 @@ def model_16x8(rng) -> bytes:
                 zero_point=[0] * 10)
     logits = m.tensor("logits", (1, 10), "int16", scale=s[4], zero_point=0)
     m.op("FULLY_CONNECTED", [flat, w, b], [logits])
+    probs = m.tensor("probs", (1, 10), "int16", scale=1.0 / 32768, zero_point=0)
+    m.op("SOFTMAX", [logits], [probs], {"beta": 1.0})
     out = m.tensor("scores", (1, 10), "float32")
-    m.op("DEQUANTIZE", [logits], [out])
+    m.op("DEQUANTIZE", [probs], [out])
     m.inputs, m.outputs = [xf], [out]
     return m.build()
 
@@ -318,3 +321,277 @@ def test_logistic_tanh_16x8_refusals():
     m.inputs, m.outputs = [x], [y]
     with pytest.raises(UnsupportedError, match="2\\^-15"):
         generate("m.tflite", None, model_bytes=m.build(), measure=False)
+
+
+# --- the other operators of 16x8 models: several independent cases per model (tests/batch.py)
+
+
+def add_softmax(b, in_scale, shape, beta=1.0, out_scale=1.0 / 32768, zero_points=(0, 0)):
+    x = b.input(shape, "int16", scale=in_scale, zero_point=zero_points[0])
+    y = b.output(shape, "int16", scale=out_scale, zero_point=zero_points[1])
+    b.op("SOFTMAX", [x], [y], {"beta": beta})
+
+
+def softmax_16x8(in_scale, shape, beta=1.0, out_scale=1.0 / 32768, zero_points=(0, 0)):
+    b = Batch()
+    add_softmax(b, in_scale, shape, beta, out_scale, zero_points)
+    return b.build()
+
+
+SOFTMAX_CASES = [
+    # input scale, shape, beta
+    (10.0 / 65535, (1, 10), 1.0),
+    (3e-4, (3, 7), 1.0),
+    (2e-3, (2, 3, 12), 0.5),
+    (1.5e-5, (4, 40), 2.0),
+    (0.02, (1, 1), 1.0),
+]
+
+
+def test_softmax_16x8(tmp_path):
+    b = Batch()
+    for case in SOFTMAX_CASES:
+        add_softmax(b, *case)
+    assert_bit_exact(b.build(), tmp_path, count=3)
+
+
+def test_softmax_16x8_every_input(tmp_path):
+    """Every int16 input v in rows [v, 32767]: each difference from -65535 to 0 goes through
+    the exp table, and the row sums through the 1 / (1 + x) table, so both of TFLM's
+    tables are checked entry by entry (one scale maps each difference to its own entry)."""
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    rows = np.stack([every, np.full_like(every, 32767)], axis=1)
+    b = Batch()
+    scales = ((10.0 / 65535, 1.0), (4e-4, 1.0), (1e-4, 0.7))
+    for scale, beta in scales:
+        add_softmax(b, scale, (65536, 2), beta)
+    assert_bit_exact(b.build(), tmp_path, inputs=[[rows] * len(scales)])
+
+
+def test_softmax_16x8_tables_are_tflms():
+    """The tables themselves: exp(0) and 1 / (1 + 0) are 1.0, exp(-10) is ~0, and the
+    interpolated lookup follows the functions within 2.5 LSB."""
+    from codegen.ops.lut_s16 import lut_lookup_s16
+    from codegen.ops.softmax import softmax_s16_tables
+    exp_lut, recip_lut = softmax_s16_tables()
+    assert exp_lut.shape == recip_lut.shape == (513,)
+    assert exp_lut[-1] == 32767 and recip_lut[0] == 32767 and exp_lut[0] <= 2
+    x = np.arange(-32768, 32768)
+    t = (x + 32768) / 65536          # where x falls between the first and the last entry
+    got = lut_lookup_s16(x, exp_lut).astype(np.float64) / 32768
+    assert np.max(np.abs(got - np.exp(10 * t - 10))) < 2.5 / 32768
+    got = lut_lookup_s16(x, recip_lut).astype(np.float64) / 32768
+    assert np.max(np.abs(got - 1 / (1 + t))) < 2.5 / 32768
+
+
+def test_softmax_16x8_refusals():
+    for kwargs, match in (({"out_scale": 1.0 / 65536}, "1/32768"),
+                          ({"zero_points": (3, 0)}, "zero points 0"),
+                          ({"zero_points": (0, -32768)}, "zero points 0")):
+        with pytest.raises(UnsupportedError, match=match):
+            generate("m.tflite", None, model_bytes=softmax_16x8(1e-3, (2, 5), **kwargs),
+                     measure=False)
+
+
+REDUCE_CASES = [
+    # opcode, shape, axes, keep_dims, zero points
+    ("MEAN", (1, 7, 6, 16), [1, 2], True, (0, 0)),
+    ("MEAN", (2, 5, 3, 9), [2, 1], False, (0, 0)),
+    ("MEAN", (3, 4, 5, 6), [1, 3], True, (-300, 1200)),
+    ("MEAN", (6, 10), [-1], False, (0, 0)),
+    ("SUM", (1, 5, 5, 8), [1, 2], True, (0, 0)),
+    ("SUM", (4, 7), [0], False, (17, -5)),
+]
+
+
+def test_mean_sum_16x8(tmp_path):
+    rng = np.random.default_rng(1616)
+    b = Batch()
+    for opcode, shape, axes, keep_dims, zps in REDUCE_CASES:
+        rank = len(shape)
+        resolved = {a + rank if a < 0 else a for a in axes}
+        out_shape = tuple(1 if k in resolved else d for k, d in enumerate(shape)
+                          if keep_dims or k not in resolved)
+        in_scale = float(rng.uniform(1e-4, 1e-3))
+        count = int(np.prod([shape[a] for a in resolved]))
+        out_scale = in_scale * float(rng.uniform(0.3, 3.0)) * (count if opcode == "SUM" else 1)
+        x = b.input(shape, "int16", scale=in_scale, zero_point=zps[0])
+        y = b.output(out_shape, "int16", scale=out_scale, zero_point=zps[1])
+        b.op(opcode, [x, b.const(np.array(axes, dtype=np.int32))], [y],
+             {"keep_dims": bool(keep_dims)})
+    r = assert_bit_exact(b.build(), tmp_path, count=3)
+    assert {layer.call.kernel for layer in r.gen.program.layers} == {"tg_reduce_sum_s16"}
+
+
+MAXMIN_CASES = [
+    # op, shape1, shape2, second input constant
+    ("MAXIMUM", (2, 5, 7, 3), (2, 5, 7, 3), False),
+    ("MINIMUM", (4, 1, 6), (1, 5, 1), False),
+    ("MAXIMUM", (1, 6, 6, 4), (4,), True),
+    ("MINIMUM", (3, 1, 2, 1, 2, 1), (1, 2, 1, 2, 1, 2), False),
+]
+
+
+def test_maximum_minimum_16x8(tmp_path):
+    rng = np.random.default_rng(1617)
+    b = Batch()
+    for opcode, a_shape, b_shape, b_const in MAXMIN_CASES:
+        q = dict(scale=float(rng.uniform(1e-4, 1e-3)), zero_point=0)
+        x1 = b.input(a_shape, "int16", **q)
+        x2 = (b.const(rng.integers(-32768, 32768, b_shape), "int16", **q) if b_const
+              else b.input(b_shape, "int16", **q))
+        y = b.output(np.broadcast_shapes(a_shape, b_shape), "int16", **q)
+        b.op(opcode, [x1, x2], [y])
+    r = assert_bit_exact(b.build(), tmp_path, count=3)
+    assert {layer.call.kernel for layer in r.gen.program.layers} == {"tg_maximum_s16",
+                                                                     "tg_minimum_s16"}
+
+
+def add_relu(b, opcode, shape, in_q, out_q, alpha=None):
+    x = b.input(shape, "int16", scale=in_q[0], zero_point=in_q[1])
+    y = b.output(shape, "int16", scale=out_q[0], zero_point=out_q[1])
+    b.op(opcode, [x], [y], {} if alpha is None else {"alpha": alpha})
+
+
+def relu_16x8(opcode, shape, in_q, out_q, alpha=None):
+    b = Batch()
+    add_relu(b, opcode, shape, in_q, out_q, alpha)
+    return b.build()
+
+
+RELU_CASES = [
+    # op, shape, input (scale, zero point), output (scale, zero point), alpha
+    ("RELU", (3, 40), (4e-4, 0), (4e-4, 0), None),
+    ("RELU", (2, 5, 9), (3.1e-4, 0), (1.3e-4, 0), None),
+    ("RELU6", (4, 33), (2.5e-4, 0), (2.5e-4, 0), None),
+    ("RELU6", (64,), (7e-5, 0), (7e-5, 0), None),           # 6.0 beyond int16: clamps
+    ("LEAKY_RELU", (3, 50), (3e-4, 0), (2e-4, 0), 0.2),
+    ("LEAKY_RELU", (2, 7, 9), (5e-4, 120), (9e-4, -300), -0.5),
+    ("LEAKY_RELU", (100,), (1e-4, 0), (2e-4, 0), 1.7),
+]
+
+
+def test_relu_leaky_relu_16x8(tmp_path):
+    b = Batch()
+    for case in RELU_CASES:
+        add_relu(b, *case)
+    r = assert_bit_exact(b.build(), tmp_path, count=3)
+    assert {layer.call.kernel for layer in r.gen.program.layers} == {"tg_relu_s16"}
+
+
+def test_relu_16x8_refusals():
+    for case, match in ((("RELU", (4,), (1e-3, 5), (1e-3, 5)), "zero points 0"),
+                        (("RELU6", (4,), (1e-3, 0), (2e-3, 0)), "--match-tflm"),
+                        (("RELU_N1_TO_1", (4,), (1e-3, 0), (1e-3, 0)), "no TFLM kernel")):
+        with pytest.raises(UnsupportedError, match=match):
+            generate("m.tflite", None, model_bytes=relu_16x8(*case), measure=False)
+
+
+def add_sqdiff(b, rng, shape1, shape2, zero_points=(0, 0, 0)):
+    x1 = b.input(shape1, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zero_points[0])
+    x2 = b.input(shape2, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zero_points[1])
+    y = b.output(np.broadcast_shapes(shape1, shape2), "int16",
+                 scale=float(rng.uniform(0.005, 0.1)), zero_point=zero_points[2])
+    b.op("SQUARED_DIFFERENCE", [x1, x2], [y])
+
+
+def test_squared_difference_16x8(tmp_path):
+    rng = np.random.default_rng(1618)
+    b = Batch()
+    for shapes in (((3, 40), (3, 40)), ((2, 4, 5, 6), (1, 1, 5, 1)), ((7,), (1,))):
+        add_sqdiff(b, rng, *shapes)
+    assert_bit_exact(b.build(), tmp_path, count=3)
+    b = Batch()
+    add_sqdiff(b, rng, (4,), (4,), (0, 4, 0))
+    with pytest.raises(UnsupportedError, match="zero points 0"):
+        generate("m.tflite", None, model_bytes=b.build(), measure=False)
+
+
+def add_lstm_16x8(m, rng, tag, batch, time, n_in, units, time_major=False, cell_clip=0.0,
+                  cell_scale=2.0 ** -11, zero_points=(0, 0), bias_dtype="int64"):
+    """A 16x8 UNIDIRECTIONAL_SEQUENCE_LSTM as the converter writes one: int16 input, output
+    and hidden state, int8 weights, int64 biases, int16 cell state (tests/test_op_lstm.py's
+    layout)."""
+    from tests.test_op_lstm import add_lstm
+    x_scale = float(rng.uniform(1e-4, 5e-4))
+    w_scales = [float(v) for v in rng.uniform(0.002, 0.05, 8)]
+    biases = {}
+    for k in range(4):
+        values = rng.integers(-(1 << 20), 1 << 20, units)
+        biases[f"i{12 + k}"] = (lambda mm, k=k, v=values: mm.const(
+            f"{tag}_bias{k}", v, bias_dtype, scale=x_scale * w_scales[k], zero_point=0))
+    return add_lstm(m, rng, tag, batch, time, n_in, units, time_major=time_major,
+                    cell_scale=cell_scale, cell_clip=cell_clip, x_zp=zero_points[0],
+                    h_zp=zero_points[1], act_dtype="int16", x_scale=x_scale,
+                    h_scale=float(rng.uniform(2e-5, 1e-4)), w_scales=w_scales, **biases)
+
+
+def lstm_16x8(rng, *args, **kwargs) -> bytes:
+    m = ModelWriter()
+    add_lstm_16x8(m, rng, "l", *args, **kwargs)
+    return m.build()
+
+
+def test_lstm_16x8(tmp_path):
+    """Three 16x8 LSTMs in one model (batch- and time-major, a cell clip, zero points other
+    than 0 folded into the int64 biases), invoked in a row so the carried hidden and cell
+    states are compared too, then reset."""
+    from tests.test_op_lstm import run_and_compare
+    rng = np.random.default_rng(1619)
+    m = ModelWriter()
+    add_lstm_16x8(m, rng, "a", 2, 4, 5, 6)
+    add_lstm_16x8(m, rng, "b", 3, 2, 7, 3, time_major=True, cell_clip=0.5,
+                  cell_scale=2.0 ** -12)
+    add_lstm_16x8(m, rng, "c", 1, 3, 4, 5, zero_points=(37, -12))
+    run_and_compare(m.build(), tmp_path, seed=5)
+
+
+def test_lstm_16x8_needs_int64_biases():
+    rng = np.random.default_rng(7)
+    with pytest.raises(UnsupportedError, match="int64"):
+        generate("m.tflite", None, model_bytes=lstm_16x8(rng, 1, 2, 3, 4, bias_dtype="int32"),
+                 measure=False)
+
+
+def test_prelu_16x8(tmp_path):
+    """int16 input and output, int8 alpha (TFLM requires it), constant per-channel or an
+    input broadcast; an int16 alpha is refused by name."""
+    rng = np.random.default_rng(1620)
+    b = Batch()
+    for shape, a_shape, a_const, zps in (((1, 6, 5, 4), (1, 1, 4), True, (0, 0, 0)),
+                                         ((2, 3, 7), (3, 7), False, (0, 5, 0)),
+                                         ((4, 9), (1,), True, (-40, -3, 100))):
+        x = b.input(shape, "int16", scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[0])
+        aq = dict(scale=float(rng.uniform(0.002, 0.02)), zero_point=zps[1])
+        a = (b.const(rng.integers(-128, 128, a_shape), "int8", **aq) if a_const
+             else b.input(a_shape, "int8", **aq))
+        y = b.output(np.broadcast_shapes(shape, a_shape), "int16",
+                     scale=float(rng.uniform(1e-4, 1e-3)), zero_point=zps[2])
+        b.op("PRELU", [x, a], [y])
+    r = assert_bit_exact(b.build(), tmp_path, count=3)
+    assert {layer.call.kernel for layer in r.gen.program.layers} == {"tg_prelu_s16"}
+    b = Batch()
+    x = b.input((2, 3), "int16", scale=1e-3, zero_point=0)
+    a = b.const(np.ones((3,)), "int16", scale=1e-3, zero_point=0)
+    b.op("PRELU", [x, a], [b.output((2, 3), "int16", scale=1e-3, zero_point=0)])
+    with pytest.raises(UnsupportedError, match="alpha .* is int16; supported: int8"):
+        generate("m.tflite", None, model_bytes=b.build(), measure=False)
+
+
+def test_relu6_16x8_match_tflm(tmp_path):
+    """An int16 RELU6 whose output quantization differs: refused by default (above), and
+    with --match-tflm TFLM's arithmetic (the raw input clamped), every int16 input."""
+    from codegen.frontend import read_tflite
+    from codegen.reference import TflmReference
+    from codegen.toolchain.host import HostModel
+    model = relu_16x8("RELU6", (1, 65536), (3e-4, 0), (5e-4, 0))
+    (tmp_path / "m.tflite").write_bytes(model)
+    generate(tmp_path / "m.tflite", tmp_path / "out", target="host", force=True,
+             match_tflm=True)
+    x = np.arange(-32768, 32768, dtype=np.int16).reshape(1, 65536)
+    got = np.asarray(HostModel(tmp_path / "out", tmp_path / "build").invoke([x])[0])
+    want = np.asarray(TflmReference(model, read_tflite(model)).run([x])[0])
+    assert np.array_equal(got.reshape(-1), want.reshape(-1))
+    assert got.max() == round(6 / 3e-4) and got.min() == 0

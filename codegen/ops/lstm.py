@@ -130,7 +130,8 @@ TANH = 4                        # ActivationFunctionType TANH, the cell gate's a
 
 @dataclass
 class LstmLayer:
-    """An int8 LSTM checked and analysed: shapes and TFLM's Prepare numbers, kernel-neutral."""
+    """An int8 (or 16x8) LSTM checked and analysed: shapes and TFLM's Prepare numbers,
+    kernel-neutral."""
 
     x: Tensor
     out: Tensor
@@ -170,6 +171,11 @@ class LstmLayer:
         return self.batch if self.time_major else 1
 
     @property
+    def is_16x8(self) -> bool:
+        """int16 activations and hidden state (TFLite's 16x8 quantization), int64 biases."""
+        return self.x.dtype == "int16"
+
+    @property
     def macs(self) -> int:
         return self.batch * self.time_steps * 4 * self.units * (self.input_size + self.units)
 
@@ -177,17 +183,21 @@ class LstmLayer:
         layout = "time major" if self.time_major else "batch major"
         clip = f", cell clip {self.cell_clip_real:g}" if self.use_cell_clip else ""
         return (f"UNIDIRECTIONAL_SEQUENCE_LSTM {self.x.shape_str()} ({layout}) -> "
-                f"{self.out.shape_str()}, {self.units} units, int16 cell state{clip}")
+                f"{self.out.shape_str()}, {self.units} units, {self.x.dtype} activations, "
+                f"int16 cell state{clip}")
 
 
 def _present(ins: list[Tensor | None], positions) -> list[int]:
     return [k for k in positions if k < len(ins) and ins[k] is not None]
 
 
-def analyse_lstm(op: Op, g: Graph) -> LstmLayer:
+def analyse_lstm(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> LstmLayer:
     """Check an UNIDIRECTIONAL_SEQUENCE_LSTM (raising a clear error) and compute TFLM's numbers.
 
-    Appends a warning to `g.warnings` when the cell state scale is not a power of two.
+    `activations`: the input/output types the calling kernel takes (int8; int16 for the 16x8
+    LSTM: int64 biases, 64-bit accumulation, TFLM's EvalLstm<int16_t, int8_t, int16_t,
+    int64_t>).  Appends a warning to `g.warnings` when the cell state scale is not a power of
+    two.
     """
     ins = g.op_inputs(op)
     outs = g.op_outputs(op)
@@ -211,9 +221,11 @@ def analyse_lstm(op: Op, g: Graph) -> LstmLayer:
 
     x, out = ins[X], outs[0]
     hidden, cell = ins[HIDDEN_STATE], ins[CELL_STATE]
-    require_dtype(op, g, x, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
-    require_dtype(op, g, hidden, ("int8",), "hidden state")
+    require_dtype(op, g, x, activations, "input")
+    require_dtype(op, g, out, (x.dtype,), "output")
+    require_dtype(op, g, hidden, (x.dtype,), "hidden state")
+    s16 = x.dtype == "int16"         # 16x8: int64 biases, 64-bit accumulation
+    bias_dtype = "int64" if s16 else "int32"
     require_dtype(op, g, cell, ("int16",), "cell state")
     for t, role in ((hidden, "hidden state"), (cell, "cell state")):
         if not t.is_variable:
@@ -253,14 +265,20 @@ def analyse_lstm(op: Op, g: Graph) -> LstmLayer:
             if q.scalar_zero_point != 0:
                 raise unsupported(op, g, f"{role} must be symmetrically quantized "
                                   "(zero point 0), as TFLM requires")
-        require_dtype(op, g, b, ("int32",), f"{gate} gate bias")
+        require_dtype(op, g, b, (bias_dtype,), f"{gate} gate bias")
         if not b.is_const or b.num_elements != units:
             raise unsupported(op, g, f"{gate} gate bias '{b.name}' must be a constant of "
-                              f"{units} int32 values")
+                              f"{units} {bias_dtype} values")
         in_w.append(w.data.astype(np.int8))
         rec_w.append(r.data.astype(np.int8))
-        biases.append(folded_bias(b.data.reshape(units), w.data, x_q.scalar_zero_point))
-        biases.append(folded_bias(0, r.data, h_q.scalar_zero_point))
+        if s16:      # the zero points folded in 64 bits, where TFLM accumulates
+            for bias, wts, zp in ((b.data.reshape(units), w.data, x_q.scalar_zero_point),
+                                  (0, r.data, h_q.scalar_zero_point)):
+                biases.append(np.asarray(bias, dtype=np.int64) -
+                              int(zp) * np.asarray(wts, dtype=np.int64).sum(axis=1))
+        else:
+            biases.append(folded_bias(b.data.reshape(units), w.data, x_q.scalar_zero_point))
+            biases.append(folded_bias(0, r.data, h_q.scalar_zero_point))
         for v_scale, t in ((x_q.scalar_scale, w), (h_q.scalar_scale, r)):
             m, s = fc_multiplier(v_scale, t.quant.scalar_scale)
             fc_mult.append(m)

@@ -1,6 +1,7 @@
-"""MAXIMUM and MINIMUM, int8, with numpy-style broadcasting (up to rank 8, as TFLM).
+"""MAXIMUM and MINIMUM, int8 (and int16 in 16x8 models), with numpy-style broadcasting (up
+to rank 8, as TFLM).
 
-TFLM's kernel (maximum_minimum.cc) compares the stored int8 values and copies
+TFLM's kernel (maximum_minimum.cc) compares the stored values and copies
 the winner: it neither checks nor applies the tensors' quantization.  The
 converter gives both inputs and the output the same parameters, so that is
 also the right answer; with different parameters tinygen still matches TFLM
@@ -79,15 +80,17 @@ class MaxMinLayer:
                 f"{self.out.shape_str()}{bcast}")
 
 
-def analyse_maximum_minimum(op: Op, g: Graph) -> MaxMinLayer:
+def analyse_maximum_minimum(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)
+                            ) -> MaxMinLayer:
+    """Check a MAXIMUM/MINIMUM whose tensors are all one of `activations`."""
     ins = g.op_inputs(op)
     if len(ins) != 2 or any(t is None for t in ins):
         raise unsupported(op, g, "expected two inputs")
     a, b = ins
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, a, ("int8",), "first input")
-    require_dtype(op, g, b, ("int8",), "second input")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, a, activations, "first input")
+    require_dtype(op, g, b, (a.dtype,), "second input")
+    require_dtype(op, g, out, (a.dtype,), "output")
     if len(out.shape) > MAX_RANK:
         raise unsupported(op, g, f"rank {len(out.shape)} exceeds TFLM's limit of {MAX_RANK}")
     try:
@@ -96,7 +99,7 @@ def analyse_maximum_minimum(op: Op, g: Graph) -> MaxMinLayer:
         raise unsupported(op, g, str(e)) from None
     if not (_quant_key(a) == _quant_key(b) == _quant_key(out)):
         msg = (f"{op.describe()}: inputs and output have different quantization; like TFLM, "
-               "tinygen compares the stored int8 values without requantizing")
+               f"tinygen compares the stored {a.dtype} values without requantizing")
         if msg not in g.warnings:
             g.warnings.append(msg)
     return MaxMinLayer(op=op, a=a, b=b, out=out, loops=loops or [(1, [0, 0])])

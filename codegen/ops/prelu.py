@@ -1,4 +1,5 @@
-"""PRELU, int8: x >= 0 ? x : alpha * x, alpha broadcast onto the input (TFLM's prelu).
+"""PRELU, int8 (and int16 input and output with int8 alpha, as TFLM requires in 16x8
+models): x >= 0 ? x : alpha * x, alpha broadcast onto the input (TFLM's prelu).
 
 TFLM's Prepare (CalculatePreluParams), in double:
   multiplier_pos, shift_pos = QuantizeMultiplier(in_scale / out_scale)
@@ -6,7 +7,7 @@ TFLM's Prepare (CalculatePreluParams), in double:
 Per element (reference_ops::BroadcastPrelu4DSlow), v = x - in_zp:
   y = v >= 0 ? MBQM(v, multiplier_pos, shift_pos)
              : MBQM(v * (alpha - alpha_zp), multiplier_neg, shift_neg)
-  out = clamp(y + out_zp, -128, 127)
+  out = clamp(y + out_zp) to the output type
 Shapes up to 4-D (TFLM's limit); the output is the broadcast of input and alpha.
 """
 from __future__ import annotations
@@ -54,12 +55,15 @@ class PreluLayer:
         return f"PRELU {self.x.shape_str()}, alpha {a} -> {self.y.shape_str()}"
 
 
-def analyse_prelu(op: Op, g: Graph) -> PreluLayer:
-    """Check an int8 PRELU (clear errors) and compute TFLM's Prepare numbers."""
+def analyse_prelu(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> PreluLayer:
+    """Check a PRELU whose input is one of `activations` (alpha int8) with clear errors, and
+    compute TFLM's Prepare numbers."""
     x, alpha = g.op_inputs(op)
     y = g.op_outputs(op)[0]
-    for t, role in ((x, "input"), (alpha, "alpha"), (y, "output")):
-        require_dtype(op, g, t, ("int8",), role)
+    require_dtype(op, g, x, activations, "input")
+    for t, role, dtype in ((x, "input", x.dtype), (alpha, "alpha", "int8"),
+                           (y, "output", x.dtype)):
+        require_dtype(op, g, t, (dtype,), role)
         require_quant(op, g, t, role)
     check_broadcast_4d(op, g, x, alpha, y)
     s_in, s_a, s_out = (t.quant.scalar_scale for t in (x, alpha, y))

@@ -56,7 +56,7 @@ def mean_multiplier(multiplier: int, shift: int, count: int) -> tuple[int, int]:
 
 @dataclass
 class Reduction:
-    """An int8 reduction (MEAN, SUM, REDUCE_MAX, REDUCE_MIN) checked: its tensors, the reduced
+    """An int8 (or int16) reduction (MEAN, SUM, REDUCE_MAX, REDUCE_MIN) checked: its tensors, the reduced
     axes, how many inputs each output gathers, and the merged loop groups."""
 
     inp: Tensor
@@ -69,14 +69,15 @@ class Reduction:
     reduce: list[tuple[int, int]]           # (extent, stride) of the reduced loops
 
 
-def analyse_reduction(op: Op, g: Graph) -> Reduction:
+def analyse_reduction(op: Op, g: Graph, activations: tuple[str, ...] = ("int8",)) -> Reduction:
+    """Check a reduction whose input is one of `activations` (output of the same type)."""
     ins = g.op_inputs(op)
     if len(ins) != 2 or ins[1] is None:
         raise unsupported(op, g, "expected an input and an axis tensor")
     inp, axis = ins
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8",), "input")
-    require_dtype(op, g, out, ("int8",), "output")
+    require_dtype(op, g, inp, activations, "input")
+    require_dtype(op, g, out, (inp.dtype,), "output")
     in_q = require_quant(op, g, inp, "input")
     out_q = require_quant(op, g, out, "output")
     if any(d <= 0 for d in inp.shape):

@@ -103,3 +103,40 @@ def leaky_relu_table(in_scale, in_zp, out_scale, out_zp, alpha: float) -> np.nda
         return _clamp(y, INT8_MIN, INT8_MAX)
 
     return build_table(f)
+
+
+# --- int16 (16x8 models): one requantize-and-clamp kernel instead of a table ---------------
+
+INT16_MIN, INT16_MAX = -32768, 32767
+
+
+def relu_s16_params(opcode: str, in_scale: float, in_zp: int, out_scale: float, out_zp: int,
+                    alpha: float = 0.0) -> dict:
+    """tg_relu_s16's parameters for TFLM's int16 RELU, RELU6 and LEAKY_RELU:
+    out = clamp(out_zp + (v >= 0 ? v * positive : v * negative)), v = x - in_zp, each product
+    MultiplyByQuantizedMultiplier (the negative side's sign kept outside, as LEAKY_RELU's
+    alpha).  RELU requantizes by float32(in_scale / out_scale) and clamps below at
+    quantize(0); RELU6 clamps the raw input to [in_zp, quantize(6, input)] (multiplier 1.0:
+    2^30 with shift 1 is exact; the output quantization is not read); LEAKY_RELU's negative side is float32(in_scale * alpha /
+    out_scale).  Raises ValueError for out-of-range quantization."""
+    m_pos, s_pos = quant.quantize_multiplier(_f32_div(in_scale, out_scale))
+    m_neg, s_neg, negate = m_pos, s_pos, 0
+    act_min, act_max = INT16_MIN, INT16_MAX
+    if opcode == "RELU":
+        act_min = max(INT16_MIN, _quantize_to(0.0, out_scale, out_zp))
+    elif opcode == "RELU6":
+        six = _clamp(_quantize_to(6.0, in_scale, in_zp), INT16_MIN, INT16_MAX)
+        return dict(input_offset=0, output_offset=0, positive_multiplier=1 << 30,
+                    positive_shift=1, negative_multiplier=1 << 30, negative_shift=1,
+                    negate_negative=0, act_min=in_zp, act_max=six)
+    elif opcode == "LEAKY_RELU":
+        f32 = np.float32
+        real = float(f32(f32(in_scale) * f32(alpha)) / f32(out_scale))
+        m_neg, s_neg = quantize_multiplier_signed(real)
+        if m_neg < 0:
+            m_neg, negate = _wrap32(-m_neg), 1
+    else:
+        raise ValueError(f"{opcode} has no int16 kernel")
+    return dict(input_offset=in_zp, output_offset=out_zp, positive_multiplier=m_pos,
+                positive_shift=s_pos, negative_multiplier=m_neg, negative_shift=s_neg,
+                negate_negative=negate, act_min=act_min, act_max=act_max)

@@ -16,6 +16,8 @@ import numpy as np
 from codegen import quant
 from codegen.graph import Graph, Op, Tensor
 from codegen.ops.checks import require_dtype, require_quant, unsupported
+from codegen.ops.float_lut import libm_f32
+from codegen.ops.lut_s16 import lut_populate_s16
 
 SCALED_DIFF_INTEGER_BITS = 5   # the exp() input is Q5.26
 
@@ -111,3 +113,65 @@ def analyse_softmax_s8(op: Op, g: Graph) -> SoftmaxS8:
                           f"{e}") from None
     return SoftmaxS8(inp=inp, out=out, rows=rows, depth=depth, beta=beta,
                      multiplier=multiplier, left_shift=left_shift, diff_min=diff_min)
+
+
+# --- int16 -> int16 (16x8 models) --------------------------------------------------------
+
+S16_DIFF_RANGE = 65535          # TFLM scales an input difference so [-65535, 0] is [-10, 0]
+S16_MAX_DEPTH = 65536           # the row's sum of Q0.15 exps must fit in int32
+
+
+def softmax_s16_tables() -> tuple[np.ndarray, np.ndarray]:
+    """TFLM's int16 softmax tables, built in its Prepare (softmax_common.cc): exp on
+    [-10, 0] and 1 / (1 + x) on [0, 1], both to Q0.15 (513 entries each, codegen/ops/lut_s16)."""
+    f32 = np.float32
+    step = f32(f32(2) / f32(S16_DIFF_RANGE))
+    exp_lut = lut_populate_s16(libm_f32("expf"), f32(f32(10) / f32(S16_DIFF_RANGE)), 32767,
+                               step, 0)
+    recip_lut = lut_populate_s16(lambda v: f32(f32(1) / f32(f32(1) + v)),
+                                 f32(f32(1) / f32(S16_DIFF_RANGE)), -32768, step, 0)
+    return exp_lut, recip_lut
+
+
+@dataclass
+class SoftmaxS16:
+    """An int16 SOFTMAX layer, checked, with TFLM's int16 Prepare numbers."""
+
+    inp: Tensor
+    out: Tensor
+    rows: int
+    depth: int
+    beta: float
+    multiplier: int
+    shift: int
+
+
+def analyse_softmax_s16(op: Op, g: Graph) -> SoftmaxS16:
+    """Check an int16 -> int16 SOFTMAX as TFLM's Prepare does and compute its scaling:
+    input_scale * beta / (10 / 65535) in double, as QuantizeMultiplier's (mantissa, shift)."""
+    inp = g.op_inputs(op)[0]
+    out = g.op_outputs(op)[0]
+    require_dtype(op, g, inp, ("int16",), "input")
+    require_dtype(op, g, out, ("int16",), "output")
+    rows, depth = rows_and_depth(op, g, inp, out)
+    if depth > S16_MAX_DEPTH:
+        raise unsupported(op, g, f"the last dimension is {depth}; the int16 softmax sums a row "
+                          f"in 32 bits, which holds at most {S16_MAX_DEPTH} entries")
+    beta = softmax_beta(op)
+    in_q = require_quant(op, g, inp, "input")
+    out_q = require_quant(op, g, out, "output")
+    if in_q.scalar_zero_point != 0 or out_q.scalar_zero_point != 0:
+        raise unsupported(op, g, f"int16 SOFTMAX needs zero points 0 (TFLM requires them), got "
+                          f"input {in_q.scalar_zero_point}, output {out_q.scalar_zero_point}")
+    out_scale, target = np.float32(out_q.scalar_scale), np.float32(1.0 / 32768)
+    if abs(out_scale - target) > np.float32(0.001) * target:
+        raise unsupported(op, g, f"int16 output '{out.name}' has scale {float(out_scale):g}; "
+                          "TFLM's int16 softmax requires scale 1/32768 (within 0.1%)")
+    real = (float(np.float32(in_q.scalar_scale)) * beta) / (10.0 / S16_DIFF_RANGE)
+    try:
+        multiplier, shift = quant.quantize_multiplier(real)
+    except quant.QuantRangeError as e:
+        raise unsupported(op, g, f"input scale {in_q.scalar_scale:g} with beta {beta:g}: "
+                          f"{e}") from None
+    return SoftmaxS16(inp=inp, out=out, rows=rows, depth=depth, beta=beta,
+                      multiplier=multiplier, shift=shift)

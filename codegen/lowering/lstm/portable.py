@@ -1,6 +1,9 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM: int8 activations and weights, int16 cell state, on the
-portable kernel tg_lstm_s8_s16.  What the layer means, its checks and TFLM's numbers are in
-codegen/ops/lstm.py (`analyse_lstm`).
+portable kernel tg_lstm_s8_s16; and the 16x8 LSTM (int16 activations and hidden state, int8
+weights, int64 biases: TFLM's EvalLstm<int16_t, int8_t, int16_t, int64_t>, kernel
+tg_lstm_s16), which differs only in accumulating the gates' fully connected parts in 64 bits.
+What the layer means, its checks and TFLM's numbers are in codegen/ops/lstm.py
+(`analyse_lstm`).
 """
 from __future__ import annotations
 
@@ -15,14 +18,14 @@ from codegen.ops.lstm import SIGMOID_TABLE, analyse_lstm
 
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM")
 def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    s = analyse_lstm(op, g)
+    s = analyse_lstm(op, g, ("int8", "int16"))
     units, input_size = s.units, s.input_size
     c_iw, r_iw = ctx.const("input_weights", "int8_t", np.stack(s.input_weights),
                            f"[gate][{units}][{input_size}] input-to-gate weights "
                            "(input, forget, cell, output)")
     c_rw, r_rw = ctx.const("recurrent_weights", "int8_t", np.stack(s.recurrent_weights),
                            f"[gate][{units}][{units}] recurrent weights")
-    c_b, r_b = ctx.const("bias", "int32_t", np.stack(s.folded_biases),
+    c_b, r_b = ctx.const("bias", "int64_t" if s.is_16x8 else "int32_t", np.stack(s.folded_biases),
                          "[gate][from x, from h][units] biases with the zero points folded in")
     c_m, r_m = ctx.const("fc_multiplier", "int32_t", np.array(s.fc_multiplier, dtype=np.int32),
                          "[gate][from x, from h] Q31 multipliers to Q3.12")
@@ -32,8 +35,8 @@ def lower_lstm(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                          "sigmoid(k/24) in 0.16, TFLite's int16 sigmoid/tanh table")
     return LayerCall(
         op=op,
-        kernel="tg_lstm_s8_s16",
-        params_type="tg_lstm_params_t",
+        kernel="tg_lstm_s16" if s.is_16x8 else "tg_lstm_s8_s16",
+        params_type="tg_lstm_s16_params_t" if s.is_16x8 else "tg_lstm_params_t",
         params=dict(sequences=s.sequences, time_steps=s.time_steps, rows=s.rows,
                     input_size=input_size, units=units,
                     input_weights=r_iw, recurrent_weights=r_rw, bias=r_b,

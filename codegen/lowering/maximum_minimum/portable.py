@@ -1,4 +1,4 @@
-"""MAXIMUM and MINIMUM, int8, on tinygen's portable kernel: a loop nest over the merged
+"""MAXIMUM and MINIMUM, int8 and int16, on tinygen's portable kernel: a loop nest over the merged
 broadcast dimensions that the operator spec (codegen/ops/maximum_minimum.py) computes."""
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ MAX_DIMS = C_LIMITS["TG_MAXMIN_MAX_DIMS"]   # loops of tg_maximum_minimum.h's pa
 
 @register("MAXIMUM", "MINIMUM")
 def lower_maximum_minimum(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    mm = analyse_maximum_minimum(op, g)
+    mm = analyse_maximum_minimum(op, g, activations=("int8", "int16"))
     loops = mm.loops
     pad = [0] * (MAX_DIMS - len(loops))
-    kernel = "tg_maximum_s8" if op.opcode == "MAXIMUM" else "tg_minimum_s8"
+    kernel = ("tg_maximum_" if op.opcode == "MAXIMUM" else "tg_minimum_") + \
+        ("s8" if mm.a.dtype == "int8" else "s16")
     return LayerCall(
         op=op,
         kernel=kernel,

@@ -1,4 +1,5 @@
-"""RELU, RELU6, RELU_N1_TO_1 and LEAKY_RELU as standalone int8 operators (lookup tables).
+"""RELU, RELU6, RELU_N1_TO_1 and LEAKY_RELU as standalone int8 operators (lookup tables);
+RELU, RELU6 and LEAKY_RELU on int16 (16x8 models) as TFLM's int16 kernels (tg_relu_s16).
 
 Each table entry is the reference kernel's integer arithmetic on one input value.
 TFLite's reference kernels (what the model means) and TFLM's differ when a
@@ -33,12 +34,12 @@ import numpy as np
 from codegen.cnames import display_text
 from codegen.graph import Graph, Op
 from codegen.lowering import register
-from codegen.ir import LayerCall
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering.base import LowerContext
-from codegen.ops.checks import unsupported
+from codegen.ops.checks import require_dtype, require_quant, unsupported
 from codegen.lowering.lut import elementwise_s8_tensors, lut_layer, quant_desc
 from codegen.ops.relu import (leaky_relu_table, relu6_table, relu6_tflite_table, relu_n1_to_1_table,
-                              relu_table)
+                              relu_s16_params, relu_table)
 
 
 def _tflm_differs(op: Op, g: Graph, ctx: LowerContext, call: LayerCall, bound: int,
@@ -53,8 +54,48 @@ def _tflm_differs(op: Op, g: Graph, ctx: LowerContext, call: LayerCall, bound: i
         f"up to {bound} LSB. Pass --match-tflm to reproduce TFLM's arithmetic instead")
 
 
+def _lower_s16(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    """int16 RELU / RELU6 / LEAKY_RELU: TFLM's kernels, where TFLite's agree (or --match-tflm)."""
+    inp, out = g.op_inputs(op)[0], g.op_outputs(op)[0]
+    require_dtype(op, g, out, ("int16",), "output")
+    in_q, out_q = require_quant(op, g, inp, "input"), require_quant(op, g, out, "output")
+    if inp.num_elements != out.num_elements:
+        raise unsupported(op, g, f"output '{out.name}' [{out.shape_str()}] does not have the "
+                          f"input's {inp.num_elements} elements")
+    if op.opcode == "RELU_N1_TO_1":
+        raise unsupported(op, g, "int16 RELU_N1_TO_1 has no TFLM kernel; quantize the model "
+                          "with int8 activations, or use a clip that fuses into the layer before")
+    in_s, in_zp = in_q.scalar_scale, in_q.scalar_zero_point
+    out_s, out_zp = out_q.scalar_scale, out_q.scalar_zero_point
+    if op.opcode == "RELU" and (in_zp, out_zp) != (0, 0):
+        raise unsupported(op, g, f"int16 RELU needs zero points 0 (TFLM requires them), got "
+                          f"input {in_zp}, output {out_zp}")
+    if op.opcode == "RELU6" and (in_s, in_zp) != (out_s, out_zp) and \
+            not getattr(ctx, "match_tflm", False):
+        raise unsupported(op, g, "int16 RELU6 whose output quantization differs from its "
+                          "input's: TFLite requantizes to the output, TFLM clamps the raw "
+                          "input and ignores the output quantization, and tinygen has only "
+                          "TFLM's int16 arithmetic; pass --match-tflm to compute TFLM's")
+    alpha = float(op.options.get("alpha", 0.0))
+    try:
+        params = relu_s16_params(op.opcode, in_s, in_zp, out_s, out_zp, alpha)
+    except ValueError as e:
+        raise unsupported(op, g, f"quantization parameters out of range: {e}") from None
+    extra = f" alpha {alpha:.9g}" if op.opcode == "LEAKY_RELU" else ""
+    return LayerCall(
+        op=op, kernel="tg_relu_s16", params_type="tg_relu_s16_params_t",
+        params=dict(count=inp.num_elements, **params),
+        args=[TensorArg(inp.index), TensorArg(out.index)],
+        overlaps=[Overlap(output=out.index, input=inp.index)],
+        comment=f"{op.opcode} int16{extra} {inp.shape_str()}, input {quant_desc(inp)} -> "
+                f"output {quant_desc(out)}")
+
+
 @register("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU")
 def lower_relu(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    ins = [t for t in g.op_inputs(op) if t is not None]
+    if len(ins) == 1 and ins[0].dtype == "int16" and len(g.op_outputs(op)) == 1:
+        return _lower_s16(op, g, ctx)
     inp, out = elementwise_s8_tensors(op, g)
     in_s, in_zp = inp.quant.scalar_scale, inp.quant.scalar_zero_point
     out_s, out_zp = out.quant.scalar_scale, out.quant.scalar_zero_point

@@ -1,5 +1,5 @@
-"""SOFTMAX and LOG_SOFTMAX on tinygen's portable kernels: int8 (fixed point, as TFLM) and
-float32 (exp/log through tg_mathf, which reproduces glibc's expf/logf, the reference's).
+"""SOFTMAX and LOG_SOFTMAX on tinygen's portable kernels: int8 (fixed point, as TFLM), int16
+SOFTMAX (16x8 models: TFLM's two interpolated tables, tg_softmax_s16) and float32 (exp/log through tg_mathf, which reproduces glibc's expf/logf, the reference's).
 The numbers come from the operator spec, codegen/ops/softmax.py.
 """
 from __future__ import annotations
@@ -7,19 +7,22 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Graph, Op
-from codegen.ir import LayerCall, TensorArg
+from codegen.ir import LayerCall, Overlap, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
 from codegen.ops.checks import require_dtype, require_quant, unsupported
-from codegen.ops.softmax import (analyse_softmax_s8, log_softmax_reverse_scaling,
-                                 rows_and_depth, softmax_beta, softmax_input_scaling)
+from codegen.ops.softmax import (analyse_softmax_s8, analyse_softmax_s16,
+                                 log_softmax_reverse_scaling, rows_and_depth, softmax_beta,
+                                 softmax_input_scaling, softmax_s16_tables)
 
 
 @register("SOFTMAX")
 def lower_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp = g.op_inputs(op)[0]
     out = g.op_outputs(op)[0]
-    require_dtype(op, g, inp, ("int8", "float32"), "input")
+    require_dtype(op, g, inp, ("int8", "int16", "float32"), "input")
+    if inp.dtype == "int16":
+        return _lower_softmax_s16(op, g, ctx)
     if inp.dtype == "float32":
         rows, depth = rows_and_depth(op, g, inp, out)
         beta = softmax_beta(op)
@@ -38,6 +41,23 @@ def lower_softmax(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
                     input_left_shift=sm.left_shift, diff_min=sm.diff_min),
         args=[TensorArg(inp.index), TensorArg(out.index)],
         comment=f"SOFTMAX int8 -> {out.dtype} {sm.shape_text()}")
+
+
+def _lower_softmax_s16(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    sm = analyse_softmax_s16(op, g)
+    exp_lut, recip_lut = softmax_s16_tables()
+    c_exp, r_exp = ctx.const("exp_lut", "int16_t", exp_lut,
+                             "exp on [-10, 0] in Q0.15, 513 entries (TFLM's Prepare)")
+    c_rec, r_rec = ctx.const("recip_lut", "int16_t", recip_lut,
+                             "1 / (1 + x) on [0, 1] in Q0.15, 513 entries (TFLM's Prepare)")
+    return LayerCall(
+        op=op, kernel="tg_softmax_s16", params_type="tg_softmax_s16_params_t",
+        params=dict(rows=sm.rows, depth=sm.depth, input_multiplier=sm.multiplier,
+                    input_shift=sm.shift, exp_lut=r_exp, recip_lut=r_rec),
+        args=[TensorArg(sm.inp.index), TensorArg(sm.out.index)], consts=[c_exp, c_rec],
+        overlaps=[Overlap(output=sm.out.index, input=sm.inp.index)],
+        comment=f"SOFTMAX int16 {sm.inp.shape_str()}, {sm.rows} row(s) of {sm.depth}, "
+                f"beta {sm.beta:g}")
 
 
 @register("LOG_SOFTMAX")

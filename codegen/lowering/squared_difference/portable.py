@@ -1,4 +1,5 @@
-"""SQUARED_DIFFERENCE, int8, on tinygen's portable kernel `tg_squared_difference_s8`: a loop
+"""SQUARED_DIFFERENCE, int8 and int16, on tinygen's portable kernels
+`tg_squared_difference_s8` / `_s16`: a loop
 nest over the output with one stride per input (0 where broadcast)."""
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ MAX_LOOPS = C_LIMITS["TG_SQDIFF_MAX_DIMS"]
 
 @register("SQUARED_DIFFERENCE")
 def lower_squared_difference(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    s = analyse_squared_difference(op, g)
+    s = analyse_squared_difference(op, g, activations=("int8", "int16"))
     dims, s1, s2 = broadcast_loops(s.x1.shape, s.x2.shape, s.y.shape, MAX_LOOPS)
     return LayerCall(
         op=op,
-        kernel="tg_squared_difference_s8",
+        kernel="tg_squared_difference_s8" if s.x1.dtype == "int8" else
+        "tg_squared_difference_s16",
         params_type="tg_squared_difference_params_t",
         params=dict(left_shift=s.left_shift,
                     input1_offset=s.input1_offset, input1_multiplier=s.input1_multiplier,
