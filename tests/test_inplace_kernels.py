@@ -26,7 +26,7 @@ from codegen.resources import runtime_dir
 from codegen.targets import load_target
 from codegen.toolchain.host import WARNINGS, find_cc
 from tests.lut_helpers import unary_model
-from tests.test_op_16x8 import activation_16x8, binary_16x8
+from tests.test_op_16x8 import activation_16x8, binary_16x8, relu_16x8, softmax_16x8
 from tests.test_op_elementwise import binary_model
 from tests.test_op_quantize import layers_model
 
@@ -73,7 +73,6 @@ def _models() -> list[bytes]:
                 a = b = full
             models.append(binary_model(opcode, a, b, rng=rng,
                                        act="RELU6" if k == 3 else "NONE"))
-    from tests.test_op_16x8 import relu_16x8, softmax_16x8
     for k in range(2):      # int16 (16x8 models)
         rng = _rng("s16", k)
         models += [softmax_16x8(float(rng.uniform(1e-4, 1e-3)), _shape(rng)),
