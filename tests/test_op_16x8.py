@@ -10,6 +10,8 @@ import pytest
 from codegen.errors import UnsupportedError
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
 from tests.batch import Batch
 from tests.harness import assert_bit_exact
 
@@ -595,3 +597,18 @@ def test_relu6_16x8_match_tflm(tmp_path):
     want = np.asarray(TflmReference(model, read_tflite(model)).run([x])[0])
     assert np.array_equal(got.reshape(-1), want.reshape(-1))
     assert got.max() == round(6 / 3e-4) and got.min() == 0
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages()),
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm (run setup.sh)")
+def test_16x8_bit_exact_on_the_emulated_cortex_m4(tmp_path):
+    """The 16x8 kernels cross-compiled and run on QEMU's Cortex-M4: the network (QUANTIZE,
+    CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX,
+    DEQUANTIZE) and a 16x8 LSTM."""
+    rng = np.random.default_rng(161)
+    for name, model in (("net", model_16x8(rng)), ("lstm", lstm_16x8(rng, 2, 3, 5, 4))):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(model)
+        report = verify_cortexm(path, count=2, seed=7, target="cortex-m4",
+                                work_dir=tmp_path / name)
+        assert report.ok, report.table()
