@@ -37,9 +37,9 @@ typedef struct {
 TG_INLINE tg_dsp_rq2_t tg_dsp_gemm_rq(const int32_t *q, int32_t ch, int32_t post)
 {
     tg_dsp_rq2_t r;
-    r.m = q[3 + ch];
-    r.shift = q[6 + ch];
-    r.half = (uint32_t)q[9 + ch];
+    r.m = q[ch];
+    r.shift = q[3 + ch];
+    r.half = (uint32_t)q[6 + ch];
     r.post = post;
     return r;
 }
@@ -137,12 +137,14 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
     const size_t ch = (size_t)channels;
     const int32_t post = p->output_offset;
     const uint32_t *w = (const uint32_t *)p->weights;
+    const int32_t *b = p->bias;
     const int32_t *q = p->quant;
+    const int32_t q_step = p->quant_step;
     int8_t *o = out;                            /* row 0's next output; row 1's at o + ch */
     int32_t left;                               /* channels from o on */
-    for (left = channels; left > 0; left -= 3, q += 12, o += 3) {
+    for (left = channels; left > 0; left -= 3, b += 3, q += q_step, o += 3) {
         const uint32_t *x = xs;
-        uint32_t a00 = (uint32_t)q[0], a01 = (uint32_t)q[1], a02 = (uint32_t)q[2];
+        uint32_t a00 = (uint32_t)b[0], a01 = (uint32_t)b[1], a02 = (uint32_t)b[2];
         uint32_t a10 = a00, a11 = a01, a12 = a02;     /* a<row><channel> */
         int32_t k;
         for (k = quads >> 2; k > 0; --k) {         /* 16 depth values a pass */
@@ -210,11 +212,13 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
     const int32_t tail = p->depth & 3;
     const uint32_t xt = tg_dsp_gemm_tail(x + 4 * full, tail);
     const uint32_t *w = (const uint32_t *)p->weights;
+    const int32_t *b = p->bias;
     const int32_t *q = p->quant;
+    const int32_t q_step = p->quant_step;
     int32_t c, k;
-    for (c = 0; c < channels; c += 3, q += 12) {
+    for (c = 0; c < channels; c += 3, b += 3, q += q_step) {
         const int8_t *xp = x;
-        uint32_t a0 = (uint32_t)q[0], a1 = (uint32_t)q[1], a2 = (uint32_t)q[2];
+        uint32_t a0 = (uint32_t)b[0], a1 = (uint32_t)b[1], a2 = (uint32_t)b[2];
         if (full & 1) {
             tg_dsp_step_1x3(tg_read_s8x4(xp), w, &a0, &a1, &a2);
             xp += 4;

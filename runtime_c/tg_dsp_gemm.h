@@ -15,10 +15,15 @@
  * Everything else is prepared by the generator (codegen/lowering/dsp_support.py):
  * `weights` holds w, zero-padded to a multiple of 3 channels and of 4 depth values, as
  * little-endian words of 4 int8: for each channel triple (c, c + 1, c + 2) and each 4-value
- * step k, the words of c, c + 1 and c + 2.  `quant` holds 12 int32 per triple: the three
- * channels' biases (input zero point folded in), their multipliers M' = 2 M - 2^32 (M the
- * Q31 multiplier, in [2^30, 2^31)), their right shifts s (1..31) and their
- * half = 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0).
+ * step k, the words of c, c + 1 and c + 2.  `bias` holds the channels' biases (the input
+ * zero point folded in; zero-padded), `quant` 9 int32 per triple: the three channels'
+ * multipliers M' = 2 M - 2^32 (M the Q31 multiplier, in [2^30, 2^31)), their right shifts
+ * s (1..31) and their
+ * half = 2^(s-1) + f * 2^s, f = 0 or the output zero point (then output_offset is 0); a
+ * layer whose channels all share them (per-tensor quantization) stores one triple's, with
+ * quant_step 0, so its constants are the per-tensor layer's few words, not 36 bytes a
+ * channel, and its biases are an array of their own (one copy for every layer that shares
+ * them, as the layers of an unrolled LSTM do).
  * `scratch` (16 bytes per 4 depth values, 4-byte aligned) lets the kernel take the rows
  * two at a time; with NULL it takes them one at a time.  The output is clamped to
  * [act_min, act_max].
@@ -28,7 +33,9 @@ typedef struct {
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
     const int32_t *weights;     /* [triples][(depth + 3) / 4][3] words of 4 int8 */
-    const int32_t *quant;       /* [triples][12]: biases, M', s, half of the 3 channels */
+    const int32_t *bias;        /* [triples * 3]: biases, input zero point folded in */
+    const int32_t *quant;       /* [triples][9]: M', s, half of the 3 channels ... */
+    int32_t quant_step;         /* ... 9 words a triple; 0: one triple's for all (per tensor) */
     int32_t output_offset;      /* output zero point - f: added after the rounding shift */
     int32_t act_min;
     int32_t act_max;

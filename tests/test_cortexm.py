@@ -428,7 +428,7 @@ def test_selftest_fails_on_qemu_when_the_model_differs(tmp_path):
     generate(model, out, target="cortex-m4", selftest=2)
     data = out / "fc_data.c"
     text = data.read_text()
-    m = re.search(r"\.l0_fully_connected_quant = \{\s*(-?\d+)", text)   # dsp GEMM: bias first
+    m = re.search(r"\.l0_fully_connected_bias = \{\s*(-?\d+)", text)   # the dsp GEMM's biases
     data.write_text(text[:m.start(1)] + str(int(m.group(1)) + 100000) + text[m.end(1):])
     assert cortexm.run_selftest_on_emulator(out, "cortex-m4") == 1
 
@@ -444,9 +444,10 @@ def test_memory_report_measured(tmp_path, capsys):
     man = json.loads((out / "tinygen.json").read_text())
     mem = man["memory"]
     assert mem["method"] == "measured"
-    # the dsp GEMM's int8 weights (channels padded to a multiple of 3, depth to 4) and its
-    # 12 int32 per channel triple (bias, multiplier, shift, rounding term)
-    weights = 30 * 40 + 12 * 32 + 4 * 12 * (30 // 3 + 12 // 3)
+    # the dsp GEMM's int8 weights (channels padded to a multiple of 3, depth to 4), an int32
+    # bias per (padded) channel and, per-tensor layers, one triple's 9 int32 requantization
+    # words (multiplier, shift, rounding term) for all channels
+    weights = 30 * 40 + 12 * 32 + 4 * (30 + 12) + 2 * 4 * 9
     assert mem["flash"]["weights"] == man["const_bytes"] == weights
     assert mem["flash"]["constants"] >= weights and mem["flash"]["code"] > 100
     assert mem["flash"]["total"] == mem["flash"]["code"] + mem["flash"]["constants"] + \

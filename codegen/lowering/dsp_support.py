@@ -52,8 +52,10 @@ def gemm_weight_layout(w: np.ndarray) -> np.ndarray:
 def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
                      multiplier: np.ndarray, shift: np.ndarray,
                      output_offset: int) -> tuple[np.ndarray, int]:
-    """The [triples][12] int32 table of tg_dsp_gemm_s8 (the three channels' biases, M',
-    s and half: tg_dsp_gemm.h) and the offset to add after the shift (`post`).
+    """tg_dsp_gemm_s8's constants (tg_dsp_gemm.h): the biases (input zero point folded in,
+    padded to whole channel triples), the [triples][9] int32 requantization table (M', s and
+    half of each triple's channels; one triple's 9 words when every channel has the same,
+    as in a per-tensor layer) and the offset to add after the shift (`post`).
 
     Raises Declined where the kernel's requantization (tg_dsp_requantize_hm in
     tg_dsp_requant.h) is not proven equal to TFLite's: a channel needs a Q31 multiplier M in
@@ -94,11 +96,15 @@ def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: in
     if np.any(high_bound + 1 + half >= 1 << 31):
         raise Declined("the requantization could leave the int32 range (accumulators too "
                        "large)")
-    table = np.stack([eff, 2 * mult - (1 << 32), right, half], axis=1)      # [channels][4]
-    pad = [[0, -(1 << 31), 1, 1 + 2 * (int(output_offset) - post)]] * (-channels % 3)
-    table = np.concatenate([table, np.array(pad, dtype=object).reshape(-1, 4)])
-    # [triples][4][3]: bias0..2, M'0..2, s0..2, half0..2
-    return table.reshape(-1, 3, 4).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
+    rq = np.stack([2 * mult - (1 << 32), right, np.broadcast_to(half, (channels,))],
+                  axis=1).astype(np.int64)                                  # [channels][3]
+    pad = -channels % 3        # padding channels: zero weights, outputs never stored
+    biases = np.concatenate([eff, np.zeros(pad, np.int64)]).astype(np.int32)
+    rq = np.concatenate([rq, np.repeat(rq[:1], pad, axis=0)])
+    if np.all(rq == rq[0]):                 # every channel alike (per-tensor): one triple
+        rq = rq[:3]
+    # [triples][3][3]: M'0..2, s0..2, half0..2
+    return biases, rq.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
 
 
 def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
@@ -112,16 +118,19 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
     """
     channels, depth = weights.shape
     weights = np.array(weights, dtype=np.int8)          # a copy: dead channels are zeroed
-    table, post = gemm_quant_table(weights, bias, input_zero_point, multiplier, shift,
-                                   output_offset)
+    biases, table, post = gemm_quant_table(weights, bias, input_zero_point, multiplier, shift,
+                                           output_offset)
+    shared = table.size == 9                 # one requantization for every channel
     quads = -(-depth // 4)
     g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
         else gather
     c_w, r_w = ctx.const("weights", "int32_t", gemm_weight_layout(weights),
                          f"{channels}x{depth} int8 weights in channel triples, 4 values a word "
                          "(tg_dsp_gemm.h)")
+    c_b, r_b = ctx.const("bias", "int32_t", biases,
+                         "biases with the input zero point folded in (channel triples)")
     c_q, r_q = ctx.const("quant", "int32_t", table,
-                         "per channel triple: biases (input zero point folded in), "
+                         ("for every channel: " if shared else "per channel triple: ") +
                          "multipliers 2M - 2^32, right shifts, rounding + offset")
     # rows two at a time from a sign-extended copy (16 bytes per 4 depth values) from 3 rows
     # on; fewer rows (a fully connected layer's batches) stream the weights once per row
@@ -134,10 +143,11 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
         op=op,
         kernel="tg_dsp_gemm_s8",
         params_type="tg_dsp_gemm_params_t",
-        params=dict(rows=rows, depth=depth, channels=channels, weights=r_w, quant=r_q,
-                    output_offset=post, act_min=act_min, act_max=act_max, **g),
+        params=dict(rows=rows, depth=depth, channels=channels, weights=r_w, bias=r_b,
+                    quant=r_q, quant_step=0 if shared else 9, output_offset=post,
+                    act_min=act_min, act_max=act_max, **g),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0) if scratch else CExpr("NULL")],
-        consts=[c_w, c_q],
+        consts=[c_w, c_b, c_q],
         scratch=scratch,
         comment=comment,
         macs=rows * channels * depth,
