@@ -194,6 +194,77 @@ def test_fully_connected_s16(k, tmp_path):
         assert _layers(gen) == [kernel]
 
 
+# ------------------------------------------------------------ ADD, MUL, pooling (16x8)
+
+def _binary(m, rng, tag, opcode, shape1, shape2, zps=(0, 0, 0), act="NONE", out_scale=None):
+    a = m.tensor(f"{tag}_a", shape1, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zps[0])
+    b = m.tensor(f"{tag}_b", shape2, "int16", scale=float(rng.uniform(1e-4, 1e-3)),
+                 zero_point=zps[1])
+    scale = out_scale if out_scale is not None else float(rng.uniform(1e-4, 2e-3))
+    y = m.tensor(f"{tag}_y", np.broadcast_shapes(shape1, shape2), "int16", scale=scale,
+                 zero_point=zps[2])
+    m.op(opcode, [a, b], [y], {"fused_activation_function": ACTS[act]})
+    return [a, b], y
+
+
+def _pool(m, rng, tag, opcode, shape, filt, stride, padding, act="NONE"):
+    scale = float(rng.uniform(2e-4, 2e-3))
+    x = _tensor(m, f"{tag}_x", shape, scale)
+    n, h, w, c = shape
+
+    def size(i):
+        full = (h, w)[i]
+        return -(-full // stride) if padding == 0 else (full - filt[i]) // stride + 1
+    y = _tensor(m, f"{tag}_y", (n, size(0), size(1), c), scale)
+    m.op(opcode, [x], [y], {"padding": padding, "stride_w": stride, "stride_h": stride,
+                            "filter_width": filt[1], "filter_height": filt[0],
+                            "fused_activation_function": ACTS[act]})
+    return [x], y
+
+
+ADD, MUL = "arm_elementwise_add_s16", "arm_elementwise_mul_s16"
+AVG, MAX = "arm_avgpool_s16", "arm_max_pool_s16"
+ELEMENTWISE_CASES = [
+    (("ADD", (2, 4, 5), (2, 4, 5)), {}, ADD),
+    (("ADD", (7,), (7,)), dict(act="RELU"), ADD),
+    (("ADD", (3, 5), (3, 5)), dict(zps=(5, -7, 3)), "tg_add_s16"),     # zero points
+    (("ADD", (1, 3, 4), (4,)), {}, "tg_add_s16"),                     # broadcast
+    (("MUL", (2, 3, 4), (2, 3, 4)), {}, MUL),
+    (("MUL", (9,), (9,)), dict(act="RELU_N1_TO_1"), MUL),
+    (("MUL", (5,), (5,)), dict(out_scale=1e-9), "tg_mul_s16"),        # output shift > 0
+]
+POOL_CASES = [
+    (("AVERAGE_POOL_2D", (1, 6, 5, 3), (3, 3), 1, 0), {}, AVG),
+    (("AVERAGE_POOL_2D", (2, 7, 7, 9), (2, 3), 2, 1), dict(act="RELU6"), AVG),
+    (("MAX_POOL_2D", (1, 6, 5, 3), (3, 3), 2, 0), {}, MAX),
+    (("MAX_POOL_2D", (2, 5, 4, 10), (2, 2), 1, 1), dict(act="RELU"), MAX),
+]
+
+
+def _mixed(cases, label) -> bytes:
+    rng = rng_of(label)
+    m = ModelWriter()
+    ins, outs = [], []
+    for k, (args, kw, _) in enumerate(cases):
+        add = _pool if args[0].endswith("POOL_2D") else _binary
+        x, y = add(m, rng, f"l{k}", *args, **kw)
+        ins += x
+        outs.append(y)
+    m.inputs, m.outputs = ins, outs
+    return m.build()
+
+
+def test_add_mul_pooling_s16(tmp_path):
+    cases = ELEMENTWISE_CASES + POOL_CASES
+    gen = _check(_mixed(cases, "binary pool"), tmp_path, [k for _, _, k in cases],
+                 "binary pool")
+    reasons = _refusals(gen)
+    assert any("zero point other than 0" in r for r in reasons)
+    assert any("broadcast" in r for r in reasons)
+    assert any("output shift" in r for r in reasons)
+
+
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
                     reason="needs arm-none-eabi-gcc and qemu-system-arm (run setup.sh)")
 def test_s16_layers_on_cortex_m4(tmp_path):
@@ -205,6 +276,9 @@ def test_s16_layers_on_cortex_m4(tmp_path):
         "convs": (_independent([CONV_CASES[0][0], DW_CASES[0][0], CONV_CASES[3][0]], "m4"),
                   [CONV, DW, CONV]),
         "fc": (fc_16x8(rng_of("m4 fc"), 2, 600, 5, False, "int64", "RELU"), [FC]),
+        "binary_pool": (_mixed([ELEMENTWISE_CASES[i] for i in (0, 1, 4, 5)]
+                               + POOL_CASES, "m4 binary pool"),
+                        [ADD, ADD, MUL, MUL, AVG, AVG, MAX, MAX]),
     }
     for name, (model, want) in models.items():
         path = tmp_path / f"{name}.tflite"
