@@ -18,7 +18,8 @@ import pytest
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from tests.harness import assert_bit_exact
-from tests.test_op_16x8 import ACTS, INT32, conv_16x8, fc_16x8
+from tests.batch import Batch
+from tests.test_op_16x8 import ACTS, INT32, add_softmax, conv_16x8, fc_16x8
 
 CMSIS_NN = os.environ.get("CMSIS_NN_PATH") or None
 pytestmark = pytest.mark.skipif(
@@ -265,6 +266,43 @@ def test_add_mul_pooling_s16(tmp_path):
     assert any("output shift" in r for r in reasons)
 
 
+# ------------------------------------------------------------------ SOFTMAX (16x8)
+
+SM, P_SM = "arm_softmax_s16", "tg_softmax_s16"
+
+
+def test_softmax_s16(tmp_path):
+    """arm_softmax_s16 for rows of 2 to 8: every int16 input against 32767 in rows of 2
+    (every exp table entry), rows of 8 at their largest sum (all equal) and at random;
+    rows of 1 and of 9 or more stay portable."""
+    every = np.arange(-32768, 32768, dtype=np.int16)
+    pairs = np.stack([every, np.full_like(every, 32767)], axis=1)
+    rng = rng_of("softmax")
+    eights = rng.integers(-32768, 32768, (6, 8)).astype(np.int16)
+    eights[0] = 1234                          # sum 8 * 32762, the largest
+    eights[1, :7] = 32767                     # seven at the max, one far below
+    eights[1, 7] = -32768
+    b = Batch()
+    cases = [((4e-4, (65536, 2), 1.0), pairs, SM),
+             ((3e-4, (3, 5), 0.5), rng.integers(-32768, 32768, (3, 5)).astype(np.int16), SM),
+             ((2e-3, (6, 8), 1.0), eights, SM),
+             ((0.02, (2, 1), 1.0), np.array([[5], [-7]], np.int16), P_SM),
+             ((1e-3, (2, 9), 1.0), np.full((2, 9), 77, np.int16), P_SM)]
+    for args, _, _ in cases:
+        add_softmax(b, *args)
+    result = assert_bit_exact(b.build(), tmp_path, inputs=[[x for _, x, _ in cases]],
+                              cmsis_nn=CMSIS_NN)
+    assert _layers(result.gen) == [k for _, _, k in cases]
+    assert sum("rows of 2 to 8" in r for r in _refusals(result.gen)) == 2
+
+
+def _softmax_model() -> bytes:
+    b = Batch()
+    add_softmax(b, 4e-4, (64, 2))
+    add_softmax(b, 2e-3, (3, 8), 0.7)
+    return b.build()
+
+
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
                     reason="needs arm-none-eabi-gcc and qemu-system-arm (run setup.sh)")
 def test_s16_layers_on_cortex_m4(tmp_path):
@@ -279,6 +317,7 @@ def test_s16_layers_on_cortex_m4(tmp_path):
         "binary_pool": (_mixed([ELEMENTWISE_CASES[i] for i in (0, 1, 4, 5)]
                                + POOL_CASES, "m4 binary pool"),
                         [ADD, ADD, MUL, MUL, AVG, AVG, MAX, MAX]),
+        "softmax": (_softmax_model(), [SM, SM]),
     }
     for name, (model, want) in models.items():
         path = tmp_path / f"{name}.tflite"
