@@ -3,7 +3,7 @@
 The models are tests/test_op_16x8.py's; several layers share one model (a build costs far
 more than a run).  Each layer must get the kernel expected, the CMSIS-NN one or the
 portable one where CMSIS-NN declines, and the outputs must equal TFLM's bit for bit, on
-the host (plain C path) and once on QEMU's Cortex-M4 (DSP path).
+the host (plain C path) and on QEMU: Cortex-M4 (DSP path), Cortex-M55 (Helium).
 Tests need CMSIS_NN_PATH (see tests/test_cmsis_nn.py).
 """
 from __future__ import annotations
@@ -305,10 +305,11 @@ def _softmax_model() -> bytes:
 
 @pytest.mark.skipif(not (shutil.which("arm-none-eabi-gcc") and shutil.which("qemu-system-arm")),
                     reason="needs arm-none-eabi-gcc and qemu-system-arm (run setup.sh)")
-def test_s16_layers_on_cortex_m4(tmp_path):
-    """The DSP code paths (SMLAD partial sums, arm_depthwise_conv_fast_s16) on QEMU, with
-    the core's own kernel preference: CMSIS-NN takes the 16x8 layers tinygen's dsp kernels
-    leave."""
+@pytest.mark.parametrize("core,path", [("cortex-m4", "dsp"), ("cortex-m55", "mve")])
+def test_s16_layers_on_the_emulator(core, path, tmp_path):
+    """The DSP code paths (SMLAD partial sums, arm_depthwise_conv_fast_s16) on QEMU's
+    Cortex-M4 and the Helium ones on its Cortex-M55, with the core's own kernel preference:
+    CMSIS-NN takes the 16x8 layers tinygen's dsp kernels leave."""
     from codegen.verify import verify_cortexm
     models = {
         "convs": (_independent([CONV_CASES[0][0], DW_CASES[0][0], CONV_CASES[3][0]], "m4"),
@@ -319,12 +320,14 @@ def test_s16_layers_on_cortex_m4(tmp_path):
                         [ADD, ADD, MUL, MUL, AVG, AVG, MAX, MAX]),
         "softmax": (_softmax_model(), [SM, SM]),
     }
+    if core == "cortex-m55":     # one model: the Helium matrix and depthwise kernels
+        models = {"convs": models["convs"]}
     for name, (model, want) in models.items():
-        path = tmp_path / f"{name}.tflite"
-        path.write_bytes(model)
-        gen = generate(path, None, target="cortex-m4", cmsis_nn=CMSIS_NN, measure=False)
+        path_ = tmp_path / f"{name}.tflite"
+        path_.write_bytes(model)
+        gen = generate(path_, None, target=core, cmsis_nn=CMSIS_NN, measure=False)
         assert _layers(gen) == want, name
-        report = verify_cortexm(path, count=2, seed=5, cmsis_nn=CMSIS_NN,
+        report = verify_cortexm(path_, count=2, seed=5, target=core, cmsis_nn=CMSIS_NN,
                                 work_dir=tmp_path / name)
         assert report.ok, report.table()
-        assert "dsp path" in report.table()
+        assert f"{path} path" in report.table()
