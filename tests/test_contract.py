@@ -31,8 +31,8 @@ from tests.test_dsp_misc import add_binary, add_pool
 from tests.test_op_lstm import add_lstm
 from tests.test_ops13_targets import combined_model
 from tests.harness import SHARED_MODELS
-from tests.test_op_16x8 import (activation_16x8, conv_16x8, fc_16x8, lstm_16x8, relu_16x8,
-                                softmax_16x8)
+from tests.test_op_16x8 import (activation_16x8, binary_16x8, conv_16x8, fc_16x8, lstm_16x8,
+                                pool_16x8, relu_16x8, softmax_16x8)
 from tests.test_op_elementwise import binary_model
 from tests.test_op_batch_matmul import batch_matmul_model
 from tests.test_op_div import div_model
@@ -104,6 +104,12 @@ def single_op_models() -> dict[str, bytes]:
     models["conv_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 4, (3, 3), bias="int32")
     models["depthwise_16x8"] = conv_16x8(rng, (1, 5, 4, 3), 3, (3, 3), depthwise=True)
     models["fc_16x8"] = fc_16x8(rng, 2, 9, 4)
+    # per-tensor: the form CMSIS-NN's arm_fully_connected_s16 takes
+    models["fc_16x8_per_tensor"] = fc_16x8(np.random.default_rng(11), 2, 9, 4, per_channel=False)
+    models["avgpool_16x8"] = pool_16x8(np.random.default_rng(12), "AVERAGE_POOL_2D",
+                                       (1, 4, 4, 3), (2, 2), 2, "VALID", "NONE")
+    models["mul_16x8"] = binary_16x8(np.random.default_rng(13), "MUL", (2, 3), (2, 3),
+                                     (0, 0, 0), "NONE")
     models["tanh_16x8"] = activation_16x8("TANH", 0.001, (3, 5))
     models["softmax_16x8"] = softmax_16x8(0.001, (2, 5))
     models["leaky_relu_16x8"] = relu_16x8("LEAKY_RELU", (2, 3), (1e-3, 0), (1e-3, 0), 0.1)

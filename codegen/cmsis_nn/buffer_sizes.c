@@ -25,6 +25,12 @@ int32_t tg_convolve_wrapper_s8(const int32_t *conv, const int32_t *input, const 
 int32_t tg_depthwise_conv_wrapper_s8(const int32_t *dw, const int32_t *input,
                                      const int32_t *filter, const int32_t *output);
 int32_t tg_avgpool_s8(int32_t dim_dst_width, int32_t ch_src);
+int32_t tg_fully_connected_s16(const int32_t *filter);
+int32_t tg_convolve_wrapper_s16(const int32_t *conv, const int32_t *input, const int32_t *filter,
+                                const int32_t *output);
+int32_t tg_depthwise_conv_wrapper_s16(const int32_t *dw, const int32_t *input,
+                                      const int32_t *filter, const int32_t *output);
+int32_t tg_avgpool_s16(int32_t dim_dst_width, int32_t ch_src);
 
 static cmsis_nn_dims tg_dims(const int32_t *d)
 {
@@ -79,4 +85,50 @@ int32_t tg_depthwise_conv_wrapper_s8(const int32_t *dw, const int32_t *input,
 int32_t tg_avgpool_s8(int32_t dim_dst_width, int32_t ch_src)
 {
     return TG_GET_BUFFER_SIZE(arm_avgpool_s8)(dim_dst_width, ch_src);
+}
+
+/* 16x8 (int16 activations): the same argument arrays as their s8 counterparts */
+int32_t tg_fully_connected_s16(const int32_t *filter)
+{
+    const cmsis_nn_dims filter_dims = tg_dims(filter);
+    return TG_GET_BUFFER_SIZE(arm_fully_connected_s16)(&filter_dims);
+}
+
+int32_t tg_convolve_wrapper_s16(const int32_t *conv, const int32_t *input, const int32_t *filter,
+                                const int32_t *output)
+{
+    const cmsis_nn_conv_params params = {
+        .input_offset = conv[0], .output_offset = conv[1],
+        .stride = {.h = conv[2], .w = conv[3]},
+        .padding = {.h = conv[4], .w = conv[5]},
+        .dilation = {.h = conv[6], .w = conv[7]},
+        .activation = {.min = conv[8], .max = conv[9]},
+    };
+    const cmsis_nn_dims input_dims = tg_dims(input);
+    const cmsis_nn_dims filter_dims = tg_dims(filter);
+    const cmsis_nn_dims output_dims = tg_dims(output);
+    return TG_GET_BUFFER_SIZE(arm_convolve_wrapper_s16)(&params, &input_dims, &filter_dims,
+                                                        &output_dims);
+}
+
+int32_t tg_depthwise_conv_wrapper_s16(const int32_t *dw, const int32_t *input,
+                                      const int32_t *filter, const int32_t *output)
+{
+    const cmsis_nn_dw_conv_params params = {
+        .input_offset = dw[0], .output_offset = dw[1], .ch_mult = dw[2],
+        .stride = {.h = dw[3], .w = dw[4]},
+        .padding = {.h = dw[5], .w = dw[6]},
+        .dilation = {.h = dw[7], .w = dw[8]},
+        .activation = {.min = dw[9], .max = dw[10]},
+    };
+    const cmsis_nn_dims input_dims = tg_dims(input);
+    const cmsis_nn_dims filter_dims = tg_dims(filter);
+    const cmsis_nn_dims output_dims = tg_dims(output);
+    return TG_GET_BUFFER_SIZE(arm_depthwise_conv_wrapper_s16)(&params, &input_dims, &filter_dims,
+                                                              &output_dims);
+}
+
+int32_t tg_avgpool_s16(int32_t dim_dst_width, int32_t ch_src)
+{
+    return TG_GET_BUFFER_SIZE(arm_avgpool_s16)(dim_dst_width, ch_src);
 }

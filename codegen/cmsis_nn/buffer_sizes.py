@@ -27,9 +27,17 @@ KERNELS = {
     "arm_depthwise_conv_wrapper_s8": ("tg_depthwise_conv_wrapper_s8",
                                       ("dw_conv", "dims", "dims", "dims")),
     "arm_avgpool_s8": ("tg_avgpool_s8", ("int", "int")),
+    # 16x8 (int16 activations)
+    "arm_fully_connected_s16": ("tg_fully_connected_s16", ("dims",)),
+    "arm_convolve_wrapper_s16": ("tg_convolve_wrapper_s16", ("conv", "dims", "dims", "dims")),
+    "arm_depthwise_conv_wrapper_s16": ("tg_depthwise_conv_wrapper_s16",
+                                       ("dw_conv", "dims", "dims", "dims")),
+    "arm_avgpool_s16": ("tg_avgpool_s16", ("int", "int")),
 }
 _GET_BUFFER_SIZE = ["arm_fully_connected_s8", "arm_convolve_wrapper_s8",
-                    "arm_depthwise_conv_wrapper_s8", "arm_avgpool_s8"]
+                    "arm_depthwise_conv_wrapper_s8", "arm_avgpool_s8",
+                    "arm_fully_connected_s16", "arm_convolve_wrapper_s16",
+                    "arm_depthwise_conv_wrapper_s16", "arm_avgpool_s16"]
 
 # Field order of the int32 arrays buffer_sizes.c unpacks (dotted: nested struct fields).
 _TILED = ["stride.h", "stride.w", "padding.h", "padding.w", "dilation.h", "dilation.w",
@@ -46,6 +54,12 @@ int32_t tg_convolve_wrapper_s8(const int32_t *conv, const int32_t *input, const 
 int32_t tg_depthwise_conv_wrapper_s8(const int32_t *dw, const int32_t *input,
                                      const int32_t *filter, const int32_t *output);
 int32_t tg_avgpool_s8(int32_t dim_dst_width, int32_t ch_src);
+int32_t tg_fully_connected_s16(const int32_t *filter);
+int32_t tg_convolve_wrapper_s16(const int32_t *conv, const int32_t *input, const int32_t *filter,
+                                const int32_t *output);
+int32_t tg_depthwise_conv_wrapper_s16(const int32_t *dw, const int32_t *input,
+                                      const int32_t *filter, const int32_t *output);
+int32_t tg_avgpool_s16(int32_t dim_dst_width, int32_t ch_src);
 """
 
 _DEFINES = {"c": [], "dsp": ["-DARM_MATH_DSP"], "mve": ["-DTG_SIZES_MVE"]}

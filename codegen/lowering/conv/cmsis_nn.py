@@ -23,6 +23,12 @@ Layers it declines (raises Declined with the reason; the next variant takes them
     (it pads a column that has no padding, or fails).
 On Helium a depthwise layer with one input channel becomes the convolution CMSIS-NN would
 turn it into at run time, with its filter transposed at generation time.
+
+16x8 layers (int16 activations) go to arm_convolve_wrapper_s16 / arm_depthwise_conv_wrapper_s16
+with the bias in its own width (cmsis_nn_bias_data for the convolution, int64 only for the
+depthwise); codegen/lowering/cmsis_nn_s16.py checks the layer is bit-exact with TFLM there,
+and these lowerings also decline grouped 16x8 convolutions (arm_convolve_s16 has no groups)
+and int32-bias depthwise layers.
 """
 from __future__ import annotations
 
@@ -33,6 +39,9 @@ from codegen.ir import (CExpr, ConstRef, ConstStruct, LayerCall, ScratchArg, Str
                         TensorArg)
 from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.cmsis_nn_s16 import (MAX_COL_COUNT, accumulator_bounds, bias64,
+                                           bias_data_struct, check_int32_accumulator,
+                                           check_int32_partial_sums, check_requantize_s64)
 from codegen.lowering.cmsis_nn_support import (HEADER, SUCCESS, VARIANT, dims,
                                                require_backend)
 from codegen.ops.conv import ConvLayer, analyse_conv, analyse_depthwise_conv
@@ -177,6 +186,92 @@ def _conv_call(op: Op, layer: ConvLayer, ctx: LowerContext, filters: np.ndarray,
                  size, bias_needed=layer.groups > 1, note=note)
 
 
+ACTIVATIONS = ("int8", "int16")      # int16: TFLite's 16x8 quantization
+
+
+def _s16_call(op: Op, layer: ConvLayer, ctx: LowerContext, kernel: str, params: ConstStruct,
+              filter_dims: dict, filter_comment: str, bias_arg, bias_consts: list,
+              extra_structs: list) -> LayerCall:
+    """A 16x8 call: `kernel`(ctx, params, quant, input, filter, bias, output)."""
+    size = ctx.backend.buffer_size(
+        kernel, params.fields, (layer.batches, layer.in_h, layer.in_w, layer.in_d),
+        tuple(filter_dims.values()),
+        (layer.batches, layer.win.out_h, layer.win.out_w, layer.out_d))
+    c_w, r_w = ctx.const("filter", "int8_t", layer.filt.data, filter_comment)
+    quant, c_q = _quant_struct(ctx, layer)
+    context, scratch = _context_struct(size)
+    win = layer.win
+    structs = [
+        context, params, quant,
+        ConstStruct("input_dims", "cmsis_nn_dims",
+                    dims(layer.batches, layer.in_h, layer.in_w, layer.in_d)),
+        ConstStruct("filter_dims", "cmsis_nn_dims", filter_dims),
+        ConstStruct("bias_dims", "cmsis_nn_dims", dims(1, 1, 1, layer.out_d)),
+        ConstStruct("output_dims", "cmsis_nn_dims",
+                    dims(layer.batches, win.out_h, win.out_w, layer.out_d)),
+        *extra_structs,
+    ]
+    return LayerCall(
+        op=op, kernel=kernel,
+        args=[StructRef("ctx"), StructRef(params.name), StructRef("quant_params"),
+              StructRef("input_dims"), TensorArg(layer.inp.index),
+              StructRef("filter_dims"), r_w,
+              StructRef("bias_dims"), bias_arg,
+              StructRef("output_dims"), TensorArg(layer.out.index)],
+        consts=[c_w, *bias_consts, *c_q], structs=structs, scratch=scratch,
+        headers=[HEADER], status_ok=SUCCESS,
+        comment=layer.comment(" (16x8, CMSIS-NN)"), macs=layer.macs)
+
+
+def _s16_bias(layer: ConvLayer):
+    return None if layer.bias is None else layer.bias.data.reshape(layer.out_d)
+
+
+def _conv_s16(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """arm_convolve_wrapper_s16 (it always runs arm_convolve_s16)."""
+    kernel = "arm_convolve_wrapper_s16"
+    if layer.groups > 1:
+        raise Declined(f"{kernel} has no grouped form ({layer.groups} groups)")
+    rows = layer.filt.data.reshape(layer.out_d, -1)
+    bias = _s16_bias(layer)
+    bounds = accumulator_bounds(rows, bias)
+    acc32 = layer.accumulate32
+    if acc32:
+        check_int32_accumulator(bounds, kernel)
+    else:
+        # 32-bit partial sums: the first 512 columns in the matrix kernels, every column
+        # for the last odd output position of the plain C / DSP path
+        odd = (layer.win.out_h * layer.win.out_w) % 2 == 1 and ctx.backend.arch != "mve"
+        check_int32_partial_sums(rows, None if odd else MAX_COL_COUNT, kernel)
+        check_requantize_s64(bounds, layer.multiplier, layer.shift, kernel)
+    bias_struct, c_b = bias_data_struct(ctx, bias, acc32)
+    params = ConstStruct("conv_params", "cmsis_nn_conv_params", dict(
+        input_offset=0, output_offset=0, **_window_fields(layer)))
+    return _s16_call(op, layer, ctx, kernel, params,
+                     dims(layer.out_d, layer.f_h, layer.f_w, layer.in_d),
+                     f"{layer.out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter (OHWI)",
+                     StructRef("bias_data"), c_b, [bias_struct])
+
+
+def _depthwise_s16(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """arm_depthwise_conv_wrapper_s16 (arm_depthwise_conv_fast_s16 or arm_depthwise_conv_s16)."""
+    kernel = "arm_depthwise_conv_wrapper_s16"
+    if layer.bias is not None and layer.bias.dtype != "int64":
+        raise Declined(f"{kernel} takes only an int64 bias")
+    # [1, h, w, C] -> one row of taps per output channel
+    rows = np.ascontiguousarray(layer.filt.data.reshape(-1, layer.out_d).T)
+    bias = _s16_bias(layer)
+    check_int32_partial_sums(rows, None, kernel)
+    check_requantize_s64(accumulator_bounds(rows, bias), layer.multiplier, layer.shift, kernel)
+    r_b, c_b = bias64(ctx, bias)
+    params = ConstStruct("dw_conv_params", "cmsis_nn_dw_conv_params", dict(
+        input_offset=0, output_offset=0, ch_mult=layer.depth_multiplier,
+        **_window_fields(layer)))
+    return _s16_call(op, layer, ctx, kernel, params, dims(1, layer.f_h, layer.f_w, layer.out_d),
+                     f"{layer.f_h}x{layer.f_w}x{layer.out_d} int8 depthwise filter (HWC)",
+                     r_b, c_b, [])
+
+
 MVE_1XN = ("Helium's arm_convolve_1_x_n_s8 mishandles a 1xN VALID window that ends before "
            "the input's last column")
 
@@ -184,8 +279,10 @@ MVE_1XN = ("Helium's arm_convolve_1_x_n_s8 mishandles a 1xN VALID window that en
 @register("CONV_2D", variant=VARIANT)
 def lower_conv_2d_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     backend = require_backend(ctx)
-    layer = analyse_conv(op, g)
+    layer = analyse_conv(op, g, ACTIVATIONS)
     _check_16_bits(layer)
+    if layer.is_16x8:
+        return _conv_s16(op, layer, ctx)
     grouped = layer.groups > 1
     if grouped and backend.lib.revision < GROUPED_SIZES_FIXED and \
             (_is_1x1(layer) or _is_1xn(layer, layer.in_d)):
@@ -199,8 +296,10 @@ def lower_conv_2d_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 @register("DEPTHWISE_CONV_2D", variant=VARIANT)
 def lower_depthwise_conv_2d_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     backend = require_backend(ctx)
-    layer = analyse_depthwise_conv(op, g)
+    layer = analyse_depthwise_conv(op, g, ACTIVATIONS)
     _check_16_bits(layer)
+    if layer.is_16x8:
+        return _depthwise_s16(op, layer, ctx)
     if backend.arch == "mve" and layer.in_d == 1 and layer.out_d > 1:
         # On Helium, arm_depthwise_conv_wrapper_s8 runs a depthwise layer of one input
         # channel as a convolution, after transposing the filter into its scratch buffer on

@@ -13,6 +13,12 @@ relies on the left shift of 20 pushing the sign extension bits out of the 32-bit
 which holds for int8 ADD.)
 (MAXIMUM and MINIMUM: codegen/lowering/maximum_minimum/cmsis_nn.py.)
 SUB has no int8 kernel in CMSIS-NN (adding a negated input would round differently).
+
+16x8 (int16) layers go to arm_elementwise_add_s16 / arm_elementwise_mul_s16: TFLM's
+arithmetic with a left shift of 15 for ADD, but no offsets at all (they ignore the zero
+points), so a layer with a zero point other than 0 is declined, as is a MUL whose output
+shift is positive (the product shifted left could leave int32, where TFLM and CMSIS-NN
+overflow differently).
 """
 from __future__ import annotations
 
@@ -27,10 +33,21 @@ from codegen.ops.elementwise import BinaryLayer, analyse_binary
 def _analyse(op: Op, g: Graph, ctx: LowerContext) -> BinaryLayer:
     """The layer's spec, when CMSIS-NN is here and the layer does not broadcast."""
     require_backend(ctx)
-    b = analyse_binary(op, g)
+    b = analyse_binary(op, g, ("int8", "int16"))
     if b.broadcasts:
-        raise Declined("broadcasting: CMSIS-NN v7 has no int8 broadcast kernel")
+        raise Declined(f"broadcasting: CMSIS-NN v7 has no {b.x1.dtype} broadcast kernel")
+    if b.x1.dtype == "int16":
+        if (b.input1_offset, b.input2_offset, b.output_offset) != (0, 0, 0):
+            raise Declined(f"a zero point other than 0: CMSIS-NN's int16 {op.opcode.lower()} "
+                           "ignores them")
+        if op.opcode == "MUL" and b.output_shift > 0:
+            raise Declined(f"output shift {b.output_shift} > 0: a product shifted left can "
+                           "leave int32, where arm_elementwise_mul_s16 and TFLM differ")
     return b
+
+
+def _kernel(b: BinaryLayer, name: str) -> str:
+    return f"arm_elementwise_{name}_{'s16' if b.x1.dtype == 'int16' else 's8'}"
 
 
 def _scalar(value: int, what: str) -> CExpr:
@@ -41,7 +58,7 @@ def _scalar(value: int, what: str) -> CExpr:
 def lower_add_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     b = _analyse(op, g, ctx)
     return cmsis_call(
-        op, "arm_elementwise_add_s8",
+        op, _kernel(b, "add"),
         [TensorArg(b.x1.index), TensorArg(b.x2.index),
          _scalar(b.input1_offset, "input 1 offset (-zero point)"),
          _scalar(b.input1_multiplier, "input 1 Q31 multiplier"),
@@ -64,7 +81,7 @@ def lower_add_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 def lower_mul_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     b = _analyse(op, g, ctx)
     return cmsis_call(
-        op, "arm_elementwise_mul_s8",
+        op, _kernel(b, "mul"),
         [TensorArg(b.x1.index), TensorArg(b.x2.index),
          _scalar(b.input1_offset, "input 1 offset (-zero point)"),
          _scalar(b.input2_offset, "input 2 offset"),

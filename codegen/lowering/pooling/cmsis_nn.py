@@ -10,6 +10,9 @@ arm_avgpool_s8_get_buffer_size sizes; it is planned in the arena.
 Windows that lie entirely in the padding are refused by the analysis itself (as TFLM's
 average pool refuses them): CMSIS-NN's average pool fails on them and its
 max pool leaves such outputs unwritten.
+
+16x8 (int16) layers go to arm_avgpool_s16 / arm_max_pool_s16, the same walk and rounding
+over int16 values (an int32 sum, as TFLM's).
 """
 from __future__ import annotations
 
@@ -23,10 +26,12 @@ from codegen.ops.pooling import analyse_pool
 
 def _lower(op: Op, g: Graph, ctx: LowerContext, kernel: str) -> LayerCall:
     backend = require_backend(ctx)
-    pool = analyse_pool(op, g)
+    pool = analyse_pool(op, g, ("int8", "int16"))
+    if pool.inp.dtype == "int16":
+        kernel = kernel[:-2] + "s16"
     win = pool.win
     size = 0
-    if kernel == "arm_avgpool_s8":
+    if kernel.startswith("arm_avgpool_"):
         size = backend.buffer_size(kernel, win.out_w, pool.depth)
     if size > 0:
         context, scratch = dict(buf=ScratchArg(0), size=size), [size]
