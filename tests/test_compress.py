@@ -319,8 +319,10 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     assert gen.program.layers[1].call.kernel == "tg_cw_fully_connected_s8"
 
 
-def test_cli_compress_options(tmp_path, capsys):
+def test_cli_compress_options(tmp_path, capsys, monkeypatch):
     from codegen.cli import main
+
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)    # the kernels the output names
 
     path = tmp_path / "m.tflite"
     path.write_bytes(model("cli", [(1, 64, 8, True, "pal2")], []))
