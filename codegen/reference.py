@@ -199,8 +199,12 @@ def make_reference(model_bytes: bytes, graph: Graph) -> TflmReference | LiteRtRe
     if folded is not None and folded != model_bytes:
         try:
             ref = _tflm_if_it_runs(folded, graph)
-            ref.name = (f"TFLM reference kernels, on the model with static shapes folded "
-                        f"and compressed constants decoded (not on the original: {why})")
+            raw = read_tflite(model_bytes)    # INT4, sparse or TFLM_DECODE constants?
+            decoded = any(t.stored_as for t in raw.tensors) or any(
+                op.opcode in ("DENSIFY", "CUSTOM(TFLM_DECODE)") for op in raw.ops)
+            ref.name = (f"TFLM reference kernels, on the model with static shapes folded"
+                        f"{' and compressed constants decoded' if decoded else ''} "
+                        f"(not on the original: {why})")
             return ref
         except TflmCannotRun:
             pass
