@@ -4,9 +4,22 @@
  */
 #include "tg_quantize.h"
 
+#include <string.h>
+
+/* |x| (no libm: the sign bit cleared; compilers make it one VABS). */
+TG_INLINE float tg_absf(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    bits &= 0x7FFFFFFFu;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
 /*
- * round(q) with halves away from zero (std::round) for |q| <= 2^30, exactly:
- * the truncation and the fraction q - trunc(q) are both exact in float.
+ * round(q) with halves away from zero (std::round) for |q| < 2^30, exactly: the
+ * truncation t and the fraction q - t are both exact in float (t has q's sign and at most
+ * its magnitude), and |q - t| >= 1/2 moves t one step away from zero.
  */
 TG_INLINE int32_t round_half_away_f32(float q)
 {
@@ -27,37 +40,45 @@ TG_INLINE int32_t round_half_away_f32(float q)
  * Beyond that TFLM converts an out-of-range float to int32 (undefined in C++,
  * on x86 it gives INT32_MIN, so that huge values come out as either limit
  * depending on the zero point); here they saturate to the nearest limit, and
- * NaN gives the zero point.
+ * NaN gives the zero point.  One comparison takes the common case (|q| < 2^30: far
+ * beyond any 16-bit result; false for NaN) to the rounding; the rest is rare.
  */
 TG_INLINE int32_t quantize_f32(float x, float scale, int32_t zero_point, int32_t qmin,
                                int32_t qmax)
 {
-    const float limit = 1073741824.0f; /* 2^30: far beyond any 16-bit result */
-    float q = x / scale;
-    if (q != q) {
-        q = 0.0f;
-    } else if (q > limit) {
-        q = limit;
-    } else if (q < -limit) {
-        q = -limit;
+    const float limit = 1073741824.0f; /* 2^30 */
+    const float q = x / scale;
+    int32_t r;
+    if (tg_absf(q) < limit) {
+        r = round_half_away_f32(q);
+    } else if (q > 0.0f) {
+        r = (int32_t)limit;
+    } else if (q < 0.0f) {
+        r = -(int32_t)limit;
+    } else {
+        r = 0;                         /* NaN */
     }
-    return tg_clamp(round_half_away_f32(q) + zero_point, qmin, qmax);
+    return tg_clamp(r + zero_point, qmin, qmax);
 }
 
+/* (the params copied into locals: the compiler cannot know the stores leave them alone) */
 void tg_quantize_f32_s8(const tg_quantize_params_t *p, const float *input, int8_t *output)
 {
+    const int32_t count = p->count, zero_point = p->zero_point;
+    const float scale = p->scale;
     int32_t i;
-    for (i = 0; i < p->count; ++i) {
-        output[i] = (int8_t)quantize_f32(input[i], p->scale, p->zero_point, INT8_MIN, INT8_MAX);
+    for (i = 0; i < count; ++i) {
+        output[i] = (int8_t)quantize_f32(input[i], scale, zero_point, INT8_MIN, INT8_MAX);
     }
 }
 
 void tg_quantize_f32_s16(const tg_quantize_params_t *p, const float *input, int16_t *output)
 {
+    const int32_t count = p->count, zero_point = p->zero_point;
+    const float scale = p->scale;
     int32_t i;
-    for (i = 0; i < p->count; ++i) {
-        output[i] = (int16_t)quantize_f32(input[i], p->scale, p->zero_point, INT16_MIN,
-                                          INT16_MAX);
+    for (i = 0; i < count; ++i) {
+        output[i] = (int16_t)quantize_f32(input[i], scale, zero_point, INT16_MIN, INT16_MAX);
     }
 }
 
