@@ -367,8 +367,8 @@ def geomean_summary(rows: list[dict], tflm: dict) -> list[dict]:
 def summary_table(rows: list[dict]) -> str:
     lines = ["", "geometric mean against TFLM + CMSIS-NN (../shared/benchmarks.md):"]
     for g in geomean_summary(rows, tflm_figures()):
-        lines.append(f"  {g['kernels']:<13} {g['models']:>2} models: cycles {g['cycles']:.2f}x, "
-                     f"RAM+I/O {g['ram']:.2f}x, code {g['code']:.2f}x")
+        lines.append(f"  {g['kernels']:<13} {g['models']:>2} models: cycles {g['cycles']:.3f}x, "
+                     f"RAM+I/O {g['ram']:.3f}x, code {g['code']:.3f}x")
     return "\n".join(lines)
 
 
@@ -407,8 +407,8 @@ def markdown(rows: list[dict], argv: list[str]) -> str:
                   "tinygen's cycles, RAM (library `.data` + `.bss` plus the caller's input and "
                   "output buffers) and code bytes, each divided by TFLM + CMSIS-NN's.", "",
                   "| kernels | models | cycles | RAM + I/O | code |", "|---|---|---|---|---|"]
-        lines += [f"| {g['kernels']} | {g['models']} | {g['cycles']:.2f}x | {g['ram']:.2f}x | "
-                  f"{g['code']:.2f}x |" for g in summary]
+        lines += [f"| {g['kernels']} | {g['models']} | {g['cycles']:.3f}x | {g['ram']:.3f}x | "
+                  f"{g['code']:.3f}x |" for g in summary]
     grid = layer_grid(rows)
     if grid:
         lines += ["", "## Cycles per layer", "",
