@@ -35,107 +35,78 @@ static int32_t rounded_mean(int32_t sum, int32_t count)
     return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
-void tg_avg_pool_s8(const tg_pool_params_t *p, const int8_t *input, int8_t *output)
+/*
+ * The loop nests, once for both element types: `wide` (a constant at each call, so the
+ * compiler makes one specialised copy per type) says whether the tensors hold int16
+ * (16x8 models) or int8 values.
+ */
+TG_INLINE int32_t pool_load(const void *base, size_t i, int wide)
+{
+    return wide ? (int32_t)((const int16_t *)base)[i] : (int32_t)((const int8_t *)base)[i];
+}
+
+TG_INLINE void pool_store(void *base, size_t i, int32_t v, int wide)
+{
+    if (wide) {
+        ((int16_t *)base)[i] = (int16_t)v;
+    } else {
+        ((int8_t *)base)[i] = (int8_t)v;
+    }
+}
+
+/* max (is_max) or the rounded mean of every window, clamped to the activation range */
+TG_INLINE void pool(const tg_pool_params_t *p, const void *input, void *output, int is_max,
+                    int wide)
 {
     const size_t row_stride = (size_t)p->input_width * (size_t)p->depth;
+    const int32_t lowest = wide ? INT16_MIN : INT8_MIN;
+    size_t out = 0;
     int32_t b, oy, ox, c, fy, fx;
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *image = input + (size_t)b * (size_t)p->input_height * row_stride;
+        const size_t image = (size_t)b * (size_t)p->input_height * row_stride;
         for (oy = 0; oy < p->output_height; ++oy) {
             for (ox = 0; ox < p->output_width; ++ox) {
                 const tg_pool_window_t w = pool_window(p, oy, ox);
                 const int32_t count = (w.y_end - w.y_start) * (w.x_end - w.x_start);
                 for (c = 0; c < p->depth; ++c) {
-                    int32_t sum = 0;
+                    int32_t acc = is_max ? lowest : 0;
                     for (fy = w.y_start; fy < w.y_end; ++fy) {
-                        const int8_t *row = image + (size_t)(w.origin_y + fy) * row_stride;
+                        const size_t row = image + (size_t)(w.origin_y + fy) * row_stride;
                         for (fx = w.x_start; fx < w.x_end; ++fx) {
-                            sum += row[(size_t)(w.origin_x + fx) * (size_t)p->depth + (size_t)c];
+                            const int32_t v = pool_load(
+                                input, row + (size_t)(w.origin_x + fx) * (size_t)p->depth +
+                                (size_t)c, wide);
+                            acc = is_max ? TG_MAX(acc, v) : acc + v;
                         }
                     }
                     /* the generator rejects layers with an empty window, so count > 0 */
-                    *output++ = (int8_t)tg_clamp(rounded_mean(sum, count), p->act_min, p->act_max);
+                    if (!is_max) {
+                        acc = rounded_mean(acc, count);
+                    }
+                    pool_store(output, out++, tg_clamp(acc, p->act_min, p->act_max), wide);
                 }
             }
         }
     }
 }
 
+void tg_avg_pool_s8(const tg_pool_params_t *p, const int8_t *input, int8_t *output)
+{
+    pool(p, input, output, 0, 0);
+}
+
 void tg_max_pool_s8(const tg_pool_params_t *p, const int8_t *input, int8_t *output)
 {
-    const size_t row_stride = (size_t)p->input_width * (size_t)p->depth;
-    int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *image = input + (size_t)b * (size_t)p->input_height * row_stride;
-        for (oy = 0; oy < p->output_height; ++oy) {
-            for (ox = 0; ox < p->output_width; ++ox) {
-                const tg_pool_window_t w = pool_window(p, oy, ox);
-                for (c = 0; c < p->depth; ++c) {
-                    int32_t max = INT8_MIN;
-                    for (fy = w.y_start; fy < w.y_end; ++fy) {
-                        const int8_t *row = image + (size_t)(w.origin_y + fy) * row_stride;
-                        for (fx = w.x_start; fx < w.x_end; ++fx) {
-                            const int32_t v =
-                                row[(size_t)(w.origin_x + fx) * (size_t)p->depth + (size_t)c];
-                            max = TG_MAX(max, v);
-                        }
-                    }
-                    *output++ = (int8_t)tg_clamp(max, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    pool(p, input, output, 1, 0);
 }
 
 /* 16x8 models: the same arithmetic on int16 values (TFLite's int16 AveragePool / MaxPool). */
 void tg_avg_pool_s16(const tg_pool_params_t *p, const int16_t *input, int16_t *output)
 {
-    const size_t row_stride = (size_t)p->input_width * (size_t)p->depth;
-    int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int16_t *image = input + (size_t)b * (size_t)p->input_height * row_stride;
-        for (oy = 0; oy < p->output_height; ++oy) {
-            for (ox = 0; ox < p->output_width; ++ox) {
-                const tg_pool_window_t w = pool_window(p, oy, ox);
-                const int32_t count = (w.y_end - w.y_start) * (w.x_end - w.x_start);
-                for (c = 0; c < p->depth; ++c) {
-                    int32_t sum = 0;
-                    for (fy = w.y_start; fy < w.y_end; ++fy) {
-                        const int16_t *row = image + (size_t)(w.origin_y + fy) * row_stride;
-                        for (fx = w.x_start; fx < w.x_end; ++fx) {
-                            sum += row[(size_t)(w.origin_x + fx) * (size_t)p->depth + (size_t)c];
-                        }
-                    }
-                    *output++ = (int16_t)tg_clamp(rounded_mean(sum, count), p->act_min,
-                                                  p->act_max);
-                }
-            }
-        }
-    }
+    pool(p, input, output, 0, 1);
 }
 
 void tg_max_pool_s16(const tg_pool_params_t *p, const int16_t *input, int16_t *output)
 {
-    const size_t row_stride = (size_t)p->input_width * (size_t)p->depth;
-    int32_t b, oy, ox, c, fy, fx;
-    for (b = 0; b < p->batches; ++b) {
-        const int16_t *image = input + (size_t)b * (size_t)p->input_height * row_stride;
-        for (oy = 0; oy < p->output_height; ++oy) {
-            for (ox = 0; ox < p->output_width; ++ox) {
-                const tg_pool_window_t w = pool_window(p, oy, ox);
-                for (c = 0; c < p->depth; ++c) {
-                    int32_t max = INT16_MIN;
-                    for (fy = w.y_start; fy < w.y_end; ++fy) {
-                        const int16_t *row = image + (size_t)(w.origin_y + fy) * row_stride;
-                        for (fx = w.x_start; fx < w.x_end; ++fx) {
-                            const int32_t v =
-                                row[(size_t)(w.origin_x + fx) * (size_t)p->depth + (size_t)c];
-                            max = TG_MAX(max, v);
-                        }
-                    }
-                    *output++ = (int16_t)tg_clamp(max, p->act_min, p->act_max);
-                }
-            }
-        }
-    }
+    pool(p, input, output, 1, 1);
 }
