@@ -19,6 +19,34 @@
 #define TG_GET_BUFFER_SIZE(kernel) kernel##_get_buffer_size
 #endif
 
+/* conv: input_offset, output_offset, stride.h, stride.w, padding.h, padding.w,
+ *       dilation.h, dilation.w, activation.min, activation.max (s8 and s16) */
+static cmsis_nn_conv_params tg_conv_params(const int32_t *conv)
+{
+    const cmsis_nn_conv_params params = {
+        .input_offset = conv[0], .output_offset = conv[1],
+        .stride = {.h = conv[2], .w = conv[3]},
+        .padding = {.h = conv[4], .w = conv[5]},
+        .dilation = {.h = conv[6], .w = conv[7]},
+        .activation = {.min = conv[8], .max = conv[9]},
+    };
+    return params;
+}
+
+/* dw: input_offset, output_offset, ch_mult, stride.h, stride.w, padding.h, padding.w,
+ *     dilation.h, dilation.w, activation.min, activation.max (s8 and s16) */
+static cmsis_nn_dw_conv_params tg_dw_conv_params(const int32_t *dw)
+{
+    const cmsis_nn_dw_conv_params params = {
+        .input_offset = dw[0], .output_offset = dw[1], .ch_mult = dw[2],
+        .stride = {.h = dw[3], .w = dw[4]},
+        .padding = {.h = dw[5], .w = dw[6]},
+        .dilation = {.h = dw[7], .w = dw[8]},
+        .activation = {.min = dw[9], .max = dw[10]},
+    };
+    return params;
+}
+
 int32_t tg_fully_connected_s8(const int32_t *filter);
 int32_t tg_convolve_wrapper_s8(const int32_t *conv, const int32_t *input, const int32_t *filter,
                                const int32_t *output);
@@ -44,18 +72,10 @@ int32_t tg_fully_connected_s8(const int32_t *filter)
     return TG_GET_BUFFER_SIZE(arm_fully_connected_s8)(&filter_dims);
 }
 
-/* conv: input_offset, output_offset, stride.h, stride.w, padding.h, padding.w,
- *       dilation.h, dilation.w, activation.min, activation.max */
 int32_t tg_convolve_wrapper_s8(const int32_t *conv, const int32_t *input, const int32_t *filter,
                                const int32_t *output)
 {
-    const cmsis_nn_conv_params params = {
-        .input_offset = conv[0], .output_offset = conv[1],
-        .stride = {.h = conv[2], .w = conv[3]},
-        .padding = {.h = conv[4], .w = conv[5]},
-        .dilation = {.h = conv[6], .w = conv[7]},
-        .activation = {.min = conv[8], .max = conv[9]},
-    };
+    const cmsis_nn_conv_params params = tg_conv_params(conv);
     const cmsis_nn_dims input_dims = tg_dims(input);
     const cmsis_nn_dims filter_dims = tg_dims(filter);
     const cmsis_nn_dims output_dims = tg_dims(output);
@@ -63,18 +83,10 @@ int32_t tg_convolve_wrapper_s8(const int32_t *conv, const int32_t *input, const 
                                                        &output_dims);
 }
 
-/* dw: input_offset, output_offset, ch_mult, stride.h, stride.w, padding.h, padding.w,
- *     dilation.h, dilation.w, activation.min, activation.max */
 int32_t tg_depthwise_conv_wrapper_s8(const int32_t *dw, const int32_t *input,
                                      const int32_t *filter, const int32_t *output)
 {
-    const cmsis_nn_dw_conv_params params = {
-        .input_offset = dw[0], .output_offset = dw[1], .ch_mult = dw[2],
-        .stride = {.h = dw[3], .w = dw[4]},
-        .padding = {.h = dw[5], .w = dw[6]},
-        .dilation = {.h = dw[7], .w = dw[8]},
-        .activation = {.min = dw[9], .max = dw[10]},
-    };
+    const cmsis_nn_dw_conv_params params = tg_dw_conv_params(dw);
     const cmsis_nn_dims input_dims = tg_dims(input);
     const cmsis_nn_dims filter_dims = tg_dims(filter);
     const cmsis_nn_dims output_dims = tg_dims(output);
@@ -97,13 +109,7 @@ int32_t tg_fully_connected_s16(const int32_t *filter)
 int32_t tg_convolve_wrapper_s16(const int32_t *conv, const int32_t *input, const int32_t *filter,
                                 const int32_t *output)
 {
-    const cmsis_nn_conv_params params = {
-        .input_offset = conv[0], .output_offset = conv[1],
-        .stride = {.h = conv[2], .w = conv[3]},
-        .padding = {.h = conv[4], .w = conv[5]},
-        .dilation = {.h = conv[6], .w = conv[7]},
-        .activation = {.min = conv[8], .max = conv[9]},
-    };
+    const cmsis_nn_conv_params params = tg_conv_params(conv);
     const cmsis_nn_dims input_dims = tg_dims(input);
     const cmsis_nn_dims filter_dims = tg_dims(filter);
     const cmsis_nn_dims output_dims = tg_dims(output);
@@ -114,13 +120,7 @@ int32_t tg_convolve_wrapper_s16(const int32_t *conv, const int32_t *input, const
 int32_t tg_depthwise_conv_wrapper_s16(const int32_t *dw, const int32_t *input,
                                       const int32_t *filter, const int32_t *output)
 {
-    const cmsis_nn_dw_conv_params params = {
-        .input_offset = dw[0], .output_offset = dw[1], .ch_mult = dw[2],
-        .stride = {.h = dw[3], .w = dw[4]},
-        .padding = {.h = dw[5], .w = dw[6]},
-        .dilation = {.h = dw[7], .w = dw[8]},
-        .activation = {.min = dw[9], .max = dw[10]},
-    };
+    const cmsis_nn_dw_conv_params params = tg_dw_conv_params(dw);
     const cmsis_nn_dims input_dims = tg_dims(input);
     const cmsis_nn_dims filter_dims = tg_dims(filter);
     const cmsis_nn_dims output_dims = tg_dims(output);
