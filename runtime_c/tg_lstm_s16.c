@@ -7,23 +7,14 @@
  *   h_t   = sat16(o * tanh(c_t))
  *
  * FC64 sums in 64 bits and requantizes with the 64-bit MultiplyByQuantizedMultiplier;
- * sigmoid and tanh are tg_sigmoid_s16.h's (TFLite's int16 LOGISTIC / TANH).  As in
+ * sigmoid and tanh are tg_sigmoid_s16.h's (TFLite's int16 LOGISTIC / TANH), the cell
+ * state's rescaling for its tanh is tg_lstm_act.h's, shared with tg_lstm.c.  As in
  * tg_lstm.c, one unit is finished before the next, and the new hidden values go to the
  * step's output slice before they replace the hidden state.
  */
 #include "tg_lstm_s16.h"
 
-#include "tg_sigmoid_s16.h"
-
-#define TG_LSTM_S16_TABLE_SCALE 3    /* the table functions take Q3.12 times 3 */
-
-/* x * multiplier rounded right by shift, in the wrapping 32-bit arithmetic of the reference. */
-static int32_t prescale(int32_t x, int32_t multiplier, int32_t shift)
-{
-    const uint32_t round = shift > 0 ? (1u << (shift - 1)) : 0u;
-    const int32_t scaled = (int32_t)((uint32_t)x * (uint32_t)multiplier + round);
-    return scaled >> shift;
-}
+#include "tg_lstm_act.h"     /* TG_LSTM_TABLE_SCALE, tg_lstm_prescale, the sigmoid/tanh */
 
 /* acc + sum_d w[d] * v[d] in 64 bits, requantized to int16 (a gate's fully connected part). */
 static int32_t fc64(const int8_t *w, const int16_t *v, int32_t depth, int64_t acc,
@@ -51,7 +42,7 @@ static int32_t gate_input(const tg_lstm_s16_params_t *p, int32_t gate, int32_t u
     const int32_t from_h = fc64(p->recurrent_weights + row * (size_t)n, h, n, bias[n + unit],
                                 p->fc_multiplier[k + TG_LSTM_FROM_HIDDEN],
                                 p->fc_shift[k + TG_LSTM_FROM_HIDDEN]);
-    return TG_LSTM_S16_TABLE_SCALE * tg_clamp(from_x + from_h, INT16_MIN, INT16_MAX);
+    return TG_LSTM_TABLE_SCALE * tg_clamp(from_x + from_h, INT16_MIN, INT16_MAX);
 }
 
 /* One time step over `rows` rows: reads x, h and c, writes c and this step's output. */
@@ -88,7 +79,8 @@ static void step(const tg_lstm_s16_params_t *p, const int16_t *x, int16_t *out,
             }
             c_row[u] = (int16_t)c;
             /* h = o * tanh(c) */
-            t = tg_tanh_q15(prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift), table);
+            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
+                            table);
             h = p->hidden_offset + tg_requantize(t * o, p->hidden_multiplier, p->hidden_shift);
             out_row[u] = (int16_t)tg_clamp(h, INT16_MIN, INT16_MAX);
         }
