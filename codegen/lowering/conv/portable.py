@@ -12,6 +12,7 @@ from codegen.graph import Graph, Op
 from codegen.ir import CExpr, LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
+from codegen.lowering.s16_support import bias_16x8
 from codegen.ops.conv import ConvLayer, analyse_conv, analyse_depthwise_conv
 
 
@@ -36,18 +37,8 @@ def _bias_param(ctx: LowerContext, layer: ConvLayer):
     return r, [c]
 
 
-def _bias_16x8(ctx: LowerContext, layer: ConvLayer, acc32: bool):
-    """16x8: (bias64, bias32) references and constants; the bias keeps its type."""
-    null = CExpr("NULL")
-    if layer.bias is None:
-        return null, null, []
-    values = layer.bias.data.reshape(layer.out_d)
-    if acc32:
-        c, r = ctx.const("bias", "int32_t", values.astype(np.int32),
-                         "int32 bias per output channel (TFLM sums in 32 bits)")
-        return null, r, [c]
-    c, r = ctx.const("bias", "int64_t", values.astype(np.int64), "int64 bias per output channel")
-    return r, null, [c]
+def _bias_values(layer: ConvLayer) -> np.ndarray | None:
+    return None if layer.bias is None else layer.bias.data.reshape(layer.out_d)
 
 
 def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
@@ -56,7 +47,7 @@ def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{out_d}x{f_h}x{f_w}x{f_d} int8 filter (OHWI)")
     acc32 = layer.accumulate32
-    r_b64, r_b32, c_b = _bias_16x8(ctx, layer, acc32)
+    r_b64, r_b32, c_b = bias_16x8(ctx, _bias_values(layer), acc32, " per output channel")
     q_params, q_consts = _requant_params(ctx, layer)
     del q_params["input_offset"], q_params["output_offset"]     # zero points 0
     return LayerCall(
@@ -82,7 +73,7 @@ def _lower_depthwise_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerC
     _, f_h, f_w, out_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{f_h}x{f_w}x{out_d} int8 depthwise filter (HWC)")
-    r_b64, _, c_b = _bias_16x8(ctx, layer, acc32=False)
+    r_b64, _, c_b = bias_16x8(ctx, _bias_values(layer), False, " per output channel")
     q_params, q_consts = _requant_params(ctx, layer)
     del q_params["input_offset"], q_params["output_offset"]
     return LayerCall(

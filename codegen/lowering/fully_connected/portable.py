@@ -8,29 +8,20 @@ zero point 0) run tg_fully_connected_s16.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from codegen.graph import Graph, Op
-from codegen.ir import CExpr, LayerCall, TensorArg
+from codegen.ir import LayerCall, TensorArg
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
+from codegen.lowering.s16_support import bias_16x8
 from codegen.ops.fully_connected import FcLayer, analyse_fully_connected, folded_bias
 
 
 def _lower_16x8(op: Op, fc: FcLayer, ctx: LowerContext) -> LayerCall:
     """int16 activations, int8 weights: no offsets; the bias keeps its type (tg_s16.h)."""
     units, depth, batches = fc.units, fc.depth, fc.batches
-    null = CExpr("NULL")
     c_w, r_w = ctx.const("weights", "int8_t", fc.filt.data, f"{units}x{depth} int8 weights")
-    r_b64 = r_b32 = null
-    c_b = []
-    if fc.bias is not None and fc.accumulate32:
-        c, r_b32 = ctx.const("bias", "int32_t", fc.bias_values.astype(np.int32),
-                             "int32 bias (TFLM sums in 32 bits)")
-        c_b = [c]
-    elif fc.bias is not None:
-        c, r_b64 = ctx.const("bias", "int64_t", fc.bias_values, "int64 bias")
-        c_b = [c]
+    r_b64, r_b32, c_b = bias_16x8(ctx, fc.bias_values if fc.bias is not None else None,
+                                  fc.accumulate32)
     c_m, r_m = ctx.const("multiplier", "int32_t", fc.multiplier, "Q31 output multiplier per "
                          "channel" if fc.per_channel else "Q31 output multiplier")
     c_s, r_s = ctx.const("shift", "int32_t", fc.shift, "output shift (power of two)")
