@@ -159,8 +159,9 @@ def _add_kernels(p: argparse.ArgumentParser) -> None:
                    help=COMPRESS_LAYER_HELP)
     p.add_argument("--no-fuse-residual", action="store_true",
                    help="run basic residual blocks (CONV -> CONV -> ADD with the block's "
-                   "input) as three layers instead of one row-pipelined CONV+CONV+ADD layer "
-                   "(the fused one keeps only a few rows of the intermediates: less RAM)")
+                   "input or its 1x1 projection) as separate layers instead of one "
+                   "row-pipelined CONV+CONV+ADD layer (the fused one keeps only a few rows "
+                   "of the intermediates: less RAM)")
 
 
 IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation arena "

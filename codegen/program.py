@@ -207,7 +207,9 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerC
     (lowering/resblock.py).  A block that stays three layers says why in its first
     layer's selection (the layer table's reason column, tinygen.json's refusals)."""
     blocks, near = find_residual_blocks(graph) if fuse else ([], [])
-    first = {b.conv1.index: b for b in blocks}
+    place = {op.index: pos for pos, op in enumerate(graph.ops)}
+    # a block runs at the place of its first layer in the model's order
+    first = {min((o.index for o in b.ops), key=place.get): b for b in blocks}
     notes = {r.layer: r.reason for r in near}
     lowered: dict[int, tuple[str, LayerCall, Selection]] = {}
     skip: set[int] = set()
@@ -222,20 +224,20 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerC
                 entry[2].refusals.append(Refusal(FUSED_OPCODE, "not fused: " + notes[op.index]))
             calls.append(entry)
             continue
-        subs = [lower(o) for o in (block.conv1, block.conv2, block.add)]
+        subs = [lower(o) for o in block.ops]
         try:
             fused = fuse_calls(block, [c for _, c, _ in subs], graph)
         except Declined as e:
-            lowered.update({block.conv2.index: subs[1], block.add.index: subs[2]})
+            lowered.update({o.index: s for o, s in zip(block.ops, subs)})
             subs[0][2].refusals.append(Refusal(FUSED_OPCODE, e.reason))
-            calls.append(subs[0])
+            calls.append(lowered.pop(op.index))
             continue
         refusals = list(dict.fromkeys(r for _, _, s in subs for r in s.refusals))
-        sel = Selection(layer=op.index, opcode=FUSED_OPCODE, variant=fused.variant,
+        sel = Selection(layer=block.conv1.index, opcode=FUSED_OPCODE, variant=fused.variant,
                         preference=list(subs[0][2].preference), refusals=refusals,
                         overridden=any(s.overridden for _, _, s in subs))
-        calls.append((f"l{op.index}_resblock", fused, sel))
-        skip |= {block.conv2.index, block.add.index}
+        calls.append((f"l{block.conv1.index}_resblock", fused, sel))
+        skip |= {o.index for o in block.ops}
     return calls
 
 

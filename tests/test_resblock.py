@@ -1,7 +1,8 @@
 """Fused residual blocks (passes/fuse_residual.py, lowering/resblock.py, tg_resblock*.c):
-random CONV -> CONV -> ADD blocks bit-exact with TFLM on the host (portable and dsp
-kernels, ASan/UBSan, poisoned arena) and on the emulated Cortex-M4; the blocks that must
-stay three layers, and why."""
+random CONV -> CONV -> ADD blocks, identity and downsampling (a 1x1 projection shortcut),
+bit-exact with TFLM on the host (portable and dsp kernels, ASan/UBSan, poisoned arena)
+and on the emulated Cortex-M4 (poisoned); the blocks that must stay separate layers, and
+why."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,6 +35,9 @@ class Block:
     x_first: bool = True    # ADD(x, b) or ADD(b, x)
     k2: int | None = None   # the second convolution's, when other than k
     stride: int = 1         # the first convolution's
+    shortcut: bool = False  # a downsampling block: the ADD reads CONV 1x1(x), not x
+    out_c: int | None = None    # its output channels (default c)
+    short_k: int = 1        # its shortcut's filter size
     x_also: bool = False    # x read by one more layer too
     tail: bool = True       # a layer after the block (its output in the arena)
 
@@ -70,22 +74,21 @@ def add_block(m: ModelWriter, rng, tag: str, b: Block) -> None:
     u = m.tensor(f"{tag}_in", (1, b.h, b.w, 3), "int8", scale=u_q[0], zero_point=u_q[1])
     x, x_q = _conv(m, rng, f"{tag}_x", u, u_q, 3, b.c, 3, "RELU")
     a, a_q = _conv(m, rng, f"{tag}_a", x, x_q, b.c, b.mid, b.k, b.acts[0], b.stride)
-    bb, b_q = _conv(m, rng, f"{tag}_b", a, a_q, b.mid, b.c, b.k2 or b.k, b.acts[1])
-    out_scale = (x_q[0] + b_q[0]) * float(rng.uniform(0.5, 1.2))
-    if b.acts[2] == "RELU_N1_TO_1":
-        out_scale = 1.0 / 100
+    out_c = b.out_c or b.c
+    bb, b_q = _conv(m, rng, f"{tag}_b", a, a_q, b.mid, out_c, b.k2 or b.k, b.acts[1])
+    short, short_q = x, x_q
+    if b.shortcut or b.stride != 1:     # a downsampling block's projection of x
+        short, short_q = _conv(m, rng, f"{tag}_s", x, x_q, b.c, out_c, b.short_k, "NONE",
+                               b.stride)
+    out_scale = (short_q[0] + b_q[0]) * float(rng.uniform(0.5, 1.2))
     shape = m.tensors[bb].shape
     s = m.tensor(f"{tag}_sum", shape, "int8", scale=out_scale,
                  zero_point=int(rng.integers(-128, 128)))
-    if b.stride == 1:
-        m.op("ADD", [x, bb] if b.x_first else [bb, x], [s],
-             {"fused_activation_function": ACTS[b.acts[2]]})
-    else:       # a downsampling block: the ADD reads a strided 1x1 convolution of x
-        short = _conv(m, rng, f"{tag}_s", x, x_q, b.c, b.c, 1, "NONE", b.stride)[0]
-        m.op("ADD", [short, bb], [s], {"fused_activation_function": ACTS[b.acts[2]]})
+    m.op("ADD", [short, bb] if b.x_first else [bb, short], [s],
+         {"fused_activation_function": ACTS[b.acts[2]]})
     outs = [s]
     if b.tail:
-        outs = [_conv(m, rng, f"{tag}_t", s, (out_scale, 0), b.c, 2, 1, "NONE")[0]]
+        outs = [_conv(m, rng, f"{tag}_t", s, (out_scale, 0), out_c, 2, 1, "NONE")[0]]
     if b.x_also:
         outs.append(_conv(m, rng, f"{tag}_o", x, x_q, b.c, 2, 1, "NONE")[0])
     m.inputs.append(u)
@@ -102,7 +105,8 @@ def block_model(blocks: list[Block], seed: int) -> bytes:
 
 # kernel 3 and 5 (and 3 then 5), odd sizes, an image smaller than the filter, channels of
 # a other than x's, every activation, x as either ADD input, one block large enough for
-# the dsp ADD's table form (>= 2048 elements)
+# the dsp ADD's table form (>= 2048 elements); downsampling blocks (stride 2 and 3, a
+# stride-1 projection, odd sizes, one with the table form)
 BLOCKS = [
     Block(7, 5, 4, 4),
     Block(9, 6, 3, 5, k=5, acts=("RELU6", "NONE", "NONE"), x_first=False),
@@ -110,6 +114,13 @@ BLOCKS = [
     Block(6, 7, 2, 3, k=3, k2=5, acts=("RELU", "RELU6", "RELU")),
     Block(1, 9, 3, 3, acts=("NONE", "NONE", "RELU6"), x_first=False),
     Block(16, 16, 8, 8, acts=("RELU", "NONE", "RELU")),
+]
+DOWN_BLOCKS = [
+    Block(8, 8, 4, 6, stride=2, out_c=6),
+    Block(9, 7, 3, 5, stride=2, out_c=5, acts=("RELU6", "NONE", "NONE"), x_first=False),
+    Block(7, 10, 2, 3, k=5, stride=3, out_c=4, acts=("NONE", "RELU", "RELU")),
+    Block(5, 6, 3, 4, shortcut=True, out_c=4, acts=("RELU", "RELU_N1_TO_1", "RELU6")),
+    Block(16, 16, 8, 32, stride=2, out_c=32),
 ]
 
 
@@ -119,18 +130,22 @@ def _fused(program) -> list[str]:
 
 
 def test_blocks_fused_bit_exact_on_the_host_poisoned(tmp_path):
-    model = block_model(BLOCKS, 1)
-    for name, kernels, want in (("portable", None, ["tg_resblock_s8"] * len(BLOCKS)),
-                                ("dsp", DSP, ["tg_dsp_resblock_s8"] * 5 +
-                                 ["tg_dsp_resblock_table_s8"])):
+    model = block_model(BLOCKS + DOWN_BLOCKS, 1)
+    for name, kernels, want in (
+            ("portable", None, ["tg_resblock_s8"] * len(BLOCKS) +
+             ["tg_resblock_down_s8"] * len(DOWN_BLOCKS)),
+            ("dsp", DSP, ["tg_dsp_resblock_s8"] * 5 + ["tg_dsp_resblock_table_s8"] +
+             ["tg_dsp_resblock_down_s8"] * 4 + ["tg_dsp_resblock_down_table_s8"])):
         (tmp_path / name).mkdir()
         res = assert_bit_exact(model, tmp_path / name, count=2, seed=3, sanitize=True,
                                kernels=kernels, poison=True)
         program = res.gen.program
         assert _fused(program) == want, name
-        # every block's output written over its input
+        # every identity block's output written over its input
         fused = {layer.call.writes[0] for layer in program.layers
-                 if layer.call.op.opcode == "CONV+CONV+ADD"}
+                 if layer.call.kernel in ("tg_resblock_s8", "tg_dsp_resblock_s8",
+                                          "tg_dsp_resblock_table_s8")}
+        assert len(fused) == len(BLOCKS)
         assert fused <= {o.output for o in program.plan.overlaps}, name
         assert "memset(" in (tmp_path / name / "out" / "model.c").read_text()
 
@@ -155,11 +170,11 @@ def _why(program, layer: int) -> str:
 
 def test_blocks_that_stay_three_layers_say_why():
     host = load_target("host")
-    # a downsampling block (stride 2, the ADD reads a 1x1 shortcut): no block at all
-    program = build_program(read_tflite(block_model([Block(8, 8, 4, 4, stride=2)], 3)),
-                            "m", host)
+    # a strided block whose shortcut is a strided 3x3 convolution
+    program = build_program(read_tflite(block_model([Block(8, 8, 4, 4, stride=2,
+                                                           short_k=3)], 3)), "m", host)
     assert not _fused(program) and len(program.layers) == 6
-    assert "not fused" not in _why(program, 1)
+    assert "not an unpadded 1x1 convolution" in _why(program, 1), _why(program, 1)
     for b, why in ((Block(8, 8, 4, 4, x_also=True), "read by other layers too"),
                    (Block(6, 5, 4, 4, k=3, k2=1), "padding below is smaller")):
         program = build_program(read_tflite(block_model([b], 3)), "m", host)
@@ -195,11 +210,13 @@ def test_the_layer_table_shows_the_fused_layer(tmp_path):
 def test_blocks_fused_bit_exact_on_emulated_cortex_m4_poisoned(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
-    path.write_bytes(block_model(BLOCKS, 6))
+    path.write_bytes(block_model(BLOCKS + DOWN_BLOCKS, 6))
     report = verify_cortexm(path, count=2, seed=6, target="cortex-m4",
                             work_dir=tmp_path / "w", poison=True)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_resblock_s8(") == 5
     assert model_c.count("tg_dsp_resblock_table_s8(") == 1
+    assert model_c.count("tg_dsp_resblock_down_s8(") == 4
+    assert model_c.count("tg_dsp_resblock_down_table_s8(") == 1
     assert "memset(" in model_c
