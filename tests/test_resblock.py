@@ -5,6 +5,8 @@ and on the emulated Cortex-M4 (poisoned); the blocks that must stay separate lay
 why."""
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +21,7 @@ from codegen.targets import load_target
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
 from tests.harness import assert_bit_exact
+from tests.test_hostile_cclean import CPPCHECK
 
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
 DSP = ["dsp", "portable"]
@@ -220,3 +223,20 @@ def test_blocks_fused_bit_exact_on_emulated_cortex_m4_poisoned(tmp_path, monkeyp
     assert model_c.count("tg_dsp_resblock_down_s8(") == 4
     assert model_c.count("tg_dsp_resblock_down_table_s8(") == 1
     assert "memset(" in model_c
+
+
+@pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck (apt-get install "
+                    "cppcheck, or run setup.sh as root)")
+@pytest.mark.parametrize("arm", [False, True], ids=["c-fallbacks", "acle"])
+def test_resblock_kernels_cppcheck_clean(arm, tmp_path):
+    """The fused kernels pass cppcheck as tests/test_hostile_cclean.py runs it."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(block_model([Block(5, 4, 3, 3), Block(6, 4, 3, 3, stride=2)], 7))
+    out = tmp_path / "out"
+    generate(path, out, target="host", kernels=DSP)
+    generate(path, tmp_path / "p", target="host")
+    defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
+    for folder, name in ((out, "tg_dsp_resblock.c"), (tmp_path / "p", "tg_resblock.c")):
+        r = subprocess.run([*CPPCHECK, *defs, f"-I{folder}", str(folder / name)],
+                           capture_output=True, text=True)
+        assert r.returncode == 0 and not r.stderr.strip(), r.stderr
