@@ -182,12 +182,17 @@ SETS = {   # kernel set -> (uses CMSIS-NN, kernel preference or None for the def
 }
 
 
+# more arguments of generate() for every build (--no-fuse-residual)
+GENERATE_OPTIONS: dict = {}
+
+
 def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_in_arena: bool,
                      profile: int, per_layer: bool, compress: tuple = ()) -> tuple:
     """Generate, cross-compile, link and run under m4run: (gen, manifest, sizes, regions)."""
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
-                   force=True, io_in_arena=io_in_arena, profile=per_layer, compress=compress)
+                   force=True, io_in_arena=io_in_arena, profile=per_layer, compress=compress,
+                   **GENERATE_OPTIONS)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -445,6 +450,8 @@ def main() -> int:
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
     ap.add_argument("--io-in-arena", action="store_true",
                     help="generate with --io-in-arena (inputs and outputs in the arena)")
+    ap.add_argument("--no-fuse-residual", action="store_true",
+                    help="generate with --no-fuse-residual (residual blocks as three layers)")
     ap.add_argument("--no-layers", action="store_true",
                     help="skip the per-layer build and run (cycles per layer)")
     ap.add_argument("--markdown", metavar="FILE", help="write the results as Markdown "
@@ -452,6 +459,8 @@ def main() -> int:
     ap.add_argument("--compress", metavar="auto|none|LIST", default="none",
                     help="generate with --compress (lossless filter encodings; default none)")
     args = ap.parse_args()
+    if args.no_fuse_residual:
+        GENERATE_OPTIONS["fuse_residual"] = False
     compress = parse_compress(args.compress)
     if not M4RUN.is_file():
         print(f"m4run not found at {M4RUN}", file=sys.stderr)

@@ -157,6 +157,11 @@ def _add_kernels(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compress", metavar="auto|none|LIST", default=None, help=COMPRESS_HELP)
     p.add_argument("--compress-layer", metavar="N=ENC", action="append", default=[],
                    help=COMPRESS_LAYER_HELP)
+    p.add_argument("--no-fuse-residual", action="store_true",
+                   help="run basic residual blocks (CONV -> CONV -> ADD with the block's "
+                   "input or its 1x1 projection) as separate layers instead of one "
+                   "row-pipelined CONV+CONV+ADD layer (the fused one keeps only a few rows "
+                   "of the intermediates: less RAM)")
 
 
 IO_IN_ARENA_HELP = ("give the model's inputs and outputs bytes in the activation arena "
@@ -172,7 +177,8 @@ def _kernel_choice(args) -> dict:
     return dict(kernels=parse_kernel_list(args.kernels, "--kernels") if args.kernels else None,
                 layer_kernels=parse_layer_overrides(args.kernel),
                 compress=parse_compress(args.compress),
-                layer_compress=parse_layer_compress(args.compress_layer))
+                layer_compress=parse_layer_compress(args.compress_layer),
+                fuse_residual=not args.no_fuse_residual)
 
 
 def _generate_parser() -> argparse.ArgumentParser:

@@ -47,7 +47,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              runtime_from: str | Path | None = None,
              profile: bool = False, layer_hook: bool = False, poison: bool = False,
              io_in_arena: bool = False, compress: tuple[str, ...] = (),
-             layer_compress: dict[int, tuple[str, ...]] | None = None) -> Generated:
+             layer_compress: dict[int, tuple[str, ...]] | None = None,
+             fuse_residual: bool = True) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -74,6 +75,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     `<name>_input(i)`/`<name>_output(i)` point at them.
     compress: the filter encodings allowed (`--compress`, codegen/encoding.py; () = none);
     layer_compress: per layer, {layer number: encodings} (`--compress-layer N=...`).
+    fuse_residual: run basic residual blocks fused, row by row (passes/fuse_residual.py;
+    False: `--no-fuse-residual`).
     """
     model_path = Path(model_path)
     if model_bytes is None:
@@ -92,7 +95,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     program = build_program(graph, cname, target_spec, kernel_choice.preference,
                             kernel_choice.backends, layer_kernels, match_tflm=match_tflm,
                             io_in_arena=io_in_arena, compress=compress,
-                            layer_compress=layer_compress)
+                            layer_compress=layer_compress, fuse_residual=fuse_residual)
     program.warnings[:0] = kernel_choice.notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     runtime = None

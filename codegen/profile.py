@@ -54,7 +54,7 @@ def _kernel_text(layer: dict) -> str:
 
 def _c_text(text: str) -> str:
     """Only plain characters reach the C string literals (operator and kernel names are)."""
-    if not all(ch.isalnum() or ch in "_-. ()" for ch in text):
+    if not all(ch.isalnum() or ch in "_-. ()+" for ch in text):
         raise TinygenError(f"--profile: unexpected characters in '{text}'")
     return text
 

@@ -16,15 +16,17 @@ from codegen.errors import UnsupportedError
 from codegen.graph import Graph
 from codegen.ir import ConstArray, LayerCall, TensorArg
 from codegen.lowering import PORTABLE, supported_opcodes
-from codegen.lowering.base import LowerContext
+from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.resblock import fuse_calls
 from codegen.ops import check_constant_inputs
 from codegen.ops.checks import unsupported
 from codegen.passes import run_passes
 from codegen.passes.fold_constants import EVALUATORS
+from codegen.passes.fuse_residual import FUSED_OPCODE, find_residual_blocks
 from codegen.planning.memory import MemoryPlan, plan_memory, resolve_aliases
 from codegen.planning.order import choose_order
 from codegen.quant import QuantRangeError
-from codegen.selection import Selection, check_overrides
+from codegen.selection import Refusal, Selection, check_overrides
 
 RESERVED = {"arena", "state", "weights", "params", "input", "output", "status"}
 
@@ -109,14 +111,16 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                   layer_kernels: dict[int, list[str]] | None = None,
                   match_tflm: bool = False, io_in_arena: bool = False,
                   compress: tuple[str, ...] = (),
-                  layer_compress: dict[int, tuple[str, ...]] | None = None) -> Program:
+                  layer_compress: dict[int, tuple[str, ...]] | None = None,
+                  fuse_residual: bool = True) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
     arithmetic where it differs from TFLite's (--match-tflm); `io_in_arena`: plan the
     model's inputs and outputs in the arena too (--io-in-arena); `compress`: the filter
     encodings allowed (codegen/encoding.py KINDS; () stores every filter as int8),
-    `layer_compress` per layer (--compress-layer N=...)."""
+    `layer_compress` per layer (--compress-layer N=...); `fuse_residual`: run basic residual
+    blocks fused, row by row, where their kernels can (--no-fuse-residual turns it off)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -130,12 +134,11 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layer_compress = layer_compress or {}
     check_layer_compress(graph, layer_compress)
 
-    calls: list[tuple[str, LayerCall, Selection]] = []
-    for op in graph.ops:
+    def lower(op) -> tuple[str, LayerCall, Selection]:
         lname = f"l{op.index}_{op.opcode.lower()}"
         pref = layer_kernels.get(op.index, kernels)
 
-        def context(variant: str, enc, lname=lname) -> LowerContext:
+        def context(variant: str, enc, lname=lname, pref=pref) -> LowerContext:
             return LowerContext(graph, target, lname, backends.get(variant), match_tflm,
                                 preference=pref, filter=enc)
         enc = filter_encoding(op, graph, layer_compress.get(op.index, compress),
@@ -145,7 +148,9 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                                           op.index in layer_kernels, enc)
         except QuantRangeError as e:
             raise unsupported(op, graph, str(e)) from None
-        calls.append((lname, call, sel))
+        return lname, call, sel
+
+    calls = lower_with_fusion(graph, lower, fuse_residual)
 
     uf, elided = resolve_aliases(graph, [c for _, c, _ in calls])
     layer_namer = Namer(RESERVED)
@@ -193,6 +198,47 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     return Program(name=name, graph=graph, target=target, kernels=kernels, layers=layers,
                    plan=plan, cnames=cnames, consts=consts, warnings=warnings,
                    libraries=libraries, const_alias=const_alias)
+
+
+def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerCall, Selection]]:
+    """Every layer's (name, call, selection) in model order, `lower(op)` selecting its
+    kernel; with `fuse`, each residual block (passes/fuse_residual.py) whose layers got
+    kernels that compute rows becomes one call at its first layer's place
+    (lowering/resblock.py).  A block that stays three layers says why in its first
+    layer's selection (the layer table's reason column, tinygen.json's refusals)."""
+    blocks, near = find_residual_blocks(graph) if fuse else ([], [])
+    place = {op.index: pos for pos, op in enumerate(graph.ops)}
+    # a block runs at the place of its first layer in the model's order
+    first = {min((o.index for o in b.ops), key=place.get): b for b in blocks}
+    notes = {r.layer: r.reason for r in near}
+    lowered: dict[int, tuple[str, LayerCall, Selection]] = {}
+    skip: set[int] = set()
+    calls = []
+    for op in graph.ops:
+        if op.index in skip:
+            continue
+        block = first.get(op.index)
+        if block is None:
+            entry = lowered.pop(op.index, None) or lower(op)
+            if op.index in notes:
+                entry[2].refusals.append(Refusal(FUSED_OPCODE, "not fused: " + notes[op.index]))
+            calls.append(entry)
+            continue
+        subs = [lower(o) for o in block.ops]
+        try:
+            fused = fuse_calls(block, [c for _, c, _ in subs], graph)
+        except Declined as e:
+            lowered.update({o.index: s for o, s in zip(block.ops, subs)})
+            subs[0][2].refusals.append(Refusal(FUSED_OPCODE, e.reason))
+            calls.append(lowered.pop(op.index))
+            continue
+        refusals = list(dict.fromkeys(r for _, _, s in subs for r in s.refusals))
+        sel = Selection(layer=block.conv1.index, opcode=FUSED_OPCODE, variant=fused.variant,
+                        preference=list(subs[0][2].preference), refusals=refusals,
+                        overridden=any(s.overridden for _, _, s in subs))
+        calls.append((f"l{block.conv1.index}_resblock", fused, sel))
+        skip |= {o.index for o in block.ops}
+    return calls
 
 
 def dedupe_consts(consts: list[ConstArray]) -> tuple[list[ConstArray], dict[str, str]]:

@@ -24,6 +24,7 @@ from codegen.frontend.tflite_writer import ModelWriter
 from codegen.ir import ConstRef, LayerCall
 from codegen.program import build_program
 from codegen.targets import load_target
+from tests.test_resblock import Block, block_model
 from tests.conv_models import ConvCase, add_layer
 from tests.test_compress import model as compressed_model
 from tests.test_dsp_kernels import add_fc
@@ -114,6 +115,8 @@ def single_op_models() -> dict[str, bytes]:
     models["softmax_16x8"] = softmax_16x8(0.001, (2, 5))
     models["leaky_relu_16x8"] = relu_16x8("LEAKY_RELU", (2, 3), (1e-3, 0), (1e-3, 0), 0.1)
     models["lstm_16x8"] = lstm_16x8(rng, 1, 2, 3, 4)
+    # fused residual blocks (tg_resblock_params_t, tg_resblock_down_params_t)
+    models["resblock"] = block_model([Block(5, 4, 3, 3), Block(6, 4, 3, 3, stride=2)], 14)
     return models
 
 
@@ -135,6 +138,10 @@ def dsp_models() -> dict[str, bytes]:
     add_pool(m, rng, "pa", "AVERAGE_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
     add_pool(m, rng, "pm", "MAX_POOL_2D", (1, 4, 4, 5), (2, 2), (2, 2), 1)
     models["dsp_misc"] = m.build()
+    # fused residual blocks, identity and downsampling: a small ADD and one of the table form
+    models["dsp_resblock"] = block_model([Block(5, 4, 3, 3), Block(16, 16, 8, 8),
+                                          Block(6, 4, 3, 3, stride=2),
+                                          Block(16, 16, 8, 32, stride=2, out_c=32)], 15)
     return models
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from codegen import cheaders
 from codegen.frontend import read_tflite
-from codegen.ir import ConstRef, Overlap, TensorArg
+from codegen.ir import CExpr, ConstRef, Overlap, ScratchArg, TensorArg
 from codegen.program import build_program
 from codegen.resources import runtime_dir
 from codegen.targets import load_target
@@ -29,6 +29,7 @@ from tests.lut_helpers import unary_model
 from tests.test_op_16x8 import activation_16x8, binary_16x8, relu_16x8, softmax_16x8
 from tests.test_op_elementwise import binary_model
 from tests.test_op_quantize import layers_model
+from tests.test_resblock import Block, block_model
 
 NP = {"int8": np.int8, "uint8": np.uint8, "int16": np.int16, "int32": np.int32}
 
@@ -85,12 +86,20 @@ def _models() -> list[bytes]:
                                   (0, 0, 0), "NONE"))
     for opcode in ("ADD", "SUB"):      # the dsp kernel's table path (2048 outputs or more)
         models.append(binary_model(opcode, (1, 48, 48), (1, 48, 48), rng=_rng("table", opcode)))
+    # fused identity residual blocks (their output over x), kernel 3 and 5, the dsp ADD's
+    # plain and table forms
+    models.append(block_model([Block(5, 4, 3, 3), Block(4, 6, 2, 3, k=5, x_first=False),
+                               Block(16, 16, 8, 8)], 21))
     return models
 
 
 def _c_value(v) -> str:
     if isinstance(v, ConstRef):
         return v.name
+    if isinstance(v, CExpr):
+        return v.text
+    if isinstance(v, dict):     # a nested struct
+        return "{" + ", ".join(f".{name} = {_c_value(x)}" for name, x in v.items()) + "}"
     if isinstance(v, (list, tuple)):
         return "{" + ", ".join(_c_value(x) for x in v) + "}"
     v = int(v)
@@ -99,7 +108,7 @@ def _c_value(v) -> str:
 
 def _case(call, graph, k: int) -> tuple[str, list]:
     """C text of one layer's params and a `case_<k>(void **p)` calling its kernel."""
-    assert all(isinstance(a, TensorArg) for a in call.args), call.kernel
+    assert all(isinstance(a, (TensorArg, ScratchArg)) for a in call.args), call.kernel
     lines = [f"static const {c.ctype} {c.name}_{k}[{c.values.size}] = "
              f"{{{', '.join(str(int(x)) for x in c.values)}}};" for c in call.consts]
     fields = ", ".join(f".{name} = {_c_value(v)}" for name, v in call.params.items())
@@ -108,7 +117,8 @@ def _case(call, graph, k: int) -> tuple[str, list]:
     lines.append(f"static const {call.params_type} params_{k} = {{{fields}}};")
     args = ", ".join(f"p[{i}]" for i in range(len(call.args)))
     lines.append(f"static void case_{k}(void **p) {{ {call.kernel}(&params_{k}, {args}); }}")
-    return "\n".join(lines), [graph.tensors[a.tensor] for a in call.args]
+    return "\n".join(lines), [graph.tensors[a.tensor] for a in call.args
+                              if isinstance(a, TensorArg)]
 
 
 def _control_case():
@@ -179,8 +189,17 @@ def _run(ffi, lib, k, tensors, call, values, overlap=None) -> bytes:
         shared[:src.nbytes] = values[src.index].view(np.uint8)
     out = np.zeros(out_t.nbytes, np.uint8)
     keep = []
-    ptrs = ffi.new("void *[]", len(tensors))
-    for i, t in enumerate(tensors):
+    ptrs = ffi.new("void *[]", len(call.args))
+    by_index = {t.index: t for t in tensors}
+    for i, arg in enumerate(call.args):
+        if isinstance(arg, ScratchArg):     # filled with a pattern, as a poisoned arena
+            buf = np.full(call.scratch[arg.index] + 16, 0xA5, np.uint8)
+            p = ffi.from_buffer(buf)
+            p = ffi.cast("char *", p) + (-int(ffi.cast("uintptr_t", p)) % 16)
+            keep += [buf, p]
+            ptrs[i] = ffi.cast("void *", p)
+            continue
+        t = by_index[arg.tensor]
         if overlap is not None and t.index == overlap.input:
             p = ffi.cast("char *", ffi.from_buffer(shared))
         elif overlap is not None and t.index == overlap.output:
@@ -236,7 +255,8 @@ def test_every_declaring_kernel_is_exercised(cases):
                     "tg_add_s8", "tg_sub_s8", "tg_mul_s8",
                     "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8",
                     "tg_add_s16", "tg_sub_s16", "tg_mul_s16", "tg_logistic_s16", "tg_tanh_s16",
-                    "tg_softmax_s16", "tg_relu_s16"}
+                    "tg_softmax_s16", "tg_relu_s16",
+                    "tg_resblock_s8", "tg_dsp_resblock_s8", "tg_dsp_resblock_table_s8"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():

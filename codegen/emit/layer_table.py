@@ -10,13 +10,16 @@ from codegen.program import Program
 
 
 def folded_ops(op) -> list[dict]:
-    """Operators folded into this layer's (a PAD whose padding the convolution does)."""
+    """Operators folded into this layer's (a PAD whose padding the convolution does; the
+    other layers of a fused residual block)."""
     fold = op.options.get("folded_pad")
+    # the layers a fused residual block runs with this one (lowering/resblock.py)
+    fused = [dict(index=f["index"], opcode=f["opcode"]) for f in op.options.get("fused", [])]
     if not fold:
-        return []
+        return fused
     return [dict(index=fold["op"], opcode=fold["opcode"],
                  padding=dict(top=fold["top"], bottom=fold["bottom"], left=fold["left"],
-                              right=fold["right"]))]
+                              right=fold["right"]))] + fused
 
 
 def operator_cell(row: dict) -> str:

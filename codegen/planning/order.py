@@ -38,6 +38,9 @@ class Step:
     reads: tuple
     writes: tuple
     scratch: int = 0
+    # bytes an output shares in place with an input only this step reads (that input dies
+    # here in every order, so the planner may grant the overlap: an estimate, see steps_of)
+    shared: int = 0
 
 
 def dependencies(steps: list[Step]) -> list[int]:
@@ -88,7 +91,7 @@ def peak(order: list[int], steps: list[Step], sizes: dict, from_start=(), to_end
     best = 0
     for k, i in enumerate(order):
         live = sum(sizes[t] for t in first if first[t] <= k <= last[t])
-        best = max(best, live + steps[i].scratch)
+        best = max(best, live + steps[i].scratch - steps[i].shared)
     return best
 
 
@@ -119,7 +122,7 @@ def best_order(steps: list[Step], sizes: dict, from_start=(), to_end=(),
         after = done | (1 << i)
         freed = sum(sizes[t] for t in touched[i] if not masks[t] & ~after & full
                     and t not in end)
-        return during, during - steps[i].scratch - freed
+        return during - steps[i].shared, during - steps[i].scratch - freed
 
     # state (set of steps run) -> (peak so far, bytes live, ready steps, previous state,
     # step taken); level by level (the states of one level have run the same number)
@@ -162,15 +165,26 @@ def steps_of(graph: Graph, calls: list[LayerCall], find, alignment: int,
     io = {find(t) for t in list(graph.inputs) + list(graph.outputs)}
     sizes: dict = {}
     steps = []
-    for c in calls:
+    readers: dict = {}
+    for k, c in enumerate(calls):
+        for t in c.reads:
+            if t >= 0:
+                readers.setdefault(find(t), set()).add(k)
+    for k, c in enumerate(calls):
         reads = tuple(dict.fromkeys(find(t) for t in c.reads if t >= 0))
         writes = tuple(dict.fromkeys(find(t) for t in c.writes if t >= 0))
         for r in reads + writes:
             t = graph.tensors[r]
             arena = not (t.is_const or t.is_variable) and (io_in_arena or r not in io)
             sizes[r] = align_up(t.nbytes, alignment) if arena else 0
+        # in place over an input no other step reads (grant_overlaps decides for real;
+        # choose_order keeps an order only when the planned arena shrinks)
+        shared = sum(min(sizes[find(o.input)], sizes[find(o.output)]) for o in c.overlaps
+                     if not o.alias and o.offset == 0 and find(o.input) in sizes
+                     and find(o.output) in sizes and readers.get(find(o.input)) == {k}
+                     and find(o.input) != find(o.output))
         steps.append(Step(reads, writes, sum(align_up(s, alignment) for s in c.scratch
-                                             if s > 0)))
+                                             if s > 0), shared))
     from_start = {find(t) for t in graph.inputs} if io_in_arena else set()
     to_end = {find(t) for t in graph.outputs} if io_in_arena else set()
     return steps, sizes, from_start, to_end

@@ -1,0 +1,90 @@
+/* tg_dsp_resblock.c - fused basic residual blocks on the dsp kernels (tg_dsp_resblock.h). */
+#include "tg_dsp_resblock.h"
+
+#include "tg_resblock_rows.h"
+
+static void tg_dsp_resblock_conv_row(const void *conv, const int8_t *in, int32_t rows,
+                                     int32_t pad_top, int8_t *out, void *scratch)
+{
+    tg_dsp_conv_params_t c = *(const tg_dsp_conv_params_t *)conv;
+    c.input_height = rows;
+    c.pad_top = pad_top;
+    tg_dsp_conv_s8(&c, in, out, scratch);
+}
+
+static void tg_dsp_resblock_gemm_row(const void *gemm, const int8_t *in, int8_t *out,
+                                     void *scratch)
+{
+    tg_dsp_gemm_s8((const tg_dsp_gemm_params_t *)gemm, in, out, scratch);
+}
+
+static void tg_dsp_resblock_add_row(const void *add, const int8_t *input1,
+                                    const int8_t *input2, int8_t *out_row)
+{
+    tg_dsp_add_s8((const tg_dsp_add_params_t *)add, input1, input2, out_row);
+}
+
+static void tg_dsp_resblock_add_table_row(const void *add, const int8_t *input1,
+                                          const int8_t *input2, int8_t *out_row)
+{
+    tg_dsp_add_table_s8((const tg_dsp_add_table_params_t *)add, input1, input2, out_row);
+}
+
+static void tg_dsp_resblock_geometry(tg_rb_geometry_t *g, int32_t height, int32_t x_first,
+                                     const tg_dsp_conv_params_t *c1,
+                                     const tg_dsp_conv_params_t *c2)
+{
+    g->height = height;
+    g->in_height = c1->input_height;
+    g->x_row = (size_t)c1->input_width * (size_t)c1->input_depth;
+    g->a_row = (size_t)c1->output_width * (size_t)c1->output_depth;
+    g->out_row = (size_t)c2->output_width * (size_t)c2->output_depth;
+    g->kh1 = c1->filter_height;
+    g->pad1 = c1->pad_top;
+    g->stride1 = c1->stride_height;
+    g->kh2 = c2->filter_height;
+    g->pad2 = c2->pad_top;
+    g->x_first = x_first;
+}
+
+void tg_dsp_resblock_s8(const tg_dsp_resblock_params_t *p, const int8_t *x, int8_t *output,
+                        int8_t *window, int8_t *b_row, void *scratch)
+{
+    tg_rb_geometry_t g;
+    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
+    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2, NULL, NULL,
+                     tg_dsp_resblock_add_row, &p->add, x, output, window, b_row, NULL,
+                     scratch);
+}
+
+void tg_dsp_resblock_table_s8(const tg_dsp_resblock_table_params_t *p, const int8_t *x,
+                              int8_t *output, int8_t *window, int8_t *b_row, void *scratch)
+{
+    tg_rb_geometry_t g;
+    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
+    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2, NULL, NULL,
+                     tg_dsp_resblock_add_table_row, &p->add, x, output, window, b_row, NULL,
+                     scratch);
+}
+
+void tg_dsp_resblock_down_s8(const tg_dsp_resblock_down_params_t *p, const int8_t *x,
+                             int8_t *output, int8_t *window, int8_t *b_row, int8_t *s_row,
+                             void *scratch)
+{
+    tg_rb_geometry_t g;
+    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
+    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2,
+                     tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_row, &p->add,
+                     x, output, window, b_row, s_row, scratch);
+}
+
+void tg_dsp_resblock_down_table_s8(const tg_dsp_resblock_down_table_params_t *p,
+                                   const int8_t *x, int8_t *output, int8_t *window,
+                                   int8_t *b_row, int8_t *s_row, void *scratch)
+{
+    tg_rb_geometry_t g;
+    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
+    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2,
+                     tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_table_row,
+                     &p->add, x, output, window, b_row, s_row, scratch);
+}
