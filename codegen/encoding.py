@@ -45,8 +45,10 @@ DESCRIBE = {"int4": "all values in [-8, 7]: two per byte",
                        "1-, 2- or 4-bit indices into small tables",
             "sparse": "at least 80 % exact zeros: the non-zero values with 4-bit position "
                       "deltas (FULLY_CONNECTED and pointwise CONV_2D)"}
-# below, skipping zeros one by one costs much more than the int8 kernels (at 80 %: 1.2-1.3x
-# the dsp GEMM's cycles on the emulated Cortex-M4)
+# auto stores a filter sparse from this fraction of zeros: where tg_dsp_sparse_gemm_s8 is
+# faster than the int8 dsp GEMM with margin (emulated Cortex-M4, benchmarks/sparse_bench.py:
+# at 80 % zeros 0.71x on a batch-1 FC, 0.50-0.60x on several rows; break-even near 72 %
+# and 55 %), also once the dense GEMM is 25 % faster; named for a layer, any zeros
 SPARSE_MIN_ZEROS = 0.8
 MIN_SAVING = 0.25    # an encoding must save at least this fraction of the int8 bytes
 INT4_EDGE = 0.8      # int4 is chosen over a palette storing more than this fraction of it
