@@ -123,7 +123,7 @@ static void tg_dsp_sparse_rows4(const tg_dsp_sparse_gemm_params_t *p, const uint
     const int32_t channels = p->channels, q_step = p->quant_step, post = p->output_offset;
     const int32_t *bias = p->bias;
     const uint16_t *ix = p->index;
-    const int8_t *v = p->values;
+    const int32_t *v = p->weights;
     const int32_t *q = p->quant;
     int32_t c;
     for (c = 0; c < channels; ++c, q += q_step) {
@@ -179,10 +179,10 @@ static void tg_dsp_sparse_rows4(const tg_dsp_sparse_gemm_params_t *p, const uint
 #else
         for (; g > 0; --g) {
             const uint32_t d = *ix++;
-            const uint32_t w = tg_read_s8x4(v);
+            const uint32_t w = (uint32_t)*v;
             const uint32_t we = tg_sxtb16(w), wo = tg_sxtb16_ror8(w);
             uint32_t a01, a23;
-            v += 4;
+            ++v;
             TG_SPARSE_E4(d & 15u, we, B);
             TG_SPARSE_E4((d >> 4) & 15u, wo, B);
             TG_SPARSE_E4((d >> 8) & 15u, we, T);
@@ -211,7 +211,7 @@ static void tg_dsp_sparse_row1(const tg_dsp_sparse_gemm_params_t *p, const int8_
     const int32_t channels = p->channels, q_step = p->quant_step, post = p->output_offset;
     const int32_t *bias = p->bias;
     const uint16_t *ix = p->index;
-    const int8_t *v = p->values;
+    const int32_t *v = p->weights;
     const int32_t *q = p->quant;
     int32_t c;
     for (c = 0; c < channels; ++c, q += q_step) {
@@ -255,7 +255,7 @@ static void tg_dsp_sparse_row1(const tg_dsp_sparse_gemm_params_t *p, const int8_
 #else
         for (; g > 0; --g) {
             const uint32_t d = *ix++;
-            const uint32_t w = tg_read_s8x4(v);
+            const uint32_t w = (uint32_t)*v;
             const int8_t *p0 = x + (d & 15u);
             const int8_t *p1 = p0 + ((d >> 4) & 15u);
             const int8_t *p2 = p1 + ((d >> 8) & 15u);
@@ -263,7 +263,7 @@ static void tg_dsp_sparse_row1(const tg_dsp_sparse_gemm_params_t *p, const int8_
             const uint32_t x0v = (uint32_t)(int32_t)*p0, x1v = (uint32_t)(int32_t)*p1;
             const uint32_t x2v = (uint32_t)(int32_t)*p2, x3v = (uint32_t)(int32_t)*p3;
             const uint32_t we = tg_sxtb16(w), wo = tg_sxtb16_ror8(w);
-            v += 4;
+            ++v;
             x = p3;
             acc = tg_smlabb(x0v, we, acc);
             acc = tg_smlabb(x1v, wo, acc);

@@ -10,8 +10,8 @@
  * for `rows` input rows x_r of `depth` values, row r gathered as in tg_dsp_gemm.h (out_w,
  * out_h, in_w, in_h, stride_w, stride_h: all ones for a plain GEMM).
  * The filter (tg_sparse_gemm.h): per channel in `index` its number n of groups of 4
- * entries, then n uint16 of 4 position deltas each (entry j's at bit 4 j); `values` the
- * entries' weights, 4 per group.  `bias` per channel (the input zero point folded in),
+ * entries, then n uint16 of 4 position deltas each (entry j's at bit 4 j); `weights` the
+ * entries' weights, a group's 4 int8 as one little-endian word (entry j at bit 8 j).  `bias` per channel (the input zero point folded in),
  * `quant` per channel 3 int32 (M' = 2 M - 2^32, right shift s, half: see
  * tg_dsp_requantize_hm in tg_dsp_requant.h; prepared by codegen/lowering/dsp_support.py
  * gemm_quant_table), quant_step 3, or 0 when every channel shares the first three.
@@ -22,7 +22,7 @@ typedef struct {
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
     const uint16_t *index;      /* per channel: groups, then one word of deltas a group */
-    const int8_t *values;       /* the entries' weights, 4 a group, channel by channel */
+    const int32_t *weights;     /* a word of 4 int8 weights a group, channel by channel */
     const int32_t *bias;        /* [channels]: biases, input zero point folded in */
     const int32_t *quant;       /* [channels][3] (or [1][3]): M', s, half */
     int32_t quant_step;         /* 3, or 0: the first three for every channel */

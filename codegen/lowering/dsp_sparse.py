@@ -2,8 +2,8 @@
 the DSP extension: tg_dsp_sparse_gemm_s8 (runtime_c/tg_dsp_sparse_gemm.h), four rows a
 pass from an int16 copy, a cost that follows the non-zero weights.
 
-The constants are those of the portable sparse kernel (the same index stream and weights:
-the filter bytes the encoding reports) with the dsp GEMM's effective biases and
+The constants are those of the portable sparse kernel (the same index stream and weights,
+the weights as words: the filter bytes the encoding reports) with the dsp GEMM's effective biases and
 requantization table (lowering/dsp_support.py `gemm_quant_table`), one triple (M', s,
 half) per channel instead of per channel triple.
 """
@@ -42,7 +42,12 @@ def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int
                        "(arena_alignment in the target)")
     g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
         else gather
-    c_i, r_i, c_v, r_v = sparse_consts(ctx, enc, channels, depth)
+    c_i, r_i, _, _ = sparse_consts(ctx, enc, channels, depth)
+    # the weights as words (4-byte aligned in the weights struct): one LDR a group
+    c_v, r_v = ctx.const("filter_values", "int32_t",
+                         np.ascontiguousarray(enc.table, np.int8).view("<i4").astype(np.int32),
+                         f"the filter's {enc.label()[7:-1]} weights with fillers and padding "
+                         "(0), 4 a word")
     c_b, r_b = ctx.const("bias", "int32_t", biases[:channels],
                          "biases with the input zero point folded in")
     c_q, r_q = ctx.const("quant", "int32_t", quant.reshape(-1),
@@ -52,7 +57,7 @@ def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int
     scratch = [32 * -(-depth // 4)] if rows > 1 else []
     return LayerCall(
         op=op, kernel="tg_dsp_sparse_gemm_s8", params_type="tg_dsp_sparse_gemm_params_t",
-        params=dict(rows=rows, depth=depth, channels=channels, index=r_i, values=r_v,
+        params=dict(rows=rows, depth=depth, channels=channels, index=r_i, weights=r_v,
                     bias=r_b, quant=r_q, quant_step=0 if shared else 3, output_offset=post,
                     act_min=act_min, act_max=act_max, **g),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0) if scratch else CExpr("NULL")],
