@@ -47,7 +47,7 @@ DESCRIBE = {"int4": "all values in [-8, 7]: two per byte",
                       "deltas (FULLY_CONNECTED and pointwise CONV_2D)"}
 # auto stores a filter sparse from this fraction of zeros: where tg_dsp_sparse_gemm_s8 is
 # faster than the int8 dsp GEMM with margin (emulated Cortex-M4, benchmarks/sparse_bench.py:
-# at 80 % zeros 0.71x on a batch-1 FC, 0.50-0.60x on several rows; break-even near 72 %
+# at 80 % zeros 0.67x on a batch-1 FC, 0.50-0.60x on several rows; break-even near 70 %
 # and 55 %), also once the dense GEMM is 25 % faster; named for a layer, any zeros
 SPARSE_MIN_ZEROS = 0.8
 MIN_SAVING = 0.25    # an encoding must save at least this fraction of the int8 bytes
