@@ -115,6 +115,43 @@ static void tg_dsp_sparse_expand4(const int8_t *x0, const int8_t *x1, const int8
     acc2 = tg_smlabt(a23, (w), acc2); acc3 = tg_smlatt(a23, (w), acc3)
 #define TG_SPARSE_MAC4(w, TOP) TG_SPARSE_MAC4_##TOP(w)
 
+#if TG_SPARSE_ASM
+/* One group of 4 entries on four rows (operands named as in tg_dsp_sparse_rows4's asm). */
+#define TG_SPARSE_ROWS4_GROUP \
+    "ldrh   %[d], [%[ix]], #2\n\t"                                            \
+    "ldr    %[w], [%[v]], #4\n\t"                                             \
+    "and    %[a], %[d], #15\n\t"                                              \
+    "sxtb16 %[wo], %[w], ror #8\n\t"                                          \
+    "sxtb16 %[w], %[w]\n\t"                                                   \
+    "add    %[x], %[x], %[a], lsl #3\n\t"                                     \
+    "ldrd   %[a], %[b], [%[x]]\n\t"                                           \
+    "smlabb %[c0], %[a], %[w], %[c0]\n\t"                                     \
+    "smlatb %[c1], %[a], %[w], %[c1]\n\t"                                     \
+    "smlabb %[c2], %[b], %[w], %[c2]\n\t"                                     \
+    "smlatb %[c3], %[b], %[w], %[c3]\n\t"                                     \
+    "ubfx   %[a], %[d], #4, #4\n\t"                                           \
+    "add    %[x], %[x], %[a], lsl #3\n\t"                                     \
+    "ldrd   %[a], %[b], [%[x]]\n\t"                                           \
+    "smlabb %[c0], %[a], %[wo], %[c0]\n\t"                                    \
+    "smlatb %[c1], %[a], %[wo], %[c1]\n\t"                                    \
+    "smlabb %[c2], %[b], %[wo], %[c2]\n\t"                                    \
+    "smlatb %[c3], %[b], %[wo], %[c3]\n\t"                                    \
+    "ubfx   %[a], %[d], #8, #4\n\t"                                           \
+    "add    %[x], %[x], %[a], lsl #3\n\t"                                     \
+    "ldrd   %[a], %[b], [%[x]]\n\t"                                           \
+    "smlabt %[c0], %[a], %[w], %[c0]\n\t"                                     \
+    "smlatt %[c1], %[a], %[w], %[c1]\n\t"                                     \
+    "smlabt %[c2], %[b], %[w], %[c2]\n\t"                                     \
+    "smlatt %[c3], %[b], %[w], %[c3]\n\t"                                     \
+    "lsrs   %[d], %[d], #12\n\t"                                              \
+    "add    %[x], %[x], %[d], lsl #3\n\t"                                     \
+    "ldrd   %[a], %[b], [%[x]]\n\t"                                           \
+    "smlabt %[c0], %[a], %[wo], %[c0]\n\t"                                    \
+    "smlatt %[c1], %[a], %[wo], %[c1]\n\t"                                    \
+    "smlabt %[c2], %[b], %[wo], %[c2]\n\t"                                    \
+    "smlatt %[c3], %[b], %[wo], %[c3]\n\t"
+#endif
+
 /* Rows r..r+n-1 (n = 1..4; expanded in xs, the last repeated) for every channel. */
 static void tg_dsp_sparse_rows4(const tg_dsp_sparse_gemm_params_t *p, const uint32_t *xs,
                                 int32_t n, int8_t *out)
@@ -132,44 +169,22 @@ static void tg_dsp_sparse_rows4(const tg_dsp_sparse_gemm_params_t *p, const uint
         uint32_t acc0 = (uint32_t)bias[c], acc1 = acc0, acc2 = acc0, acc3 = acc0;
 #if TG_SPARSE_ASM
         if (g > 0) {
-            /* per group of 4 entries: 45 cycles (16 multiplies) on the m4run model */
+            /* per group of 4 entries: 41 cycles (16 multiplies) on the m4run model, two
+             * groups a pass (+4 for the loop), an odd one first */
             uint32_t d, w, wo, a, b;
             __asm__ volatile(
+                "tst    %[g], #1\n\t"
+                "beq    2f\n\t"
+                TG_SPARSE_ROWS4_GROUP
+                "2:\n\t"
+                "lsrs   %[g], %[g], #1\n\t"
+                "beq    3f\n"
                 "1:\n\t"
-                "ldrh   %[d], [%[ix]], #2\n\t"
-                "ldr    %[w], [%[v]], #4\n\t"
-                "and    %[a], %[d], #15\n\t"
-                "sxtb16 %[wo], %[w], ror #8\n\t"
-                "sxtb16 %[w], %[w]\n\t"
-                "add    %[x], %[x], %[a], lsl #3\n\t"
-                "ldrd   %[a], %[b], [%[x]]\n\t"
-                "smlabb %[c0], %[a], %[w], %[c0]\n\t"
-                "smlatb %[c1], %[a], %[w], %[c1]\n\t"
-                "smlabb %[c2], %[b], %[w], %[c2]\n\t"
-                "smlatb %[c3], %[b], %[w], %[c3]\n\t"
-                "ubfx   %[a], %[d], #4, #4\n\t"
-                "add    %[x], %[x], %[a], lsl #3\n\t"
-                "ldrd   %[a], %[b], [%[x]]\n\t"
-                "smlabb %[c0], %[a], %[wo], %[c0]\n\t"
-                "smlatb %[c1], %[a], %[wo], %[c1]\n\t"
-                "smlabb %[c2], %[b], %[wo], %[c2]\n\t"
-                "smlatb %[c3], %[b], %[wo], %[c3]\n\t"
-                "ubfx   %[a], %[d], #8, #4\n\t"
-                "add    %[x], %[x], %[a], lsl #3\n\t"
-                "ldrd   %[a], %[b], [%[x]]\n\t"
-                "smlabt %[c0], %[a], %[w], %[c0]\n\t"
-                "smlatt %[c1], %[a], %[w], %[c1]\n\t"
-                "smlabt %[c2], %[b], %[w], %[c2]\n\t"
-                "smlatt %[c3], %[b], %[w], %[c3]\n\t"
-                "lsrs   %[d], %[d], #12\n\t"
-                "add    %[x], %[x], %[d], lsl #3\n\t"
-                "ldrd   %[a], %[b], [%[x]]\n\t"
-                "smlabt %[c0], %[a], %[wo], %[c0]\n\t"
-                "smlatt %[c1], %[a], %[wo], %[c1]\n\t"
-                "smlabt %[c2], %[b], %[wo], %[c2]\n\t"
-                "smlatt %[c3], %[b], %[wo], %[c3]\n\t"
+                TG_SPARSE_ROWS4_GROUP
+                TG_SPARSE_ROWS4_GROUP
                 "subs   %[g], %[g], #1\n\t"
-                "bne    1b"
+                "bne    1b\n"
+                "3:"
                 : [c0] "+r"(acc0), [c1] "+r"(acc1), [c2] "+r"(acc2), [c3] "+r"(acc3),
                   [x] "+r"(x), [ix] "+r"(ix), [v] "+r"(v), [g] "+r"(g), [d] "=&r"(d),
                   [w] "=&r"(w), [wo] "=&r"(wo), [a] "=&r"(a), [b] "=&r"(b)
