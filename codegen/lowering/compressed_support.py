@@ -87,16 +87,19 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 
-def sparse_consts(ctx: LowerContext, enc: FilterEncoding, channels: int, depth: int) -> tuple:
+def sparse_consts(ctx: LowerContext, enc: FilterEncoding, channels: int, depth: int,
+                  words: bool = False) -> tuple:
     """The sparse filter's two constants (codegen/encoding.py): the uint16 index stream
-    and the entries' weights."""
+    and the entries' weights (`words`: a group's 4 as one little-endian int32, aligned)."""
     c_i, r_i = ctx.const("filter_sparse", "uint16_t",
                          np.ascontiguousarray(enc.data).view("<u2").astype(np.uint16),
                          f"{channels}x{depth} filter: per channel its groups of 4 entries, "
                          "then their 4-bit position deltas", encoding="sparse")
-    c_v, r_v = ctx.const("filter_values", "int8_t", enc.table,
+    table = np.ascontiguousarray(enc.table, np.int8)
+    c_v, r_v = ctx.const("filter_values", "int32_t" if words else "int8_t",
+                         table.view("<i4").astype(np.int32) if words else table,
                          f"the filter's {enc.label()[7:-1]} weights, with fillers and "
-                         "padding (0)")
+                         "padding (0)" + (", 4 a word" if words else ""))
     return c_i, r_i, c_v, r_v
 
 

@@ -3,8 +3,8 @@ the DSP extension: tg_dsp_sparse_gemm_s8 (runtime_c/tg_dsp_sparse_gemm.h), four 
 pass from an int16 copy, a cost that follows the non-zero weights.
 
 The constants are those of the portable sparse kernel (the same index stream and weights,
-the weights as words: the filter bytes the encoding reports) with the dsp GEMM's effective biases and
-requantization table (lowering/dsp_support.py `gemm_quant_table`), one triple (M', s,
+the weights as words: the filter bytes the encoding reports) with the dsp GEMM's effective
+biases and requantization table (lowering/dsp_support.py `gemm_quant_table`), one triple (M', s,
 half) per channel instead of per channel triple.
 """
 from __future__ import annotations
@@ -22,8 +22,10 @@ from codegen.lowering.dsp_support import gemm_quant_table
 def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                     weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                     output_offset: int, act_min: int, act_max: int, inp: int, out: int,
-                    comment: str, macs: int, gather: dict | None = None, **_) -> LayerCall:
-    """The LayerCall of tg_dsp_sparse_gemm_s8 (`gather` as for lowering/dsp_support.gemm_call)."""
+                    comment: str, macs: int, gather: dict | None = None,
+                    per_channel: bool = True) -> LayerCall:
+    """The LayerCall of tg_dsp_sparse_gemm_s8 (`gather` as for lowering/dsp_support.gemm_call;
+    `per_channel` is not needed: the requantization table tells)."""
     channels, depth = weights.shape
     w = np.array(weights, dtype=np.int8)
     biases, table, post = gemm_quant_table(w, bias, input_zero_point, multiplier, shift,
@@ -42,12 +44,8 @@ def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int
                        "(arena_alignment in the target)")
     g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
         else gather
-    c_i, r_i, _, _ = sparse_consts(ctx, enc, channels, depth)
     # the weights as words (4-byte aligned in the weights struct): one LDR a group
-    c_v, r_v = ctx.const("filter_values", "int32_t",
-                         np.ascontiguousarray(enc.table, np.int8).view("<i4").astype(np.int32),
-                         f"the filter's {enc.label()[7:-1]} weights with fillers and padding "
-                         "(0), 4 a word")
+    c_i, r_i, c_v, r_v = sparse_consts(ctx, enc, channels, depth, words=True)
     c_b, r_b = ctx.const("bias", "int32_t", biases[:channels],
                          "biases with the input zero point folded in")
     c_q, r_q = ctx.const("quant", "int32_t", quant.reshape(-1),
