@@ -345,7 +345,10 @@ def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
     if "sparse" in allowed and channel_axis == 0 and v.size:
         zeros = float(np.mean(v == 0))
         if zeros >= SPARSE_MIN_ZEROS or (forced and zeros > 0):
-            out.append(encode_sparse(v))
+            try:
+                out.append(encode_sparse(v))
+            except EncodingChoiceError as e:       # a row too long for its group count
+                why.append(str(e))
         else:
             why.append(f"sparse: {zeros:.0%} zeros (needs {SPARSE_MIN_ZEROS:.0%})")
     return out, why
