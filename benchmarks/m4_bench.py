@@ -187,12 +187,13 @@ GENERATE_OPTIONS: dict = {}
 
 
 def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_in_arena: bool,
-                     profile: int, per_layer: bool, compress: tuple = ()) -> tuple:
+                     profile: int, per_layer: bool, compress: tuple = (),
+                     layer_compress: dict | None = None) -> tuple:
     """Generate, cross-compile, link and run under m4run: (gen, manifest, sizes, regions)."""
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
                    force=True, io_in_arena=io_in_arena, profile=per_layer, compress=compress,
-                   **GENERATE_OPTIONS)
+                   layer_compress=layer_compress, **GENERATE_OPTIONS)
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -239,18 +240,18 @@ def _per_layer(gen, regions: list[dict]) -> list[dict]:
 
 def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
           profile: int = 0, io_in_arena: bool = False, per_layer: bool = True,
-          compress: tuple = ()) -> dict:
+          compress: tuple = (), layer_compress: dict | None = None) -> dict:
     use_cmsis, kernels = SETS[kset]
     cmsis_nn = cmsis_path if use_cmsis else None
     gen, man, sizes, regions = _build_and_count(model, work / "whole", cmsis_nn, kernels,
                                                 io_in_arena, profile, per_layer=False,
-                                                compress=compress)
+                                                compress=compress, layer_compress=layer_compress)
     region = regions[0]
     layers = []
     if per_layer:
         lgen, _, _, lregions = _build_and_count(model, work / "layers", cmsis_nn, kernels,
                                                 io_in_arena, 0, per_layer=True,
-                                                compress=compress)
+                                                compress=compress, layer_compress=layer_compress)
         layers = _per_layer(lgen, lregions)
     return dict(
         layer_cycles=layers, model=model.stem, kernels=kset,

@@ -12,10 +12,14 @@ that know the form (runtime_c/tg_cw.h).  The encodings:
 - "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
   output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
   (i * k) // 8 (least significant first).
-- "sparse" (rows only): per output channel a bitmap of ceil(depth / 32) little-endian
-  32-bit words (bit i set: value i is not zero), and the non-zero values of all rows in
-  order; a kernel skips the zeros (TFLite int8 filters have zero point 0, so a skipped
-  product is exactly zero).
+- "sparse" (rows only): the non-zero values as entries (delta, weight), 4-bit deltas:
+  per output channel, starting at position 0, each entry moves the position on by its
+  delta (0..15) and multiplies the value there by its weight; a gap of more than 15 takes
+  filler entries (delta 15, weight 0), and a channel's entries are padded to a multiple
+  of 4 with (0, 0).  Stored as `index`, little-endian uint16: per channel the number of
+  groups of 4 entries, then one uint16 per group (entry j's delta at bit 4 j), and the
+  weights, 4 per group, in `table`; a channel of zeros is one uint16.  A kernel skips the
+  zeros (TFLite int8 filters have zero point 0, so a skipped product is exactly zero).
 
 Filters of FULLY_CONNECTED and CONV_2D are packed row by row (one row per output channel,
 each starting on a byte boundary: int4 rows are padded to whole groups of 8 values, so
@@ -39,10 +43,12 @@ KINDS = ("int4", "palette", "sparse")
 DESCRIBE = {"int4": "all values in [-8, 7]: two per byte",
             "palette": "at most 2, 4 or 16 distinct values per output channel (or tensor): "
                        "1-, 2- or 4-bit indices into small tables",
-            "sparse": "at least 80 % exact zeros: a bitmap of the non-zero values and those "
-                      "values (FULLY_CONNECTED and pointwise CONV_2D)"}
-# below, skipping zeros one by one costs much more than the int8 kernels (at 80 %: 1.2-1.3x
-# the dsp GEMM's cycles on the emulated Cortex-M4)
+            "sparse": "at least 80 % exact zeros: the non-zero values with 4-bit position "
+                      "deltas (FULLY_CONNECTED and pointwise CONV_2D)"}
+# auto stores a filter sparse from this fraction of zeros: where tg_dsp_sparse_gemm_s8 is
+# faster than the int8 dsp GEMM with margin (emulated Cortex-M4, benchmarks/sparse_bench.py:
+# at 80 % zeros 0.67x on a batch-1 FC, 0.50-0.60x on several rows; break-even near 70 %
+# and 55 %), also once the dense GEMM is 25 % faster; named for a layer, any zeros
 SPARSE_MIN_ZEROS = 0.8
 MIN_SAVING = 0.25    # an encoding must save at least this fraction of the int8 bytes
 INT4_EDGE = 0.8      # int4 is chosen over a palette storing more than this fraction of it
@@ -143,7 +149,7 @@ class FilterEncoding:
 
     def label(self) -> str:
         if self.encoding == "sparse":
-            return f"sparse ({self.table.size} non-zero)"
+            return f"sparse ({int(np.count_nonzero(self.table))} non-zero)"
         if self.encoding == "palette":
             return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
         return self.encoding
@@ -228,20 +234,49 @@ def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
                           per_channel=per_channel, data=data, table=table)
 
 
+SPARSE_GROUP = 4       # entries per uint16 of deltas
+SPARSE_MAX_DELTA = 15
+
+
+def sparse_entries(row: np.ndarray) -> tuple[list[int], list[int]]:
+    """One row's (deltas, weights) entries: fillers for gaps over 15, padded to groups."""
+    deltas: list[int] = []
+    weights: list[int] = []
+    pos = 0
+    for i in np.flatnonzero(row):
+        gap = int(i) - pos
+        while gap > SPARSE_MAX_DELTA:
+            deltas.append(SPARSE_MAX_DELTA)
+            weights.append(0)
+            gap -= SPARSE_MAX_DELTA
+        deltas.append(gap)
+        weights.append(int(row[i]))
+        pos = int(i)
+    pad = -len(deltas) % SPARSE_GROUP
+    return deltas + [0] * pad, weights + [0] * pad
+
+
 def encode_sparse(values: np.ndarray) -> FilterEncoding:
-    """Rows [C, ...] -> bitmap words per row + the non-zero values (row order)."""
+    """Rows [C, ...] -> the uint16 index stream (groups per row, then the 4-bit deltas of
+    each group) and the entries' weights (row order)."""
     v = np.asarray(values).astype(np.int8)
     rows = v.reshape(v.shape[0], -1)
-    c, d = rows.shape
-    words = (d + 31) // 32
-    bits = np.zeros((c, words * 32), np.uint64)
-    bits[:, :d] = rows != 0
-    bitmap = (bits.reshape(c, words, 32) << np.arange(32, dtype=np.uint64)).sum(axis=2)
-    data = bitmap.astype("<u4").view(np.uint8).reshape(-1)
-    nonzero = rows[rows != 0].astype(np.int8)
-    return FilterEncoding("sparse", int(v.size), int(data.size + nonzero.size), "", bits=1,
-                          channels=c, layout="rows", row_bytes=words * 4, data=data,
-                          table=nonzero)
+    index: list[int] = []
+    weights: list[int] = []
+    for row in rows:
+        d, w = sparse_entries(row)
+        groups = len(d) // SPARSE_GROUP
+        if groups > 0xFFFF:
+            raise EncodingChoiceError(f"sparse: {groups} groups of entries in a row (at "
+                                      "most 65535)")
+        index.append(groups)
+        for g in range(groups):
+            index.append(sum(d[g * SPARSE_GROUP + j] << (4 * j) for j in range(SPARSE_GROUP)))
+        weights += w
+    data = np.array(index, "<u2").view(np.uint8).copy()
+    table = np.array(weights, np.int8)
+    return FilterEncoding("sparse", int(v.size), int(data.size + table.size), "", bits=4,
+                          channels=rows.shape[0], layout="rows", data=data, table=table)
 
 
 def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -> np.ndarray:
@@ -268,17 +303,25 @@ def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -
         return enc.table[base + idx].astype(np.int8).reshape(shape)
     if enc.encoding == "sparse":
         d = n // max(c, 1)
-        words = np.ascontiguousarray(enc.data).view("<u4").reshape(c, -1).astype(np.int64)
-        mask = ((words[:, :, None] >> np.arange(32)) & 1).reshape(c, -1)[:, :d].astype(bool)
-        out = np.zeros((c, d), np.int8)
-        out[mask] = enc.table
-        return out.reshape(shape)
+        index = np.ascontiguousarray(enc.data).view("<u2").astype(np.int64)
+        out = np.zeros((c, d), np.int64)
+        k = e = 0
+        for r in range(c):
+            groups, pos = int(index[k]), 0
+            for g in index[k + 1:k + 1 + groups]:
+                for j in range(SPARSE_GROUP):
+                    pos += (int(g) >> (4 * j)) & 15
+                    out[r, pos] += int(enc.table[e])
+                    e += 1
+            k += 1 + groups
+        return out.astype(np.int8).reshape(shape)
     raise ValueError(f"decode: {enc.encoding!r} is not an encoding of a packed filter")
 
 
-def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...]) -> \
-        tuple[list[FilterEncoding], list[str]]:
-    """Every allowed encoding that can store the filter, and why the others cannot."""
+def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
+               forced: bool = False) -> tuple[list[FilterEncoding], list[str]]:
+    """Every allowed encoding that can store the filter, and why the others cannot
+    (sparse below SPARSE_MIN_ZEROS only when `forced`: the threshold is a speed rule)."""
     v = np.asarray(values)
     out: list[FilterEncoding] = []
     why: list[str] = []
@@ -301,8 +344,11 @@ def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...]) 
                        "than 16)")
     if "sparse" in allowed and channel_axis == 0 and v.size:
         zeros = float(np.mean(v == 0))
-        if zeros >= SPARSE_MIN_ZEROS:
-            out.append(encode_sparse(v))
+        if zeros >= SPARSE_MIN_ZEROS or (forced and zeros > 0):
+            try:
+                out.append(encode_sparse(v))
+            except EncodingChoiceError as e:       # a row too long for its group count
+                why.append(str(e))
         else:
             why.append(f"sparse: {zeros:.0%} zeros (needs {SPARSE_MIN_ZEROS:.0%})")
     return out, why
@@ -324,7 +370,7 @@ def choose(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
         return raw(v, "compression off")
     if v.dtype != np.int8:
         return raw(v, f"filter is {v.dtype}, not int8")
-    cands, why = candidates(v, channel_axis, allowed)
+    cands, why = candidates(v, channel_axis, allowed, forced)
     if not cands:
         if forced:
             raise EncodingChoiceError("; ".join(why))

@@ -20,7 +20,7 @@ from codegen.graph import Op
 
 # How a constant array is stored in flash: "raw" (the values as a C array of `ctype`), or a
 # compressed filter (codegen/encoding.py: "int4" packed values, "palette" packed indices,
-# "sparse" the bitmap of non-zero values; `values` are then the packed bytes) that only kernels reading that form are given.
+# "sparse" the index stream of the non-zero values; `values` are then the packed bytes) that only kernels reading that form are given.
 ENCODINGS = ("raw", "int4", "palette", "sparse")
 
 

@@ -8,16 +8,18 @@
 /*
  * output[r][c] = clamp(requantize(bias[c] + sum_d w[c][d] * input[r][d]) + output_offset)
  * for `rows` input rows of `depth` values; the input zero point is folded into `bias`.
- * The filter: per output channel `bitmap_words` little-endian 32-bit words (bit d set:
- * w[c][d] is not zero), and the non-zero values of every channel in order in `values`.
+ * The filter (codegen/encoding.py, "sparse"): per output channel, in `index`, the number
+ * n of groups of 4 entries, then n uint16 each holding 4 position deltas (entry j's at
+ * bit 4 j); in `values` the entries' weights, 4 per group, channel after channel.  The
+ * position starts at 0 for every channel; each entry adds its delta to it, then its
+ * weight times the input value there (fillers and padding have weight 0).
  */
 typedef struct {
     int32_t rows;               /* input rows (pixels or batches) */
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
-    const uint8_t *bitmap;      /* [channels][bitmap_words * 4] */
-    int32_t bitmap_words;       /* (depth + 31) / 32 */
-    const int8_t *values;       /* the non-zero weights, channel by channel */
+    const uint16_t *index;      /* per channel: groups, then one word of deltas a group */
+    const int8_t *values;       /* the entries' weights, 4 a group, channel by channel */
     const int32_t *bias;        /* [channels] bias - input zero point * sum_d w[c][d] */
     const int32_t *multiplier;  /* [channels] if per_channel, else [1] */
     const int32_t *shift;       /* same length as multiplier */

@@ -120,6 +120,15 @@ def _fits(v, axis, bits, per_channel):
     return np.unique(v).size <= 1 << bits
 
 
+def _sparse_groups(row) -> int:
+    """Groups of 4 entries the sparse encoding stores for a row: one entry per non-zero
+    value and one filler per 15 zeros beyond the first 15 of a gap."""
+    where = np.flatnonzero(row)
+    gaps = np.diff(np.concatenate([[0], where]))
+    entries = int(sum(max(1, -(-int(g) // 15)) for g in gaps))
+    return -(-entries // 4)
+
+
 def test_chooser_picks_smallest_and_says_why():
     rng = np.random.default_rng(1)
     int4 = draw(rng, "int4", (16, 64), 0)
@@ -137,11 +146,13 @@ def test_chooser_picks_smallest_and_says_why():
     # int4-ranged with few values: the smaller palette wins over int4 unless only int4
     assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, KINDS).encoding == "palette"
     assert choose(np.tile([[-3, 5]], (8, 32)).astype(np.int8), 0, ("int4",)).encoding == "int4"
-    # 80 % zeros, two whole zero channels: bitmap words + the non-zero values
+    # 80 % zeros, two whole zero channels: per channel a uint16 count of groups, then a
+    # uint16 of 4 deltas and 4 weights a group of entries (a gap over 15 takes fillers)
     zeros = draw(rng, "zeros", (16, 64), 0)
     e = choose(zeros, 0, KINDS)
     assert e.encoding == "sparse"
-    assert e.after == 16 * 2 * 4 + int(np.count_nonzero(zeros)) and e.after < 0.4 * e.before
+    assert e.after == sum(2 + 6 * _sparse_groups(row) for row in zeros)
+    assert e.after < 0.4 * e.before
     assert not np.any(decode(e, zeros.shape)[0]) and not np.any(decode(e, zeros.shape)[8])
     half = np.where(np.arange(64) % 2 == 0, 0, dense)      # 50 % zeros: too slow to skip
     assert "sparse: 50% zeros (needs 80%)" in choose(half.astype(np.int8), 0, KINDS).reason
@@ -233,7 +244,7 @@ def test_compressed_models_bit_exact_portable(tmp_path):
     kernels = {layer.call.kernel for layer in res.gen.program.layers}
     assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8",
                        "tg_sparse_gemm_s8"}
-    assert ("sparse", 1, False) in kinds
+    assert ("sparse", 4, False) in kinds
 
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
@@ -253,8 +264,8 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
                            compress=KINDS, sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
-        ["tg_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
-         "tg_sparse_gemm_s8"]
+        ["tg_dsp_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
+         "tg_dsp_sparse_gemm_s8"]
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -353,7 +364,7 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
     assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
     assert model_c.count("tg_cw_conv_s8(") == 1
-    assert model_c.count("tg_sparse_gemm_s8(") == 1
+    assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1
 
 
 @pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck")
@@ -366,6 +377,7 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     generate(path, out, target="host", kernels=DSP, compress=KINDS)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
-                                    "tg_cw_conv.c", "tg_sparse_gemm.c")]
+                                    "tg_cw_conv.c", "tg_sparse_gemm.c",
+                                    "tg_dsp_sparse_gemm.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

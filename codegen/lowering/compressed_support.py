@@ -87,17 +87,29 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 
+def sparse_consts(ctx: LowerContext, enc: FilterEncoding, channels: int, depth: int,
+                  words: bool = False) -> tuple:
+    """The sparse filter's two constants (codegen/encoding.py): the uint16 index stream
+    and the entries' weights (`words`: a group's 4 as one little-endian int32, aligned)."""
+    c_i, r_i = ctx.const("filter_sparse", "uint16_t",
+                         np.ascontiguousarray(enc.data).view("<u2").astype(np.uint16),
+                         f"{channels}x{depth} filter: per channel its groups of 4 entries, "
+                         "then their 4-bit position deltas", encoding="sparse")
+    table = np.ascontiguousarray(enc.table, np.int8)
+    c_v, r_v = ctx.const("filter_values", "int32_t" if words else "int8_t",
+                         table.view("<i4").astype(np.int32) if words else table,
+                         f"the filter's {enc.label()[7:-1]} weights, with fillers and "
+                         "padding (0)" + (", 4 a word" if words else ""))
+    return c_i, r_i, c_v, r_v
+
+
 def sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                 weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                 per_channel: bool, output_offset: int, act_min: int, act_max: int,
                 inp: int, out: int, comment: str, macs: int) -> LayerCall:
     """FULLY_CONNECTED / pointwise CONV_2D with a sparse filter on tg_sparse_gemm_s8."""
     channels, depth = weights.shape
-    c_bm, r_bm = ctx.const("filter_sparse", "uint8_t", enc.data,
-                           f"{channels}x{depth} filter: bitmap of the non-zero values",
-                           encoding="sparse")
-    c_v, r_v = ctx.const("filter_values", "int8_t", enc.table,
-                         f"the filter's {enc.table.size} non-zero values")
+    c_bm, r_bm, c_v, r_v = sparse_consts(ctx, enc, channels, depth)
     c_b, r_b = ctx.const("bias", "int32_t", folded_bias(bias, weights, input_zero_point),
                          "bias with the input zero point folded in")
     c_m, r_m = ctx.const("multiplier", "int32_t", multiplier, "Q31 output multiplier per "
@@ -105,8 +117,8 @@ def sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     c_s, r_s = ctx.const("shift", "int32_t", shift, "output shift (power of two)")
     return LayerCall(
         op=op, kernel="tg_sparse_gemm_s8", params_type="tg_sparse_gemm_params_t",
-        params=dict(rows=rows, depth=depth, channels=channels, bitmap=r_bm,
-                    bitmap_words=(depth + 31) // 32, values=r_v, bias=r_b, multiplier=r_m,
+        params=dict(rows=rows, depth=depth, channels=channels, index=r_bm,
+                    values=r_v, bias=r_b, multiplier=r_m,
                     shift=r_s, per_channel=int(per_channel), output_offset=output_offset,
                     act_min=act_min, act_max=act_max),
         args=[TensorArg(inp), TensorArg(out)],

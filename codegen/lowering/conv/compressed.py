@@ -2,7 +2,8 @@
 flash: the portable kernels tg_cw_conv_s8 / tg_cw_depthwise_conv_s8 (int4 and palettes),
 and on cores with the DSP extension pointwise convolutions (1x1, stride 1, no padding, one
 group) as the GEMMs of lowering/compressed_support.dsp_gemm_call; sparse pointwise filters
-on tg_sparse_gemm_s8 (both variants).  Asked only for layers whose
+on tg_sparse_gemm_s8 (portable) and 1x1 ones, strided too, on tg_dsp_sparse_gemm_s8
+(lowering/dsp_sparse.py).  Asked only for layers whose
 filter is compressed."""
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import (ALL, SPARSE, cw_field, dsp_gemm_call,
                                                   require_filter, sparse_call)
 from codegen.lowering.conv.portable import _bias_param, _requant_params
+from codegen.lowering.dsp_sparse import dsp_sparse_call
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
 from codegen.ops.conv import analyse_conv, analyse_depthwise_conv
 
@@ -112,5 +114,17 @@ def lower_conv_2d_sparse(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 
 @register("CONV_2D", variant=DSP, reads=SPARSE)
 def lower_conv_2d_sparse_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    require_dsp(ctx)          # the same kernel on both variants
-    return lower_conv_2d_sparse(op, g, ctx)
+    require_dsp(ctx)
+    enc = require_filter(ctx, SPARSE)
+    layer = analyse_conv(op, g)
+    win = layer.win
+    if (layer.f_h, layer.f_w) != (1, 1) or (win.pad_top, win.pad_left) != (0, 0) \
+            or layer.groups != 1:
+        raise Declined("only 1x1 convolutions without padding, one group")
+    gather = None
+    if (win.out_h, win.out_w) != (layer.in_h, layer.in_w):      # strided: every n-th pixel
+        gather = dict(out_w=win.out_w, out_h=win.out_h, in_w=layer.in_w, in_h=layer.in_h,
+                      stride_w=win.stride_w, stride_h=win.stride_h)
+    args = _gemm_args(layer)
+    args["rows"] = layer.batches * win.out_h * win.out_w
+    return dsp_sparse_call(op, ctx, enc, **args, gather=gather)

@@ -1,7 +1,8 @@
 """FULLY_CONNECTED with a compressed filter (codegen/encoding.py) read from flash: the
 portable kernel tg_cw_fully_connected_s8 (int4 and palettes), and on cores with the DSP
 extension the GEMMs tg_dsp_s4_gemm_s8 (int4) and tg_dsp_pal_gemm_s8 (palettes, several
-rows); tg_sparse_gemm_s8 (sparse) for both variants.  Asked only for layers whose filter is
+rows); sparse: tg_sparse_gemm_s8 (portable), tg_dsp_sparse_gemm_s8
+(lowering/dsp_sparse.py).  Asked only for layers whose filter is
 compressed."""
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from codegen.lowering import register
 from codegen.lowering.base import LowerContext
 from codegen.lowering.compressed_support import (ALL, SPARSE, cw_field, dsp_gemm_call,
                                                   require_filter, sparse_call)
+from codegen.lowering.dsp_sparse import dsp_sparse_call
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
 from codegen.ops.fully_connected import analyse_fully_connected, folded_bias
 
@@ -72,5 +74,13 @@ def lower_fully_connected_sparse(op: Op, g: Graph, ctx: LowerContext) -> LayerCa
 
 @register("FULLY_CONNECTED", variant=DSP, reads=SPARSE)
 def lower_fully_connected_sparse_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
-    require_dsp(ctx)          # the same kernel on both variants
-    return _fc_sparse(op, ctx)
+    require_dsp(ctx)
+    enc = require_filter(ctx, SPARSE)
+    fc = analyse_fully_connected(op, g)
+    return dsp_sparse_call(op, ctx, enc, rows=fc.batches,
+                           weights=fc.filt.data.reshape(fc.units, fc.depth),
+                           bias=fc.bias_values, input_zero_point=fc.input_zero_point,
+                           multiplier=fc.multiplier, shift=fc.shift,
+                           output_offset=fc.output_zero_point, act_min=fc.act_min,
+                           act_max=fc.act_max, inp=fc.inp.index, out=fc.out.index,
+                           comment=fc.comment(), macs=fc.batches * fc.units * fc.depth)
