@@ -13,9 +13,13 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codegen.cmsis_nn.common import ARCHS, CmsisNNError
 from codegen.hostcc import find_cc
+
+if TYPE_CHECKING:                      # only for annotations: the package imports this module
+    from codegen.cmsis_nn import CmsisNN
 
 SHIM = Path(__file__).resolve().parent / "buffer_sizes.c"
 
