@@ -238,23 +238,32 @@ def test_compressed_models_bit_exact_portable(tmp_path):
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
-    pointwise layers on tg_dsp_s4_gemm_s8, palettes with rows enough on tg_dsp_pal_gemm_s8,
+    pointwise layers on tg_dsp_s4_gemm_s8 (up to 3 rows) or tg_dsp_cw_gemm_s8, palettes with
+    rows enough on tg_dsp_cw_gemm_s8,
     a 3x3 convolution on the int8 dsp im2col kernel (tg_dsp_conv_s8: its filter stays int8,
     as only the portable kernel, later in the preference, reads it compressed).  (Layers whose
     filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
-    # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
+    # several 256-value chunks (depth 600); of tg_dsp_cw_gemm_s8: int4 and 1-, 2- and 4-bit
+    # indices (per channel and per tensor), odd rows, channels past the last triple, depth
+    # tails after odd and even 4-value steps, one block or several with 16-row chunks
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
                           (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
+                          (7, 69, 8, True, "pal16"), (19, 12, 7, True, "int4"),
+                          (34, 22, 10, False, "pal2"), (5, 41, 2, True, "tpal16"),
                           FC_CASES[-1]]
     convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4], CONV_CASES[-1]]
     res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
                            compress=KINDS, sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
-    assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
-        ["tg_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
+    assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
+        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 7 + \
+        ["tg_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_cw_gemm_s8", "tg_dsp_cw_gemm_s8",
          "tg_sparse_gemm_s8"]
+    blocks = {layer.call.params["block"] < layer.call.params["channels"]
+              for layer in res.gen.program.layers if layer.call.kernel == "tg_dsp_cw_gemm_s8"}
+    assert blocks == {True, False}
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -303,7 +312,7 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     # named for the layer, the palette runs on the dsp palette GEMM even on one row
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    layer_compress={0: ("palette",)})
-    assert gen.program.layers[0].call.kernel == "tg_dsp_pal_gemm_s8"
+    assert gen.program.layers[0].call.kernel == "tg_dsp_cw_gemm_s8"
     with pytest.raises(TinygenError, match="operator #2 .*--compress-layer 2: no kernel of "
                                            "the preference reads its filter as int4"):
         generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
@@ -350,8 +359,8 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
                             compress=KINDS, layer_compress={3: ("int4",)})
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
-    assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 1
+    assert model_c.count("tg_dsp_cw_gemm_s8(") == 3
     assert model_c.count("tg_cw_conv_s8(") == 1
     assert model_c.count("tg_sparse_gemm_s8(") == 1
 
@@ -365,7 +374,7 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
                            CONV_CASES[:1]))
     generate(path, out, target="host", kernels=DSP, compress=KINDS)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
-    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
+    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_cw_gemm.c", "tg_cw_fc.c",
                                     "tg_cw_conv.c", "tg_sparse_gemm.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
