@@ -50,7 +50,19 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
     const int32_t full = p->depth >> 2;
     const uint8_t *row = tg_cw_row(cw, c);
     const int8_t *t = cw->palette ? cw->table + (size_t)c * (size_t)cw->table_stride : NULL;
+    int8_t neg[16];
     int32_t k = 0;
+    if (cw->palette && cw->ref_bits) {          /* shared tables: the channel's, negated? */
+        const uint32_t ref = tg_cw_ref(cw, c);
+        t = cw->table + (size_t)(ref >> 1) * (size_t)cw->table_stride;
+        if (ref & 1u) {
+            int32_t i;
+            for (i = 0; i < cw->table_stride; ++i) {
+                neg[i] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[i]);
+            }
+            t = neg;
+        }
+    }
     if (!cw->palette) {
         /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
          * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */

@@ -43,15 +43,22 @@ def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
                          f"{what}: {how}" + (", channels in fours" if quads else ""),
                          encoding=enc.encoding)
     consts = [c_d]
-    table = CExpr("NULL")
+    table = refs = CExpr("NULL")
     if enc.encoding == "palette":
+        n = enc.table.size >> enc.bits
         c_t, table = ctx.const("filter_table", "int8_t", enc.table,
                                f"{what}: palette, {1 << enc.bits} values "
-                               + ("per output channel" if enc.per_channel else "for the tensor"))
+                               + (f"in each of {n} shared tables" if enc.ref_bits else
+                                  "per output channel" if enc.per_channel else "for the tensor"))
         consts.append(c_t)
+        if enc.ref_bits:
+            c_r, refs = ctx.const("filter_refs", "uint8_t", enc.refs,
+                                  f"{what}: each output channel's table (x 2, + 1: negated), "
+                                  f"{enc.ref_bits} bits each")
+            consts.append(c_r)
     return dict(data=r_d, table=table, palette=int(enc.encoding == "palette"), bits=enc.bits,
                 table_stride=(1 << enc.bits) if enc.per_channel else 0,
-                row_bytes=enc.row_bytes), consts
+                row_bytes=enc.row_bytes, refs=refs, ref_bits=enc.ref_bits), consts
 
 
 def check_s4_depth(depth: int) -> None:
