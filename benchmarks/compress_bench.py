@@ -1,6 +1,7 @@
 """Filter compression against the int8 dsp kernels: single-layer models (pointwise CONV_2D,
-FULLY_CONNECTED) whose filters are int4-ranged or drawn from small palettes per output
-channel, generated for cortex-m4 with --compress none and with the encoding, run under
+FULLY_CONNECTED) whose filters are int4-ranged, drawn from small palettes per output
+channel ("pal<n>": n random values per channel) or clustered ("clu<n>": n centroids per
+tensor, a batch-norm scale folded in per channel, quantized per channel), generated for cortex-m4 with --compress none and with the encoding, run under
 ../shared/tools/m4run: filter bytes stored / int8 and cycles / int8 cycles.
 
     python3 benchmarks/compress_bench.py [--cases NAME,...]
@@ -25,16 +26,16 @@ from tests.conv_models import ConvCase, add_layer  # noqa: E402
 from tests.test_compress import draw, set_filter  # noqa: E402
 from tests.test_dsp_kernels import add_fc  # noqa: E402
 
-# name: (layer, filter kind, encoding)
+# name: (layer, filter kind (tests/test_compress.py draw), encoding)
 CASES = {
-    "int4-1x1": (("conv", 12, 12, 64, 64), "int4", "int4"),
     "int4-fc": (("fc", 1, 256, 64), "int4", "int4"),
-    "pal16-1x1": (("conv", 12, 12, 64, 64), "pal16", "palette"),
-    "pal4-1x1": (("conv", 12, 12, 64, 64), "pal4", "palette"),
-    "pal2-1x1": (("conv", 12, 12, 64, 64), "pal2", "palette"),
-    "int4-1x1-d256": (("conv", 8, 8, 256, 64), "int4", "int4"),
-    "pal16-1x1-d256": (("conv", 8, 8, 256, 64), "pal16", "palette"),
+    "int4-fc-b8": (("fc", 8, 256, 64), "int4", "int4"),
+    "pal16-fc-b8": (("fc", 8, 256, 64), "pal16", "palette"),
 }
+for _d in (16, 64, 256):
+    for _kind, _enc in (("int4", "int4"), ("pal16", "palette"), ("pal4", "palette"),
+                        ("clu16", "palette"), ("clu4", "palette")):
+        CASES[f"{_kind}-1x1-d{_d}"] = (("conv", 12, 12, _d, 64), _kind, _enc)
 
 
 def layer_model(layer, kind: str, seed: str) -> bytes:

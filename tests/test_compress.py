@@ -310,12 +310,15 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4],
              (ConvCase(in_h=6, in_w=5, in_d=30, out_d=13, k_h=1, k_w=1), "clu4"),
              CONV_CASES[-1]]
+    # named for every layer (as --compress-layer N=auto does): run compressed even where
+    # --compress auto would keep the int8 filter as faster (test_auto_keeps_to_the_goals)
     res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
-                           compress=KINDS, sanitize=True)
+                           layer_compress={i: KINDS for i in range(len(fcs) + len(convs))},
+                           sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
         ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 8 + \
-        ["tg_sparse_gemm_s8", "tg_dsp_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
+        ["tg_sparse_gemm_s8", "tg_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
         ["tg_sparse_gemm_s8"]
     shared = [f["shared_tables"] for f in _filters(res.gen) if f and "shared_tables" in f]
     assert len(shared) == 2, shared
@@ -342,6 +345,33 @@ def test_nothing_to_compress_gives_the_same_files(tmp_path):
     assert "outside [-8, 7]" in auto.program.layers[0].selection.filter.reason
 
 
+def test_auto_keeps_to_the_goals(tmp_path):
+    """--compress auto on the DSP GEMMs: the smallest encoding where its kernel is estimated
+    within the goals (int4 1.15x, palettes 1.25x the int8 GEMM's cycles: pointwise layers
+    with many pixels, a batch-1 int4 layer on tg_dsp_s4_gemm_s8), the int8 filter with the
+    estimate where decoding costs more than few rows repay."""
+    rng = np.random.default_rng(14)
+    m = ModelWriter()
+    for k, kind in enumerate(("int4", "clu16", "clu4")):
+        add_layer(m, rng, ConvCase(in_h=12, in_w=12, in_d=64, out_d=64, k_h=1, k_w=1), f"c{k}")
+        set_filter(m, draw(rng, kind, (64, 1, 1, 64), 0))
+    for k, (b, kind) in enumerate(((1, "int4"), (8, "pal16"), (8, "int4"))):
+        add_fc(m, rng, f"f{k}", b, 256, 64, True, "NONE")
+        set_filter(m, draw(rng, kind, (64, 256), 0))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    got = [(layer.call.kernel, layer.selection.filter.label())
+           for layer in gen.program.layers]
+    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table"),
+                   ("tg_dsp_cw_gemm_s8", "palette2/1 table"), ("tg_dsp_s4_gemm_s8", "int4"),
+                   ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_gemm_s8", "raw")], got
+    reasons = [layer.selection.filter.reason for layer in gen.program.layers]
+    assert "above the 1.25x that --compress auto accepts" in reasons[4]
+    assert "above the 1.15x that --compress auto accepts" in reasons[5]
+    assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 16 + 8, 1024 + 4 + 8]
+
+
 def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
     with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
@@ -359,7 +389,7 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    compress=KINDS)
     pal, int4, _ = (layer.selection for layer in gen.program.layers)
-    assert "a palette on 1 row(s)" in pal.filter.reason
+    assert "palette2/ch on 1 row(s) of 64" in pal.filter.reason
     assert pal.filter.encoding == "raw" and pal.variant == "dsp"
     assert "no kernel of the preference reads it" in pal.filter.reason
     assert int4.filter.encoding == "int4"
@@ -414,8 +444,9 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
     # layer 4, the 3x3 convolution: under auto its filter would stay int8 for the dsp
     # im2col kernel, ahead of the portable reader; named, it runs compressed
+    named = {i: KINDS for i in range(7)} | {4: ("int4",)}     # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            compress=KINDS, layer_compress={4: ("int4",)})
+                            layer_compress=named)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 1

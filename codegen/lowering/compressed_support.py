@@ -15,13 +15,18 @@ INT4 = ("int4",)
 PALETTE = ("palette",)
 SPARSE = ("sparse",)
 ALL = ("int4", "palette")      # what tg_cw_t describes (tg_cw.h)
-# tg_dsp_cw_gemm_s8 decodes each channel triple once for all rows (a few cycles a value):
-# a palette on fewer rows is faster on the int8 kernels, int4 on tg_dsp_s4_gemm_s8
-PALETTE_MIN_ROWS = 4
-S4_CW_MIN_ROWS = 4
 # tg_dsp_cw_gemm_s8's scratch: decoded weights of at most this many bytes (at least one
 # channel triple), the results of CW_CHUNK_ROWS rows at a time when not every channel fits
 CW_BLOCK_BYTES = 4096
+# the cycles (against the int8 dsp GEMM) --compress auto accepts for a compressed filter on
+# the DSP GEMMs (the goals of issue 14); a layer estimated slower keeps its int8 filter
+AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
+# the estimate (emulated Cortex-M4, benchmarks/compress_bench.py): the int8 GEMM about
+# 1.2 cycles a product and 25 an output; tg_dsp_cw_gemm_s8 adds the decoding (cycles per
+# value), 2.2 per output copied and the sign extension of each row again per extra block;
+# tg_dsp_s4_gemm_s8 about 1.1x on one row, 1.4x on more
+DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 6.7}
+S4_RATIO = (1.1, 1.4)
 CW_CHUNK_ROWS = 16
 
 
@@ -67,19 +72,43 @@ def check_s4_depth(depth: int) -> None:
         raise Declined("the int4 GEMM sums 16 times the products: depth must be below 131072")
 
 
+def cw_blocks(channels: int, depth: int) -> tuple[int, int]:
+    """tg_dsp_cw_gemm_s8's channel block and row chunk (0: one block, no chunks)."""
+    quads, triples = -(-depth // 4), -(-channels // 3)
+    # never the whole filter decoded (unless one triple): at most half its triples
+    block = 3 * max(1, min(-(-triples // 2), CW_BLOCK_BYTES // (12 * quads)))
+    return block, (0 if block >= channels else CW_CHUNK_ROWS)
+
+
+def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> float:
+    """tg_dsp_cw_gemm_s8's cycles estimated against tg_dsp_gemm_s8's (the int8 filter)."""
+    int8 = 1.2 * rows * channels * depth + 25 * rows * channels
+    block, _ = cw_blocks(channels, depth)
+    blocks = -(-channels // block)
+    decode = DECODE_CYCLES["int4" if enc.encoding == "int4" else enc.bits] * channels * depth
+    extra = 0.0 if blocks == 1 else \
+        2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+    return 1 + (decode + extra) / int8
+
+
 def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                   weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                   per_channel: bool, output_offset: int, act_min: int, act_max: int,
                   inp: int, out: int, comment: str, macs: int, what: str) -> LayerCall:
     """FULLY_CONNECTED / pointwise CONV_2D with a compressed filter on the DSP GEMMs:
-    tg_dsp_cw_gemm_s8 (int4 from S4_CW_MIN_ROWS rows, palettes from PALETTE_MIN_ROWS rows
-    or when the user named the encoding for the layer), else tg_dsp_s4_gemm_s8 (int4)."""
+    tg_dsp_cw_gemm_s8 (int4, palettes) or tg_dsp_s4_gemm_s8 (int4), whichever is estimated
+    faster; declined when that is above AUTO_MAX_RATIO the int8 GEMM's cycles, unless the
+    user named the encoding for the layer."""
     channels, depth = weights.shape
-    if enc.encoding == "palette" and rows < PALETTE_MIN_ROWS and not enc.forced:
-        raise Declined(f"a palette on {rows} row(s): looking the values up costs more "
-                       f"than the multiplications (the DSP palette GEMM needs at least "
-                       f"{PALETTE_MIN_ROWS} rows)")
-    if enc.encoding == "palette" or rows >= S4_CW_MIN_ROWS:
+    ratio = cw_gemm_ratio(enc, rows, channels, depth)
+    s4 = enc.encoding == "int4" and S4_RATIO[rows > 1] < ratio
+    best = S4_RATIO[rows > 1] if s4 else ratio
+    goal = AUTO_MAX_RATIO[enc.encoding]
+    if best > goal and not enc.forced:
+        raise Declined(f"{enc.label()} on {rows} row(s) of {depth}: about {best:.2f}x the "
+                       f"int8 GEMM's cycles (decoding costs more than the rows repay), above "
+                       f"the {goal}x that --compress auto accepts")
+    if not s4:
         return _cw_gemm_call(op, ctx, enc, rows=rows, weights=weights, bias=bias,
                              input_zero_point=input_zero_point, multiplier=multiplier,
                              shift=shift, output_offset=output_offset, act_min=act_min,
@@ -122,10 +151,7 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                        "(arena_alignment in the target)")
     shared = table.size == 9
     quads = -(-depth // 4)
-    triples = -(-channels // 3)
-    # never the whole filter decoded (unless one triple): at most half its triples
-    block = 3 * max(1, min(-(-triples // 2), CW_BLOCK_BYTES // (12 * quads)))
-    chunk = 0 if block >= channels else CW_CHUNK_ROWS
+    block, chunk = cw_blocks(channels, depth)
     w, c_w = cw_field(ctx, enc, what)
     c_b, r_b = ctx.const("bias", "int32_t", biases,
                          "biases with the input zero point folded in (channel triples)")
