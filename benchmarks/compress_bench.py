@@ -4,7 +4,7 @@ channel ("pal<n>": n random values per channel) or clustered ("clu<n>": n centro
 tensor, a batch-norm scale folded in per channel, quantized per channel), generated for cortex-m4 with --compress none and with the encoding, run under
 ../shared/tools/m4run: filter bytes stored / int8 and cycles / int8 cycles.
 
-    python3 benchmarks/compress_bench.py [--cases NAME,...]
+    python3 benchmarks/compress_bench.py [--cases NAME,...] [--named]
 """
 from __future__ import annotations
 
@@ -55,7 +55,13 @@ def layer_model(layer, kind: str, seed: str) -> bytes:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--named", action="store_true",
+                    help="run the compressed kernels even where --compress auto keeps the "
+                         "int8 filter (as --compress-layer N=ENC does)")
     args = ap.parse_args(argv)
+    if args.named:
+        import codegen.lowering.compressed_support as cs
+        cs.AUTO_MAX_RATIO = {k: float("inf") for k in cs.AUTO_MAX_RATIO}
     print("| case | encoding | filter bytes | cycles int8 | cycles | bytes ratio | cycles ratio |")
     print("|---|---|---|---|---|---|---|")
     for name in args.cases.split(","):

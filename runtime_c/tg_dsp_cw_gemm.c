@@ -73,6 +73,13 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             d[3] = tg_cwg_s4bytes((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
         }
     } else if (cw->bits == 4) {
+        for (; k + 2 <= full; k += 2, d += 6) {  /* 8 indices a word */
+            const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
+            d[0] = tg_cwg_u8(t, b & 15u) | (tg_cwg_u8(t, (b >> 4) & 15u) << 8) |
+                   (tg_cwg_u8(t, (b >> 8) & 15u) << 16) | (tg_cwg_u8(t, (b >> 12) & 15u) << 24);
+            d[3] = tg_cwg_u8(t, (b >> 16) & 15u) | (tg_cwg_u8(t, (b >> 20) & 15u) << 8) |
+                   (tg_cwg_u8(t, (b >> 24) & 15u) << 16) | (tg_cwg_u8(t, b >> 28) << 24);
+        }
         for (; k < full; ++k, d += 3) {
             const uint32_t b0 = row[2 * k], b1 = row[2 * k + 1];
             *d = tg_cwg_u8(t, b0 & 15u) | (tg_cwg_u8(t, b0 >> 4) << 8) |

@@ -25,7 +25,7 @@ AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
 # 1.2 cycles a product and 25 an output; tg_dsp_cw_gemm_s8 adds the decoding (cycles per
 # value), 2.2 per output copied and the sign extension of each row again per extra block;
 # tg_dsp_s4_gemm_s8 about 1.1x on one row, 1.4x on more
-DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 6.7}
+DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
 S4_RATIO = (1.1, 1.4)
 CW_CHUNK_ROWS = 16
 
