@@ -135,7 +135,7 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                   weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                   output_offset: int, act_min: int, act_max: int, inp: int, out: int,
                   comment: str, macs: int, what: str) -> LayerCall:
-    """tg_dsp_cw_gemm_s8: a channel triple decoded once into the scratch for all rows, the
+    """tg_dsp_cw_gemm_s8: a channel block decoded once into the scratch for all rows, the
     requantization constants of tg_dsp_gemm_s8 (dsp_support.gemm_quant_table)."""
     channels, depth = weights.shape
     probe = np.array(weights, dtype=np.int8)
