@@ -85,11 +85,13 @@ def select_for_filter(op: Op, graph: Graph, preference: list[str],
         raw_call, raw_sel = select_kernel(op, graph, preference, lambda v: context(v, None),
                                           overridden)
         if preference.index(raw_sel.variant) < preference.index(sel.variant):
+            why = [r.reason for r in sel.refusals if r.variant == raw_sel.variant]
             raw_sel.filter = raw(graph.tensors[op.inputs[1]].data,
                                  f"{enc.label()} would store {enc.after} of {enc.before} "
                                  f"bytes, but only {sel.variant} kernels read it here and "
-                                 f"{raw_sel.variant} runs the int8 filter (faster); "
-                                 f"--compress-layer {op.index}={enc.encoding} forces it")
+                                 f"{raw_sel.variant} runs the int8 filter (faster"
+                                 + (f"; {raw_sel.variant}: {why[0]}" if why else "") +
+                                 f"); --compress-layer {op.index}={enc.encoding} forces it")
             return raw_call, raw_sel
     sel.filter = enc
     return call, sel

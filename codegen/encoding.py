@@ -11,7 +11,10 @@ that know the form (runtime_c/tg_cw.h).  The encodings:
   DSP kernels multiply with SMLAD against the input pairs SXTB16 makes, with no unpacking.
 - "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
   output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
-  (i * k) // 8 (least significant first).
+  (i * k) // 8 (least significant first).  Shared tables: a few distinct tables for the
+  tensor and per output channel a reference r (ref_bits bits, packed like the indices):
+  the channel's values are table r // 2 negated when r is odd (clustered models quantized
+  per channel repeat their tables, equal or equal up to sign).
 - "sparse" (rows only): the non-zero values as entries (delta, weight), 4-bit deltas:
   per output channel, starting at position 0, each entry moves the position on by its
   delta (0..15) and multiplies the value there by its weight; a gap of more than 15 takes
@@ -139,6 +142,8 @@ class FilterEncoding:
     row_bytes: int = 0            # bytes per row ("rows" layout)
     per_channel: bool = False     # palette: one table per output channel
     data: np.ndarray | None = None    # packed values or indices (uint8)
+    refs: np.ndarray | None = None    # palette, shared tables: packed per-channel references
+    ref_bits: int = 0                 # bits per reference (0: no references)
     table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k];
                                       # sparse: the non-zero values
     forced: bool = False          # named for this layer (--compress-layer)
@@ -151,13 +156,19 @@ class FilterEncoding:
         if self.encoding == "sparse":
             return f"sparse ({int(np.count_nonzero(self.table))} non-zero)"
         if self.encoding == "palette":
+            if self.ref_bits:
+                n = self.table.size >> self.bits
+                return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "")
             return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
         return self.encoding
 
     def manifest(self) -> dict:
-        return dict(encoding=self.encoding, label=self.label(), bits=self.bits,
-                    per_channel_tables=self.per_channel, bytes_int8=self.before,
-                    bytes_stored=self.after, reason=self.reason)
+        out = dict(encoding=self.encoding, label=self.label(), bits=self.bits,
+                   per_channel_tables=self.per_channel, bytes_int8=self.before,
+                   bytes_stored=self.after, reason=self.reason)
+        if self.ref_bits:
+            out["shared_tables"] = int(self.table.size >> self.bits)
+        return out
 
 
 def _rows(values: np.ndarray, channel_axis: int) -> tuple[np.ndarray, str]:
@@ -256,6 +267,87 @@ def sparse_entries(row: np.ndarray) -> tuple[list[int], list[int]]:
     return deltas + [0] * pad, weights + [0] * pad
 
 
+MAX_SHARED_TABLES = 128    # references are at most 8 bits: table number and sign
+
+
+def share_tables(values: np.ndarray, channel_axis: int, bits: int) -> \
+        tuple[np.ndarray, np.ndarray] | None:
+    """Per-channel value sets merged into few tables of 2^k values: (tables [T][2^k] int8,
+    refs [C]: 2 t + 1 if the channel's values are table t negated, else 2 t), or None when
+    a channel has more than 2^k values or more than MAX_SHARED_TABLES tables are needed.
+    Greedy, largest sets first: each channel goes to the table (as is or negated) that
+    already holds most of its values and has room for the rest."""
+    v = np.asarray(values)
+    rows = np.moveaxis(v, channel_axis, 0).reshape(v.shape[channel_axis], -1)
+    k = 1 << bits
+    sets = [frozenset(int(x) for x in np.unique(r)) for r in rows]
+    if any(len(s) > k for s in sets):
+        return None
+    tables: list[list[int]] = []
+    members: list[set[int]] = []
+    refs = np.zeros(len(sets), np.int64)
+    for c in sorted(range(len(sets)), key=lambda c: (-len(sets[c]), c)):
+        forms = [(0, sets[c])]
+        if -128 not in sets[c]:
+            forms.append((1, frozenset(-x for x in sets[c])))
+        best = None
+        for t, have in enumerate(members):
+            for neg, want in forms:
+                grow = len(want - have)
+                if len(have) + grow <= k and (best is None or grow < best[0]):
+                    best = (grow, t, neg, want)
+            if best is not None and best[0] == 0:
+                break
+        if best is None:
+            if len(tables) == MAX_SHARED_TABLES:
+                return None
+            tables.append(sorted(sets[c]))
+            members.append(set(sets[c]))
+            refs[c] = 2 * (len(tables) - 1)
+        else:
+            _, t, neg, want = best
+            tables[t] += sorted(want - members[t])
+            members[t] |= want
+            refs[c] = 2 * t + neg
+    out = np.zeros((len(tables), k), np.int8)
+    for t, tab in enumerate(tables):
+        out[t, :len(tab)] = tab
+    return out, refs
+
+
+def encode_palette_shared(values: np.ndarray, bits: int,
+                          channel_axis: int = 0) -> FilterEncoding | None:
+    """k-bit indices into shared tables (share_tables), or None when they do not apply."""
+    v = np.asarray(values).astype(np.int8)
+    shared = share_tables(v, channel_axis, bits)
+    if shared is None:
+        return None
+    tables, refs = shared
+    flat = v.reshape(-1).astype(np.int64)
+    r = refs[_channel_of(v, channel_axis)]
+    want = np.where(r & 1, -flat, flat)              # the value to find in the table
+    rows_t = tables.astype(np.int64)[r >> 1]         # [elements][2^k]
+    hit = rows_t == want[:, None]
+    hit[:, 1:] &= ~np.cumsum(hit, axis=1)[:, :-1].astype(bool)   # the first match
+    idx = np.argmax(hit, axis=1)
+    rows, layout = _rows(v, channel_axis)
+    if layout == "rows":
+        n = rows.shape[1]
+        data = np.concatenate([pack_indices(idx[i * n:(i + 1) * n], bits)
+                               for i in range(rows.shape[0])]) if rows.size else \
+            np.zeros(0, np.uint8)
+        rb = palette_row_bytes(n, bits)
+    else:
+        data, rb = pack_indices(idx, bits), 0
+    ref_bits = next(b for b in (1, 2, 4, 8) if int(refs.max(initial=0)) < 1 << b)
+    packed = pack_indices(refs, ref_bits) if ref_bits < 8 else refs.astype(np.uint8)
+    table = tables.reshape(-1)
+    return FilterEncoding("palette", int(v.size), int(data.size + table.size + packed.size),
+                          "", bits=bits, channels=int(v.shape[channel_axis]), layout=layout,
+                          row_bytes=rb, per_channel=True, data=data, table=table,
+                          refs=packed, ref_bits=ref_bits)
+
+
 def encode_sparse(values: np.ndarray) -> FilterEncoding:
     """Rows [C, ...] -> the uint16 index stream (groups per row, then the 4-bit deltas of
     each group) and the entries' weights (row order)."""
@@ -299,7 +391,12 @@ def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -
         else:
             idx = unpack_indices(enc.data, enc.bits, n)
         k = 1 << enc.bits
-        base = (_channel_of(np.zeros(shape), channel_axis) * k) if enc.per_channel else 0
+        chans = _channel_of(np.zeros(shape), channel_axis)
+        if enc.ref_bits:
+            refs = unpack_indices(enc.refs, enc.ref_bits, c)[chans]
+            vals = enc.table[(refs >> 1) * k + idx].astype(np.int64)
+            return np.where(refs & 1, -vals, vals).astype(np.int8).reshape(shape)
+        base = (chans * k) if enc.per_channel else 0
         return enc.table[base + idx].astype(np.int8).reshape(shape)
     if enc.encoding == "sparse":
         d = n // max(c, 1)
@@ -339,6 +436,10 @@ def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
                 out.append(encode_palette(v, bits, False, channel_axis))
             if n_ch <= 1 << bits:
                 out.append(encode_palette(v, bits, True, channel_axis))
+                if n_all > 1 << bits:
+                    shared = encode_palette_shared(v, bits, channel_axis)
+                    if shared is not None:
+                        out.append(shared)
         if n_ch > 16:
             why.append(f"palette: up to {n_ch} distinct values in an output channel (more "
                        "than 16)")
@@ -379,7 +480,8 @@ def choose(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
     # has the fastest kernels (no table look-ups): it is kept unless a palette stores
     # under INT4_EDGE of its bytes
     rank = {"int4": 0, "palette": 1, "sparse": 2}
-    best = min(cands, key=lambda e: (e.after, rank[e.encoding], e.per_channel, e.bits))
+    best = min(cands, key=lambda e: (e.after, rank[e.encoding], e.per_channel, e.ref_bits,
+                                     e.bits))
     int4 = [e for e in cands if e.encoding == "int4"]
     if int4 and best.after >= INT4_EDGE * int4[0].after:
         best = int4[0]

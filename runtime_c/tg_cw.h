@@ -7,7 +7,10 @@
  *    (tg_dsp_s4_gemm.c says why);
  *  - palette (palette == 1): `bits`-bit indices (1, 2 or 4; index i at bit (i * bits) % 8
  *    of byte (i * bits) / 8) into tables of 2^bits int8 values, one per output channel
- *    (table_stride == 2^bits) or one for the tensor (table_stride == 0).
+ *    (table_stride == 2^bits) or one for the tensor (table_stride == 0); or shared tables
+ *    (ref_bits > 0): output channel c's reference r (ref_bits bits at bit c * ref_bits of
+ *    `refs`, packed like the indices) names table r / 2 (table_stride values each),
+ *    negated when r is odd.
  * Fully connected and convolution filters are stored row by row (row_bytes per output
  * channel); a depthwise filter is one flat row (row_bytes == 0), channel last.
  */
@@ -23,7 +26,16 @@ typedef struct {
     int32_t bits;               /* bits per stored value or index: 4 (int4); 1, 2, 4 */
     int32_t table_stride;       /* table entries per channel (0: one table) */
     int32_t row_bytes;          /* bytes per output channel row (0: one flat row) */
+    const uint8_t *refs;        /* shared tables: per-channel references, or NULL */
+    int32_t ref_bits;           /* bits per reference: 1, 2, 4, 8 (0: no references) */
 } tg_cw_t;
+
+/* Shared tables: output channel c's reference (table number * 2 + negated). */
+TG_INLINE uint32_t tg_cw_ref(const tg_cw_t *w, int32_t channel)
+{
+    const uint32_t pos = (uint32_t)channel * (uint32_t)w->ref_bits;
+    return ((uint32_t)w->refs[pos >> 3] >> (pos & 7u)) & ((1u << (uint32_t)w->ref_bits) - 1u);
+}
 
 /* Value i of a row starting at `row`, of output channel `channel`. */
 TG_INLINE int32_t tg_cw_get(const tg_cw_t *w, const uint8_t *row, int32_t i, int32_t channel)
@@ -37,6 +49,11 @@ TG_INLINE int32_t tg_cw_get(const tg_cw_t *w, const uint8_t *row, int32_t i, int
         const uint32_t pos = (uint32_t)i * (uint32_t)w->bits;
         const uint32_t idx = ((uint32_t)row[pos >> 3] >> (pos & 7u)) &
                              ((1u << (uint32_t)w->bits) - 1u);
+        if (w->ref_bits) {
+            const uint32_t ref = tg_cw_ref(w, channel);
+            const int32_t v = w->table[(size_t)(ref >> 1) * (size_t)w->table_stride + idx];
+            return (ref & 1u) ? -v : v;
+        }
         return w->table[(size_t)channel * (size_t)w->table_stride + idx];
     }
 }

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from codegen.encoding import (KINDS, EncodingChoiceError, choose, decode, encode_int4,
-                              encode_palette, encode_sparse, pack_indices, pack_int4_row,
+                              encode_palette, encode_palette_shared, encode_sparse, pack_indices, pack_int4_row,
                               parse_compress, parse_layer_compress, unpack_indices,
                               unpack_int4_row)
 from codegen.errors import TinygenError
@@ -34,10 +34,13 @@ DSP = ["dsp", "portable"]
 
 def draw(rng: np.random.Generator, kind: str, shape, axis: int) -> np.ndarray:
     """Filter values of a kind: "int4" (all in [-8, 7]); "pal<n>" (n distinct values per
-    output channel, from the int8 range); "tpal<n>" (n for the tensor); "zeros" (80 % exact
-    zeros, two whole zero channels, the rest any int8)."""
+    output channel, from the int8 range); "tpal<n>" (n for the tensor); "clu<n>" (a clustered
+    model's, see clustered); "zeros" (80 % exact zeros, two whole zero channels, the rest
+    any int8)."""
     shape = tuple(shape)
     c = shape[axis]
+    if kind.startswith("clu"):
+        return clustered(rng, shape, int(kind[3:]), axis)
     if kind == "int4":
         return rng.integers(-8, 8, shape).astype(np.int8)
     if kind.startswith("tpal"):
@@ -56,6 +59,22 @@ def draw(rng: np.random.Generator, kind: str, shape, axis: int) -> np.ndarray:
         else:
             raise ValueError(kind)
     return np.moveaxis(out, 0, axis).astype(np.int8)
+
+
+def clustered(rng: np.random.Generator, shape, clusters: int, axis: int) -> np.ndarray:
+    """A clustered filter as the tools write it: the tensor's float weights take `clusters`
+    centroids, a per-channel batch-norm scale (of either sign) is folded in, and each output
+    channel is quantized symmetrically (scale max |w| / 127): channels using the largest
+    centroid get the same table up to sign, the others tables of their own scale."""
+    c = shape[axis]
+    moved = (c,) + tuple(s for i, s in enumerate(shape) if i != axis)
+    col = (-1,) + (1,) * (len(moved) - 1)
+    centroids = rng.normal(0, 1, clusters)
+    bn = rng.uniform(0.2, 2.0, c) * rng.choice([-1, 1], c)
+    w = centroids[rng.integers(0, clusters, moved)] * bn.reshape(col)
+    scale = np.abs(w).reshape(c, -1).max(axis=1) / 127
+    q = np.clip(np.round(w / scale.reshape(col)), -127, 127)
+    return np.moveaxis(q, 0, axis).astype(np.int8)
 
 
 def set_filter(m: ModelWriter, values: np.ndarray) -> None:
@@ -170,6 +189,35 @@ def test_chooser_picks_smallest_and_says_why():
     assert choose(dense, 0, ()).encoding == "raw"
 
 
+def test_shared_tables_by_hand():
+    """Channels with equal tables, tables equal up to sign, a subset, and one that cannot be
+    negated (-128) share tables: the references and bytes, and the values decode back."""
+    v = np.array([[1, 2, 3, 1], [-1, -2, -3, -3], [2, 3, 3, 2], [-128, 5, 5, 5],
+                  [9, 8, 9, 8]], np.int8)
+    e = encode_palette_shared(v, 2)
+    assert e.table.reshape(-1, 4).tolist() == [[1, 2, 3, 0], [-128, 5, 8, 9]]
+    refs = unpack_indices(e.refs, e.ref_bits, 5)
+    assert refs.tolist() == [0, 1, 0, 2, 2] and e.ref_bits == 2
+    assert e.after == 5 + 8 + 2 and e.label() == "palette2/2 tables"
+    assert np.array_equal(decode(e, v.shape), v)
+    assert encode_palette_shared(np.arange(-8, 8, dtype=np.int8).reshape(1, 16), 2) is None
+
+
+@pytest.mark.parametrize("clusters,depth,label,after", [
+    (16, 64, "palette4/1 table", 64 * 32 + 16 + 8),
+    (4, 16, "palette2/1 table", 64 * 4 + 4 + 8),
+    (4, 256, "palette2/1 table", 64 * 64 + 4 + 8)])
+def test_clustered_filters_share_tables(clusters, depth, label, after):
+    v = clustered(np.random.default_rng(depth), (64, 1, 1, depth), clusters, 0)
+    e = choose(v, 0, KINDS)
+    assert (e.label(), e.after) == (label, after), e.reason
+    assert np.array_equal(decode(e, v.shape), v)
+    # a depthwise filter (channel last, one flat row) too
+    dw = clustered(np.random.default_rng(1), (1, 5, 5, 24), clusters, 3)
+    e = encode_palette_shared(dw, 4, 3)
+    assert e.layout == "flat" and np.array_equal(decode(e, dw.shape, 3), dw)
+
+
 def test_parse_compress_options():
     assert parse_compress("auto") == KINDS
     assert parse_compress("none") == () and parse_compress(None) == ()
@@ -198,6 +246,9 @@ CONV_CASES = [   # (case, kind of filter)
               in_zp=127), "pal2"),
     (ConvCase(op="DEPTHWISE_CONV_2D", in_h=4, in_w=4, in_d=6, out_d=6, k_h=3, k_w=3,
               dilation=(1, 2), padding=SAME), "tpal2"),
+    (ConvCase(op="DEPTHWISE_CONV_2D", in_h=5, in_w=5, in_d=16, out_d=16, k_h=3, k_w=3),
+     "clu4"),
+    (ConvCase(in_h=5, in_w=4, in_d=8, out_d=6, k_h=3, k_w=3, act="RELU"), "clu16"),
     (ConvCase(in_h=3, in_w=4, in_d=40, out_d=5, k_h=1, k_w=1), "zeros"),
 ]
 
@@ -208,6 +259,7 @@ FC_CASES = [   # (batches, depth, units, per_channel, kind)
     (1, 50, 6, True, "pal4"),
     (4, 96, 3, True, "pal16"),
     (1, 30, 9, False, "tpal4"),
+    (3, 48, 12, True, "clu16"),
     (2, 70, 6, True, "zeros"),
 ]
 
@@ -245,27 +297,45 @@ def test_compressed_models_bit_exact_portable(tmp_path):
     assert kernels == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8", "tg_cw_depthwise_conv_s8",
                        "tg_sparse_gemm_s8"}
     assert ("sparse", 4, False) in kinds
+    shared = [f["label"] for f in filters if "shared_tables" in f]
+    assert len(shared) == 3, shared      # FC, depthwise (one flat row), 3x3 convolution
 
 
 def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
-    pointwise layers on tg_dsp_s4_gemm_s8, palettes with rows enough on tg_dsp_pal_gemm_s8,
+    pointwise layers on tg_dsp_s4_gemm_s8 (up to 3 rows) or tg_dsp_cw_gemm_s8, palettes with
+    rows enough on tg_dsp_cw_gemm_s8,
     a 3x3 convolution on the int8 dsp im2col kernel (tg_dsp_conv_s8: its filter stays int8,
     as only the portable kernel, later in the preference, reads it compressed).  (Layers whose
     filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
-    # several 256-value chunks (depth 600); of tg_dsp_pal_gemm_s8: odd rows and channels
+    # several 256-value chunks (depth 600); of tg_dsp_cw_gemm_s8: int4 and 1-, 2- and 4-bit
+    # indices (per channel and per tensor), odd rows, channels past the last triple, depth
+    # tails after odd and even 4-value steps, one block or several with 16-row chunks
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
                           (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
-                          FC_CASES[-1]]
-    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4], CONV_CASES[-1]]
+                          (7, 69, 8, True, "pal16"), (19, 12, 7, True, "int4"),
+                          (34, 22, 10, False, "pal2"), (5, 41, 2, True, "tpal16"),
+                          (6, 64, 9, True, "clu16"), FC_CASES[-1]]
+    convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4],
+             (ConvCase(in_h=6, in_w=5, in_d=30, out_d=13, k_h=1, k_w=1), "clu4"),
+             CONV_CASES[-1]]
+    # named for every layer (as --compress-layer N=auto does): run compressed even where
+    # --compress auto would keep the int8 filter as faster (test_auto_keeps_to_the_goals)
     res = assert_bit_exact(model("dsp", fcs, convs), tmp_path, count=2, kernels=DSP,
-                           compress=KINDS, sanitize=True)
+                           layer_compress={i: KINDS for i in range(len(fcs) + len(convs))},
+                           sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
-    assert kernels == ["tg_dsp_s4_gemm_s8"] * 5 + ["tg_dsp_pal_gemm_s8"] * 3 + \
-        ["tg_dsp_sparse_gemm_s8", "tg_dsp_conv_s8", "tg_dsp_pal_gemm_s8", "tg_dsp_s4_gemm_s8",
-         "tg_dsp_sparse_gemm_s8"]
+    assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
+        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 8 + \
+        ["tg_dsp_sparse_gemm_s8", "tg_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
+        ["tg_dsp_sparse_gemm_s8"]
+    shared = [f["shared_tables"] for f in _filters(res.gen) if f and "shared_tables" in f]
+    assert len(shared) == 2, shared
+    blocks = {layer.call.params["block"] < layer.call.params["channels"]
+              for layer in res.gen.program.layers if layer.call.kernel == "tg_dsp_cw_gemm_s8"}
+    assert blocks == {True, False}
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -286,6 +356,33 @@ def test_nothing_to_compress_gives_the_same_files(tmp_path):
     assert "outside [-8, 7]" in auto.program.layers[0].selection.filter.reason
 
 
+def test_auto_keeps_to_the_goals(tmp_path):
+    """--compress auto on the DSP GEMMs: the smallest encoding where its kernel is estimated
+    within the goals (int4 1.15x, palettes 1.25x the int8 GEMM's cycles: pointwise layers
+    with many pixels, a batch-1 int4 layer on tg_dsp_s4_gemm_s8), the int8 filter with the
+    estimate where decoding costs more than few rows repay."""
+    rng = np.random.default_rng(14)
+    m = ModelWriter()
+    for k, kind in enumerate(("int4", "clu16", "clu4")):
+        add_layer(m, rng, ConvCase(in_h=12, in_w=12, in_d=64, out_d=64, k_h=1, k_w=1), f"c{k}")
+        set_filter(m, draw(rng, kind, (64, 1, 1, 64), 0))
+    for k, (b, kind) in enumerate(((1, "int4"), (8, "pal16"), (8, "int4"))):
+        add_fc(m, rng, f"f{k}", b, 256, 64, True, "NONE")
+        set_filter(m, draw(rng, kind, (64, 256), 0))
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
+    got = [(layer.call.kernel, layer.selection.filter.label())
+           for layer in gen.program.layers]
+    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table"),
+                   ("tg_dsp_cw_gemm_s8", "palette2/1 table"), ("tg_dsp_s4_gemm_s8", "int4"),
+                   ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_gemm_s8", "raw")], got
+    reasons = [layer.selection.filter.reason for layer in gen.program.layers]
+    assert "above the 1.25x that --compress auto accepts" in reasons[4]
+    assert "above the 1.15x that --compress auto accepts" in reasons[5]
+    assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 16 + 8, 1024 + 4 + 8]
+
+
 def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
     with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
@@ -303,7 +400,7 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    compress=KINDS)
     pal, int4, _ = (layer.selection for layer in gen.program.layers)
-    assert "a palette on 1 row(s)" in pal.filter.reason
+    assert "palette2/ch on 1 row(s) of 64" in pal.filter.reason
     assert pal.filter.encoding == "raw" and pal.variant == "dsp"
     assert "no kernel of the preference reads it" in pal.filter.reason
     assert int4.filter.encoding == "int4"
@@ -314,7 +411,7 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     # named for the layer, the palette runs on the dsp palette GEMM even on one row
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    layer_compress={0: ("palette",)})
-    assert gen.program.layers[0].call.kernel == "tg_dsp_pal_gemm_s8"
+    assert gen.program.layers[0].call.kernel == "tg_dsp_cw_gemm_s8"
     with pytest.raises(TinygenError, match="operator #2 .*--compress-layer 2: no kernel of "
                                            "the preference reads its filter as int4"):
         generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
@@ -353,16 +450,19 @@ def test_cli_compress_options(tmp_path, capsys, monkeypatch):
 def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
-    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"), FC_CASES[-1]],
+    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
+                                  (6, 64, 9, True, "clu16"), FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
-    # layer 3, the 3x3 convolution: under auto its filter would stay int8 for the dsp
+    # layer 4, the 3x3 convolution: under auto its filter would stay int8 for the dsp
     # im2col kernel, ahead of the portable reader; named, it runs compressed
+    named = {i: KINDS for i in range(7)} | {4: ("int4",)}     # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            compress=KINDS, layer_compress={3: ("int4",)})
+                            layer_compress=named)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
-    assert model_c.count("tg_dsp_pal_gemm_s8(") == 2
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 1
+    assert model_c.count("tg_dsp_cw_gemm_s8(") == 4
+    assert "shared tables" in (tmp_path / "w" / "m_data.c").read_text()
     assert model_c.count("tg_cw_conv_s8(") == 1
     assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1
 
@@ -376,7 +476,7 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
                            CONV_CASES[:1]))
     generate(path, out, target="host", kernels=DSP, compress=KINDS)
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
-    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_pal_gemm.c", "tg_cw_fc.c",
+    files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_cw_gemm.c", "tg_cw_fc.c",
                                     "tg_cw_conv.c", "tg_sparse_gemm.c",
                                     "tg_dsp_sparse_gemm.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)

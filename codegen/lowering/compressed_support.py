@@ -8,15 +8,26 @@ from codegen.encoding import FilterEncoding, int4_quads
 from codegen.graph import Op
 from codegen.ir import CExpr, ConstArray, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.dsp_support import gemm_quant_table
 from codegen.ops.fully_connected import folded_bias
 
 INT4 = ("int4",)
 PALETTE = ("palette",)
 SPARSE = ("sparse",)
 ALL = ("int4", "palette")      # what tg_cw_t describes (tg_cw.h)
-# tg_dsp_pal_gemm_s8 looks a channel pair's indices up once for all rows, which costs about
-# as much as one row's multiplications: fewer rows are faster on the int8 kernels
-PALETTE_MIN_ROWS = 4
+# tg_dsp_cw_gemm_s8's scratch: decoded weights of at most this many bytes (at least one
+# channel triple), the results of CW_CHUNK_ROWS rows at a time when not every channel fits
+CW_BLOCK_BYTES = 4096
+# the cycles (against the int8 dsp GEMM) --compress auto accepts for a compressed filter on
+# the DSP GEMMs (the goals of issue 14); a layer estimated slower keeps its int8 filter
+AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
+# the estimate (emulated Cortex-M4, benchmarks/compress_bench.py): the int8 GEMM about
+# 1.2 cycles a product and 25 an output; tg_dsp_cw_gemm_s8 adds the decoding (cycles per
+# value), 2.2 per output copied and the sign extension of each row again per extra block;
+# tg_dsp_s4_gemm_s8 about 1.1x on one row, 1.4x on more
+DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
+S4_RATIO = (1.1, 1.4)
+CW_CHUNK_ROWS = 16
 
 
 def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> FilterEncoding:
@@ -37,15 +48,22 @@ def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
                          f"{what}: {how}" + (", channels in fours" if quads else ""),
                          encoding=enc.encoding)
     consts = [c_d]
-    table = CExpr("NULL")
+    table = refs = CExpr("NULL")
     if enc.encoding == "palette":
+        n = enc.table.size >> enc.bits
         c_t, table = ctx.const("filter_table", "int8_t", enc.table,
                                f"{what}: palette, {1 << enc.bits} values "
-                               + ("per output channel" if enc.per_channel else "for the tensor"))
+                               + (f"in each of {n} shared tables" if enc.ref_bits else
+                                  "per output channel" if enc.per_channel else "for the tensor"))
         consts.append(c_t)
+        if enc.ref_bits:
+            c_r, refs = ctx.const("filter_refs", "uint8_t", enc.refs,
+                                  f"{what}: each output channel's table (x 2, + 1: negated), "
+                                  f"{enc.ref_bits} bits each")
+            consts.append(c_r)
     return dict(data=r_d, table=table, palette=int(enc.encoding == "palette"), bits=enc.bits,
                 table_stride=(1 << enc.bits) if enc.per_channel else 0,
-                row_bytes=enc.row_bytes), consts
+                row_bytes=enc.row_bytes, refs=refs, ref_bits=enc.ref_bits), consts
 
 
 def check_s4_depth(depth: int) -> None:
@@ -54,36 +72,99 @@ def check_s4_depth(depth: int) -> None:
         raise Declined("the int4 GEMM sums 16 times the products: depth must be below 131072")
 
 
+def cw_blocks(channels: int, depth: int) -> tuple[int, int]:
+    """tg_dsp_cw_gemm_s8's channel block and row chunk (0: one block, no chunks)."""
+    quads, triples = -(-depth // 4), -(-channels // 3)
+    # never the whole filter decoded (unless one triple): at most half its triples
+    block = 3 * max(1, min(-(-triples // 2), CW_BLOCK_BYTES // (12 * quads)))
+    return block, (0 if block >= channels else CW_CHUNK_ROWS)
+
+
+def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> float:
+    """tg_dsp_cw_gemm_s8's cycles estimated against tg_dsp_gemm_s8's (the int8 filter)."""
+    int8 = 1.2 * rows * channels * depth + 25 * rows * channels
+    block, _ = cw_blocks(channels, depth)
+    blocks = -(-channels // block)
+    decode = DECODE_CYCLES["int4" if enc.encoding == "int4" else enc.bits] * channels * depth
+    extra = 0.0 if blocks == 1 else \
+        2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+    return 1 + (decode + extra) / int8
+
+
 def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                   weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                   per_channel: bool, output_offset: int, act_min: int, act_max: int,
                   inp: int, out: int, comment: str, macs: int, what: str) -> LayerCall:
     """FULLY_CONNECTED / pointwise CONV_2D with a compressed filter on the DSP GEMMs:
-    tg_dsp_s4_gemm_s8 (int4) or tg_dsp_pal_gemm_s8 (palette: at least PALETTE_MIN_ROWS rows
-    unless the user named the encoding for the layer)."""
+    tg_dsp_cw_gemm_s8 (int4, palettes) or tg_dsp_s4_gemm_s8 (int4), whichever is estimated
+    faster; declined when that is above AUTO_MAX_RATIO the int8 GEMM's cycles, unless the
+    user named the encoding for the layer."""
     channels, depth = weights.shape
-    if enc.encoding == "int4":
-        check_s4_depth(depth)
-        kernel, ptype, scratch = "tg_dsp_s4_gemm_s8", "tg_dsp_s4_gemm_params_t", []
-    else:
-        if rows < PALETTE_MIN_ROWS and not enc.forced:   # asked for: still the fastest
-            raise Declined(f"a palette on {rows} row(s): looking the values up costs more "
-                           f"than the multiplications (the DSP palette GEMM needs at least "
-                           f"{PALETTE_MIN_ROWS} rows)")
-        kernel, ptype, scratch = "tg_dsp_pal_gemm_s8", "tg_dsp_pal_gemm_params_t", [2 * depth]
-    w, c_w = cw_field(ctx, enc, what, quads=enc.encoding == "int4")
+    ratio = cw_gemm_ratio(enc, rows, channels, depth)
+    s4 = enc.encoding == "int4" and S4_RATIO[rows > 1] < ratio
+    best = S4_RATIO[rows > 1] if s4 else ratio
+    goal = AUTO_MAX_RATIO[enc.encoding]
+    if best > goal and not enc.forced:
+        raise Declined(f"{enc.label()} on {rows} row(s) of {depth}: about {best:.2f}x the "
+                       f"int8 GEMM's cycles (decoding costs more than the rows repay), above "
+                       f"the {goal}x that --compress auto accepts")
+    if not s4:
+        return _cw_gemm_call(op, ctx, enc, rows=rows, weights=weights, bias=bias,
+                             input_zero_point=input_zero_point, multiplier=multiplier,
+                             shift=shift, output_offset=output_offset, act_min=act_min,
+                             act_max=act_max, inp=inp, out=out, comment=comment, macs=macs,
+                             what=what)
+    check_s4_depth(depth)
+    w, c_w = cw_field(ctx, enc, what, quads=True)
     c_b, r_b = ctx.const("bias", "int32_t", folded_bias(bias, weights, input_zero_point),
                          "bias with the input zero point folded in")
     c_m, r_m = ctx.const("multiplier", "int32_t", multiplier, "Q31 output multiplier per "
                          "channel" if per_channel else "Q31 output multiplier")
     c_s, r_s = ctx.const("shift", "int32_t", shift, "output shift (power of two)")
     return LayerCall(
-        op=op, kernel=kernel, params_type=ptype,
+        op=op, kernel="tg_dsp_s4_gemm_s8", params_type="tg_dsp_s4_gemm_params_t",
         params=dict(rows=rows, depth=depth, channels=channels, weights=w, bias=r_b,
                     multiplier=r_m, shift=r_s, per_channel=int(per_channel),
                     output_offset=output_offset, act_min=act_min, act_max=act_max),
-        args=[TensorArg(inp), TensorArg(out)] + ([ScratchArg(0)] if scratch else []),
-        consts=[*c_w, c_b, c_m, c_s], scratch=scratch,
+        args=[TensorArg(inp), TensorArg(out)],
+        consts=[*c_w, c_b, c_m, c_s],
+        comment=comment + f"; filter {enc.label()}", macs=macs)
+
+
+def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
+                  weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
+                  output_offset: int, act_min: int, act_max: int, inp: int, out: int,
+                  comment: str, macs: int, what: str) -> LayerCall:
+    """tg_dsp_cw_gemm_s8: a channel block decoded once into the scratch for all rows, the
+    requantization constants of tg_dsp_gemm_s8 (dsp_support.gemm_quant_table)."""
+    channels, depth = weights.shape
+    probe = np.array(weights, dtype=np.int8)
+    biases, table, post = gemm_quant_table(probe, np.asarray(bias, np.int64).reshape(-1),
+                                           input_zero_point, multiplier, shift,
+                                           output_offset)
+    if not np.array_equal(probe, weights):
+        # the int8 GEMM zeroes such channels' weights; the stored filter cannot change
+        raise Declined("an output channel whose result is always the output zero point "
+                       "has non-zero weights")
+    if int(ctx.target.get("arena_alignment", 16)) % 4:
+        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
+                       "(arena_alignment in the target)")
+    shared = table.size == 9
+    quads = -(-depth // 4)
+    block, chunk = cw_blocks(channels, depth)
+    w, c_w = cw_field(ctx, enc, what)
+    c_b, r_b = ctx.const("bias", "int32_t", biases,
+                         "biases with the input zero point folded in (channel triples)")
+    c_q, r_q = ctx.const("quant", "int32_t", table,
+                         ("for every channel: " if shared else "per channel triple: ") +
+                         "multipliers 2M - 2^32, right shifts, rounding + offset")
+    return LayerCall(
+        op=op, kernel="tg_dsp_cw_gemm_s8", params_type="tg_dsp_cw_gemm_params_t",
+        params=dict(rows=rows, depth=depth, channels=channels, block=block, chunk=chunk,
+                    weights=w, bias=r_b, quant=r_q, quant_step=0 if shared else 9,
+                    output_offset=post, act_min=act_min, act_max=act_max),
+        args=[TensorArg(inp), TensorArg(out), ScratchArg(0)],
+        consts=[*c_w, c_b, c_q], scratch=[4 * block * quads + 16 * quads + chunk * block],
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 

@@ -1,9 +1,9 @@
 """FULLY_CONNECTED with a compressed filter (codegen/encoding.py) read from flash: the
 portable kernel tg_cw_fully_connected_s8 (int4 and palettes), and on cores with the DSP
-extension the GEMMs tg_dsp_s4_gemm_s8 (int4) and tg_dsp_pal_gemm_s8 (palettes, several
-rows); sparse: tg_sparse_gemm_s8 (portable), tg_dsp_sparse_gemm_s8
-(lowering/dsp_sparse.py).  Asked only for layers whose filter is
-compressed."""
+extension the GEMMs tg_dsp_cw_gemm_s8 (int4 and palettes, several rows) and
+tg_dsp_s4_gemm_s8 (int4, fewer rows); sparse: tg_sparse_gemm_s8
+(portable), tg_dsp_sparse_gemm_s8 (lowering/dsp_sparse.py).  Asked
+only for layers whose filter is compressed."""
 from __future__ import annotations
 
 from codegen.graph import Graph, Op

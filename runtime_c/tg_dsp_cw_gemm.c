@@ -1,0 +1,171 @@
+/*
+ * tg_dsp_cw_gemm.c - GEMM with a compressed filter (int4 or palette) on the DSP extension.
+ *
+ * The int8 GEMM (tg_dsp_gemm_s8) does the arithmetic, on a block of channels at a time
+ * whose values are decoded once, for every row, into a small scratch in its weight layout
+ * (tg_dsp_gemm.h: per channel triple and 4-value step, the three channels' words).  The
+ * decoding costs a few cycles per value once per layer, the copy of a block's results one
+ * or two per output value, and each block's rows are sign-extended again by tg_dsp_gemm_s8
+ * (about 12 cycles per 4 depth values and 2 rows, against some 30 per channel triple);
+ * the results are exactly tg_dsp_gemm_s8's on the int8 filter.
+ */
+#include "tg_dsp_cw_gemm.h"
+
+#include <string.h>
+
+#include "tg_acle.h"
+#include "tg_dsp_gemm.h"
+
+/* Bytes holding n ^ 8 (0..15) each, to bytes holding n - 8 (no borrow between bytes). */
+TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
+{
+    return ((x ^ 0x88888888u) - 0x08080808u) ^ 0x80808080u;
+}
+
+TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
+{
+    return (uint32_t)(uint8_t)t[i];
+}
+
+/* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ... */
+static void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
+                        int32_t k0, uint32_t *d)
+{
+    int32_t k, i;
+    for (k = k0; 4 * k < p->depth; ++k, d += 3) {
+        uint32_t v = 0;
+        for (i = 3; i >= 0; --i) {
+            const int32_t x = 4 * k + i < p->depth ? tg_cw_get(&p->weights, row, 4 * k + i, c)
+                                                   : 0;
+            v = (v << 8) | (uint8_t)x;
+        }
+        *d = v;
+    }
+}
+
+/* Channel c's values (c < channels) as words of 4 int8 into d, d + 3, d + 6, ... */
+static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *d)
+{
+    const tg_cw_t *cw = &p->weights;
+    const int32_t full = p->depth >> 2;
+    const uint8_t *row = tg_cw_row(cw, c);
+    const int8_t *t = cw->palette ? cw->table + (size_t)c * (size_t)cw->table_stride : NULL;
+    int8_t neg[16];
+    int32_t k = 0;
+    if (cw->palette && cw->ref_bits) {          /* shared tables: the channel's, negated? */
+        const uint32_t ref = tg_cw_ref(cw, c);
+        t = cw->table + (size_t)(ref >> 1) * (size_t)cw->table_stride;
+        if (ref & 1u) {
+            int32_t i;
+            for (i = 0; i < cw->table_stride; ++i) {
+                neg[i] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[i]);
+            }
+            t = neg;
+        }
+    }
+    if (!cw->palette) {
+        /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
+         * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */
+        for (; k + 2 <= full; k += 2, d += 6) {
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
+            const uint32_t hi = (w >> 4) & 0x0F0F0F0Fu, lo = w & 0x0F0F0F0Fu;
+            d[0] = tg_cwg_s4bytes(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
+            d[3] = tg_cwg_s4bytes((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
+        }
+    } else if (cw->bits == 4) {
+        for (; k + 2 <= full; k += 2, d += 6) {  /* 8 indices a word */
+            const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
+            d[0] = tg_cwg_u8(t, b & 15u) | (tg_cwg_u8(t, (b >> 4) & 15u) << 8) |
+                   (tg_cwg_u8(t, (b >> 8) & 15u) << 16) | (tg_cwg_u8(t, (b >> 12) & 15u) << 24);
+            d[3] = tg_cwg_u8(t, (b >> 16) & 15u) | (tg_cwg_u8(t, (b >> 20) & 15u) << 8) |
+                   (tg_cwg_u8(t, (b >> 24) & 15u) << 16) | (tg_cwg_u8(t, b >> 28) << 24);
+        }
+        for (; k < full; ++k, d += 3) {
+            const uint32_t b0 = row[2 * k], b1 = row[2 * k + 1];
+            *d = tg_cwg_u8(t, b0 & 15u) | (tg_cwg_u8(t, b0 >> 4) << 8) |
+                 (tg_cwg_u8(t, b1 & 15u) << 16) | (tg_cwg_u8(t, b1 >> 4) << 24);
+        }
+    } else {
+        /* 2-bit (a byte per step) or 1-bit (a nibble) indices: the values of every index
+         * combination of a nibble, looked up once per channel */
+        uint32_t h[16];
+        uint32_t i;
+        if (cw->bits == 2) {
+            for (i = 0; i < 16; ++i) {
+                h[i] = tg_cwg_u8(t, i & 3u) | (tg_cwg_u8(t, i >> 2) << 8);
+            }
+            for (; k < full; ++k, d += 3) {
+                const uint32_t b = row[k];
+                *d = h[b & 15u] | (h[b >> 4] << 16);
+            }
+        } else {
+            for (i = 0; i < 16; ++i) {
+                h[i] = tg_cwg_u8(t, i & 1u) | (tg_cwg_u8(t, (i >> 1) & 1u) << 8) |
+                       (tg_cwg_u8(t, (i >> 2) & 1u) << 16) | (tg_cwg_u8(t, i >> 3) << 24);
+            }
+            for (; k < full; ++k, d += 3) {
+                *d = h[((uint32_t)row[k >> 1] >> (4 * (k & 1))) & 15u];
+            }
+        }
+    }
+    tg_cwg_tail(p, row, c, k, d);
+}
+
+/* Channels c .. c + block - 1 into dst in tg_dsp_gemm_s8's weight layout (zeros for
+ * channels past the last). */
+static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *dst)
+{
+    const int32_t quads = (p->depth + 3) >> 2;
+    int32_t t, j, k;
+    for (t = 0; t < p->block; t += 3) {
+        for (j = 0; j < 3; ++j) {
+            uint32_t *d = dst + (size_t)t * (size_t)quads + (size_t)j;
+            if (c + t + j < p->channels) {
+                tg_cwg_channel(p, c + t + j, d);
+            } else {
+                for (k = 0; k < quads; ++k) {
+                    d[3 * k] = 0;
+                }
+            }
+        }
+    }
+}
+
+void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
+                       void *scratch)
+{
+    const int32_t quads = (p->depth + 3) >> 2;
+    const size_t ch = (size_t)p->channels, dp = (size_t)p->depth;
+    uint32_t *ws = (uint32_t *)scratch;
+    uint32_t *xs = ws + (size_t)p->block * (size_t)quads;
+    int8_t *tmp = (int8_t *)(xs + 4 * (size_t)quads);
+    tg_dsp_gemm_params_t g;
+    int32_t c, r;
+    g.depth = p->depth;
+    g.weights = (const int32_t *)ws;
+    g.output_offset = p->output_offset;
+    g.act_min = p->act_min;
+    g.act_max = p->act_max;
+    g.quant_step = p->quant_step;
+    g.out_w = g.out_h = g.in_w = g.in_h = g.stride_w = g.stride_h = 1;
+    for (c = 0; c < p->channels; c += p->block) {
+        tg_cwg_decode(p, c, ws);
+        g.channels = TG_MIN(p->block, p->channels - c);
+        g.bias = p->bias + c;
+        g.quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
+        if (g.channels == p->channels) {          /* one block: straight into the output */
+            g.rows = p->rows;
+            tg_dsp_gemm_s8(&g, input, output, xs);
+            continue;
+        }
+        for (r = 0; r < p->rows; r += p->chunk) {
+            const size_t n = (size_t)g.channels;
+            int32_t i;
+            g.rows = TG_MIN(p->chunk, p->rows - r);
+            tg_dsp_gemm_s8(&g, input + (size_t)r * dp, tmp, xs);
+            for (i = 0; i < g.rows; ++i) {
+                memcpy(output + (size_t)(r + i) * ch + (size_t)c, tmp + (size_t)i * n, n);
+            }
+        }
+    }
+}

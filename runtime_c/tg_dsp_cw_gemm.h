@@ -1,0 +1,44 @@
+/* tg_dsp_cw_gemm.h - GEMM with a compressed filter (int4 or palette, tg_cw.h) on the DSP
+ * extension: FULLY_CONNECTED and pointwise CONV_2D with several rows. */
+#ifndef TG_DSP_CW_GEMM_H
+#define TG_DSP_CW_GEMM_H
+
+#include "tg_common.h"
+#include "tg_cw.h"
+
+/*
+ * output[r][c] = clamp(requantize(bias[c] + sum_d w[c][d] * input[r][d]) + output_offset)
+ * for `rows` input rows of `depth` values (stored one after the other).  `weights` is int4
+ * or a palette (tg_cw.h), one row per output channel.  `bias` and `quant` are those of
+ * tg_dsp_gemm_s8 (tg_dsp_gemm.h: the input zero point folded into the biases, padded to
+ * whole channel triples; per triple the multipliers M' = 2 M - 2^32, the right shifts and
+ * the rounding terms; quant_step 0 when every channel shares them).
+ *
+ * The channels go in blocks of `block` (a multiple of 3): a block's values are decoded
+ * once into `scratch` in tg_dsp_gemm_s8's weight layout and tg_dsp_gemm_s8 runs them for
+ * `chunk` rows at a time into the scratch, copied to the output (straight into the
+ * output when one block holds every channel).  `scratch` (4-byte aligned):
+ * block * 4 * ceil(depth / 4) bytes of weights, 16 * ceil(depth / 4) for tg_dsp_gemm_s8,
+ * chunk * block for the results (none when block >= channels).
+ * Access order: channel block by block, every row for each: every input row is read
+ * again for every block, so the output must not overlap the input.
+ */
+typedef struct {
+    int32_t rows;               /* input rows (pixels or batches) */
+    int32_t depth;              /* values per input row */
+    int32_t channels;           /* output values per row */
+    int32_t block;              /* channels decoded at a time (a multiple of 3) */
+    int32_t chunk;              /* rows per tg_dsp_gemm_s8 call when block < channels */
+    tg_cw_t weights;            /* [channels][depth], int4 or palette rows */
+    const int32_t *bias;        /* [triples * 3] */
+    const int32_t *quant;       /* [triples][9] (tg_dsp_gemm.h) */
+    int32_t quant_step;         /* 9, or 0: one triple's for every channel */
+    int32_t output_offset;      /* added after the rounding shift */
+    int32_t act_min;
+    int32_t act_max;
+} tg_dsp_cw_gemm_params_t;
+
+void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
+                       void *scratch);
+
+#endif /* TG_DSP_CW_GEMM_H */
