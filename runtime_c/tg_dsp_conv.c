@@ -29,15 +29,24 @@
 #include "tg_dsp_requant.h"
 
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
-static uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
-                                   uint32_t off2)
+TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                      uint32_t off2)
 {
-    for (; quads > 0; --quads) {
+    if (quads & 1) {
         const uint32_t v = tg_read_s8x4(src);
         dst[0] = tg_sxtab16(off2, v);
         dst[1] = tg_sxtab16_ror8(off2, v);
         dst += 4;
         src += 4;
+    }
+    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
+        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst[4] = tg_sxtab16(off2, u);
+        dst[5] = tg_sxtab16_ror8(off2, u);
+        dst += 8;
+        src += 8;
     }
     return dst;
 }
@@ -93,28 +102,42 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
     int8_t *const tail = stage + row_len;
     int8_t *t = tail;
     int32_t fy, k;
-    for (fy = 0; fy < p->filter_height; ++fy) {
-        const int32_t y = y0 + fy * p->dilation_height;
-        if (y < 0 || y >= p->input_height) {
-            for (k = quads; k > 0; --k) {
-                dst[0] = 0;
-                dst[1] = 0;
-                dst += 4;
-            }
-            for (k = 0; k < rest; ++k) {
-                *t++ = zp;
-            }
-        } else {
-            const int8_t *row = image + (size_t)y * row_bytes;
-            const int8_t *src = stage;
-            if (contiguous) {
-                src = row + (size_t)x0 * depth;
-            } else {
-                tg_dsp_conv_gather_row(p, row, x0, zp, stage);
-            }
+    if (contiguous && y0 >= 0 &&
+        y0 + (p->filter_height - 1) * p->dilation_height < p->input_height) {
+        /* the whole window inside the image: rows at a fixed step */
+        const int8_t *src = image + (size_t)y0 * row_bytes + (size_t)x0 * depth;
+        const size_t step = (size_t)p->dilation_height * row_bytes;
+        for (fy = p->filter_height; fy > 0; --fy) {
             dst = tg_dsp_conv_widen(src, quads, dst, off2);
             for (k = 0; k < rest; ++k) {
                 *t++ = src[4 * quads + k];
+            }
+            src += step;
+        }
+    } else {
+        for (fy = 0; fy < p->filter_height; ++fy) {
+            const int32_t y = y0 + fy * p->dilation_height;
+            if (y < 0 || y >= p->input_height) {
+                for (k = quads; k > 0; --k) {
+                    dst[0] = 0;
+                    dst[1] = 0;
+                    dst += 4;
+                }
+                for (k = 0; k < rest; ++k) {
+                    *t++ = zp;
+                }
+            } else {
+                const int8_t *row = image + (size_t)y * row_bytes;
+                const int8_t *src = stage;
+                if (contiguous) {
+                    src = row + (size_t)x0 * depth;
+                } else {
+                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+                }
+                dst = tg_dsp_conv_widen(src, quads, dst, off2);
+                for (k = 0; k < rest; ++k) {
+                    *t++ = src[4 * quads + k];
+                }
             }
         }
     }
