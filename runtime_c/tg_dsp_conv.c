@@ -12,23 +12,41 @@
  * The columns of two pixels are interleaved, one 16-byte block per 4 window values:
  * pixel 0's pairs (v0, v2), (v1, v3), then pixel 1's.  One pass runs 2 pixels x 2 output
  * channels: per block 4 column words, 2 weight words, 4 SXTB16, 8 SMLAD (16 MACs).
+ * Where the generator proved it equal (`quant`, codegen/lowering/conv/dsp_im2col.py
+ * short_quant), the pass's four outputs are requantized by tg_dsp_requantize_hm from
+ * per-channel rows (M', s, half), in asm on Arm (~7 instructions an output), instead of
+ * the general multiplier/shift form below.
+ *
+ * In-place order (the planner's contract): output pixels in raster order, two at a time;
+ * both pixels' columns are filled before either's outputs are written, and a later pair
+ * reads only input rows at or below out_y * stride_h - pad_top.
  */
 #include "tg_dsp_conv.h"
 
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_dsp_requant.h"
 
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
-static uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
-                                   uint32_t off2)
+TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                      uint32_t off2)
 {
-    for (; quads > 0; --quads) {
+    if (quads & 1) {
         const uint32_t v = tg_read_s8x4(src);
         dst[0] = tg_sxtab16(off2, v);
         dst[1] = tg_sxtab16_ror8(off2, v);
         dst += 4;
         src += 4;
+    }
+    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
+        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst[4] = tg_sxtab16(off2, u);
+        dst[5] = tg_sxtab16_ror8(off2, u);
+        dst += 8;
+        src += 8;
     }
     return dst;
 }
@@ -84,28 +102,42 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
     int8_t *const tail = stage + row_len;
     int8_t *t = tail;
     int32_t fy, k;
-    for (fy = 0; fy < p->filter_height; ++fy) {
-        const int32_t y = y0 + fy * p->dilation_height;
-        if (y < 0 || y >= p->input_height) {
-            for (k = quads; k > 0; --k) {
-                dst[0] = 0;
-                dst[1] = 0;
-                dst += 4;
-            }
-            for (k = 0; k < rest; ++k) {
-                *t++ = zp;
-            }
-        } else {
-            const int8_t *row = image + (size_t)y * row_bytes;
-            const int8_t *src = stage;
-            if (contiguous) {
-                src = row + (size_t)x0 * depth;
-            } else {
-                tg_dsp_conv_gather_row(p, row, x0, zp, stage);
-            }
+    if (contiguous && y0 >= 0 &&
+        y0 + (p->filter_height - 1) * p->dilation_height < p->input_height) {
+        /* the whole window inside the image: rows at a fixed step */
+        const int8_t *src = image + (size_t)y0 * row_bytes + (size_t)x0 * depth;
+        const size_t step = (size_t)p->dilation_height * row_bytes;
+        for (fy = p->filter_height; fy > 0; --fy) {
             dst = tg_dsp_conv_widen(src, quads, dst, off2);
             for (k = 0; k < rest; ++k) {
                 *t++ = src[4 * quads + k];
+            }
+            src += step;
+        }
+    } else {
+        for (fy = 0; fy < p->filter_height; ++fy) {
+            const int32_t y = y0 + fy * p->dilation_height;
+            if (y < 0 || y >= p->input_height) {
+                for (k = quads; k > 0; --k) {
+                    dst[0] = 0;
+                    dst[1] = 0;
+                    dst += 4;
+                }
+                for (k = 0; k < rest; ++k) {
+                    *t++ = zp;
+                }
+            } else {
+                const int8_t *row = image + (size_t)y * row_bytes;
+                const int8_t *src = stage;
+                if (contiguous) {
+                    src = row + (size_t)x0 * depth;
+                } else {
+                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+                }
+                dst = tg_dsp_conv_widen(src, quads, dst, off2);
+                for (k = 0; k < rest; ++k) {
+                    *t++ = src[4 * quads + k];
+                }
             }
         }
     }
@@ -195,6 +227,92 @@ TG_INLINE void tg_dsp_conv_block(const int8_t *x, const int8_t *w, uint32_t *a00
     *a11 = tg_smlad(x1b, e, *a11);
 }
 
+/*
+ * The 2 pixels x 2 channels of a pass requantized in place by tg_dsp_requantize_hm
+ * (tg_dsp_requant.h) with the quant rows q0 (channel c) and q1 (c + 1): each accumulator
+ * becomes its output, saturated to int8, before the activation clamp.
+ */
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+#define TG_DSP_CONV_ASM_RQ(A)                                                              \
+    "smmlar  %[t], %[" #A "], %[m], %[" #A "]\n\t"                                        \
+    "sub     %[" #A "], %[t], %[" #A "], lsr #31\n\t"                                     \
+    "add     %[" #A "], %[" #A "], %[half]\n\t"                                           \
+    "asr     %[" #A "], %[" #A "], %[s]\n\t"                                              \
+    "add     %[" #A "], %[" #A "], %[post]\n\t"                                           \
+    "ssat    %[" #A "], #8, %[" #A "]\n\t"
+#endif
+
+TG_INLINE void tg_dsp_conv_rq4(uint32_t *a00, uint32_t *a01, uint32_t *a10, uint32_t *a11,
+                               const int32_t *q0, const int32_t *q1, int32_t post)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t c00 = *a00, c01 = *a01, c10 = *a10, c11 = *a11;
+    int32_t m, s, half, t;
+    __asm__(
+        "ldr     %[m], [%[q0]]\n\t"
+        "ldr     %[s], [%[q0], #4]\n\t"
+        "ldr     %[half], [%[q0], #8]\n\t"
+        TG_DSP_CONV_ASM_RQ(a00)
+        TG_DSP_CONV_ASM_RQ(a10)
+        "ldr     %[m], [%[q1]]\n\t"
+        "ldr     %[s], [%[q1], #4]\n\t"
+        "ldr     %[half], [%[q1], #8]\n\t"
+        TG_DSP_CONV_ASM_RQ(a01)
+        TG_DSP_CONV_ASM_RQ(a11)
+        : [m] "=&r"(m), [s] "=&r"(s), [half] "=&r"(half), [t] "=&r"(t),
+          [a00] "+r"(c00), [a01] "+r"(c01), [a10] "+r"(c10), [a11] "+r"(c11)
+        : [q0] "r"(q0), [q1] "r"(q1), [post] "r"(post)
+        : "memory");
+    *a00 = c00;
+    *a01 = c01;
+    *a10 = c10;
+    *a11 = c11;
+#else
+    *a00 = (uint32_t)tg_dsp_requantize_hm(*a00, q0[0], q0[1], (uint32_t)q0[2], post);
+    *a10 = (uint32_t)tg_dsp_requantize_hm(*a10, q0[0], q0[1], (uint32_t)q0[2], post);
+    *a01 = (uint32_t)tg_dsp_requantize_hm(*a01, q1[0], q1[1], (uint32_t)q1[2], post);
+    *a11 = (uint32_t)tg_dsp_requantize_hm(*a11, q1[0], q1[1], (uint32_t)q1[2], post);
+#endif
+}
+
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* The same into t, A unchanged, for post = 0. */
+#define TG_DSP_CONV_ASM_RQT(A)                                                             \
+    "smmlar  %[t], %[" #A "], %[m], %[" #A "]\n\t"                                        \
+    "sub     %[t], %[t], %[" #A "], lsr #31\n\t"                                          \
+    "add     %[t], %[t], %[half]\n\t"                                                     \
+    "asr     %[t], %[t], %[s]\n\t"                                                        \
+    "ssat    %[t], #8, %[t]\n\t"
+
+/* The same, stored straight to o0[0..1] and o1[0..1] (layers of the full int8 range whose
+ * output offset is folded into half: post = 0). */
+TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, uint32_t a11,
+                                     const int32_t *q0, const int32_t *q1, int8_t *o0,
+                                     int8_t *o1)
+{
+    int32_t m, s, half, t;
+    __asm__ volatile(
+        "ldr     %[m], [%[q0]]\n\t"
+        "ldr     %[s], [%[q0], #4]\n\t"
+        "ldr     %[half], [%[q0], #8]\n\t"
+        TG_DSP_CONV_ASM_RQT(a00)
+        "strb    %[t], [%[o0]]\n\t"
+        TG_DSP_CONV_ASM_RQT(a10)
+        "strb    %[t], [%[o1]]\n\t"
+        "ldr     %[m], [%[q1]]\n\t"
+        "ldr     %[s], [%[q1], #4]\n\t"
+        "ldr     %[half], [%[q1], #8]\n\t"
+        TG_DSP_CONV_ASM_RQT(a01)
+        "strb    %[t], [%[o0], #1]\n\t"
+        TG_DSP_CONV_ASM_RQT(a11)
+        "strb    %[t], [%[o1], #1]\n\t"
+        : [m] "=&r"(m), [s] "=&r"(s), [half] "=&r"(half), [t] "=&r"(t)
+        : [a00] "r"(a00), [a01] "r"(a01), [a10] "r"(a10), [a11] "r"(a11), [q0] "r"(q0),
+          [q1] "r"(q1), [o0] "r"(o0), [o1] "r"(o1)
+        : "memory");
+}
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 /* a function of its own: inlined into the pixel loop it spills registers every pass */
 #define TG_DSP_CONV_NOINLINE __attribute__((noinline))
@@ -217,13 +335,19 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
     const int32_t *bias = p->bias;
     const int32_t *mult = p->multiplier;
     const int32_t *shift = p->shift;
+    const int32_t *quant = p->quant;
+    const int32_t quant_step = p->quant_step, post = p->post;
+    const int full = lo == -128 && hi == 127;
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    const int fast = full && post == 0;     /* tg_dsp_conv_rq4_store */
+#endif
     int32_t c;
     for (c = 0; c < channels; c += 2) {
         uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const int8_t *x = (const int8_t *)col;
-        int32_t k;
         tg_dsp_conv_rq_t q;
+        int32_t k;
         for (k = blocks >> 2; k > 0; --k) {
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             TG_DSP_CONV_BARRIER();
@@ -239,6 +363,31 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
             tg_dsp_conv_block(x, w, &a00, &a01, &a10, &a11);
             x += 16;
             w += 8;
+        }
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+        if (quant && fast && c + 1 < channels) {
+            tg_dsp_conv_rq4_store(a00, a01, a10, a11, quant, quant + quant_step, out0 + c,
+                                  out1 + c);
+            quant += 2 * quant_step;
+            continue;
+        }
+#endif
+        if (quant) {
+            tg_dsp_conv_rq4(&a00, &a01, &a10, &a11, quant, quant + quant_step, post);
+            quant += 2 * quant_step;
+            if (!full) {
+                a00 = (uint32_t)tg_clamp((int32_t)a00, lo, hi);
+                a01 = (uint32_t)tg_clamp((int32_t)a01, lo, hi);
+                a10 = (uint32_t)tg_clamp((int32_t)a10, lo, hi);
+                a11 = (uint32_t)tg_clamp((int32_t)a11, lo, hi);
+            }
+            out0[c] = (int8_t)a00;
+            out1[c] = (int8_t)a10;
+            if (c + 1 < channels) {
+                out0[c + 1] = (int8_t)a01;
+                out1[c + 1] = (int8_t)a11;
+            }
+            continue;
         }
         q = tg_dsp_conv_rq(mult[0], shift[0]);
         out0[c] = tg_dsp_conv_clamp(tg_dsp_conv_requantize(a00, &q), offset, lo, hi);

@@ -42,9 +42,16 @@ typedef struct {
                                    to 4) + filter_height * (row length % 4) rounded up to 4 */
     const int8_t *weights;      /* [output_depth rounded up to 2][depth4], pair layout above */
     const int32_t *bias;        /* [output_depth rounded up to 2] (zeros without a bias) */
-    const int32_t *multiplier;  /* as bias if per_channel, else [1]: Q31 output multipliers */
+    const int32_t *multiplier;  /* as bias if per_channel, else [1]: Q31 output multipliers
+                                   (NULL with quant) */
     const int32_t *shift;       /* same length as multiplier: power-of-two exponents */
     int32_t per_channel;
+    const int32_t *quant;       /* NULL, or [n][3]: M' = 2 M - 2^32, s, half of
+                                   tg_dsp_requantize_hm (tg_dsp_requant.h), where the
+                                   generator proved it equal to TFLite's (then used instead
+                                   of multiplier and shift) */
+    int32_t quant_step;         /* 3: a row per channel (n even); 0: one row for all */
+    int32_t post;               /* added after its shift */
     int32_t input_offset;       /* minus the input zero point */
     int32_t output_offset;      /* output zero point */
     int32_t act_min;

@@ -19,8 +19,11 @@
  * offset inputs (|p| <= 2^16) shifted left by output_shift <= 14 stays below 2^30.
  * tests/test_dsp_misc.py sweeps both against tg_requantize.
  *
- * A large ADD/SUB layer (tg_dsp_add_table_s8) reads each input's rescaled value from a
- * table of the 256 the generator computed, with TFLite's arithmetic.
+ * A large ADD/SUB layer (tg_dsp_add_table_s8) reads each input's rescaled value (doubled)
+ * from a table of the 256 the generator computed, with TFLite's arithmetic; where the
+ * generator found the one-SMMLAR output requantization (tg_dsp_elementwise.h, `fast`)
+ * equal to TFLite's on all 65,536 input pairs, contiguous rows of the full int8 range run
+ * an asm loop on Arm (8 outputs a pass, ~10 cycles each), the same arithmetic in C elsewhere.
  *
  * Rows whose inputs both advance by one element, or where one input is broadcast (step
  * 0, its value rescaled once per row), run two elements per loop pass; other strides one
@@ -116,6 +119,13 @@ TG_INLINE int8_t tg_dsp_add_out(int32_t sum, const tg_dsp_add_k_t *k)
     return (int8_t)tg_clamp(y, k->act_min, k->act_max);
 }
 
+/* The same of the doubled sum (the tables hold doubled values). */
+TG_INLINE int8_t tg_dsp_add_out2(int32_t sum2, const tg_dsp_add_k_t *k)
+{
+    const int32_t y = tg_dsp_ew_rescale_r1(sum2, &k->out) + k->out_offset;
+    return (int8_t)tg_clamp(y, k->act_min, k->act_max);
+}
+
 /* One row of `n` outputs: input k advances by step k (0: broadcast). */
 static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
                               const int8_t *in2, int32_t step2, int8_t *out, int32_t n)
@@ -170,8 +180,98 @@ static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
 typedef struct {
     const int32_t *t1;      /* tables offset by 128: indexed by the int8 value */
     const int32_t *t2;
-    tg_dsp_add_k_t k;       /* the output's rescale and bounds */
+    tg_dsp_add_k_t k;       /* the output's rescale and bounds (fast = 0) */
+    int32_t multiplier;     /* fast > 0: the output multiplier, */
+    int32_t bias;           /* output_bias, */
+    int32_t right;          /* -output_shift */
+    int32_t fast;
 } tg_dsp_add_table_k_t;
+
+/* The output of the doubled sum a2 = t1[x1] + t2[x2] when fast > 0 (the header). */
+TG_INLINE int8_t tg_dsp_add_fast_out(int32_t a2, const tg_dsp_add_table_k_t *k, int fix)
+{
+    const int32_t h = tg_smmlar(a2, k->multiplier, k->bias) - (fix && a2 < 0 ? 1 : 0);
+    return (int8_t)tg_clamp(tg_ssat8(h >> k->right), k->k.act_min, k->k.act_max);
+}
+
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* Two outputs of contiguous rows, for the asm loops below: the four int8 loads and the
+ * four table loads in one run (each load after the first pipelined), then per output
+ * the sum, SMMLAR, [the tie correction,] the shift and SSAT. */
+#define TG_DSP_ADD_PAIR_LOADS                                                              \
+    "ldrsb   %[a0], [%[p1]], #1\n\t"                                                      \
+    "ldrsb   %[a1], [%[p1]], #1\n\t"                                                      \
+    "ldrsb   %[b0], [%[p2]], #1\n\t"                                                      \
+    "ldrsb   %[b1], [%[p2]], #1\n\t"                                                      \
+    "ldr     %[a0], [%[t1], %[a0], lsl #2]\n\t"                                           \
+    "ldr     %[b0], [%[t2], %[b0], lsl #2]\n\t"                                           \
+    "ldr     %[a1], [%[t1], %[a1], lsl #2]\n\t"                                           \
+    "ldr     %[b1], [%[t2], %[b1], lsl #2]\n\t"                                           \
+    "add     %[a0], %[a0], %[b0]\n\t"                                                     \
+    "add     %[a1], %[a1], %[b1]\n\t"                                                     \
+    "smmlar  %[b0], %[a0], %[m], %[bias]\n\t"                                             \
+    "smmlar  %[b1], %[a1], %[m], %[bias]\n\t"
+#define TG_DSP_ADD_PAIR_FIX                                                                \
+    "add     %[b0], %[b0], %[a0], asr #31\n\t"                                            \
+    "add     %[b1], %[b1], %[a1], asr #31\n\t"
+#define TG_DSP_ADD_PAIR_STORE                                                              \
+    "asr     %[b0], %[b0], %[r]\n\t"                                                      \
+    "asr     %[b1], %[b1], %[r]\n\t"                                                      \
+    "ssat    %[b0], #8, %[b0]\n\t"                                                        \
+    "ssat    %[b1], #8, %[b1]\n\t"                                                        \
+    "strb    %[b0], [%[out]], #1\n\t"                                                     \
+    "strb    %[b1], [%[out]], #1\n\t"
+#define TG_DSP_ADD_LOOP(BODY)                                                              \
+    __asm__ volatile("1:\n\t" BODY BODY BODY BODY                                          \
+                     "subs    %[n], %[n], #1\n\t"                                          \
+                     "bne     1b\n\t"                                                      \
+                     : [p1] "+r"(in1), [p2] "+r"(in2), [out] "+r"(out), [n] "+r"(blocks),  \
+                       [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1)      \
+                     : [t1] "r"(t1), [t2] "r"(t2), [m] "r"(m), [bias] "r"(bias),           \
+                       [r] "r"(r)                                                          \
+                     : "cc", "memory")
+
+/* Outputs 0 .. 8 * blocks - 1 of contiguous rows, the full int8 range (blocks >= 1). */
+static void tg_dsp_add_fast_asm(const tg_dsp_add_table_k_t *k, const int8_t *in1,
+                                const int8_t *in2, int8_t *out, int32_t blocks, int fix)
+{
+    const int32_t *t1 = k->t1, *t2 = k->t2;
+    const int32_t m = k->multiplier, bias = k->bias, r = k->right;
+    int32_t a0, a1, b0, b1;
+    if (fix) {
+        TG_DSP_ADD_LOOP(TG_DSP_ADD_PAIR_LOADS TG_DSP_ADD_PAIR_FIX TG_DSP_ADD_PAIR_STORE);
+    } else {
+        TG_DSP_ADD_LOOP(TG_DSP_ADD_PAIR_LOADS TG_DSP_ADD_PAIR_STORE);
+    }
+}
+#endif
+
+/* One row, the requantization of fast = 1 or 2. */
+static void tg_dsp_add_fast_row(const tg_dsp_add_table_k_t *k, const int8_t *in1,
+                                int32_t step1, const int8_t *in2, int32_t step2, int8_t *out,
+                                int32_t n)
+{
+    const int fix = k->fast == 1;
+    int32_t i = 0;
+    if (step1 == 1 && step2 == 1) {
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+        if (k->k.act_min == -128 && k->k.act_max == 127 && n >= 8) {
+            tg_dsp_add_fast_asm(k, in1, in2, out, n / 8, fix);
+            i = n & ~7;
+        }
+#endif
+        for (; i + 2 <= n; i += 2) {
+            const int32_t s0 = k->t1[in1[i]] + k->t2[in2[i]];
+            const int32_t s1 = k->t1[in1[i + 1]] + k->t2[in2[i + 1]];
+            out[i] = tg_dsp_add_fast_out(s0, k, fix);
+            out[i + 1] = tg_dsp_add_fast_out(s1, k, fix);
+        }
+    }
+    for (; i < n; ++i) {
+        out[i] = tg_dsp_add_fast_out(k->t1[in1[(ptrdiff_t)i * step1]] +
+                                     k->t2[in2[(ptrdiff_t)i * step2]], k, fix);
+    }
+}
 
 TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t *in1,
                                     int32_t step1, const int8_t *in2, int32_t step2,
@@ -179,17 +279,21 @@ TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t
 {
     const tg_dsp_add_table_k_t k = *kp;
     int32_t i = 0;
+    if (k.fast) {
+        tg_dsp_add_fast_row(&k, in1, step1, in2, step2, out, n);
+        return;
+    }
     if (step1 == 1 && step2 == 1) {
         for (; i + 2 <= n; i += 2) {
             const int32_t s0 = k.t1[in1[i]] + k.t2[in2[i]];
             const int32_t s1 = k.t1[in1[i + 1]] + k.t2[in2[i + 1]];
-            out[i] = tg_dsp_add_out(s0, &k.k);
-            out[i + 1] = tg_dsp_add_out(s1, &k.k);
+            out[i] = tg_dsp_add_out2(s0, &k.k);
+            out[i + 1] = tg_dsp_add_out2(s1, &k.k);
         }
     }
     for (; i < n; ++i) {
-        out[i] = tg_dsp_add_out(k.t1[in1[(ptrdiff_t)i * step1]] + k.t2[in2[(ptrdiff_t)i * step2]],
-                                &k.k);
+        out[i] = tg_dsp_add_out2(k.t1[in1[(ptrdiff_t)i * step1]] +
+                                 k.t2[in2[(ptrdiff_t)i * step2]], &k.k);
     }
 }
 
@@ -327,6 +431,10 @@ void tg_dsp_add_table_s8(const tg_dsp_add_table_params_t *p, const int8_t *input
     k.k.out_offset = p->output_offset;
     k.k.act_min = p->act_min;
     k.k.act_max = p->act_max;
+    k.multiplier = p->output_multiplier;
+    k.bias = p->output_bias;
+    k.right = -p->output_shift;
+    k.fast = p->fast;
     tg_dsp_ew_walk(p->dims, p->input1_strides, p->input2_strides, tg_dsp_add_table_row_fn, &k,
                    input1, input2, output);
 }

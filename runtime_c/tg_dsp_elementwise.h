@@ -53,13 +53,23 @@ typedef struct {
 /*
  * ADD and SUB of a large layer: each input's rescale read from a table of its 256 values
  * the generator computed (for SUB the second input's negated), so a + b is two loads.
+ * The table entries are twice the rescaled values (what the output's SMMULR takes).
+ *
+ * `fast` 1 or 2: the output requantization as one SMMLAR with output_bias =
+ * 2^(r-1) + output_offset * 2^r (r = -output_shift), the rounding's tie correction
+ * (-1 for a negative sum; fast = 1 only), one shift and SSAT: the generator evaluated it,
+ * and TFLite's arithmetic, on all 65,536 pairs of input values and found them equal (and
+ * every intermediate in int32); fast = 2 where the tie correction never changes a value.
+ * fast = 0: TFLite's two-step rounding (tg_dsp_ew_rescale_r1, then + output_offset).
  */
 typedef struct {
-    const int32_t *input1_table;   /* [256]: input1's rescaled value for x = -128..127 */
+    const int32_t *input1_table;   /* [256]: 2 x input1's rescaled value for x = -128..127 */
     const int32_t *input2_table;   /* [256]: input2's (negated for SUB) */
     int32_t output_offset;
     int32_t output_multiplier;
     int32_t output_shift;          /* <= -1 */
+    int32_t output_bias;           /* 2^(r-1) + output_offset * 2^r where fast > 0, else 0 */
+    int32_t fast;                  /* 0, 1 or 2 (above) */
     int32_t act_min;
     int32_t act_max;
     int32_t dims[TG_DSP_ELEMENTWISE_MAX_DIMS];

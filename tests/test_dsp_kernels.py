@@ -474,6 +474,58 @@ def test_dsp_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert (tmp_path / "w" / "tg_acle.h").is_file()
 
 
+# first layers (1-4 input channels) and k x k layers whose activation keeps the whole int8
+# range (output zero point -128 with RELU, or none): tg_dsp_conv_s8 requantizes those
+# through the quant rows (tg_dsp_requantize_hm), in asm on the Cortex-M4; strides,
+# paddings, odd channel counts (the last channel alone), per-tensor and per-channel scales
+FIRST_CASES = [
+    ConvCase(in_h=9, in_w=6, in_d=1, out_d=8, k_h=5, k_w=4, stride=(2, 2), padding=SAME,
+             act="RELU", out_zp=-128),
+    ConvCase(in_h=8, in_w=7, in_d=2, out_d=5, k_h=3, k_w=3, stride=(1, 1), padding=VALID,
+             act="NONE", per_channel=False),
+    ConvCase(in_h=10, in_w=9, in_d=3, out_d=8, k_h=3, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU", out_zp=-128, in_zp=-128),
+    ConvCase(in_h=7, in_w=8, in_d=4, out_d=7, k_h=3, k_w=2, stride=(2, 1), padding=SAME,
+             act="NONE", in_zp=127),
+    ConvCase(in_h=6, in_w=6, in_d=3, out_d=16, k_h=3, k_w=3, padding=SAME, act="NONE",
+             per_channel=False, out_zp=127),
+    ConvCase(in_h=5, in_w=5, in_d=16, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
+             out_zp=-128),
+]
+
+
+def test_first_layer_convs_dsp_bit_exact_with_and_without_quant_rows(tmp_path, monkeypatch):
+    """Host (plain-C fallbacks, ASan/UBSan): the quant-row requantization, and the general
+    one (multiplier and shift) where no rows are made (short_quant declined)."""
+    from codegen.lowering.conv import dsp_im2col
+    model = build_model(FIRST_CASES + KXK_CASES[:3], 81)
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "general").mkdir()
+    res = assert_bit_exact(model, tmp_path / "rows", count=2, seed=81, kernels=DSP,
+                           sanitize=True)
+    calls = [layer.call for layer in res.gen.program.layers]
+    assert all(c.kernel == "tg_dsp_conv_s8" and c.params["quant"] != CExpr("NULL")
+               for c in calls)
+    assert [c.params["quant_step"] for c in calls[:len(FIRST_CASES)]] == [3, 0, 3, 3, 0, 3]
+    monkeypatch.setattr(dsp_im2col, "short_quant", lambda *a, **k: None)
+    res = assert_bit_exact(model, tmp_path / "general", count=2, seed=81, kernels=DSP)
+    assert all(layer.call.params["quant"] == CExpr("NULL") for layer in res.gen.program.layers)
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_first_layer_convs_dsp_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """The asm requantization of full-range layers, and the C one of clamped layers."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(FIRST_CASES + KXK_CASES[:2], 82))
+    report = verify_cortexm(path, count=3, seed=82, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_conv_s8(") == len(FIRST_CASES) + 2
+    assert model_c.count("_quant,") == len(FIRST_CASES) + 2
+
+
 # ---------------------------------------------------------------- requantization
 REQUANT_SWEEP = r"""
 #include <stdio.h>

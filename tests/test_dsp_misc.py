@@ -109,6 +109,8 @@ TABLE_CASES = [
     ((1, 16, 16, 9), (1, 16, 16, 9), "RELU", (-128, 127, 5), False),
     ((1, 8, 16, 17), (17,), "NONE", (127, -128, -128), True),
     ((1, 64, 33), (1, 64, 1), "RELU6", None, False),
+    ((1, 45, 47), (1, 45, 47), "NONE", None, False),             # the asm loop, a tail of 3
+    ((2056,), (2056,), "NONE", (-128, 127, 5), False, True),      # equal scales
 ]
 
 
@@ -131,6 +133,40 @@ def test_add_sub_mul_dsp_bit_exact(tmp_path):
         table = "tg_dsp_add_table_s8" if op != "MUL" else "tg_dsp_mul_s8"
         want += [table] * len(TABLE_CASES)
     assert kernels_of(res.gen) == want
+
+
+def test_add_table_fast_mode_matches_tflite_arithmetic():
+    """fast_output_mode's one-SMMLAR requantization (tg_dsp_add_table_s8): over random
+    scales, zero points and activations it picks each mode, and the vectorised reference
+    it compares against equals quant.multiply_by_quantized_multiplier value by value."""
+    from types import SimpleNamespace
+    from codegen import quant
+    from codegen.lowering.elementwise.dsp import _requantize_np, fast_output_mode, rescale_table
+    rng = np.random.default_rng(5)
+    modes = []
+    for _ in range(40):
+        s1, s2 = (float(v) for v in rng.uniform(0.002, 0.3, 2))
+        so = (s1 + s2) * float(rng.uniform(0.05, 3.0))
+        big = 2 * max(s1, s2)
+        m1, e1 = quant.quantize_multiplier_smaller_than_one(s1 / big)
+        m2, e2 = quant.quantize_multiplier_smaller_than_one(s2 / big)
+        mo, eo = quant.quantize_multiplier_smaller_than_one(big / ((1 << 20) * so))
+        z1, z2, zo = (int(v) for v in rng.integers(-128, 128, 3))
+        lo, hi = sorted(int(v) for v in rng.integers(-128, 128, 2)) if rng.random() < 0.3 \
+            else (-128, 127)
+        b = SimpleNamespace(output_shift=eo, output_offset=zo, output_multiplier=mo,
+                            act_min=lo, act_max=hi)
+        t1 = 2 * rescale_table(-z1, m1, e1)
+        t2 = 2 * rescale_table(-z2, m2, e2, bool(rng.random() < 0.5))
+        fast, bias = fast_output_mode(t1, t2, b)
+        modes.append(fast)
+        if fast:
+            assert bias == (1 << (-eo - 1)) + zo * (1 << -eo)
+        a = rng.integers(-(1 << 29), 1 << 29, 200)
+        got = _requantize_np(a.astype(np.int64), mo, eo)
+        assert [int(v) for v in got] == [quant.multiply_by_quantized_multiplier(int(v), mo, eo)
+                                         for v in a]
+    assert {1, 2} <= set(modes), modes
 
 
 RESCALE_SWEEP = r"""
@@ -302,7 +338,7 @@ def test_dsp_misc_kernels_clean_under_sanitizers(tmp_path):
     m = ModelWriter()
     add_lstm(m, rng, "a", 2, 3, 7, 5, False, x_zp=-128, h_zp=127, cell_clip=1.0)
     add_lstm(m, rng, "b", 3, 2, 9, 6, True)
-    ops = ("ADD", "MUL", "SUB", "ADD", "MUL", "SUB", "ADD", "SUB")
+    ops = ("ADD", "MUL", "SUB", "ADD", "MUL", "SUB", "ADD", "SUB", "ADD", "SUB")
     for k, case in enumerate(BINARY_CASES[:6] + TABLE_CASES[1:]):
         add_binary(m, rng, f"e{k}", ops[k], *case)
     for k, case in enumerate(POOL_CASES[:4]):
@@ -338,6 +374,27 @@ def test_dsp_misc_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch)
                       ("tg_dsp_mul_s8", 2), ("tg_dsp_add_table_s8", 2),
                       ("tg_dsp_avg_pool_s8", 2), ("tg_dsp_max_pool_s8", 2)):
         assert model_c.count(f"{kernel}(") == n, kernel
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_add_table_fast_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """tg_dsp_add_table_s8's asm loop (contiguous rows, the full int8 range): ADD and SUB
+    with random scales and zero points, lengths with and without a tail, on QEMU."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    rng = np.random.default_rng(61)
+    m = ModelWriter()
+    shapes = [(2048,), (1, 7, 299), (2, 1029), (1, 33, 65), (2051,), (4, 515)]
+    for k, shape in enumerate(shapes):
+        add_binary(m, rng, f"f{k}", ("ADD", "SUB")[k % 2], shape, shape, "NONE",
+                   None if k else (-128, 127, -128), False, k == 3)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(m.build())
+    report = verify_cortexm(path, count=3, seed=61, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_add_table_s8(") == len(shapes)
+    assert ".fast = 0" not in model_c
 
 
 @pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck (apt-get install "

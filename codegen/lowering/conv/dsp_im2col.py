@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Op
-from codegen.ir import LayerCall, ScratchArg, TensorArg
+from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.dsp_support import gemm_quant_table
 from codegen.ops.conv import ConvLayer
 
 
@@ -67,10 +68,30 @@ def requant_fits(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
     return None
 
 
+def short_quant(weights: np.ndarray, bias: np.ndarray, multiplier: np.ndarray,
+                shift: np.ndarray, output_offset: int):
+    """The one-SMMLAR requantization of tg_dsp_requantize_hm (tg_dsp_requant.h) for
+    tg_dsp_conv_s8, where the GEMM's conditions prove it equal to TFLite's
+    (dsp_support.gemm_quant_table; the im2col adds the input offset, so no zero point is
+    folded): ([n][3] int32 rows M', s, half, n = 1 when every channel shares them, else
+    the channel count made even; post; the bias; the weights, a channel whose output is
+    always the zero point zeroed), or None."""
+    channels = weights.shape[0]
+    w = weights.copy()
+    try:
+        biases, table, post = gemm_quant_table(w, bias, 0, multiplier, shift, output_offset)
+    except Declined:
+        return None
+    rows = table.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1, 3)   # [channel][3]
+    rows = rows[:1] if np.all(rows == rows[0]) else _even(rows[:channels])
+    return rows.astype(np.int32), post, biases[:channels].astype(np.int32), w
+
+
 def _even(values: np.ndarray) -> np.ndarray:
     """Per-channel values with the last repeated to an even count."""
-    v = np.asarray(values).reshape(-1)
-    return np.concatenate([v, v[-1:]]) if v.size % 2 else v
+    v = np.asarray(values)
+    v = v.reshape(-1) if v.ndim < 2 else v
+    return np.concatenate([v, v[-1:]]) if len(v) % 2 else v
 
 
 def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
@@ -92,20 +113,32 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     why = requant_fits(layer.filt.data, bias, -layer.input_offset, mult, shf)
     if why:
         raise Declined(why)
+    filt = layer.filt.data.reshape(out_d, window)
+    short = short_quant(filt, bias, mult, shf, layer.output_offset)
+    quant_consts, r_q, quant_step, post = [], CExpr("NULL"), 0, 0
+    if short is not None:
+        rows, post, bias, filt = short
+        c_q, r_q = ctx.const("quant", "int32_t", rows.reshape(-1),
+                             "M' = 2 M - 2^32, s, half " + ("per channel" if len(rows) > 1
+                                                            else "(all channels)"))
+        quant_consts, quant_step = [c_q], 3 if len(rows) > 1 else 0
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
     if not per_channel:
         mult, shf = mult[:1], shf[:1]
     else:
         mult, shf = _even(mult), _even(shf)
-    c_w, r_w = ctx.const("weights", "int8_t",
-                         im2col_weight_layout(layer.filt.data.reshape(out_d, window), order),
+    c_w, r_w = ctx.const("weights", "int8_t", im2col_weight_layout(filt, order),
                          f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
                          f"pairs in column order, 4 values interleaved (tg_dsp_conv.h)")
     c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
                          "int32 bias per output channel (an even count)")
     each = "per channel" if per_channel else "(all channels)"
-    c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
-    c_s, r_s = ctx.const("shift", "int32_t", shf, f"output shift (power of two) {each}")
+    if short is None:
+        c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
+        c_s, r_s = ctx.const("shift", "int32_t", shf, f"output shift (power of two) {each}")
+        quant_consts = [c_m, c_s]
+    else:                       # the quant rows replace them
+        r_m = r_s = CExpr("NULL")
     return LayerCall(
         op=op,
         kernel="tg_dsp_conv_s8",
@@ -117,11 +150,12 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                     dilation_height=win.dilation_h, dilation_width=win.dilation_w,
                     pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
                     weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
-                    per_channel=int(per_channel), input_offset=layer.input_offset,
+                    per_channel=int(per_channel), quant=r_q, quant_step=quant_step,
+                    post=post, input_offset=layer.input_offset,
                     output_offset=layer.output_offset, act_min=layer.act_min,
                     act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, c_b, c_m, c_s],
+        consts=[c_w, c_b] + quant_consts,
         scratch=[scratch],
         comment=layer.comment(),
         macs=layer.macs,

@@ -47,21 +47,58 @@ def rescale_table(offset: int, multiplier: int, shift: int, negate: bool = False
     return np.array(out, dtype=np.int32)
 
 
+def _requantize_np(a: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite's MultiplyByQuantizedMultiplierSmallerThanOneExp (shift <= 0) on int64 arrays of
+    int32 values (quant.multiply_by_quantized_multiplier, vectorised)."""
+    ab = a * multiplier                                    # |a| < 2^31, multiplier < 2^31
+    v = ab + np.where(ab >= 0, 1 << 30, 1 - (1 << 30))
+    high = np.where(v >= 0, v >> 31, -((-v) >> 31))       # truncated toward zero
+    right = -shift
+    mask = (1 << right) - 1
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + ((high & mask) > threshold)
+
+
+def fast_output_mode(t1: np.ndarray, t2: np.ndarray, b: BinaryLayer) -> tuple[int, int]:
+    """(fast, output_bias) of tg_dsp_add_table_s8 for doubled tables t1, t2: the one-SMMLAR
+    requantization (tg_dsp_elementwise.h) compared with TFLite's on every pair of input
+    values; fast 2 where it needs no tie correction, 1 with it, 0 where neither is exact
+    or an intermediate leaves int32."""
+    r = -b.output_shift
+    bias = (1 << (r - 1)) + b.output_offset * (1 << r)
+    a2 = t1.astype(np.int64)[:, None] + t2.astype(np.int64)[None, :]
+    lo, hi = -(1 << 31), (1 << 31) - 1
+    if not (lo <= bias <= hi and a2.min() >= lo and a2.max() <= hi):
+        return 0, 0
+    want = np.clip(_requantize_np(a2 // 2, b.output_multiplier, b.output_shift)
+                   + b.output_offset, b.act_min, b.act_max)
+    h = ((a2 * b.output_multiplier + (1 << 31)) >> 32) + bias     # SMMLAR
+    for fast, fixed in ((2, h), (1, h - (a2 < 0))):
+        if fixed.min() < lo or fixed.max() > hi:
+            continue
+        got = np.clip(np.clip(fixed >> r, -128, 127), b.act_min, b.act_max)
+        if np.array_equal(got, want):
+            return fast, bias
+    return 0, 0
+
+
 def _table_call(op: Op, b: BinaryLayer, g: Graph, ctx: LowerContext) -> LayerCall:
     sub = op.opcode == "SUB"
-    c1, r1 = ctx.const("input1_table", "int32_t",
-                       rescale_table(b.input1_offset, b.input1_multiplier, b.input1_shift),
-                       "input1 at the common scale, for x = -128..127")
-    c2, r2 = ctx.const("input2_table", "int32_t",
-                       rescale_table(b.input2_offset, b.input2_multiplier, b.input2_shift, sub),
+    t1 = 2 * rescale_table(b.input1_offset, b.input1_multiplier, b.input1_shift)
+    t2 = 2 * rescale_table(b.input2_offset, b.input2_multiplier, b.input2_shift, sub)
+    fast, bias = fast_output_mode(t1, t2, b)
+    c1, r1 = ctx.const("input1_table", "int32_t", t1,
+                       "input1 at the common scale, doubled, for x = -128..127")
+    c2, r2 = ctx.const("input2_table", "int32_t", t2,
                        "input2 at the common scale" + (", negated" if sub else "")
-                       + ", for x = -128..127")
+                       + ", doubled, for x = -128..127")
     return LayerCall(
         op=op,
         kernel="tg_dsp_add_table_s8",
         params_type="tg_dsp_add_table_params_t",
         params=dict(input1_table=r1, input2_table=r2, output_offset=b.output_offset,
                     output_multiplier=b.output_multiplier, output_shift=b.output_shift,
+                    output_bias=bias, fast=fast,
                     act_min=b.act_min, act_max=b.act_max, **_loops(b, g)),
         args=[TensorArg(b.x1.index), TensorArg(b.x2.index), TensorArg(b.y.index)],
         consts=[c1, c2],
