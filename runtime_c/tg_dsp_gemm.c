@@ -10,14 +10,26 @@
  * (SXTB16: the even and the odd values of each 4-value word), interleaved so that one
  * pointer walks both; then for each output channel triple, per 4-value step, the rows'
  * four words stay in registers while each channel's weight word is sign-extended once
- * (2 SXTB16) and serves 4 SMLAD (24 MACs a step).  A row left over (odd rows, a batch-1
- * fully connected layer) runs a channel triple at a time from the int8 row itself: there
- * every weight is used once.
+ * (2 SXTB16) and serves 4 SMLAD (24 MACs a step); a last odd row is taken as a pair of
+ * itself (its outputs written twice), so that a pair's input is always copied before its
+ * outputs are written (tg_dsp_gemm.h).  Without a scratch (fewer than 3 rows: a batch-1
+ * fully connected layer) a row runs a channel triple at a time from the int8 row itself:
+ * there every weight is used once.  On Thumb-2 cores built with GCC the row pairs run in
+ * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic.
  */
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
 #include "tg_dsp_requant.h"
+
+/* The 2-row inner kernel in Thumb-2 assembly (below) with GCC on Arm cores with the DSP
+ * extension; the C everywhere else (and with -DTG_DSP_GEMM_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_GEMM_NO_ASM)
+#define TG_DSP_GEMM_ASM 1
+#else
+#define TG_DSP_GEMM_ASM 0
+#endif
 
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next step's loads (which would spill registers) */
@@ -101,6 +113,7 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
 /* acc += the two int16 products of a and b */
 #define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
 
+#if !TG_DSP_GEMM_ASM
 /* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
 #define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
     do {                                                               \
@@ -129,12 +142,189 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
     TG_DSP_CH_2ROWS(w[2], *a02, *a12);
 }
 
-/* Rows r and r+1 (expanded in xs) for every channel triple. */
+#endif /* !TG_DSP_GEMM_ASM */
+
+#if TG_DSP_GEMM_ASM
+/*
+ * On Thumb-2 cores a row pair's channel triples run in the assembly below instead of
+ * tg_dsp_gemm_rows2: the same instructions on
+ * the same values as tg_dsp_step_2x3 and tg_dsp_gemm_out, so the same bits, but with its 14
+ * live values (6 sums, 4 row words, 2 weight temporaries, the row and weight pointers) in
+ * r0-r12 and lr, which GCC cannot do without spilling, and its state in a stack frame.
+ * One 4-value step (28 cycles for 24 MACs): the rows' four words and the first channel's
+ * weight word in one run of loads, each weight word sign-extended once (2 SXTB16) for 4
+ * SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
+ * ended by comparing the row pointer; then the six requantizations (tg_dsp_requantize_hm)
+ * and stores.
+ *
+ * Its argument: 12 words, copied to the stack: 0 xs less 16 bytes a skipped step, 4 the
+ * start of the last 4-step pass, 8 weights (advanced), 12 biases (advanced), 16 quant
+ * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
+ * offset, 32 post, 36 channel triples (rounded up; counted down), 40 the steps the first
+ * pass skips (-quads & 3: it enters the loop body there), 44 channels % 3 (the last
+ * triple stores only these if not 0).
+ */
+void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
+
+/* channel weight word in r12 (wa; lr = wb) into sums A0 (row 0) and A1 (row 1) */
+#define TG_G_CH(A0, A1)                                                 \
+    "sxtb16  lr, r12\n\t"                                               \
+    "smlad   " A0 ", r8, lr, " A0 "\n\t"                                \
+    "smlad   " A1 ", r10, lr, " A1 "\n\t"                               \
+    "sxtb16  r12, r12, ror #8\n\t"                                      \
+    "smlad   " A0 ", r9, r12, " A0 "\n\t"                               \
+    "smlad   " A1 ", r11, r12, " A1 "\n\t"
+
+/* the rows' words (r6) at byte offset X, channel 0's weight word (r7) at offset W */
+#define TG_G_LOADX(X, W)                                                \
+    "ldr     r8, [r6, #" X "]\n\t"                                      \
+    "ldr     r9, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r10, [r6, #" X "+8]\n\t"                                   \
+    "ldr     r11, [r6, #" X "+12]\n\t"                                  \
+    "ldr     r12, [r7, #" W "]\n\t"
+
+#define TG_G_STEP(X, W)                                                 \
+    TG_G_LOADX(X, W)                                                    \
+    TG_G_CH("r0", "r3")                                                 \
+    "ldr     r12, [r7, #" W "+4]\n\t"                                   \
+    TG_G_CH("r1", "r4")                                                 \
+    "ldr     r12, [r7, #" W "+8]\n\t"                                   \
+    TG_G_CH("r2", "r5")
+
+/* channel J's sums A0, A1 requantized and stored at r7[J] and r8[J] (q in r6, post r9) */
+#define TG_G_OUT(J, A0, A1)                                             \
+    "ldr     r10, [r6, #4*" J "]\n\t"                                   \
+    "ldr     r11, [r6, #12+4*" J "]\n\t"                                \
+    "ldr     r12, [r6, #24+4*" J "]\n\t"                                \
+    "smmlar  lr, " A0 ", r10, " A0 "\n\t"                               \
+    "add     lr, lr, " A0 ", asr #31\n\t"                               \
+    "add     lr, lr, r12\n\t"                                           \
+    "asr     lr, lr, r11\n\t"                                           \
+    "add     lr, lr, r9\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, [r7, #" J "]\n\t"                                      \
+    "smmlar  lr, " A1 ", r10, " A1 "\n\t"                               \
+    "add     lr, lr, " A1 ", asr #31\n\t"                               \
+    "add     lr, lr, r12\n\t"                                           \
+    "asr     lr, lr, r11\n\t"                                           \
+    "add     lr, lr, r9\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, [r8, #" J "]\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_gemm_2x3_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_gemm_2x3_thumb2\n\t"
+    ".type   tg_dsp_gemm_2x3_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_gemm_2x3_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldm     r0, {r1-r12}\n\t"
+    "push    {r1-r12}\n"
+    ".Ltg_g_triple:\n\t"
+    "ldr     r8, [sp, #12]\n\t"             /* biases */
+    "ldr     r7, [sp, #8]\n\t"              /* weights */
+    "ldr     r6, [sp, #0]\n\t"              /* rows, less the skipped steps */
+    "ldm     r8!, {r0, r1, r2}\n\t"
+    "str     r8, [sp, #12]\n\t"
+    "mov     r3, r0\n\t"
+    "mov     r4, r1\n\t"
+    "mov     r5, r2\n\t"
+    "ldr     r8, [sp, #40]\n\t"             /* the step to enter the first pass at */
+    "add     r12, r8, r8, lsl #1\n\t"
+    "sub     r7, r7, r12, lsl #2\n\t"       /* weights, less the skipped steps */
+    "cmp     r8, #2\n\t"
+    "beq     6f\n\t"
+    "bhi     7f\n\t"
+    "cmp     r8, #1\n\t"
+    "beq     5f\n"
+    "3:\n\t"
+    TG_G_STEP("0", "0")
+    "5:\n\t"
+    TG_G_STEP("16", "12")
+    "6:\n\t"
+    TG_G_STEP("32", "24")
+    "7:\n\t"
+    TG_G_LOADX("48", "36")
+    TG_G_CH("r0", "r3")
+    "ldr     r12, [r7, #40]\n\t"
+    TG_G_CH("r1", "r4")
+    "ldr     r12, [r7, #44]\n\t"
+    "ldr     lr, [sp, #4]\n\t"
+    "cmp     r6, lr\n\t"
+    TG_G_CH("r2", "r5")
+    "add.w   r6, r6, #64\n\t"
+    "add.w   r7, r7, #48\n\t"
+    "bne     3b\n\t"
+    "str     r7, [sp, #8]\n\t"
+    "ldr     r6, [sp, #16]\n\t"             /* quant */
+    "ldr     r7, [sp, #24]\n\t"             /* row 0's outputs */
+    "ldr     r8, [sp, #28]\n\t"
+    "ldr     r9, [sp, #32]\n\t"             /* post */
+    "add     r8, r8, r7\n\t"                /* row 1's outputs */
+    TG_G_OUT("0", "r0", "r3")
+    "ldr     r10, [sp, #36]\n\t"
+    "cmp     r10, #1\n\t"
+    "beq     8f\n\t"                        /* the last triple: maybe partial */
+    TG_G_OUT("1", "r1", "r4")
+    TG_G_OUT("2", "r2", "r5")
+    "ldr     r10, [sp, #20]\n\t"
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r7, r7, #3\n\t"
+    "str     r7, [sp, #24]\n\t"
+    "ldr     r10, [sp, #36]\n\t"
+    "subs    r10, r10, #1\n\t"
+    "str     r10, [sp, #36]\n\t"
+    "b       .Ltg_g_triple\n"
+    "8:\n\t"
+    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 or 2 */
+    "cmp     r10, #1\n\t"
+    "beq     9f\n\t"
+    "cmp     r10, #2\n\t"                 /* the flags survive TG_G_OUT */
+    TG_G_OUT("1", "r1", "r4")
+    "beq     9f\n\t"
+    TG_G_OUT("2", "r2", "r5")
+    "9:\n\t"
+    "add     sp, sp, #48\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
+    ".popsection\n");
+
+/* tg_dsp_gemm_rows2 in the assembly above. */
+static void tg_dsp_gemm_2x3_thumb2_rows(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
+                                        int32_t quads, int8_t *out, size_t ch)
+{
+    /* the first pass starts `skip` steps into the 4-step loop body: its pointers are moved
+     * back by as many steps (integers, never dereferenced there) */
+    const uint32_t skip = (uint32_t)(-quads & 3);
+    const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
+    uint32_t f[12];
+    f[0] = x0;
+    f[1] = x0 + 64u * ((uint32_t)(quads + 3) / 4u - 1u);
+    f[2] = (uint32_t)(uintptr_t)p->weights;
+    f[3] = (uint32_t)(uintptr_t)p->bias;
+    f[4] = (uint32_t)(uintptr_t)p->quant;
+    f[5] = (uint32_t)p->quant_step * 4u;
+    f[6] = (uint32_t)(uintptr_t)out;
+    f[7] = (uint32_t)ch;
+    f[8] = (uint32_t)p->output_offset;
+    f[9] = (uint32_t)(p->channels + 2) / 3u;
+    f[10] = skip;
+    f[11] = (uint32_t)(p->channels % 3);
+    tg_dsp_gemm_2x3_thumb2(f);
+}
+#else
+
+
+/* Rows r and r+1 (expanded in xs; row 1's outputs ch bytes after row 0's) for every
+ * channel triple. */
 static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int32_t quads,
-                              int8_t *out)
+                              int8_t *out, size_t ch)
 {
     const int32_t channels = p->channels;
-    const size_t ch = (size_t)channels;
     const int32_t post = p->output_offset;
     const uint32_t *w = (const uint32_t *)p->weights;
     const int32_t *b = p->bias;
@@ -182,6 +372,8 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
         }
     }
 }
+
+#endif /* !TG_DSP_GEMM_ASM */
 
 /* Channel w's 4-value weight word into the sum a of the row's pairs xe, xo. */
 #define TG_DSP_CH_1ROW(w, a)                                           \
@@ -258,10 +450,17 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
-    for (r = 0; xs != NULL && r + 2 <= p->rows; r += 2) {
-        tg_dsp_gemm_expand2(tg_dsp_gemm_row(p, input, r), tg_dsp_gemm_row(p, input, r + 1),
-                            p->depth, xs);
-        tg_dsp_gemm_rows2(p, xs, quads, output + (size_t)r * ch);
+    for (r = 0; xs != NULL && r < p->rows; r += 2) {
+        /* a last odd row is taken as a pair of itself, its outputs written twice in place */
+        const int8_t *x0 = tg_dsp_gemm_row(p, input, r);
+        const size_t row1 = r + 1 < p->rows ? ch : 0;
+        int8_t *out = output + (size_t)r * ch;
+        tg_dsp_gemm_expand2(x0, row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0, p->depth, xs);
+#if TG_DSP_GEMM_ASM
+        tg_dsp_gemm_2x3_thumb2_rows(p, xs, quads, out, row1);
+#else
+        tg_dsp_gemm_rows2(p, xs, quads, out, row1);
+#endif
     }
     for (; r < p->rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
