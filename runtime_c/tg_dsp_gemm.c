@@ -149,11 +149,11 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * On Thumb-2 cores a row pair's channel triples run in the assembly below instead of
  * tg_dsp_gemm_rows2: the same instructions on
  * the same values as tg_dsp_step_2x3 and tg_dsp_gemm_out, so the same bits, but with its 14
- * live values (6 sums, 4 row words, 2 weight temporaries, the row and weight pointers) in
+ * live values (6 sums, 2 row words, 3 weight words, a temporary, the row and weight pointers) in
  * r0-r12 and lr, which GCC cannot do without spilling, and its state in a stack frame.
- * One 4-value step (28 cycles for 24 MACs): the rows' four words and the first channel's
- * weight word in one run of loads, each weight word sign-extended once (2 SXTB16) for 4
- * SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
+ * One 4-value step (27 cycles for 24 MACs): the rows' even pairs and the three weight words
+ * in one run of loads (each after the first 1 cycle), then the odd pairs; each weight word
+ * sign-extended twice (SXTB16, SXTB16 ROR #8) for 4 SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
  * ended by comparing the row pointer; then the six requantizations (tg_dsp_requantize_hm)
  * and stores.
  *
@@ -166,30 +166,34 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
-/* channel weight word in r12 (wa; lr = wb) into sums A0 (row 0) and A1 (row 1) */
-#define TG_G_CH(A0, A1)                                                 \
-    "sxtb16  lr, r12\n\t"                                               \
-    "smlad   " A0 ", r8, lr, " A0 "\n\t"                                \
-    "smlad   " A1 ", r10, lr, " A1 "\n\t"                               \
-    "sxtb16  r12, r12, ror #8\n\t"                                      \
-    "smlad   " A0 ", r9, r12, " A0 "\n\t"                               \
-    "smlad   " A1 ", r11, r12, " A1 "\n\t"
+/* One 4-value step at byte offsets X (rows, r6) and W (weights, r7) in two halves: the
+ * rows' even pairs (r8, r9) with the three channels' weight words (r10-r12, loaded in the
+ * same run) sign-extended by SXTB16, then the odd pairs with SXTB16 ROR #8 of the same words.
+ * MID goes between the odd pairs' loads and their products (the loop end's comparison). */
+#define TG_G_HALF(ROT)                                                  \
+    "sxtb16  lr, r10" ROT "\n\t"                                        \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "sxtb16  lr, r11" ROT "\n\t"                                        \
+    "smlad   r1, r8, lr, r1\n\t"                                        \
+    "smlad   r4, r9, lr, r4\n\t"                                        \
+    "sxtb16  lr, r12" ROT "\n\t"                                        \
+    "smlad   r2, r8, lr, r2\n\t"                                        \
+    "smlad   r5, r9, lr, r5\n\t"
 
-/* the rows' words (r6) at byte offset X, channel 0's weight word (r7) at offset W */
-#define TG_G_LOADX(X, W)                                                \
+#define TG_G_STEP_MID(X, W, MID)                                        \
     "ldr     r8, [r6, #" X "]\n\t"                                      \
-    "ldr     r9, [r6, #" X "+4]\n\t"                                    \
-    "ldr     r10, [r6, #" X "+8]\n\t"                                   \
-    "ldr     r11, [r6, #" X "+12]\n\t"                                  \
-    "ldr     r12, [r7, #" W "]\n\t"
-
-#define TG_G_STEP(X, W)                                                 \
-    TG_G_LOADX(X, W)                                                    \
-    TG_G_CH("r0", "r3")                                                 \
-    "ldr     r12, [r7, #" W "+4]\n\t"                                   \
-    TG_G_CH("r1", "r4")                                                 \
+    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
+    "ldr     r10, [r7, #" W "]\n\t"                                     \
+    "ldr     r11, [r7, #" W "+4]\n\t"                                   \
     "ldr     r12, [r7, #" W "+8]\n\t"                                   \
-    TG_G_CH("r2", "r5")
+    TG_G_HALF("")                                                       \
+    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    MID                                                                 \
+    TG_G_HALF(", ror #8")
+
+#define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
 
 /* channel J's sums A0, A1 requantized and stored at r7[J] and r8[J] (q in r6, post r9) */
 #define TG_G_OUT(J, A0, A1)                                             \
@@ -247,14 +251,7 @@ __asm__(
     "6:\n\t"
     TG_G_STEP("32", "24")
     "7:\n\t"
-    TG_G_LOADX("48", "36")
-    TG_G_CH("r0", "r3")
-    "ldr     r12, [r7, #40]\n\t"
-    TG_G_CH("r1", "r4")
-    "ldr     r12, [r7, #44]\n\t"
-    "ldr     lr, [sp, #4]\n\t"
-    "cmp     r6, lr\n\t"
-    TG_G_CH("r2", "r5")
+    TG_G_STEP_MID("48", "36", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
     "add.w   r6, r6, #64\n\t"
     "add.w   r7, r7, #48\n\t"
     "bne     3b\n\t"
@@ -293,28 +290,27 @@ __asm__(
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
     ".popsection\n");
 
-/* tg_dsp_gemm_rows2 in the assembly above. */
-static void tg_dsp_gemm_2x3_thumb2_rows(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
-                                        int32_t quads, int8_t *out, size_t ch)
+/* The frame of tg_dsp_gemm_2x3_thumb2 (above) for rows expanded in xs; words 6 and 7 (the
+ * outputs) are set for each row pair. */
+static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
+                                  int32_t quads, uint32_t *f)
 {
     /* the first pass starts `skip` steps into the 4-step loop body: its pointers are moved
      * back by as many steps (integers, never dereferenced there) */
     const uint32_t skip = (uint32_t)(-quads & 3);
     const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
-    uint32_t f[12];
     f[0] = x0;
     f[1] = x0 + 64u * ((uint32_t)(quads + 3) / 4u - 1u);
     f[2] = (uint32_t)(uintptr_t)p->weights;
     f[3] = (uint32_t)(uintptr_t)p->bias;
     f[4] = (uint32_t)(uintptr_t)p->quant;
     f[5] = (uint32_t)p->quant_step * 4u;
-    f[6] = (uint32_t)(uintptr_t)out;
-    f[7] = (uint32_t)ch;
+    f[6] = 0u;
+    f[7] = 0u;
     f[8] = (uint32_t)p->output_offset;
     f[9] = (uint32_t)(p->channels + 2) / 3u;
     f[10] = skip;
     f[11] = (uint32_t)(p->channels % 3);
-    tg_dsp_gemm_2x3_thumb2(f);
 }
 #else
 
@@ -450,6 +446,10 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
+#if TG_DSP_GEMM_ASM
+    uint32_t f[12];
+    tg_dsp_gemm_2x3_frame(p, xs, quads, f);
+#endif
     for (r = 0; xs != NULL && r < p->rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
         const int8_t *x0 = tg_dsp_gemm_row(p, input, r);
@@ -457,7 +457,9 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         int8_t *out = output + (size_t)r * ch;
         tg_dsp_gemm_expand2(x0, row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0, p->depth, xs);
 #if TG_DSP_GEMM_ASM
-        tg_dsp_gemm_2x3_thumb2_rows(p, xs, quads, out, row1);
+        f[6] = (uint32_t)(uintptr_t)out;
+        f[7] = (uint32_t)row1;
+        tg_dsp_gemm_2x3_thumb2(f);
 #else
         tg_dsp_gemm_rows2(p, xs, quads, out, row1);
 #endif
