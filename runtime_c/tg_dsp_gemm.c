@@ -439,6 +439,21 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
     }
 }
 
+/* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
+static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
+{
+    const uint32_t lo4 = 0x01010101u * (uint32_t)(uint8_t)lo;
+    const uint32_t hi4 = 0x01010101u * (uint32_t)(uint8_t)hi;
+    const int8_t *const end4 = o + (n & ~(size_t)3);
+    size_t k;
+    for (; o != end4; o += 4) {
+        tg_write_s8x4(o, tg_clamp_s8x4(tg_read_s8x4(o), lo4, hi4));
+    }
+    for (k = 0; k < (n & 3); ++k) {
+        o[k] = (int8_t)tg_clamp(o[k], lo, hi);
+    }
+}
+
 void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
 {
@@ -468,10 +483,6 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
     if (p->act_min > -128 || p->act_max < 127) {
-        const size_t n = (size_t)p->rows * ch;
-        size_t i;
-        for (i = 0; i < n; ++i) {
-            output[i] = (int8_t)tg_clamp(output[i], p->act_min, p->act_max);
-        }
+        tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
 }
