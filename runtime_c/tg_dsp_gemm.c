@@ -263,7 +263,8 @@ __asm__(
     "add     r8, r8, r7\n\t"                /* row 1's outputs */
     TG_G_OUT("0", "r0", "r3")
     "ldr     r10, [sp, #36]\n\t"
-    "cmp     r10, #1\n\t"
+    "subs    r10, r10, #1\n\t"
+    "str     r10, [sp, #36]\n\t"
     "beq     8f\n\t"                        /* the last triple: maybe partial */
     TG_G_OUT("1", "r1", "r4")
     TG_G_OUT("2", "r2", "r5")
@@ -272,9 +273,6 @@ __asm__(
     "str     r6, [sp, #16]\n\t"
     "add     r7, r7, #3\n\t"
     "str     r7, [sp, #24]\n\t"
-    "ldr     r10, [sp, #36]\n\t"
-    "subs    r10, r10, #1\n\t"
-    "str     r10, [sp, #36]\n\t"
     "b       .Ltg_g_triple\n"
     "8:\n\t"
     "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 or 2 */
@@ -465,12 +463,18 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     uint32_t f[12];
     tg_dsp_gemm_2x3_frame(p, xs, quads, f);
 #endif
+    const int gather = p->out_w != 1 || p->out_h != 1;
     for (r = 0; xs != NULL && r < p->rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
-        const int8_t *x0 = tg_dsp_gemm_row(p, input, r);
         const size_t row1 = r + 1 < p->rows ? ch : 0;
+        const int8_t *x0 = input + (size_t)r * (size_t)p->depth;
+        const int8_t *x1 = row1 ? x0 + p->depth : x0;
         int8_t *out = output + (size_t)r * ch;
-        tg_dsp_gemm_expand2(x0, row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0, p->depth, xs);
+        if (gather) {
+            x0 = tg_dsp_gemm_row(p, input, r);
+            x1 = row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0;
+        }
+        tg_dsp_gemm_expand2(x0, x1, p->depth, xs);
 #if TG_DSP_GEMM_ASM
         f[6] = (uint32_t)(uintptr_t)out;
         f[7] = (uint32_t)row1;
