@@ -160,9 +160,10 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * Its argument: 12 words, copied to the stack: 0 xs less 16 bytes a skipped step, 4 the
  * start of the last 4-step pass, 8 weights (advanced), 12 biases (advanced), 16 quant
  * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
- * offset, 32 post, 36 channel triples (rounded up; counted down), 40 the steps the first
- * pass skips (-quads & 3: it enters the loop body there), 44 channels % 3 (the last
- * triple stores only these if not 0).
+ * offset, 32 post, 36 the channel triples of 2 or 3 channels (counted down), 40 the steps
+ * the first pass skips (-quads & 3: it enters the loop body there), 44 channels % 3 (2: the
+ * last triple stores 2 channels; 1: a last channel runs alone, 2 rows x 1 channel, without
+ * its padding channels' products).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
@@ -215,6 +216,37 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
     "ssat    lr, #8, lr\n\t"                                            \
     "strb    lr, [r8, #" J "]\n\t"
 
+/* The 1-channel step (a last triple of one channel: its padding channels' products
+ * skipped): the rows' even pairs and the weight word, then the odd pairs. */
+#define TG_G_STEP1_MID(X, W, MID)                                       \
+    "ldr     r8, [r6, #" X "]\n\t"                                      \
+    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
+    "ldr     r10, [r7, #" W "]\n\t"                                     \
+    "sxtb16  lr, r10\n\t"                                               \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    MID                                                                 \
+    "sxtb16  lr, r10, ror #8\n\t"                                       \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"
+
+/* A triple's start: rows (r6) and weights (r7) moved back by the skipped steps, and a jump
+ * to the step the first pass enters at (L1, L2, L3: skip 1, 2, 3; else it falls through). */
+#define TG_G_ENTER(L1, L2, L3)                                          \
+    "ldr     r8, [sp, #40]\n\t"                                         \
+    "add     r12, r8, r8, lsl #1\n\t"                                   \
+    "sub     r7, r7, r12, lsl #2\n\t"                                   \
+    "cmp     r8, #2\n\t"                                                \
+    "beq     " L2 "\n\t"                                                \
+    "bhi     " L3 "\n\t"                                                \
+    "cmp     r8, #1\n\t"                                                \
+    "beq     " L1 "\n"
+
+#define TG_G_LOOP_END                                                   \
+    "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t"
+
 __asm__(
     ".pushsection .text.tg_dsp_gemm_2x3_thumb2,\"ax\",%progbits\n\t"
     ".syntax unified\n\t"
@@ -226,7 +258,9 @@ __asm__(
     "tg_dsp_gemm_2x3_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
     "ldm     r0, {r1-r12}\n\t"
-    "push    {r1-r12}\n"
+    "push    {r1-r12}\n\t"
+    "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
+    "beq     .Ltg_g_one\n"
     ".Ltg_g_triple:\n\t"
     "ldr     r8, [sp, #12]\n\t"             /* biases */
     "ldr     r7, [sp, #8]\n\t"              /* weights */
@@ -236,14 +270,7 @@ __asm__(
     "mov     r3, r0\n\t"
     "mov     r4, r1\n\t"
     "mov     r5, r2\n\t"
-    "ldr     r8, [sp, #40]\n\t"             /* the step to enter the first pass at */
-    "add     r12, r8, r8, lsl #1\n\t"
-    "sub     r7, r7, r12, lsl #2\n\t"       /* weights, less the skipped steps */
-    "cmp     r8, #2\n\t"
-    "beq     6f\n\t"
-    "bhi     7f\n\t"
-    "cmp     r8, #1\n\t"
-    "beq     5f\n"
+    TG_G_ENTER("5f", "6f", "7f")
     "3:\n\t"
     TG_G_STEP("0", "0")
     "5:\n\t"
@@ -251,7 +278,7 @@ __asm__(
     "6:\n\t"
     TG_G_STEP("32", "24")
     "7:\n\t"
-    TG_G_STEP_MID("48", "36", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
+    TG_G_STEP_MID("48", "36", TG_G_LOOP_END)
     "add.w   r6, r6, #64\n\t"
     "add.w   r7, r7, #48\n\t"
     "bne     3b\n\t"
@@ -275,13 +302,43 @@ __asm__(
     "str     r7, [sp, #24]\n\t"
     "b       .Ltg_g_triple\n"
     "8:\n\t"
-    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 or 2 */
-    "cmp     r10, #1\n\t"
-    "beq     9f\n\t"
-    "cmp     r10, #2\n\t"                 /* the flags survive TG_G_OUT */
+    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUT */
     TG_G_OUT("1", "r1", "r4")
     "beq     9f\n\t"
     TG_G_OUT("2", "r2", "r5")
+    "ldr     r10, [sp, #44]\n\t"
+    "cmp     r10, #1\n\t"
+    "bne     9f\n\t"
+    "ldr     r10, [sp, #20]\n\t"
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r7, r7, #3\n\t"
+    "str     r7, [sp, #24]\n"
+    ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
+    "ldr     r8, [sp, #12]\n\t"
+    "ldr     r7, [sp, #8]\n\t"
+    "ldr     r6, [sp, #0]\n\t"
+    "ldr     r0, [r8]\n\t"
+    "mov     r3, r0\n\t"
+    TG_G_ENTER("15f", "16f", "17f")
+    "13:\n\t"
+    TG_G_STEP1_MID("0", "0", "")
+    "15:\n\t"
+    TG_G_STEP1_MID("16", "12", "")
+    "16:\n\t"
+    TG_G_STEP1_MID("32", "24", "")
+    "17:\n\t"
+    TG_G_STEP1_MID("48", "36", TG_G_LOOP_END)
+    "add.w   r6, r6, #64\n\t"
+    "add.w   r7, r7, #48\n\t"
+    "bne     13b\n\t"
+    "ldr     r6, [sp, #16]\n\t"
+    "ldr     r7, [sp, #24]\n\t"
+    "ldr     r8, [sp, #28]\n\t"
+    "ldr     r9, [sp, #32]\n\t"
+    "add     r8, r8, r7\n\t"
+    TG_G_OUT("0", "r0", "r3")
     "9:\n\t"
     "add     sp, sp, #48\n\t"
     "pop     {r4-r11, pc}\n\t"
@@ -306,7 +363,7 @@ static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t 
     f[6] = 0u;
     f[7] = 0u;
     f[8] = (uint32_t)p->output_offset;
-    f[9] = (uint32_t)(p->channels + 2) / 3u;
+    f[9] = (uint32_t)(p->channels + 1) / 3u;      /* a last channel alone runs on its own */
     f[10] = skip;
     f[11] = (uint32_t)(p->channels % 3);
 }
