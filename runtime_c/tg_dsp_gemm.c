@@ -458,6 +458,7 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
     const int32_t *b = p->bias;
     const int32_t *q = p->quant;
     const int32_t q_step = p->quant_step;
+    const int32_t post = p->output_offset;
     int32_t c, k;
     for (c = 0; c < channels; c += 3, b += 3, q += q_step) {
         const int8_t *xp = x;
@@ -480,15 +481,15 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
             w += 3;
         }
         {
-            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, post);
             out[c] = tg_dsp_gemm_out(a0, &q0);
         }
         if (c + 1 < channels) {
-            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, post);
             out[c + 1] = tg_dsp_gemm_out(a1, &q1);
         }
         if (c + 2 < channels) {
-            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, post);
             out[c + 2] = tg_dsp_gemm_out(a2, &q2);
         }
     }
@@ -518,7 +519,9 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     int32_t r;
 #if TG_DSP_GEMM_ASM
     uint32_t f[12];
-    tg_dsp_gemm_2x3_frame(p, xs, quads, f);
+    if (xs != NULL) {
+        tg_dsp_gemm_2x3_frame(p, xs, quads, f);
+    }
 #endif
     const int gather = p->out_w != 1 || p->out_h != 1;
     for (r = 0; xs != NULL && r < p->rows; r += 2) {
