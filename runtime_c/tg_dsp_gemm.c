@@ -147,13 +147,14 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
 #if TG_DSP_GEMM_ASM
 /*
  * On Thumb-2 cores a row pair's channel triples run in the assembly below instead of
- * tg_dsp_gemm_rows2: the same instructions on
- * the same values as tg_dsp_step_2x3 and tg_dsp_gemm_out, so the same bits, but with its 14
- * live values (6 sums, 2 row words, 3 weight words, a temporary, the row and weight pointers) in
- * r0-r12 and lr, which GCC cannot do without spilling, and its state in a stack frame.
- * One 4-value step (27 cycles for 24 MACs): the rows' even pairs and the three weight words
- * in one run of loads (each after the first 1 cycle), then the odd pairs; each weight word
- * sign-extended twice (SXTB16, SXTB16 ROR #8) for 4 SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
+ * tg_dsp_gemm_rows2: the same products and requantization (tg_dsp_step_2x3,
+ * tg_dsp_gemm_out) on the same values, so the same bits (the sums wrap modulo 2^32 in any
+ * order), but with its 14 live values (6 sums, 2 row words, 3 weight words, a temporary,
+ * the row and weight pointers) in r0-r12 and lr, which GCC cannot do without spilling, and
+ * its state in a stack frame.  One 4-value step (27 cycles for 24 MACs): the rows' even
+ * pairs and the three weight words in one run of loads (each after the first 1 cycle),
+ * then the odd pairs; each weight word sign-extended twice (SXTB16, SXTB16 ROR #8) for 4
+ * SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
  * ended by comparing the row pointer; then the six requantizations (tg_dsp_requantize_hm)
  * and stores.
  *
@@ -517,13 +518,13 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
+    const int gather = p->out_w != 1 || p->out_h != 1;
 #if TG_DSP_GEMM_ASM
     uint32_t f[12];
     if (xs != NULL) {
         tg_dsp_gemm_2x3_frame(p, xs, quads, f);
     }
 #endif
-    const int gather = p->out_w != 1 || p->out_h != 1;
     for (r = 0; xs != NULL && r < p->rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
         const size_t row1 = r + 1 < p->rows ? ch : 0;
