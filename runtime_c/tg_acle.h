@@ -259,4 +259,40 @@ TG_INLINE void tg_write_s16x2(int16_t *p, uint32_t v)
 #endif
 }
 
+/* Four int8 values stored at any alignment (byte 0 the lowest address). */
+TG_INLINE void tg_write_s8x4(int8_t *p, uint32_t v)
+{
+#if TG_ACLE_DSP
+    memcpy(p, &v, sizeof v);     /* one STR */
+#else
+    int k;
+    for (k = 0; k < 4; ++k) {
+        p[k] = (int8_t)tg_lane8(v, k);
+    }
+#endif
+}
+
+/* The four int8 lanes of x clamped lane by lane to [lo, hi], given as lo4 and hi4 (the
+ * bound in every lane): SSUB8 + SEL twice. */
+TG_INLINE uint32_t tg_clamp_s8x4(uint32_t x, uint32_t lo4, uint32_t hi4)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    uint32_t t;     /* SEL reads the GE flags of the SSUB8 before it: one asm keeps them */
+    __asm__("ssub8   %1, %0, %2\n\t"
+            "sel     %0, %0, %2\n\t"          /* x >= lo ? x : lo */
+            "ssub8   %1, %0, %3\n\t"
+            "sel     %0, %3, %0"              /* x >= hi ? hi : x */
+            : "+r"(x), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
+    return x;
+#else
+    const int32_t lo = tg_lane8(lo4, 0), hi = tg_lane8(hi4, 0);
+    uint32_t r = 0;
+    int k;
+    for (k = 0; k < 4; ++k) {
+        r |= ((uint32_t)tg_clamp(tg_lane8(x, k), lo, hi) & 0xFFu) << (8 * k);
+    }
+    return r;
+#endif
+}
+
 #endif /* TG_ACLE_H */

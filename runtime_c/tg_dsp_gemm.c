@@ -10,14 +10,26 @@
  * (SXTB16: the even and the odd values of each 4-value word), interleaved so that one
  * pointer walks both; then for each output channel triple, per 4-value step, the rows'
  * four words stay in registers while each channel's weight word is sign-extended once
- * (2 SXTB16) and serves 4 SMLAD (24 MACs a step).  A row left over (odd rows, a batch-1
- * fully connected layer) runs a channel triple at a time from the int8 row itself: there
- * every weight is used once.
+ * (2 SXTB16) and serves 4 SMLAD (24 MACs a step); a last odd row is taken as a pair of
+ * itself (its outputs written twice), so that a pair's input is always copied before its
+ * outputs are written (tg_dsp_gemm.h).  Without a scratch (fewer than 3 rows: a batch-1
+ * fully connected layer) a row runs a channel triple at a time from the int8 row itself:
+ * there every weight is used once.  On Thumb-2 cores built with GCC the row pairs run in
+ * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic.
  */
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
 #include "tg_dsp_requant.h"
+
+/* The 2-row inner kernel in Thumb-2 assembly (below) with GCC on Arm cores with the DSP
+ * extension; the C everywhere else (and with -DTG_DSP_GEMM_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_GEMM_NO_ASM)
+#define TG_DSP_GEMM_ASM 1
+#else
+#define TG_DSP_GEMM_ASM 0
+#endif
 
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next step's loads (which would spill registers) */
@@ -101,6 +113,7 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
 /* acc += the two int16 products of a and b */
 #define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
 
+#if !TG_DSP_GEMM_ASM
 /* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
 #define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
     do {                                                               \
@@ -129,12 +142,241 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
     TG_DSP_CH_2ROWS(w[2], *a02, *a12);
 }
 
-/* Rows r and r+1 (expanded in xs) for every channel triple. */
+#endif /* !TG_DSP_GEMM_ASM */
+
+#if TG_DSP_GEMM_ASM
+/*
+ * On Thumb-2 cores a row pair's channel triples run in the assembly below instead of
+ * tg_dsp_gemm_rows2: the same products and requantization (tg_dsp_step_2x3,
+ * tg_dsp_gemm_out) on the same values, so the same bits (the sums wrap modulo 2^32 in any
+ * order), but with its 14 live values (6 sums, 2 row words, 3 weight words, a temporary,
+ * the row and weight pointers) in r0-r12 and lr, which GCC cannot do without spilling, and
+ * its state in a stack frame.  One 4-value step (27 cycles for 24 MACs): the rows' even
+ * pairs and the three weight words in one run of loads (each after the first 1 cycle),
+ * then the odd pairs; each weight word sign-extended twice (SXTB16, SXTB16 ROR #8) for 4
+ * SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
+ * ended by comparing the row pointer; then the six requantizations (tg_dsp_requantize_hm)
+ * and stores.
+ *
+ * Its argument: 12 words, copied to the stack: 0 xs less 16 bytes a skipped step, 4 the
+ * start of the last 4-step pass, 8 weights (advanced), 12 biases (advanced), 16 quant
+ * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
+ * offset, 32 post, 36 the channel triples of 2 or 3 channels (counted down), 40 the steps
+ * the first pass skips (-quads & 3: it enters the loop body there), 44 channels % 3 (2: the
+ * last triple stores 2 channels; 1: a last channel runs alone, 2 rows x 1 channel, without
+ * its padding channels' products).
+ */
+void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
+
+/* One 4-value step at byte offsets X (rows, r6) and W (weights, r7) in two halves: the
+ * rows' even pairs (r8, r9) with the three channels' weight words (r10-r12, loaded in the
+ * same run) sign-extended by SXTB16, then the odd pairs with SXTB16 ROR #8 of the same words.
+ * MID goes between the odd pairs' loads and their products (the loop end's comparison). */
+#define TG_G_HALF(ROT)                                                  \
+    "sxtb16  lr, r10" ROT "\n\t"                                        \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "sxtb16  lr, r11" ROT "\n\t"                                        \
+    "smlad   r1, r8, lr, r1\n\t"                                        \
+    "smlad   r4, r9, lr, r4\n\t"                                        \
+    "sxtb16  lr, r12" ROT "\n\t"                                        \
+    "smlad   r2, r8, lr, r2\n\t"                                        \
+    "smlad   r5, r9, lr, r5\n\t"
+
+#define TG_G_STEP_MID(X, W, MID)                                        \
+    "ldr     r8, [r6, #" X "]\n\t"                                      \
+    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
+    "ldr     r10, [r7, #" W "]\n\t"                                     \
+    "ldr     r11, [r7, #" W "+4]\n\t"                                   \
+    "ldr     r12, [r7, #" W "+8]\n\t"                                   \
+    TG_G_HALF("")                                                       \
+    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    MID                                                                 \
+    TG_G_HALF(", ror #8")
+
+#define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
+
+/* channel J's sums A0, A1 requantized and stored at r7[J] and r8[J] (q in r6, post r9) */
+#define TG_G_OUT(J, A0, A1)                                             \
+    "ldr     r10, [r6, #4*" J "]\n\t"                                   \
+    "ldr     r11, [r6, #12+4*" J "]\n\t"                                \
+    "ldr     r12, [r6, #24+4*" J "]\n\t"                                \
+    "smmlar  lr, " A0 ", r10, " A0 "\n\t"                               \
+    "add     lr, lr, " A0 ", asr #31\n\t"                               \
+    "add     lr, lr, r12\n\t"                                           \
+    "asr     lr, lr, r11\n\t"                                           \
+    "add     lr, lr, r9\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, [r7, #" J "]\n\t"                                      \
+    "smmlar  lr, " A1 ", r10, " A1 "\n\t"                               \
+    "add     lr, lr, " A1 ", asr #31\n\t"                               \
+    "add     lr, lr, r12\n\t"                                           \
+    "asr     lr, lr, r11\n\t"                                           \
+    "add     lr, lr, r9\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, [r8, #" J "]\n\t"
+
+/* The 1-channel step (a last triple of one channel: its padding channels' products
+ * skipped): the rows' even pairs and the weight word, then the odd pairs. */
+#define TG_G_STEP1_MID(X, W, MID)                                       \
+    "ldr     r8, [r6, #" X "]\n\t"                                      \
+    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
+    "ldr     r10, [r7, #" W "]\n\t"                                     \
+    "sxtb16  lr, r10\n\t"                                               \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    MID                                                                 \
+    "sxtb16  lr, r10, ror #8\n\t"                                       \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"
+
+/* A triple's start: rows (r6) and weights (r7) moved back by the skipped steps, and a jump
+ * to the step the first pass enters at (L1, L2, L3: skip 1, 2, 3; else it falls through). */
+#define TG_G_ENTER(L1, L2, L3)                                          \
+    "ldr     r8, [sp, #40]\n\t"                                         \
+    "add     r12, r8, r8, lsl #1\n\t"                                   \
+    "sub     r7, r7, r12, lsl #2\n\t"                                   \
+    "cmp     r8, #2\n\t"                                                \
+    "beq     " L2 "\n\t"                                                \
+    "bhi     " L3 "\n\t"                                                \
+    "cmp     r8, #1\n\t"                                                \
+    "beq     " L1 "\n"
+
+#define TG_G_LOOP_END                                                   \
+    "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_gemm_2x3_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_gemm_2x3_thumb2\n\t"
+    ".type   tg_dsp_gemm_2x3_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_gemm_2x3_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldm     r0, {r1-r12}\n\t"
+    "push    {r1-r12}\n\t"
+    "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
+    "beq     .Ltg_g_one\n"
+    ".Ltg_g_triple:\n\t"
+    "ldr     r8, [sp, #12]\n\t"             /* biases */
+    "ldr     r7, [sp, #8]\n\t"              /* weights */
+    "ldr     r6, [sp, #0]\n\t"              /* rows, less the skipped steps */
+    "ldm     r8!, {r0, r1, r2}\n\t"
+    "str     r8, [sp, #12]\n\t"
+    "mov     r3, r0\n\t"
+    "mov     r4, r1\n\t"
+    "mov     r5, r2\n\t"
+    TG_G_ENTER("5f", "6f", "7f")
+    "3:\n\t"
+    TG_G_STEP("0", "0")
+    "5:\n\t"
+    TG_G_STEP("16", "12")
+    "6:\n\t"
+    TG_G_STEP("32", "24")
+    "7:\n\t"
+    TG_G_STEP_MID("48", "36", TG_G_LOOP_END)
+    "add.w   r6, r6, #64\n\t"
+    "add.w   r7, r7, #48\n\t"
+    "bne     3b\n\t"
+    "str     r7, [sp, #8]\n\t"
+    "ldr     r6, [sp, #16]\n\t"             /* quant */
+    "ldr     r7, [sp, #24]\n\t"             /* row 0's outputs */
+    "ldr     r8, [sp, #28]\n\t"
+    "ldr     r9, [sp, #32]\n\t"             /* post */
+    "add     r8, r8, r7\n\t"                /* row 1's outputs */
+    TG_G_OUT("0", "r0", "r3")
+    "ldr     r10, [sp, #36]\n\t"
+    "subs    r10, r10, #1\n\t"
+    "str     r10, [sp, #36]\n\t"
+    "beq     8f\n\t"                        /* the last triple: maybe partial */
+    TG_G_OUT("1", "r1", "r4")
+    TG_G_OUT("2", "r2", "r5")
+    "ldr     r10, [sp, #20]\n\t"
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r7, r7, #3\n\t"
+    "str     r7, [sp, #24]\n\t"
+    "b       .Ltg_g_triple\n"
+    "8:\n\t"
+    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUT */
+    TG_G_OUT("1", "r1", "r4")
+    "beq     9f\n\t"
+    TG_G_OUT("2", "r2", "r5")
+    "ldr     r10, [sp, #44]\n\t"
+    "cmp     r10, #1\n\t"
+    "bne     9f\n\t"
+    "ldr     r10, [sp, #20]\n\t"
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r7, r7, #3\n\t"
+    "str     r7, [sp, #24]\n"
+    ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
+    "ldr     r8, [sp, #12]\n\t"
+    "ldr     r7, [sp, #8]\n\t"
+    "ldr     r6, [sp, #0]\n\t"
+    "ldr     r0, [r8]\n\t"
+    "mov     r3, r0\n\t"
+    TG_G_ENTER("15f", "16f", "17f")
+    "13:\n\t"
+    TG_G_STEP1_MID("0", "0", "")
+    "15:\n\t"
+    TG_G_STEP1_MID("16", "12", "")
+    "16:\n\t"
+    TG_G_STEP1_MID("32", "24", "")
+    "17:\n\t"
+    TG_G_STEP1_MID("48", "36", TG_G_LOOP_END)
+    "add.w   r6, r6, #64\n\t"
+    "add.w   r7, r7, #48\n\t"
+    "bne     13b\n\t"
+    "ldr     r6, [sp, #16]\n\t"
+    "ldr     r7, [sp, #24]\n\t"
+    "ldr     r8, [sp, #28]\n\t"
+    "ldr     r9, [sp, #32]\n\t"
+    "add     r8, r8, r7\n\t"
+    TG_G_OUT("0", "r0", "r3")
+    "9:\n\t"
+    "add     sp, sp, #48\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
+    ".popsection\n");
+
+/* The frame of tg_dsp_gemm_2x3_thumb2 (above) for rows expanded in xs; words 6 and 7 (the
+ * outputs) are set for each row pair. */
+static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
+                                  int32_t quads, uint32_t *f)
+{
+    /* the first pass starts `skip` steps into the 4-step loop body: its pointers are moved
+     * back by as many steps (integers, never dereferenced there) */
+    const uint32_t skip = (uint32_t)(-quads & 3);
+    const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
+    f[0] = x0;
+    f[1] = x0 + 64u * ((uint32_t)(quads + 3) / 4u - 1u);
+    f[2] = (uint32_t)(uintptr_t)p->weights;
+    f[3] = (uint32_t)(uintptr_t)p->bias;
+    f[4] = (uint32_t)(uintptr_t)p->quant;
+    f[5] = (uint32_t)p->quant_step * 4u;
+    f[6] = 0u;
+    f[7] = 0u;
+    f[8] = (uint32_t)p->output_offset;
+    f[9] = (uint32_t)(p->channels + 1) / 3u;      /* a last channel alone runs on its own */
+    f[10] = skip;
+    f[11] = (uint32_t)(p->channels % 3);
+}
+#else
+
+
+/* Rows r and r+1 (expanded in xs; row 1's outputs ch bytes after row 0's) for every
+ * channel triple. */
 static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int32_t quads,
-                              int8_t *out)
+                              int8_t *out, size_t ch)
 {
     const int32_t channels = p->channels;
-    const size_t ch = (size_t)channels;
     const int32_t post = p->output_offset;
     const uint32_t *w = (const uint32_t *)p->weights;
     const int32_t *b = p->bias;
@@ -183,6 +425,8 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
     }
 }
 
+#endif /* !TG_DSP_GEMM_ASM */
+
 /* Channel w's 4-value weight word into the sum a of the row's pairs xe, xo. */
 #define TG_DSP_CH_1ROW(w, a)                                           \
     do {                                                               \
@@ -215,6 +459,7 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
     const int32_t *b = p->bias;
     const int32_t *q = p->quant;
     const int32_t q_step = p->quant_step;
+    const int32_t post = p->output_offset;
     int32_t c, k;
     for (c = 0; c < channels; c += 3, b += 3, q += q_step) {
         const int8_t *xp = x;
@@ -237,17 +482,32 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
             w += 3;
         }
         {
-            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, p->output_offset);
+            const tg_dsp_rq2_t q0 = tg_dsp_gemm_rq(q, 0, post);
             out[c] = tg_dsp_gemm_out(a0, &q0);
         }
         if (c + 1 < channels) {
-            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, p->output_offset);
+            const tg_dsp_rq2_t q1 = tg_dsp_gemm_rq(q, 1, post);
             out[c + 1] = tg_dsp_gemm_out(a1, &q1);
         }
         if (c + 2 < channels) {
-            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, p->output_offset);
+            const tg_dsp_rq2_t q2 = tg_dsp_gemm_rq(q, 2, post);
             out[c + 2] = tg_dsp_gemm_out(a2, &q2);
         }
+    }
+}
+
+/* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
+static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
+{
+    const uint32_t lo4 = 0x01010101u * (uint32_t)(uint8_t)lo;
+    const uint32_t hi4 = 0x01010101u * (uint32_t)(uint8_t)hi;
+    const int8_t *const end4 = o + (n & ~(size_t)3);
+    size_t k;
+    for (; o != end4; o += 4) {
+        tg_write_s8x4(o, tg_clamp_s8x4(tg_read_s8x4(o), lo4, hi4));
+    }
+    for (k = 0; k < (n & 3); ++k) {
+        o[k] = (int8_t)tg_clamp(o[k], lo, hi);
     }
 }
 
@@ -258,19 +518,36 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
-    for (r = 0; xs != NULL && r + 2 <= p->rows; r += 2) {
-        tg_dsp_gemm_expand2(tg_dsp_gemm_row(p, input, r), tg_dsp_gemm_row(p, input, r + 1),
-                            p->depth, xs);
-        tg_dsp_gemm_rows2(p, xs, quads, output + (size_t)r * ch);
+    const int gather = p->out_w != 1 || p->out_h != 1;
+#if TG_DSP_GEMM_ASM
+    uint32_t f[12];
+    if (xs != NULL) {
+        tg_dsp_gemm_2x3_frame(p, xs, quads, f);
+    }
+#endif
+    for (r = 0; xs != NULL && r < p->rows; r += 2) {
+        /* a last odd row is taken as a pair of itself, its outputs written twice in place */
+        const size_t row1 = r + 1 < p->rows ? ch : 0;
+        const int8_t *x0 = input + (size_t)r * (size_t)p->depth;
+        const int8_t *x1 = row1 ? x0 + p->depth : x0;
+        int8_t *out = output + (size_t)r * ch;
+        if (gather) {
+            x0 = tg_dsp_gemm_row(p, input, r);
+            x1 = row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0;
+        }
+        tg_dsp_gemm_expand2(x0, x1, p->depth, xs);
+#if TG_DSP_GEMM_ASM
+        f[6] = (uint32_t)(uintptr_t)out;
+        f[7] = (uint32_t)row1;
+        tg_dsp_gemm_2x3_thumb2(f);
+#else
+        tg_dsp_gemm_rows2(p, xs, quads, out, row1);
+#endif
     }
     for (; r < p->rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
     if (p->act_min > -128 || p->act_max < 127) {
-        const size_t n = (size_t)p->rows * ch;
-        size_t i;
-        for (i = 0; i < n; ++i) {
-            output[i] = (int8_t)tg_clamp(output[i], p->act_min, p->act_max);
-        }
+        tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
 }

@@ -25,8 +25,17 @@
  * channel, and its biases are an array of their own (one copy for every layer that shares
  * them, as the layers of an unrolled LSTM do).
  * `scratch` (16 bytes per 4 depth values, 4-byte aligned) lets the kernel take the rows
- * two at a time; with NULL it takes them one at a time.  The output is clamped to
- * [act_min, act_max].
+ * two at a time (a last odd row as a pair of itself); with NULL it takes them one at a
+ * time.  The output is clamped to [act_min, act_max].
+ *
+ * Access order (for the planner's in-place outputs): output rows are produced in
+ * increasing order.  With a scratch, rows go in pairs: both input rows of a pair are read
+ * (copied to the scratch) before any output byte of the pair is written, and no input row
+ * is read after its pair.  Without one (rows < 3), a row's input is read while its
+ * outputs are written: such a call must not overlap its output with its input.  The final
+ * activation clamp (when act_min > -128 or act_max < 127) re-reads only the output.
+ * On Thumb-2 cores (GCC) the pairs run in assembly (tg_dsp_gemm.c), elsewhere in C; both
+ * compute the same bits in the same order.
  */
 typedef struct {
     int32_t rows;               /* output rows */

@@ -512,6 +512,52 @@ def test_first_layer_convs_dsp_bit_exact_with_and_without_quant_rows(tmp_path, m
     assert all(layer.call.params["quant"] == CExpr("NULL") for layer in res.gen.program.layers)
 
 
+# every path of the GEMM's 2-row kernel (the Thumb-2 assembly on the Cortex-M4, its C on the
+# host): 4-value step counts of every residue mod 4 (a first pass entering the 4-step loop
+# body at each of its steps) and of 1 to 4 passes, channel counts of every residue mod 3 (a
+# last triple storing 1, 2 or 3 channels), odd row counts (the last row taken as a pair of
+# itself), per-tensor and per-channel requantization, depth 8 and 16 with 16 channels
+# (person_detect's first pointwise layers), kws's 64 x 64, a strided 1x1 convolution
+GEMM_FC = [
+    (3, 16, 9, True, "NONE", True, None, None),
+    (4, 64, 64, True, "RELU", True, None, None),
+    (5, 24, 16, False, "RELU6", True, -128, None),
+    (6, 8, 17, True, "NONE", True, None, 127),
+    (7, 45, 5, True, "RELU_N1_TO_1", True, None, None),
+    (3, 52, 20, False, "NONE", False, 127, None),
+    (4, 7, 2, True, "RELU", True, None, None),
+    (3, 4, 1, False, "NONE", True, None, None),
+]
+GEMM_PW = [
+    ConvCase(in_h=5, in_w=5, in_d=8, out_d=16, k_h=1, k_w=1, act="RELU6", per_channel=True),
+    ConvCase(in_h=3, in_w=5, in_d=16, out_d=16, k_h=1, k_w=1, act="NONE", per_channel=False),
+    ConvCase(in_h=7, in_w=7, in_d=12, out_d=10, k_h=1, k_w=1, stride=(2, 2), act="RELU",
+             per_channel=True),
+]
+
+
+def gemm_model(seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    m = ModelWriter()
+    for k, c in enumerate(GEMM_FC):
+        add_fc(m, rng, f"f{k}", *c)
+    for k, c in enumerate(GEMM_PW):
+        add_layer(m, rng, c, f"c{k}")
+    return m.build()
+
+
+def test_gemm_two_row_paths_bit_exact(tmp_path):
+    res = assert_bit_exact(gemm_model(16), tmp_path, count=2, seed=16, kernels=DSP)
+    assert kernels_of(res.gen) == ["tg_dsp_gemm_s8"] * (len(GEMM_FC) + len(GEMM_PW))
+    # every layer takes its rows two at a time (a scratch), the skips and the last triples
+    # cover every residue
+    params = [layer.call.params for layer in res.gen.program.layers]
+    assert all(layer.call.scratch for layer in res.gen.program.layers)
+    assert {-(-p["depth"] // 4) % 4 for p in params} == {0, 1, 2, 3}
+    assert {p["channels"] % 3 for p in params} == {0, 1, 2}
+    assert {p["rows"] % 2 for p in params} == {0, 1}
+
+
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
 def test_first_layer_convs_dsp_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
@@ -524,6 +570,18 @@ def test_first_layer_convs_dsp_bit_exact_on_emulated_cortex_m4(tmp_path, monkeyp
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_conv_s8(") == len(FIRST_CASES) + 2
     assert model_c.count("_quant,") == len(FIRST_CASES) + 2
+
+
+def test_gemm_two_row_paths_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "g.tflite"
+    path.write_bytes(gemm_model(17))
+    report = verify_cortexm(path, count=2, seed=17, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c[0] * c[2] for c in GEMM_FC] + \
+        [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in GEMM_PW]
+    assert [o.compared for o in report.outputs] == [2 * n for n in sizes]
+    assert (tmp_path / "w" / "g.c").read_text().count("tg_dsp_gemm_s8(") == len(sizes)
 
 
 # ---------------------------------------------------------------- requantization

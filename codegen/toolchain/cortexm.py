@@ -166,6 +166,9 @@ _NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n(\d+) bytes \(([
 _NODE_ANY = re.compile(r'node: \{ title: "([^"]+)"')
 _EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
 EXTERNAL_FRAME = 32   # stack allowed for a library function without -fcallgraph-info data
+# the frames of runtime_c's hand-written assembly functions (GCC writes no -fcallgraph-info
+# node for them): tg_dsp_gemm_2x3_thumb2 pushes r4-r11, lr and a 12-word frame
+ASM_FRAMES = {"tg_dsp_gemm_2x3_thumb2": 9 * 4 + 12 * 4}
 
 
 def stack_depth(ci_files: list[Path], roots: list[str]) -> tuple[int, bool]:
@@ -174,7 +177,7 @@ def stack_depth(ci_files: list[Path], roots: list[str]) -> tuple[int, bool]:
     Returns (bytes, exact): exact is False when a frame is dynamic, a callee is outside the
     compiled files (libc's memcpy: counted as EXTERNAL_FRAME) or the graph has a cycle.
     """
-    frame: dict[str, int] = {}
+    frame: dict[str, int] = dict(ASM_FRAMES)
     dynamic: set[str] = set()
     calls: dict[str, set[str]] = {}
     known: set[str] = set()
