@@ -22,6 +22,7 @@ from codegen.generate import generate
 from codegen.hostcc import find_cc
 from codegen import cheaders
 from codegen.ir import CExpr, ConstRef
+from codegen.lowering.conv import dsp_depthwise
 from codegen.lowering.conv.dsp_depthwise import MAX_K
 from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
 from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
@@ -275,6 +276,25 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
 
 
+@pytest.mark.parametrize("budget,paths", [(100, {(1, 1), (1, 2), (0, 2)}),
+                                          (480, {(1, 1), (0, 1), (0, 2)})])
+def test_depthwise_dsp_rings_of_a_few_lines_bit_exact(tmp_path, monkeypatch, budget, paths):
+    """With a small band budget the kernel's ring holds more lines than the filter but less
+    than the padded channel: runs of output lines that do not wrap in the ring, single
+    lines where they wrap, slots reused for padding lines (zeroed again) -- DW_PATHS,
+    under ASan/UBSan; `paths` (3-tap loops or not, stride across lines) are among the
+    layers with such rings."""
+    monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", budget)
+    res = assert_bit_exact(build_model(DW_CASES, 23), tmp_path, count=2, seed=23, kernels=DSP,
+                           sanitize=True)
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES)
+    params = [layer.call.params for layer in res.gen.program.layers]
+    partial = [(p["taps3"], p["stride_lines"]) for p in params
+               if p["filter_lines"] < p["band_lines"] < (p["out_lines"] - 1) *
+               p["stride_lines"] + p["filter_lines"]]
+    assert paths <= set(partial)
+
+
 def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_path):
     """The kernel's SMMULR requantization is exact only for small enough accumulators:
     requant_fits (dsp_depthwise) says why not for a bias near 2^30, or a filter that the left shift
@@ -373,15 +393,21 @@ void run(const tg_dsp_depthwise_params_t *p, const int8_t *in, int8_t *out, void
 """
 
 
-def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
+@pytest.mark.parametrize("whole", [False, True])
+def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path, monkeypatch, whole):
     """The kernel on its own (cffi): output over input (offset 0) equals separate buffers;
-    the output two input lines further on, which the kernel would overwrite before it
-    gathers them, does not -- so the in-place comparison can see such a read."""
+    the output two input lines further on (and, with the whole channels gathered at once,
+    one group of channels further on), which the kernel would overwrite before it gathers
+    them, does not -- so the in-place comparison can see such a read.  Both with a ring
+    of filter_lines slots and with the band holding the whole padded channels."""
+    if not whole:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
     path = tmp_path / "m.tflite"
     path.write_bytes(build_model(IN_PLACE[:1], 31))
     gen = generate(path, None, target="host", kernels=DSP)
     call = gen.program.layers[0].call
     assert call.overlaps and call.params["lines"] == IN_PLACE[0].in_h
+    assert call.params["band_lines"] == (IN_PLACE[0].in_h + 2 if whole else 3)
     # the cffi struct below declares the fields in the params' order: the header's
     assert tuple(call.params) == cheaders.parse().structs["tg_dsp_depthwise_params_t"]
     ffi = cffi.FFI()
@@ -413,7 +439,7 @@ def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
     band = np.zeros(call.scratch[0], np.uint8)
 
     def run(offset):
-        buf = np.zeros(n + 2 * line, np.int8)
+        buf = np.zeros(n + 2 * line + 4, np.int8)
         buf[:n] = x
         if offset is None:
             out = np.zeros(n, np.int8)
@@ -425,7 +451,10 @@ def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
 
     apart = run(None)
     assert run(0) == apart
-    assert run(2 * line) != apart
+    # a group's outputs over its own channels' later lines: read before, with the whole
+    # channels gathered; over the next group's channels: not read yet either way
+    assert (run(2 * line) == apart) == whole
+    assert run(2 * line + call.params["group"]) != apart
 
 
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):

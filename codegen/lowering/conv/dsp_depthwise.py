@@ -24,6 +24,10 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 16
+# the band bytes (all gathered channels) up to which the kernel's ring gets more slots than
+# filter lines: output lines whose band lines do not wrap in the ring run in one pass, each
+# channel's filter prepared once for them (small images: the whole padded channel)
+BAND_BYTES = 4096
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
 CMSIS_NN_TINY = 9
 
@@ -112,6 +116,14 @@ def group(layer: ConvLayer) -> int:
     return 4 if layer.depth_multiplier == 1 and layer.in_d % 4 == 0 else 1
 
 
+def band_lines(layer: ConvLayer, v: Lines) -> int:
+    """Band lines (ring slots) per gathered channel: as many as BAND_BYTES allows, up to the
+    whole padded channel, at least the filter's lines."""
+    whole = (v.out_lines - 1) * v.stride_lines + v.filter_lines
+    fit = BAND_BYTES // (group(layer) * band_width(v) * 2)
+    return max(v.filter_lines, min(whole, fit))
+
+
 def in_place(layer: ConvLayer, v: Lines) -> bool:
     """Whether the kernel stays right with its output written over its input (offset 0).
 
@@ -129,13 +141,13 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 
 
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
-    """The kernel's scratch: a band of filter_lines lines per gathered channel, then (the
+    """The kernel's scratch: a band of band_lines lines per gathered channel, then (the
     general loop) one output line of int32 accumulators, then each gathered channel's
     filter as int16 pairs."""
     three = taps3(layer, v)
     line = 0 if three else 4 * v.out_length
     pairs = 6 if three else v.filter_lines * ((v.filter_length + 1) // 2)
-    return group(layer) * (v.filter_lines * band_width(v) * 2 + 4 * pairs) + line
+    return group(layer) * (band_lines(layer, v) * band_width(v) * 2 + 4 * pairs) + line
 
 
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
@@ -198,7 +210,7 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
                     filter_lines=v.filter_lines, filter_length=v.filter_length,
                     stride_lines=v.stride_lines, stride=v.stride, pad_lines=v.pad_lines,
                     pad=v.pad, band_width=band_width(v), group=group(layer),
-                    taps3=int(taps3(layer, v)), filter=r_w,
+                    taps3=int(taps3(layer, v)), band_lines=band_lines(layer, v), filter=r_w,
                     bias=r_b, multiplier=r_m, shift=r_s, input_offset=layer.input_offset,
                     output_offset=layer.output_offset, act_min=layer.act_min,
                     act_max=layer.act_max),
