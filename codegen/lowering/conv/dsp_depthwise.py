@@ -28,6 +28,10 @@ MAX_K = 16
 # filter lines: output lines whose band lines do not wrap in the ring run in one pass, each
 # channel's filter prepared once for them (small images: the whole padded channel)
 BAND_BYTES = 4096
+# output pixels per channel up to which the kernel works pixel by pixel on four channels at
+# a time (tg_dsp_depthwise_px_s8) rather than on bands of lines (measured on
+# tflm_person_detect's 6x6 and 3x3 layers: their per-line costs dominate the band loops)
+PX_PIXELS = 36
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
 CMSIS_NN_TINY = 9
 
@@ -150,6 +154,82 @@ def band_bytes(layer: ConvLayer, v: Lines) -> int:
     return group(layer) * (band_lines(layer, v) * band_width(v) * 2 + 4 * pairs) + line
 
 
+def pixelwise(layer: ConvLayer) -> bool:
+    """Whether tg_dsp_depthwise_px_s8 runs the layer: small images, four channels at a
+    time from one word per pixel."""
+    win = layer.win
+    return layer.depth_multiplier == 1 and layer.in_d % 4 == 0 and \
+        win.out_h * win.out_w <= PX_PIXELS
+
+
+def requant_table(layer: ConvLayer) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: the scale 2^(left shift + 1) of its filter and bias, and its
+    [bias * scale, multiplier, rounding add, right shift] (as tg_dsp_dw_setup computes
+    them at run time)."""
+    out_d = layer.out_d
+    shift = np.broadcast_to(np.asarray(layer.shift, np.int64).reshape(-1), (out_d,))
+    mult = np.broadcast_to(np.asarray(layer.multiplier, np.int64).reshape(-1), (out_d,))
+    lsh = np.maximum(shift, 0) + 1
+    r = np.maximum(-shift, 0)
+    bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
+            else np.zeros(out_d, np.int64))
+    rnd = np.where(r > 0, np.left_shift(1, np.maximum(r - 1, 0)), 0)
+    add = rnd + layer.output_offset * np.left_shift(np.int64(1), r)
+    table = np.stack([bias << lsh, mult, add, r])                  # [4][channels]
+    wrapped = (table & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
+    return np.left_shift(np.int64(1), lsh), wrapped
+
+
+def px_layout(layer: ConvLayer) -> tuple[np.ndarray, np.ndarray]:
+    """The filter as tg_dsp_depthwise_px_s8 reads it, [depth / 4][taps][2] words of int16
+    pairs (channels 0 and 2, 1 and 3 of each four) scaled by 2^(left shift + 1), and the
+    requantization table [depth / 4][20] (4 scaled biases, then per channel multiplier,
+    rounding add, right shift, mask)."""
+    scale, table = requant_table(layer)
+    d = layer.out_d
+    w = layer.filt.data.reshape(layer.f_h * layer.f_w, d).astype(np.int64) * scale
+    lanes = (w & 0xFFFF).reshape(-1, d // 4, 4)                    # [taps][blocks][4]
+    even = lanes[:, :, 0] | (lanes[:, :, 2] << 16)
+    odd = lanes[:, :, 1] | (lanes[:, :, 3] << 16)
+    words = np.stack([even, odd], axis=-1).transpose(1, 0, 2)      # [blocks][taps][2]
+    mask = np.where(table[3] > 0, -1, 0).astype(np.int32)
+    per = np.stack([table[1], table[2], table[3], mask], axis=-1)  # [channels][4]
+    quant = np.concatenate([table[0].reshape(d // 4, 4), per.reshape(d // 4, 16)], axis=1)
+    return np.ascontiguousarray(words).astype(np.uint32), np.ascontiguousarray(quant)
+
+
+def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    win = layer.win
+    words, quant = px_layout(layer)
+    c_w, r_w = ctx.const("filter", "uint32_t", words,
+                         f"{layer.out_d // 4}x{layer.f_h * layer.f_w}x2 depthwise filter "
+                         "pairs per four channels, scaled")
+    c_q, r_q = ctx.const("quant", "int32_t", quant,
+                         "per four channels: scaled biases, then per channel multiplier, "
+                         "rounding add, right shift, mask")
+    same = (win.out_h, win.out_w) == (layer.in_h, layer.in_w)
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_depthwise_px_s8",
+        params_type="tg_dsp_depthwise_px_params_t",
+        params=dict(batches=layer.batches, in_h=layer.in_h, in_w=layer.in_w,
+                    depth=layer.in_d, out_h=win.out_h, out_w=win.out_w,
+                    filter_h=layer.f_h, filter_w=layer.f_w, stride_h=win.stride_h,
+                    stride_w=win.stride_w, pad_top=win.pad_top, pad_left=win.pad_left,
+                    filter=r_w, quant=r_q, input_offset=layer.input_offset,
+                    act_min=layer.act_min, act_max=layer.act_max),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[c_w, c_q],
+        scratch=[((win.out_h - 1) * win.stride_h + layer.f_h) *
+                 ((win.out_w - 1) * win.stride_w + layer.f_w) * 8],
+        # four channels are read whole before their outputs are written, and each output
+        # byte lands on its own channel's input bytes (same image size)
+        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)] if same else [],
+        comment=layer.comment(),
+        macs=layer.macs,
+    )
+
+
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
     """[1][fh][fw][channels] -> [channels][filter_lines][filter_length], the order the
     kernel reads."""
@@ -181,6 +261,8 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
                        f"({why})")
+    if pixelwise(layer):
+        return lower_pixelwise(op, layer, ctx)
     c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
                          f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
                          "channel-major" + (", transposed" if v.transposed else ""))
