@@ -32,7 +32,8 @@ BAND_BYTES = 4096
 # a time (tg_dsp_depthwise_px_s8) rather than on bands of lines (measured on
 # tflm_person_detect's 6x6 and 3x3 layers: their per-line costs dominate the band loops)
 PX_PIXELS = 36
-# output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
+# output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
+# band loops (measured)
 CMSIS_NN_TINY = 9
 
 
@@ -252,9 +253,11 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
-            and win.out_h * win.out_w <= CMSIS_NN_TINY:
+            and win.out_h * win.out_w <= CMSIS_NN_TINY and not pixelwise(layer):
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
-        # layers this kernel's per-line and per-channel costs outweigh its faster inner loop
+        # layers the band loops' per-line and per-channel costs outweigh their faster inner
+        # loop (tg_dsp_depthwise_px_s8, where it applies, beats CMSIS-NN there: 80,645 and
+        # 131,352 cycles against 92,679 and 170,341)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
                        f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)
