@@ -156,83 +156,113 @@ typedef struct {
     } while (0)
 
 /* 3x3, stride 1: outputs ox and ox + 1 from the band values ox .. ox + 3 of each line:
- * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2).  The filter
- * and requantization stay in locals over all the walk's lines. */
-TG_DSP_DW_OWN
-static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
-{
-    TG_DSP_DW_3X3_LOCALS;
-    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) {
-        const int16_t *r0 = l0, *r1 = l1, *r2 = l2;
-        int8_t *out = line, *const end = line + pairs;
-        while (out != end) {
-            uint32_t x01 = tg_read_s16x2(r0), x23 = tg_read_s16x2(r0 + 2);
-            uint32_t s0 = tg_smlad(x01, a01, bias), s1 = tg_smlatb(x01, a01, bias);
-            s0 = tg_smlabt(x23, a12, s0);
-            s1 = tg_smlad(x23, a12, s1);
-            x01 = tg_read_s16x2(r1);
-            x23 = tg_read_s16x2(r1 + 2);
-            s0 = tg_smlad(x01, b01, s0);
-            s1 = tg_smlatb(x01, b01, s1);
-            s0 = tg_smlabt(x23, b12, s0);
-            s1 = tg_smlad(x23, b12, s1);
-            x01 = tg_read_s16x2(r2);
-            x23 = tg_read_s16x2(r2 + 2);
-            s0 = tg_smlad(x01, c01, s0);
-            s1 = tg_smlatb(x01, c01, s1);
-            s0 = tg_smlabt(x23, c12, s0);
-            s1 = tg_smlad(x23, c12, s1);
-            *out = TG_DSP_DW_RQ3(s0);
-            out += step;
-            *out = TG_DSP_DW_RQ3(s1);
-            out += step;
-            r0 += 2;
-            r1 += 2;
-            r2 += 2;
-        }
-        if (n & 1) {
-            TG_DSP_DW_3X3_ONE(0);
-        }
+ * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2); one output line
+ * from r0, r1, r2 to `out` (its pairs end at `end`). */
+#define TG_DSP_DW_3X3_S1_LINE \
+    while (out != end) { \
+        uint32_t x01 = tg_read_s16x2(r0), x23 = tg_read_s16x2(r0 + 2); \
+        uint32_t s0 = tg_smlad(x01, a01, bias), s1 = tg_smlatb(x01, a01, bias); \
+        s0 = tg_smlabt(x23, a12, s0); \
+        s1 = tg_smlad(x23, a12, s1); \
+        x01 = tg_read_s16x2(r1); \
+        x23 = tg_read_s16x2(r1 + 2); \
+        s0 = tg_smlad(x01, b01, s0); \
+        s1 = tg_smlatb(x01, b01, s1); \
+        s0 = tg_smlabt(x23, b12, s0); \
+        s1 = tg_smlad(x23, b12, s1); \
+        x01 = tg_read_s16x2(r2); \
+        x23 = tg_read_s16x2(r2 + 2); \
+        s0 = tg_smlad(x01, c01, s0); \
+        s1 = tg_smlatb(x01, c01, s1); \
+        s0 = tg_smlabt(x23, c12, s0); \
+        s1 = tg_smlad(x23, c12, s1); \
+        *out = TG_DSP_DW_RQ3(s0); \
+        out += step; \
+        *out = TG_DSP_DW_RQ3(s1); \
+        out += step; \
+        r0 += 2; \
+        r1 += 2; \
+        r2 += 2; \
+    } \
+    if (n & 1) { \
+        TG_DSP_DW_3X3_ONE(0); \
     }
-}
 
 /* 3x3, stride 2: output ox from the band values 2 ox .. 2 ox + 2 of each line; two
  * outputs share the word (v2, v3). */
+#define TG_DSP_DW_3X3_S2_LINE \
+    while (out != end) { \
+        uint32_t x23 = tg_read_s16x2(r0 + 2); \
+        uint32_t s0 = tg_smlad(tg_read_s16x2(r0), a01, bias); \
+        uint32_t s1 = tg_smlad(x23, a01, bias); \
+        s0 = tg_smlabt(x23, a12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r0 + 4), a12, s1); \
+        x23 = tg_read_s16x2(r1 + 2); \
+        s0 = tg_smlad(tg_read_s16x2(r1), b01, s0); \
+        s1 = tg_smlad(x23, b01, s1); \
+        s0 = tg_smlabt(x23, b12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r1 + 4), b12, s1); \
+        x23 = tg_read_s16x2(r2 + 2); \
+        s0 = tg_smlad(tg_read_s16x2(r2), c01, s0); \
+        s1 = tg_smlad(x23, c01, s1); \
+        s0 = tg_smlabt(x23, c12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r2 + 4), c12, s1); \
+        *out = TG_DSP_DW_RQ3(s0); \
+        out += step; \
+        *out = TG_DSP_DW_RQ3(s1); \
+        out += step; \
+        r0 += 4; \
+        r1 += 4; \
+        r2 += 4; \
+    } \
+    if (n & 1) { \
+        TG_DSP_DW_3X3_ONE(0); \
+    }
+
+/* The walks: all their output lines with the filter and requantization in locals. */
+#define TG_DSP_DW_3X3_WALK(LINE) \
+    TG_DSP_DW_3X3_LOCALS; \
+    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
+        const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
+        int8_t *out = line, *const end = line + pairs; \
+        LINE \
+    }
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
+{
+    TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
+}
+
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
-    TG_DSP_DW_3X3_LOCALS;
-    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) {
-        const int16_t *r0 = l0, *r1 = l1, *r2 = l2;
-        int8_t *out = line, *const end = line + pairs;
-        while (out != end) {
-            uint32_t x23 = tg_read_s16x2(r0 + 2);
-            uint32_t s0 = tg_smlad(tg_read_s16x2(r0), a01, bias);
-            uint32_t s1 = tg_smlad(x23, a01, bias);
-            s0 = tg_smlabt(x23, a12, s0);
-            s1 = tg_smlabt(tg_read_s16x2(r0 + 4), a12, s1);
-            x23 = tg_read_s16x2(r1 + 2);
-            s0 = tg_smlad(tg_read_s16x2(r1), b01, s0);
-            s1 = tg_smlad(x23, b01, s1);
-            s0 = tg_smlabt(x23, b12, s0);
-            s1 = tg_smlabt(tg_read_s16x2(r1 + 4), b12, s1);
-            x23 = tg_read_s16x2(r2 + 2);
-            s0 = tg_smlad(tg_read_s16x2(r2), c01, s0);
-            s1 = tg_smlad(x23, c01, s1);
-            s0 = tg_smlabt(x23, c12, s0);
-            s1 = tg_smlabt(tg_read_s16x2(r2 + 4), c12, s1);
-            *out = TG_DSP_DW_RQ3(s0);
-            out += step;
-            *out = TG_DSP_DW_RQ3(s1);
-            out += step;
-            r0 += 4;
-            r1 += 4;
-            r2 += 4;
-        }
-        if (n & 1) {
-            TG_DSP_DW_3X3_ONE(0);
-        }
-    }
+    TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
+}
+
+/* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
+ * of filter_lines slots, which the walks' set-up would only slow down. */
+#define TG_DSP_DW_3X3_ONE_LINE(LINE) \
+    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
+    const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
+    const uint32_t c01 = q->w[4], c12 = q->w[5]; \
+    const uint32_t bias = q->bias; \
+    const int32_t mult = q->mult, add = q->add, rsh = q->r; \
+    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
+    LINE
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
+}
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
 }
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
@@ -383,6 +413,58 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
     }
 }
 
+/* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
+ * each channel of the group runs it (one call per line and channel). */
+static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
+                           int32_t ci, int8_t *out, int16_t *ring, size_t ring_size,
+                           uint32_t *line, tg_dsp_dw_ch_t *q, uint32_t *pairs)
+{
+    const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
+    const int32_t mult = p->depth_multiplier, group = p->group;
+    const int8_t *const channel = image + ci;
+    const int16_t *rows[TG_DSP_DW_MAX_K];
+    int32_t next = -p->pad_lines;   /* the first input line not in the ring */
+    int32_t fill_slot = 0;          /* its ring slot */
+    int32_t slot = 0;               /* the slot of the output line's first */
+    int32_t oy, ky, k, j;
+    for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
+        const int32_t iy0 = oy * sh - p->pad_lines;
+        while (next < iy0) {        /* lines the stride skips */
+            ++next;
+            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+        }
+        for (; next < iy0 + fh; ++next) {
+            tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
+                           channel, next);
+            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+        }
+        for (ky = 0, k = slot; ky < fh; ++ky) {
+            rows[ky] = ring + (size_t)k * (size_t)bw;
+            k = k + 1 == fh ? 0 : k + 1;
+        }
+        for (k = 0; k < sh; ++k) {
+            slot = slot + 1 == fh ? 0 : slot + 1;
+        }
+        for (k = 0; k < group; ++k) {       /* the channels of the group */
+            const size_t at = (size_t)k * ring_size;
+            for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                const tg_dsp_dw_ch_t *qk = &q[k];
+                int8_t *o = out + k * mult + j;
+                if (mult > 1) {
+                    tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                }
+                if (!p->taps3) {
+                    tg_dsp_dw_row_any(p, qk, rows, at, line, o);
+                } else if (p->stride == 1) {
+                    tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
+                } else {
+                    tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
+                }
+            }
+        }
+    }
+}
+
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
 {
@@ -411,15 +493,21 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int8_t *out = output + (size_t)b * out_image + (size_t)ci * (size_t)mult;
             /* padded input line i (image line i - pad_lines) lives in slot i % slots */
             int32_t next = 0;       /* the first padded line not gathered yet */
+            int32_t fill_slot = 0;  /* its slot */
+            int32_t slot = 0;       /* the slot of output line oy's first band line */
             if (mult == 1) {
                 for (k = 0; k < group; ++k) {
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
             }
+            if (slots == fh) {
+                tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
+                continue;
+            }
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
-                const int32_t first = oy * sh, slot = first % slots;
+                const int32_t first = oy * sh;
                 int32_t n = 1, need;
                 size_t down = 0;
                 if (slot + fh <= slots) {
@@ -430,20 +518,25 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                         rows[ky] = ring + (size_t)(slot + ky) * (size_t)bw;
                     }
                 } else {
-                    for (ky = 0; ky < fh; ++ky) {
-                        rows[ky] = ring + (size_t)((first + ky) % slots) * (size_t)bw;
+                    for (ky = 0, k = slot; ky < fh; ++ky) {
+                        rows[ky] = ring + (size_t)k * (size_t)bw;
+                        k = k + 1 == slots ? 0 : k + 1;
                     }
                 }
                 /* gather their lines (each overwrites one at least `slots` lines older,
                  * which none of them needs); lines the stride skips are not gathered */
                 need = first + (n - 1) * sh + fh;
-                next = next > first ? next : first;
+                if (next <= first) {
+                    next = first;
+                    fill_slot = slot;
+                }
                 for (; next < need; ++next) {
                     const int32_t iy = next - p->pad_lines;
                     if (reuse || (iy >= 0 && iy < p->lines)) {
-                        tg_dsp_dw_fill(p, ring + (size_t)(next % slots) * (size_t)bw,
-                                       ring_size, group, image + ci, iy);
+                        tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
+                                       group, image + ci, iy);
                     }
+                    fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
                 }
                 for (k = 0; k < group; ++k) {       /* the channels of the group */
                     const size_t at = (size_t)k * ring_size;
@@ -456,6 +549,8 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 }
                 oy += n;
                 out += (size_t)n * (size_t)p->out_line_step;
+                for (slot += n * sh; slot >= slots; slot -= slots) {
+                }
             }
         }
     }

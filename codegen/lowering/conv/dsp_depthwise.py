@@ -24,10 +24,15 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 16
-# the band bytes (all gathered channels) up to which the kernel's ring gets more slots than
-# filter lines: output lines whose band lines do not wrap in the ring run in one pass, each
-# channel's filter prepared once for them (small images: the whole padded channel)
-BAND_BYTES = 4096
+# the band bytes (all gathered channels) up to which the kernel gathers whole (padded)
+# channels for its 3-tap loops: all of a channel's output lines then run in one pass, the
+# filter prepared once for them (small images; measured: the shared models' arenas stay
+# as they were)
+BAND_BYTES = 2048
+# otherwise a ring of filter_lines slots, or of as many as RING_BYTES allows: runs of lines
+# that do not wrap in it go in one pass (faster on large images, but a few KB of ring
+# raised the arena of mcunet_vww80 and emza_yolo_fastest_face192: off, 0; the tests use it)
+RING_BYTES = 0
 # output pixels per channel up to which the kernel works pixel by pixel on four channels at
 # a time (tg_dsp_depthwise_px_s8) rather than on bands of lines (measured on
 # tflm_person_detect's 6x6 and 3x3 layers: their per-line costs dominate the band loops)
@@ -122,11 +127,16 @@ def group(layer: ConvLayer) -> int:
 
 
 def band_lines(layer: ConvLayer, v: Lines) -> int:
-    """Band lines (ring slots) per gathered channel: as many as BAND_BYTES allows, up to the
-    whole padded channel, at least the filter's lines."""
+    """Band lines (ring slots) per gathered channel: for the 3-tap loops (the others gain
+    little from runs of lines) the whole padded channel when it fits BAND_BYTES, else as
+    many as RING_BYTES allows; at least the filter's lines."""
+    if not taps3(layer, v):
+        return v.filter_lines
     whole = (v.out_lines - 1) * v.stride_lines + v.filter_lines
-    fit = BAND_BYTES // (group(layer) * band_width(v) * 2)
-    return max(v.filter_lines, min(whole, fit))
+    line = group(layer) * band_width(v) * 2
+    if whole * line <= BAND_BYTES:
+        return whole
+    return max(v.filter_lines, min(whole, RING_BYTES // line))
 
 
 def in_place(layer: ConvLayer, v: Lines) -> bool:
