@@ -78,42 +78,4 @@ typedef struct {
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 
-/*
- * The same layer for small images (the lowering's choice), depth multiplier 1, depth a
- * multiple of 4: four neighbouring channels at a time, gathered (as int16 lanes, plus the
- * input offset, zeros for the padding) into a padded plane from which every output pixel
- * sums all its filter taps; the filter and the requantization constants prepared by the
- * generator.  In-place order: a group of four channels is read whole (all pixels) before
- * any of its outputs is written; groups in increasing order.
- */
-typedef struct {
-    int32_t batches;
-    int32_t in_h;
-    int32_t in_w;
-    int32_t depth;              /* channels in and out, a multiple of 4 */
-    int32_t out_h;
-    int32_t out_w;
-    int32_t filter_h;
-    int32_t filter_w;
-    int32_t stride_h;
-    int32_t stride_w;
-    int32_t pad_top;
-    int32_t pad_left;
-    /* [depth / 4][filter_h * filter_w][2] int16 pairs of filter * 2^(left shift + 1):
-     * (channel 0, channel 2), (channel 1, channel 3) of the four */
-    const uint32_t *filter;
-    /* [depth / 4][20]: per four channels their 4 biases * 2^(left shift + 1), then per
-     * channel its multiplier, rounding add (2^(r-1) + output_offset * 2^r, or
-     * output_offset when r = 0), right shift r and mask (-1 when r >= 1, else 0) */
-    const int32_t *quant;
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t act_min;
-    int32_t act_max;
-} tg_dsp_depthwise_px_params_t;
-
-/* scratch: the plane, ((out_h - 1) * stride_h + filter_h) * ((out_w - 1) * stride_w +
- * filter_w) * 2 words (any contents on entry). */
-void tg_dsp_depthwise_px_s8(const tg_dsp_depthwise_px_params_t *p, const int8_t *input,
-                            int8_t *output, void *scratch);
-
 #endif /* TG_DSP_DEPTHWISE_H */

@@ -340,20 +340,18 @@ def large_scale_model() -> bytes:
 @pytest.mark.parametrize("px", [False, True])
 def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path, monkeypatch, px):
     """Both kernels: the band loops, and (px) tg_dsp_depthwise_px_s8 for the 4-channel
-    layer, whose requantization table then holds right shifts 0 (masks 0) only."""
-    if not px:
-        monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    layer (its shifts 0, 1, 0, 2: no right shift at all)."""
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36 if px else 0)
     res = assert_bit_exact(large_scale_model(), tmp_path, count=3, seed=37, kernels=DSP)
     layers = res.gen.program.layers
     assert kernels_of(res.gen) == ["tg_dsp_depthwise_px_s8" if px else "tg_dsp_depthwise_s8",
                                    "tg_dsp_depthwise_s8"]
     shifts = {int(v) for layer in layers for c in layer.call.consts
               if c.name.endswith("_shift") for v in c.values}
-    assert {0, 1, 2} <= shifts and min(shifts) < 0 or px
+    assert {0, 1, 2} <= shifts and min(shifts) < 0
     assert not any(layer.call.params.get("taps3") for layer in layers)
     if px:
-        quant = layers[0].call.consts[1].values.reshape(20)
-        assert list(quant[6::4]) == [0] * 4 and list(quant[7::4]) == [0] * 4
+        assert [int(v) for v in layers[0].call.consts[-1].values] == [0, 1, 0, 2]
 
 
 # in place: stride 1, SAME (or 1x1), depth multiplier 1 -- the 3-tap loops along rows and
@@ -420,9 +418,10 @@ PX_CASES = [
 ]
 
 
-def test_depthwise_dsp_px_bit_exact(tmp_path):
+def test_depthwise_dsp_px_bit_exact(tmp_path, monkeypatch):
     """Small images: tg_dsp_depthwise_px_s8 for every case (ASan/UBSan), each case alone
     and three times in a chain whose middle layers the planner runs in place."""
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     res = assert_bit_exact(build_model(PX_CASES, 41), tmp_path / "a", count=2,

@@ -35,10 +35,11 @@ BAND_BYTES = 2048
 RING_BYTES = 0
 # output pixels per channel up to which the kernel works pixel by pixel on four channels at
 # a time (tg_dsp_depthwise_px_s8) rather than on bands of lines (measured on
-# tflm_person_detect's 6x6 and 3x3 layers: their per-line costs dominate the band loops)
-PX_PIXELS = 36
+# tflm_person_detect: its 3x3 layers 97,033 and 164,124 cycles against the bands' 135,873
+# and 225,643; its 6x6 layers about even, 158,341 / 261,641 against 148,177 / 241,317)
+PX_PIXELS = 16
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
-# band loops (measured)
+# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8
 CMSIS_NN_TINY = 9
 
 
@@ -173,51 +174,31 @@ def pixelwise(layer: ConvLayer) -> bool:
         win.out_h * win.out_w <= PX_PIXELS
 
 
-def requant_table(layer: ConvLayer) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel: the scale 2^(left shift + 1) of its filter and bias, and its
-    [bias * scale, multiplier, rounding add, right shift] (as tg_dsp_dw_setup computes
-    them at run time)."""
+def quant_consts(layer: ConvLayer, ctx: LowerContext) -> tuple:
+    """The bias (or NULL), multipliers and shifts per output channel, as both kernels read
+    them: (consts, bias, multiplier, shift)."""
     out_d = layer.out_d
-    shift = np.broadcast_to(np.asarray(layer.shift, np.int64).reshape(-1), (out_d,))
-    mult = np.broadcast_to(np.asarray(layer.multiplier, np.int64).reshape(-1), (out_d,))
-    lsh = np.maximum(shift, 0) + 1
-    r = np.maximum(-shift, 0)
-    bias = (layer.bias.data.astype(np.int64).reshape(out_d) if layer.bias is not None
-            else np.zeros(out_d, np.int64))
-    rnd = np.where(r > 0, np.left_shift(1, np.maximum(r - 1, 0)), 0)
-    add = rnd + layer.output_offset * np.left_shift(np.int64(1), r)
-    table = np.stack([bias << lsh, mult, add, r])                  # [4][channels]
-    wrapped = (table & 0xFFFFFFFF).astype(np.uint32).view(np.int32)
-    return np.left_shift(np.int64(1), lsh), wrapped
-
-
-def px_layout(layer: ConvLayer) -> tuple[np.ndarray, np.ndarray]:
-    """The filter as tg_dsp_depthwise_px_s8 reads it, [depth / 4][taps][2] words of int16
-    pairs (channels 0 and 2, 1 and 3 of each four) scaled by 2^(left shift + 1), and the
-    requantization table [depth / 4][20] (4 scaled biases, then per channel multiplier,
-    rounding add, right shift, mask)."""
-    scale, table = requant_table(layer)
-    d = layer.out_d
-    w = layer.filt.data.reshape(layer.f_h * layer.f_w, d).astype(np.int64) * scale
-    lanes = (w & 0xFFFF).reshape(-1, d // 4, 4)                    # [taps][blocks][4]
-    even = lanes[:, :, 0] | (lanes[:, :, 2] << 16)
-    odd = lanes[:, :, 1] | (lanes[:, :, 3] << 16)
-    words = np.stack([even, odd], axis=-1).transpose(1, 0, 2)      # [blocks][taps][2]
-    mask = np.where(table[3] > 0, -1, 0).astype(np.int32)
-    per = np.stack([table[1], table[2], table[3], mask], axis=-1)  # [channels][4]
-    quant = np.concatenate([table[0].reshape(d // 4, 4), per.reshape(d // 4, 16)], axis=1)
-    return np.ascontiguousarray(words).astype(np.uint32), np.ascontiguousarray(quant)
+    if layer.bias is None:
+        r_b, c_b = CExpr("NULL"), []
+    else:
+        c, r_b = ctx.const("bias", "int32_t", layer.bias.data.astype(np.int32).reshape(out_d),
+                           "int32 bias per output channel")
+        c_b = [c]
+    c_m, r_m = ctx.const("multiplier", "int32_t",
+                         np.broadcast_to(np.asarray(layer.multiplier, np.int32).reshape(-1),
+                                         (out_d,)), "Q31 output multiplier per channel")
+    c_s, r_s = ctx.const("shift", "int32_t",
+                         np.broadcast_to(np.asarray(layer.shift, np.int32).reshape(-1),
+                                         (out_d,)), "output shift (power of two) per channel")
+    return [*c_b, c_m, c_s], r_b, r_m, r_s
 
 
 def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     win = layer.win
-    words, quant = px_layout(layer)
-    c_w, r_w = ctx.const("filter", "uint32_t", words,
-                         f"{layer.out_d // 4}x{layer.f_h * layer.f_w}x2 depthwise filter "
-                         "pairs per four channels, scaled")
-    c_q, r_q = ctx.const("quant", "int32_t", quant,
-                         "per four channels: scaled biases, then per channel multiplier, "
-                         "rounding add, right shift, mask")
+    c_w, r_w = ctx.const("filter", "int8_t",
+                         layer.filt.data.reshape(-1).astype(np.int8),
+                         f"{layer.f_h}x{layer.f_w}x{layer.out_d} int8 depthwise filter")
+    c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
     same = (win.out_h, win.out_w) == (layer.in_h, layer.in_w)
     return LayerCall(
         op=op,
@@ -227,12 +208,14 @@ def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                     depth=layer.in_d, out_h=win.out_h, out_w=win.out_w,
                     filter_h=layer.f_h, filter_w=layer.f_w, stride_h=win.stride_h,
                     stride_w=win.stride_w, pad_top=win.pad_top, pad_left=win.pad_left,
-                    filter=r_w, quant=r_q, input_offset=layer.input_offset,
+                    filter=r_w, bias=r_b, multiplier=r_m, shift=r_s,
+                    input_offset=layer.input_offset, output_offset=layer.output_offset,
                     act_min=layer.act_min, act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, c_q],
+        consts=[c_w, *c_q],
         scratch=[((win.out_h - 1) * win.stride_h + layer.f_h) *
-                 ((win.out_w - 1) * win.stride_w + layer.f_w) * 8],
+                 ((win.out_w - 1) * win.stride_w + layer.f_w) * 8 +
+                 layer.f_h * layer.f_w * 8],
         # four channels are read whole before their outputs are written, and each output
         # byte lands on its own channel's input bytes (same image size)
         overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)] if same else [],
@@ -263,11 +246,11 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
-            and win.out_h * win.out_w <= CMSIS_NN_TINY and not pixelwise(layer):
+            and win.out_h * win.out_w <= CMSIS_NN_TINY:
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
         # layers the band loops' per-line and per-channel costs outweigh their faster inner
-        # loop (tg_dsp_depthwise_px_s8, where it applies, beats CMSIS-NN there: 80,645 and
-        # 131,352 cycles against 92,679 and 170,341)
+        # loop; tg_dsp_depthwise_px_s8 about ties with CMSIS-NN there (97,033 and 164,124
+        # cycles against 92,679 and 170,341)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
                        f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)
@@ -279,18 +262,7 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
                          f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
                          "channel-major" + (", transposed" if v.transposed else ""))
-    if layer.bias is None:
-        r_b, c_b = CExpr("NULL"), []
-    else:
-        c, r_b = ctx.const("bias", "int32_t", layer.bias.data.astype(np.int32).reshape(out_d),
-                           "int32 bias per output channel")
-        c_b = [c]
-    c_m, r_m = ctx.const("multiplier", "int32_t",
-                         np.broadcast_to(np.asarray(layer.multiplier, np.int32).reshape(-1),
-                                         (out_d,)), "Q31 output multiplier per channel")
-    c_s, r_s = ctx.const("shift", "int32_t",
-                         np.broadcast_to(np.asarray(layer.shift, np.int32).reshape(-1),
-                                         (out_d,)), "output shift (power of two) per channel")
+    c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
     return LayerCall(
         op=op,
         kernel="tg_dsp_depthwise_s8",
@@ -310,7 +282,7 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
                     output_offset=layer.output_offset, act_min=layer.act_min,
                     act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, *c_b, c_m, c_s],
+        consts=[c_w, *c_q],
         scratch=[band_bytes(layer, v)],
         overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)]
         if in_place(layer, v) else [],
