@@ -29,6 +29,14 @@
 
 #include "tg_acle.h"
 
+/* The loops stay functions of their own: inlined into the driver, which has many live
+ * values of its own, their registers spill (measured: slower). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_DSP_DW_OWN __attribute__((noinline))
+#else
+#define TG_DSP_DW_OWN
+#endif
+
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {
     /* int16 pairs of filter * 2^L: 3-tap loops: per row (w0, w1), (w1, w2); otherwise per
@@ -63,8 +71,11 @@ TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t 
  * SSAT). */
 TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t rsh)
 {
-    const int32_t h = tg_smmulr((int32_t)acc, mult);
-    return tg_ssat8((h + add - (h < 0 ? 1 : 0)) >> rsh);
+    /* SMMLAR adds `add` to the rounded high word h; [h < 0] may be read as [acc < 0]
+     * (tg_dsp_requant.h, tg_dsp_requantize_hm, point 3: mult >= 0, and where acc < 0 but
+     * h = 0 both round to the output offset) */
+    const uint32_t t = (uint32_t)tg_smmlar((int32_t)acc, mult, add) - (acc >> 31);
+    return tg_ssat8((int32_t)t >> rsh);
 }
 
 #define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
@@ -107,13 +118,30 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
     }
 }
 
+/* Where the 3-tap loops run: n outputs `step` apart along each of `m` output lines
+ * (`out_down` apart), whose band lines start at r0, r1, r2 and move `down` int16 values
+ * from one output line to the next (a ring: one line at a time). */
+typedef struct {
+    const int16_t *r0, *r1, *r2;
+    size_t down;
+    int32_t m;
+    int8_t *out;
+    size_t out_down;
+    int32_t n;
+    int32_t step;
+} tg_dsp_dw_walk_t;
+
 #define TG_DSP_DW_3X3_LOCALS \
-    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
     const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
     const uint32_t c01 = q->w[4], c12 = q->w[5]; \
     const uint32_t bias = q->bias; \
     const int32_t mult = q->mult, add = q->add, rsh = q->r; \
-    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step
+    const int32_t n = wk->n, step = wk->step; \
+    const size_t down = wk->down, out_down = wk->out_down; \
+    const size_t pairs = (size_t)(n & ~1) * (size_t)step; \
+    const int16_t *l0 = wk->r0, *l1 = wk->r1, *l2 = wk->r2; \
+    int8_t *line = wk->out; \
+    int32_t m
 
 /* One output from the band words (v0, v1) and (v2, v3) of each line: (v0, v1).(w0, w1) +
  * v2 * w2 (the tails of both 3-tap loops). */
@@ -128,79 +156,119 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
     } while (0)
 
 /* 3x3, stride 1: outputs ox and ox + 1 from the band values ox .. ox + 3 of each line:
- * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2). */
-static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                              size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    TG_DSP_DW_3X3_LOCALS;
-    while (out != end) {
-        uint32_t x01 = tg_read_s16x2(r0), x23 = tg_read_s16x2(r0 + 2);
-        uint32_t s0 = tg_smlad(x01, a01, bias), s1 = tg_smlatb(x01, a01, bias);
-        s0 = tg_smlabt(x23, a12, s0);
-        s1 = tg_smlad(x23, a12, s1);
-        x01 = tg_read_s16x2(r1);
-        x23 = tg_read_s16x2(r1 + 2);
-        s0 = tg_smlad(x01, b01, s0);
-        s1 = tg_smlatb(x01, b01, s1);
-        s0 = tg_smlabt(x23, b12, s0);
-        s1 = tg_smlad(x23, b12, s1);
-        x01 = tg_read_s16x2(r2);
-        x23 = tg_read_s16x2(r2 + 2);
-        s0 = tg_smlad(x01, c01, s0);
-        s1 = tg_smlatb(x01, c01, s1);
-        s0 = tg_smlabt(x23, c12, s0);
-        s1 = tg_smlad(x23, c12, s1);
-        *out = TG_DSP_DW_RQ3(s0);
-        out += step;
-        *out = TG_DSP_DW_RQ3(s1);
-        out += step;
-        r0 += 2;
-        r1 += 2;
-        r2 += 2;
+ * out0 = (v0, v1).(w0, w1) + v2 * w2, out1 = v1 * w0 + (v2, v3).(w1, w2); one output line
+ * from r0, r1, r2 to `out` (its pairs end at `end`). */
+#define TG_DSP_DW_3X3_S1_LINE \
+    while (out != end) { \
+        uint32_t x01 = tg_read_s16x2(r0), x23 = tg_read_s16x2(r0 + 2); \
+        uint32_t s0 = tg_smlad(x01, a01, bias), s1 = tg_smlatb(x01, a01, bias); \
+        s0 = tg_smlabt(x23, a12, s0); \
+        s1 = tg_smlad(x23, a12, s1); \
+        x01 = tg_read_s16x2(r1); \
+        x23 = tg_read_s16x2(r1 + 2); \
+        s0 = tg_smlad(x01, b01, s0); \
+        s1 = tg_smlatb(x01, b01, s1); \
+        s0 = tg_smlabt(x23, b12, s0); \
+        s1 = tg_smlad(x23, b12, s1); \
+        x01 = tg_read_s16x2(r2); \
+        x23 = tg_read_s16x2(r2 + 2); \
+        s0 = tg_smlad(x01, c01, s0); \
+        s1 = tg_smlatb(x01, c01, s1); \
+        s0 = tg_smlabt(x23, c12, s0); \
+        s1 = tg_smlad(x23, c12, s1); \
+        *out = TG_DSP_DW_RQ3(s0); \
+        out += step; \
+        *out = TG_DSP_DW_RQ3(s1); \
+        out += step; \
+        r0 += 2; \
+        r1 += 2; \
+        r2 += 2; \
+    } \
+    if (n & 1) { \
+        TG_DSP_DW_3X3_ONE(0); \
     }
-    if (n & 1) {
-        TG_DSP_DW_3X3_ONE(0);
-    }
-}
 
 /* 3x3, stride 2: output ox from the band values 2 ox .. 2 ox + 2 of each line; two
  * outputs share the word (v2, v3). */
-static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                              size_t at, int8_t *out, int32_t n, int32_t step)
+#define TG_DSP_DW_3X3_S2_LINE \
+    while (out != end) { \
+        uint32_t x23 = tg_read_s16x2(r0 + 2); \
+        uint32_t s0 = tg_smlad(tg_read_s16x2(r0), a01, bias); \
+        uint32_t s1 = tg_smlad(x23, a01, bias); \
+        s0 = tg_smlabt(x23, a12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r0 + 4), a12, s1); \
+        x23 = tg_read_s16x2(r1 + 2); \
+        s0 = tg_smlad(tg_read_s16x2(r1), b01, s0); \
+        s1 = tg_smlad(x23, b01, s1); \
+        s0 = tg_smlabt(x23, b12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r1 + 4), b12, s1); \
+        x23 = tg_read_s16x2(r2 + 2); \
+        s0 = tg_smlad(tg_read_s16x2(r2), c01, s0); \
+        s1 = tg_smlad(x23, c01, s1); \
+        s0 = tg_smlabt(x23, c12, s0); \
+        s1 = tg_smlabt(tg_read_s16x2(r2 + 4), c12, s1); \
+        *out = TG_DSP_DW_RQ3(s0); \
+        out += step; \
+        *out = TG_DSP_DW_RQ3(s1); \
+        out += step; \
+        r0 += 4; \
+        r1 += 4; \
+        r2 += 4; \
+    } \
+    if (n & 1) { \
+        TG_DSP_DW_3X3_ONE(0); \
+    }
+
+/* The walks: all their output lines with the filter and requantization in locals. */
+#define TG_DSP_DW_3X3_WALK(LINE) \
+    TG_DSP_DW_3X3_LOCALS; \
+    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
+        const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
+        int8_t *out = line, *const end = line + pairs; \
+        LINE \
+    }
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
-    TG_DSP_DW_3X3_LOCALS;
-    while (out != end) {
-        uint32_t x23 = tg_read_s16x2(r0 + 2);
-        uint32_t s0 = tg_smlad(tg_read_s16x2(r0), a01, bias);
-        uint32_t s1 = tg_smlad(x23, a01, bias);
-        s0 = tg_smlabt(x23, a12, s0);
-        s1 = tg_smlabt(tg_read_s16x2(r0 + 4), a12, s1);
-        x23 = tg_read_s16x2(r1 + 2);
-        s0 = tg_smlad(tg_read_s16x2(r1), b01, s0);
-        s1 = tg_smlad(x23, b01, s1);
-        s0 = tg_smlabt(x23, b12, s0);
-        s1 = tg_smlabt(tg_read_s16x2(r1 + 4), b12, s1);
-        x23 = tg_read_s16x2(r2 + 2);
-        s0 = tg_smlad(tg_read_s16x2(r2), c01, s0);
-        s1 = tg_smlad(x23, c01, s1);
-        s0 = tg_smlabt(x23, c12, s0);
-        s1 = tg_smlabt(tg_read_s16x2(r2 + 4), c12, s1);
-        *out = TG_DSP_DW_RQ3(s0);
-        out += step;
-        *out = TG_DSP_DW_RQ3(s1);
-        out += step;
-        r0 += 4;
-        r1 += 4;
-        r2 += 4;
-    }
-    if (n & 1) {
-        TG_DSP_DW_3X3_ONE(0);
-    }
+    TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
+}
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
+{
+    TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
+}
+
+/* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
+ * of filter_lines slots, which the walks' set-up would only slow down. */
+#define TG_DSP_DW_3X3_ONE_LINE(LINE) \
+    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
+    const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
+    const uint32_t c01 = q->w[4], c12 = q->w[5]; \
+    const uint32_t bias = q->bias; \
+    const int32_t mult = q->mult, add = q->add, rsh = q->r; \
+    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
+    LINE
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
+}
+
+TG_DSP_DW_OWN
+static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
 }
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value), one filter line at a time over the
  * whole output line, whose accumulators wait in `acc`; then the requantization. */
+TG_DSP_DW_OWN
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                               const int16_t *const *rows, size_t at, uint32_t *acc,
                               int8_t *out)
@@ -266,6 +334,7 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
  * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
  * 0 and 2 (and, rotated, 1 and 3) as int16 lanes, and two pixels' lanes pack into one
  * word per channel. */
+TG_DSP_DW_OWN
 static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, size_t stride,
                            int32_t group, const int8_t *channel, int32_t iy)
 {
@@ -314,15 +383,97 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     }
 }
 
+/* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
+ * (int16 offset `at`), which move `down` int16 values from one output line to the next:
+ * the loop the layer takes. */
+static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
+                            const int16_t *const *rows, size_t at, size_t down, int32_t m,
+                            uint32_t *acc, int8_t *out)
+{
+    if (p->taps3) {     /* all the lines in one call, the filter in locals */
+        tg_dsp_dw_walk_t wk;
+        wk.r0 = rows[0] + at;
+        wk.r1 = rows[1] + at;
+        wk.r2 = rows[2] + at;
+        wk.down = down;
+        wk.m = m;
+        wk.out = out;
+        wk.out_down = (size_t)p->out_line_step;
+        wk.n = p->out_length;
+        wk.step = p->out_step;
+        if (p->stride == 1) {
+            tg_dsp_dw_row3_s1(q, &wk);
+        } else {
+            tg_dsp_dw_row3_s2(q, &wk);
+        }
+        return;
+    }
+    for (; m > 0; --m, at += down, out += p->out_line_step) {
+        tg_dsp_dw_row_any(p, q, rows, at, acc, out);
+    }
+}
+
+/* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
+ * each channel of the group runs it (one call per line and channel). */
+static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
+                           int32_t ci, int8_t *out, int16_t *ring, size_t ring_size,
+                           uint32_t *line, tg_dsp_dw_ch_t *q, uint32_t *pairs)
+{
+    const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
+    const int32_t mult = p->depth_multiplier, group = p->group;
+    const int8_t *const channel = image + ci;
+    const int16_t *rows[TG_DSP_DW_MAX_K];
+    int32_t next = -p->pad_lines;   /* the first input line not in the ring */
+    int32_t fill_slot = 0;          /* its ring slot */
+    int32_t slot = 0;               /* the slot of the output line's first */
+    int32_t oy, ky, k, j;
+    for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
+        const int32_t iy0 = oy * sh - p->pad_lines;
+        while (next < iy0) {        /* lines the stride skips */
+            ++next;
+            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+        }
+        for (; next < iy0 + fh; ++next) {
+            tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
+                           channel, next);
+            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+        }
+        for (ky = 0, k = slot; ky < fh; ++ky) {
+            rows[ky] = ring + (size_t)k * (size_t)bw;
+            k = k + 1 == fh ? 0 : k + 1;
+        }
+        for (k = 0; k < sh; ++k) {
+            slot = slot + 1 == fh ? 0 : slot + 1;
+        }
+        for (k = 0; k < group; ++k) {       /* the channels of the group */
+            const size_t at = (size_t)k * ring_size;
+            for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                const tg_dsp_dw_ch_t *qk = &q[k];
+                int8_t *o = out + k * mult + j;
+                if (mult > 1) {
+                    tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                }
+                if (!p->taps3) {
+                    tg_dsp_dw_row_any(p, qk, rows, at, line, o);
+                } else if (p->stride == 1) {
+                    tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
+                } else {
+                    tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
+                }
+            }
+        }
+    }
+}
+
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
 {
     const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
     const int32_t in_d = p->depth, mult = p->depth_multiplier, group = p->group;
-    const int32_t out_d = in_d * mult;
+    const int32_t out_d = in_d * mult, slots = p->band_lines;
     const size_t in_image = (size_t)p->lines * (size_t)p->length * (size_t)in_d;
     const size_t out_image = (size_t)p->out_lines * (size_t)p->out_length * (size_t)out_d;
-    const size_t ring_size = (size_t)fh * (size_t)bw;     /* one channel's band */
+    const size_t ring_size = (size_t)slots * (size_t)bw;     /* one channel's band */
     int16_t *const ring = (int16_t *)band;
     /* after the group's rings: one output line of accumulators (the general loop) */
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
@@ -331,6 +482,8 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     /* the filter pairs of up to 4 channels, after the accumulator line */
     const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
+    /* whether a slot holds several lines (else the padding lines stay zero) */
+    const int reuse = slots < (p->out_lines - 1) * sh + fh;
     int32_t b, ci, j, k, oy, ky;
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
@@ -338,48 +491,65 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
         const int8_t *image = input + (size_t)b * in_image;
         for (ci = 0; ci < in_d; ci += group) {
             int8_t *out = output + (size_t)b * out_image + (size_t)ci * (size_t)mult;
-            int32_t next = -p->pad_lines;   /* the first input line not in the ring */
-            int32_t fill_slot = 0;          /* its ring slot */
-            int32_t slot = 0;               /* the slot of the output line's first */
+            /* padded input line i (image line i - pad_lines) lives in slot i % slots */
+            int32_t next = 0;       /* the first padded line not gathered yet */
+            int32_t fill_slot = 0;  /* its slot */
+            int32_t slot = 0;       /* the slot of output line oy's first band line */
             if (mult == 1) {
                 for (k = 0; k < group; ++k) {
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
             }
-            for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
-                const int32_t iy0 = oy * sh - p->pad_lines;
-                while (next < iy0) {        /* lines the stride skips */
-                    ++next;
-                    fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+            if (slots == fh) {
+                tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
+                continue;
+            }
+            for (oy = 0; oy < p->out_lines;) {
+                /* the output lines oy .. oy + n - 1 whose band lines follow each other in
+                 * the slots without wrapping; or, where they wrap, line oy alone */
+                const int32_t first = oy * sh;
+                int32_t n = 1, need;
+                size_t down = 0;
+                if (slot + fh <= slots) {
+                    n = (slots - slot - fh) / sh + 1;
+                    n = n < p->out_lines - oy ? n : p->out_lines - oy;
+                    down = (size_t)sh * (size_t)bw;
+                    for (ky = 0; ky < fh; ++ky) {
+                        rows[ky] = ring + (size_t)(slot + ky) * (size_t)bw;
+                    }
+                } else {
+                    for (ky = 0, k = slot; ky < fh; ++ky) {
+                        rows[ky] = ring + (size_t)k * (size_t)bw;
+                        k = k + 1 == slots ? 0 : k + 1;
+                    }
                 }
-                for (; next < iy0 + fh; ++next) {
-                    tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
-                                   image + ci, next);
-                    fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
+                /* gather their lines (each overwrites one at least `slots` lines older,
+                 * which none of them needs); lines the stride skips are not gathered */
+                need = first + (n - 1) * sh + fh;
+                if (next <= first) {
+                    next = first;
+                    fill_slot = slot;
                 }
-                for (ky = 0, k = slot; ky < fh; ++ky) {
-                    rows[ky] = ring + (size_t)k * (size_t)bw;
-                    k = k + 1 == fh ? 0 : k + 1;
-                }
-                for (k = 0; k < sh; ++k) {
-                    slot = slot + 1 == fh ? 0 : slot + 1;
+                for (; next < need; ++next) {
+                    const int32_t iy = next - p->pad_lines;
+                    if (reuse || (iy >= 0 && iy < p->lines)) {
+                        tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
+                                       group, image + ci, iy);
+                    }
+                    fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
                 }
                 for (k = 0; k < group; ++k) {       /* the channels of the group */
                     const size_t at = (size_t)k * ring_size;
                     for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                        const tg_dsp_dw_ch_t *qk = &q[k];
-                        int8_t *o = out + k * mult + j;
                         if (mult > 1) {
                             tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                         }
-                        if (!p->taps3) {
-                            tg_dsp_dw_row_any(p, qk, rows, at, line, o);
-                        } else if (p->stride == 1) {
-                            tg_dsp_dw_row3_s1(qk, rows, at, o, p->out_length, p->out_step);
-                        } else {
-                            tg_dsp_dw_row3_s2(qk, rows, at, o, p->out_length, p->out_step);
-                        }
+                        tg_dsp_dw_lines(p, &q[k], rows, at, down, n, line, out + k * mult + j);
                     }
+                }
+                oy += n;
+                out += (size_t)n * (size_t)p->out_line_step;
+                for (slot += n * sh; slot >= slots; slot -= slots) {
                 }
             }
         }

@@ -13,16 +13,21 @@
  * TG_DSP_DW_MAX_K lines, any stride and padding.  Tensors NHWC.
  *
  * One channel at a time: the input lines the filter needs are gathered, with the input
- * offset added and zeros for the padding, into `band` (filter_lines lines of band_width
- * int16 values, a ring), where the taps along a line sit side by side so that SMLAD sums two
- * of them at once.  3x3 filters at stride 1 and 2 have their own loops (two output pixels
- * per pass); other sizes go two taps at a time.  Requantization is TFLite's
- * MultiplyByQuantizedMultiplier with the filter and bias scaled by 2^(left shift + 1) so
- * that one SMMULR gives SaturatingRoundingDoublingHighMul: exact when |accumulator| *
- * 2^(left shift + 1) < 2^30, which the lowering checks from the filter and bias (it
- * declines the layer otherwise).  Channels are independent and each output channel is
- * written after its input channel was read into the band, so the output may start at the
- * input's first byte (in place) when the lowering allows it.
+ * offset added and zeros for the padding, into `band` (a ring of band_lines >=
+ * filter_lines lines of band_width int16 values), where the taps along a line sit side by
+ * side so that SMLAD sums two of them at once.  3x3 filters at stride 1 and 2 have their
+ * own loops (two output pixels per pass); other sizes go two taps at a time.
+ * Requantization is TFLite's MultiplyByQuantizedMultiplier with the filter and bias
+ * scaled by 2^(left shift + 1) so that one SMMULR gives SaturatingRoundingDoublingHighMul:
+ * exact when |accumulator| * 2^(left shift + 1) < 2^30, which the lowering checks from the
+ * filter and bias (it declines the layer otherwise).  Channels are independent and each
+ * output channel is written after its input channel was read into the band, so the output
+ * may start at the input's first byte (in place) when the lowering allows it.  In-place
+ * order: input lines are gathered in increasing order, each group of channels (increasing)
+ * from its first line, and every input line a group needs for an output line is gathered
+ * before that output line of the group's channels is written: with the output image the
+ * input's size, input line i is gathered before output line i is written when output line
+ * i needs input lines up to i or further (the lowering checks that).
  */
 typedef struct {
     int32_t batches;
@@ -52,6 +57,11 @@ typedef struct {
     int32_t taps3;              /* 1: the 3-tap loops and their filter pairs (a 3x3
                                    filter at stride 1 or 2 along the lines, every shift
                                    <= -1, activation range [-128, 127]) */
+    int32_t band_lines;         /* band lines per gathered channel (a ring of slots):
+                                   >= filter_lines; up to (out_lines - 1) * stride_lines +
+                                   filter_lines (the whole padded channel).  Output lines
+                                   whose band lines follow each other in the slots run in
+                                   one pass, the filter prepared once for them */
     const int8_t *filter;       /* [output channels][filter_lines][filter_length] */
     const int32_t *bias;        /* [output channels], or NULL */
     const int32_t *multiplier;  /* [output channels] Q31 output multipliers */
@@ -62,7 +72,7 @@ typedef struct {
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
-/* band: scratch (any contents on entry): group * filter_lines * band_width int16 values,
+/* band: scratch (any contents on entry): group * band_lines * band_width int16 values,
  * then (4-byte aligned: band_width is even), without taps3, out_length int32 accumulators,
  * then group * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs. */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,

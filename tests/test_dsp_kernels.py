@@ -22,6 +22,7 @@ from codegen.generate import generate
 from codegen.hostcc import find_cc
 from codegen import cheaders
 from codegen.ir import CExpr, ConstRef
+from codegen.lowering.conv import dsp_depthwise
 from codegen.lowering.conv.dsp_depthwise import MAX_K
 from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
 from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
@@ -256,7 +257,8 @@ def test_conv_dsp_bit_exact_and_grouped_declined(tmp_path):
         [(2, 2, 9), (2, 3, 2 * 3 * 3), (3, 1, 9)]
 
 
-def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
+def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path, monkeypatch):
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)     # the band loops (px: below)
     cases = DW_CASES + OTHER_DW
     res = assert_bit_exact(build_model(cases, 17), tmp_path, count=3, seed=17, kernels=DSP,
                            sanitize=True)
@@ -273,6 +275,26 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path):
     assert "undilated" in layers[-2].selection.reason()
     assert "filters up to 16 lines" in layers[-1].selection.reason()
     assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+
+
+@pytest.mark.parametrize("budget,paths", [(100, {(1, 1), (1, 2)}), (480, {(1, 1)})])
+def test_depthwise_dsp_rings_of_a_few_lines_bit_exact(tmp_path, monkeypatch, budget, paths):
+    """With a small band budget the kernel's ring holds more lines than the filter but less
+    than the padded channel: runs of output lines that do not wrap in the ring, single
+    lines where they wrap, slots reused for padding lines (zeroed again) -- DW_PATHS,
+    under ASan/UBSan; `paths` (3-tap loops, stride across lines) are among the layers
+    with such rings."""
+    monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+    monkeypatch.setattr(dsp_depthwise, "RING_BYTES", budget)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    res = assert_bit_exact(build_model(DW_CASES, 23), tmp_path, count=2, seed=23, kernels=DSP,
+                           sanitize=True)
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * len(DW_CASES)
+    params = [layer.call.params for layer in res.gen.program.layers]
+    partial = [(p["taps3"], p["stride_lines"]) for p in params
+               if p["filter_lines"] < p["band_lines"] < (p["out_lines"] - 1) *
+               p["stride_lines"] + p["filter_lines"]]
+    assert paths <= set(partial)
 
 
 def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_path):
@@ -315,13 +337,21 @@ def large_scale_model() -> bytes:
     return m.build()
 
 
-def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path):
+@pytest.mark.parametrize("px", [False, True])
+def test_depthwise_dsp_shifts_of_zero_and_left(tmp_path, monkeypatch, px):
+    """Both kernels: the band loops, and (px) tg_dsp_depthwise_px_s8 for the 4-channel
+    layer (its shifts 0, 1, 0, 2: no right shift at all)."""
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36 if px else 0)
     res = assert_bit_exact(large_scale_model(), tmp_path, count=3, seed=37, kernels=DSP)
-    assert kernels_of(res.gen) == ["tg_dsp_depthwise_s8"] * 2
-    shifts = {int(v) for layer in res.gen.program.layers for c in layer.call.consts
+    layers = res.gen.program.layers
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_px_s8" if px else "tg_dsp_depthwise_s8",
+                                   "tg_dsp_depthwise_s8"]
+    shifts = {int(v) for layer in layers for c in layer.call.consts
               if c.name.endswith("_shift") for v in c.values}
     assert {0, 1, 2} <= shifts and min(shifts) < 0
-    assert not any(layer.call.params["taps3"] for layer in res.gen.program.layers)
+    assert not any(layer.call.params.get("taps3") for layer in layers)
+    if px:
+        assert [int(v) for v in layers[0].call.consts[-1].values] == [0, 1, 0, 2]
 
 
 # in place: stride 1, SAME (or 1x1), depth multiplier 1 -- the 3-tap loops along rows and
@@ -349,10 +379,12 @@ def chain_model(cases, seed: int) -> bytes:
     return m.build()
 
 
-def test_depthwise_dsp_in_place_bit_exact(tmp_path):
+def test_depthwise_dsp_in_place_bit_exact(tmp_path, monkeypatch):
     """The dsp depthwise layers declare their output may overwrite their input; in these
     chains the planner grants it for every middle layer, and the program (ASan/UBSan)
-    still equals TFLM: a kernel that read an input byte after overwriting it would not."""
+    still equals TFLM: a kernel that read an input byte after overwriting it would not.
+    (The band loops here; tg_dsp_depthwise_px_s8 in test_depthwise_dsp_px_bit_exact.)"""
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
     res = assert_bit_exact(chain_model(IN_PLACE, 29), tmp_path, count=3, seed=29,
                            kernels=DSP, sanitize=True)
     prog = res.gen.program
@@ -364,6 +396,46 @@ def test_depthwise_dsp_in_place_bit_exact(tmp_path):
     assert {(1, 4), (1, 1), (0, 4), (0, 1)} <= set(paths)
 
 
+# tg_dsp_depthwise_px_s8 (small images, depth a multiple of 4, multiplier 1): 3x3 at
+# strides 1 and 2, SAME (even and odd sizes: padding after only) and VALID, images down to
+# 1x1 and 1x2 (taps mostly in the padding), other filters (the general tap loop: 5x5, 2x3,
+# 1x1, 3x1), channels 4, 8, 12, batches, per-tensor quantization, zero points -128 and
+# 127, every fused activation (the clamp after the int8 range)
+PX_CASES = [
+    ConvCase(op=DW, in_h=6, in_w=6, in_d=8, out_d=8, act="RELU6", in_zp=-128, out_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=5, in_d=12, out_d=12, stride=(2, 2), act="NONE",
+             per_channel=False, in_zp=127),
+    ConvCase(op=DW, in_h=7, in_w=5, in_d=4, out_d=4, stride=(2, 2), padding=VALID,
+             bias=False, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=4, in_d=8, out_d=8, padding=VALID, act="RELU"),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4, act="RELU_N1_TO_1"),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=2, in_d=8, out_d=8, stride=(2, 2)),
+    ConvCase(op=DW, in_h=4, in_w=6, in_d=4, out_d=4, k_h=5, k_w=5, act="RELU"),
+    ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, k_h=2, k_w=3, stride=(1, 2)),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=12, out_d=12, k_h=1, k_w=1, stride=(2, 2),
+             padding=VALID, in_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=2, in_d=4, out_d=4, k_h=3, k_w=1, act="RELU6", in_zp=127),
+]
+
+
+def test_depthwise_dsp_px_bit_exact(tmp_path, monkeypatch):
+    """Small images: tg_dsp_depthwise_px_s8 for every case (ASan/UBSan), each case alone
+    and three times in a chain whose middle layers the planner runs in place."""
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    res = assert_bit_exact(build_model(PX_CASES, 41), tmp_path / "a", count=2,
+                           seed=41, kernels=DSP, sanitize=True)
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_px_s8"] * len(PX_CASES)
+    same = [c for c in PX_CASES if c.out_hw() == (c.in_h, c.in_w)][:3]
+    res = assert_bit_exact(chain_model(same, 43), tmp_path / "b", count=2, seed=43,
+                           kernels=DSP, sanitize=True)
+    prog = res.gen.program
+    assert kernels_of(res.gen) == ["tg_dsp_depthwise_px_s8"] * 3 * len(same)
+    granted = {(g.step, g.offset) for g in prog.plan.overlaps}
+    assert {(k, 0) for k in range(1, 3 * len(same), 3)} <= granted
+
+
 SHIM = r"""
 #include "tg_dsp_depthwise.h"
 void run(const tg_dsp_depthwise_params_t *p, const int8_t *in, int8_t *out, void *band)
@@ -373,15 +445,22 @@ void run(const tg_dsp_depthwise_params_t *p, const int8_t *in, int8_t *out, void
 """
 
 
-def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
+@pytest.mark.parametrize("whole", [False, True])
+def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path, monkeypatch, whole):
     """The kernel on its own (cffi): output over input (offset 0) equals separate buffers;
-    the output two input lines further on, which the kernel would overwrite before it
-    gathers them, does not -- so the in-place comparison can see such a read."""
+    the output two input lines further on (and, with the whole channels gathered at once,
+    one group of channels further on), which the kernel would overwrite before it gathers
+    them, does not -- so the in-place comparison can see such a read.  Both with a ring
+    of filter_lines slots and with the band holding the whole padded channels."""
+    if not whole:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
     path = tmp_path / "m.tflite"
     path.write_bytes(build_model(IN_PLACE[:1], 31))
     gen = generate(path, None, target="host", kernels=DSP)
     call = gen.program.layers[0].call
     assert call.overlaps and call.params["lines"] == IN_PLACE[0].in_h
+    assert call.params["band_lines"] == (IN_PLACE[0].in_h + 2 if whole else 3)
     # the cffi struct below declares the fields in the params' order: the header's
     assert tuple(call.params) == cheaders.parse().structs["tg_dsp_depthwise_params_t"]
     ffi = cffi.FFI()
@@ -413,7 +492,7 @@ def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
     band = np.zeros(call.scratch[0], np.uint8)
 
     def run(offset):
-        buf = np.zeros(n + 2 * line, np.int8)
+        buf = np.zeros(n + 2 * line + 4, np.int8)
         buf[:n] = x
         if offset is None:
             out = np.zeros(n, np.int8)
@@ -425,7 +504,10 @@ def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path):
 
     apart = run(None)
     assert run(0) == apart
-    assert run(2 * line) != apart
+    # a group's outputs over its own channels' later lines: read before, with the whole
+    # channels gathered; over the next group's channels: not read yet either way
+    assert (run(2 * line) == apart) == whole
+    assert run(2 * line + call.params["group"]) != apart
 
 
 def test_dsp_kernels_clean_under_sanitizers(tmp_path):

@@ -24,7 +24,22 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 16
-# output pixels per channel up to which CMSIS-NN's depthwise kernels are faster (measured)
+# the band bytes (all gathered channels) up to which the kernel gathers whole (padded)
+# channels for its 3-tap loops: all of a channel's output lines then run in one pass, the
+# filter prepared once for them (small images; measured: the shared models' arenas stay
+# as they were)
+BAND_BYTES = 2048
+# otherwise a ring of filter_lines slots, or of as many as RING_BYTES allows: runs of lines
+# that do not wrap in it go in one pass (faster on large images, but a few KB of ring
+# raised the arena of mcunet_vww80 and emza_yolo_fastest_face192: off, 0; the tests use it)
+RING_BYTES = 0
+# output pixels per channel up to which the kernel works pixel by pixel on four channels at
+# a time (tg_dsp_depthwise_px_s8) rather than on bands of lines (measured on
+# tflm_person_detect: its 3x3 layers 97,033 and 164,124 cycles against the bands' 135,873
+# and 225,643; its 6x6 layers about even, 158,341 / 261,641 against 148,177 / 241,317)
+PX_PIXELS = 16
+# output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
+# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8
 CMSIS_NN_TINY = 9
 
 
@@ -112,6 +127,19 @@ def group(layer: ConvLayer) -> int:
     return 4 if layer.depth_multiplier == 1 and layer.in_d % 4 == 0 else 1
 
 
+def band_lines(layer: ConvLayer, v: Lines) -> int:
+    """Band lines (ring slots) per gathered channel: for the 3-tap loops (the others gain
+    little from runs of lines) the whole padded channel when it fits BAND_BYTES, else as
+    many as RING_BYTES allows; at least the filter's lines."""
+    if not taps3(layer, v):
+        return v.filter_lines
+    whole = (v.out_lines - 1) * v.stride_lines + v.filter_lines
+    line = group(layer) * band_width(v) * 2
+    if whole * line <= BAND_BYTES:
+        return whole
+    return max(v.filter_lines, min(whole, RING_BYTES // line))
+
+
 def in_place(layer: ConvLayer, v: Lines) -> bool:
     """Whether the kernel stays right with its output written over its input (offset 0).
 
@@ -129,13 +157,71 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 
 
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
-    """The kernel's scratch: a band of filter_lines lines per gathered channel, then (the
+    """The kernel's scratch: a band of band_lines lines per gathered channel, then (the
     general loop) one output line of int32 accumulators, then each gathered channel's
     filter as int16 pairs."""
     three = taps3(layer, v)
     line = 0 if three else 4 * v.out_length
     pairs = 6 if three else v.filter_lines * ((v.filter_length + 1) // 2)
-    return group(layer) * (v.filter_lines * band_width(v) * 2 + 4 * pairs) + line
+    return group(layer) * (band_lines(layer, v) * band_width(v) * 2 + 4 * pairs) + line
+
+
+def pixelwise(layer: ConvLayer) -> bool:
+    """Whether tg_dsp_depthwise_px_s8 runs the layer: small images, four channels at a
+    time from one word per pixel."""
+    win = layer.win
+    return layer.depth_multiplier == 1 and layer.in_d % 4 == 0 and \
+        win.out_h * win.out_w <= PX_PIXELS
+
+
+def quant_consts(layer: ConvLayer, ctx: LowerContext) -> tuple:
+    """The bias (or NULL), multipliers and shifts per output channel, as both kernels read
+    them: (consts, bias, multiplier, shift)."""
+    out_d = layer.out_d
+    if layer.bias is None:
+        r_b, c_b = CExpr("NULL"), []
+    else:
+        c, r_b = ctx.const("bias", "int32_t", layer.bias.data.astype(np.int32).reshape(out_d),
+                           "int32 bias per output channel")
+        c_b = [c]
+    c_m, r_m = ctx.const("multiplier", "int32_t",
+                         np.broadcast_to(np.asarray(layer.multiplier, np.int32).reshape(-1),
+                                         (out_d,)), "Q31 output multiplier per channel")
+    c_s, r_s = ctx.const("shift", "int32_t",
+                         np.broadcast_to(np.asarray(layer.shift, np.int32).reshape(-1),
+                                         (out_d,)), "output shift (power of two) per channel")
+    return [*c_b, c_m, c_s], r_b, r_m, r_s
+
+
+def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    win = layer.win
+    c_w, r_w = ctx.const("filter", "int8_t",
+                         layer.filt.data.reshape(-1).astype(np.int8),
+                         f"{layer.f_h}x{layer.f_w}x{layer.out_d} int8 depthwise filter")
+    c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
+    same = (win.out_h, win.out_w) == (layer.in_h, layer.in_w)
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_depthwise_px_s8",
+        params_type="tg_dsp_depthwise_px_params_t",
+        params=dict(batches=layer.batches, in_h=layer.in_h, in_w=layer.in_w,
+                    depth=layer.in_d, out_h=win.out_h, out_w=win.out_w,
+                    filter_h=layer.f_h, filter_w=layer.f_w, stride_h=win.stride_h,
+                    stride_w=win.stride_w, pad_top=win.pad_top, pad_left=win.pad_left,
+                    filter=r_w, bias=r_b, multiplier=r_m, shift=r_s,
+                    input_offset=layer.input_offset, output_offset=layer.output_offset,
+                    act_min=layer.act_min, act_max=layer.act_max),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[c_w, *c_q],
+        scratch=[((win.out_h - 1) * win.stride_h + layer.f_h) *
+                 ((win.out_w - 1) * win.stride_w + layer.f_w) * 8 +
+                 layer.f_h * layer.f_w * 8],
+        # four channels are read whole before their outputs are written, and each output
+        # byte lands on its own channel's input bytes (same image size)
+        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)] if same else [],
+        comment=layer.comment(),
+        macs=layer.macs,
+    )
 
 
 def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
@@ -162,28 +248,21 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
             and win.out_h * win.out_w <= CMSIS_NN_TINY:
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
-        # layers this kernel's per-line and per-channel costs outweigh its faster inner loop
+        # layers the band loops' per-line and per-channel costs outweigh their faster inner
+        # loop; tg_dsp_depthwise_px_s8 about ties with CMSIS-NN there (97,033 and 164,124
+        # cycles against 92,679 and 170,341)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
                        f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
                        f"({why})")
+    if pixelwise(layer):
+        return lower_pixelwise(op, layer, ctx)
     c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
                          f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
                          "channel-major" + (", transposed" if v.transposed else ""))
-    if layer.bias is None:
-        r_b, c_b = CExpr("NULL"), []
-    else:
-        c, r_b = ctx.const("bias", "int32_t", layer.bias.data.astype(np.int32).reshape(out_d),
-                           "int32 bias per output channel")
-        c_b = [c]
-    c_m, r_m = ctx.const("multiplier", "int32_t",
-                         np.broadcast_to(np.asarray(layer.multiplier, np.int32).reshape(-1),
-                                         (out_d,)), "Q31 output multiplier per channel")
-    c_s, r_s = ctx.const("shift", "int32_t",
-                         np.broadcast_to(np.asarray(layer.shift, np.int32).reshape(-1),
-                                         (out_d,)), "output shift (power of two) per channel")
+    c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
     return LayerCall(
         op=op,
         kernel="tg_dsp_depthwise_s8",
@@ -198,12 +277,12 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
                     filter_lines=v.filter_lines, filter_length=v.filter_length,
                     stride_lines=v.stride_lines, stride=v.stride, pad_lines=v.pad_lines,
                     pad=v.pad, band_width=band_width(v), group=group(layer),
-                    taps3=int(taps3(layer, v)), filter=r_w,
+                    taps3=int(taps3(layer, v)), band_lines=band_lines(layer, v), filter=r_w,
                     bias=r_b, multiplier=r_m, shift=r_s, input_offset=layer.input_offset,
                     output_offset=layer.output_offset, act_min=layer.act_min,
                     act_max=layer.act_max),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, *c_b, c_m, c_s],
+        consts=[c_w, *c_q],
         scratch=[band_bytes(layer, v)],
         overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)]
         if in_place(layer, v) else [],

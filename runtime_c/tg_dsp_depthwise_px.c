@@ -1,0 +1,196 @@
+/*
+ * tg_dsp_depthwise_px.c - int8 depthwise convolution of small images with the DSP
+ * extension (tg_dsp_depthwise_px.h).
+ *
+ * Same arithmetic as TFLite's reference DepthwiseConv: for each output value the bias plus
+ * the sum over the filter taps of filter * (input + input_offset), taps in the padding
+ * contributing nothing (zeros in the plane), then MultiplyByQuantizedMultiplier, the
+ * output offset and the activation clamp.  Channels 0 and 2 of a group of four share a
+ * word of int16 lanes, 1 and 3 another (SXTAB16 adds the input offset to both lanes), so
+ * SMLABB/SMLATT multiply each channel's value by its own filter lane.  Requantization as
+ * in tg_dsp_depthwise.c: the filter and bias scaled by 2^L (L = left shift + 1) make the
+ * accumulator 2^L * acc, and SMMLAR(2^L * acc, multiplier, add) is
+ * SaturatingRoundingDoublingHighMul plus the rounding add; RoundingDivideByPOT's
+ * [h < 0] may be read as [acc < 0] (tg_dsp_requant.h, tg_dsp_requantize_hm, point 3).
+ */
+#include "tg_dsp_depthwise_px.h"
+
+#include <string.h>
+
+#include "tg_acle.h"
+
+/* Requantization of one channel from its [multiplier, add, right shift, mask] (mask -1
+ * when the right shift is >= 1, else 0): floor((h + add - [acc < 0] * mask) / 2^r) with
+ * h + add from SMMLAR; then the int8 range, and [lo, hi] unless `full`. */
+TG_INLINE int8_t tg_dsp_dw_px_rq(uint32_t acc, const int32_t *k, int32_t lo, int32_t hi,
+                                 int full)
+{
+    const uint32_t neg = (0u - (acc >> 31)) & (uint32_t)k[3];
+    int32_t v = tg_ssat8((int32_t)((uint32_t)tg_smmlar((int32_t)acc, k[0], k[1]) + neg) >>
+                         k[2]);
+    if (!full) {
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/* Two int16 lanes (lo in bits 0-15). */
+TG_INLINE uint32_t tg_dsp_dw_px_lanes(int32_t lo, int32_t hi)
+{
+    return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
+}
+
+/* One tap: the plane's two words at x against the filter's two words at w. */
+#define TG_DSP_DW_PX_TAP(x, w) do { \
+        const uint32_t ie_ = (x)[0], io_ = (x)[1], we_ = (w)[0], wo_ = (w)[1]; \
+        acc0 = tg_smlabb(ie_, we_, acc0); \
+        acc2 = tg_smlatt(ie_, we_, acc2); \
+        acc1 = tg_smlabb(io_, wo_, acc1); \
+        acc3 = tg_smlatt(io_, wo_, acc3); \
+    } while (0)
+
+/* Four channels' requantization, prepared once: [4 biases * 2^L][per channel: multiplier,
+ * 2^(r-1) + output_offset * 2^r (output_offset when r = 0), r, -1 when r >= 1 else 0]
+ * [4 L], with L = max(shift, 0) + 1 and r = max(-shift, 0). */
+TG_INLINE void tg_dsp_dw_px_quant(const tg_dsp_depthwise_px_params_t *p, int32_t c, int32_t *k)
+{
+    int32_t j;
+    for (j = 0; j < 4; ++j) {
+        const int32_t shift = p->shift[c + j];
+        const int32_t r = shift > 0 ? 0 : -shift, l = (shift > 0 ? shift : 0) + 1;
+        k[j] = p->bias ? (int32_t)((uint32_t)p->bias[c + j] << l) : 0;
+        k[4 + 4 * j] = p->multiplier[c + j];
+        k[5 + 4 * j] = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) +
+                                 ((uint32_t)p->output_offset << r));
+        k[6 + 4 * j] = r;
+        k[7 + 4 * j] = r > 0 ? -1 : 0;
+        k[20 + j] = l;
+    }
+}
+
+/* The four channels' outputs at every pixel (`out` at channel 0 of the four). */
+TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
+                                  const uint32_t *plane, int32_t plane_w,
+                                  const uint32_t *wc, const int32_t *qc, int8_t *out,
+                                  int full)
+{
+    const int32_t fh = p->filter_h, fw = p->filter_w, depth = p->depth;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const size_t down = 2u * (size_t)plane_w * (size_t)p->stride_h;   /* words */
+    const size_t along = 2u * (size_t)p->stride_w, line = 2u * (size_t)plane_w;
+    const int three = fh == 3 && fw == 3;
+    int32_t oy, ox, ky, kx;
+    for (oy = 0; oy < p->out_h; ++oy, plane += down) {
+        const uint32_t *x = plane;
+        for (ox = 0; ox < p->out_w; ++ox, x += along, out += depth) {
+            uint32_t acc0 = (uint32_t)qc[0], acc1 = (uint32_t)qc[1];
+            uint32_t acc2 = (uint32_t)qc[2], acc3 = (uint32_t)qc[3];
+            if (three) {
+                const uint32_t *x1 = x + line, *x2 = x1 + line;
+                TG_DSP_DW_PX_TAP(x, wc);
+                TG_DSP_DW_PX_TAP(x + 2, wc + 2);
+                TG_DSP_DW_PX_TAP(x + 4, wc + 4);
+                TG_DSP_DW_PX_TAP(x1, wc + 6);
+                TG_DSP_DW_PX_TAP(x1 + 2, wc + 8);
+                TG_DSP_DW_PX_TAP(x1 + 4, wc + 10);
+                TG_DSP_DW_PX_TAP(x2, wc + 12);
+                TG_DSP_DW_PX_TAP(x2 + 2, wc + 14);
+                TG_DSP_DW_PX_TAP(x2 + 4, wc + 16);
+            } else {
+                const uint32_t *w = wc;
+                for (ky = 0; ky < fh; ++ky) {
+                    const uint32_t *xk = x + (size_t)ky * line;
+                    for (kx = 0; kx < fw; ++kx, xk += 2, w += 2) {
+                        TG_DSP_DW_PX_TAP(xk, w);
+                    }
+                }
+            }
+            out[0] = tg_dsp_dw_px_rq(acc0, qc + 4, lo, hi, full);
+            out[1] = tg_dsp_dw_px_rq(acc1, qc + 8, lo, hi, full);
+            out[2] = tg_dsp_dw_px_rq(acc2, qc + 12, lo, hi, full);
+            out[3] = tg_dsp_dw_px_rq(acc3, qc + 16, lo, hi, full);
+        }
+    }
+}
+
+/* The block loops in functions of their own (inlined into the driver, their registers
+ * spill: measured slower), one for each activation case. */
+#if defined(__GNUC__) || defined(__clang__)
+#define TG_DSP_DW_PX_OWN __attribute__((noinline))
+#else
+#define TG_DSP_DW_PX_OWN
+#endif
+
+TG_DSP_DW_PX_OWN
+static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
+                              int32_t plane_w, const uint32_t *wc, const int32_t *qc,
+                              int8_t *out)
+{
+    tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 1);
+}
+
+TG_DSP_DW_PX_OWN
+static void tg_dsp_dw_px_clamp(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
+                               int32_t plane_w, const uint32_t *wc, const int32_t *qc,
+                               int8_t *out)
+{
+    tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 0);
+}
+
+void tg_dsp_depthwise_px_s8(const tg_dsp_depthwise_px_params_t *p, const int8_t *input,
+                            int8_t *output, void *scratch)
+{
+    const int32_t depth = p->depth, taps = p->filter_h * p->filter_w;
+    const int32_t plane_h = (p->out_h - 1) * p->stride_h + p->filter_h;
+    const int32_t plane_w = (p->out_w - 1) * p->stride_w + p->filter_w;
+    /* the image's rows and columns that some tap reads */
+    const int32_t rows = TG_MIN(p->in_h, plane_h - p->pad_top);
+    const int32_t cols = TG_MIN(p->in_w, plane_w - p->pad_left);
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const size_t in_image = (size_t)p->in_h * (size_t)p->in_w * (size_t)depth;
+    const size_t out_image = (size_t)p->out_h * (size_t)p->out_w * (size_t)depth;
+    const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    uint32_t *const plane = (uint32_t *)scratch;
+    uint32_t *const wc = plane + (size_t)plane_h * (size_t)plane_w * 2u;
+    int32_t b, c, iy, ix;
+    /* the padding stays zero: the gathers write only the image's pixels */
+    memset(plane, 0, (size_t)plane_h * (size_t)plane_w * 2u * sizeof *plane);
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *image = input + (size_t)b * in_image;
+        int8_t *out = output + (size_t)b * out_image;
+        for (c = 0; c < depth; c += 4) {
+            int32_t qc[24];
+            tg_dsp_dw_px_quant(p, c, qc);
+            /* the four channels' filter as int16 lanes scaled by 2^L: (0, 2), (1, 3);
+             * |filter| * 2^L < 2^15 (the lowering checks it) */
+            const uint32_t s02 = tg_dsp_dw_px_lanes(1 << qc[20], 1 << qc[22]);
+            const uint32_t s13 = tg_dsp_dw_px_lanes(1 << qc[21], 1 << qc[23]);
+            const int8_t *f = p->filter + c;
+            int32_t t;
+            for (t = 0; t < taps; ++t, f += depth) {
+                const uint32_t w = tg_read_s8x4(f);
+                const uint32_t e = tg_sxtb16(w), o = tg_sxtb16_ror8(w);
+                wc[2 * t] = tg_pkhbt16(tg_smlabb(e, s02, 0), tg_smlatt(e, s02, 0));
+                wc[2 * t + 1] = tg_pkhbt16(tg_smlabb(o, s13, 0), tg_smlatt(o, s13, 0));
+            }
+            /* all the four channels' input before any of their outputs (in place) */
+            for (iy = 0; iy < rows; ++iy) {
+                const int8_t *src = image + ((size_t)iy * (size_t)p->in_w) * (size_t)depth +
+                                    (size_t)c;
+                uint32_t *dst = plane + 2u * ((size_t)(iy + p->pad_top) * (size_t)plane_w +
+                                              (size_t)p->pad_left);
+                for (ix = 0; ix < cols; ++ix, src += depth, dst += 2) {
+                    const uint32_t in = tg_read_s8x4(src);
+                    dst[0] = tg_sxtab16(off2, in);
+                    dst[1] = tg_sxtab16_ror8(off2, in);
+                }
+            }
+            if (full) {
+                tg_dsp_dw_px_full(p, plane, plane_w, wc, qc, out + c);
+            } else {
+                tg_dsp_dw_px_clamp(p, plane, plane_w, wc, qc, out + c);
+            }
+        }
+    }
+}
