@@ -109,14 +109,16 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                   layer_kernels: dict[int, list[str]] | None = None,
                   match_tflm: bool = False, io_in_arena: bool = False,
                   compress: tuple[str, ...] = (),
-                  layer_compress: dict[int, tuple[str, ...]] | None = None) -> Program:
+                  layer_compress: dict[int, tuple[str, ...]] | None = None,
+                  in_place: bool = True) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
     arithmetic where it differs from TFLite's (--match-tflm); `io_in_arena`: plan the
     model's inputs and outputs in the arena too (--io-in-arena); `compress`: the filter
     encodings allowed (codegen/encoding.py KINDS; () stores every filter as int8),
-    `layer_compress` per layer (--compress-layer N=...)."""
+    `layer_compress` per layer (--compress-layer N=...); `in_place`: use the overlaps
+    the kernels declare (False: the operator-by-operator plan, --no-in-place)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -157,7 +159,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                                               io_in_arena=io_in_arena)]
     plan = plan_memory(graph, [layer.call for layer in layers], uf,
                        alignment=int(target.get("arena_alignment", 16)),
-                       io_in_arena=io_in_arena)
+                       io_in_arena=io_in_arena, in_place=in_place)
 
     # C names: model inputs/outputs (function parameters) first, then arena buffers.
     # (tensor names must not shadow the model's globals `<name>_*` or a layer's `<layer>_*`)

@@ -6,6 +6,8 @@ a pattern) under ASan/UBSan must equal TFLM; the controls declare an offset the 
 order does not allow and must fail, so these tests can see a wrong overlap."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 import codegen.lowering.dsp_support as dsp_support
@@ -115,3 +117,24 @@ def test_depthwise_control_transposed_lines_fail(tmp_path, monkeypatch):
     assert gen.program.layers[1].call.params["in_line_step"] == 4      # transposed
     assert _granted(gen) == {1: 0}
     assert bad > 0
+
+
+def test_report_shows_the_overlaps_and_no_in_place_plans_op_by_op(tmp_path, capsys):
+    from codegen import cli
+
+    path = tmp_path / "m.tflite"
+    path.write_bytes(sandwich(CASES[:2], 40))
+    out = tmp_path / "out"
+    argv = [str(path), "-o", str(out), "--target", "cortex-m4", "-v"]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    # 25 rows of 8 over their input one row (8 bytes) earlier; 36 rows of 4 -> 8 trailing
+    assert text.count(" in place of ") == 2 and "(-8 B)" in text and "(-144 B)" in text
+    man = json.loads((out / "tinygen.json").read_text())
+    assert sorted(o["offset"] for o in man["arena_in_place"]) == [-144, -8]
+    in_place = man["arena_bytes"]
+    assert cli.main(argv + ["--force", "--no-in-place"]) == 0
+    assert " in place of " not in capsys.readouterr().out
+    man = json.loads((out / "tinygen.json").read_text())
+    assert man["arena_in_place"] == [] and man["arena_bytes"] == man["arena_lower_bound"]
+    assert in_place < man["arena_bytes"]

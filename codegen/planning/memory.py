@@ -126,13 +126,15 @@ def resolve_aliases(graph: Graph, calls: list[LayerCall]) -> tuple[_UnionFind, s
 
 
 def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
-                alignment: int = 4, io_in_arena: bool = False) -> MemoryPlan:
+                alignment: int = 4, io_in_arena: bool = False,
+                in_place: bool = True) -> MemoryPlan:
     """`steps`: the program's calls in order (what each reads and writes, its scratch).
 
     io_in_arena: the model's inputs and outputs get arena bytes too (`io_offsets`), an input
     live from before the first call to its last read, an output from its first write to
     after the last call; their storage stays "input"/"output" (the kernels read and write
-    them through the pointers the caller passes, which may be these arena bytes)."""
+    them through the pointers the caller passes, which may be these arena bytes).
+    in_place=False: no in-place overlap (the operator-by-operator plan)."""
     storage: dict[int, Storage] = {}
     for pos, t in enumerate(graph.inputs):
         storage[alias_uf.find(t)] = Storage("input", pos)
@@ -175,7 +177,8 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
             if size > 0:
                 scratch_ivs.append(Interval(("s", step, k), size, step, step))
 
-    candidates = overlap_candidates(graph, steps, alias_uf, first, last, caller, alignment)
+    candidates = overlap_candidates(graph, steps, alias_uf, first, last, caller, alignment) \
+        if in_place else []
     granted, offsets, total = choose_overlaps(intervals, scratch_ivs, candidates, alignment)
     check_plan(intervals + scratch_ivs, offsets,
                shared={(("t", g.output), ("t", g.input), g.offset) for g in granted})
