@@ -12,6 +12,7 @@ import numpy as np
 
 import codegen.lowering.dsp_support as dsp_support
 import codegen.lowering.conv.dsp_depthwise as dsp_depthwise
+import codegen.lowering.conv.dsp_im2col as dsp_im2col
 from codegen.frontend import read_tflite
 from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
@@ -38,7 +39,11 @@ CASES = [_pw(5, 5, 8, 8),                     # 25 rows (the last alone), same w
          ConvCase(op=DW, in_h=8, in_w=8, in_d=8, out_d=8, stride=(2, 2), padding=SAME),
          ConvCase(op=DW, in_h=9, in_w=9, in_d=3, out_d=3, stride=(2, 2), padding=VALID,
                   act="RELU6"),
-         ConvCase(op=DW, in_h=7, in_w=10, in_d=4, out_d=4, k_h=5, k_w=5, stride=(2, 2))]
+         ConvCase(op=DW, in_h=7, in_w=10, in_d=4, out_d=4, k_h=5, k_w=5, stride=(2, 2)),
+         # k x k (im2col): the output trailing the input by the rows still read
+         ConvCase(in_h=8, in_w=8, in_d=4, out_d=4, act="RELU"),
+         ConvCase(in_h=9, in_w=7, in_d=3, out_d=8, stride=(2, 2), padding=VALID),
+         ConvCase(in_h=6, in_w=6, in_d=2, out_d=3, k_h=5, k_w=5)]
 
 
 def sandwich(cases: list[ConvCase], seed: int) -> bytes:
@@ -90,7 +95,8 @@ def test_in_place_layers_poisoned_bit_exact(tmp_path):
     for k in range(len(CASES)):
         call = next(la.call for la in gen.program.layers if la.call.op.index == 3 * k + 1)
         assert call.variant == "dsp", k
-        assert call.kernel == ("tg_dsp_depthwise_s8" if CASES[k].op == DW else "tg_dsp_gemm_s8")
+        assert call.kernel == ("tg_dsp_depthwise_s8" if CASES[k].op == DW else
+                               "tg_dsp_gemm_s8" if CASES[k].k_h == 1 else "tg_dsp_conv_s8")
         assert granted.get(3 * k + 1) == call.overlaps[0].offset, k
     assert {o for o in granted.values()} >= {0, -16, -144}    # at the start, trailing
     assert gen.program.plan.arena_bytes < gen.program.plan.lower_bound
@@ -103,6 +109,15 @@ def test_gemm_control_wrong_offset_fails(tmp_path, monkeypatch):
     assert gemm_overlap(25, 8, 8, align=16) == -16
     monkeypatch.setattr(dsp_support, "gemm_overlap", lambda *a, **k: 0)
     gen, bad = mismatches(sandwich(CASES[:1], 40), tmp_path, sanitize=False)
+    assert _granted(gen) == {1: 0}
+    assert bad > 0
+
+
+def test_conv_control_wrong_offset_fails(tmp_path, monkeypatch):
+    # a 3x3 SAME convolution exactly in place: pixel 0's output overwrites input bytes the
+    # windows of the next output row still read
+    monkeypatch.setattr(dsp_im2col, "conv_overlap", lambda *a, **k: 0)
+    gen, bad = mismatches(sandwich(CASES[7:8], 47), tmp_path, sanitize=False)
     assert _granted(gen) == {1: 0}
     assert bad > 0
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import itertools
 import random
 
-from codegen.lowering.inplace import (depthwise_strided_in_place, extent, gather_rows,
+from codegen.lowering.inplace import (conv_overlap, depthwise_strided_in_place, extent,
+                                      gather_rows,
                                       gemm_overlap)
 
 
@@ -164,3 +165,53 @@ def test_depthwise_model_sees_a_wrong_overlap():
         return True
     assert shifted_ok(8, 8, 4, 4, 4, 2, 0, 3, 0)
     assert not shifted_ok(8, 8, 4, 4, 4, 2, 0, 3, 3 * 8 * 4)
+
+
+def _conv_order_ok(b, h, w, c, oh, ow, od, kh, kw, sh, sw, pt, pl, d) -> bool:
+    """tg_dsp_conv_s8's accesses (tg_dsp_conv.c), input at byte 0, output at byte d: pixels
+    two at a time, both windows gathered into the columns, then both outputs written."""
+    written: set[int] = set()
+    pixels = b * oh * ow
+    for n in range(0, pixels, 2):
+        for m in (n, min(n + 1, pixels - 1)):
+            bb, oy, ox = m // (oh * ow), m // ow % oh, m % ow
+            for ky in range(kh):
+                for kx in range(kw):
+                    iy, ix = oy * sh - pt + ky, ox * sw - pl + kx
+                    if 0 <= iy < h and 0 <= ix < w:
+                        at = ((bb * h + iy) * w + ix) * c
+                        if any(at + k in written for k in range(c)):
+                            return False
+        written.update(range(d + n * od, d + min(n + 2, pixels) * od))
+    return True
+
+
+def test_conv_offsets_follow_the_kernels_order():
+    rng = random.Random(5)
+    used = 0
+    cases = [(1, 8, 8, 4, 3, 3, 1, 1, 4), (1, 9, 9, 3, 3, 3, 2, 0, 8), (2, 6, 5, 2, 5, 5, 1, 2, 3),
+             (1, 10, 10, 3, 3, 3, 2, 1, 2)]
+    for _ in range(40):
+        k = rng.choice((1, 3, 5))
+        s = rng.choice((1, 2))
+        cases.append((rng.randint(1, 2), rng.randint(k, 9), rng.randint(k, 9), rng.randint(1, 6),
+                      k, k, s, rng.randint(0, k // 2), rng.randint(1, 9)))
+    for b, h, w, c, kh, kw, s, pad, od in cases:
+        oh, ow = (h + 2 * pad - kh) // s + 1, (w + 2 * pad - kw) // s + 1
+        for align in (1, 4, 8):
+            d = conv_overlap(b, h, w, c, oh, ow, od, s, pad, align=align)
+            if d is None:
+                continue
+            used += 1
+            assert d % align == 0
+            assert _conv_order_ok(b, h, w, c, oh, ow, od, kh, kw, s, s, pad, pad, d), \
+                (b, h, w, c, kh, s, pad, od, d)
+            ib, ob = b * h * w * c, b * oh * ow * od
+            assert extent(d, ob, ib) < ib + ob
+    assert used > 60
+    # resnet8's 3x3 convolutions (32x32x16, SAME): the output one input row (and the
+    # pixels of the first output row) ahead; an input row later it fails
+    assert conv_overlap(1, 32, 32, 16, 32, 32, 16, 1, 1, align=8) == -1008
+    d = conv_overlap(1, 12, 12, 4, 12, 12, 4, 1, 1, align=1)
+    assert _conv_order_ok(1, 12, 12, 4, 12, 12, 4, 3, 3, 1, 1, 1, 1, d)
+    assert not _conv_order_ok(1, 12, 12, 4, 12, 12, 4, 3, 3, 1, 1, 1, 1, d + 12 * 4)

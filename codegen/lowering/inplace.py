@@ -111,3 +111,37 @@ def depthwise_strided_in_place(batches: int, in_h: int, in_w: int, out_h: int, o
     if out_w > in_w or out_h > in_h or (out_h, out_w) == (in_h, in_w):
         return False
     return all(oy * stride_lines - pad_lines + filter_lines - 1 >= oy for oy in range(out_h))
+
+
+def conv_overlap(batches: int, in_h: int, in_w: int, in_d: int, out_h: int, out_w: int,
+                 out_d: int, stride_h: int, pad_top: int, align: int = 4) -> int | None:
+    """The offset of tg_dsp_conv_s8's (k x k, im2col) output over its input with the
+    smallest joint extent (then the nearest to 0), a multiple of `align`; None if no byte
+    can be shared.  The output trails the input by the rows later pixels still read.
+
+    The kernel (tg_dsp_conv.c; the contract in its header): output pixels n (out_d bytes
+    each, at d + n * out_d) in raster order, in blocks (of 2) whose im2col columns are all
+    filled before any of the block's outputs are written (an odd last pixel fills both
+    columns first too); a block whose first pixel is (b, oy, ox) and every later block
+    read only input rows >= oy * stride_h - pad_top of image b or later images, i.e.
+    bytes from L(n) = (b * in_h + max(0, oy * stride_h - pad_top)) * in_w * in_d on.
+    So the writes of the pixels before n, up to byte d + n * out_d - 1, must stay below
+    min(L(m), m >= n) at every n where a block may start; we ask it at every n in
+    1..pixels-1 (any block size).  Bytes outside the input are the output's own."""
+    pixels = batches * out_h * out_w
+    low = [0] * pixels
+    reach = None
+    for n in range(pixels - 1, -1, -1):
+        b, oy = n // (out_h * out_w), n // out_w % out_h
+        first = (b * in_h + max(0, oy * stride_h - pad_top)) * in_w * in_d
+        reach = first if reach is None else min(reach, first)
+        low[n] = reach
+    upper = min((low[n] - n * out_d for n in range(1, pixels)), default=None)
+    out_bytes, in_bytes = pixels * out_d, batches * in_h * in_w * in_d
+    cands = {floor_to(in_bytes - out_bytes, align), 0}
+    if upper is not None:
+        cands = {min(c, floor_to(upper, align)) for c in cands} | {floor_to(upper, align)}
+    best = min(cands, key=lambda d: (extent(d, out_bytes, in_bytes), abs(d)))
+    if extent(best, out_bytes, in_bytes) >= out_bytes + in_bytes:
+        return None
+    return best
