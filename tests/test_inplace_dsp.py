@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 import codegen.lowering.dsp_support as dsp_support
 import codegen.lowering.conv.dsp_depthwise as dsp_depthwise
@@ -18,8 +19,10 @@ from codegen.frontend.tflite_writer import ModelWriter
 from codegen.generate import generate
 from codegen.lowering.inplace import gemm_overlap
 from codegen.reference_layers import reference_for
+from codegen.toolchain import cortexm
 from codegen.toolchain.host import HostExecutable
 from codegen.vectors import random_inputs
+from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, add_layer
 
 DSP = ["dsp", "portable"]
@@ -153,3 +156,16 @@ def test_report_shows_the_overlaps_and_no_in_place_plans_op_by_op(tmp_path, caps
     man = json.loads((out / "tinygen.json").read_text())
     assert man["arena_in_place"] == [] and man["arena_bytes"] == man["arena_lower_bound"]
     assert in_place < man["arena_bytes"]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs arm-none-eabi-gcc and qemu-system-arm")
+def test_in_place_layers_on_the_emulated_cortex_m4(tmp_path):
+    """The same layers built for the Cortex-M4 (ACLE instructions), overlapped as planned
+    for it, on QEMU: bit-exact with TFLM."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(sandwich(CASES, 41))
+    report = verify_cortexm(path, count=2, seed=41, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    man = json.loads((tmp_path / "w" / "tinygen.json").read_text())
+    assert {o["layer"] for o in man["arena_in_place"]} == {3 * k + 1 for k in range(len(CASES))}
