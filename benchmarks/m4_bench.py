@@ -20,7 +20,12 @@ Kernel sets (--sets, default portable,dsp, plus cmsis-nn,dsp+cmsis-nn with --cms
 
 Figures:
   instructions, ~cycles  one inference (m4run's Cortex-M4 model, zero-wait-state memory)
-  arena / lower bound    activation arena bytes against the best any placement can do
+  arena / lower bound    activation arena bytes against the operator-by-operator bound
+                         (the best with every tensor in its own bytes; in-place layers
+                         take the arena below it)
+  op-by-op RAM+I/O, ~cycles  the same model generated with --no-in-place
+                         --no-fuse-residual (a third build; --no-op-by-op skips it): what
+                         the in-place overlaps and fused blocks save, and what they cost
   ram                    the library's .data + .bss (arena and state included), stack excluded
   ram+io                 ram plus the caller's input and output buffers (none with
                          --io-in-arena: the bench passes <name>_input(i)/<name>_output(i))
@@ -188,12 +193,14 @@ GENERATE_OPTIONS: dict = {}
 
 def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_in_arena: bool,
                      profile: int, per_layer: bool, compress: tuple = (),
-                     layer_compress: dict | None = None) -> tuple:
+                     layer_compress: dict | None = None,
+                     in_place: bool = True, options: dict | None = None) -> tuple:
     """Generate, cross-compile, link and run under m4run: (gen, manifest, sizes, regions)."""
     out = work / "project"
     gen = generate(model, out, target="cortex-m4", cmsis_nn=cmsis_nn, kernels=kernels,
                    force=True, io_in_arena=io_in_arena, profile=per_layer, compress=compress,
-                   layer_compress=layer_compress, **GENERATE_OPTIONS)
+                   layer_compress=layer_compress, in_place=in_place,
+                   **{**GENERATE_OPTIONS, **(options or {})})
     man = json.loads((out / "tinygen.json").read_text())
     target = load_target("cortex-m4")
     cmsis = cortexm.CmsisNNSources.of(man, cmsis_nn)
@@ -240,7 +247,8 @@ def _per_layer(gen, regions: list[dict]) -> list[dict]:
 
 def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
           profile: int = 0, io_in_arena: bool = False, per_layer: bool = True,
-          compress: tuple = (), layer_compress: dict | None = None) -> dict:
+          compress: tuple = (), layer_compress: dict | None = None,
+          op_by_op: bool = True) -> dict:
     use_cmsis, kernels = SETS[kset]
     cmsis_nn = cmsis_path if use_cmsis else None
     gen, man, sizes, regions = _build_and_count(model, work / "whole", cmsis_nn, kernels,
@@ -253,7 +261,18 @@ def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
                                                 io_in_arena, 0, per_layer=True,
                                                 compress=compress, layer_compress=layer_compress)
         layers = _per_layer(lgen, lregions)
-    return dict(
+    obo = {}
+    if op_by_op:       # the same planned operator by operator: no in-place overlaps, no
+        # fused residual blocks (RAM and cycles to compare)
+        _, oman, osizes, oregions = _build_and_count(model, work / "obo", cmsis_nn, kernels,
+                                                      io_in_arena, 0, per_layer=False,
+                                                      compress=compress,
+                                                      layer_compress=layer_compress,
+                                                      in_place=False,
+                                                      options={"fuse_residual": False})
+        obo = dict(ram_io_obo=osizes["data"] + osizes["bss"] + _io_bytes(oman),
+                   cycles_obo=oregions[0].get("cycles_approx"))
+    return dict(**obo,
         layer_cycles=layers, model=model.stem, kernels=kset,
         variants=_variant_counts(man), functions=region.get("functions") or region.get("profile"),
         macs=man["macs"], instructions=region.get("instructions"), cycles=region.get("cycles_approx"),
@@ -274,7 +293,8 @@ def _variant_counts(man: dict) -> dict:
 
 def table(rows: list[dict]) -> str:
     head = ["model", "kernels", "MACs", "instructions", "~cycles", "cyc/MAC", "arena",
-            "lower bd", "RAM", "RAM+I/O", "flash", "of it const"]
+            "lower bd", "RAM", "RAM+I/O", "flash", "of it const", "op-by-op RAM+I/O",
+            "~cycles"]
     lines = [head]
     for r in rows:
         if "error" in r:
@@ -285,7 +305,9 @@ def table(rows: list[dict]) -> str:
         lines.append([r["model"], r["kernels"], f"{r['macs'] / 1e6:.2f} M",
                       f"{r['instructions']:,}", f"{r['cycles']:,}" if r["cycles"] else "-", cpm,
                       f"{r['arena']:,}", f"{r['lower_bound']:,}", f"{r['ram']:,}",
-                      f"{r['ram_io']:,}", f"{r['flash']:,}", f"{r['const']:,}"])
+                      f"{r['ram_io']:,}", f"{r['flash']:,}", f"{r['const']:,}",
+                      f"{r['ram_io_obo']:,}" if "ram_io_obo" in r else "-",
+                      f"{r['cycles_obo']:,}" if r.get("cycles_obo") else "-"])
     w = [max(len(str(x[i])) for x in lines) for i in range(len(head))]
     out = []
     for k, x in enumerate(lines):
@@ -453,6 +475,9 @@ def main() -> int:
                     help="generate with --io-in-arena (inputs and outputs in the arena)")
     ap.add_argument("--no-fuse-residual", action="store_true",
                     help="generate with --no-fuse-residual (residual blocks as three layers)")
+    ap.add_argument("--no-op-by-op", action="store_true",
+                    help="skip the build planned operator by operator (--no-in-place), "
+                    "whose RAM+I/O and cycles the table shows next to the default's")
     ap.add_argument("--no-layers", action="store_true",
                     help="skip the per-layer build and run (cycles per layer)")
     ap.add_argument("--markdown", metavar="FILE", help="write the results as Markdown "
@@ -482,7 +507,7 @@ def main() -> int:
                 try:
                     row = bench(p, kset, args.cmsis_nn, Path(tmp), profile=args.profile,
                                 io_in_arena=args.io_in_arena, per_layer=not args.no_layers,
-                                compress=compress)
+                                compress=compress, op_by_op=not args.no_op_by_op)
                 except (TinygenError, subprocess.CalledProcessError) as e:
                     row = dict(model=p.stem, kernels=kset, error=str(e).splitlines()[0])
             rows.append(row)

@@ -233,6 +233,9 @@ def _generate_parser() -> argparse.ArgumentParser:
     _add_kernels(p)
     p.add_argument("--match-tflm", action="store_true", help=MATCH_TFLM_HELP)
     p.add_argument("--io-in-arena", action="store_true", help=IO_IN_ARENA_HELP)
+    p.add_argument("--no-in-place", action="store_true",
+                   help="plan operator by operator: no output overlaps an input, even where "
+                   "the kernel allows it (more RAM; to compare)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print the memory report of every layer (bytes live, the "
                    "op-by-op bound there, the arena's end, in-place and aliased buffers; "
@@ -358,7 +361,7 @@ def cmd_generate(argv: list[str]) -> int:
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
                    match_tflm=args.match_tflm, runtime_from=args.runtime_from,
                    profile=args.profile, io_in_arena=args.io_in_arena,
-                   **_kernel_choice(args))
+                   in_place=not args.no_in_place, **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")

@@ -47,6 +47,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              runtime_from: str | Path | None = None,
              profile: bool = False, layer_hook: bool = False, poison: bool = False,
              io_in_arena: bool = False, compress: tuple[str, ...] = (),
+             in_place: bool = True,
              layer_compress: dict[int, tuple[str, ...]] | None = None,
              fuse_residual: bool = True) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
@@ -73,6 +74,8 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     pattern, so a kernel reading one of them fails its comparison (tests/test_poison.py).
     io_in_arena: plan the model's inputs and outputs in the arena (--io-in-arena):
     `<name>_input(i)`/`<name>_output(i)` point at them.
+    in_place: let outputs overlap inputs where the kernels allow it (False: the
+    operator-by-operator plan, --no-in-place).
     compress: the filter encodings allowed (`--compress`, codegen/encoding.py; () = none);
     layer_compress: per layer, {layer number: encodings} (`--compress-layer N=...`).
     fuse_residual: run basic residual blocks fused, row by row (passes/fuse_residual.py;
@@ -94,7 +97,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     backend = kernel_choice.backend
     program = build_program(graph, cname, target_spec, kernel_choice.preference,
                             kernel_choice.backends, layer_kernels, match_tflm=match_tflm,
-                            io_in_arena=io_in_arena, compress=compress,
+                            io_in_arena=io_in_arena, compress=compress, in_place=in_place,
                             layer_compress=layer_compress, fuse_residual=fuse_residual)
     program.warnings[:0] = kernel_choice.notes
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None

@@ -112,7 +112,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                   match_tflm: bool = False, io_in_arena: bool = False,
                   compress: tuple[str, ...] = (),
                   layer_compress: dict[int, tuple[str, ...]] | None = None,
-                  fuse_residual: bool = True) -> Program:
+                  fuse_residual: bool = True, in_place: bool = True) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
@@ -120,7 +120,9 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     model's inputs and outputs in the arena too (--io-in-arena); `compress`: the filter
     encodings allowed (codegen/encoding.py KINDS; () stores every filter as int8),
     `layer_compress` per layer (--compress-layer N=...); `fuse_residual`: run basic residual
-    blocks fused, row by row, where their kernels can (--no-fuse-residual turns it off)."""
+    blocks fused, row by row, where their kernels can (--no-fuse-residual turns it off);
+    `in_place`: use the overlaps the kernels declare (False: the operator-by-operator plan,
+    --no-in-place)."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -162,7 +164,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                                               io_in_arena=io_in_arena)]
     plan = plan_memory(graph, [layer.call for layer in layers], uf,
                        alignment=int(target.get("arena_alignment", 16)),
-                       io_in_arena=io_in_arena)
+                       io_in_arena=io_in_arena, in_place=in_place)
 
     # C names: model inputs/outputs (function parameters) first, then arena buffers.
     # (tensor names must not shadow the model's globals `<name>_*` or a layer's `<layer>_*`)

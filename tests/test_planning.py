@@ -265,13 +265,66 @@ def test_inplace_offset_and_sizes():
     plan = plan_memory(g, calls, _UnionFind(), alignment=4)
     assert plan.storage[2].index == plan.storage[1].index + 16
     assert plan.arena_bytes == 100 and plan.lower_bound == 184
-    # an output wider than the input, or ending before it, is placed on its own
-    for out_bytes, offset in ((120, 0), (84, 0), (100, 16)):
+    # any offset and size: the pair becomes one group as wide as their union
+    for out_bytes, offset, arena in ((120, 0, 120), (84, 0, 100), (100, 16, 116),
+                                     (160, -60, 160), (160, -80, 180), (40, -20, 120)):
         g = _sized_graph([100, 100, out_bytes, 100], [0], [3])
         calls = [_call(0, "A", [0], [1]), _inplace(1, [1], [2], offset=offset),
                  _call(2, "B", [2], [3])]
         plan = plan_memory(g, calls, _UnionFind(), alignment=4)
-        assert plan.overlaps == [] and plan.arena_bytes == plan.lower_bound
+        assert len(plan.overlaps) == 1, (out_bytes, offset)
+        assert plan.storage[2].index == plan.storage[1].index + offset
+        assert plan.arena_bytes == arena == plan.placed_bound < plan.lower_bound
+    # an offset the alignment cannot keep is not used
+    g = _sized_graph([100, 100, 100, 100], [0], [3])
+    calls = [_call(0, "A", [0], [1]), _inplace(1, [1], [2], offset=6), _call(2, "B", [2], [3])]
+    assert plan_memory(g, calls, _UnionFind(), alignment=4).overlaps == []
+
+
+def test_inplace_wide_output_trailing_does_not_reserve_its_width_early():
+    from codegen.planning.memory import _UnionFind, plan_memory
+
+    # t1 (100) lives with t4 (200) before the in-place call widens it to t2 (300, input
+    # trailing at its end); the group's bounding box (300 x steps 0..2) plus t4 would
+    # need 500, its members only 300 at step 0 (t1 + t4) and 300 at step 1
+    g = _sized_graph([100, 100, 300, 100, 200, 100], [0], [3])
+    calls = [_call(0, "A", [0], [1, 4]), _call(1, "B", [4], [5]),
+             _inplace(2, [1], [2], offset=-200), _call(3, "C", [2, 5], [3])]
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4)
+    assert len(plan.overlaps) == 1
+    assert plan.arena_bytes == plan.placed_bound == 400
+
+
+def test_inplace_grant_refused_when_it_would_enlarge_the_arena():
+    from codegen.planning.memory import _UnionFind, plan_memory
+
+    # t1 (100) -> in place t2 (100) declared 200 bytes after t1's start: the pair spans
+    # 300 bytes, more than the 200 the two need apart; not used
+    g = _sized_graph([100, 100, 100, 100], [0], [3])
+    calls = [_call(0, "A", [0], [1]), _inplace(1, [1], [2], offset=200),
+             _call(2, "B", [2], [3])]
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4)
+    assert plan.overlaps == [] and plan.arena_bytes == plan.lower_bound == 200
+
+
+def test_rigid_fit_and_peak():
+    from codegen.planning.arena import Interval
+    from codegen.planning.rigid import Rigid, occupied_peak, plan_rigid, rigid_fit
+
+    a = Interval("a", 100, 0, 1)
+    b = Interval("b", 50, 1, 2)
+    grp = Rigid("g", ((a, 0), (b, 60)))       # b's last 10 bytes past a's end
+    # a buffer live at step 2 only collides with b (group bytes 60..112 then): below
+    # b it does not push the group; over [40, 70) it pushes it to offset 12 (aligned)
+    other = Interval("o", 60, 2, 2)
+    assert rigid_fit(grp, [(other, 0)], 4) == 0
+    assert rigid_fit(grp, [(Interval("x", 30, 2, 2), 40)], 4) == 12
+    assert rigid_fit(grp, [(Interval("y", 30, 0, 0), 0)], 4) == 32      # a lives at 0
+    offsets, total = plan_rigid([grp, Rigid("o", ((other, 0),))], 4)
+    assert total == 112
+    placed = [(a, offsets["g"]), (b, offsets["g"] + 60), (other, offsets["o"])]
+    assert occupied_peak(placed, 4) == 112
+    assert occupied_peak([(a, 0), (b, 200)], 4) == 152
 
 
 def test_inplace_keeps_clear_of_the_other_inputs_and_scratch():

@@ -118,7 +118,7 @@ def memory_lines(program: Program, rows: list[dict], verbose: bool = False) -> l
     for r in rows:
         m = r["memory"]
         notes = [f"{display_text(o['output'], 40)} in place of {display_text(o['input'], 40)}"
-                 for o in m["in_place"]]
+                 + (f" ({o['offset']:+,} B)" if o["offset"] else "") for o in m["in_place"]]
         notes += [f"{display_text(a['tensor'], 40)} = {display_text(a['same_bytes_as'], 40)}"
                   for a in m["aliases"]]
         table.append((str(r["index"]), operator_cell(r), f"{m['live_bytes']:,}",

@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Op
-from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
+from codegen.ir import CExpr, LayerCall, Overlap, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.inplace import gemm_overlap
 from codegen.ops.fully_connected import folded_bias
 
 VARIANT = "dsp"
@@ -107,6 +108,14 @@ def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: in
     return biases, rq.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
 
 
+def gemm_overlaps(out: int, inp: int, rows: int, depth: int, channels: int,
+                  gather: dict | None, blocked: bool, ctx: LowerContext) -> list[Overlap]:
+    """The GEMM's output over its input where its row order allows (lowering/inplace.py)."""
+    d = gemm_overlap(rows, depth, channels, gather, blocked,
+                     align=int(ctx.target.get("arena_alignment", 16)))
+    return [] if d is None else [Overlap(output=out, input=inp, offset=d)]
+
+
 def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
               bias: np.ndarray, input_zero_point: int, multiplier: np.ndarray,
               shift: np.ndarray, output_offset: int, act_min: int, act_max: int,
@@ -151,4 +160,5 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
         scratch=scratch,
         comment=comment,
         macs=rows * channels * depth,
+        overlaps=gemm_overlaps(out, inp, rows, depth, channels, gather, bool(scratch), ctx),
     )

@@ -11,12 +11,15 @@ The planner works from the program's calls alone (codegen/ir.py): what each
 call reads and writes gives the lifetimes, its `scratch` the temporaries, and
 its `overlaps` which outputs may share bytes with which inputs.  An alias
 overlap (RESHAPE and friends) puts the output in the same storage as the input
-and the call disappears (`resolve_aliases`).  Any other overlap is granted
-(`grant_overlaps`) when its input dies at the call and both tensors live in the
-arena: the output then takes the input's bytes (`offset` bytes in), the two
-becoming one placement group (a chain in time) for `plan_best`, with per-layer
-scratch buffers placed alongside.  `lower_bound` stays the operator-by-operator
-bound (every tensor in its own bytes); the planned arena may go below it.
+and the call disappears (`resolve_aliases`).  Any other overlap may be used
+(`overlap_candidates`) when its input dies at the call and both tensors live in
+the arena, at any offset (negative: the input trailing inside a wider output)
+and any sizes: the output then starts `offset` bytes from the input's start, the
+chain of such tensors becoming one rigid placement group (planning/rigid.py)
+whose members occupy their bytes only during their own lives.  `choose_overlaps`
+keeps the overlaps that do not enlarge the arena.  `lower_bound` stays the
+operator-by-operator bound (every tensor in its own bytes); `placed_bound` is
+the most bytes occupied at one step with the overlaps.
 """
 from __future__ import annotations
 
@@ -24,7 +27,8 @@ from dataclasses import dataclass, field
 
 from codegen.graph import Graph
 from codegen.ir import LayerCall
-from codegen.planning.arena import Interval, align_up, check_plan, lower_bound, plan_best
+from codegen.planning.arena import Interval, align_up, check_plan, lower_bound
+from codegen.planning.rigid import Rigid, occupied_peak, plan_rigid
 
 
 @dataclass
@@ -122,13 +126,15 @@ def resolve_aliases(graph: Graph, calls: list[LayerCall]) -> tuple[_UnionFind, s
 
 
 def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
-                alignment: int = 4, io_in_arena: bool = False) -> MemoryPlan:
+                alignment: int = 4, io_in_arena: bool = False,
+                in_place: bool = True) -> MemoryPlan:
     """`steps`: the program's calls in order (what each reads and writes, its scratch).
 
     io_in_arena: the model's inputs and outputs get arena bytes too (`io_offsets`), an input
     live from before the first call to its last read, an output from its first write to
     after the last call; their storage stays "input"/"output" (the kernels read and write
-    them through the pointers the caller passes, which may be these arena bytes)."""
+    them through the pointers the caller passes, which may be these arena bytes).
+    in_place=False: no in-place overlap (the operator-by-operator plan)."""
     storage: dict[int, Storage] = {}
     for pos, t in enumerate(graph.inputs):
         storage[alias_uf.find(t)] = Storage("input", pos)
@@ -160,36 +166,20 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
                 first.setdefault(r, max(len(steps) - 1, 0))
                 last[r] = max(len(steps) - 1, 0)
     caller = set() if io_in_arena else set(storage)
-    granted = grant_overlaps(graph, steps, alias_uf, first, last, caller)
-    group: dict[int, tuple[int, int]] = {}      # root -> (group head, offset in the group)
-    for g in granted:
-        head, off = group.get(g.input, (g.input, 0))
-        group[g.input] = (head, off)
-        group[g.output] = (head, off + g.offset)
-
     intervals = []          # per tensor: the op-by-op problem
-    members: dict[int, list[int]] = {}
     for r in sorted(first):
         if r in storage and r not in io_roots:
             continue
         intervals.append(Interval(("t", r), graph.tensors[r].nbytes, first[r], last[r]))
-        members.setdefault(group.get(r, (r, 0))[0], []).append(r)
     scratch_ivs = []
     for step, call in enumerate(steps):
         for k, size in enumerate(call.scratch):
             if size > 0:
                 scratch_ivs.append(Interval(("s", step, k), size, step, step))
-    placed = []             # per placement group: what plan_best places
-    for head, rs in sorted(members.items()):
-        size = max(group.get(r, (r, 0))[1] + graph.tensors[r].nbytes for r in rs)
-        placed.append(Interval(("g", head), size, min(first[r] for r in rs),
-                               max(last[r] for r in rs)))
 
-    offsets, total = plan_best(placed + scratch_ivs, alignment)
-    for iv in intervals:
-        r = iv.key[1]
-        head, off = group.get(r, (r, 0))
-        offsets[iv.key] = offsets[("g", head)] + off
+    candidates = overlap_candidates(graph, steps, alias_uf, first, last, caller, alignment) \
+        if in_place else []
+    granted, offsets, total = choose_overlaps(intervals, scratch_ivs, candidates, alignment)
     check_plan(intervals + scratch_ivs, offsets,
                shared={(("t", g.output), ("t", g.input), g.offset) for g in granted})
     scratch = {}
@@ -226,46 +216,124 @@ def plan_memory(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
                       lower_bound=lower_bound(intervals + scratch_ivs, alignment),
                       state_bytes=state_off, alignment=alignment, intervals=intervals,
                       overlaps=granted, io_offsets=io_offsets,
-                      placed_bound=lower_bound(placed + scratch_ivs, alignment))
+                      placed_bound=occupied_peak(
+                          [(iv, offsets[iv.key]) for iv in intervals + scratch_ivs],
+                          alignment))
 
 
-def grant_overlaps(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
-                   first: dict[int, int], last: dict[int, int],
-                   caller: set[int]) -> list[Granted]:
-    """The in-place (non-alias) overlaps of `steps` the planner uses, in step order.
+def overlap_candidates(graph: Graph, steps: list[LayerCall], alias_uf: _UnionFind,
+                       first: dict[int, int], last: dict[int, int], caller: set[int],
+                       alignment: int = 1) -> list[Granted]:
+    """The in-place (non-alias) overlaps of `steps` the planner may use, in step order.
 
     `first`/`last`: the step each arena tensor (alias root) is first written and last
-    read; `caller`: roots in the caller's buffers.  An overlap is granted when its input
-    is an arena tensor whose last read is this call, its output an arena tensor first
-    written by this call, the output has no other overlap and the input gives its bytes
-    to one output only.  Constants, variables (state) and caller buffers never qualify.
-
-    The output must end where the input ends (`offset` + its bytes = the input's bytes):
-    the tensors of a chain of grants are placed as one group as wide as its widest member
-    for its whole life, so a wider output, or a narrower one with a long life, could cost
-    more than the bytes it saves.  (With offset 0 and equal sizes the group's plan is never
-    worse than the operator-by-operator one.)
+    read; `caller`: roots in the caller's buffers.  An overlap qualifies when its input
+    is an arena tensor whose last read is this call and its output an arena tensor first
+    written by this call, with an offset (any sign: a negative one puts the output's start
+    before the input's) that keeps both aligned.  Constants, variables (state) and caller
+    buffers never qualify.  Which ones are used is `choose_overlaps`' decision.
     """
-    granted: list[Granted] = []
-    given: set[int] = set()      # inputs that already gave their bytes away
-    taken: set[int] = set()      # outputs already placed over an input
+    found: list[Granted] = []
     for step, call in enumerate(steps):
         for ov in call.overlaps:
-            if ov.alias or ov.offset < 0:
+            if ov.alias or ov.offset % alignment:
                 continue
             tin, tout = graph.tensors[ov.input], graph.tensors[ov.output]
             if tin.is_const or tin.is_variable or tout.is_const or tout.is_variable:
                 continue
             ri, ro = alias_uf.find(ov.input), alias_uf.find(ov.output)
-            if ri == ro or ri in caller or ro in caller or ri in given or ro in taken:
+            if ri == ro or ri in caller or ro in caller:
                 continue
             if ri not in last or ro not in first:
                 continue
             if last[ri] != step or first[ro] != step:
                 continue
-            if ov.offset + graph.tensors[ro].nbytes != graph.tensors[ri].nbytes:
-                continue     # the group keeps the input's extent (see the docstring)
-            given.add(ri)
-            taken.add(ro)
-            granted.append(Granted(step, ro, ri, ov.offset))
-    return granted
+            found.append(Granted(step, ro, ri, ov.offset))
+    return found
+
+
+def group_overlaps(intervals: list[Interval], scratch: list[Interval],
+                   granted: list[Granted]) -> list[Rigid]:
+    """The placement groups: each chain of `granted` overlaps (in step order) one `Rigid`
+    with its tensors at their distances, every other buffer a group of its own."""
+    where: dict[int, tuple[int, int]] = {}     # root -> (group head, offset from the head)
+    for g in granted:
+        head, off = where.get(g.input, (g.input, 0))
+        where[g.input] = (head, off)
+        where[g.output] = (head, off + g.offset)
+    members: dict[object, list[tuple[Interval, int]]] = {}
+    for iv in intervals:
+        head, off = where.get(iv.key[1], (iv.key[1], 0))
+        members.setdefault(("t", head), []).append((iv, off))
+    groups = []
+    for key, parts in members.items():
+        low = min(off for _, off in parts)
+        groups.append(Rigid(key, tuple((iv, off - low) for iv, off in parts)))
+    groups += [Rigid(iv.key, ((iv, 0),)) for iv in scratch]
+    return groups
+
+
+def plan_groups(intervals: list[Interval], scratch: list[Interval], granted: list[Granted],
+                alignment: int) -> tuple[dict[object, int], int]:
+    """Every buffer's offset (tensors and scratch) and the arena, with `granted` overlaps."""
+    groups = group_overlaps(intervals, scratch, granted)
+    at, total = plan_rigid(groups, alignment)
+    offsets = {}
+    for grp in groups:
+        for iv, rel in grp.parts:
+            offsets[iv.key] = at[grp.key] + rel
+    return offsets, total
+
+
+def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
+                    candidates: list[Granted], alignment: int
+                    ) -> tuple[list[Granted], dict[object, int], int]:
+    """The overlaps used, each buffer's offset and the arena.
+
+    A set of overlaps is valid when no input gives its bytes to two outputs and no output
+    lies over two inputs.  Two searches, the smaller arena kept (the first on a tie): adding
+    the candidates in step order, each kept when the arena does not grow; and starting from
+    every candidate (the first one per input and output), dropping each in turn when the
+    arena shrinks.  Then single additions and removals while one shrinks it.  The result is
+    never above the plan without overlaps (a wide output trailing a narrow input, or a
+    chain whose shape fits badly among the other buffers, is left out)."""
+    memo: dict[tuple, tuple[dict[object, int], int]] = {}
+
+    def plan(chosen: list[Granted]) -> tuple[dict[object, int], int]:
+        key = tuple(chosen)
+        if key not in memo:
+            memo[key] = plan_groups(intervals, scratch, list(chosen), alignment)
+        return memo[key]
+
+    def valid(chosen: list[Granted]) -> bool:
+        ins = [c.input for c in chosen]
+        outs = [c.output for c in chosen]
+        return len(set(ins)) == len(ins) and len(set(outs)) == len(outs)
+
+    def ordered(chosen) -> list[Granted]:
+        return [c for c in candidates if c in chosen]
+
+    forward: list[Granted] = []
+    total = plan(forward)[1]
+    for c in candidates:
+        trial = ordered(forward + [c])
+        if valid(trial) and plan(trial)[1] <= total:
+            forward, total = trial, plan(trial)[1]
+    backward: list[Granted] = []
+    for c in candidates:
+        if valid(backward + [c]):
+            backward.append(c)
+    for c in list(backward):
+        trial = [x for x in backward if x != c]
+        if plan(trial)[1] < plan(backward)[1]:
+            backward = trial
+    best = min((forward, backward), key=lambda ch: plan(ch)[1])
+    improved = True
+    while improved:
+        improved = False
+        for c in candidates:
+            trial = [x for x in best if x != c] if c in best else ordered(best + [c])
+            if valid(trial) and plan(trial)[1] < plan(best)[1]:
+                best, improved = trial, True
+    offsets, total = plan(best)
+    return best, offsets, total

@@ -19,6 +19,7 @@ from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.cmsis_nn_support import VARIANT as CMSIS_NN
 from codegen.lowering.dsp_support import VARIANT, require_dsp
+from codegen.lowering.inplace import depthwise_strided_in_place
 from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
@@ -285,7 +286,10 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         consts=[c_w, *c_q],
         scratch=[band_bytes(layer, v)],
         overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)]
-        if in_place(layer, v) else [],
+        if in_place(layer, v) or depthwise_strided_in_place(
+            layer.batches, layer.in_h, layer.in_w, win.out_h, win.out_w,
+            layer.depth_multiplier, v.transposed, v.stride_lines, v.pad_lines,
+            v.filter_lines) else [],
         comment=layer.comment(),
         macs=layer.macs,
     )

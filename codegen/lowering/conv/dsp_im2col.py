@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from codegen.graph import Op
-from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
+from codegen.ir import CExpr, LayerCall, Overlap, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.dsp_support import gemm_quant_table
+from codegen.lowering.inplace import conv_overlap
 from codegen.ops.conv import ConvLayer
 
 
@@ -159,4 +160,15 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
         scratch=[scratch],
         comment=layer.comment(),
         macs=layer.macs,
+        overlaps=_overlaps(layer, ctx),
     )
+
+
+def _overlaps(layer: ConvLayer, ctx: LowerContext) -> list[Overlap]:
+    """The output trailing the input by the rows still read (lowering/inplace.py)."""
+    win = layer.win
+    d = conv_overlap(layer.batches, layer.in_h, layer.in_w, layer.in_d, win.out_h, win.out_w,
+                     layer.out_d, win.stride_h, win.pad_top,
+                     align=int(ctx.target.get("arena_alignment", 16)))
+    return [] if d is None else [Overlap(output=layer.out.index, input=layer.inp.index,
+                                         offset=d)]
