@@ -92,27 +92,35 @@ def _granted(gen) -> dict[int, int]:
     return {layers[g.step].call.op.index: g.offset for g in gen.program.plan.overlaps}
 
 
-def test_in_place_layers_poisoned_bit_exact(tmp_path):
+@pytest.mark.parametrize("px", [False, True])
+def test_in_place_layers_poisoned_bit_exact(tmp_path, monkeypatch, px):
+    """px: the small depthwise layers on tg_dsp_depthwise_px_s8 (the default for images of
+    at most PX_PIXELS output pixels and depths of multiples of 4), else the band kernel."""
+    from codegen.lowering.conv import dsp_depthwise
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36 if px else 0)
     gen, bad = mismatches(sandwich(CASES, 40), tmp_path)
     granted = _granted(gen)
     for k in range(len(CASES)):
         call = next(la.call for la in gen.program.layers if la.call.op.index == 3 * k + 1)
         assert call.variant == "dsp", k
-        assert call.kernel == ("tg_dsp_depthwise_s8" if CASES[k].op == DW else
+        dw = "tg_dsp_depthwise_px_s8" if px and CASES[k].in_d % 4 == 0 else \
+            "tg_dsp_depthwise_s8"
+        assert call.kernel == (dw if CASES[k].op == DW else
                                "tg_dsp_gemm_s8" if CASES[k].k_h == 1 else "tg_dsp_conv_s8")
         assert granted.get(3 * k + 1) == call.overlaps[0].offset, k
-    assert {o for o in granted.values()} >= {0, -16, -144}    # at the start, trailing
+    assert {o for o in granted.values()} >= {0, -144}    # at the start, trailing
     assert gen.program.plan.arena_bytes < gen.program.plan.lower_bound
     assert bad == 0
 
 
 def test_gemm_control_wrong_offset_fails(tmp_path, monkeypatch):
-    # 25 rows of 8: the last row goes alone, reading its input row while writing its
-    # output row; declared exactly in place (offset 0), the kernel reads bytes it wrote
-    assert gemm_overlap(25, 8, 8, align=16) == -16
-    monkeypatch.setattr(dsp_support, "gemm_overlap", lambda *a, **k: 0)
+    # 25 rows of 8, the last odd row taken as a pair of itself: exactly in place is safe;
+    # with the output starting 16 bytes (two rows) after the input, a pair's outputs
+    # overwrite the next pair's input rows before they are read
+    assert gemm_overlap(25, 8, 8, align=16) == 0
+    monkeypatch.setattr(dsp_support, "gemm_overlap", lambda *a, **k: 16)
     gen, bad = mismatches(sandwich(CASES[:1], 40), tmp_path, sanitize=False)
-    assert _granted(gen) == {1: 0}
+    assert _granted(gen) == {1: 16}
     assert bad > 0
 
 
@@ -131,6 +139,8 @@ def test_depthwise_control_transposed_lines_fail(tmp_path, monkeypatch):
     # and wrong when forced
     case = ConvCase(op=DW, in_h=16, in_w=6, in_d=4, out_d=4, stride=(2, 2), padding=SAME)
     monkeypatch.setattr(dsp_depthwise, "depthwise_strided_in_place", lambda *a: a[6] or True)
+    monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)     # the ring, not whole channels
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
     gen, bad = mismatches(sandwich([case], 45), tmp_path, sanitize=False)
     assert gen.program.layers[1].call.params["in_line_step"] == 4      # transposed
     assert _granted(gen) == {1: 0}
@@ -146,10 +156,10 @@ def test_report_shows_the_overlaps_and_no_in_place_plans_op_by_op(tmp_path, caps
     argv = [str(path), "-o", str(out), "--target", "cortex-m4", "-v"]
     assert cli.main(argv) == 0
     text = capsys.readouterr().out
-    # 25 rows of 8 over their input one row (8 bytes) earlier; 36 rows of 4 -> 8 trailing
-    assert text.count(" in place of ") == 2 and "(-8 B)" in text and "(-144 B)" in text
+    # 25 rows of 8 exactly over their input; 36 rows of 4 -> 8 trailing
+    assert text.count(" in place of ") == 2 and "(-144 B)" in text
     man = json.loads((out / "tinygen.json").read_text())
-    assert sorted(o["offset"] for o in man["arena_in_place"]) == [-144, -8]
+    assert sorted(o["offset"] for o in man["arena_in_place"]) == [-144, 0]
     in_place = man["arena_bytes"]
     assert cli.main(argv + ["--force", "--no-in-place"]) == 0
     assert " in place of " not in capsys.readouterr().out

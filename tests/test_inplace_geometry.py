@@ -14,8 +14,9 @@ from codegen.lowering.inplace import (conv_overlap, depthwise_strided_in_place, 
 
 def _gemm_order_ok(rows, depth, channels, gather, blocked, d, block=2) -> bool:
     """tg_dsp_gemm_s8's accesses (tg_dsp_gemm.c), input at byte 0, output at byte d:
-    rows `block` at a time copied to the scratch, then written; rows left over read
-    straight from the input once per channel triple while that row's outputs are written."""
+    with a scratch, rows `block` at a time (a last shorter block too) copied to the
+    scratch, then written; without one, each row read straight from the input once per
+    channel triple while that row's outputs are written."""
     g = gather_rows(rows, gather)
     written: set[int] = set()
 
@@ -24,11 +25,12 @@ def _gemm_order_ok(rows, depth, channels, gather, blocked, d, block=2) -> bool:
         return not any(b in written for b in range(lo, lo + depth))
 
     r = 0
-    while blocked and r + block <= rows:
-        if not all(read_row(r + k) for k in range(block)):
+    while blocked and r < rows:
+        n = min(block, rows - r)
+        if not all(read_row(r + k) for k in range(n)):
             return False
-        written.update(range(d + r * channels, d + (r + block) * channels))
-        r += block
+        written.update(range(d + r * channels, d + (r + n) * channels))
+        r += n
     for r in range(r, rows):
         for c in range(0, channels, 3):
             if not read_row(r):
@@ -88,9 +90,10 @@ def test_gemm_offsets_follow_the_kernels_order():
 
 
 def test_gemm_offsets_of_the_layers_that_matter():
-    # kws: 125 rows of 64 -> 64: the odd last row goes alone, so one row before
-    assert gemm_overlap(125, 64, 64, align=16) == -64
-    assert not _gemm_order_ok(125, 64, 64, None, True, 0)          # the control
+    # kws: 125 rows of 64 -> 64 (the odd last row a pair of itself): exactly in place
+    assert gemm_overlap(125, 64, 64, align=16) == 0
+    assert not _gemm_order_ok(125, 64, 64, None, True, 128)        # the control
+    assert not _gemm_order_ok(125, 64, 64, None, False, 0)         # rows read while written
     # an even number of rows of equal width: exactly in place
     assert gemm_overlap(124, 64, 64, align=16) == 0
     # person_detect 48x48x8 -> 16: the input trailing at the end of the output

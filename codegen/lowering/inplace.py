@@ -41,10 +41,11 @@ def gemm_overlap(rows: int, depth: int, channels: int, gather: dict | None = Non
     The kernel (tg_dsp_gemm.c; the contract in its header): output rows r (`channels`
     bytes each, output row r at d + r * channels) are produced in increasing order.  With
     a scratch (`blocked`), the rows go `block` at a time: every input byte of a block is
-    copied to the scratch before any output byte of the block is written; the rows left
-    over (rows % block of them) go one at a time straight from the int8 input row, which
-    is read again for every channel triple while that row's outputs are written.  Input
-    row g(r) (the gather, increasing in r) spans [g(r) * depth, (g(r) + 1) * depth).
+    copied to the scratch before any output byte of the block is written (a last odd row
+    is taken as a block of itself, copied first too).  Without one (fewer than 3 rows),
+    each row goes alone straight from the int8 input row, which is read again for every
+    channel triple while that row's outputs are written.  Input row g(r) (the gather,
+    increasing in r) spans [g(r) * depth, (g(r) + 1) * depth).
 
     Proof of the conditions.  (1) A block, or a row done alone, must not write a byte of
     an input row a later one reads.  The last byte a block ending before row e writes is
@@ -55,12 +56,12 @@ def gemm_overlap(rows: int, depth: int, channels: int, gather: dict | None = Non
     input (d < 0) or after it belong to the output alone.  (2) A row done alone reads its
     input row while writing its output row, so these must not share a byte:
     d + (r + 1) * channels <= g(r) * depth or d + r * channels >= (g(r) + 1) * depth.
-    The rows done alone: rows % block of them at the end with the scratch, all without.
+    The rows done alone: none with the scratch, all without.
     Nothing else is read: the final clamp pass reads the output only.
     """
     g = gather_rows(rows, gather)
     upper = min((g[e] * depth - e * channels for e in range(1, rows)), default=None)
-    alone = range(rows - rows % block if blocked else 0, rows)
+    alone = range(rows if blocked else 0, rows)
     out_bytes, in_bytes = rows * channels, (max(g) + 1) * depth if g else 0
     if gather is not None:
         in_bytes = gather["in_w"] * gather["in_h"] * depth * (

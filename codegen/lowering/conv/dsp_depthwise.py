@@ -200,7 +200,7 @@ def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                          layer.filt.data.reshape(-1).astype(np.int8),
                          f"{layer.f_h}x{layer.f_w}x{layer.out_d} int8 depthwise filter")
     c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
-    same = (win.out_h, win.out_w) == (layer.in_h, layer.in_w)
+    fits = win.out_h <= layer.in_h and win.out_w <= layer.in_w
     return LayerCall(
         op=op,
         kernel="tg_dsp_depthwise_px_s8",
@@ -217,9 +217,11 @@ def lower_pixelwise(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
         scratch=[((win.out_h - 1) * win.stride_h + layer.f_h) *
                  ((win.out_w - 1) * win.stride_w + layer.f_w) * 8 +
                  layer.f_h * layer.f_w * 8],
-        # four channels are read whole before their outputs are written, and each output
-        # byte lands on its own channel's input bytes (same image size)
-        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)] if same else [],
+        # four channels of an image are read whole before their outputs are written, and
+        # with depth multiplier 1 an output byte (pixel q, channel c) lands on input byte
+        # (pixel q, channel c): its own channel, already read (this image) or done (an
+        # earlier image), so an output no larger than the input may start on its first byte
+        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)] if fits else [],
         comment=layer.comment(),
         macs=layer.macs,
     )
