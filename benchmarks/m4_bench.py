@@ -437,6 +437,26 @@ def markdown(rows: list[dict], argv: list[str]) -> str:
                   "| kernels | models | cycles | RAM + I/O | code |", "|---|---|---|---|---|"]
         lines += [f"| {g['kernels']} | {g['models']} | {g['cycles']:.3f}x | {g['ram']:.3f}x | "
                   f"{g['code']:.3f}x |" for g in summary]
+    mem = [r for r in rows if "error" not in r]
+    if mem:
+        lines += ["", "## RAM", "",
+                  "RAM + I/O: the library's `.data` + `.bss` plus the caller's input and output "
+                  "buffers (none with `--io-in-arena`). Op-by-op: the same model generated with "
+                  "`--no-in-place --no-fuse-residual` (every tensor in its own bytes), its RAM "
+                  "+ I/O and ~cycles beside the default's; arena bound: the operator-by-operator "
+                  "lower bound of the default build's tensors.", "",
+                  "| model | kernels | arena | arena bound | RAM + I/O | op-by-op RAM + I/O | "
+                  "TFLM RAM | vs TFLM | ~cycles | op-by-op ~cycles |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in mem:
+            t = tflm.get(r["model"], {})
+            obo = f"{r['ram_io_obo']:,}" if "ram_io_obo" in r else "-"
+            ocyc = f"{r['cycles_obo']:,}" if r.get("cycles_obo") else "-"
+            lines.append(f"| {r['model']} | {r['kernels']} | {r['arena']:,} | "
+                         f"{r['lower_bound']:,} | {r['ram_io']:,} | {obo} | "
+                         + (f"{t['ram']:,} | {r['ram_io'] / t['ram']:.2f}x | " if t else
+                            "- | - | ")
+                         + f"{r['cycles']:,} | {ocyc} |")
     grid = layer_grid(rows)
     if grid:
         lines += ["", "## Cycles per layer", "",

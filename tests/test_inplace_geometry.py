@@ -218,3 +218,51 @@ def test_conv_offsets_follow_the_kernels_order():
     d = conv_overlap(1, 12, 12, 4, 12, 12, 4, 1, 1, align=1)
     assert _conv_order_ok(1, 12, 12, 4, 12, 12, 4, 3, 3, 1, 1, 1, 1, d)
     assert not _conv_order_ok(1, 12, 12, 4, 12, 12, 4, 3, 3, 1, 1, 1, 1, d + 12 * 4)
+
+
+def _resblock_down_ok(h, in_h, x_row, out_row, s, kh1, pad1, kh2, pad2, d) -> bool:
+    """tg_resblock_rows.h's accesses to x (at byte 0) and the output (at byte d) for a
+    downsampling block: per step y, the rows of a conv2 needs (each reading its rows of
+    x), the shortcut's x row y * s, then output row y."""
+    written: set[int] = set()
+
+    def read(r):
+        return not any(b in written for b in range(r * x_row, (r + 1) * x_row))
+
+    nxt = 0
+    for y in range(h):
+        need_hi = min(h - 1, y - pad2 + kh2 - 1)
+        for j in range(nxt, need_hi + 1):
+            top = j * s - pad1
+            if not all(read(r) for r in range(max(0, top), min(in_h - 1, top + kh1 - 1) + 1)):
+                return False
+        nxt = max(nxt, need_hi + 1)
+        if not read(y * s):
+            return False
+        written.update(range(d + y * out_row, d + (y + 1) * out_row))
+    return True
+
+
+def test_resblock_down_offsets_follow_the_pipelines_order():
+    from codegen.lowering.inplace import resblock_down_overlap
+    rng = random.Random(5)
+    cases = [(16, 32, 512, 512, 2, 3, 0, 3, 1), (8, 16, 512, 512, 2, 3, 0, 3, 1)]  # resnet8
+    for _ in range(60):
+        s, kh1, kh2 = rng.randint(1, 3), rng.choice([1, 3, 5]), rng.choice([1, 3, 5])
+        in_h = rng.randint(2, 12)
+        pad1 = rng.randint(0, kh1 // 2)
+        h = (in_h + 2 * pad1 - kh1) // s + 1
+        if h < 1:
+            continue
+        cases.append((h, in_h, rng.randint(1, 6) * 4, rng.randint(1, 6) * 4, s, kh1, pad1,
+                      kh2, kh2 // 2))
+    for c in cases:
+        d = resblock_down_overlap(*c)
+        if d is None:
+            continue
+        assert _resblock_down_ok(*c, d), (c, d)
+        assert not _resblock_down_ok(*c, d + c[2] * c[4] + 4) or d + c[0] * c[3] <= 0 or \
+            c[0] == 1, (c, d)       # a row pair later overwrites rows still to be read
+    # resnet8's blocks: the output (8 KB) over the first half of x (16 KB)
+    assert resblock_down_overlap(*cases[0]) == 0
+    assert not _resblock_down_ok(*cases[0], 1024)       # the control: two rows later

@@ -90,6 +90,11 @@ def _models() -> list[bytes]:
     # plain and table forms
     models.append(block_model([Block(5, 4, 3, 3), Block(4, 6, 2, 3, k=5, x_first=False),
                                Block(16, 16, 8, 8)], 21))
+    # downsampling blocks (their output over the rows of x no later step reads): strides 2
+    # and 1 (a wider output, leading x), the dsp ADD's table form
+    models.append(block_model([Block(8, 6, 4, 4, stride=2, shortcut=True, out_c=8),
+                               Block(6, 5, 3, 3, shortcut=True, out_c=6),
+                               Block(16, 16, 8, 8, stride=2, shortcut=True, out_c=32)], 22))
     return models
 
 
@@ -183,10 +188,11 @@ def _run(ffi, lib, k, tensors, call, values, overlap=None) -> bytes:
     arrays = {t.index: values[t.index].copy() for t in tensors if t.index in values}
     shared = None
     if overlap is not None:
-        src = graph_t = next(t for t in tensors if t.index == overlap.input)
-        size = max(graph_t.nbytes, overlap.offset + out_t.nbytes)
+        src = next(t for t in tensors if t.index == overlap.input)
+        base = max(0, -overlap.offset)      # the input's first byte (the output may lead)
+        size = base + max(src.nbytes, overlap.offset + out_t.nbytes)
         shared = np.zeros(size, np.uint8)
-        shared[:src.nbytes] = values[src.index].view(np.uint8)
+        shared[base:base + src.nbytes] = values[src.index].view(np.uint8)
     out = np.zeros(out_t.nbytes, np.uint8)
     keep = []
     ptrs = ffi.new("void *[]", len(call.args))
@@ -201,9 +207,9 @@ def _run(ffi, lib, k, tensors, call, values, overlap=None) -> bytes:
             continue
         t = by_index[arg.tensor]
         if overlap is not None and t.index == overlap.input:
-            p = ffi.cast("char *", ffi.from_buffer(shared))
+            p = ffi.cast("char *", ffi.from_buffer(shared)) + base
         elif overlap is not None and t.index == overlap.output:
-            p = ffi.cast("char *", ffi.from_buffer(shared)) + overlap.offset
+            p = ffi.cast("char *", ffi.from_buffer(shared)) + base + overlap.offset
         elif t.index == out_t.index:
             p = ffi.from_buffer(out)
         else:
@@ -212,7 +218,7 @@ def _run(ffi, lib, k, tensors, call, values, overlap=None) -> bytes:
         ptrs[i] = ffi.cast("void *", p)
     lib.run_case(k, ptrs)
     if overlap is not None:
-        return shared[overlap.offset:overlap.offset + out_t.nbytes].tobytes()
+        return shared[base + overlap.offset:base + overlap.offset + out_t.nbytes].tobytes()
     return out.tobytes()
 
 
@@ -256,7 +262,9 @@ def test_every_declaring_kernel_is_exercised(cases):
                     "tg_dsp_add_s8", "tg_dsp_sub_s8", "tg_dsp_mul_s8", "tg_dsp_add_table_s8",
                     "tg_add_s16", "tg_sub_s16", "tg_mul_s16", "tg_logistic_s16", "tg_tanh_s16",
                     "tg_softmax_s16", "tg_relu_s16",
-                    "tg_resblock_s8", "tg_dsp_resblock_s8", "tg_dsp_resblock_table_s8"}
+                    "tg_resblock_s8", "tg_dsp_resblock_s8", "tg_dsp_resblock_table_s8",
+                    "tg_resblock_down_s8", "tg_dsp_resblock_down_s8",
+                    "tg_dsp_resblock_down_table_s8", "tg_dsp_gemm_s8", "tg_dsp_conv_s8"}
     # the contract test's models and the shared ones declare nothing beyond these
     from tests.test_contract import single_op_models
     for name, model in single_op_models().items():

@@ -146,3 +146,39 @@ def conv_overlap(batches: int, in_h: int, in_w: int, in_d: int, out_h: int, out_
     if extent(best, out_bytes, in_bytes) >= out_bytes + in_bytes:
         return None
     return best
+
+
+def resblock_down_overlap(height: int, in_height: int, x_row: int, out_row: int,
+                          stride1: int, kh1: int, pad1: int, kh2: int, pad2: int,
+                          align: int = 4) -> int | None:
+    """The offset of a fused downsampling residual block's output over its input x
+    (tg_resblock_rows.h, with a shortcut) with the smallest joint extent (then the
+    nearest to 0), a multiple of `align`; None if no byte can be shared.
+
+    The pipeline, step y = 0 .. height-1: computes the rows of a up to
+    need_hi(y) = min(height - 1, y - pad2 + kh2 - 1), row j reading x rows
+    max(0, j * stride1 - pad1) .. j * stride1 - pad1 + kh1 - 1; then b's row y (from the
+    window, not x), the shortcut's row y from x row y * stride1 into its own row buffer,
+    and only then writes output row y (out_row bytes at d + y * out_row) from those row
+    buffers.  So the steps after y read x rows from
+    R(y) = min((y + 1) * stride1, max(0, (need_hi(y) + 1) * stride1 - pad1)) on (the second
+    term only while rows of a remain), both increasing in y, and the output written by
+    the end of step y, up to byte d + (y + 1) * out_row - 1, must stay below byte
+    R(y) * x_row: d <= R(y) * x_row - (y + 1) * out_row for y in 0 .. height-2.  Bytes
+    outside x are the output's own; the last step reads before it writes."""
+    upper = None
+    for y in range(height - 1):
+        need_hi = min(height - 1, y - pad2 + kh2 - 1)
+        later = [(y + 1) * stride1]
+        if need_hi + 1 <= height - 1:
+            later.append(max(0, (need_hi + 1) * stride1 - pad1))
+        bound = min(later) * x_row - (y + 1) * out_row
+        upper = bound if upper is None else min(upper, bound)
+    out_bytes, in_bytes = height * out_row, in_height * x_row
+    cands = {0, floor_to(in_bytes - out_bytes, align)}
+    if upper is not None:
+        cands = {min(c, floor_to(upper, align)) for c in cands}
+    best = min(cands, key=lambda d: (extent(d, out_bytes, in_bytes), abs(d)))
+    if extent(best, out_bytes, in_bytes) >= out_bytes + in_bytes:
+        return None
+    return best

@@ -15,6 +15,7 @@ from __future__ import annotations
 from codegen.graph import Graph, Op
 from codegen.ir import LayerCall, Overlap, ScratchArg, TensorArg
 from codegen.lowering.base import Declined
+from codegen.lowering.inplace import resblock_down_overlap
 from codegen.passes.fuse_residual import FUSED_OPCODE, ResidualBlock
 
 # (conv1, conv2, add) kernels, or (conv1, conv2, shortcut, add) of a downsampling block ->
@@ -102,8 +103,18 @@ def fuse_calls(block: ResidualBlock, calls: list[LayerCall], g: Graph) -> LayerC
     op = Op(index=block.conv1.index, opcode=FUSED_OPCODE,
             inputs=[block.x, *(t for o in block.ops[:-1] for t in o.inputs[1:])],
             outputs=[block.out], options=options)
-    # an identity block writes its output over x (tg_resblock_rows.h: access order)
-    overlaps = [] if block.shortcut else [Overlap(output=out.index, input=x.index, offset=0)]
+    # an identity block writes its output over x (tg_resblock_rows.h: access order), a
+    # downsampling block over the rows of x no later step reads
+    overlaps = [Overlap(output=out.index, input=x.index, offset=0)]
+    if block.shortcut:
+        overlaps = []
+        p1, p2 = c1.params, c2.params
+        at = resblock_down_overlap(h, p1["input_height"],
+                                   p1["input_width"] * p1["input_depth"], w * d,
+                                   p1["stride_height"], p1["filter_height"], p1["pad_top"],
+                                   p2["filter_height"], p2["pad_top"])
+        if at is not None:
+            overlaps = [Overlap(output=out.index, input=x.index, offset=at)]
     return LayerCall(
         op=op, kernel=kernel, params_type=params_type, params=params, args=args,
         consts=[k for c in calls for k in c.consts], scratch=scratch,
