@@ -1,10 +1,16 @@
 """Filter compression against the int8 dsp kernels: single-layer models (pointwise CONV_2D,
 FULLY_CONNECTED) whose filters are int4-ranged, drawn from small palettes per output
-channel ("pal<n>": n random values per channel) or clustered ("clu<n>": n centroids per
-tensor, a batch-norm scale folded in per channel, quantized per channel), generated for cortex-m4 with --compress none and with the encoding, run under
+channel ("pal<n>": n random values per channel), clustered ("clu<n>": n centroids per
+tensor, a batch-norm scale folded in per channel, quantized per channel) or pruned
+("sp<z>": z % exact zeros, two whole zero channels; benchmarks/sparse_bench.py's layers),
+generated for cortex-m4 with --compress none and with the encoding, run under
 ../shared/tools/m4run: filter bytes stored / int8 and cycles / int8 cycles.
 
-    python3 benchmarks/compress_bench.py [--cases NAME,...] [--named]
+    python3 benchmarks/compress_bench.py [--cases NAME,...] [--named] [--json FILE]
+                                         [--markdown benchmarks/COMPRESSION.md]
+
+The table it prints (and writes with --markdown) is the issue's goals table for these
+models; `benchmarks/COMPRESSION.md` is written by it, never by hand.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from codegen.frontend.tflite_writer import ModelWriter  # noqa: E402
 from tests.conv_models import ConvCase, add_layer  # noqa: E402
 from tests.test_compress import draw, set_filter  # noqa: E402
 from tests.test_dsp_kernels import add_fc  # noqa: E402
+from benchmarks import sparse_bench  # noqa: E402
 
 # name: (layer, filter kind (tests/test_compress.py draw), encoding)
 CASES = {
@@ -36,9 +43,16 @@ for _d in (16, 64, 256):
     for _kind, _enc in (("int4", "int4"), ("pal16", "palette"), ("pal4", "palette"),
                         ("clu16", "palette"), ("clu4", "palette")):
         CASES[f"{_kind}-1x1-d{_d}"] = (("conv", 12, 12, _d, 64), _kind, _enc)
+for _name, _kind, _shape in sparse_bench.LAYERS:
+    CASES[f"sp80-{_name}"] = ((_kind, *_shape), "sp80", "sparse")
+# what each kind of filter must reach (issue 14): bytes, cycles against int8
+GOALS = {"int4": (0.55, 1.15), "pal16": (0.55, 1.25), "clu16": (0.55, 1.25),
+         "pal4": (0.30, 1.25), "clu4": (0.30, 1.25), "sp80": (0.40, 1.0)}
 
 
 def layer_model(layer, kind: str, seed: str) -> bytes:
+    if kind == "sp80":
+        return sparse_bench.layer_model(layer[0], layer[1:], 0.8, zlib.crc32(seed.encode()))[0]
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
     m = ModelWriter()
     if layer[0] == "conv":
@@ -52,33 +66,80 @@ def layer_model(layer, kind: str, seed: str) -> bytes:
     return m.build()
 
 
+def measure(name: str, work: Path) -> dict:
+    """One case: the layer with its filter int8 and with the encoding (as --compress-layer
+    0=ENC), filter bytes from tinygen.json, cycles from m4run."""
+    layer, kind, enc = CASES[name]
+    path = work / f"{name}.tflite"
+    path.write_bytes(layer_model(layer, kind, name))
+    base = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
+    comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=(enc,),
+                 op_by_op=False)
+    man = json.loads((work / "c" / "whole" / "project" / "tinygen.json").read_text())
+    f = man["layers"][0].get("filter") or {}
+    stored, int8 = f.get("bytes_stored"), f.get("bytes_int8")
+    goal = GOALS[kind]
+    row = dict(case=name, kind=kind, encoding=f.get("label") or "int8 (kept)",
+               kernel=man["layers"][0].get("kernel"), bytes_stored=stored, bytes_int8=int8,
+               cycles_int8=base["cycles"], cycles=comp["cycles"],
+               bytes_goal=goal[0], cycles_goal=goal[1])
+    row["bytes_ratio"] = stored / int8 if stored and int8 else 1.0
+    row["cycles_ratio"] = comp["cycles"] / base["cycles"]
+    return row
+
+
+def table(rows: list[dict]) -> list[str]:
+    lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | cycles int8 | "
+             "cycles | cycles ratio (goal) |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ok_b = "ok" if r["bytes_ratio"] <= r["bytes_goal"] else "over"
+        ok_c = "ok" if r["cycles_ratio"] <= r["cycles_goal"] else "over"
+        lines.append(f"| {r['case']} | {r['encoding']} | `{r['kernel']}` | "
+                     f"{r['bytes_stored'] or r['bytes_int8']} / {r['bytes_int8']} | "
+                     f"{r['bytes_ratio']:.3f}x (<= {r['bytes_goal']}, {ok_b}) | "
+                     f"{r['cycles_int8']:,} | {r['cycles']:,} | "
+                     f"{r['cycles_ratio']:.3f}x (<= {r['cycles_goal']}, {ok_c}) |")
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cases", default=",".join(CASES))
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated case names "
+                    "(default: all: " + ", ".join(CASES) + ")")
     ap.add_argument("--named", action="store_true",
                     help="run the compressed kernels even where --compress auto keeps the "
                          "int8 filter (as --compress-layer N=ENC does)")
+    ap.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    ap.add_argument("--markdown", metavar="FILE",
+                    help="write the table as Markdown (benchmarks/COMPRESSION.md)")
     args = ap.parse_args(argv)
     if args.named:
         import codegen.lowering.compressed_support as cs
         cs.AUTO_MAX_RATIO = {k: float("inf") for k in cs.AUTO_MAX_RATIO}
-    print("| case | encoding | filter bytes | cycles int8 | cycles | bytes ratio | cycles ratio |")
-    print("|---|---|---|---|---|---|---|")
+    rows = []
+    head = table([])
+    print("\n".join(head), flush=True)
     for name in args.cases.split(","):
-        layer, kind, enc = CASES[name]
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / f"{name}.tflite"
-            path.write_bytes(layer_model(layer, kind, name))
-            base = bench(path, "dsp", None, Path(tmp) / "int8", per_layer=False)
-            comp = bench(path, "dsp", None, Path(tmp) / "c", per_layer=False,
-                         compress=(enc,))
-            man = json.loads((Path(tmp) / "c" / "whole" / "project" /
-                              "tinygen.json").read_text())
-            f = man["layers"][0].get("filter") or {}
-        print(f"| {name} | {f.get('label')} | {f.get('bytes_stored')} / {f.get('bytes_int8')} "
-              f"| {base['cycles']:,} | {comp['cycles']:,} | "
-              f"{f.get('bytes_stored', 0) / max(f.get('bytes_int8', 1), 1):.3f}x | "
-              f"{comp['cycles'] / base['cycles']:.3f}x |", flush=True)
+            rows.append(measure(name, Path(tmp)))
+        print(table(rows[-1:])[-1], flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+    if args.markdown:
+        argv_text = " ".join(sys.argv[1:] if argv is None else argv)
+        Path(args.markdown).write_text("\n".join([
+            "# Filter compression on the emulated Cortex-M4", "",
+            f"Written by `python3 benchmarks/compress_bench.py {argv_text}` (do not edit: "
+            "rerun it). Each case is one layer (FULLY_CONNECTED `fc<batches>x<depth>x<units>` "
+            "or pointwise CONV_2D, 12x12 pixels and 64 output channels unless named), "
+            "generated for cortex-m4 with the filter int8 and with the encoding "
+            "(`--compress ENC`: where `auto` would keep int8 the row says so), on the dsp "
+            "kernels; filter bytes as stored (indices, tables, references and sparse "
+            "entries included) against int8; modelled cycles of one inference "
+            "(`../shared/tools/m4run`). Kinds: `int4` values in [-8, 7]; `pal<n>` n random "
+            "values per output channel; `clu<n>` n clusters per tensor, a per-channel "
+            "batch-norm scale folded in and per-channel quantization; `sp80` 80 % exact "
+            "zeros (two whole zero channels). Goals: issue 14.", "", *table(rows), ""]))
     return 0
 
 

@@ -94,9 +94,9 @@ def main() -> int:
                 enc = choose(wv, 0, ("sparse",), forced=True)
                 auto = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
                 chosen = auto.program.layers[0]
-                int8 = bench(path, "dsp", None, work / "int8", per_layer=False)
+                int8 = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
                 sp = bench(path, "dsp", None, work / "sparse", per_layer=False,
-                           layer_compress={0: ("sparse",)})
+                           layer_compress={0: ("sparse",)}, op_by_op=False)
                 rows.append(dict(layer=name, zeros=z, real_zeros=float(np.mean(wv == 0)),
                                  int8_bytes=enc.before, sparse_bytes=enc.after,
                                  int8_cycles=int8["cycles"], sparse_cycles=sp["cycles"],

@@ -425,3 +425,22 @@ def test_io_in_arena_places_inputs_and_outputs():
     # without the option nothing of the caller's is in the arena
     plan = plan_memory(g, calls, _UnionFind(), alignment=4)
     assert plan.io_offsets == {} and not plan.overlaps and plan.arena_bytes == 100
+
+
+def test_many_overlap_candidates_plan_three_times(monkeypatch):
+    """Past SEARCH_MAX candidates (unrolled recurrent models) choose_overlaps compares
+    three plans only (none, every candidate, those keeping their input's extent) and
+    still finds the chain's in-place plan."""
+    from codegen.planning import memory
+    from codegen.planning.memory import _UnionFind, plan_memory
+
+    n = memory.SEARCH_MAX + 10
+    g = _sized_graph([64] * (n + 3), [0], [n + 2])
+    calls = [_call(0, "A", [0], [1])] + [_inplace(k, [k], [k + 1]) for k in range(1, n + 1)] + \
+        [_call(n + 1, "B", [n + 1], [n + 2])]
+    plans = []
+    real = memory.plan_groups
+    monkeypatch.setattr(memory, "plan_groups", lambda *a: plans.append(a) or real(*a))
+    plan = plan_memory(g, calls, _UnionFind(), alignment=4)
+    assert len(plans) <= 3 + 1           # the three compared (+ at most one for the result)
+    assert len(plan.overlaps) == n and plan.arena_bytes == 64

@@ -285,6 +285,9 @@ def plan_groups(intervals: list[Interval], scratch: list[Interval], granted: lis
     return offsets, total
 
 
+SEARCH_MAX = 48     # candidates choose_overlaps searches one by one; more: three plans
+
+
 def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
                     candidates: list[Granted], alignment: int
                     ) -> tuple[list[Granted], dict[object, int], int]:
@@ -296,8 +299,14 @@ def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
     every candidate (the first one per input and output), dropping each in turn when the
     arena shrinks.  Then single additions and removals while one shrinks it.  The result is
     never above the plan without overlaps (a wide output trailing a narrow input, or a
-    chain whose shape fits badly among the other buffers, is left out)."""
+    chain whose shape fits badly among the other buffers, is left out).
+
+    With more than SEARCH_MAX candidates (unrolled recurrent models have hundreds, and a
+    plan of their ~1,000 buffers takes about a second) only three plans are compared:
+    none, every candidate (the first one per input and output), and those that keep their
+    input's extent (offset + output bytes = input bytes, which never widens a group)."""
     memo: dict[tuple, tuple[dict[object, int], int]] = {}
+    sizes = {iv.key[1]: iv.size for iv in intervals}
 
     def plan(chosen: list[Granted]) -> tuple[dict[object, int], int]:
         key = tuple(chosen)
@@ -313,6 +322,16 @@ def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
     def ordered(chosen) -> list[Granted]:
         return [c for c in candidates if c in chosen]
 
+    if len(candidates) > SEARCH_MAX:
+        every: list[Granted] = []
+        for c in candidates:
+            if valid(every + [c]):
+                every.append(c)
+        keeps = [c for c in every if c.offset >= 0 and
+                 c.offset + sizes.get(c.output, 0) == sizes.get(c.input, -1)]
+        best = min(([], keeps, every), key=lambda ch: plan(ch)[1])
+        offsets, total = plan(best)
+        return best, offsets, total
     forward: list[Granted] = []
     total = plan(forward)[1]
     for c in candidates:
