@@ -428,13 +428,14 @@ def test_io_in_arena_places_inputs_and_outputs():
 
 
 def test_many_overlap_candidates_plan_three_times(monkeypatch):
-    """Past SEARCH_MAX candidates (unrolled recurrent models) choose_overlaps compares
-    three plans only (none, every candidate, those keeping their input's extent) and
-    still finds the chain's in-place plan."""
+    """Past SEARCH_WORK (unrolled recurrent models) choose_overlaps compares three plans
+    only (none, every candidate, those keeping their input's extent) and still finds the
+    chain's in-place plan."""
     from codegen.planning import memory
     from codegen.planning.memory import _UnionFind, plan_memory
 
-    n = memory.SEARCH_MAX + 10
+    n = 60
+    monkeypatch.setattr(memory, "SEARCH_WORK", n * n * n // 2)
     g = _sized_graph([64] * (n + 3), [0], [n + 2])
     calls = [_call(0, "A", [0], [1])] + [_inplace(k, [k], [k + 1]) for k in range(1, n + 1)] + \
         [_call(n + 1, "B", [n + 1], [n + 2])]

@@ -285,7 +285,9 @@ def plan_groups(intervals: list[Interval], scratch: list[Interval], granted: lis
     return offsets, total
 
 
-SEARCH_MAX = 48     # candidates choose_overlaps searches one by one; more: three plans
+# choose_overlaps searches candidates one by one while candidates x buffers^2 (a plan is
+# about quadratic in the buffers) stays under this; past it, three plans
+SEARCH_WORK = 8_000_000
 
 
 def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
@@ -301,10 +303,11 @@ def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
     never above the plan without overlaps (a wide output trailing a narrow input, or a
     chain whose shape fits badly among the other buffers, is left out).
 
-    With more than SEARCH_MAX candidates (unrolled recurrent models have hundreds, and a
-    plan of their ~1,000 buffers takes about a second) only three plans are compared:
-    none, every candidate (the first one per input and output), and those that keep their
-    input's extent (offset + output bytes = input bytes, which never widens a group)."""
+    Where that search would be too long (SEARCH_WORK: unrolled recurrent models have
+    hundreds of candidates, and a plan of their ~1,000 buffers takes about a second) only
+    three plans are compared: none, every candidate (the first one per input and output),
+    and those that keep their input's extent (offset + output bytes = input bytes, which
+    never widens a group)."""
     memo: dict[tuple, tuple[dict[object, int], int]] = {}
     sizes = {iv.key[1]: iv.size for iv in intervals}
 
@@ -322,7 +325,7 @@ def choose_overlaps(intervals: list[Interval], scratch: list[Interval],
     def ordered(chosen) -> list[Granted]:
         return [c for c in candidates if c in chosen]
 
-    if len(candidates) > SEARCH_MAX:
+    if len(candidates) * (len(intervals) + len(scratch)) ** 2 > SEARCH_WORK:
         every: list[Granted] = []
         for c in candidates:
             if valid(every + [c]):
