@@ -13,13 +13,9 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from codegen.cmsis_nn.common import ARCHS, CmsisNNError
 from codegen.hostcc import find_cc
-
-if TYPE_CHECKING:                      # only for annotations: the package imports this module
-    from codegen.cmsis_nn import CmsisNN
 
 SHIM = Path(__file__).resolve().parent / "buffer_sizes.c"
 
@@ -80,8 +76,9 @@ def _field(params: dict, dotted: str) -> int:
     return int(value)
 
 
-def _library(lib: "CmsisNN", arch: str):
-    """(ffi, dlopen'ed shim) for `lib` on code path `arch`, compiled on first use."""
+def _library(lib, arch: str):
+    """(ffi, dlopen'ed shim) for `lib` (a codegen.cmsis_nn.CmsisNN: not imported here,
+    the package imports this module) on code path `arch`, compiled on first use."""
     import cffi  # lazily (heavy): only CMSIS-NN layers need the shim
 
     key = (str(lib.root), lib.revision, arch)
@@ -106,7 +103,7 @@ def _library(lib: "CmsisNN", arch: str):
         return ffi, handle
 
 
-def buffer_size(lib: "CmsisNN", arch: str, kernel: str, *args) -> int:
+def buffer_size(lib, arch: str, kernel: str, *args) -> int:
     """Scratch bytes CMSIS-NN's `kernel` asks for on code path `arch` ('c', 'dsp', 'mve').
 
     args follow the kernel's get_buffer_size: params structs as dicts of their fields (nested
