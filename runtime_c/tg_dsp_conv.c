@@ -69,6 +69,31 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
     }
 }
 
+/* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
+ * memcpy costs more than it copies there). */
+TG_INLINE void tg_dsp_conv_copy(int8_t *dst, const int8_t *src, size_t n)
+{
+    if (n >= 16) {
+        memcpy(dst, src, n);
+    } else {
+        for (; n > 0; --n) {
+            *dst++ = *src++;
+        }
+    }
+}
+
+/* n bytes of zp at dst. */
+TG_INLINE void tg_dsp_conv_fill(int8_t *dst, int8_t zp, size_t n)
+{
+    if (n >= 16) {
+        memset(dst, zp, n);
+    } else {
+        for (; n > 0; --n) {
+            *dst++ = zp;
+        }
+    }
+}
+
 /* An output pixel: its image and the input position of its window's top left tap. */
 typedef struct {
     const int8_t *image;
@@ -131,6 +156,17 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
                 const int8_t *src = stage;
                 if (contiguous) {
                     src = row + (size_t)x0 * depth;
+                } else if (p->dilation_width == 1) {
+                    /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
+                    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
+                    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width),
+                                              lo);
+                    tg_dsp_conv_fill(stage, zp, (size_t)lo * depth);
+                    tg_dsp_conv_copy(stage + (size_t)lo * depth,
+                                     row + (size_t)(x0 + lo) * depth,
+                                     (size_t)(hi - lo) * depth);
+                    tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
+                                     (size_t)(p->filter_width - hi) * depth);
                 } else {
                     tg_dsp_conv_gather_row(p, row, x0, zp, stage);
                 }
@@ -313,6 +349,128 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 }
 #endif
 
+/* The channel pairs of full-range layers (quant rows, post 0) in the Thumb-2 assembly below
+ * with GCC on Arm cores with the DSP extension; the C passes everywhere else (and with
+ * -DTG_DSP_CONV_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_CONV_NO_ASM)
+#define TG_DSP_CONV_ASM 1
+#else
+#define TG_DSP_CONV_ASM 0
+#endif
+
+#if TG_DSP_CONV_ASM
+/*
+ * Every whole channel pair of a pixel pair in one call: the same products (tg_dsp_conv_block:
+ * the sums wrap modulo 2^32 in any order) and requantization (tg_dsp_conv_rq4_store) as the
+ * C passes, so the same bits, with the 14 live values of a block (4 sums, 4 column words, 2
+ * weight words, a temporary, the column and weight pointers, the column's end) in r0-r12
+ * and lr, and the pass's state in a stack frame.  One block (19 cycles for 16 MACs): the
+ * column words and both weight words in one run of loads, then per weight word SXTB16 and
+ * SXTB16 ROR #8 for 4 SMLAD.  2 blocks a loop pass (an odd count enters the first pass at
+ * its second block), ended by comparing the column pointer with the end.
+ *
+ * Its argument: 10 words, copied to the stack: 0 the column less 16 bytes for an odd block
+ * count, 4 the column's end, 8 weights, 12 biases (advanced), 16 quant rows (advanced), 20
+ * quant step in bytes, 24 pixel 0's output (advanced), 28 pixel 1's output less pixel 0's,
+ * 32 channel pairs (counted down, >= 1), 36 8 for an odd block count (the weights' step
+ * back), else 0.
+ */
+void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
+
+/* one block at column byte offset X (r4) and weight byte offset W (r5) */
+#define TG_C_BLOCK(X, W)                                                \
+    "ldr     r6, [r4, #" X "]\n\t"                                      \
+    "ldr     r7, [r4, #" X "+4]\n\t"                                    \
+    "ldr     r8, [r4, #" X "+8]\n\t"                                    \
+    "ldr     r9, [r4, #" X "+12]\n\t"                                   \
+    "ldr     r10, [r5, #" W "]\n\t"                                     \
+    "ldr     r11, [r5, #" W "+4]\n\t"                                   \
+    "sxtb16  r12, r10\n\t"                                              \
+    "smlad   r0, r6, r12, r0\n\t"                                       \
+    "smlad   r2, r8, r12, r2\n\t"                                       \
+    "sxtb16  r12, r10, ror #8\n\t"                                      \
+    "smlad   r0, r7, r12, r0\n\t"                                       \
+    "smlad   r2, r9, r12, r2\n\t"                                       \
+    "sxtb16  r12, r11\n\t"                                              \
+    "smlad   r1, r6, r12, r1\n\t"                                       \
+    "smlad   r3, r8, r12, r3\n\t"                                       \
+    "sxtb16  r12, r11, ror #8\n\t"                                      \
+    "smlad   r1, r7, r12, r1\n\t"                                       \
+    "smlad   r3, r9, r12, r3\n\t"
+
+/* sum A requantized (tg_dsp_requantize_hm: m r7, s r8, half r9) and stored at DST */
+#define TG_C_OUT(A, DST)                                                \
+    "smmlar  lr, " A ", r7, " A "\n\t"                                  \
+    "add     lr, lr, " A ", asr #31\n\t"                                \
+    "add     lr, lr, r9\n\t"                                            \
+    "asr     lr, lr, r8\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, " DST "\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_conv_2x2_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_conv_2x2_thumb2\n\t"
+    ".type   tg_dsp_conv_2x2_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_conv_2x2_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldm     r0, {r1-r10}\n\t"
+    "push    {r1-r10}\n\t"
+    "ldr     r5, [sp, #8]\n"                /* weights */
+    ".Ltg_c_pass:\n\t"
+    "ldr     r12, [sp, #12]\n\t"            /* biases */
+    "ldm     r12!, {r0, r1}\n\t"
+    "str     r12, [sp, #12]\n\t"
+    "mov     r2, r0\n\t"
+    "mov     r3, r1\n\t"
+    "ldr     r4, [sp, #0]\n\t"
+    "ldr     lr, [sp, #4]\n\t"
+    "ldr     r12, [sp, #36]\n\t"
+    "cmp     r12, #0\n\t"
+    "sub     r5, r5, r12\n\t"
+    "bne     2f\n"
+    "1:\n\t"
+    TG_C_BLOCK("0", "0")
+    "2:\n\t"
+    TG_C_BLOCK("16", "8")
+    "add     r4, r4, #32\n\t"
+    "add     r5, r5, #16\n\t"
+    "cmp     r4, lr\n\t"
+    "bne     1b\n\t"
+    "ldr     r6, [sp, #16]\n\t"             /* quant rows */
+    "ldr     r10, [sp, #20]\n\t"
+    "ldr     r11, [sp, #24]\n\t"            /* pixel 0's output */
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r7, [r6]\n\t"
+    "ldr     r8, [r6, #4]\n\t"
+    "ldr     r9, [r6, #8]\n\t"
+    "add     r12, r12, r11\n\t"             /* pixel 1's output */
+    TG_C_OUT("r0", "[r11]")
+    TG_C_OUT("r2", "[r12]")
+    "add     r6, r6, r10\n\t"
+    "ldr     r7, [r6]\n\t"
+    "ldr     r8, [r6, #4]\n\t"
+    "ldr     r9, [r6, #8]\n\t"
+    TG_C_OUT("r1", "[r11, #1]")
+    TG_C_OUT("r3", "[r12, #1]")
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r11, r11, #2\n\t"
+    "str     r11, [sp, #24]\n\t"
+    "ldr     r12, [sp, #32]\n\t"
+    "subs    r12, r12, #1\n\t"
+    "str     r12, [sp, #32]\n\t"
+    "bne     .Ltg_c_pass\n\t"
+    "add     sp, sp, #40\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
+    ".popsection");
+#endif /* TG_DSP_CONV_ASM */
+
 #if defined(__GNUC__) || defined(__clang__)
 /* a function of its own: inlined into the pixel loop it spills registers every pass */
 #define TG_DSP_CONV_NOINLINE __attribute__((noinline))
@@ -341,8 +499,29 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
     const int fast = full && post == 0;     /* tg_dsp_conv_rq4_store */
 #endif
-    int32_t c;
-    for (c = 0; c < channels; c += 2) {
+    int32_t c = 0;
+#if TG_DSP_CONV_ASM
+    if (quant && fast && channels >= 2) {
+        /* the whole pairs in the assembly; a last odd channel in the C below */
+        const int32_t odd = blocks & 1;
+        uint32_t f[10];
+        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)odd;
+        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
+        f[2] = (uint32_t)(uintptr_t)w;
+        f[3] = (uint32_t)(uintptr_t)bias;
+        f[4] = (uint32_t)(uintptr_t)quant;
+        f[5] = 4u * (uint32_t)quant_step;
+        f[6] = (uint32_t)(uintptr_t)out0;
+        f[7] = (uint32_t)(out1 - out0);
+        f[8] = (uint32_t)(channels >> 1);
+        f[9] = 8u * (uint32_t)odd;
+        tg_dsp_conv_2x2_thumb2(f);
+        c = channels & ~1;
+        w += (size_t)c * (size_t)p->depth4;
+        quant += c * quant_step;
+    }
+#endif
+    for (; c < channels; c += 2) {
         uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const int8_t *x = (const int8_t *)col;
