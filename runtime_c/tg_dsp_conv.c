@@ -185,6 +185,122 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
     }
 }
 
+/* What the column of a window inside the image needs, computed once a call. */
+typedef struct {
+    size_t row_bytes;       /* input_width * input_depth */
+    size_t step;            /* between the window's rows: dilation_height * row_bytes */
+    int32_t rows;           /* filter_height */
+    int32_t quads;          /* whole 4-value groups of a window row */
+    int32_t rest;           /* a window row's last values (row length % 4) */
+    uint32_t off2;          /* input_offset in both halves */
+    uint32_t zp4;           /* the input zero point in every byte */
+    int32_t x_max;          /* last x0 whose window ends inside the image */
+    int32_t y_max;          /* last y0 whose window ends inside the image */
+    int inside_ok;          /* dilation_width == 1: a window row is contiguous */
+} tg_dsp_conv_win_t;
+
+static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *win)
+{
+    const int32_t row_len = p->filter_width * p->input_depth;
+    win->row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
+    win->step = (size_t)p->dilation_height * win->row_bytes;
+    win->rows = p->filter_height;
+    win->quads = row_len >> 2;
+    win->rest = row_len & 3;
+    win->off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    win->zp4 = ((uint32_t)-p->input_offset & 0xFFu) * 0x01010101u;
+    win->x_max = p->input_width - p->filter_width;
+    win->y_max = p->input_height - 1 - (p->filter_height - 1) * p->dilation_height;
+    win->inside_ok = p->dilation_width == 1;
+}
+
+/*
+ * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
+ * without the staging: each row's whole blocks widened straight from the input, its last
+ * values packed into a word (little-endian, as tg_read_s8x4 reads them) that is widened
+ * to the tail blocks after the rows' blocks whenever it holds 4; a last partial word
+ * padded with the input zero point (meets zero weights).  Same column as
+ * tg_dsp_conv_im2col.
+ */
+static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t *src,
+                                      uint32_t *dst)
+{
+    const uint32_t off2 = win->off2;
+    const int32_t quads = win->quads, rest = win->rest;
+    int32_t rows = win->rows;
+    uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
+    uint32_t tw = 0;
+    int32_t bits = 0, fy, k;
+    if (rest == 0 && quads == 1) {
+        /* one block a row (kws's 10x4 filter on one channel): nothing else to do */
+        for (fy = win->rows; fy > 0; --fy) {
+            const uint32_t v = tg_read_s8x4(src);
+            dst[0] = tg_sxtab16(off2, v);
+            dst[1] = tg_sxtab16_ror8(off2, v);
+            dst += 4;
+            src += win->step;
+        }
+        return;
+    }
+    if (rest == 1 && quads == 2) {
+        /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
+        for (fy = win->rows; fy > 0; --fy) {
+            const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+            dst[0] = tg_sxtab16(off2, v);
+            dst[1] = tg_sxtab16_ror8(off2, v);
+            dst[4] = tg_sxtab16(off2, u);
+            dst[5] = tg_sxtab16_ror8(off2, u);
+            dst += 8;
+            tw |= (uint32_t)(uint8_t)src[8] << bits;
+            bits += 8;
+            if (bits == 32) {
+                tail[0] = tg_sxtab16(off2, tw);
+                tail[1] = tg_sxtab16_ror8(off2, tw);
+                tail += 4;
+                tw = 0;
+                bits = 0;
+            }
+            src += win->step;
+        }
+        rows = 0;       /* the rows are done: only the tail's last word below */
+    }
+    for (fy = rows; fy > 0; --fy) {
+        dst = tg_dsp_conv_widen(src, quads, dst, off2);
+        for (k = 0; k < rest; ++k) {
+            tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
+            bits += 8;
+            if (bits == 32) {
+                tail[0] = tg_sxtab16(off2, tw);
+                tail[1] = tg_sxtab16_ror8(off2, tw);
+                tail += 4;
+                tw = 0;
+                bits = 0;
+            }
+        }
+        src += win->step;
+    }
+    if (bits) {
+        tw |= win->zp4 << bits;
+        tail[0] = tg_sxtab16(off2, tw);
+        tail[1] = tg_sxtab16_ror8(off2, tw);
+    }
+}
+
+/* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
+ * the image, else tg_dsp_conv_im2col. */
+TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
+                                  const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
+{
+    /* (x_max and y_max are negative for a window larger than the image: rows by rows) */
+    if (win->inside_ok && at->x0 >= 0 && at->x0 <= win->x_max && at->y0 >= 0 &&
+        at->y0 <= win->y_max) {
+        tg_dsp_conv_im2col_inside(win, at->image + (size_t)at->y0 * win->row_bytes +
+                                  (size_t)at->x0 * (size_t)p->input_depth, dst);
+    } else {
+        tg_dsp_conv_im2col(p, at, dst, stage);
+    }
+}
+
 /*
  * MultiplyByQuantizedMultiplier, the output offset and the clamp.  The generator checks
  * that |acc| * 2^left < 2^30 for every accumulator the layer can produce and that the
@@ -607,18 +723,20 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     int8_t *stage = (int8_t *)(col + p->depth4);
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     tg_dsp_conv_pos_t at;
+    tg_dsp_conv_win_t win;
     int32_t n, ox = 0;
+    tg_dsp_conv_win(p, &win);
     at.image = input;
     at.y0 = -p->pad_top;
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
-        tg_dsp_conv_im2col(p, &at, col, stage);
+        tg_dsp_conv_column(p, &win, &at, col, stage);
         if (two) {
             tg_dsp_conv_next(p, &at, &ox);
         }
         /* a last odd pixel fills both slots */
-        tg_dsp_conv_im2col(p, &at, col + 2, stage);
+        tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         tg_dsp_conv_next(p, &at, &ox);
         tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
                              output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
