@@ -594,11 +594,12 @@ __asm__(
 #define TG_DSP_CONV_NOINLINE
 #endif
 
-/* Every output channel of the pixel pair whose columns are at col, into out0 and out1
- * (the same pixel twice for a last odd one: then out1 == out0, written twice alike). */
+/* The output channels from `first` (even) of the pixel pair whose columns are at col, into
+ * out0 and out1 (the same pixel twice for a last odd one: then out1 == out0, written twice
+ * alike). */
 static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p,
                                                       const uint32_t *col, int8_t *out0,
-                                                      int8_t *out1)
+                                                      int8_t *out1, int32_t first)
 {
     /* everything from p in locals: the int8 stores below may alias it for the compiler */
     const int32_t blocks = p->depth4 >> 2;
@@ -615,28 +616,16 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
     const int fast = full && post == 0;     /* tg_dsp_conv_rq4_store */
 #endif
-    int32_t c = 0;
-#if TG_DSP_CONV_ASM
-    if (quant && fast && channels >= 2) {
-        /* the whole pairs in the assembly; a last odd channel in the C below */
-        const int32_t odd = blocks & 1;
-        uint32_t f[10];
-        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)odd;
-        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
-        f[2] = (uint32_t)(uintptr_t)w;
-        f[3] = (uint32_t)(uintptr_t)bias;
-        f[4] = (uint32_t)(uintptr_t)quant;
-        f[5] = 4u * (uint32_t)quant_step;
-        f[6] = (uint32_t)(uintptr_t)out0;
-        f[7] = (uint32_t)(out1 - out0);
-        f[8] = (uint32_t)(channels >> 1);
-        f[9] = 8u * (uint32_t)odd;
-        tg_dsp_conv_2x2_thumb2(f);
-        c = channels & ~1;
+    int32_t c = first;
+    if (c > 0) {            /* (multiplier and shift are NULL with quant rows) */
         w += (size_t)c * (size_t)p->depth4;
-        quant += c * quant_step;
+        if (quant) {
+            quant += c * quant_step;
+        } else {
+            mult += c * step;
+            shift += c * step;
+        }
     }
-#endif
     for (; c < channels; c += 2) {
         uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
@@ -725,6 +714,24 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     tg_dsp_conv_pos_t at;
     tg_dsp_conv_win_t win;
     int32_t n, ox = 0;
+    int32_t first = 0;      /* the channels before it in the assembly */
+#if TG_DSP_CONV_ASM
+    uint32_t f[10];         /* tg_dsp_conv_2x2_thumb2's argument */
+    const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
+                          p->post == 0 && p->output_depth >= 2;
+    if (asm_pairs) {
+        const int32_t blocks = p->depth4 >> 2, odd = blocks & 1;
+        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)odd;
+        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
+        f[2] = (uint32_t)(uintptr_t)p->weights;
+        f[3] = (uint32_t)(uintptr_t)p->bias;
+        f[4] = (uint32_t)(uintptr_t)p->quant;
+        f[5] = 4u * (uint32_t)p->quant_step;
+        f[8] = (uint32_t)(p->output_depth >> 1);
+        f[9] = 8u * (uint32_t)odd;
+        first = p->output_depth & ~1;
+    }
+#endif
     tg_dsp_conv_win(p, &win);
     at.image = input;
     at.y0 = -p->pad_top;
@@ -738,7 +745,19 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
         /* a last odd pixel fills both slots */
         tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         tg_dsp_conv_next(p, &at, &ox);
-        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
-                             output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
+        {
+            int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
+            int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;
+#if TG_DSP_CONV_ASM
+            if (asm_pairs) {
+                f[6] = (uint32_t)(uintptr_t)out0;
+                f[7] = (uint32_t)(out1 - out0);
+                tg_dsp_conv_2x2_thumb2(f);
+            }
+#endif
+            if (first < p->output_depth) {
+                tg_dsp_conv_channels(p, col, out0, out1, first);
+            }
+        }
     }
 }
