@@ -483,25 +483,28 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * weight words, a temporary, the column and weight pointers, the column's end) in r0-r12
  * and lr, and the pass's state in a stack frame.  One block (19 cycles for 16 MACs): the
  * column words and both weight words in one run of loads, then per weight word SXTB16 and
- * SXTB16 ROR #8 for 4 SMLAD.  2 blocks a loop pass (an odd count enters the first pass at
- * its second block), ended by comparing the column pointer with the end.
+ * SXTB16 ROR #8 for 4 SMLAD, every instruction in its 32-bit encoding (72 bytes a block).
+ * 16 blocks a loop pass, ended by comparing the column pointer with the end; the first pass
+ * skips (-blocks) & 15 blocks by branching into the body that many blocks in, with both
+ * pointers moved back as far, so a first layer's few blocks run without a loop.
  *
- * Its argument: 10 words, copied to the stack: 0 the column less 16 bytes for an odd block
- * count, 4 the column's end, 8 weights, 12 biases (advanced), 16 quant rows (advanced), 20
- * quant step in bytes, 24 pixel 0's output (advanced), 28 pixel 1's output less pixel 0's,
- * 32 channel pairs (counted down, >= 1), 36 8 for an odd block count (the weights' step
- * back), else 0.
+ * Its argument: 11 words, copied to the stack: 0 the column less 16 bytes a skipped block, 4
+ * the column's end, 8 weights, 12 biases (advanced), 16 quant rows (advanced), 20 quant
+ * step in bytes, 24 pixel 0's output (advanced), 28 pixel 1's output less pixel 0's, 32
+ * channel pairs (counted down, >= 1), 36 8 bytes a skipped block (the weights' step back),
+ * 40 72 bytes a skipped block + 1 (the entry, a Thumb address, from the body's start).
  */
+#define TG_DSP_CONV_BLOCK_BYTES 72u
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
 
 /* one block at column byte offset X (r4) and weight byte offset W (r5) */
 #define TG_C_BLOCK(X, W)                                                \
-    "ldr     r6, [r4, #" X "]\n\t"                                      \
-    "ldr     r7, [r4, #" X "+4]\n\t"                                    \
-    "ldr     r8, [r4, #" X "+8]\n\t"                                    \
-    "ldr     r9, [r4, #" X "+12]\n\t"                                   \
-    "ldr     r10, [r5, #" W "]\n\t"                                     \
-    "ldr     r11, [r5, #" W "+4]\n\t"                                   \
+    "ldr.w   r6, [r4, #" X "]\n\t"                                      \
+    "ldr.w   r7, [r4, #" X "+4]\n\t"                                    \
+    "ldr.w   r8, [r4, #" X "+8]\n\t"                                    \
+    "ldr.w   r9, [r4, #" X "+12]\n\t"                                   \
+    "ldr.w   r10, [r5, #" W "]\n\t"                                     \
+    "ldr.w   r11, [r5, #" W "+4]\n\t"                                   \
     "sxtb16  r12, r10\n\t"                                              \
     "smlad   r0, r6, r12, r0\n\t"                                       \
     "smlad   r2, r8, r12, r2\n\t"                                       \
@@ -514,6 +517,10 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "sxtb16  r12, r11, ror #8\n\t"                                      \
     "smlad   r1, r7, r12, r1\n\t"                                       \
     "smlad   r3, r9, r12, r3\n\t"
+
+/* 4 blocks from block N (decimal strings of 16 N and 8 N) */
+#define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
+    TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
 
 /* sum A requantized (tg_dsp_requantize_hm: m r7, s r8, half r9) and stored at DST */
 #define TG_C_OUT(A, DST)                                                \
@@ -534,8 +541,8 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_conv_2x2_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "ldm     r0, {r1-r10}\n\t"
-    "push    {r1-r10}\n\t"
+    "ldm     r0, {r1-r11}\n\t"
+    "push    {r1-r11}\n\t"
     "ldr     r5, [sp, #8]\n"                /* weights */
     ".Ltg_c_pass:\n\t"
     "ldr     r12, [sp, #12]\n\t"            /* biases */
@@ -546,17 +553,21 @@ __asm__(
     "ldr     r4, [sp, #0]\n\t"
     "ldr     lr, [sp, #4]\n\t"
     "ldr     r12, [sp, #36]\n\t"
-    "cmp     r12, #0\n\t"
+    "ldr     r6, [sp, #40]\n\t"
     "sub     r5, r5, r12\n\t"
-    "bne     2f\n"
-    "1:\n\t"
-    TG_C_BLOCK("0", "0")
-    "2:\n\t"
-    TG_C_BLOCK("16", "8")
-    "add     r4, r4, #32\n\t"
-    "add     r5, r5, #16\n\t"
+    "adr     r12, .Ltg_c_body\n\t"
+    "add     r12, r12, r6\n\t"
+    "bx      r12\n\t"
+    ".p2align 2\n"
+    ".Ltg_c_body:\n\t"
+    TG_C_BLOCK4("0", "16", "32", "48", "0", "8", "16", "24")
+    TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
+    TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
+    TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
+    "add     r4, r4, #256\n\t"
+    "add     r5, r5, #128\n\t"
     "cmp     r4, lr\n\t"
-    "bne     1b\n\t"
+    "bne     .Ltg_c_body\n\t"
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
     "ldr     r10, [sp, #20]\n\t"
     "ldr     r11, [sp, #24]\n\t"            /* pixel 0's output */
@@ -581,7 +592,7 @@ __asm__(
     "subs    r12, r12, #1\n\t"
     "str     r12, [sp, #32]\n\t"
     "bne     .Ltg_c_pass\n\t"
-    "add     sp, sp, #40\n\t"
+    "add     sp, sp, #44\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
     ".popsection");
@@ -716,19 +727,20 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     int32_t n, ox = 0;
     int32_t first = 0;      /* the channels before it in the assembly */
 #if TG_DSP_CONV_ASM
-    uint32_t f[10];         /* tg_dsp_conv_2x2_thumb2's argument */
+    uint32_t f[11];         /* tg_dsp_conv_2x2_thumb2's argument */
     const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
-        const int32_t blocks = p->depth4 >> 2, odd = blocks & 1;
-        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)odd;
+        const int32_t blocks = p->depth4 >> 2, skip = -blocks & 15;
+        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
         f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
         f[2] = (uint32_t)(uintptr_t)p->weights;
         f[3] = (uint32_t)(uintptr_t)p->bias;
         f[4] = (uint32_t)(uintptr_t)p->quant;
         f[5] = 4u * (uint32_t)p->quant_step;
         f[8] = (uint32_t)(p->output_depth >> 1);
-        f[9] = 8u * (uint32_t)odd;
+        f[9] = 8u * (uint32_t)skip;
+        f[10] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
         first = p->output_depth & ~1;
     }
 #endif

@@ -38,6 +38,11 @@ SMALL_CASES = [
     # kws's first layer, smaller: 10x4 on one channel, stride 2, 64 channels
     ConvCase(in_h=15, in_w=10, in_d=1, out_d=64, k_h=10, k_w=4, stride=(2, 2), padding=SAME,
              act="RELU", out_zp=-128),
+    # the assembly's loop: 18 blocks (a first pass skipping 14, then a whole one), 16 blocks
+    # (one whole pass, none skipped)
+    ConvCase(in_h=5, in_w=6, in_d=8, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
+             out_zp=-128),
+    ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=2, k_w=2, padding=VALID, act="NONE"),
 ]
 
 
@@ -52,9 +57,10 @@ def test_first_layer_shapes_bit_exact_on_host(tmp_path):
     calls = [layer.call for layer in res.gen.program.layers]
     assert [c.kernel for c in calls] == ["tg_dsp_conv_s8"] * len(SMALL_CASES)
     # the assembly's cases on the Cortex-M4: full-range layers, odd and even channel counts
-    assert _full_range(calls) >= 4
+    assert _full_range(calls) >= 6
     assert {c.params["output_depth"] % 2 for c in calls} == {0, 1}
     assert {(c.params["depth4"] // 4) % 2 for c in calls} == {0, 1}
+    assert {16, 18} <= {c.params["depth4"] // 4 for c in calls}
 
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
