@@ -197,6 +197,7 @@ typedef struct {
     int32_t x_max;          /* last x0 whose window ends inside the image */
     int32_t y_max;          /* last y0 whose window ends inside the image */
     int inside_ok;          /* dilation_width == 1: a window row is contiguous */
+    int rows3x9;            /* 3 rows of 9 values (3x3 filters on 3 channels) */
 } tg_dsp_conv_win_t;
 
 static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *win)
@@ -212,6 +213,37 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
     win->x_max = p->input_width - p->filter_width;
     win->y_max = p->input_height - 1 - (p->filter_height - 1) * p->dilation_height;
     win->inside_ok = p->dilation_width == 1;
+    win->rows3x9 = p->filter_height == 3 && row_len == 9;
+}
+
+/* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
+ * 2 blocks of each row, then the tail block of the rows' last values and the zero point,
+ * as tg_dsp_conv_im2col_inside makes it, without a loop. */
+static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2,
+                                   uint32_t zp4, uint32_t *dst)
+{
+    const int8_t *const r1 = src + step, *const r2 = r1 + step;
+    uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+    dst[0] = tg_sxtab16(off2, v);
+    dst[1] = tg_sxtab16_ror8(off2, v);
+    dst[4] = tg_sxtab16(off2, u);
+    dst[5] = tg_sxtab16_ror8(off2, u);
+    v = tg_read_s8x4(r1);
+    u = tg_read_s8x4(r1 + 4);
+    dst[8] = tg_sxtab16(off2, v);
+    dst[9] = tg_sxtab16_ror8(off2, v);
+    dst[12] = tg_sxtab16(off2, u);
+    dst[13] = tg_sxtab16_ror8(off2, u);
+    v = tg_read_s8x4(r2);
+    u = tg_read_s8x4(r2 + 4);
+    dst[16] = tg_sxtab16(off2, v);
+    dst[17] = tg_sxtab16_ror8(off2, v);
+    dst[20] = tg_sxtab16(off2, u);
+    dst[21] = tg_sxtab16_ror8(off2, u);
+    v = (uint32_t)(uint8_t)src[8] | (uint32_t)(uint8_t)r1[8] << 8 |
+        (uint32_t)(uint8_t)r2[8] << 16 | (zp4 & 0xFF000000u);
+    dst[24] = tg_sxtab16(off2, v);
+    dst[25] = tg_sxtab16_ror8(off2, v);
 }
 
 /*
@@ -294,8 +326,13 @@ TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_co
     /* (x_max and y_max are negative for a window larger than the image: rows by rows) */
     if (win->inside_ok && at->x0 >= 0 && at->x0 <= win->x_max && at->y0 >= 0 &&
         at->y0 <= win->y_max) {
-        tg_dsp_conv_im2col_inside(win, at->image + (size_t)at->y0 * win->row_bytes +
-                                  (size_t)at->x0 * (size_t)p->input_depth, dst);
+        const int8_t *const src = at->image + (size_t)at->y0 * win->row_bytes +
+                                  (size_t)at->x0 * (size_t)p->input_depth;
+        if (win->rows3x9) {
+            tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
+        } else {
+            tg_dsp_conv_im2col_inside(win, src, dst);
+        }
     } else {
         tg_dsp_conv_im2col(p, at, dst, stage);
     }
