@@ -15,7 +15,11 @@
  * Where the generator proved it equal (`quant`, codegen/lowering/conv/dsp_im2col.py
  * short_quant), the pass's four outputs are requantized by tg_dsp_requantize_hm from
  * per-channel rows (M', s, half), in asm on Arm (~7 instructions an output), instead of
- * the general multiplier/shift form below.
+ * the general multiplier/shift form below; on Thumb-2 with GCC, all of a full-range
+ * layer's whole channel pairs run in the assembly tg_dsp_conv_2x2_thumb2 (its C twin:
+ * tg_dsp_conv_channels).  A window inside the image is widened straight from the input
+ * (tg_dsp_conv_im2col_inside, tg_dsp_conv_im2col_3x9: the same column, first layers'
+ * shapes unrolled).
  *
  * In-place order (the planner's contract): output pixels in raster order, two at a time;
  * both pixels' columns are filled before either's outputs are written, and a later pair
