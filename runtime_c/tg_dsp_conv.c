@@ -15,7 +15,11 @@
  * Where the generator proved it equal (`quant`, codegen/lowering/conv/dsp_im2col.py
  * short_quant), the pass's four outputs are requantized by tg_dsp_requantize_hm from
  * per-channel rows (M', s, half), in asm on Arm (~7 instructions an output), instead of
- * the general multiplier/shift form below.
+ * the general multiplier/shift form below; on Thumb-2 with GCC, all of a full-range
+ * layer's whole channel pairs run in the assembly tg_dsp_conv_2x2_thumb2 (its C twin:
+ * tg_dsp_conv_channels).  A window inside the image is widened straight from the input
+ * (tg_dsp_conv_im2col_inside, tg_dsp_conv_im2col_3x9: the same column, first layers'
+ * shapes unrolled).
  *
  * In-place order (the planner's contract): output pixels in raster order, two at a time;
  * both pixels' columns are filled before either's outputs are written, and a later pair
@@ -66,6 +70,31 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
             memset(dst, zp, depth);
         }
         dst += depth;
+    }
+}
+
+/* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
+ * memcpy costs more than it copies there). */
+TG_INLINE void tg_dsp_conv_copy(int8_t *dst, const int8_t *src, size_t n)
+{
+    if (n >= 16) {
+        memcpy(dst, src, n);
+    } else {
+        for (; n > 0; --n) {
+            *dst++ = *src++;
+        }
+    }
+}
+
+/* n bytes of zp at dst. */
+TG_INLINE void tg_dsp_conv_fill(int8_t *dst, int8_t zp, size_t n)
+{
+    if (n >= 16) {
+        memset(dst, zp, n);
+    } else {
+        for (; n > 0; --n) {
+            *dst++ = zp;
+        }
     }
 }
 
@@ -131,6 +160,17 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
                 const int8_t *src = stage;
                 if (contiguous) {
                     src = row + (size_t)x0 * depth;
+                } else if (p->dilation_width == 1) {
+                    /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
+                    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
+                    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width),
+                                              lo);
+                    tg_dsp_conv_fill(stage, zp, (size_t)lo * depth);
+                    tg_dsp_conv_copy(stage + (size_t)lo * depth,
+                                     row + (size_t)(x0 + lo) * depth,
+                                     (size_t)(hi - lo) * depth);
+                    tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
+                                     (size_t)(p->filter_width - hi) * depth);
                 } else {
                     tg_dsp_conv_gather_row(p, row, x0, zp, stage);
                 }
@@ -146,6 +186,159 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
             *t++ = zp;
         }
         (void)tg_dsp_conv_widen(tail, (int32_t)(t - tail) >> 2, dst, off2);
+    }
+}
+
+/* What the column of a window inside the image needs, computed once a call. */
+typedef struct {
+    size_t row_bytes;       /* input_width * input_depth */
+    size_t step;            /* between the window's rows: dilation_height * row_bytes */
+    int32_t rows;           /* filter_height */
+    int32_t quads;          /* whole 4-value groups of a window row */
+    int32_t rest;           /* a window row's last values (row length % 4) */
+    uint32_t off2;          /* input_offset in both halves */
+    uint32_t zp4;           /* the input zero point in every byte */
+    int32_t x_max;          /* last x0 whose window ends inside the image */
+    int32_t y_max;          /* last y0 whose window ends inside the image */
+    int inside_ok;          /* dilation_width == 1: a window row is contiguous */
+    int rows3x9;            /* 3 rows of 9 values (3x3 filters on 3 channels) */
+} tg_dsp_conv_win_t;
+
+static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *win)
+{
+    const int32_t row_len = p->filter_width * p->input_depth;
+    win->row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
+    win->step = (size_t)p->dilation_height * win->row_bytes;
+    win->rows = p->filter_height;
+    win->quads = row_len >> 2;
+    win->rest = row_len & 3;
+    win->off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
+    win->zp4 = ((uint32_t)-p->input_offset & 0xFFu) * 0x01010101u;
+    win->x_max = p->input_width - p->filter_width;
+    win->y_max = p->input_height - 1 - (p->filter_height - 1) * p->dilation_height;
+    win->inside_ok = p->dilation_width == 1;
+    win->rows3x9 = p->filter_height == 3 && row_len == 9;
+}
+
+/* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
+ * 2 blocks of each row, then the tail block of the rows' last values and the zero point,
+ * as tg_dsp_conv_im2col_inside makes it, without a loop. */
+static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2,
+                                   uint32_t zp4, uint32_t *dst)
+{
+    const int8_t *const r1 = src + step, *const r2 = r1 + step;
+    uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+    dst[0] = tg_sxtab16(off2, v);
+    dst[1] = tg_sxtab16_ror8(off2, v);
+    dst[4] = tg_sxtab16(off2, u);
+    dst[5] = tg_sxtab16_ror8(off2, u);
+    v = tg_read_s8x4(r1);
+    u = tg_read_s8x4(r1 + 4);
+    dst[8] = tg_sxtab16(off2, v);
+    dst[9] = tg_sxtab16_ror8(off2, v);
+    dst[12] = tg_sxtab16(off2, u);
+    dst[13] = tg_sxtab16_ror8(off2, u);
+    v = tg_read_s8x4(r2);
+    u = tg_read_s8x4(r2 + 4);
+    dst[16] = tg_sxtab16(off2, v);
+    dst[17] = tg_sxtab16_ror8(off2, v);
+    dst[20] = tg_sxtab16(off2, u);
+    dst[21] = tg_sxtab16_ror8(off2, u);
+    v = (uint32_t)(uint8_t)src[8] | (uint32_t)(uint8_t)r1[8] << 8 |
+        (uint32_t)(uint8_t)r2[8] << 16 | (zp4 & 0xFF000000u);
+    dst[24] = tg_sxtab16(off2, v);
+    dst[25] = tg_sxtab16_ror8(off2, v);
+}
+
+/*
+ * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
+ * without the staging: each row's whole blocks widened straight from the input, its last
+ * values packed into a word (little-endian, as tg_read_s8x4 reads them) that is widened
+ * to the tail blocks after the rows' blocks whenever it holds 4; a last partial word
+ * padded with the input zero point (meets zero weights).  Same column as
+ * tg_dsp_conv_im2col.
+ */
+static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t *src,
+                                      uint32_t *dst)
+{
+    const uint32_t off2 = win->off2;
+    const int32_t quads = win->quads, rest = win->rest;
+    int32_t rows = win->rows;
+    uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
+    uint32_t tw = 0;
+    int32_t bits = 0, fy, k;
+    if (rest == 0 && quads == 1) {
+        /* one block a row (kws's 10x4 filter on one channel): nothing else to do */
+        for (fy = win->rows; fy > 0; --fy) {
+            const uint32_t v = tg_read_s8x4(src);
+            dst[0] = tg_sxtab16(off2, v);
+            dst[1] = tg_sxtab16_ror8(off2, v);
+            dst += 4;
+            src += win->step;
+        }
+        return;
+    }
+    if (rest == 1 && quads == 2) {
+        /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
+        for (fy = win->rows; fy > 0; --fy) {
+            const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+            dst[0] = tg_sxtab16(off2, v);
+            dst[1] = tg_sxtab16_ror8(off2, v);
+            dst[4] = tg_sxtab16(off2, u);
+            dst[5] = tg_sxtab16_ror8(off2, u);
+            dst += 8;
+            tw |= (uint32_t)(uint8_t)src[8] << bits;
+            bits += 8;
+            if (bits == 32) {
+                tail[0] = tg_sxtab16(off2, tw);
+                tail[1] = tg_sxtab16_ror8(off2, tw);
+                tail += 4;
+                tw = 0;
+                bits = 0;
+            }
+            src += win->step;
+        }
+        rows = 0;       /* the rows are done: only the tail's last word below */
+    }
+    for (fy = rows; fy > 0; --fy) {
+        dst = tg_dsp_conv_widen(src, quads, dst, off2);
+        for (k = 0; k < rest; ++k) {
+            tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
+            bits += 8;
+            if (bits == 32) {
+                tail[0] = tg_sxtab16(off2, tw);
+                tail[1] = tg_sxtab16_ror8(off2, tw);
+                tail += 4;
+                tw = 0;
+                bits = 0;
+            }
+        }
+        src += win->step;
+    }
+    if (bits) {
+        tw |= win->zp4 << bits;
+        tail[0] = tg_sxtab16(off2, tw);
+        tail[1] = tg_sxtab16_ror8(off2, tw);
+    }
+}
+
+/* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
+ * the image, else tg_dsp_conv_im2col. */
+TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
+                                  const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
+{
+    /* (x_max and y_max are negative for a window larger than the image: rows by rows) */
+    if (win->inside_ok && at->x0 >= 0 && at->x0 <= win->x_max && at->y0 >= 0 &&
+        at->y0 <= win->y_max) {
+        const int8_t *const src = at->image + (size_t)at->y0 * win->row_bytes +
+                                  (size_t)at->x0 * (size_t)p->input_depth;
+        if (win->rows3x9) {
+            tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
+        } else {
+            tg_dsp_conv_im2col_inside(win, src, dst);
+        }
+    } else {
+        tg_dsp_conv_im2col(p, at, dst, stage);
     }
 }
 
@@ -313,6 +506,139 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 }
 #endif
 
+/* The channel pairs of full-range layers (quant rows, post 0) in the Thumb-2 assembly below
+ * with GCC on Arm cores with the DSP extension; the C passes everywhere else (and with
+ * -DTG_DSP_CONV_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_CONV_NO_ASM)
+#define TG_DSP_CONV_ASM 1
+#else
+#define TG_DSP_CONV_ASM 0
+#endif
+
+#if TG_DSP_CONV_ASM
+/*
+ * Every whole channel pair of a pixel pair in one call: the same products (tg_dsp_conv_block:
+ * the sums wrap modulo 2^32 in any order) and requantization (tg_dsp_conv_rq4_store) as the
+ * C passes, so the same bits, with the 14 live values of a block (4 sums, 4 column words, 2
+ * weight words, a temporary, the column and weight pointers, the column's end) in r0-r12
+ * and lr, and the pass's state in a stack frame.  One block (19 cycles for 16 MACs): the
+ * column words and both weight words in one run of loads, then per weight word SXTB16 and
+ * SXTB16 ROR #8 for 4 SMLAD, every instruction in its 32-bit encoding (72 bytes a block).
+ * 16 blocks a loop pass, ended by comparing the column pointer with the end; the first pass
+ * skips (-blocks) & 15 blocks by branching into the body that many blocks in, with both
+ * pointers moved back as far, so a first layer's few blocks run without a loop.
+ *
+ * Its argument: 11 words, copied to the stack: 0 the column less 16 bytes a skipped block, 4
+ * the column's end, 8 weights, 12 biases (advanced), 16 quant rows (advanced), 20 quant
+ * step in bytes, 24 pixel 0's output (advanced), 28 pixel 1's output less pixel 0's, 32
+ * channel pairs (counted down, >= 1), 36 8 bytes a skipped block (the weights' step back),
+ * 40 72 bytes a skipped block + 1 (the entry, a Thumb address, from the body's start).
+ */
+#define TG_DSP_CONV_BLOCK_BYTES 72u
+void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
+
+/* one block at column byte offset X (r4) and weight byte offset W (r5) */
+#define TG_C_BLOCK(X, W)                                                \
+    "ldr.w   r6, [r4, #" X "]\n\t"                                      \
+    "ldr.w   r7, [r4, #" X "+4]\n\t"                                    \
+    "ldr.w   r8, [r4, #" X "+8]\n\t"                                    \
+    "ldr.w   r9, [r4, #" X "+12]\n\t"                                   \
+    "ldr.w   r10, [r5, #" W "]\n\t"                                     \
+    "ldr.w   r11, [r5, #" W "+4]\n\t"                                   \
+    "sxtb16  r12, r10\n\t"                                              \
+    "smlad   r0, r6, r12, r0\n\t"                                       \
+    "smlad   r2, r8, r12, r2\n\t"                                       \
+    "sxtb16  r12, r10, ror #8\n\t"                                      \
+    "smlad   r0, r7, r12, r0\n\t"                                       \
+    "smlad   r2, r9, r12, r2\n\t"                                       \
+    "sxtb16  r12, r11\n\t"                                              \
+    "smlad   r1, r6, r12, r1\n\t"                                       \
+    "smlad   r3, r8, r12, r3\n\t"                                       \
+    "sxtb16  r12, r11, ror #8\n\t"                                      \
+    "smlad   r1, r7, r12, r1\n\t"                                       \
+    "smlad   r3, r9, r12, r3\n\t"
+
+/* 4 blocks from block N (decimal strings of 16 N and 8 N) */
+#define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
+    TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
+
+/* sum A requantized (tg_dsp_requantize_hm: m r7, s r8, half r9) and stored at DST */
+#define TG_C_OUT(A, DST)                                                \
+    "smmlar  lr, " A ", r7, " A "\n\t"                                  \
+    "add     lr, lr, " A ", asr #31\n\t"                                \
+    "add     lr, lr, r9\n\t"                                            \
+    "asr     lr, lr, r8\n\t"                                            \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, " DST "\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_conv_2x2_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_conv_2x2_thumb2\n\t"
+    ".type   tg_dsp_conv_2x2_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_conv_2x2_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldm     r0, {r1-r11}\n\t"
+    "push    {r1-r11}\n\t"
+    "ldr     r5, [sp, #8]\n"                /* weights */
+    ".Ltg_c_pass:\n\t"
+    "ldr     r12, [sp, #12]\n\t"            /* biases */
+    "ldm     r12!, {r0, r1}\n\t"
+    "str     r12, [sp, #12]\n\t"
+    "mov     r2, r0\n\t"
+    "mov     r3, r1\n\t"
+    "ldr     r4, [sp, #0]\n\t"
+    "ldr     lr, [sp, #4]\n\t"
+    "ldr     r12, [sp, #36]\n\t"
+    "ldr     r6, [sp, #40]\n\t"
+    "sub     r5, r5, r12\n\t"
+    "adr     r12, .Ltg_c_body\n\t"
+    "add     r12, r12, r6\n\t"
+    "bx      r12\n\t"
+    ".p2align 2\n"
+    ".Ltg_c_body:\n\t"
+    TG_C_BLOCK4("0", "16", "32", "48", "0", "8", "16", "24")
+    TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
+    TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
+    TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
+    "add     r4, r4, #256\n\t"
+    "add     r5, r5, #128\n\t"
+    "cmp     r4, lr\n\t"
+    "bne     .Ltg_c_body\n\t"
+    "ldr     r6, [sp, #16]\n\t"             /* quant rows */
+    "ldr     r10, [sp, #20]\n\t"
+    "ldr     r11, [sp, #24]\n\t"            /* pixel 0's output */
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r7, [r6]\n\t"
+    "ldr     r8, [r6, #4]\n\t"
+    "ldr     r9, [r6, #8]\n\t"
+    "add     r12, r12, r11\n\t"             /* pixel 1's output */
+    TG_C_OUT("r0", "[r11]")
+    TG_C_OUT("r2", "[r12]")
+    "add     r6, r6, r10\n\t"
+    "ldr     r7, [r6]\n\t"
+    "ldr     r8, [r6, #4]\n\t"
+    "ldr     r9, [r6, #8]\n\t"
+    TG_C_OUT("r1", "[r11, #1]")
+    TG_C_OUT("r3", "[r12, #1]")
+    "add     r6, r6, r10\n\t"
+    "str     r6, [sp, #16]\n\t"
+    "add     r11, r11, #2\n\t"
+    "str     r11, [sp, #24]\n\t"
+    "ldr     r12, [sp, #32]\n\t"
+    "subs    r12, r12, #1\n\t"
+    "str     r12, [sp, #32]\n\t"
+    "bne     .Ltg_c_pass\n\t"
+    "add     sp, sp, #44\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
+    ".popsection");
+#endif /* TG_DSP_CONV_ASM */
+
 #if defined(__GNUC__) || defined(__clang__)
 /* a function of its own: inlined into the pixel loop it spills registers every pass */
 #define TG_DSP_CONV_NOINLINE __attribute__((noinline))
@@ -320,11 +646,12 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 #define TG_DSP_CONV_NOINLINE
 #endif
 
-/* Every output channel of the pixel pair whose columns are at col, into out0 and out1
- * (the same pixel twice for a last odd one: then out1 == out0, written twice alike). */
+/* The output channels from `first` (even) of the pixel pair whose columns are at col, into
+ * out0 and out1 (the same pixel twice for a last odd one: then out1 == out0, written twice
+ * alike). */
 static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p,
                                                       const uint32_t *col, int8_t *out0,
-                                                      int8_t *out1)
+                                                      int8_t *out1, int32_t first)
 {
     /* everything from p in locals: the int8 stores below may alias it for the compiler */
     const int32_t blocks = p->depth4 >> 2;
@@ -341,8 +668,17 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
     const int fast = full && post == 0;     /* tg_dsp_conv_rq4_store */
 #endif
-    int32_t c;
-    for (c = 0; c < channels; c += 2) {
+    int32_t c = first;
+    if (c > 0) {            /* (multiplier and shift are NULL with quant rows) */
+        w += (size_t)c * (size_t)p->depth4;
+        if (quant) {
+            quant += c * quant_step;
+        } else {
+            mult += c * step;
+            shift += c * step;
+        }
+    }
+    for (; c < channels; c += 2) {
         uint32_t a00 = (uint32_t)bias[c], a01 = (uint32_t)bias[c + 1];  /* a<pixel><ch> */
         uint32_t a10 = a00, a11 = a01;
         const int8_t *x = (const int8_t *)col;
@@ -428,20 +764,53 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     int8_t *stage = (int8_t *)(col + p->depth4);
     const int32_t pixels = p->batches * p->output_height * p->output_width;
     tg_dsp_conv_pos_t at;
+    tg_dsp_conv_win_t win;
     int32_t n, ox = 0;
+    int32_t first = 0;      /* the channels before it in the assembly */
+#if TG_DSP_CONV_ASM
+    uint32_t f[11];         /* tg_dsp_conv_2x2_thumb2's argument */
+    const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
+                          p->post == 0 && p->output_depth >= 2;
+    if (asm_pairs) {
+        const int32_t blocks = p->depth4 >> 2, skip = -blocks & 15;
+        f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
+        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
+        f[2] = (uint32_t)(uintptr_t)p->weights;
+        f[3] = (uint32_t)(uintptr_t)p->bias;
+        f[4] = (uint32_t)(uintptr_t)p->quant;
+        f[5] = 4u * (uint32_t)p->quant_step;
+        f[8] = (uint32_t)(p->output_depth >> 1);
+        f[9] = 8u * (uint32_t)skip;
+        f[10] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
+        first = p->output_depth & ~1;
+    }
+#endif
+    tg_dsp_conv_win(p, &win);
     at.image = input;
     at.y0 = -p->pad_top;
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
-        tg_dsp_conv_im2col(p, &at, col, stage);
+        tg_dsp_conv_column(p, &win, &at, col, stage);
         if (two) {
             tg_dsp_conv_next(p, &at, &ox);
         }
         /* a last odd pixel fills both slots */
-        tg_dsp_conv_im2col(p, &at, col + 2, stage);
+        tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         tg_dsp_conv_next(p, &at, &ox);
-        tg_dsp_conv_channels(p, col, output + (size_t)n * (size_t)p->output_depth,
-                             output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth);
+        {
+            int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
+            int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;
+#if TG_DSP_CONV_ASM
+            if (asm_pairs) {
+                f[6] = (uint32_t)(uintptr_t)out0;
+                f[7] = (uint32_t)(out1 - out0);
+                tg_dsp_conv_2x2_thumb2(f);
+            }
+#endif
+            if (first < p->output_depth) {
+                tg_dsp_conv_channels(p, col, out0, out1, first);
+            }
+        }
     }
 }

@@ -1,0 +1,91 @@
+"""First-layer shapes of the dsp k x k convolution (runtime_c/tg_dsp_conv.c): windows inside
+the image through tg_dsp_conv_im2col_inside (rows of 4 values, of 9 values with a tail word
+flushed after 4 rows or padded, and the general rows), windows larger than the image (no
+window is inside: the general im2col), and on the Cortex-M4 the channel pairs of full-range
+layers in the Thumb-2 assembly (tg_dsp_conv_2x2_thumb2: odd and even block counts, a last
+odd channel left to the C), bit-exact with TFLM on the host (C twins, ASan/UBSan) and QEMU.
+"""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from codegen.ir import CExpr
+from codegen.resources import runtime_dir
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
+from tests.conv_models import SAME, VALID, ConvCase, build_model
+from tests.harness import assert_bit_exact
+
+DSP = ["dsp", "portable"]
+
+SMALL_CASES = [
+    # 2 rows under a 3-row window (as the fused residual blocks' row calls): none inside
+    ConvCase(in_h=2, in_w=7, in_d=3, out_d=5, k_h=3, k_w=3, padding=SAME, act="RELU",
+             out_zp=-128),
+    # 2 columns under a 4-column window, rows of 4 values
+    ConvCase(in_h=9, in_w=2, in_d=1, out_d=6, k_h=4, k_w=4, padding=SAME, act="NONE"),
+    # 9-value rows, 5 rows: a tail word flushed and a padded one; 9 channels
+    ConvCase(in_h=11, in_w=9, in_d=3, out_d=9, k_h=5, k_w=3, stride=(2, 2), padding=SAME,
+             act="RELU", out_zp=-128),
+    # 9-value rows, 4 rows: the tail word flushed exactly; 8 blocks (even)
+    ConvCase(in_h=8, in_w=8, in_d=3, out_d=4, k_h=4, k_w=3, padding=VALID, act="NONE",
+             in_zp=-128),
+    # rows of 4 values from 2 channels, clamped (RELU6: the C requantization)
+    ConvCase(in_h=12, in_w=5, in_d=2, out_d=3, k_h=3, k_w=2, stride=(1, 2), padding=SAME,
+             act="RELU6"),
+    # kws's first layer, smaller: 10x4 on one channel, stride 2, 64 channels
+    ConvCase(in_h=15, in_w=10, in_d=1, out_d=64, k_h=10, k_w=4, stride=(2, 2), padding=SAME,
+             act="RELU", out_zp=-128),
+    # the assembly's loop: 18 blocks (a first pass skipping 14, then a whole one), 16 blocks
+    # (one whole pass, none skipped)
+    ConvCase(in_h=5, in_w=6, in_d=8, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
+             out_zp=-128),
+    ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=2, k_w=2, padding=VALID, act="NONE"),
+]
+
+
+def _full_range(calls) -> int:
+    return sum(1 for c in calls if c.params["act_min"] == -128 and c.params["act_max"] == 127
+               and c.params["post"] == 0 and c.params["quant"] != CExpr("NULL"))
+
+
+def test_first_layer_shapes_bit_exact_on_host(tmp_path):
+    res = assert_bit_exact(build_model(SMALL_CASES, 91), tmp_path, count=2, seed=91,
+                           kernels=DSP, sanitize=True)
+    calls = [layer.call for layer in res.gen.program.layers]
+    assert [c.kernel for c in calls] == ["tg_dsp_conv_s8"] * len(SMALL_CASES)
+    # the assembly's cases on the Cortex-M4: full-range layers, odd and even channel counts
+    assert _full_range(calls) >= 6
+    assert {c.params["output_depth"] % 2 for c in calls} == {0, 1}
+    assert {(c.params["depth4"] // 4) % 2 for c in calls} == {0, 1}
+    assert {16, 18} <= {c.params["depth4"] // 4 for c in calls}
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(build_model(SMALL_CASES, 92))
+    report = verify_cortexm(path, count=2, seed=92, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_conv_s8(") == len(SMALL_CASES)
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=False)),
+                    reason="needs the Arm toolchain (setup.sh installs it)")
+@pytest.mark.parametrize("no_asm", [False, True])
+def test_conv_assembly_only_where_asked(tmp_path, no_asm):
+    """The Cortex-M4 build defines tg_dsp_conv_2x2_thumb2; -DTG_DSP_CONV_NO_ASM builds the C
+    passes instead, warning-free either way."""
+    obj = tmp_path / "c.o"
+    rt = runtime_dir()
+    subprocess.run([cortexm.PREFIX + "gcc", "-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99",
+                    "-Wall", "-Wextra", "-Wpedantic", "-Werror", f"-I{rt}",
+                    *(["-DTG_DSP_CONV_NO_ASM"] if no_asm else []), "-c",
+                    str(rt / "tg_dsp_conv.c"), "-o", str(obj)], check=True)
+    syms = subprocess.run([cortexm.PREFIX + "nm", str(obj)], capture_output=True, text=True,
+                          check=True).stdout
+    assert ("tg_dsp_conv_2x2_thumb2" in syms) == (not no_asm)
