@@ -31,6 +31,15 @@
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
+/* The stride-1 3x3 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2) with GCC on Arm cores
+ * with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_DW_NO_ASM)
+#define TG_DSP_DW_ASM 1
+#else
+#define TG_DSP_DW_ASM 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_DSP_DW_OWN __attribute__((noinline))
 #else
@@ -228,11 +237,166 @@ typedef struct {
         LINE \
     }
 
+#if TG_DSP_DW_ASM
+/*
+ * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
+ * stores of TG_DSP_DW_3X3_S1_LINE (a line's last odd output runs the pair's sums and
+ * stores only the first, which reads the same band words as TG_DSP_DW_3X3_ONE).  In the
+ * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
+ * r11/r12 the band words, lr the output; bias, requantization, output step, end and c12
+ * (r8 serves the requantization) come from the stack.  SMMLAR adds `add - [acc < 0]`
+ * (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact mod 2^32).
+ *
+ * Its argument: 22 words (the first 7 copied to the stack, the frame pointer kept at sp+28):
+ * 0 bias, 1 mult, 2 add, 3 r, 4 output step (bytes), 5 c12, 6 (the line's end: scratch),
+ * 7 unused, 8-10 the band line pointers (advanced), 11 down in bytes, 12 output lines
+ * (counted down), 13 the output line (advanced), 14 out_down, 15 (n & ~1) * step, 16 n & 1,
+ * 17-21 a01, a12, b01, b12, c01.
+ */
+void tg_dsp_dw_3x3_s1_thumb2(uint32_t *frame);
+
+/* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
+ * advanced one word). */
+#define TG_DW_SUMS                                                      \
+    "ldr     r9, [sp]\n\t"                                              \
+    "ldr     r11, [r0], #4\n\t"                                         \
+    "ldr     r12, [r0]\n\t"                                             \
+    "smlatb  r10, r11, r3, r9\n\t"                                      \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "smlad   r10, r12, r4, r10\n\t"                                     \
+    "ldr     r11, [r1], #4\n\t"                                         \
+    "ldr     r12, [r1]\n\t"                                             \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlatb  r10, r11, r5, r10\n\t"                                     \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "smlad   r10, r12, r6, r10\n\t"                                     \
+    "ldr     r11, [r2], #4\n\t"                                         \
+    "ldr     r12, [r2]\n\t"                                             \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlatb  r10, r11, r7, r10\n\t"                                     \
+    "smlabt  r9, r12, r8, r9\n\t"                                       \
+    "smlad   r10, r12, r8, r10\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_dw_3x3_s1_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_3x3_s1_thumb2\n\t"
+    ".type   tg_dsp_dw_3x3_s1_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_3x3_s1_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #32\n\t"
+    "ldm     r0, {r1-r7}\n\t"
+    "stm     sp, {r1-r7}\n\t"
+    "str     r0, [sp, #28]\n\t"
+    "add     r1, r0, #68\n\t"
+    "ldm     r1, {r3-r7}\n\t"
+    "ldr     r8, [sp, #20]\n"
+    "1:\n\t"                                   /* an output line */
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r0, [r12, #32]\n\t"
+    "ldr     r1, [r12, #36]\n\t"
+    "ldr     r2, [r12, #40]\n\t"
+    "ldr     lr, [r12, #52]\n\t"
+    "ldr     r9, [r12, #60]\n\t"
+    "add     r9, r9, lr\n\t"
+    "str     r9, [sp, #24]\n\t"
+    "cmp     lr, r9\n\t"
+    "beq     3f\n"
+    "2:\n\t"                                   /* a pair of outputs */
+    TG_DW_SUMS
+    "ldrd    r11, r12, [sp, #4]\n\t"
+    "sub     r8, r12, r9, lsr #31\n\t"
+    "smmlar  r9, r9, r11, r8\n\t"
+    "sub     r8, r12, r10, lsr #31\n\t"
+    "smmlar  r10, r10, r11, r8\n\t"
+    "ldrd    r11, r12, [sp, #12]\n\t"
+    "asr     r9, r9, r11\n\t"
+    "asr     r10, r10, r11\n\t"
+    "ssat    r9, #8, r9\n\t"
+    "ssat    r10, #8, r10\n\t"
+    "strb    r9, [lr]\n\t"
+    "strb    r10, [lr, r12]\n\t"
+    "add     lr, lr, r12, lsl #1\n\t"
+    "ldr     r11, [sp, #24]\n\t"
+    "ldr     r8, [sp, #20]\n\t"
+    "cmp     lr, r11\n\t"
+    "bne     2b\n"
+    "3:\n\t"                                   /* an odd line's last output */
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r11, [r12, #64]\n\t"
+    "cmp     r11, #0\n\t"
+    "beq     4f\n\t"
+    TG_DW_SUMS
+    "ldrd    r11, r12, [sp, #4]\n\t"
+    "sub     r8, r12, r9, lsr #31\n\t"
+    "smmlar  r9, r9, r11, r8\n\t"
+    "ldr     r11, [sp, #12]\n\t"
+    "asr     r9, r9, r11\n\t"
+    "ssat    r9, #8, r9\n\t"
+    "strb    r9, [lr]\n\t"
+    "ldr     r8, [sp, #20]\n"
+    "4:\n\t"                                   /* the next line */
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r11, [r12, #44]\n\t"
+    "ldr     r0, [r12, #32]\n\t"
+    "ldr     r1, [r12, #36]\n\t"
+    "ldr     r2, [r12, #40]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "str     r0, [r12, #32]\n\t"
+    "str     r1, [r12, #36]\n\t"
+    "str     r2, [r12, #40]\n\t"
+    "ldr     r9, [r12, #52]\n\t"
+    "ldr     r10, [r12, #56]\n\t"
+    "add     r9, r9, r10\n\t"
+    "str     r9, [r12, #52]\n\t"
+    "ldr     r9, [r12, #48]\n\t"
+    "subs    r9, r9, #1\n\t"
+    "str     r9, [r12, #48]\n\t"
+    "bne     1b\n\t"
+    "add     sp, sp, #32\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
+    ".popsection\n");
+
+static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
+{
+    uint32_t f[22];
+    int32_t k;
+    f[0] = q->bias;
+    f[1] = (uint32_t)q->mult;
+    f[2] = (uint32_t)q->add;
+    f[3] = (uint32_t)q->r;
+    f[4] = (uint32_t)wk->step;
+    f[5] = q->w[5];
+    f[6] = 0u;
+    f[7] = 0u;
+    f[8] = (uint32_t)(uintptr_t)wk->r0;
+    f[9] = (uint32_t)(uintptr_t)wk->r1;
+    f[10] = (uint32_t)(uintptr_t)wk->r2;
+    f[11] = (uint32_t)(wk->down * sizeof(int16_t));
+    f[12] = (uint32_t)wk->m;
+    f[13] = (uint32_t)(uintptr_t)wk->out;
+    f[14] = (uint32_t)wk->out_down;
+    f[15] = (uint32_t)(wk->n & ~1) * (uint32_t)wk->step;
+    f[16] = (uint32_t)(wk->n & 1);
+    for (k = 0; k < 5; ++k) {
+        f[17 + k] = q->w[k];
+    }
+    tg_dsp_dw_3x3_s1_thumb2(f);
+}
+#else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
+#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
@@ -251,12 +415,31 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
     LINE
 
+#if TG_DSP_DW_ASM
+/* one line: a walk of one line (the assembly) */
+static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    tg_dsp_dw_walk_t wk;
+    wk.r0 = rows[0] + at;
+    wk.r1 = rows[1] + at;
+    wk.r2 = rows[2] + at;
+    wk.down = 0;
+    wk.m = 1;
+    wk.out = out;
+    wk.out_down = 0;
+    wk.n = n;
+    wk.step = step;
+    tg_dsp_dw_row3_s1(q, &wk);
+}
+#else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
                                size_t at, int8_t *out, int32_t n, int32_t step)
 {
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
+#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
