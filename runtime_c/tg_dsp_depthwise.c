@@ -25,6 +25,7 @@
  */
 #include "tg_dsp_depthwise.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "tg_acle.h"
@@ -243,22 +244,34 @@ typedef struct {
  * stores of TG_DSP_DW_3X3_S1_LINE (a line's last odd output runs the pair's sums and
  * stores only the first, which reads the same band words as TG_DSP_DW_3X3_ONE).  In the
  * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
- * r11/r12 the band words, lr the output; bias, requantization, output step, end and c12
- * (r8 serves the requantization) come from the stack.  SMMLAR adds `add - [acc < 0]`
- * (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact mod 2^32).
+ * r11/r12 the band words, lr the output; the requantization, the output step, the line's
+ * end, c12 (r8 serves the requantization) and the bias come from the stack.  SMMLAR adds
+ * `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact
+ * mod 2^32); the output step and r share a word (ASR reads its bottom byte).
  *
- * Its argument: 22 words (the first 7 copied to the stack, the frame pointer kept at sp+28):
- * 0 bias, 1 mult, 2 add, 3 r, 4 output step (bytes), 5 c12, 6 (the line's end: scratch),
- * 7 unused, 8-10 the band line pointers (advanced), 11 down in bytes, 12 output lines
- * (counted down), 13 the output line (advanced), 14 out_down, 15 (n & ~1) * step, 16 n & 1,
- * 17-21 a01, a12, b01, b12, c01.
+ * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
+ * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24-32 the band line
+ * pointers (advanced), 36 down in bytes, 40 lines left, 44 the output line (advanced),
+ * 48 out_down, 52 (n & ~1) * step, 56 n & 1.
  */
-void tg_dsp_dw_3x3_s1_thumb2(uint32_t *frame);
+void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 
-/* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
- * advanced one word). */
+/* the word offsets the assembly reads */
+typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
+                                   offsetof(tg_dsp_dw_ch_t, bias) == 4 &&
+                                   offsetof(tg_dsp_dw_ch_t, mult) == 8 &&
+                                   offsetof(tg_dsp_dw_ch_t, add) == 12 &&
+                                   offsetof(tg_dsp_dw_ch_t, r) == 20 &&
+                                   offsetof(tg_dsp_dw_walk_t, down) == 12 &&
+                                   offsetof(tg_dsp_dw_walk_t, m) == 16 &&
+                                   offsetof(tg_dsp_dw_walk_t, out) == 20 &&
+                                   offsetof(tg_dsp_dw_walk_t, out_down) == 24 &&
+                                   offsetof(tg_dsp_dw_walk_t, n) == 28 &&
+                                   offsetof(tg_dsp_dw_walk_t, step) == 32) ? 1 : -1];
+
+/* The sums of outputs ox (r9, holding the bias) and ox + 1 (r10) from the band words at
+ * r0, r1, r2 (each advanced one word). */
 #define TG_DW_SUMS                                                      \
-    "ldr     r9, [sp]\n\t"                                              \
     "ldr     r11, [r0], #4\n\t"                                         \
     "ldr     r12, [r0]\n\t"                                             \
     "smlatb  r10, r11, r3, r9\n\t"                                      \
@@ -288,108 +301,97 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_dw_3x3_s1_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #32\n\t"
-    "ldm     r0, {r1-r7}\n\t"
-    "stm     sp, {r1-r7}\n\t"
-    "str     r0, [sp, #28]\n\t"
-    "add     r1, r0, #68\n\t"
-    "ldm     r1, {r3-r7}\n\t"
-    "ldr     r8, [sp, #20]\n"
-    "1:\n\t"                                   /* an output line */
-    "ldr     r12, [sp, #28]\n\t"
-    "ldr     r0, [r12, #32]\n\t"
-    "ldr     r1, [r12, #36]\n\t"
-    "ldr     r2, [r12, #40]\n\t"
-    "ldr     lr, [r12, #52]\n\t"
-    "ldr     r9, [r12, #60]\n\t"
-    "add     r9, r9, lr\n\t"
-    "str     r9, [sp, #24]\n\t"
-    "cmp     lr, r9\n\t"
+    "sub     sp, sp, #60\n\t"
+    "ldr     r2, [r0]\n\t"                      /* q->w */
+    "ldr     r3, [r0, #4]\n\t"
+    "ldr     r4, [r0, #8]\n\t"
+    "ldr     r5, [r0, #12]\n\t"
+    "ldr     r6, [r0, #20]\n\t"
+    "ldr     r7, [r1, #32]\n\t"                 /* step */
+    "ldr     r8, [r2, #20]\n\t"                 /* c12 */
+    "orr     r6, r6, r7, lsl #8\n\t"
+    "str     r4, [sp]\n\t"
+    "str     r5, [sp, #4]\n\t"
+    "str     r6, [sp, #8]\n\t"
+    "str     r8, [sp, #16]\n\t"
+    "str     r3, [sp, #20]\n\t"
+    "ldm     r1, {r3-r6}\n\t"                   /* r0, r1, r2, down */
+    "lsl     r6, r6, #1\n\t"
+    "add     r9, sp, #24\n\t"
+    "stm     r9, {r3-r6}\n\t"
+    "ldr     r3, [r1, #16]\n\t"                 /* m */
+    "ldr     r4, [r1, #20]\n\t"                 /* out */
+    "ldr     r5, [r1, #24]\n\t"                 /* out_down */
+    "ldr     r6, [r1, #28]\n\t"                 /* n */
+    "and     r9, r6, #1\n\t"
+    "bic     r6, r6, #1\n\t"
+    "mul     r6, r6, r7\n\t"
+    "add     r10, sp, #40\n\t"
+    "stm     r10, {r3-r6, r9}\n\t"
+    "ldm     r2, {r3-r7}\n"                     /* a01, a12, b01, b12, c01 */
+    "1:\n\t"                                    /* an output line */
+    "add     r12, sp, #24\n\t"
+    "ldm     r12, {r0-r2}\n\t"
+    "ldr     lr, [sp, #44]\n\t"
+    "ldr     r10, [sp, #52]\n\t"
+    "ldr     r9, [sp, #20]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #12]\n\t"
+    "cmp     lr, r10\n\t"
     "beq     3f\n"
-    "2:\n\t"                                   /* a pair of outputs */
+    "2:\n\t"                                    /* a pair of outputs */
     TG_DW_SUMS
-    "ldrd    r11, r12, [sp, #4]\n\t"
+    "ldrd    r11, r12, [sp]\n\t"
     "sub     r8, r12, r9, lsr #31\n\t"
     "smmlar  r9, r9, r11, r8\n\t"
     "sub     r8, r12, r10, lsr #31\n\t"
     "smmlar  r10, r10, r11, r8\n\t"
-    "ldrd    r11, r12, [sp, #12]\n\t"
+    "ldrd    r11, r12, [sp, #8]\n\t"
     "asr     r9, r9, r11\n\t"
     "asr     r10, r10, r11\n\t"
     "ssat    r9, #8, r9\n\t"
     "ssat    r10, #8, r10\n\t"
     "strb    r9, [lr]\n\t"
-    "strb    r10, [lr, r12]\n\t"
-    "add     lr, lr, r12, lsl #1\n\t"
-    "ldr     r11, [sp, #24]\n\t"
-    "ldr     r8, [sp, #20]\n\t"
-    "cmp     lr, r11\n\t"
+    "add     lr, lr, r11, lsr #8\n\t"
+    "strb    r10, [lr]\n\t"
+    "add     lr, lr, r11, lsr #8\n\t"
+    "ldrd    r8, r9, [sp, #16]\n\t"
+    "cmp     lr, r12\n\t"
     "bne     2b\n"
-    "3:\n\t"                                   /* an odd line's last output */
-    "ldr     r12, [sp, #28]\n\t"
-    "ldr     r11, [r12, #64]\n\t"
+    "3:\n\t"                                    /* an odd line's last output */
+    "ldr     r11, [sp, #56]\n\t"
     "cmp     r11, #0\n\t"
     "beq     4f\n\t"
     TG_DW_SUMS
-    "ldrd    r11, r12, [sp, #4]\n\t"
+    "ldrd    r11, r12, [sp]\n\t"
     "sub     r8, r12, r9, lsr #31\n\t"
     "smmlar  r9, r9, r11, r8\n\t"
-    "ldr     r11, [sp, #12]\n\t"
+    "ldr     r11, [sp, #8]\n\t"
     "asr     r9, r9, r11\n\t"
     "ssat    r9, #8, r9\n\t"
     "strb    r9, [lr]\n\t"
-    "ldr     r8, [sp, #20]\n"
-    "4:\n\t"                                   /* the next line */
-    "ldr     r12, [sp, #28]\n\t"
-    "ldr     r11, [r12, #44]\n\t"
-    "ldr     r0, [r12, #32]\n\t"
-    "ldr     r1, [r12, #36]\n\t"
-    "ldr     r2, [r12, #40]\n\t"
+    "ldr     r8, [sp, #16]\n"
+    "4:\n\t"                                    /* the next line */
+    "add     r12, sp, #24\n\t"
+    "ldm     r12, {r0-r2, r11}\n\t"
     "add     r0, r0, r11\n\t"
     "add     r1, r1, r11\n\t"
     "add     r2, r2, r11\n\t"
-    "str     r0, [r12, #32]\n\t"
-    "str     r1, [r12, #36]\n\t"
-    "str     r2, [r12, #40]\n\t"
-    "ldr     r9, [r12, #52]\n\t"
-    "ldr     r10, [r12, #56]\n\t"
-    "add     r9, r9, r10\n\t"
-    "str     r9, [r12, #52]\n\t"
-    "ldr     r9, [r12, #48]\n\t"
+    "stm     r12, {r0-r2}\n\t"
+    "ldr     r9, [sp, #40]\n\t"
+    "ldr     r10, [sp, #44]\n\t"
+    "ldr     r11, [sp, #48]\n\t"
+    "add     r10, r10, r11\n\t"
+    "str     r10, [sp, #44]\n\t"
     "subs    r9, r9, #1\n\t"
-    "str     r9, [r12, #48]\n\t"
+    "str     r9, [sp, #40]\n\t"
     "bne     1b\n\t"
-    "add     sp, sp, #32\n\t"
+    "add     sp, sp, #60\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
     ".popsection\n");
 
-static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
-{
-    uint32_t f[22];
-    int32_t k;
-    f[0] = q->bias;
-    f[1] = (uint32_t)q->mult;
-    f[2] = (uint32_t)q->add;
-    f[3] = (uint32_t)q->r;
-    f[4] = (uint32_t)wk->step;
-    f[5] = q->w[5];
-    f[6] = 0u;
-    f[7] = 0u;
-    f[8] = (uint32_t)(uintptr_t)wk->r0;
-    f[9] = (uint32_t)(uintptr_t)wk->r1;
-    f[10] = (uint32_t)(uintptr_t)wk->r2;
-    f[11] = (uint32_t)(wk->down * sizeof(int16_t));
-    f[12] = (uint32_t)wk->m;
-    f[13] = (uint32_t)(uintptr_t)wk->out;
-    f[14] = (uint32_t)wk->out_down;
-    f[15] = (uint32_t)(wk->n & ~1) * (uint32_t)wk->step;
-    f[16] = (uint32_t)(wk->n & 1);
-    for (k = 0; k < 5; ++k) {
-        f[17 + k] = q->w[k];
-    }
-    tg_dsp_dw_3x3_s1_thumb2(f);
-}
+#define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
 #else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
