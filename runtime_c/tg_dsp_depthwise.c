@@ -250,9 +250,9 @@ typedef struct {
  * mod 2^32); the output step and r share a word (ASR reads its bottom byte).
  *
  * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
- * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24-32 the band line
- * pointers (advanced), 36 down in bytes, 40 lines left, 44 the output line (advanced),
- * 48 out_down, 52 (n & ~1) * step, 56 n & 1.
+ * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
+ * where a line leaves the band lines to the next line's, 28 the same for the output,
+ * 32 lines left, 36 (n & ~1) * step, 40 n & 1.
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 
@@ -269,11 +269,12 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
                                    offsetof(tg_dsp_dw_walk_t, n) == 28 &&
                                    offsetof(tg_dsp_dw_walk_t, step) == 32) ? 1 : -1];
 
-/* The sums of outputs ox (r9, holding the bias) and ox + 1 (r10) from the band words at
- * r0, r1, r2 (each advanced one word). */
+/* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
+ * advanced one word); the bias and c12 loaded after band words (pipelined). */
 #define TG_DW_SUMS                                                      \
     "ldr     r11, [r0], #4\n\t"                                         \
     "ldr     r12, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
     "smlatb  r10, r11, r3, r9\n\t"                                      \
     "smlad   r9, r11, r3, r9\n\t"                                       \
     "smlabt  r9, r12, r4, r9\n\t"                                       \
@@ -286,6 +287,7 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlad   r10, r12, r6, r10\n\t"                                     \
     "ldr     r11, [r2], #4\n\t"                                         \
     "ldr     r12, [r2]\n\t"                                             \
+    "ldr     r8, [sp, #16]\n\t"                                         \
     "smlad   r9, r11, r7, r9\n\t"                                       \
     "smlatb  r10, r11, r7, r10\n\t"                                     \
     "smlabt  r9, r12, r8, r9\n\t"                                       \
@@ -301,7 +303,7 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_dw_3x3_s1_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #60\n\t"
+    "sub     sp, sp, #44\n\t"
     "ldr     r2, [r0]\n\t"                      /* q->w */
     "ldr     r3, [r0, #4]\n\t"
     "ldr     r4, [r0, #8]\n\t"
@@ -315,26 +317,25 @@ __asm__(
     "str     r6, [sp, #8]\n\t"
     "str     r8, [sp, #16]\n\t"
     "str     r3, [sp, #20]\n\t"
-    "ldm     r1, {r3-r6}\n\t"                   /* r0, r1, r2, down */
-    "lsl     r6, r6, #1\n\t"
-    "add     r9, sp, #24\n\t"
-    "stm     r9, {r3-r6}\n\t"
-    "ldr     r3, [r1, #16]\n\t"                 /* m */
-    "ldr     r4, [r1, #20]\n\t"                 /* out */
-    "ldr     r5, [r1, #24]\n\t"                 /* out_down */
     "ldr     r6, [r1, #28]\n\t"                 /* n */
+    "ldr     r3, [r1, #12]\n\t"                 /* down */
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
+    "ldr     r5, [r1, #16]\n\t"                 /* m */
     "and     r9, r6, #1\n\t"
     "bic     r6, r6, #1\n\t"
-    "mul     r6, r6, r7\n\t"
-    "add     r10, sp, #40\n\t"
-    "stm     r10, {r3-r6, r9}\n\t"
-    "ldm     r2, {r3-r7}\n"                     /* a01, a12, b01, b12, c01 */
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
+    "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
+    "lsl     r3, r3, #1\n\t"
+    "sub     r3, r3, r6, lsl #1\n\t"
+    "sub     r4, r4, r10\n\t"
+    "add     r11, sp, #24\n\t"
+    "stm     r11, {r3-r5, r10}\n\t"
+    "str     r9, [sp, #40]\n\t"
+    "ldm     r2, {r3-r7}\n\t"                   /* a01, a12, b01, b12, c01 */
+    "ldr     lr, [r1, #20]\n\t"                 /* out */
+    "ldm     r1, {r0-r2}\n"                     /* the band lines */
     "1:\n\t"                                    /* an output line */
-    "add     r12, sp, #24\n\t"
-    "ldm     r12, {r0-r2}\n\t"
-    "ldr     lr, [sp, #44]\n\t"
-    "ldr     r10, [sp, #52]\n\t"
-    "ldr     r9, [sp, #20]\n\t"
+    "ldr     r10, [sp, #36]\n\t"
     "add     r10, r10, lr\n\t"
     "str     r10, [sp, #12]\n\t"
     "cmp     lr, r10\n\t"
@@ -355,11 +356,10 @@ __asm__(
     "add     lr, lr, r11, lsr #8\n\t"
     "strb    r10, [lr]\n\t"
     "add     lr, lr, r11, lsr #8\n\t"
-    "ldrd    r8, r9, [sp, #16]\n\t"
     "cmp     lr, r12\n\t"
     "bne     2b\n"
     "3:\n\t"                                    /* an odd line's last output */
-    "ldr     r11, [sp, #56]\n\t"
+    "ldr     r11, [sp, #40]\n\t"
     "cmp     r11, #0\n\t"
     "beq     4f\n\t"
     TG_DW_SUMS
@@ -369,24 +369,18 @@ __asm__(
     "ldr     r11, [sp, #8]\n\t"
     "asr     r9, r9, r11\n\t"
     "ssat    r9, #8, r9\n\t"
-    "strb    r9, [lr]\n\t"
-    "ldr     r8, [sp, #16]\n"
+    "strb    r9, [lr]\n"
     "4:\n\t"                                    /* the next line */
-    "add     r12, sp, #24\n\t"
-    "ldm     r12, {r0-r2, r11}\n\t"
+    "ldrd    r11, r12, [sp, #24]\n\t"
     "add     r0, r0, r11\n\t"
     "add     r1, r1, r11\n\t"
     "add     r2, r2, r11\n\t"
-    "stm     r12, {r0-r2}\n\t"
-    "ldr     r9, [sp, #40]\n\t"
-    "ldr     r10, [sp, #44]\n\t"
-    "ldr     r11, [sp, #48]\n\t"
-    "add     r10, r10, r11\n\t"
-    "str     r10, [sp, #44]\n\t"
-    "subs    r9, r9, #1\n\t"
-    "str     r9, [sp, #40]\n\t"
+    "add     lr, lr, r12\n\t"
+    "ldr     r10, [sp, #32]\n\t"
+    "subs    r10, r10, #1\n\t"
+    "str     r10, [sp, #32]\n\t"
     "bne     1b\n\t"
-    "add     sp, sp, #60\n\t"
+    "add     sp, sp, #44\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
     ".popsection\n");
