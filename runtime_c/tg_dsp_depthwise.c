@@ -252,7 +252,8 @@ typedef struct {
  * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
  * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
  * where a line leaves the band lines to the next line's, 28 the same for the output,
- * 32 lines left, 36 (n & ~1) * step, 40 n & 1.
+ * 32 lines left, 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
+ * two pairs a pass, enters at its second).
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 
@@ -293,6 +294,24 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlabt  r9, r12, r8, r9\n\t"                                       \
     "smlad   r10, r12, r8, r10\n\t"
 
+/* A pair of outputs: the sums, requantized and stored (r12: the line's end). */
+#define TG_DW_PAIR                                                      \
+    TG_DW_SUMS                                                          \
+    "ldrd    r11, r12, [sp]\n\t"                                        \
+    "sub     r8, r12, r9, lsr #31\n\t"                                  \
+    "smmlar  r9, r9, r11, r8\n\t"                                       \
+    "sub     r8, r12, r10, lsr #31\n\t"                                 \
+    "smmlar  r10, r10, r11, r8\n\t"                                     \
+    "ldrd    r11, r12, [sp, #8]\n\t"                                    \
+    "asr     r9, r9, r11\n\t"                                           \
+    "asr     r10, r10, r11\n\t"                                         \
+    "ssat    r9, #8, r9\n\t"                                            \
+    "ssat    r10, #8, r10\n\t"                                          \
+    "strb    r9, [lr]\n\t"                                              \
+    "add     lr, lr, r11, lsr #8\n\t"                                   \
+    "strb    r10, [lr]\n\t"                                             \
+    "add     lr, lr, r11, lsr #8\n\t"
+
 __asm__(
     ".pushsection .text.tg_dsp_dw_3x3_s1_thumb2,\"ax\",%progbits\n\t"
     ".syntax unified\n\t"
@@ -303,7 +322,7 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_dw_3x3_s1_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #44\n\t"
+    "sub     sp, sp, #48\n\t"
     "ldr     r2, [r0]\n\t"                      /* q->w */
     "ldr     r3, [r0, #4]\n\t"
     "ldr     r4, [r0, #8]\n\t"
@@ -322,6 +341,8 @@ __asm__(
     "ldr     r4, [r1, #24]\n\t"                 /* out_down */
     "ldr     r5, [r1, #16]\n\t"                 /* m */
     "and     r9, r6, #1\n\t"
+    "and     r11, r6, #2\n\t"
+    "str     r11, [sp, #44]\n\t"
     "bic     r6, r6, #1\n\t"
     "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
     "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
@@ -340,22 +361,13 @@ __asm__(
     "str     r10, [sp, #12]\n\t"
     "cmp     lr, r10\n\t"
     "beq     3f\n"
-    "2:\n\t"                                    /* a pair of outputs */
-    TG_DW_SUMS
-    "ldrd    r11, r12, [sp]\n\t"
-    "sub     r8, r12, r9, lsr #31\n\t"
-    "smmlar  r9, r9, r11, r8\n\t"
-    "sub     r8, r12, r10, lsr #31\n\t"
-    "smmlar  r10, r10, r11, r8\n\t"
-    "ldrd    r11, r12, [sp, #8]\n\t"
-    "asr     r9, r9, r11\n\t"
-    "asr     r10, r10, r11\n\t"
-    "ssat    r9, #8, r9\n\t"
-    "ssat    r10, #8, r10\n\t"
-    "strb    r9, [lr]\n\t"
-    "add     lr, lr, r11, lsr #8\n\t"
-    "strb    r10, [lr]\n\t"
-    "add     lr, lr, r11, lsr #8\n\t"
+    "ldr     r11, [sp, #44]\n\t"
+    "cmp     r11, #0\n\t"
+    "bne     5f\n"
+    "2:\n\t"                                    /* two pairs of outputs */
+    TG_DW_PAIR
+    "5:\n\t"                                    /* (an odd pair count enters here) */
+    TG_DW_PAIR
     "cmp     lr, r12\n\t"
     "bne     2b\n"
     "3:\n\t"                                    /* an odd line's last output */
@@ -380,7 +392,7 @@ __asm__(
     "subs    r10, r10, #1\n\t"
     "str     r10, [sp, #32]\n\t"
     "bne     1b\n\t"
-    "add     sp, sp, #44\n\t"
+    "add     sp, sp, #48\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
     ".popsection\n");

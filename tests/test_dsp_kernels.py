@@ -976,7 +976,8 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
 
 
 # every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2): line
-# lengths odd and even, 1 and 2 (no pair, a pair and no odd output), rows and columns, 4
+# lengths odd and even, 1 and 2 (no pair, a pair and no odd output), odd and even pair
+# counts (the two-pair loop entered at its first or second pair), rows and columns, 4
 # channels gathered together and one, depth multipliers 1 and 4, per-tensor and per-channel,
 # SAME and VALID, strides across lines of 1 and 2, no bias, zero points -128 and 127,
 # batches; the 3-tap loops' activation range is all of int8 (RELU with output zero point
@@ -1020,6 +1021,7 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
     assert all(p["taps3"] == 1 and p["stride"] == 1 for p in params)
     assert {p["out_length"] % 2 for p in params} == {0, 1}
     assert {p["out_length"] for p in params} >= {1, 2}
+    assert {p["out_length"] // 2 % 2 for p in params} == {0, 1}     # pair counts odd, even
     assert {p["group"] for p in params} == {1, 4}
     assert {p["stride_lines"] for p in params} == {1, 2}
     whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
