@@ -241,8 +241,7 @@ typedef struct {
 #if TG_DSP_DW_ASM
 /*
  * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
- * stores of TG_DSP_DW_3X3_S1_LINE (a line's last odd output runs the pair's sums and
- * stores only the first, which reads the same band words as TG_DSP_DW_3X3_ONE).  In the
+ * stores of TG_DSP_DW_3X3_S1_LINE and TG_DSP_DW_3X3_ONE (a line's last odd output).  In the
  * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
  * r11/r12 the band words, lr the output; the requantization, the output step, the line's
  * end, c12 (r8 serves the requantization) and the bias come from the stack.  SMMLAR adds
@@ -294,15 +293,33 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlabt  r9, r12, r8, r9\n\t"                                       \
     "smlad   r10, r12, r8, r10\n\t"
 
-/* A pair of outputs: the sums, requantized and stored (r12: the line's end). */
-#define TG_DW_PAIR                                                      \
+/* The sum of output ox alone (r9), from the same band words as TG_DW_SUMS. */
+#define TG_DW_SUM1                                                      \
+    "ldr     r11, [r0], #4\n\t"                                         \
+    "ldr     r12, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "ldr     r11, [r1], #4\n\t"                                         \
+    "ldr     r12, [r1]\n\t"                                             \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "ldr     r11, [r2], #4\n\t"                                         \
+    "ldr     r12, [r2]\n\t"                                             \
+    "ldr     r8, [sp, #16]\n\t"                                         \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlabt  r9, r12, r8, r9\n\t"
+
+/* A pair of outputs: the sums, requantized and stored; STEP loads the word of the output
+ * step and r into r11 (and the line's end into r12, for the loop's test). */
+#define TG_DW_PAIR(STEP)                                                \
     TG_DW_SUMS                                                          \
     "ldrd    r11, r12, [sp]\n\t"                                        \
     "sub     r8, r12, r9, lsr #31\n\t"                                  \
     "smmlar  r9, r9, r11, r8\n\t"                                       \
     "sub     r8, r12, r10, lsr #31\n\t"                                 \
     "smmlar  r10, r10, r11, r8\n\t"                                     \
-    "ldrd    r11, r12, [sp, #8]\n\t"                                    \
+    STEP                                                                \
     "asr     r9, r9, r11\n\t"                                           \
     "asr     r10, r10, r11\n\t"                                         \
     "ssat    r9, #8, r9\n\t"                                            \
@@ -365,16 +382,16 @@ __asm__(
     "cmp     r11, #0\n\t"
     "bne     5f\n"
     "2:\n\t"                                    /* two pairs of outputs */
-    TG_DW_PAIR
+    TG_DW_PAIR("ldr     r11, [sp, #8]\n\t")
     "5:\n\t"                                    /* (an odd pair count enters here) */
-    TG_DW_PAIR
+    TG_DW_PAIR("ldrd    r11, r12, [sp, #8]\n\t")
     "cmp     lr, r12\n\t"
     "bne     2b\n"
     "3:\n\t"                                    /* an odd line's last output */
     "ldr     r11, [sp, #40]\n\t"
     "cmp     r11, #0\n\t"
     "beq     4f\n\t"
-    TG_DW_SUMS
+    TG_DW_SUM1
     "ldrd    r11, r12, [sp]\n\t"
     "sub     r8, r12, r9, lsr #31\n\t"
     "smmlar  r9, r9, r11, r8\n\t"
