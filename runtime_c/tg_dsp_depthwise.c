@@ -22,6 +22,11 @@
  * both of its roundings are that floor; it cannot saturate here).  RoundingDivideByPOT by
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
+ *
+ * On Thumb-2 cores built with GCC the 3x3 stride-1 walk (tg_dsp_dw_3x3_s1_thumb2) and the
+ * 4-channel gathering (tg_dsp_dw_fill4_thumb2) run in assembly: the same arithmetic, the
+ * same loads and stores in the same order (the C stays their twin on the host, with other
+ * compilers and with -DTG_DSP_DW_NO_ASM).
  */
 #include "tg_dsp_depthwise.h"
 
@@ -537,6 +542,67 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
     }
 }
 
+#if TG_DSP_DW_ASM
+/* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
+ * stores as its C (two pixels a pass, then an odd last one): n pixels `step` bytes apart
+ * from `channel` into the band lines dst, dst + stride_bytes, ... (four). */
+void tg_dsp_dw_fill4_thumb2(int16_t *dst, uint32_t stride_bytes, const int8_t *channel,
+                            uint32_t step, uint32_t n, uint32_t off2);
+
+__asm__(
+    ".pushsection .text.tg_dsp_dw_fill4_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_fill4_thumb2\n\t"
+    ".type   tg_dsp_dw_fill4_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_fill4_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldr     r4, [sp, #36]\n\t"                 /* n */
+    "ldr     r5, [sp, #40]\n\t"                 /* off2 */
+    "add     r6, r0, r1\n\t"                    /* channel 1's line */
+    "add     r7, r6, r1\n\t"                    /* 2 */
+    "add     r8, r7, r1\n\t"                    /* 3 */
+    "lsl     r1, r3, #1\n\t"
+    "subs    r4, r4, #2\n\t"
+    "blt     2f\n"
+    "1:\n\t"                                    /* two pixels */
+    "ldr     r9, [r2]\n\t"
+    "ldr     r10, [r2, r3]\n\t"
+    "add     r2, r2, r1\n\t"
+    "sxtab16 r12, r5, r9\n\t"
+    "sxtab16 lr, r5, r10\n\t"
+    "sxtab16 r9, r5, r9, ror #8\n\t"
+    "sxtab16 r10, r5, r10, ror #8\n\t"
+    "pkhbt   r11, r12, lr, lsl #16\n\t"
+    "pkhtb   r12, lr, r12, asr #16\n\t"
+    "str     r11, [r0], #4\n\t"
+    "str     r12, [r7], #4\n\t"
+    "pkhbt   r11, r9, r10, lsl #16\n\t"
+    "pkhtb   r12, r10, r9, asr #16\n\t"
+    "str     r11, [r6], #4\n\t"
+    "str     r12, [r8], #4\n\t"
+    "subs    r4, r4, #2\n\t"
+    "bge     1b\n"
+    "2:\n\t"
+    "adds    r4, r4, #2\n\t"                    /* an odd last pixel */
+    "beq     3f\n\t"
+    "ldr     r9, [r2]\n\t"
+    "sxtab16 r12, r5, r9\n\t"
+    "sxtab16 r9, r5, r9, ror #8\n\t"
+    "strh    r12, [r0]\n\t"
+    "lsr     r12, r12, #16\n\t"
+    "strh    r12, [r7]\n\t"
+    "strh    r9, [r6]\n\t"
+    "lsr     r9, r9, #16\n\t"
+    "strh    r9, [r8]\n"
+    "3:\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_fill4_thumb2, .-tg_dsp_dw_fill4_thumb2\n\t"
+    ".popsection\n");
+#endif
+
 /* Input line `iy` of `group` channels (1, or 4 neighbours) into a band line of each
  * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
  * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
@@ -560,6 +626,10 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     channel += (size_t)iy * (size_t)p->in_line_step;
     if (group == 4) {
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+#if TG_DSP_DW_ASM
+        tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
+                               (uint32_t)n, off2);
+#else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
         for (ix = 0; ix + 2 <= n; ix += 2) {
             const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
@@ -579,6 +649,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
             d1[ix] = (int16_t)(ao & 0xFFFFu);
             d3[ix] = (int16_t)(ao >> 16);
         }
+#endif
         return;
     }
     for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */

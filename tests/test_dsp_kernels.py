@@ -981,7 +981,8 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
 # channels gathered together and one, depth multipliers 1 and 4, per-tensor and per-channel,
 # SAME and VALID, strides across lines of 1 and 2, no bias, zero points -128 and 127,
 # batches; the 3-tap loops' activation range is all of int8 (RELU with output zero point
-# -128 or none: clamped layers take the general loop)
+# -128 or none: clamped layers take the general loop); and the 4-channel gathering in
+# assembly (tg_dsp_dw_fill4_thumb2): input lines of 1 to 11 pixels, odd and even
 DW_S1_ASM = [
     ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, padding=SAME, act="RELU", in_zp=-128,
              out_zp=-128),
@@ -993,8 +994,10 @@ DW_S1_ASM = [
     ConvCase(op=DW, in_h=4, in_w=4, in_d=1, out_d=1, padding=VALID, in_zp=-128),
     ConvCase(op=DW, in_h=3, in_w=11, in_d=4, out_d=4, stride=(2, 1), padding=SAME,
              out_zp=-128),
-    ConvCase(op=DW, batch=2, in_h=1, in_w=5, in_d=12, out_d=12, padding=SAME, in_zp=127,
+    ConvCase(op=DW, batch=2, in_h=1, in_w=6, in_d=12, out_d=12, padding=SAME, in_zp=127,
              out_zp=127),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4, padding=SAME),
+    ConvCase(op=DW, in_h=2, in_w=2, in_d=4, out_d=4, padding=SAME, in_zp=-128, out_zp=127),
 ]
 
 
@@ -1023,6 +1026,7 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
     assert {p["out_length"] for p in params} >= {1, 2}
     assert {p["out_length"] // 2 % 2 for p in params} == {0, 1}     # pair counts odd, even
     assert {p["group"] for p in params} == {1, 4}
+    assert {p["length"] for p in params if p["group"] == 4} >= {1, 2, 3, 6, 11}
     assert {p["stride_lines"] for p in params} == {1, 2}
     whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
     kinds = {"whole" if p["band_lines"] == w else
