@@ -544,10 +544,29 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
- * stores as its C (two pixels a pass, then an odd last one): n pixels `step` bytes apart
- * from `channel` into the band lines dst, dst + stride_bytes, ... (four). */
+ * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step` bytes apart
+ * from `channel`, plus input_offset, into the band lines dst, dst + stride_bytes, ...
+ * (four).  tg_dsp_depthwise_s8 calls it itself for the image's lines. */
 void tg_dsp_dw_fill4_thumb2(int16_t *dst, uint32_t stride_bytes, const int8_t *channel,
-                            uint32_t step, uint32_t n, uint32_t off2);
+                            uint32_t step, uint32_t n, uint32_t input_offset);
+
+/* Two pixels (r2, r2 + r3; r2 then moves two) into the four lines (r0, r6, r7, r8). */
+#define TG_DW_FILL2                                                     \
+    "ldr     r9, [r2]\n\t"                                              \
+    "ldr     r10, [r2, r3]\n\t"                                         \
+    "add     r2, r2, r1\n\t"                                            \
+    "sxtab16 r12, r5, r9\n\t"                                           \
+    "sxtab16 lr, r5, r10\n\t"                                           \
+    "sxtab16 r9, r5, r9, ror #8\n\t"                                    \
+    "sxtab16 r10, r5, r10, ror #8\n\t"                                  \
+    "pkhbt   r11, r12, lr, lsl #16\n\t"                                 \
+    "pkhtb   r12, lr, r12, asr #16\n\t"                                 \
+    "str     r11, [r0], #4\n\t"                                         \
+    "str     r12, [r7], #4\n\t"                                         \
+    "pkhbt   r11, r9, r10, lsl #16\n\t"                                 \
+    "pkhtb   r12, r10, r9, asr #16\n\t"                                 \
+    "str     r11, [r6], #4\n\t"                                         \
+    "str     r12, [r8], #4\n\t"
 
 __asm__(
     ".pushsection .text.tg_dsp_dw_fill4_thumb2,\"ax\",%progbits\n\t"
@@ -560,31 +579,24 @@ __asm__(
     "tg_dsp_dw_fill4_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
     "ldr     r4, [sp, #36]\n\t"                 /* n */
-    "ldr     r5, [sp, #40]\n\t"                 /* off2 */
+    "ldr     r5, [sp, #40]\n\t"                 /* input_offset, in both halves */
+    "pkhbt   r5, r5, r5, lsl #16\n\t"
     "add     r6, r0, r1\n\t"                    /* channel 1's line */
     "add     r7, r6, r1\n\t"                    /* 2 */
     "add     r8, r7, r1\n\t"                    /* 3 */
     "lsl     r1, r3, #1\n\t"
-    "subs    r4, r4, #2\n\t"
-    "blt     2f\n"
-    "1:\n\t"                                    /* two pixels */
-    "ldr     r9, [r2]\n\t"
-    "ldr     r10, [r2, r3]\n\t"
-    "add     r2, r2, r1\n\t"
-    "sxtab16 r12, r5, r9\n\t"
-    "sxtab16 lr, r5, r10\n\t"
-    "sxtab16 r9, r5, r9, ror #8\n\t"
-    "sxtab16 r10, r5, r10, ror #8\n\t"
-    "pkhbt   r11, r12, lr, lsl #16\n\t"
-    "pkhtb   r12, lr, r12, asr #16\n\t"
-    "str     r11, [r0], #4\n\t"
-    "str     r12, [r7], #4\n\t"
-    "pkhbt   r11, r9, r10, lsl #16\n\t"
-    "pkhtb   r12, r10, r9, asr #16\n\t"
-    "str     r11, [r6], #4\n\t"
-    "str     r12, [r8], #4\n\t"
-    "subs    r4, r4, #2\n\t"
+    "subs    r4, r4, #4\n\t"
+    "blt     6f\n"
+    "1:\n\t"                                    /* four pixels */
+    TG_DW_FILL2
+    TG_DW_FILL2
+    "subs    r4, r4, #4\n\t"
     "bge     1b\n"
+    "6:\n\t"
+    "adds    r4, r4, #2\n\t"                    /* two more */
+    "blt     2f\n\t"
+    TG_DW_FILL2
+    "subs    r4, r4, #2\n"
     "2:\n\t"
     "adds    r4, r4, #2\n\t"                    /* an odd last pixel */
     "beq     3f\n\t"
@@ -627,8 +639,9 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     if (group == 4) {
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
 #if TG_DSP_DW_ASM
+        (void)off2;
         tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
-                               (uint32_t)n, off2);
+                               (uint32_t)n, (uint32_t)off);
 #else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
         for (ix = 0; ix + 2 <= n; ix += 2) {
@@ -811,6 +824,16 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 }
                 for (; next < need; ++next) {
                     const int32_t iy = next - p->pad_lines;
+#if TG_DSP_DW_ASM
+                    if (group == 4 && iy >= 0 && iy < p->lines) {   /* its gathering itself */
+                        tg_dsp_dw_fill4_thumb2(
+                            ring + (size_t)fill_slot * (size_t)bw + p->pad,
+                            (uint32_t)(ring_size * sizeof *ring),
+                            image + ci + (size_t)iy * (size_t)p->in_line_step,
+                            (uint32_t)p->in_step, (uint32_t)p->length,
+                            (uint32_t)p->input_offset);
+                    } else
+#endif
                     if (reuse || (iy >= 0 && iy < p->lines)) {
                         tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
                                        group, image + ci, iy);
