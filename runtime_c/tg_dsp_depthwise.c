@@ -256,7 +256,7 @@ typedef struct {
  * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
  * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
  * where a line leaves the band lines to the next line's, 28 the same for the output,
- * 32 lines left, 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
+ * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
  * two pairs a pass, enters at its second).
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
@@ -370,6 +370,8 @@ __asm__(
     "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
     "lsl     r3, r3, #1\n\t"
     "sub     r3, r3, r6, lsl #1\n\t"
+    "ldr     r11, [r1, #20]\n\t"                 /* out */
+    "mla     r5, r5, r4, r11\n\t"               /* where the lines end: out + m * out_down */
     "sub     r4, r4, r10\n\t"
     "add     r11, sp, #24\n\t"
     "stm     r11, {r3-r5, r10}\n\t"
@@ -411,8 +413,7 @@ __asm__(
     "add     r2, r2, r11\n\t"
     "add     lr, lr, r12\n\t"
     "ldr     r10, [sp, #32]\n\t"
-    "subs    r10, r10, #1\n\t"
-    "str     r10, [sp, #32]\n\t"
+    "cmp     lr, r10\n\t"
     "bne     1b\n\t"
     "add     sp, sp, #48\n\t"
     "pop     {r4-r11, pc}\n\t"
