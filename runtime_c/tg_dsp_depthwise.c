@@ -22,15 +22,30 @@
  * both of its roundings are that floor; it cannot saturate here).  RoundingDivideByPOT by
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
+ *
+ * On Thumb-2 cores built with GCC the 3x3 stride-1 walk (tg_dsp_dw_3x3_s1_thumb2) and the
+ * 4-channel gathering (tg_dsp_dw_fill4_thumb2) run in assembly: the same arithmetic, the
+ * same loads and stores in the same order (the C stays their twin on the host, with other
+ * compilers and with -DTG_DSP_DW_NO_ASM).
  */
 #include "tg_dsp_depthwise.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "tg_acle.h"
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
+/* The stride-1 3x3 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2) with GCC on Arm cores
+ * with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_DW_NO_ASM)
+#define TG_DSP_DW_ASM 1
+#else
+#define TG_DSP_DW_ASM 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_DSP_DW_OWN __attribute__((noinline))
 #else
@@ -228,11 +243,191 @@ typedef struct {
         LINE \
     }
 
+#if TG_DSP_DW_ASM
+/*
+ * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
+ * stores of TG_DSP_DW_3X3_S1_LINE and TG_DSP_DW_3X3_ONE (a line's last odd output).  In the
+ * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
+ * r11/r12 the band words, lr the output; the requantization, the output step, the line's
+ * end, c12 (r8 serves the requantization) and the bias come from the stack.  SMMLAR adds
+ * `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact
+ * mod 2^32); the output step and r share a word (ASR reads its bottom byte).
+ *
+ * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
+ * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
+ * where a line leaves the band lines to the next line's, 28 the same for the output,
+ * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
+ * two pairs a pass, enters at its second).
+ */
+void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
+
+/* the word offsets the assembly reads */
+typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
+                                   offsetof(tg_dsp_dw_ch_t, bias) == 4 &&
+                                   offsetof(tg_dsp_dw_ch_t, mult) == 8 &&
+                                   offsetof(tg_dsp_dw_ch_t, add) == 12 &&
+                                   offsetof(tg_dsp_dw_ch_t, r) == 20 &&
+                                   offsetof(tg_dsp_dw_walk_t, down) == 12 &&
+                                   offsetof(tg_dsp_dw_walk_t, m) == 16 &&
+                                   offsetof(tg_dsp_dw_walk_t, out) == 20 &&
+                                   offsetof(tg_dsp_dw_walk_t, out_down) == 24 &&
+                                   offsetof(tg_dsp_dw_walk_t, n) == 28 &&
+                                   offsetof(tg_dsp_dw_walk_t, step) == 32) ? 1 : -1];
+
+/* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
+ * advanced one word); the bias and c12 loaded after band words (pipelined). */
+#define TG_DW_SUMS                                                      \
+    "ldr     r11, [r0], #4\n\t"                                         \
+    "ldr     r12, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
+    "smlatb  r10, r11, r3, r9\n\t"                                      \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "smlad   r10, r12, r4, r10\n\t"                                     \
+    "ldr     r11, [r1], #4\n\t"                                         \
+    "ldr     r12, [r1]\n\t"                                             \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlatb  r10, r11, r5, r10\n\t"                                     \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "smlad   r10, r12, r6, r10\n\t"                                     \
+    "ldr     r11, [r2], #4\n\t"                                         \
+    "ldr     r12, [r2]\n\t"                                             \
+    "ldr     r8, [sp, #16]\n\t"                                         \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlatb  r10, r11, r7, r10\n\t"                                     \
+    "smlabt  r9, r12, r8, r9\n\t"                                       \
+    "smlad   r10, r12, r8, r10\n\t"
+
+/* The sum of output ox alone (r9), from the same band words as TG_DW_SUMS. */
+#define TG_DW_SUM1                                                      \
+    "ldr     r11, [r0], #4\n\t"                                         \
+    "ldr     r12, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "ldr     r11, [r1], #4\n\t"                                         \
+    "ldr     r12, [r1]\n\t"                                             \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "ldr     r11, [r2], #4\n\t"                                         \
+    "ldr     r12, [r2]\n\t"                                             \
+    "ldr     r8, [sp, #16]\n\t"                                         \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlabt  r9, r12, r8, r9\n\t"
+
+/* A pair of outputs: the sums, requantized and stored; STEP loads the word of the output
+ * step and r into r11 (and the line's end into r12, for the loop's test). */
+#define TG_DW_PAIR(STEP)                                                \
+    TG_DW_SUMS                                                          \
+    "ldrd    r11, r12, [sp]\n\t"                                        \
+    "sub     r8, r12, r9, lsr #31\n\t"                                  \
+    "smmlar  r9, r9, r11, r8\n\t"                                       \
+    "sub     r8, r12, r10, lsr #31\n\t"                                 \
+    "smmlar  r10, r10, r11, r8\n\t"                                     \
+    STEP                                                                \
+    "asr     r9, r9, r11\n\t"                                           \
+    "asr     r10, r10, r11\n\t"                                         \
+    "ssat    r9, #8, r9\n\t"                                            \
+    "ssat    r10, #8, r10\n\t"                                          \
+    "strb    r9, [lr]\n\t"                                              \
+    "add     lr, lr, r11, lsr #8\n\t"                                   \
+    "strb    r10, [lr]\n\t"                                             \
+    "add     lr, lr, r11, lsr #8\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_dw_3x3_s1_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_3x3_s1_thumb2\n\t"
+    ".type   tg_dsp_dw_3x3_s1_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_3x3_s1_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #48\n\t"
+    "ldr     r2, [r0]\n\t"                      /* q->w */
+    "ldr     r3, [r0, #4]\n\t"
+    "ldr     r4, [r0, #8]\n\t"
+    "ldr     r5, [r0, #12]\n\t"
+    "ldr     r6, [r0, #20]\n\t"
+    "ldr     r7, [r1, #32]\n\t"                 /* step */
+    "ldr     r8, [r2, #20]\n\t"                 /* c12 */
+    "orr     r6, r6, r7, lsl #8\n\t"
+    "str     r4, [sp]\n\t"
+    "str     r5, [sp, #4]\n\t"
+    "str     r6, [sp, #8]\n\t"
+    "str     r8, [sp, #16]\n\t"
+    "str     r3, [sp, #20]\n\t"
+    "ldr     r6, [r1, #28]\n\t"                 /* n */
+    "ldr     r3, [r1, #12]\n\t"                 /* down */
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
+    "ldr     r5, [r1, #16]\n\t"                 /* m */
+    "and     r9, r6, #1\n\t"
+    "and     r11, r6, #2\n\t"
+    "str     r11, [sp, #44]\n\t"
+    "bic     r6, r6, #1\n\t"
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
+    "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
+    "lsl     r3, r3, #1\n\t"
+    "sub     r3, r3, r6, lsl #1\n\t"
+    "ldr     r11, [r1, #20]\n\t"                 /* out */
+    "mla     r5, r5, r4, r11\n\t"               /* where the lines end: out + m * out_down */
+    "sub     r4, r4, r10\n\t"
+    "add     r11, sp, #24\n\t"
+    "stm     r11, {r3-r5, r10}\n\t"
+    "str     r9, [sp, #40]\n\t"
+    "ldm     r2, {r3-r7}\n\t"                   /* a01, a12, b01, b12, c01 */
+    "ldr     lr, [r1, #20]\n\t"                 /* out */
+    "ldm     r1, {r0-r2}\n"                     /* the band lines */
+    "1:\n\t"                                    /* an output line */
+    "ldr     r10, [sp, #36]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #12]\n\t"
+    "cmp     lr, r10\n\t"
+    "beq     3f\n"
+    "ldr     r11, [sp, #44]\n\t"
+    "cmp     r11, #0\n\t"
+    "bne     5f\n"
+    "2:\n\t"                                    /* two pairs of outputs */
+    TG_DW_PAIR("ldr     r11, [sp, #8]\n\t")
+    "5:\n\t"                                    /* (an odd pair count enters here) */
+    TG_DW_PAIR("ldrd    r11, r12, [sp, #8]\n\t")
+    "cmp     lr, r12\n\t"
+    "bne     2b\n"
+    "3:\n\t"                                    /* an odd line's last output */
+    "ldr     r11, [sp, #40]\n\t"
+    "cmp     r11, #0\n\t"
+    "beq     4f\n\t"
+    TG_DW_SUM1
+    "ldrd    r11, r12, [sp]\n\t"
+    "sub     r8, r12, r9, lsr #31\n\t"
+    "smmlar  r9, r9, r11, r8\n\t"
+    "ldr     r11, [sp, #8]\n\t"
+    "asr     r9, r9, r11\n\t"
+    "ssat    r9, #8, r9\n\t"
+    "strb    r9, [lr]\n"
+    "4:\n\t"                                    /* the next line */
+    "ldrd    r11, r12, [sp, #24]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "add     lr, lr, r12\n\t"
+    "ldr     r10, [sp, #32]\n\t"
+    "cmp     lr, r10\n\t"
+    "bne     1b\n\t"
+    "add     sp, sp, #48\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
+    ".popsection\n");
+
+#define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
+#else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
+#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
@@ -251,12 +446,31 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
     LINE
 
+#if TG_DSP_DW_ASM
+/* one line: a walk of one line (the assembly) */
+static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
+                               size_t at, int8_t *out, int32_t n, int32_t step)
+{
+    tg_dsp_dw_walk_t wk;
+    wk.r0 = rows[0] + at;
+    wk.r1 = rows[1] + at;
+    wk.r2 = rows[2] + at;
+    wk.down = 0;
+    wk.m = 1;
+    wk.out = out;
+    wk.out_down = 0;
+    wk.n = n;
+    wk.step = step;
+    tg_dsp_dw_row3_s1(q, &wk);
+}
+#else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
                                size_t at, int8_t *out, int32_t n, int32_t step)
 {
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
+#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -329,6 +543,79 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
     }
 }
 
+#if TG_DSP_DW_ASM
+/* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
+ * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step` bytes apart
+ * from `channel`, plus input_offset, into the band lines dst, dst + stride_bytes, ...
+ * (four).  tg_dsp_depthwise_s8 calls it itself for the image's lines. */
+void tg_dsp_dw_fill4_thumb2(int16_t *dst, uint32_t stride_bytes, const int8_t *channel,
+                            uint32_t step, uint32_t n, uint32_t input_offset);
+
+/* Two pixels (r2, r2 + r3; r2 then moves two) into the four lines (r0, r6, r7, r8). */
+#define TG_DW_FILL2                                                     \
+    "ldr     r9, [r2]\n\t"                                              \
+    "ldr     r10, [r2, r3]\n\t"                                         \
+    "add     r2, r2, r1\n\t"                                            \
+    "sxtab16 r12, r5, r9\n\t"                                           \
+    "sxtab16 lr, r5, r10\n\t"                                           \
+    "sxtab16 r9, r5, r9, ror #8\n\t"                                    \
+    "sxtab16 r10, r5, r10, ror #8\n\t"                                  \
+    "pkhbt   r11, r12, lr, lsl #16\n\t"                                 \
+    "pkhtb   r12, lr, r12, asr #16\n\t"                                 \
+    "str     r11, [r0], #4\n\t"                                         \
+    "str     r12, [r7], #4\n\t"                                         \
+    "pkhbt   r11, r9, r10, lsl #16\n\t"                                 \
+    "pkhtb   r12, r10, r9, asr #16\n\t"                                 \
+    "str     r11, [r6], #4\n\t"                                         \
+    "str     r12, [r8], #4\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_dw_fill4_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_fill4_thumb2\n\t"
+    ".type   tg_dsp_dw_fill4_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_fill4_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "ldr     r4, [sp, #36]\n\t"                 /* n */
+    "ldr     r5, [sp, #40]\n\t"                 /* input_offset, in both halves */
+    "pkhbt   r5, r5, r5, lsl #16\n\t"
+    "add     r6, r0, r1\n\t"                    /* channel 1's line */
+    "add     r7, r6, r1\n\t"                    /* 2 */
+    "add     r8, r7, r1\n\t"                    /* 3 */
+    "lsl     r1, r3, #1\n\t"
+    "subs    r4, r4, #4\n\t"
+    "blt     6f\n"
+    "1:\n\t"                                    /* four pixels */
+    TG_DW_FILL2
+    TG_DW_FILL2
+    "subs    r4, r4, #4\n\t"
+    "bge     1b\n"
+    "6:\n\t"
+    "adds    r4, r4, #2\n\t"                    /* two more */
+    "blt     2f\n\t"
+    TG_DW_FILL2
+    "subs    r4, r4, #2\n"
+    "2:\n\t"
+    "adds    r4, r4, #2\n\t"                    /* an odd last pixel */
+    "beq     3f\n\t"
+    "ldr     r9, [r2]\n\t"
+    "sxtab16 r12, r5, r9\n\t"
+    "sxtab16 r9, r5, r9, ror #8\n\t"
+    "strh    r12, [r0]\n\t"
+    "lsr     r12, r12, #16\n\t"
+    "strh    r12, [r7]\n\t"
+    "strh    r9, [r6]\n\t"
+    "lsr     r9, r9, #16\n\t"
+    "strh    r9, [r8]\n"
+    "3:\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_fill4_thumb2, .-tg_dsp_dw_fill4_thumb2\n\t"
+    ".popsection\n");
+#endif
+
 /* Input line `iy` of `group` channels (1, or 4 neighbours) into a band line of each
  * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
  * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
@@ -352,6 +639,11 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     channel += (size_t)iy * (size_t)p->in_line_step;
     if (group == 4) {
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+#if TG_DSP_DW_ASM
+        (void)off2;
+        tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
+                               (uint32_t)n, (uint32_t)off);
+#else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
         for (ix = 0; ix + 2 <= n; ix += 2) {
             const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
@@ -371,6 +663,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
             d1[ix] = (int16_t)(ao & 0xFFFFu);
             d3[ix] = (int16_t)(ao >> 16);
         }
+#endif
         return;
     }
     for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
@@ -532,6 +825,16 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 }
                 for (; next < need; ++next) {
                     const int32_t iy = next - p->pad_lines;
+#if TG_DSP_DW_ASM
+                    if (group == 4 && iy >= 0 && iy < p->lines) {   /* its gathering itself */
+                        tg_dsp_dw_fill4_thumb2(
+                            ring + (size_t)fill_slot * (size_t)bw + p->pad,
+                            (uint32_t)(ring_size * sizeof *ring),
+                            image + ci + (size_t)iy * (size_t)p->in_line_step,
+                            (uint32_t)p->in_step, (uint32_t)p->length,
+                            (uint32_t)p->input_offset);
+                    } else
+#endif
                     if (reuse || (iy >= 0 && iy < p->lines)) {
                         tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
                                        group, image + ci, iy);

@@ -973,3 +973,67 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
                         str(out / "tg_dsp_depthwise.c"), str(out / "tg_dsp_conv.c")],
                        capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+
+
+# every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2): line
+# lengths odd and even, 1 and 2 (no pair, a pair and no odd output), odd and even pair
+# counts (the two-pair loop entered at its first or second pair), rows and columns, 4
+# channels gathered together and one, depth multipliers 1 and 4, per-tensor and per-channel,
+# SAME and VALID, strides across lines of 1 and 2, no bias, zero points -128 and 127,
+# batches; the 3-tap loops' activation range is all of int8 (RELU with output zero point
+# -128 or none: clamped layers take the general loop); and the 4-channel gathering in
+# assembly (tg_dsp_dw_fill4_thumb2): input lines of 1, 2, 3 pixels and of 4-pixel passes
+# followed by 0 to 3 more
+DW_S1_ASM = [
+    ConvCase(op=DW, in_h=5, in_w=7, in_d=8, out_d=8, padding=SAME, act="RELU", in_zp=-128,
+             out_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=8, in_d=3, out_d=3, padding=SAME, per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, padding=SAME, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=6, in_d=2, out_d=8, padding=VALID, bias=False),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=VALID, per_channel=False),
+    ConvCase(op=DW, in_h=4, in_w=4, in_d=1, out_d=1, padding=VALID, in_zp=-128),
+    ConvCase(op=DW, in_h=3, in_w=11, in_d=4, out_d=4, stride=(2, 1), padding=SAME,
+             out_zp=-128),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=6, in_d=12, out_d=12, padding=SAME, in_zp=127,
+             out_zp=127),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4, padding=SAME),
+    ConvCase(op=DW, in_h=2, in_w=2, in_d=4, out_d=4, padding=SAME, in_zp=-128, out_zp=127),
+    ConvCase(op=DW, in_h=3, in_w=9, in_d=4, out_d=4, padding=SAME, per_channel=False),
+    ConvCase(op=DW, in_h=8, in_w=3, in_d=4, out_d=4, padding=VALID, in_zp=127),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+@pytest.mark.parametrize("ring", [False, True])
+def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
+    """The assembly walk on the Cortex-M4: whole-channel bands (runs of lines), and (ring)
+    rings of the filter's 3 lines (one line per call) and of a few more (runs and wraps)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    if ring:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+        monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
+    path = tmp_path / "d.tflite"
+    path.write_bytes(build_model(DW_S1_ASM, 91))
+    report = verify_cortexm(path, count=3, seed=91, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S1_ASM]
+    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+    gen = generate(path, None, target="cortex-m4", kernels=DSP)
+    params = [layer.call.params for layer in gen.program.layers]
+    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S1_ASM)
+    assert all(p["taps3"] == 1 and p["stride"] == 1 for p in params)
+    assert {p["out_length"] % 2 for p in params} == {0, 1}
+    assert {p["out_length"] for p in params} >= {1, 2}
+    assert {p["out_length"] // 2 % 2 for p in params} == {0, 1}     # pair counts odd, even
+    assert {p["group"] for p in params} == {1, 4}
+    lengths = {p["length"] for p in params if p["group"] == 4}
+    assert {1, 2, 3} <= lengths and {n % 4 for n in lengths if n >= 4} == {0, 1, 2, 3}
+    assert {p["stride_lines"] for p in params} == {1, 2}
+    whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
+    kinds = {"whole" if p["band_lines"] == w else
+             "ring" if p["band_lines"] == p["filter_lines"] else "run"
+             for p, w in zip(params, whole)}
+    assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
