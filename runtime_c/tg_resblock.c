@@ -28,17 +28,7 @@ static void tg_resblock_add_row(const void *add, const int8_t *input1, const int
 static void tg_resblock_geometry(tg_rb_geometry_t *g, int32_t height, int32_t x_first,
                                  const tg_conv_params_t *c1, const tg_conv_params_t *c2)
 {
-    g->height = height;
-    g->in_height = c1->input_height;
-    g->x_row = (size_t)c1->input_width * (size_t)c1->input_depth;
-    g->a_row = (size_t)c1->output_width * (size_t)c1->output_depth;
-    g->out_row = (size_t)c2->output_width * (size_t)c2->output_depth;
-    g->kh1 = c1->filter_height;
-    g->pad1 = c1->pad_top;
-    g->stride1 = c1->stride_height;
-    g->kh2 = c2->filter_height;
-    g->pad2 = c2->pad_top;
-    g->x_first = x_first;
+    TG_RB_GEOMETRY(g, height, x_first, c1, c2);
 }
 
 void tg_resblock_s8(const tg_resblock_params_t *p, const int8_t *x, int8_t *output,

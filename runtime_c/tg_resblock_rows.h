@@ -50,6 +50,22 @@ typedef struct {
     int32_t x_first;    /* 1: the ADD's first input is x (or the shortcut), 0: b */
 } tg_rb_geometry_t;
 
+/* The geometry of a block from its convolutions' params `c1`, `c2` (pointers to any params
+   struct with the convolution fields: tg_conv_params_t, tg_dsp_conv_params_t). */
+#define TG_RB_GEOMETRY(g, h, xf, c1, c2) do {                                          \
+        (g)->height = (h);                                                              \
+        (g)->in_height = (c1)->input_height;                                            \
+        (g)->x_row = (size_t)(c1)->input_width * (size_t)(c1)->input_depth;             \
+        (g)->a_row = (size_t)(c1)->output_width * (size_t)(c1)->output_depth;           \
+        (g)->out_row = (size_t)(c2)->output_width * (size_t)(c2)->output_depth;         \
+        (g)->kh1 = (c1)->filter_height;                                                 \
+        (g)->pad1 = (c1)->pad_top;                                                      \
+        (g)->stride1 = (c1)->stride_height;                                             \
+        (g)->kh2 = (c2)->filter_height;                                                 \
+        (g)->pad2 = (c2)->pad_top;                                                      \
+        (g)->x_first = (xf);                                                            \
+    } while (0)
+
 static inline int32_t tg_rb_max(int32_t a, int32_t b) { return a > b ? a : b; }
 static inline int32_t tg_rb_min(int32_t a, int32_t b) { return a < b ? a : b; }
 
