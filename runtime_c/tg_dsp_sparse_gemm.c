@@ -48,14 +48,8 @@ static uint32_t tg_dsp_sparse_tail(const int8_t *x, int32_t n)
 static const int8_t *tg_dsp_sparse_row(const tg_dsp_sparse_gemm_params_t *p,
                                        const int8_t *input, int32_t r)
 {
-    int32_t row = r;
-    if (p->out_w != 1 || p->out_h != 1) {
-        const int32_t q = r / p->out_w;
-        const int32_t ox = r - q * p->out_w;
-        const int32_t b = q / p->out_h;
-        const int32_t oy = q - b * p->out_h;
-        row = (b * p->in_h + oy * p->stride_h) * p->in_w + ox * p->stride_w;
-    }
+    const int32_t row = tg_gather_row(r, p->out_w, p->out_h, p->in_w, p->in_h, p->stride_w,
+                                      p->stride_h);
     return input + (size_t)row * (size_t)p->depth;
 }
 

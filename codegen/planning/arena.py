@@ -27,6 +27,19 @@ def align_up(n: int, alignment: int) -> int:
     return (n + alignment - 1) // alignment * alignment
 
 
+def union_bytes(extents: list[tuple[int, int]]) -> int:
+    """Bytes covered by half-open [start, end) extents (shared bytes counted once)."""
+    total, reach = 0, None
+    for start, end in sorted(extents):
+        if reach is None or start >= reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total
+
+
 def lower_bound(buffers: list[Interval], alignment: int = 1) -> int:
     """The largest total size of buffers live at the same step."""
     if not buffers:
@@ -124,16 +137,8 @@ def plan_greedy(buffers: list[Interval], alignment: int = 4,
     placed: list[tuple[Interval, int]] = []
     offsets: dict[object, int] = {}
     for b in order:
-        size = align_up(max(b.size, 1), alignment)
-        busy = sorted((off, off + align_up(max(p.size, 1), alignment))
-                      for p, off in placed if p.overlaps(b))
-        candidate = 0
-        for start, end in busy:
-            if candidate + size <= start:
-                break
-            candidate = max(candidate, align_up(end, alignment))
-        offsets[b.key] = candidate
-        placed.append((b, candidate))
+        offsets[b.key] = _lowest_fit(b, placed, alignment)
+        placed.append((b, offsets[b.key]))
     total = max((off + align_up(max(p.size, 1), alignment) for p, off in placed), default=0)
     return offsets, total
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from codegen.planning.arena import align_up
+from codegen.planning.arena import align_up, union_bytes
 from codegen.planning.memory import Granted, MemoryPlan
 
 
@@ -30,19 +30,6 @@ class StepMemory:
     planned: int
     arena_end: int
     in_place: list[Granted] = field(default_factory=list)   # overlaps granted here
-
-
-def union_bytes(extents: list[tuple[int, int]]) -> int:
-    """Bytes covered by half-open [start, end) extents (shared bytes counted once)."""
-    total, reach = 0, None
-    for start, end in sorted(extents):
-        if reach is None or start >= reach:
-            total += end - start
-            reach = end
-        elif end > reach:
-            total += end - reach
-            reach = end
-    return total
 
 
 def step_memory(plan: MemoryPlan, scratch: list[list[int]]) -> list[StepMemory]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codegen.planning.arena import ORDERS, Interval, align_up, plan_best
+from codegen.planning.arena import ORDERS, Interval, align_up, plan_best, union_bytes
 
 
 @dataclass(frozen=True)
@@ -105,15 +105,6 @@ def occupied_peak(placed: list[tuple[Interval, int]], alignment: int = 1) -> int
     steps = sorted({b.first for b, _ in placed} | {b.last for b, _ in placed})
     best = 0
     for s in steps:
-        spans = sorted((off, off + align_up(b.size, alignment))
-                       for b, off in placed if b.first <= s <= b.last and b.size)
-        total, reach = 0, None
-        for lo, hi in spans:
-            if reach is None or lo >= reach:
-                total += hi - lo
-                reach = hi
-            elif hi > reach:
-                total += hi - reach
-                reach = hi
-        best = max(best, total)
+        best = max(best, union_bytes([(off, off + align_up(b.size, alignment))
+                                      for b, off in placed if b.first <= s <= b.last and b.size]))
     return best
