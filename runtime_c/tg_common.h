@@ -44,10 +44,12 @@ TG_INLINE int32_t tg_clamp(int32_t x, int32_t lo, int32_t hi)
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-/* The input row (pixel) that output row r of a 1x1 convolution taken as a GEMM reads: r
-   itself when out_w = out_h = 1 (a plain GEMM), else the pixel (b, oy * stride_h,
-   ox * stride_w) of the input image for ox = r % out_w, oy = r / out_w % out_h,
-   b = r / (out_w * out_h) (the strided gather of tg_dsp_gemm.h). */
+/*
+ * The input row (pixel) that output row r of a 1x1 convolution taken as a GEMM reads: r
+ * itself when out_w = out_h = 1 (a plain GEMM), else the pixel (b, oy * stride_h,
+ * ox * stride_w) of the input image for ox = r % out_w, oy = r / out_w % out_h,
+ * b = r / (out_w * out_h) (the strided gather of tg_dsp_gemm.h).
+ */
 TG_INLINE int32_t tg_gather_row(int32_t r, int32_t out_w, int32_t out_h, int32_t in_w,
                                 int32_t in_h, int32_t stride_w, int32_t stride_h)
 {
