@@ -35,7 +35,7 @@ from codegen.generate import choose_kernels, default_name, golden_vectors
 from codegen.program import Program, build_program
 from codegen.reference_layers import reference_for
 from codegen.targets import is_cortex_m, load_target
-from codegen.toolchain import cortexm
+from codegen.toolchain import cortexm, linksize
 from codegen.toolchain.host import WARNINGS, cmsis_nn_root, compile_cmsis_nn, find_cc
 from codegen.vectors import NP_DTYPES, random_inputs
 from codegen.verify import OutputReport, VerifyReport, compare
@@ -107,7 +107,6 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
     `models`: each model's own share).  The stack is the deepest model's: they run in turn."""
 
     selftest_sources = [s for s in sources if s.endswith("_selftest.c")]
-    lib_sources = [s for s in sources if s not in selftest_sources]
     per_model = {p.name: dict(name=p.name, arena=p.plan.arena_bytes, state=p.plan.state_bytes,
                               weights=p.const_bytes, macs=p.macs, io_buffers=io_bytes(p))
                  for p in programs}
@@ -132,10 +131,21 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
                     per_file.update({f"cmsis_nn/{s}": cortexm.object_sizes(o)
                                      for s, o in zip(cmsis.sources, cobjs)})
                     objs = objs + cobjs
+                # what a --gc-sections link keeps when the application calls every model
+                names = {str(o): s for s, o in zip(sources + [f"cmsis_nn/{c}" for c in
+                                                             (cmsis.sources if cmsis else [])],
+                                                    objs)}
+                roots = [g for s, o in zip(sources, objs)
+                         if s in {f"{p.name}.c" for p in programs}
+                         for g in linksize.defined_globals(o)]
+                lib_objs = [o for s, o in zip(sources, objs) if s not in selftest_sources]
+                lib_objs += objs[len(sources):]
+                linked = {names.get(f, f"toolchain:{Path(f).name}"): v for f, v in
+                          linksize.linked_sizes(lib_objs, target, proj / "link", roots).items()}
                 cis = [o.with_suffix(".ci") for o in objs if o.with_suffix(".ci").is_file()]
                 stacks = {p.name: cortexm.stack_depth(cis, [f"{p.name}_invoke"])
                           for p in programs}
-                m = dict(per_file=per_file, stacks=stacks,
+                m = dict(per_file=per_file, linked=linked, stacks=stacks,
                          tool=f"{cortexm.toolchain_version()} "
                               f"{' '.join(target['cpu_flags'] + cortexm.COMPILE_FLAGS)}")
             except ToolchainError as e:
@@ -144,18 +154,18 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
                                             f"arm-none-eabi-gcc, sizes are estimated: {detail}")
     selftest = None
     if m is not None:
-        pf = m["per_file"]
-        lib = [pf[s] for s in lib_sources] + [v for k, v in pf.items() if k.startswith("cmsis_nn/")]
+        pf, lk = m["per_file"], m["linked"]
+        lib = list(lk.values())
         code, consts = sum(s.code for s in lib), sum(s.rodata for s in lib)
         data = sum(s.data for s in lib)
         static = sum(s.data + s.bss for s in lib) - arena_bytes
         stack = max(v[0] for v in m["stacks"].values())
         stack_exact = all(v[1] for v in m["stacks"].values())
         for p in programs:
-            own = [pf[s] for s in (f"{p.name}.c", f"{p.name}_data.c") if s in pf]
+            own = [lk[s] for s in (f"{p.name}.c", f"{p.name}_data.c") if s in lk]
             per_model[p.name].update(flash=sum(s.code + s.rodata + s.data for s in own),
                                      stack=m["stacks"][p.name][0])
-        kernels = [pf[s] for s in lib_sources if s.startswith("tg_")]
+        kernels = [v for s, v in lk.items() if s.startswith(("tg_", "toolchain:"))]
         runtime_flash = sum(s.code + s.rodata + s.data for s in kernels)
         if selftest_sources:
             st = [pf[s] for s in selftest_sources]
