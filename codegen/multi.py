@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen import __version__
+from codegen import __version__, kernel_config
 from codegen.cnames import array_body, comment_text
 from codegen.emit import project, render, write_project
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
@@ -226,6 +226,9 @@ def render_multi(programs: list[Program], model_files: list[str], model_bytes: l
                            files=sorted(own)))
     modules = sorted({mod for p in programs for mod in p.runtime_modules})
     files.update(module_files(modules))
+    if kernel_config.HEADER in files:     # the paths the layers of all the models take
+        files[kernel_config.HEADER] = kernel_config.render(kernel_config.project_flags(
+            layer.call for p in programs for layer in p.layers))
     env = render.template_env()
     cmsis = _union_cmsis_nn(programs)
     first = models[0]["ctx"]

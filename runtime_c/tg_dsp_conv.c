@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
 
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
@@ -508,9 +509,9 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 
 /* The channel pairs of full-range layers (quant rows, post 0) in the Thumb-2 assembly below
  * with GCC on Arm cores with the DSP extension; the C passes everywhere else (and with
- * -DTG_DSP_CONV_NO_ASM). */
+ * -DTG_DSP_CONV_NO_ASM, or when no layer of the project takes them: tg_config.h). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
-    !defined(TG_DSP_CONV_NO_ASM)
+    !defined(TG_DSP_CONV_NO_ASM) && TG_CFG_DSP_CONV_ASM_PAIRS
 #define TG_DSP_CONV_ASM 1
 #else
 #define TG_DSP_CONV_ASM 0
@@ -646,6 +647,11 @@ __asm__(
 #define TG_DSP_CONV_NOINLINE
 #endif
 
+/* With the assembly, the C channels only when a layer of the project has some for them
+ * (tg_config.h). */
+#define TG_DSP_CONV_C_CHANNELS (!TG_DSP_CONV_ASM || TG_CFG_DSP_CONV_CHANNELS)
+
+#if TG_DSP_CONV_C_CHANNELS
 /* The output channels from `first` (even) of the pixel pair whose columns are at col, into
  * out0 and out1 (the same pixel twice for a last odd one: then out1 == out0, written twice
  * alike). */
@@ -739,6 +745,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
         shift += step;
     }
 }
+#endif /* TG_DSP_CONV_C_CHANNELS */
 
 /* The next output pixel (row by row, image by image). */
 static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
@@ -808,9 +815,13 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
                 tg_dsp_conv_2x2_thumb2(f);
             }
 #endif
+#if TG_DSP_CONV_C_CHANNELS
             if (first < p->output_depth) {
                 tg_dsp_conv_channels(p, col, out0, out1, first);
             }
+#else
+            (void)first;
+#endif
         }
     }
 }

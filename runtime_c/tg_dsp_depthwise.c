@@ -34,6 +34,11 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_*) */
+
+#if !(TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2 || TG_CFG_DSP_DW_ANY)
+#error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
+#endif
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
@@ -73,6 +78,7 @@ typedef struct {
     const int32_t mult = (q)->mult, add = (q)->add, neg = (q)->neg, rsh = (q)->r; \
     const int32_t lo = (q)->act_min, hi = (q)->act_max
 
+#if TG_CFG_DSP_DW_ANY
 TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t neg,
                                int32_t rsh, int32_t lo, int32_t hi)
 {
@@ -80,7 +86,9 @@ TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t 
     const int32_t v = (h + add + (h < 0 ? neg : 0)) >> rsh;
     return tg_clamp(v, lo, hi);
 }
+#endif
 
+#if TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2
 /* The 3-tap loops' requantization: the lowering chose them only for layers whose
  * right shifts are all >= 1 (neg = -1) and whose activation range is all of int8 (one
  * SSAT). */
@@ -92,6 +100,7 @@ TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t
     const uint32_t t = (uint32_t)tg_smmlar((int32_t)acc, mult, add) - (acc >> 31);
     return tg_ssat8((int32_t)t >> rsh);
 }
+#endif
 
 #define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
 #define TG_DSP_DW_RQ3(acc) (int8_t)tg_dsp_dw_rq3((acc), mult, add, rsh)
@@ -243,6 +252,7 @@ typedef struct {
         LINE \
     }
 
+#if TG_CFG_DSP_DW_3X3_S1
 #if TG_DSP_DW_ASM
 /*
  * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
@@ -428,12 +438,15 @@ static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
+#endif /* TG_CFG_DSP_DW_3X3_S1 */
 
+#if TG_CFG_DSP_DW_3X3_S2
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
 }
+#endif
 
 /* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
  * of filter_lines slots, which the walks' set-up would only slow down. */
@@ -446,6 +459,7 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
     LINE
 
+#if TG_CFG_DSP_DW_3X3_S1
 #if TG_DSP_DW_ASM
 /* one line: a walk of one line (the assembly) */
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -471,17 +485,21 @@ static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
+#endif /* TG_CFG_DSP_DW_3X3_S1 */
 
+#if TG_CFG_DSP_DW_3X3_S2
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
                                size_t at, int8_t *out, int32_t n, int32_t step)
 {
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
 }
+#endif
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value), one filter line at a time over the
  * whole output line, whose accumulators wait in `acc`; then the requantization. */
+#if TG_CFG_DSP_DW_ANY
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                               const int16_t *const *rows, size_t at, uint32_t *acc,
@@ -542,6 +560,7 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
         out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(acc[ox]);
     }
 }
+#endif /* TG_CFG_DSP_DW_ANY */
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
@@ -683,6 +702,7 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
                             const int16_t *const *rows, size_t at, size_t down, int32_t m,
                             uint32_t *acc, int8_t *out)
 {
+#if TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2
     if (p->taps3) {     /* all the lines in one call, the filter in locals */
         tg_dsp_dw_walk_t wk;
         wk.r0 = rows[0] + at;
@@ -694,16 +714,32 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         wk.out_down = (size_t)p->out_line_step;
         wk.n = p->out_length;
         wk.step = p->out_step;
+#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_3X3_S2
         if (p->stride == 1) {
             tg_dsp_dw_row3_s1(q, &wk);
         } else {
             tg_dsp_dw_row3_s2(q, &wk);
         }
+#elif TG_CFG_DSP_DW_3X3_S1
+        tg_dsp_dw_row3_s1(q, &wk);
+#else
+        tg_dsp_dw_row3_s2(q, &wk);
+#endif
         return;
     }
+#endif
+#if TG_CFG_DSP_DW_ANY
     for (; m > 0; --m, at += down, out += p->out_line_step) {
         tg_dsp_dw_row_any(p, q, rows, at, acc, out);
     }
+#else
+    (void)rows;
+    (void)at;
+    (void)down;
+    (void)m;
+    (void)acc;
+    (void)out;
+#endif
 }
 
 /* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
@@ -746,13 +782,25 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
                 if (mult > 1) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                 }
+#if TG_CFG_DSP_DW_ANY
                 if (!p->taps3) {
                     tg_dsp_dw_row_any(p, qk, rows, at, line, o);
-                } else if (p->stride == 1) {
+                    continue;
+                }
+#else
+                (void)line;
+#endif
+#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_3X3_S2
+                if (p->stride == 1) {
                     tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
                 } else {
                     tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
                 }
+#elif TG_CFG_DSP_DW_3X3_S1
+                tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
+#elif TG_CFG_DSP_DW_3X3_S2
+                tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
+#endif
             }
         }
     }

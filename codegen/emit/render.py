@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen import __version__, resources
+from codegen import __version__, kernel_config, resources
 from codegen.emit import api_names, project
 from codegen.emit.layer_table import folded_ops
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
@@ -348,6 +348,9 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
         render("model_data.c.j2", f"{name}_data.c")
     if runtime_from is None:
         files.update(module_files(program.runtime_modules))
+        if kernel_config.HEADER in files:     # the paths this model's layers take
+            files[kernel_config.HEADER] = kernel_config.render(
+                kernel_config.project_flags(layer.call for layer in program.layers))
     if profile:
         files[PROFILE_HEADER] = (RUNTIME_DIR / PROFILE_HEADER).read_bytes()
     files.update(project.library_files(env, ctx, files))

@@ -1,0 +1,159 @@
+"""tg_config.h: the kernel paths a project's layers take, so that the others cost no flash.
+
+A kernel chooses among its paths from its params struct at run time (a 3x3 depthwise at
+stride 1 or 2, or any filter; the dsp convolution's assembly channel pairs or its C
+channels...).  Each FLAG here names one such path and the condition, on a layer's params
+(the same fields and the same test the C kernel branches on), under which the kernel takes
+it.  The generator writes tg_config.h with every flag set to whether some layer of the
+project (of every model, for `tinygen a.tflite b.tflite`) takes its path; the kernel files
+include it and compile a path out when its flag is 0.  The header alone carries the
+choice: an IDE project (STM32CubeIDE) builds it with no -D flag.
+
+runtime_c/tg_config.h is the copy with every path in (`tinygen runtime -o DIR`, and the
+default of a file copied by hand); tests/test_kernel_config.py checks it is `render(ALL)`.
+A flag only ever removes a path no layer can take: a layer that needs a path sets its
+flag, by construction (tests/test_kernel_config.py builds models for each).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from codegen.ir import CExpr
+
+HEADER = "tg_config.h"
+MODULE = "tg_config"
+
+
+def _null(v) -> bool:
+    return isinstance(v, CExpr) and v.text == "NULL"
+
+
+# ---------------------------------------------------------------- the conditions
+# tg_dsp_depthwise_s8 (runtime_c/tg_dsp_depthwise.c): the 3-tap loops when taps3, by
+# stride; the general loop otherwise.
+def dw_3x3_s1(p: dict) -> bool:
+    return bool(p["taps3"]) and p["stride"] == 1
+
+
+def dw_3x3_s2(p: dict) -> bool:
+    return bool(p["taps3"]) and p["stride"] != 1
+
+
+def dw_any(p: dict) -> bool:
+    return not p["taps3"]
+
+
+# tg_dsp_depthwise_px_s8 (tg_dsp_depthwise_px.c): the block loop without the clamp when
+# the activation is the whole int8 range, with it otherwise.
+def dw_px_full(p: dict) -> bool:
+    return p["act_min"] == -128 and p["act_max"] == 127
+
+
+def dw_px_clamp(p: dict) -> bool:
+    return not dw_px_full(p)
+
+
+# tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel pairs
+# run in assembly (asm_pairs), the C loop tg_dsp_conv_channels for the rest (every
+# channel without asm_pairs, the last one of an odd count with it).
+def conv_asm_pairs(p: dict) -> bool:
+    return (not _null(p["quant"]) and p["act_min"] == -128 and p["act_max"] == 127 and
+            p["post"] == 0 and p["output_depth"] >= 2)
+
+
+def conv_channels(p: dict) -> bool:
+    return not conv_asm_pairs(p) or p["output_depth"] % 2 == 1
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str                        # the C macro
+    doc: str                         # what it compiles in
+    kernel: str                      # the function whose params the condition reads
+    needs: Callable[[dict], bool]    # whether a call with these params takes the path
+
+
+FLAGS = (
+    Flag("TG_CFG_DSP_DW_3X3_S1", "tg_dsp_depthwise_s8: 3x3 filters at stride 1",
+         "tg_dsp_depthwise_s8", dw_3x3_s1),
+    Flag("TG_CFG_DSP_DW_3X3_S2", "tg_dsp_depthwise_s8: 3x3 filters at stride 2",
+         "tg_dsp_depthwise_s8", dw_3x3_s2),
+    Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
+         "tg_dsp_depthwise_s8", dw_any),
+    Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",
+         "tg_dsp_depthwise_px_s8", dw_px_full),
+    Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",
+         "tg_dsp_depthwise_px_s8", dw_px_clamp),
+    Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
+         "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
+    Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
+         "the assembly)", "tg_dsp_conv_s8", conv_channels),
+)
+ALL = {f.name: True for f in FLAGS}
+
+# Fused calls that run a kernel on params of their own: the params of each
+# (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row; the rows change
+# input_height and pad_top only, which no condition reads).
+NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2")}
+
+
+def _params_for(call, kernel: str) -> list[dict]:
+    if call.kernel == kernel:
+        return [call.params]
+    if call.kernel.startswith("tg_dsp_resblock"):
+        return [call.params[k] for k in NESTED.get(kernel, ()) if k in call.params]
+    return []
+
+
+def project_flags(calls: Iterable) -> dict[str, bool]:
+    """{flag: whether some call takes its path} over the LayerCalls of every model.
+
+    A kernel no call runs keeps all its paths (its file may still be in the project, as a
+    module another includes; the linker drops it): the C stops with #error when every path
+    of a kernel is out, which then cannot happen."""
+    calls = list(calls)
+    flags = {f.name: any(f.needs(p) for c in calls for p in _params_for(c, f.kernel))
+             for f in FLAGS}
+    for kernel in {f.kernel for f in FLAGS}:
+        group = [f.name for f in FLAGS if f.kernel == kernel]
+        if not any(flags[n] for n in group):
+            flags.update({n: True for n in group})
+    return flags
+
+
+def render(flags: dict[str, bool]) -> bytes:
+    """The text of tg_config.h for these flag values (byte-identical for the same values)."""
+    lines = [
+        "/* tg_config.h - the kernel paths compiled in (tinygen writes it for each project). */",
+        "/*",
+        " * Each TG_CFG_ flag compiles one path of a kernel in (1) or out (0).  tinygen sets",
+        " * it to whether a layer of the project takes the path (codegen/kernel_config.py),",
+        " * so paths no layer takes cost no flash.  Define a flag to 1 (-DTG_CFG_...=1) to",
+        " * compile its path in anyway.  runtime_c's copy, in a stand-alone runtime, has",
+        " * every path in.",
+        " */",
+        "#ifndef TG_CONFIG_H",
+        "#define TG_CONFIG_H",
+        "",
+    ]
+    for f in FLAGS:
+        lines += [f"/* {f.doc} */", f"#ifndef {f.name}",
+                  f"#define {f.name} {int(bool(flags[f.name]))}", "#endif"]
+    lines += ["", "#endif /* TG_CONFIG_H */", ""]
+    return "\n".join(lines).encode("ascii")
+
+
+def parse(text: str) -> dict[str, bool]:
+    """The flag values a tg_config.h sets (a flag it does not name is taken as in)."""
+    values = dict(ALL)
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1] in values:
+            values[parts[1]] = parts[2] != "0"
+    return values
+
+
+def missing(have: dict[str, bool], need: dict[str, bool]) -> list[str]:
+    """The flags `need` sets that `have` compiles out."""
+    return [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]

@@ -1,0 +1,41 @@
+/* tg_config.h - the kernel paths compiled in (tinygen writes it for each project). */
+/*
+ * Each TG_CFG_ flag compiles one path of a kernel in (1) or out (0).  tinygen sets
+ * it to whether a layer of the project takes the path (codegen/kernel_config.py),
+ * so paths no layer takes cost no flash.  Define a flag to 1 (-DTG_CFG_...=1) to
+ * compile its path in anyway.  runtime_c's copy, in a stand-alone runtime, has
+ * every path in.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+/* tg_dsp_depthwise_s8: 3x3 filters at stride 1 */
+#ifndef TG_CFG_DSP_DW_3X3_S1
+#define TG_CFG_DSP_DW_3X3_S1 1
+#endif
+/* tg_dsp_depthwise_s8: 3x3 filters at stride 2 */
+#ifndef TG_CFG_DSP_DW_3X3_S2
+#define TG_CFG_DSP_DW_3X3_S2 1
+#endif
+/* tg_dsp_depthwise_s8: other filters (the general loop) */
+#ifndef TG_CFG_DSP_DW_ANY
+#define TG_CFG_DSP_DW_ANY 1
+#endif
+/* tg_dsp_depthwise_px_s8: no activation clamp */
+#ifndef TG_CFG_DSP_DW_PX_FULL
+#define TG_CFG_DSP_DW_PX_FULL 1
+#endif
+/* tg_dsp_depthwise_px_s8: an activation clamp */
+#ifndef TG_CFG_DSP_DW_PX_CLAMP
+#define TG_CFG_DSP_DW_PX_CLAMP 1
+#endif
+/* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
+#ifndef TG_CFG_DSP_CONV_ASM_PAIRS
+#define TG_CFG_DSP_CONV_ASM_PAIRS 1
+#endif
+/* tg_dsp_conv_s8: channels in C (always, without the assembly) */
+#ifndef TG_CFG_DSP_CONV_CHANNELS
+#define TG_CFG_DSP_CONV_CHANNELS 1
+#endif
+
+#endif /* TG_CONFIG_H */
