@@ -1,0 +1,195 @@
+"""tg_config.h (codegen/kernel_config.py): a project compiles in the kernel paths its layers
+take and no other; a layer that needs a path has it in (host bit-exact; symbols of host and
+cross builds), a project whose layers do not take a path has it out."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from codegen import kernel_config
+from codegen.generate import generate
+from codegen.hostcc import find_cc
+from codegen.ir import CExpr, ConstRef
+from codegen.lowering.conv import dsp_depthwise
+from codegen.resources import runtime_dir
+from codegen.targets import load_target
+from codegen.toolchain import cortexm
+from codegen.toolchain.host import WARNINGS
+from codegen.verify import verify_cortexm
+from tests.conv_models import SAME, VALID, ConvCase, build_model
+from tests.harness import assert_bit_exact
+
+DSP = ["dsp", "portable"]
+DW = "DEPTHWISE_CONV_2D"
+needs_arm = pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=False)),
+                               reason="arm-none-eabi-gcc / newlib not installed")
+needs_qemu = pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                                reason="needs the Arm toolchain and QEMU")
+
+
+def test_runtime_copy_has_every_path_and_parse_reads_render():
+    assert (runtime_dir() / kernel_config.HEADER).read_bytes() == \
+        kernel_config.render(kernel_config.ALL)
+    some = {f.name: k % 2 == 0 for k, f in enumerate(kernel_config.FLAGS)}
+    assert kernel_config.parse(kernel_config.render(some).decode()) == some
+    assert kernel_config.missing(some, kernel_config.ALL) == \
+        [f.name for f in kernel_config.FLAGS if not some[f.name]]
+
+
+def _call(kernel, **params):
+    return SimpleNamespace(kernel=kernel, params=params)
+
+
+def test_project_flags_union_nested_and_untouched_kernels():
+    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1)
+    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2)
+    full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8)
+    flags = kernel_config.project_flags([dw_s1])
+    assert (flags["TG_CFG_DSP_DW_3X3_S1"], flags["TG_CFG_DSP_DW_3X3_S2"],
+            flags["TG_CFG_DSP_DW_ANY"]) == (True, False, False)
+    # kernels no call runs keep every path (the C's #error: never all out)
+    assert flags["TG_CFG_DSP_CONV_CHANNELS"] and flags["TG_CFG_DSP_CONV_ASM_PAIRS"]
+    assert flags["TG_CFG_DSP_DW_PX_FULL"] and flags["TG_CFG_DSP_DW_PX_CLAMP"]
+    flags = kernel_config.project_flags([dw_s1, dw_any])      # the union
+    assert flags["TG_CFG_DSP_DW_ANY"] and flags["TG_CFG_DSP_DW_3X3_S1"]
+    assert not flags["TG_CFG_DSP_DW_3X3_S2"]
+    # a fused residual block runs tg_dsp_conv_s8 on its conv1 and conv2
+    odd = dict(full, output_depth=7)
+    flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
+    assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
+    flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **full)])
+    assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and not flags["TG_CFG_DSP_CONV_CHANNELS"]
+    for clamped in (dict(full, act_min=-100), dict(full, quant=CExpr("NULL")),
+                    dict(full, post=3)):
+        flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **clamped)])
+        assert not flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
+
+
+def _config(out: Path) -> dict[str, bool]:
+    return kernel_config.parse((out / kernel_config.HEADER).read_text())
+
+
+def _host_symbols(out: Path, source: str, tmp: Path) -> set[str]:
+    obj = tmp / (Path(source).stem + ".o")
+    subprocess.run([find_cc(), *WARNINGS, "-O2", f"-I{out}", "-c", str(out / source), "-o",
+                    str(obj)], check=True)
+    nm = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1].split(".")[0] for line in nm.splitlines() if line.strip()}
+
+
+# depthwise models and the paths they take (the band loops: PX_PIXELS = 0)
+S1 = ConvCase(op=DW, in_h=6, in_w=7, in_d=8, out_d=8, padding=SAME, in_zp=-128, out_zp=-128)
+S2 = ConvCase(op=DW, in_h=7, in_w=9, in_d=5, out_d=5, stride=(2, 2), padding=SAME)
+ANY = ConvCase(op=DW, in_h=7, in_w=7, in_d=4, out_d=4, k_h=5, k_w=5, padding=SAME,
+               act="RELU6")
+DW_FUNCS = {"TG_CFG_DSP_DW_3X3_S1": "tg_dsp_dw_row3_s1",
+            "TG_CFG_DSP_DW_3X3_S2": "tg_dsp_dw_row3_s2",
+            "TG_CFG_DSP_DW_ANY": "tg_dsp_dw_row_any"}
+
+
+@pytest.mark.parametrize("cases,on", [
+    ([S1], {"TG_CFG_DSP_DW_3X3_S1"}),
+    ([S2], {"TG_CFG_DSP_DW_3X3_S2"}),
+    ([ANY], {"TG_CFG_DSP_DW_ANY"}),
+    ([S2, ANY], {"TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_ANY"}),
+])
+def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatch, cases, on):
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    res = assert_bit_exact(build_model(cases, 31), tmp_path, count=2, seed=31, kernels=DSP)
+    assert {c.kernel for c in (layer.call for layer in res.gen.program.layers)} == \
+        {"tg_dsp_depthwise_s8"}
+    out = res.gen.out_dir
+    config = _config(out)
+    assert {n for n in DW_FUNCS if config[n]} == on
+    symbols = _host_symbols(out, "tg_dsp_depthwise.c", tmp_path)
+    assert {n for n, fn in DW_FUNCS.items() if fn in symbols} == on
+
+
+def test_depthwise_px_activation_paths(tmp_path):
+    full = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, in_zp=-128,
+                    out_zp=-128)
+    clamp = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, act="RELU6")
+    for tag, cases, want in (("full", [full], (True, False)),
+                             ("clamp", [clamp], (False, True)),
+                             ("both", [full, clamp], (True, True))):
+        (tmp_path / tag).mkdir()
+        res = assert_bit_exact(build_model(cases, 32), tmp_path / tag, count=2, seed=32,
+                               kernels=DSP)
+        assert {layer.call.kernel for layer in res.gen.program.layers} == \
+            {"tg_dsp_depthwise_px_s8"}
+        config = _config(res.gen.out_dir)
+        assert (config["TG_CFG_DSP_DW_PX_FULL"], config["TG_CFG_DSP_DW_PX_CLAMP"]) == want
+        symbols = _host_symbols(res.gen.out_dir, "tg_dsp_depthwise_px.c", tmp_path / tag)
+        assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want
+
+
+# convolutions: the assembly channel pairs (full range, quant rows), the C channels for
+# an odd last channel or a clamped layer
+EVEN = ConvCase(in_h=6, in_w=6, in_d=3, out_d=8, k_h=3, k_w=3, padding=SAME, in_zp=-128,
+                out_zp=-128)
+ODD = ConvCase(in_h=5, in_w=5, in_d=2, out_d=5, k_h=3, k_w=3, padding=VALID, in_zp=-128,
+               out_zp=-128)
+CLAMPED = ConvCase(in_h=5, in_w=5, in_d=2, out_d=4, k_h=3, k_w=3, padding=SAME, act="RELU6")
+
+
+def _cross_symbols(out: Path, source: str, tmp: Path) -> set[str]:
+    obj = cortexm.compile_objects(out, [source], tmp / "arm", load_target("cortex-m4"))[0]
+    nm = subprocess.run([cortexm.PREFIX + "nm", str(obj)], capture_output=True, text=True,
+                        check=True).stdout
+    # (GCC may name a specialized copy tg_dsp_conv_channels.constprop.0)
+    return {line.split()[-1].split(".")[0] for line in nm.splitlines() if line.strip()}
+
+
+@needs_arm
+@pytest.mark.parametrize("cases,pairs,channels", [
+    ([EVEN], True, False), ([ODD], True, True), ([CLAMPED], False, True),
+    ([EVEN, CLAMPED], True, True)])
+def test_conv_paths_in_the_cross_build_exactly_when_a_layer_takes_them(tmp_path, cases, pairs,
+                                                                       channels):
+    out = tmp_path / "out"
+    gen = generate(_write(tmp_path, build_model(cases, 33)), out,
+                   target="cortex-m4", measure=False)
+    assert {layer.call.kernel for layer in gen.program.layers} == {"tg_dsp_conv_s8"}
+    config = _config(out)
+    assert (config["TG_CFG_DSP_CONV_ASM_PAIRS"], config["TG_CFG_DSP_CONV_CHANNELS"]) == \
+        (pairs, channels)
+    symbols = _cross_symbols(out, "tg_dsp_conv.c", tmp_path)
+    assert ("tg_dsp_conv_2x2_thumb2" in symbols, "tg_dsp_conv_channels" in symbols) == \
+        (pairs, channels)
+
+
+def _write(tmp: Path, model: bytes) -> Path:
+    path = tmp / "m.tflite"
+    path.write_bytes(model)
+    return path
+
+
+@needs_qemu
+def test_conv_assembly_alone_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """A project whose convolutions all run in the assembly (no C channels compiled)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = _write(tmp_path, build_model([EVEN], 34))
+    report = verify_cortexm(path, count=2, seed=34, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    assert not _config(tmp_path / "w")["TG_CFG_DSP_CONV_CHANNELS"]
+
+
+def test_runtime_from_a_folder_without_the_models_paths_is_refused(tmp_path, monkeypatch):
+    from codegen.errors import TinygenError
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    a, b = _write(tmp_path, build_model([S1], 35)), tmp_path / "b.tflite"
+    b.write_bytes(build_model([ANY], 36))
+    generate(a, tmp_path / "a", target="cortex-m4", measure=False)
+    with pytest.raises(TinygenError, match="TG_CFG_DSP_DW_ANY"):
+        generate(b, tmp_path / "b", target="cortex-m4", measure=False,
+                 runtime_from=tmp_path / "a")
+    # a model taking the folder's paths uses it
+    c = tmp_path / "c.tflite"
+    c.write_bytes(build_model([S1], 37))
+    generate(c, tmp_path / "c", target="cortex-m4", measure=False, runtime_from=tmp_path / "a")
+    man = json.loads((tmp_path / "c" / "tinygen.json").read_text())
+    assert man["runtime_from"]["dir"] == "../a"
