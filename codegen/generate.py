@@ -50,7 +50,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              io_in_arena: bool = False, compress: tuple[str, ...] = (),
              in_place: bool = True,
              layer_compress: dict[int, tuple[str, ...]] | None = None,
-             fuse_residual: bool = True) -> Generated:
+             fuse_residual: bool = True, all_kernel_paths: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -109,7 +109,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     # render the library, measure it, then render what describes and builds it
     lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
                                runtime_from=runtime, profile=profile, layer_hook=layer_hook,
-                               poison=poison)
+                               poison=poison, all_kernel_paths=all_kernel_paths)
     measured, sources = lib_files.files, lib_files.sources
     if runtime is not None:   # measure the model with the kernels it will run with
         kernels = module_files(program.runtime_modules)

@@ -136,6 +136,8 @@ def render(flags: dict[str, bool]) -> bytes:
         "#ifndef TG_CONFIG_H",
         "#define TG_CONFIG_H",
         "",
+        '#include "tg_common.h"',
+        "",
     ]
     for f in FLAGS:
         lines += [f"/* {f.doc} */", f"#ifndef {f.name}",

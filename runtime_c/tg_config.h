@@ -9,6 +9,8 @@
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
 
+#include "tg_common.h"
+
 /* tg_dsp_depthwise_s8: 3x3 filters at stride 1 */
 #ifndef TG_CFG_DSP_DW_3X3_S1
 #define TG_CFG_DSP_DW_3X3_S1 1

@@ -193,3 +193,8 @@ def test_runtime_from_a_folder_without_the_models_paths_is_refused(tmp_path, mon
     generate(c, tmp_path / "c", target="cortex-m4", measure=False, runtime_from=tmp_path / "a")
     man = json.loads((tmp_path / "c" / "tinygen.json").read_text())
     assert man["runtime_from"]["dir"] == "../a"
+    # a folder generated with every path in serves any model
+    generate(a, tmp_path / "full", target="cortex-m4", measure=False, all_kernel_paths=True)
+    assert _config(tmp_path / "full") == kernel_config.ALL
+    generate(b, tmp_path / "b", target="cortex-m4", measure=False,
+             runtime_from=tmp_path / "full")

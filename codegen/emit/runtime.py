@@ -91,7 +91,8 @@ def external_runtime(runtime_dir: str | Path, modules: list[str], out_dir: str |
         if out:
             raise TinygenError(f"{what}: model '{model_name}' takes kernel paths that the "
                                f"folder's {kernel_config.HEADER} compiles out "
-                               f"({', '.join(out)}: its models do not take them). Point "
+                               f"({', '.join(out)}: its models do not take them). Generate "
+                               "that folder again with --all-kernel-paths, or point "
                                "--runtime-from at a full runtime written by `tinygen runtime "
                                "-o DIR`, or generate the models into one project (tinygen "
                                "a.tflite b.tflite -o OUT)")
