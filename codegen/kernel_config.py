@@ -66,6 +66,21 @@ def conv_channels(p: dict) -> bool:
     return not conv_asm_pairs(p) or p["output_depth"] % 2 == 1
 
 
+# tg_dsp_gemm_s8 (tg_dsp_gemm.c): rows two at a time when the call passes a scratch
+# (`scratch`: its fourth argument is not NULL), one at a time otherwise; the activation
+# clamp pass when the range is not all of int8.
+def gemm_pairs(p: dict) -> bool:
+    return bool(p["scratch"]) and p["rows"] > 0
+
+
+def gemm_row1(p: dict) -> bool:
+    return not p["scratch"] and p["rows"] > 0
+
+
+def gemm_clamp(p: dict) -> bool:
+    return p["act_min"] > -128 or p["act_max"] < 127
+
+
 @dataclass(frozen=True)
 class Flag:
     name: str                        # the C macro
@@ -89,20 +104,35 @@ FLAGS = (
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
+    Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",
+         "tg_dsp_gemm_s8", gemm_pairs),
+    Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",
+         "tg_dsp_gemm_s8", gemm_row1),
+    Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
+         "tg_dsp_gemm_s8", gemm_clamp),
 )
 ALL = {f.name: True for f in FLAGS}
 
 # Fused calls that run a kernel on params of their own: the params of each
-# (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row; the rows change
-# input_height and pad_top only, which no condition reads).
-NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2")}
+# (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row, the rows changing
+# input_height and pad_top only, which no condition reads; the shortcut on
+# tg_dsp_gemm_s8 with a scratch).
+NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",)}
+# Kernels that build tg_dsp_gemm_s8's params at run time: tg_dsp_cw_gemm_s8 calls it with
+# a scratch and its own activation range, on blocks of rows (at least one).
+GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
 
 
 def _params_for(call, kernel: str) -> list[dict]:
+    scratch = {"scratch": True} if kernel == "tg_dsp_gemm_s8" else {}
     if call.kernel == kernel:
-        return [call.params]
+        return [dict(call.params, scratch=bool(call.scratch)) if scratch else call.params]
     if call.kernel.startswith("tg_dsp_resblock"):
-        return [call.params[k] for k in NESTED.get(kernel, ()) if k in call.params]
+        return [dict(call.params[k], **scratch) for k in NESTED.get(kernel, ())
+                if k in call.params]
+    if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:
+        p = call.params
+        return [dict(rows=1, act_min=p["act_min"], act_max=p["act_max"], scratch=True)]
     return []
 
 

@@ -39,5 +39,17 @@
 #ifndef TG_CFG_DSP_CONV_CHANNELS
 #define TG_CFG_DSP_CONV_CHANNELS 1
 #endif
+/* tg_dsp_gemm_s8: rows two at a time (with a scratch) */
+#ifndef TG_CFG_DSP_GEMM_PAIRS
+#define TG_CFG_DSP_GEMM_PAIRS 1
+#endif
+/* tg_dsp_gemm_s8: rows one at a time (no scratch) */
+#ifndef TG_CFG_DSP_GEMM_ROW1
+#define TG_CFG_DSP_GEMM_ROW1 1
+#endif
+/* tg_dsp_gemm_s8: the activation clamp */
+#ifndef TG_CFG_DSP_GEMM_CLAMP
+#define TG_CFG_DSP_GEMM_CLAMP 1
+#endif
 
 #endif /* TG_CONFIG_H */

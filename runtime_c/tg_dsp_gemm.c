@@ -20,7 +20,12 @@
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_GEMM_*) */
 #include "tg_dsp_requant.h"
+
+#if !(TG_CFG_DSP_GEMM_PAIRS || TG_CFG_DSP_GEMM_ROW1)
+#error "tg_config.h compiles out every path of tg_dsp_gemm_s8: generate it again"
+#endif
 
 /* The 2-row inner kernel in Thumb-2 assembly (below) with GCC on Arm cores with the DSP
  * extension; the C everywhere else (and with -DTG_DSP_GEMM_NO_ASM). */
@@ -80,6 +85,7 @@ static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t
     return input + (size_t)row * (size_t)p->depth;
 }
 
+#if TG_CFG_DSP_GEMM_PAIRS      /* rows two at a time (with a scratch) */
 /* Rows x0 and x1 sign-extended into dst, 4 words per 4 values: x0's even and odd values,
  * x1's even and odd values. */
 static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t depth,
@@ -104,9 +110,12 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
     }
 }
 
+#endif
+
 /* acc += the two int16 products of a and b */
 #define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
 
+#if TG_CFG_DSP_GEMM_PAIRS
 #if !TG_DSP_GEMM_ASM
 /* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
 #define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
@@ -420,7 +429,9 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
 }
 
 #endif /* !TG_DSP_GEMM_ASM */
+#endif /* TG_CFG_DSP_GEMM_PAIRS */
 
+#if TG_CFG_DSP_GEMM_ROW1        /* rows one at a time (no scratch) */
 /* Channel w's 4-value weight word into the sum a of the row's pairs xe, xo. */
 #define TG_DSP_CH_1ROW(w, a)                                           \
     do {                                                               \
@@ -489,7 +500,9 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
         }
     }
 }
+#endif /* TG_CFG_DSP_GEMM_ROW1 */
 
+#if TG_CFG_DSP_GEMM_CLAMP
 /* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
 static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
 {
@@ -504,6 +517,7 @@ static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
         o[k] = (int8_t)tg_clamp(o[k], lo, hi);
     }
 }
+#endif
 
 void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
@@ -513,6 +527,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
     const int gather = p->out_w != 1 || p->out_h != 1;
+#if TG_CFG_DSP_GEMM_PAIRS
 #if TG_DSP_GEMM_ASM
     uint32_t f[12];
     if (xs != NULL) {
@@ -538,10 +553,22 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_rows2(p, xs, quads, out, row1);
 #endif
     }
+#else
+    r = 0;
+    (void)quads;
+    (void)xs;
+    (void)gather;
+#endif /* TG_CFG_DSP_GEMM_PAIRS */
+#if TG_CFG_DSP_GEMM_ROW1
     for (; r < p->rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
+#endif
+#if TG_CFG_DSP_GEMM_CLAMP
     if (p->act_min > -128 || p->act_max < 127) {
         tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
+#else
+    (void)r;
+#endif
 }

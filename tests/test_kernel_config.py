@@ -75,7 +75,8 @@ def _config(out: Path) -> dict[str, bool]:
 
 def _host_symbols(out: Path, source: str, tmp: Path) -> set[str]:
     obj = tmp / (Path(source).stem + ".o")
-    subprocess.run([find_cc(), *WARNINGS, "-O2", f"-I{out}", "-c", str(out / source), "-o",
+    # -O0: every function the file defines and calls keeps its symbol (none inlined)
+    subprocess.run([find_cc(), *WARNINGS, "-O0", f"-I{out}", "-c", str(out / source), "-o",
                     str(obj)], check=True)
     nm = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
     return {line.split()[-1].split(".")[0] for line in nm.splitlines() if line.strip()}
@@ -198,3 +199,27 @@ def test_runtime_from_a_folder_without_the_models_paths_is_refused(tmp_path, mon
     assert _config(tmp_path / "full") == kernel_config.ALL
     generate(b, tmp_path / "b", target="cortex-m4", measure=False,
              runtime_from=tmp_path / "full")
+
+
+# the GEMM: rows one at a time (batches < 3: no scratch), two at a time (a scratch), and
+# the clamp pass for an activation range narrower than int8
+GEMM_FUNCS = {"TG_CFG_DSP_GEMM_PAIRS": "tg_dsp_gemm_expand2",
+              "TG_CFG_DSP_GEMM_ROW1": "tg_dsp_gemm_row1",
+              "TG_CFG_DSP_GEMM_CLAMP": "tg_dsp_gemm_clamp"}
+
+
+@pytest.mark.parametrize("cases,on", [
+    ([(1, 20, 6, True, "NONE", True, None, None)], {"TG_CFG_DSP_GEMM_ROW1"}),
+    ([(4, 20, 6, True, "RELU6", True, None, 127)],
+     {"TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_CLAMP"}),
+    ([(1, 9, 5, False, "NONE", True, None, None), (3, 12, 4, True, "NONE", True, None, None)],
+     {"TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_ROW1"}),
+])
+def test_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, cases, on):
+    from tests.test_dsp_kernels import fc_model
+    res = assert_bit_exact(fc_model(cases, 38), tmp_path, count=2, seed=38, kernels=DSP)
+    assert {layer.call.kernel for layer in res.gen.program.layers} == {"tg_dsp_gemm_s8"}
+    config = _config(res.gen.out_dir)
+    assert {n for n in GEMM_FUNCS if config[n]} == on
+    symbols = _host_symbols(res.gen.out_dir, "tg_dsp_gemm.c", tmp_path)
+    assert {n for n, fn in GEMM_FUNCS.items() if fn in symbols} == on
