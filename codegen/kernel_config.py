@@ -66,6 +66,16 @@ def conv_channels(p: dict) -> bool:
     return not conv_asm_pairs(p) or p["output_depth"] % 2 == 1
 
 
+# ... and the columns of windows inside the image: 3 rows of 9 values (rows3x9: 3x3 on 3
+# channels) unrolled, any other row by row (tg_dsp_conv_im2col_inside)
+def conv_3x9(p: dict) -> bool:
+    return p["filter_height"] == 3 and p["filter_width"] * p["input_depth"] == 9
+
+
+def conv_rows(p: dict) -> bool:
+    return not conv_3x9(p)
+
+
 # tg_dsp_gemm_s8 (tg_dsp_gemm.c): rows two at a time when the call passes a scratch
 # (`scratch`: its fourth argument is not NULL), one at a time otherwise; the activation
 # clamp pass when the range is not all of int8.
@@ -104,6 +114,10 @@ FLAGS = (
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
+    Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",
+         "tg_dsp_conv_s8", conv_3x9),
+    Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
+         "tg_dsp_conv_s8", conv_rows),
     Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",
          "tg_dsp_gemm_s8", gemm_pairs),
     Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",

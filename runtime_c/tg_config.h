@@ -39,6 +39,14 @@
 #ifndef TG_CFG_DSP_CONV_CHANNELS
 #define TG_CFG_DSP_CONV_CHANNELS 1
 #endif
+/* tg_dsp_conv_s8: 3x3 windows on 3 channels */
+#ifndef TG_CFG_DSP_CONV_3X9
+#define TG_CFG_DSP_CONV_3X9 1
+#endif
+/* tg_dsp_conv_s8: other windows, row by row */
+#ifndef TG_CFG_DSP_CONV_ROWS
+#define TG_CFG_DSP_CONV_ROWS 1
+#endif
 /* tg_dsp_gemm_s8: rows two at a time (with a scratch) */
 #ifndef TG_CFG_DSP_GEMM_PAIRS
 #define TG_CFG_DSP_GEMM_PAIRS 1

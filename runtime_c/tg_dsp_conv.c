@@ -221,6 +221,11 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
     win->rows3x9 = p->filter_height == 3 && row_len == 9;
 }
 
+/* The windows inside the image: 3 rows of 9 values (TG_CFG_DSP_CONV_3X9), any other
+ * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither) */
+#define TG_DSP_CONV_ROWS (TG_CFG_DSP_CONV_ROWS || !TG_CFG_DSP_CONV_3X9)
+
+#if TG_CFG_DSP_CONV_3X9
 /* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
  * 2 blocks of each row, then the tail block of the rows' last values and the zero point,
  * as tg_dsp_conv_im2col_inside makes it, without a loop. */
@@ -250,6 +255,9 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
     dst[24] = tg_sxtab16(off2, v);
     dst[25] = tg_sxtab16_ror8(off2, v);
 }
+#endif
+
+#if TG_DSP_CONV_ROWS
 
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
@@ -322,6 +330,7 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         tail[1] = tg_sxtab16_ror8(off2, tw);
     }
 }
+#endif /* TG_DSP_CONV_ROWS */
 
 /* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
  * the image, else tg_dsp_conv_im2col. */
@@ -333,11 +342,17 @@ TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_co
         at->y0 <= win->y_max) {
         const int8_t *const src = at->image + (size_t)at->y0 * win->row_bytes +
                                   (size_t)at->x0 * (size_t)p->input_depth;
+#if TG_CFG_DSP_CONV_3X9 && TG_DSP_CONV_ROWS
         if (win->rows3x9) {
             tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
         } else {
             tg_dsp_conv_im2col_inside(win, src, dst);
         }
+#elif TG_CFG_DSP_CONV_3X9
+        tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
+#else
+        tg_dsp_conv_im2col_inside(win, src, dst);
+#endif
     } else {
         tg_dsp_conv_im2col(p, at, dst, stage);
     }

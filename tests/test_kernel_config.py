@@ -47,7 +47,8 @@ def _call(kernel, **params):
 def test_project_flags_union_nested_and_untouched_kernels():
     dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1)
     dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2)
-    full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8)
+    full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
+                filter_height=3, filter_width=3, input_depth=8)
     flags = kernel_config.project_flags([dw_s1])
     assert (flags["TG_CFG_DSP_DW_3X3_S1"], flags["TG_CFG_DSP_DW_3X3_S2"],
             flags["TG_CFG_DSP_DW_ANY"]) == (True, False, False)
@@ -146,11 +147,11 @@ def _cross_symbols(out: Path, source: str, tmp: Path) -> set[str]:
 
 
 @needs_arm
-@pytest.mark.parametrize("cases,pairs,channels", [
-    ([EVEN], True, False), ([ODD], True, True), ([CLAMPED], False, True),
-    ([EVEN, CLAMPED], True, True)])
+@pytest.mark.parametrize("cases,pairs,channels,rows3x9,rows", [
+    ([EVEN], True, False, True, False), ([ODD], True, True, False, True),
+    ([CLAMPED], False, True, False, True), ([EVEN, CLAMPED], True, True, True, True)])
 def test_conv_paths_in_the_cross_build_exactly_when_a_layer_takes_them(tmp_path, cases, pairs,
-                                                                       channels):
+                                                                       channels, rows3x9, rows):
     out = tmp_path / "out"
     gen = generate(_write(tmp_path, build_model(cases, 33)), out,
                    target="cortex-m4", measure=False)
@@ -161,6 +162,20 @@ def test_conv_paths_in_the_cross_build_exactly_when_a_layer_takes_them(tmp_path,
     symbols = _cross_symbols(out, "tg_dsp_conv.c", tmp_path)
     assert ("tg_dsp_conv_2x2_thumb2" in symbols, "tg_dsp_conv_channels" in symbols) == \
         (pairs, channels)
+    # the columns of windows inside the image (host build: the same C)
+    assert (config["TG_CFG_DSP_CONV_3X9"], config["TG_CFG_DSP_CONV_ROWS"]) == (rows3x9, rows)
+    host = _host_symbols(out, "tg_dsp_conv.c", tmp_path)
+    assert ("tg_dsp_conv_im2col_3x9" in host, "tg_dsp_conv_im2col_inside" in host) == \
+        (rows3x9, rows)
+
+
+def test_conv_narrowed_builds_bit_exact_on_the_host(tmp_path):
+    for tag, cases in (("3x9", [EVEN]), ("rows", [ODD, CLAMPED])):
+        (tmp_path / tag).mkdir()
+        res = assert_bit_exact(build_model(cases, 39), tmp_path / tag, count=2, seed=39,
+                               kernels=DSP)
+        config = _config(res.gen.out_dir)
+        assert config["TG_CFG_DSP_CONV_3X9"] == (tag == "3x9") != config["TG_CFG_DSP_CONV_ROWS"]
 
 
 def _write(tmp: Path, model: bytes) -> Path:
