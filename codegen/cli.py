@@ -386,7 +386,8 @@ def _generate_several(args, target: str) -> int:
     out = Path(args.output) if args.output else Path(PROJECT_NAME)
     gen = generate_multi(args.model, out, target=target, force=args.force,
                          selftest=args.selftest, selftest_seed=args.selftest_seed,
-                         cmsis_nn=_cmsis_nn_path(args), separate_arenas=args.separate_arenas)
+                         cmsis_nn=_cmsis_nn_path(args), separate_arenas=args.separate_arenas,
+                         all_kernel_paths=args.all_kernel_paths)
     _print_warnings(gen.warnings)
     if not args.quiet:
         from codegen.footprint import format_report

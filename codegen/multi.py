@@ -206,7 +206,8 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
 
 def render_multi(programs: list[Program], model_files: list[str], model_bytes: list[bytes],
                  goldens: list, separate_arenas: bool = False, measure: bool = True,
-                 cmsis_nn_root: Path | None = None) -> tuple[dict[str, bytes], dict]:
+                 cmsis_nn_root: Path | None = None,
+                 all_kernel_paths: bool = False) -> tuple[dict[str, bytes], dict]:
     """All files of a several-model project, tinygen.json included; and the memory report."""
     target = programs[0].target
     shared_bytes = max(p.plan.arena_bytes for p in programs)
@@ -226,7 +227,8 @@ def render_multi(programs: list[Program], model_files: list[str], model_bytes: l
                            files=sorted(own)))
     modules = sorted({mod for p in programs for mod in p.runtime_modules})
     files.update(module_files(modules))
-    if kernel_config.HEADER in files:     # the paths the layers of all the models take
+    if kernel_config.HEADER in files and not all_kernel_paths:
+        # the paths the layers of all the models take
         files[kernel_config.HEADER] = kernel_config.render(kernel_config.project_flags(
             layer.call for p in programs for layer in p.layers))
     env = render.template_env()
@@ -315,7 +317,8 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
                    target: str = "host", library: str | None = None, force: bool = False,
                    cmsis_nn: str | Path | None = None, selftest: int = 0,
                    selftest_seed: int = 0, measure: bool = True, check_fit: bool = True,
-                   separate_arenas: bool = False) -> MultiGenerated:
+                   separate_arenas: bool = False,
+                   all_kernel_paths: bool = False) -> MultiGenerated:
     """Generate one project holding every model (see the module docstring)."""
 
     paths = [Path(p) for p in model_paths]
@@ -337,7 +340,8 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
                        else None)
     files, memory = render_multi(programs, [p.name for p in paths], datas, goldens,
                                  separate_arenas=separate_arenas, measure=measure,
-                                 cmsis_nn_root=backend.lib.root if backend is not None else None)
+                                 cmsis_nn_root=backend.lib.root if backend is not None else None,
+                                 all_kernel_paths=all_kernel_paths)
     if check_fit:
         fit(memory, target_spec)
     warnings = notes + [f"{p.name}: {w}" for p in programs for w in p.warnings]

@@ -238,3 +238,17 @@ def test_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, cases, on):
     assert {n for n in GEMM_FUNCS if config[n]} == on
     symbols = _host_symbols(res.gen.out_dir, "tg_dsp_gemm.c", tmp_path)
     assert {n for n, fn in GEMM_FUNCS.items() if fn in symbols} == on
+
+
+def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
+    from codegen.multi import generate_multi
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    a, b = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    a.write_bytes(build_model([S1], 40))
+    b.write_bytes(build_model([ANY], 41))
+    generate_multi([a, b], tmp_path / "ab", target="cortex-m4", measure=False)
+    config = _config(tmp_path / "ab")
+    assert {n for n in DW_FUNCS if config[n]} == {"TG_CFG_DSP_DW_3X3_S1", "TG_CFG_DSP_DW_ANY"}
+    generate_multi([a, b], tmp_path / "all", target="cortex-m4", measure=False,
+                   all_kernel_paths=True)
+    assert _config(tmp_path / "all") == kernel_config.ALL
