@@ -44,6 +44,16 @@ def dw_any(p: dict) -> bool:
     return not p["taps3"]
 
 
+# ... on a band of band_lines lines per channel: a ring of exactly filter_lines slots (one
+# call per output line), or runs of lines (more slots)
+def dw_ring(p: dict) -> bool:
+    return p["band_lines"] == p["filter_lines"]
+
+
+def dw_band(p: dict) -> bool:
+    return not dw_ring(p)
+
+
 # tg_dsp_depthwise_px_s8 (tg_dsp_depthwise_px.c): the block loop without the clamp when
 # the activation is the whole int8 range, with it otherwise.
 def dw_px_full(p: dict) -> bool:
@@ -106,6 +116,10 @@ FLAGS = (
          "tg_dsp_depthwise_s8", dw_3x3_s2),
     Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
          "tg_dsp_depthwise_s8", dw_any),
+    Flag("TG_CFG_DSP_DW_RING", "tg_dsp_depthwise_s8: a ring of filter_lines band lines",
+         "tg_dsp_depthwise_s8", dw_ring),
+    Flag("TG_CFG_DSP_DW_BAND", "tg_dsp_depthwise_s8: runs of lines in a larger band",
+         "tg_dsp_depthwise_s8", dw_band),
     Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",
          "tg_dsp_depthwise_px_s8", dw_px_full),
     Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",

@@ -23,6 +23,14 @@
 #ifndef TG_CFG_DSP_DW_ANY
 #define TG_CFG_DSP_DW_ANY 1
 #endif
+/* tg_dsp_depthwise_s8: a ring of filter_lines band lines */
+#ifndef TG_CFG_DSP_DW_RING
+#define TG_CFG_DSP_DW_RING 1
+#endif
+/* tg_dsp_depthwise_s8: runs of lines in a larger band */
+#ifndef TG_CFG_DSP_DW_BAND
+#define TG_CFG_DSP_DW_BAND 1
+#endif
 /* tg_dsp_depthwise_px_s8: no activation clamp */
 #ifndef TG_CFG_DSP_DW_PX_FULL
 #define TG_CFG_DSP_DW_PX_FULL 1

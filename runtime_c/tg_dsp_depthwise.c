@@ -36,7 +36,8 @@
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_*) */
 
-#if !(TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2 || TG_CFG_DSP_DW_ANY)
+#if !(TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2 || TG_CFG_DSP_DW_ANY) || \
+    !(TG_CFG_DSP_DW_RING || TG_CFG_DSP_DW_BAND)
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
 #endif
 
@@ -431,7 +432,7 @@ __asm__(
     ".popsection\n");
 
 #define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
-#else
+#elif TG_CFG_DSP_DW_BAND
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
@@ -440,7 +441,7 @@ static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
 #endif
 #endif /* TG_CFG_DSP_DW_3X3_S1 */
 
-#if TG_CFG_DSP_DW_3X3_S2
+#if TG_CFG_DSP_DW_3X3_S2 && TG_CFG_DSP_DW_BAND
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
@@ -459,7 +460,7 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
     LINE
 
-#if TG_CFG_DSP_DW_3X3_S1
+#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_RING
 #if TG_DSP_DW_ASM
 /* one line: a walk of one line (the assembly) */
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -485,9 +486,9 @@ static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
-#endif /* TG_CFG_DSP_DW_3X3_S1 */
+#endif /* TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_RING */
 
-#if TG_CFG_DSP_DW_3X3_S2
+#if TG_CFG_DSP_DW_3X3_S2 && TG_CFG_DSP_DW_RING
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
                                size_t at, int8_t *out, int32_t n, int32_t step)
@@ -695,6 +696,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     }
 }
 
+#if TG_CFG_DSP_DW_BAND
 /* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
  * (int16 offset `at`), which move `down` int16 values from one output line to the next:
  * the loop the layer takes. */
@@ -742,6 +744,9 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
 #endif
 }
 
+#endif /* TG_CFG_DSP_DW_BAND */
+
+#if TG_CFG_DSP_DW_RING
 /* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
  * each channel of the group runs it (one call per line and channel). */
 static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
@@ -805,6 +810,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         }
     }
 }
+#endif /* TG_CFG_DSP_DW_RING */
 
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
@@ -841,10 +847,13 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
             }
+#if TG_CFG_DSP_DW_RING
             if (slots == fh) {
                 tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
                 continue;
             }
+#endif
+#if TG_CFG_DSP_DW_BAND
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
@@ -903,6 +912,17 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (slot += n * sh; slot >= slots; slot -= slots) {
                 }
             }
+#else
+            (void)next;
+            (void)fill_slot;
+            (void)slot;
+            (void)rows;
+            (void)reuse;
+            (void)j;
+            (void)oy;
+            (void)ky;
+            (void)out;
+#endif /* TG_CFG_DSP_DW_BAND */
         }
     }
 }

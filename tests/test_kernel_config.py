@@ -45,8 +45,8 @@ def _call(kernel, **params):
 
 
 def test_project_flags_union_nested_and_untouched_kernels():
-    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1)
-    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2)
+    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
+    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
                 filter_height=3, filter_width=3, input_depth=8)
     flags = kernel_config.project_flags([dw_s1])
@@ -55,9 +55,11 @@ def test_project_flags_union_nested_and_untouched_kernels():
     # kernels no call runs keep every path (the C's #error: never all out)
     assert flags["TG_CFG_DSP_CONV_CHANNELS"] and flags["TG_CFG_DSP_CONV_ASM_PAIRS"]
     assert flags["TG_CFG_DSP_DW_PX_FULL"] and flags["TG_CFG_DSP_DW_PX_CLAMP"]
+    assert flags["TG_CFG_DSP_DW_BAND"] and not flags["TG_CFG_DSP_DW_RING"]
     flags = kernel_config.project_flags([dw_s1, dw_any])      # the union
     assert flags["TG_CFG_DSP_DW_ANY"] and flags["TG_CFG_DSP_DW_3X3_S1"]
     assert not flags["TG_CFG_DSP_DW_3X3_S2"]
+    assert flags["TG_CFG_DSP_DW_BAND"] and flags["TG_CFG_DSP_DW_RING"]
     # a fused residual block runs tg_dsp_conv_s8 on its conv1 and conv2
     odd = dict(full, output_depth=7)
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
@@ -109,6 +111,14 @@ def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatc
     assert {n for n in DW_FUNCS if config[n]} == on
     symbols = _host_symbols(out, "tg_dsp_depthwise.c", tmp_path)
     assert {n for n, fn in DW_FUNCS.items() if fn in symbols} == on
+    # the ring of filter_lines slots (the general loop's, or a one-line output) or runs
+    # of lines in a larger band (the 3-tap loops)
+    params = [layer.call.params for layer in res.gen.program.layers]
+    ring = any(p["band_lines"] == p["filter_lines"] for p in params)
+    band = any(p["band_lines"] != p["filter_lines"] for p in params)
+    assert (config["TG_CFG_DSP_DW_RING"], config["TG_CFG_DSP_DW_BAND"]) == (ring, band)
+    assert ("tg_dsp_dw_ring" in symbols, "tg_dsp_dw_lines" in symbols) == (ring, band)
+    assert ring == bool(on & {"TG_CFG_DSP_DW_ANY"}) and band == bool(on - {"TG_CFG_DSP_DW_ANY"})
 
 
 def test_depthwise_px_activation_paths(tmp_path):
@@ -252,3 +262,34 @@ def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
     generate_multi([a, b], tmp_path / "all", target="cortex-m4", measure=False,
                    all_kernel_paths=True)
     assert _config(tmp_path / "all") == kernel_config.ALL
+
+
+# every kernel file with tg_config.h paths, under one path of each of its exclusive groups
+# at a time (what a one-layer project may get), plus all in: warning-free, host gcc and clang
+# (the cross builds above and the QEMU runs cover arm-none-eabi-gcc)
+ONE_PATH_BUILDS = {
+    "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1", "TG_CFG_DSP_DW_BAND"),
+                           ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_RING"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_RING"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_BAND")],
+    "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
+    "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
+                      ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
+    "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",)],
+}
+
+
+@pytest.mark.parametrize("cc", ["gcc", "clang"])
+def test_kernel_files_build_clean_with_one_path_in(tmp_path, cc):
+    import shutil
+    if not shutil.which(cc):
+        pytest.skip(f"{cc} not installed")
+    rt = runtime_dir()
+    for source, configs in ONE_PATH_BUILDS.items():
+        for on in configs + [None]:
+            defines = [] if on is None else [f"-D{f.name}={int(f.name in on)}"
+                                             for f in kernel_config.FLAGS]
+            r = subprocess.run([cc, *WARNINGS, "-O0", f"-I{rt}", *defines, "-c",
+                                str(rt / source), "-o", str(tmp_path / "k.o")],
+                               capture_output=True, text=True)
+            assert r.returncode == 0, (source, on, r.stderr[-2000:])
