@@ -101,6 +101,16 @@ def gemm_clamp(p: dict) -> bool:
     return p["act_min"] > -128 or p["act_max"] < 127
 
 
+# tg_dsp_add_table_s8 (tg_dsp_elementwise.c): the one-SMMLAR output requantization
+# (`fast` 1 or 2), or TFLite's (fast 0)
+def add_table_fast(p: dict) -> bool:
+    return p["fast"] != 0
+
+
+def add_table_exact(p: dict) -> bool:
+    return p["fast"] == 0
+
+
 @dataclass(frozen=True)
 class Flag:
     name: str                        # the C macro
@@ -132,6 +142,10 @@ FLAGS = (
          "tg_dsp_conv_s8", conv_3x9),
     Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
          "tg_dsp_conv_s8", conv_rows),
+    Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
+         "requantization", "tg_dsp_add_table_s8", add_table_fast),
+    Flag("TG_CFG_DSP_ADD_TABLE_EXACT", "tg_dsp_add_table_s8: TFLite's output "
+         "requantization", "tg_dsp_add_table_s8", add_table_exact),
     Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",
          "tg_dsp_gemm_s8", gemm_pairs),
     Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",
@@ -144,8 +158,9 @@ ALL = {f.name: True for f in FLAGS}
 # Fused calls that run a kernel on params of their own: the params of each
 # (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row, the rows changing
 # input_height and pad_top only, which no condition reads; the shortcut on
-# tg_dsp_gemm_s8 with a scratch).
-NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",)}
+# tg_dsp_gemm_s8 with a scratch; the add on tg_dsp_add_table_s8 in the *_table_* blocks).
+NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",),
+          "tg_dsp_add_table_s8": ("add",)}
 # Kernels that build tg_dsp_gemm_s8's params at run time: tg_dsp_cw_gemm_s8 calls it with
 # a scratch and its own activation range, on blocks of rows (at least one).
 GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
@@ -156,6 +171,8 @@ def _params_for(call, kernel: str) -> list[dict]:
     if call.kernel == kernel:
         return [dict(call.params, scratch=bool(call.scratch)) if scratch else call.params]
     if call.kernel.startswith("tg_dsp_resblock"):
+        if kernel == "tg_dsp_add_table_s8" and "_table" not in call.kernel:
+            return []
         return [dict(call.params[k], **scratch) for k in NESTED.get(kernel, ())
                 if k in call.params]
     if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:

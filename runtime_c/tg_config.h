@@ -55,6 +55,14 @@
 #ifndef TG_CFG_DSP_CONV_ROWS
 #define TG_CFG_DSP_CONV_ROWS 1
 #endif
+/* tg_dsp_add_table_s8: the one-SMMLAR output requantization */
+#ifndef TG_CFG_DSP_ADD_TABLE_FAST
+#define TG_CFG_DSP_ADD_TABLE_FAST 1
+#endif
+/* tg_dsp_add_table_s8: TFLite's output requantization */
+#ifndef TG_CFG_DSP_ADD_TABLE_EXACT
+#define TG_CFG_DSP_ADD_TABLE_EXACT 1
+#endif
 /* tg_dsp_gemm_s8: rows two at a time (with a scratch) */
 #ifndef TG_CFG_DSP_GEMM_PAIRS
 #define TG_CFG_DSP_GEMM_PAIRS 1

@@ -64,6 +64,10 @@ def test_project_flags_union_nested_and_untouched_kernels():
     odd = dict(full, output_depth=7)
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
     assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
+    assert flags["TG_CFG_DSP_ADD_TABLE_FAST"] and flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
+    flags = kernel_config.project_flags([_call("tg_dsp_resblock_table_s8", conv1=full,
+                                               conv2=full, add=dict(fast=2))])
+    assert flags["TG_CFG_DSP_ADD_TABLE_FAST"] and not flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
     flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **full)])
     assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and not flags["TG_CFG_DSP_CONV_CHANNELS"]
     for clamped in (dict(full, act_min=-100), dict(full, quant=CExpr("NULL")),
@@ -276,6 +280,7 @@ ONE_PATH_BUILDS = {
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",)],
+    "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
 }
 
 
@@ -293,3 +298,24 @@ def test_kernel_files_build_clean_with_one_path_in(tmp_path, cc):
                                 str(rt / source), "-o", str(tmp_path / "k.o")],
                                capture_output=True, text=True)
             assert r.returncode == 0, (source, on, r.stderr[-2000:])
+
+
+@pytest.mark.parametrize("exact", [False, True])
+def test_add_table_requantization_paths(tmp_path, monkeypatch, exact):
+    """Large ADDs read tables (tg_dsp_add_table_s8); their output requantization is the
+    one-SMMLAR form where it equals TFLite's (the shared models' every table ADD), else
+    TFLite's: each compiled in only when a layer takes it."""
+    from codegen.lowering.elementwise import dsp as ew_dsp
+    from tests.test_dsp_misc import TABLE_CASES, binary_model
+    if exact:
+        monkeypatch.setattr(ew_dsp, "fast_output_mode", lambda t1, t2, b: (0, 0))
+    res = assert_bit_exact(binary_model(("ADD",), TABLE_CASES[:2], 42), tmp_path, count=2,
+                           seed=42, kernels=DSP)
+    calls = [layer.call for layer in res.gen.program.layers]
+    assert {c.kernel for c in calls} == {"tg_dsp_add_table_s8"}
+    assert all((c.params["fast"] == 0) == exact for c in calls)
+    config = _config(res.gen.out_dir)
+    assert (config["TG_CFG_DSP_ADD_TABLE_FAST"], config["TG_CFG_DSP_ADD_TABLE_EXACT"]) == \
+        (not exact, exact)
+    symbols = _host_symbols(res.gen.out_dir, "tg_dsp_elementwise.c", tmp_path)
+    assert ("tg_dsp_add_fast_row" in symbols) == (not exact)
