@@ -86,6 +86,11 @@ def conv_rows(p: dict) -> bool:
     return not conv_3x9(p)
 
 
+# ... and the window rows of dilated filters, gathered tap by tap
+def conv_dilated(p: dict) -> bool:
+    return p["dilation_width"] != 1
+
+
 # tg_dsp_gemm_s8 (tg_dsp_gemm.c): rows two at a time when the call passes a scratch
 # (`scratch`: its fourth argument is not NULL), one at a time otherwise; the activation
 # clamp pass when the range is not all of int8.
@@ -142,6 +147,8 @@ FLAGS = (
          "tg_dsp_conv_s8", conv_3x9),
     Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
          "tg_dsp_conv_s8", conv_rows),
+    Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
+         "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
          "requantization", "tg_dsp_add_table_s8", add_table_fast),
     Flag("TG_CFG_DSP_ADD_TABLE_EXACT", "tg_dsp_add_table_s8: TFLite's output "

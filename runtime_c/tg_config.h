@@ -55,6 +55,10 @@
 #ifndef TG_CFG_DSP_CONV_ROWS
 #define TG_CFG_DSP_CONV_ROWS 1
 #endif
+/* tg_dsp_conv_s8: filters dilated along the width */
+#ifndef TG_CFG_DSP_CONV_DILATED
+#define TG_CFG_DSP_CONV_DILATED 1
+#endif
 /* tg_dsp_add_table_s8: the one-SMMLAR output requantization */
 #ifndef TG_CFG_DSP_ADD_TABLE_FAST
 #define TG_CFG_DSP_ADD_TABLE_FAST 1

@@ -56,6 +56,7 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     return dst;
 }
 
+#if TG_CFG_DSP_CONV_DILATED
 /* One input row of the window (input row `row`, first column x0) as int8 values into
  * `dst`, the input zero point for taps left or right of the image. */
 static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
@@ -73,6 +74,7 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
         dst += depth;
     }
 }
+#endif /* TG_CFG_DSP_CONV_DILATED */
 
 /* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
  * memcpy costs more than it copies there). */
@@ -172,9 +174,12 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
                                      (size_t)(hi - lo) * depth);
                     tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
                                      (size_t)(p->filter_width - hi) * depth);
-                } else {
+                }
+#if TG_CFG_DSP_CONV_DILATED
+                else {
                     tg_dsp_conv_gather_row(p, row, x0, zp, stage);
                 }
+#endif
                 dst = tg_dsp_conv_widen(src, quads, dst, off2);
                 for (k = 0; k < rest; ++k) {
                     *t++ = src[4 * quads + k];

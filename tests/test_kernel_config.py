@@ -183,13 +183,20 @@ def test_conv_paths_in_the_cross_build_exactly_when_a_layer_takes_them(tmp_path,
         (rows3x9, rows)
 
 
+DILATED = ConvCase(in_h=7, in_w=7, in_d=4, out_d=5, k_h=3, k_w=3, dilation=(2, 2),
+                   padding=SAME, act="RELU", per_channel=False)
+
+
 def test_conv_narrowed_builds_bit_exact_on_the_host(tmp_path):
-    for tag, cases in (("3x9", [EVEN]), ("rows", [ODD, CLAMPED])):
+    for tag, cases in (("3x9", [EVEN]), ("rows", [ODD, CLAMPED]), ("dilated", [DILATED])):
         (tmp_path / tag).mkdir()
         res = assert_bit_exact(build_model(cases, 39), tmp_path / tag, count=2, seed=39,
                                kernels=DSP)
         config = _config(res.gen.out_dir)
         assert config["TG_CFG_DSP_CONV_3X9"] == (tag == "3x9") != config["TG_CFG_DSP_CONV_ROWS"]
+        assert config["TG_CFG_DSP_CONV_DILATED"] == (tag == "dilated")
+        symbols = _host_symbols(res.gen.out_dir, "tg_dsp_conv.c", tmp_path / tag)
+        assert ("tg_dsp_conv_gather_row" in symbols) == (tag == "dilated")
 
 
 def _write(tmp: Path, model: bytes) -> Path:
