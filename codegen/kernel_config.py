@@ -211,9 +211,8 @@ def render(flags: dict[str, bool]) -> bytes:
         "/*",
         " * Each TG_CFG_ flag compiles one path of a kernel in (1) or out (0).  tinygen sets",
         " * it to whether a layer of the project takes the path (codegen/kernel_config.py),",
-        " * so paths no layer takes cost no flash.  Define a flag to 1 (-DTG_CFG_...=1) to",
-        " * compile its path in anyway.  runtime_c's copy, in a stand-alone runtime, has",
-        " * every path in.",
+        " * so paths no layer takes cost no flash (`tinygen --all-kernel-paths`: all in).",
+        " * runtime_c's copy, in a stand-alone runtime, has every path in.",
         " */",
         "#ifndef TG_CONFIG_H",
         "#define TG_CONFIG_H",
@@ -221,9 +220,8 @@ def render(flags: dict[str, bool]) -> bytes:
         '#include "tg_common.h"',
         "",
     ]
-    for f in FLAGS:
-        lines += [f"/* {f.doc} */", f"#ifndef {f.name}",
-                  f"#define {f.name} {int(bool(flags[f.name]))}", "#endif"]
+    for f in FLAGS:     # (no #ifndef: each would be one more configuration for cppcheck)
+        lines += [f"/* {f.doc} */", f"#define {f.name} {int(bool(flags[f.name]))}"]
     lines += ["", "#endif /* TG_CONFIG_H */", ""]
     return "\n".join(lines).encode("ascii")
 

