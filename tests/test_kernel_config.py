@@ -48,7 +48,7 @@ def test_project_flags_union_nested_and_untouched_kernels():
     dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
     dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
-                filter_height=3, filter_width=3, input_depth=8)
+                filter_height=3, filter_width=3, input_depth=8, dilation_width=1)
     flags = kernel_config.project_flags([dw_s1])
     assert (flags["TG_CFG_DSP_DW_3X3_S1"], flags["TG_CFG_DSP_DW_3X3_S2"],
             flags["TG_CFG_DSP_DW_ANY"]) == (True, False, False)
