@@ -302,6 +302,30 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         rows = 0;       /* the rows are done: only the tail's last word below */
     }
+    if (rest == 0 && quads >= 4) {
+        /* rows of whole blocks (k x k filters on 4n channels): 4 blocks a step, the loads
+         * back to back */
+        for (fy = win->rows; fy > 0; --fy) {
+            const int8_t *s = src;
+            for (k = quads >> 2; k > 0; --k) {
+                const uint32_t v0 = tg_read_s8x4(s), v1 = tg_read_s8x4(s + 4);
+                const uint32_t v2 = tg_read_s8x4(s + 8), v3 = tg_read_s8x4(s + 12);
+                dst[0] = tg_sxtab16(off2, v0);
+                dst[1] = tg_sxtab16_ror8(off2, v0);
+                dst[4] = tg_sxtab16(off2, v1);
+                dst[5] = tg_sxtab16_ror8(off2, v1);
+                dst[8] = tg_sxtab16(off2, v2);
+                dst[9] = tg_sxtab16_ror8(off2, v2);
+                dst[12] = tg_sxtab16(off2, v3);
+                dst[13] = tg_sxtab16_ror8(off2, v3);
+                dst += 16;
+                s += 16;
+            }
+            dst = tg_dsp_conv_widen(s, quads & 3, dst, off2);
+            src += win->step;
+        }
+        return;
+    }
     for (fy = rows; fy > 0; --fy) {
         dst = tg_dsp_conv_widen(src, quads, dst, off2);
         for (k = 0; k < rest; ++k) {

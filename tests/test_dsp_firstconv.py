@@ -46,6 +46,12 @@ SMALL_CASES = [
     ConvCase(in_h=5, in_w=6, in_d=8, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
              out_zp=-128),
     ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=2, k_w=2, padding=VALID, act="NONE"),
+    # rows of whole blocks 4 at a time (tg_dsp_conv_im2col_inside) with 1 and 3 more: 9 and
+    # 7 blocks a row; 11 channels (3 triples and a pair), 17 (5 triples, a pair)
+    ConvCase(in_h=4, in_w=5, in_d=12, out_d=11, k_h=3, k_w=3, padding=SAME, act="NONE",
+             per_channel=False),
+    ConvCase(in_h=3, in_w=9, in_d=4, out_d=17, k_h=2, k_w=7, padding=VALID, act="RELU",
+             out_zp=-128),
 ]
 
 
