@@ -1003,12 +1003,29 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
-        tg_dsp_conv_column(p, &win, &at, col, stage);
-        if (two) {
-            tg_dsp_conv_next(p, &at, &ox);
+        if (two && ox + 1 < p->output_width && win.inside_ok && at.y0 >= 0 &&
+            at.y0 <= win.y_max && at.x0 >= 0 && at.x0 + p->stride_width <= win.x_max) {
+            /* both windows inside the image, on one output row: one address */
+            const int8_t *const src = at.image + (size_t)at.y0 * win.row_bytes +
+                                      (size_t)at.x0 * (size_t)p->input_depth;
+            const size_t dx = (size_t)p->stride_width * (size_t)p->input_depth;
+            if (win.rows3x9) {
+                tg_dsp_conv_im2col_3x9(src, win.step, win.off2, win.zp4, col);
+                tg_dsp_conv_im2col_3x9(src + dx, win.step, win.off2, win.zp4, col + 2);
+            } else {
+                tg_dsp_conv_im2col_inside(&win, src, col);
+                tg_dsp_conv_im2col_inside(&win, src + dx, col + 2);
+            }
+            at.x0 += p->stride_width;
+            ++ox;
+        } else {
+            tg_dsp_conv_column(p, &win, &at, col, stage);
+            if (two) {
+                tg_dsp_conv_next(p, &at, &ox);
+            }
+            /* a last odd pixel fills both slots */
+            tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         }
-        /* a last odd pixel fills both slots */
-        tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         tg_dsp_conv_next(p, &at, &ox);
         {
             int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
