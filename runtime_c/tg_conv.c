@@ -8,7 +8,7 @@
  * Taps in the zero padding contribute nothing.  Instead of testing every tap,
  * the range of taps inside the image is computed once per output position
  * (tg_conv_window.h, which also holds the sum, tg_conv_sum_s8, shared with
- * tg_cw_conv_s8).
+ * tg_cw_conv_s8, and the end, tg_conv_output_s8).
  */
 #include "tg_conv.h"
 
@@ -25,13 +25,10 @@ void tg_conv_s8(const tg_conv_params_t *p, const int8_t *input, int8_t *output)
         for (group = 0; group < p->groups; ++group) {
             const int8_t *in_group = input + (size_t)group * (size_t)p->filter_depth;
             for (k = 0; k < p->filters_per_group; ++k, ++oc) {
-                int32_t acc = tg_conv_sum_s8(&w, in_group, p->filter + (size_t)oc * filter_size,
-                                             p->filter_depth, p->input_offset);
-                if (p->bias != NULL) {
-                    acc += p->bias[oc];
-                }
-                acc = tg_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-                *out++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                const int32_t acc = tg_conv_sum_s8(&w, in_group,
+                                                   p->filter + (size_t)oc * filter_size,
+                                                   p->filter_depth, p->quant.input_offset);
+                *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }
     }

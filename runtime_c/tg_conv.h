@@ -17,13 +17,7 @@ typedef struct {
     int32_t groups;
     int32_t filters_per_group;  /* output_depth / groups */
     const int8_t *filter;       /* [output_depth][filter_height][filter_width][filter_depth] */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_conv_params_t;
 
 void tg_conv_s8(const tg_conv_params_t *p, const int8_t *input, int8_t *output);

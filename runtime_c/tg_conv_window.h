@@ -23,7 +23,8 @@
  *         then the bias, requantization and clamp of one output value
  *     }
  *
- * The int8 sum of CONV_2D, tg_conv_sum_s8, is here too: tg_conv_s8 and tg_cw_conv_s8 share it.
+ * The int8 kernels' end of an output value (tg_conv_quant_t, tg_conv_output_s8) is here
+ * too, and the int8 sum of CONV_2D (tg_conv_sum_s8), which tg_cw_conv_s8 shares.
  */
 #ifndef TG_CONV_WINDOW_H
 #define TG_CONV_WINDOW_H
@@ -49,6 +50,18 @@ typedef struct {
     int32_t pad_top;            /* implicit zero rows above the image */
     int32_t pad_left;           /* implicit zero columns left of the image */
 } tg_conv_geometry_t;
+
+/* The bias and requantization of an int8 convolution's outputs (TFLite's per-channel
+   quantization), embedded as `quant` in the int8 params structs; tg_conv_output_s8. */
+typedef struct {
+    const int32_t *bias;        /* [output_depth], or NULL */
+    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
+    const int32_t *shift;       /* [output_depth] power-of-two exponents */
+    int32_t input_offset;       /* minus the input zero point */
+    int32_t output_offset;      /* output zero point */
+    int32_t act_min;
+    int32_t act_max;
+} tg_conv_quant_t;
 
 /* Half-open range [first, last) of taps t with 0 <= origin + dilation * t < size. */
 typedef struct {
@@ -163,6 +176,17 @@ TG_INLINE int32_t tg_conv_sum_s8(const tg_conv_window_t *w, const int8_t *input,
         }
     }
     return acc;
+}
+
+/* Output channel oc's value from its sum: plus the bias, requantized, plus the output
+   zero point, clamped to the activation's range. */
+TG_INLINE int8_t tg_conv_output_s8(int32_t acc, const tg_conv_quant_t *q, int32_t oc)
+{
+    if (q->bias != NULL) {
+        acc += q->bias[oc];
+    }
+    acc = tg_requantize(acc, q->multiplier[oc], q->shift[oc]) + q->output_offset;
+    return (int8_t)tg_clamp(acc, q->act_min, q->act_max);
 }
 
 #endif /* TG_CONV_WINDOW_H */

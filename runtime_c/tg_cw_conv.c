@@ -35,13 +35,9 @@ void tg_cw_conv_s8(const tg_cw_conv_params_t *p, const int8_t *input, int8_t *ou
         tg_cw_conv_decode(&p->filter, oc, taps, scratch);
         for (tg_conv_window_start(&w, &p->geometry); tg_conv_window_more(&w);
              tg_conv_window_next(&w)) {
-            int32_t acc = tg_conv_sum_s8(&w, in_group, scratch, p->filter_depth,
-                                         p->input_offset);
-            if (p->bias != NULL) {
-                acc += p->bias[oc];
-            }
-            acc = tg_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-            *out = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+            const int32_t acc = tg_conv_sum_s8(&w, in_group, scratch, p->filter_depth,
+                                               p->quant.input_offset);
+            *out = tg_conv_output_s8(acc, &p->quant, oc);
             out += p->geometry.output_depth;
         }
     }
@@ -78,13 +74,9 @@ void tg_cw_depthwise_conv_s8(const tg_cw_depthwise_params_t *p, const int8_t *in
         int32_t oc = 0, ic, m;
         for (ic = 0; ic < w.g.input_depth; ++ic) {
             for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
-                int32_t acc = tg_cw_depthwise_sum_s8(&w, input + ic, &p->filter, oc,
-                                                     p->input_offset);
-                if (p->bias != NULL) {
-                    acc += p->bias[oc];
-                }
-                acc = tg_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-                *out++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                const int32_t acc = tg_cw_depthwise_sum_s8(&w, input + ic, &p->filter, oc,
+                                                           p->quant.input_offset);
+                *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }
     }

@@ -13,13 +13,7 @@ typedef struct {
     int32_t groups;
     int32_t filters_per_group;  /* output_depth / groups */
     tg_cw_t filter;             /* [output_depth][filter_height][filter_width][filter_depth] */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_cw_conv_params_t;
 
 /* tg_depthwise_conv_params_t, the filter compressed (one flat row). */
@@ -27,13 +21,7 @@ typedef struct {
     tg_conv_geometry_t geometry;    /* output_depth = input_depth * depth_multiplier */
     int32_t depth_multiplier;
     tg_cw_t filter;             /* [filter_height][filter_width][output_depth], one flat row */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_cw_depthwise_params_t;
 
 /* scratch: filter_height * filter_width * filter_depth bytes (one channel's filter) */

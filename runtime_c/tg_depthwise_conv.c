@@ -7,7 +7,8 @@
  *   out = clamp(requantize(acc, multiplier[oc], shift[oc]) + output_offset)
  * with oc = ic * depth_multiplier + m.  Taps in the zero padding contribute
  * nothing; the range of taps inside the image is computed once per output
- * position (tg_conv_window.h) instead of testing every tap.
+ * position (tg_conv_window.h, which also holds the end, tg_conv_output_s8)
+ * instead of testing every tap.
  */
 #include "tg_depthwise_conv.h"
 
@@ -40,13 +41,9 @@ void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,
         int32_t oc = 0, ic, m;
         for (ic = 0; ic < w.g.input_depth; ++ic) {
             for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
-                int32_t acc = tg_depthwise_sum_s8(&w, input + ic, p->filter + oc,
-                                                  p->input_offset);
-                if (p->bias != NULL) {
-                    acc += p->bias[oc];
-                }
-                acc = tg_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-                *out++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
+                const int32_t acc = tg_depthwise_sum_s8(&w, input + ic, p->filter + oc,
+                                                        p->quant.input_offset);
+                *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }
     }

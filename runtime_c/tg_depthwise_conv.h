@@ -14,13 +14,7 @@ typedef struct {
     tg_conv_geometry_t geometry;    /* output_depth = input_depth * depth_multiplier */
     int32_t depth_multiplier;
     const int8_t *filter;       /* [filter_height][filter_width][output_depth] */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_depthwise_conv_params_t;
 
 void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,

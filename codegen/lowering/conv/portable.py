@@ -37,6 +37,14 @@ def _bias_param(ctx: LowerContext, layer: ConvLayer):
     return r, [c]
 
 
+def quant_params(ctx: LowerContext, layer: ConvLayer):
+    """The fields of tg_conv_quant_t (runtime_c/tg_conv_window.h), the `quant` of the int8
+    convolutions' params, and their constants."""
+    r_b, c_b = _bias_param(ctx, layer)
+    q_params, q_consts = _requant_params(ctx, layer)
+    return dict(bias=r_b, **q_params), [*c_b, *q_consts]
+
+
 def geometry_params(layer: ConvLayer) -> dict:
     """The fields of tg_conv_geometry_t (runtime_c/tg_conv_window.h), the `geometry` of every
     portable convolution's params."""
@@ -107,17 +115,15 @@ def lower_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     out_d, f_h, f_w, f_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{out_d}x{f_h}x{f_w}x{f_d} int8 filter (OHWI)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_conv_s8",
         params_type="tg_conv_params_t",
         params=dict(geometry=geometry_params(layer), filter_depth=f_d, groups=layer.groups,
-                    filters_per_group=out_d // layer.groups, filter=r_w, bias=r_b,
-                    **q_params),
+                    filters_per_group=out_d // layer.groups, filter=r_w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[c_w, *c_b, *q_consts],
+        consts=[c_w, *q_consts],
         comment=layer.comment(),
         macs=layer.macs,
     )
@@ -132,16 +138,15 @@ def lower_depthwise_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     _, f_h, f_w, out_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{f_h}x{f_w}x{out_d} int8 depthwise filter (HWC)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_depthwise_conv_s8",
         params_type="tg_depthwise_conv_params_t",
         params=dict(geometry=geometry_params(layer), depth_multiplier=layer.depth_multiplier,
-                    filter=r_w, bias=r_b, **q_params),
+                    filter=r_w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[c_w, *c_b, *q_consts],
+        consts=[c_w, *q_consts],
         comment=layer.comment(),
         macs=layer.macs,
     )
