@@ -1,7 +1,7 @@
 /*
- * tg_conv_window.h - the geometry the portable convolutions share, and their walk: the
- * output positions in raster order, each with the window of filter taps that falls inside
- * the image.
+ * tg_conv_window.h - what the portable convolutions share: their geometry and their walk,
+ * the output positions in raster order, each with the window of filter taps that falls
+ * inside the image.
  *
  * Along one axis, output position o reads input positions origin + dilation * t for taps
  * t = 0 .. taps-1, where origin = o * stride - pad.  TFLite's reference kernels test every
