@@ -16,6 +16,7 @@ void tg_conv_s8(const tg_conv_params_t *p, const int8_t *input, int8_t *output)
 {
     const size_t filter_size = (size_t)p->geometry.filter_height *
                                (size_t)p->geometry.filter_width * (size_t)p->filter_depth;
+    const int32_t input_offset = p->quant.input_offset;
     int8_t *out = output;
     tg_conv_window_t w;
 
@@ -27,7 +28,7 @@ void tg_conv_s8(const tg_conv_params_t *p, const int8_t *input, int8_t *output)
             for (k = 0; k < p->filters_per_group; ++k, ++oc) {
                 const int32_t acc = tg_conv_sum_s8(&w, in_group,
                                                    p->filter + (size_t)oc * filter_size,
-                                                   p->filter_depth, p->quant.input_offset);
+                                                   p->filter_depth, input_offset);
                 *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }

@@ -23,6 +23,7 @@ void tg_cw_conv_s8(const tg_cw_conv_params_t *p, const int8_t *input, int8_t *ou
 {
     const int32_t taps = p->geometry.filter_height * p->geometry.filter_width *
                          p->filter_depth;
+    const int32_t input_offset = p->quant.input_offset;
     int32_t oc;
 
     /* one output channel at a time: its filter decoded once into scratch, then every
@@ -36,7 +37,7 @@ void tg_cw_conv_s8(const tg_cw_conv_params_t *p, const int8_t *input, int8_t *ou
         for (tg_conv_window_start(&w, &p->geometry); tg_conv_window_more(&w);
              tg_conv_window_next(&w)) {
             const int32_t acc = tg_conv_sum_s8(&w, in_group, scratch, p->filter_depth,
-                                               p->quant.input_offset);
+                                               input_offset);
             *out = tg_conv_output_s8(acc, &p->quant, oc);
             out += p->geometry.output_depth;
         }
@@ -66,6 +67,7 @@ TG_INLINE int32_t tg_cw_depthwise_sum_s8(const tg_conv_window_t *w, const int8_t
 void tg_cw_depthwise_conv_s8(const tg_cw_depthwise_params_t *p, const int8_t *input,
                              int8_t *output)
 {
+    const int32_t input_offset = p->quant.input_offset;
     int8_t *out = output;
     tg_conv_window_t w;
 
@@ -75,7 +77,7 @@ void tg_cw_depthwise_conv_s8(const tg_cw_depthwise_params_t *p, const int8_t *in
         for (ic = 0; ic < w.g.input_depth; ++ic) {
             for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
                 const int32_t acc = tg_cw_depthwise_sum_s8(&w, input + ic, &p->filter, oc,
-                                                           p->quant.input_offset);
+                                                           input_offset);
                 *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }

@@ -33,6 +33,7 @@ TG_INLINE int32_t tg_depthwise_sum_s8(const tg_conv_window_t *w, const int8_t *i
 void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,
                           const int8_t *input, int8_t *output)
 {
+    const int32_t input_offset = p->quant.input_offset;
     int8_t *out = output;
     tg_conv_window_t w;
 
@@ -42,7 +43,7 @@ void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,
         for (ic = 0; ic < w.g.input_depth; ++ic) {
             for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
                 const int32_t acc = tg_depthwise_sum_s8(&w, input + ic, p->filter + oc,
-                                                        p->quant.input_offset);
+                                                        input_offset);
                 *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }
