@@ -148,17 +148,23 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * its state in a stack frame.  One 4-value step (27 cycles for 24 MACs): the rows' even
  * pairs and the three weight words in one run of loads (each after the first 1 cycle),
  * then the odd pairs; each weight word sign-extended twice (SXTB16, SXTB16 ROR #8) for 4
- * SMLAD; 4 steps a loop pass (a first pass of 1 to 3 enters the body at a later step),
- * ended by comparing the row pointer; then the six requantizations (tg_dsp_requantize_hm)
- * and stores.
+ * SMLAD; 8 steps a loop pass, ended by comparing the row pointer; a first pass of 1 to 7
+ * steps enters the body at a later step, through an entry address and weight rewind
+ * computed once per call; then the six requantizations (tg_dsp_requantize_hm) and stores.
+ * A triple that is neither the last nor has an offset to add after the shift (post 0: the
+ * generator folds the offset into `half` where it fits) takes the short epilogue: the
+ * weight pointer stays in r7 and the next triple starts without a branch but its entry's.
  *
  * Its argument: 12 words, copied to the stack: 0 xs less 16 bytes a skipped step, 4 the
- * start of the last 4-step pass, 8 weights (advanced), 12 biases (advanced), 16 quant
- * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
- * offset, 32 post, 36 the channel triples of 2 or 3 channels (counted down), 40 the steps
- * the first pass skips (-quads & 3: it enters the loop body there), 44 channels % 3 (2: the
- * last triple stores 2 channels; 1: a last channel runs alone, 2 rows x 1 channel, without
- * its padding channels' products).
+ * start of the last 8-step pass, 8 weights (advanced, only stored when leaving the short
+ * epilogue), 12 biases (advanced), 16 quant (advanced), 20 quant step in bytes, 24 row 0's
+ * output (advanced), 28 row 1's output offset, 32 post, 36 the channel triples of 2 or 3
+ * channels, 40 the steps the first pass skips (-quads & 7: it enters the loop body
+ * there), 44 channels % 3 (2: the last triple stores 2 channels; 1: a last channel runs
+ * alone, 2 rows x 1 channel, without its padding channels' products).  Computed once per
+ * call below them: 48 the 3-channel loop's entry, 52 the 1-channel loop's, 56 the last
+ * triple's row 0 output (0 when post is not 0: no triple takes the short epilogue), 60
+ * the last triple's row 0 output, 64 the weights' rewind (12 bytes a skipped step).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
@@ -191,8 +197,9 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
 #define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
 
-/* channel J's sums A0, A1 requantized and stored at r7[J] and r8[J] (q in r6, post r9) */
-#define TG_G_OUT(J, A0, A1)                                             \
+/* channel J's sums A0, A1 requantized and stored at r8[J] and r9[J] (quant in r6); POST
+ * is the add of the offset (in r7) after the shift, or nothing */
+#define TG_G_OUT_(J, A0, A1, POST)                                      \
     "ldr     r10, [r6, #4*" J "]\n\t"                                   \
     "ldr     r11, [r6, #12+4*" J "]\n\t"                                \
     "ldr     r12, [r6, #24+4*" J "]\n\t"                                \
@@ -200,16 +207,19 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
     "add     lr, lr, " A0 ", asr #31\n\t"                               \
     "add     lr, lr, r12\n\t"                                           \
     "asr     lr, lr, r11\n\t"                                           \
-    "add     lr, lr, r9\n\t"                                            \
+    POST                                                                \
     "ssat    lr, #8, lr\n\t"                                            \
-    "strb    lr, [r7, #" J "]\n\t"                                      \
+    "strb    lr, [r8, #" J "]\n\t"                                      \
     "smmlar  lr, " A1 ", r10, " A1 "\n\t"                               \
     "add     lr, lr, " A1 ", asr #31\n\t"                               \
     "add     lr, lr, r12\n\t"                                           \
     "asr     lr, lr, r11\n\t"                                           \
-    "add     lr, lr, r9\n\t"                                            \
+    POST                                                                \
     "ssat    lr, #8, lr\n\t"                                            \
-    "strb    lr, [r8, #" J "]\n\t"
+    "strb    lr, [r9, #" J "]\n\t"
+
+#define TG_G_OUT(J, A0, A1) TG_G_OUT_(J, A0, A1, "")
+#define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, "add     lr, lr, r7\n\t")
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
  * skipped): the rows' even pairs and the weight word, then the odd pairs. */
@@ -224,20 +234,34 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
     "ldr     r9, [r6, #" X "+12]\n\t"                                   \
     MID                                                                 \
     "sxtb16  lr, r10, ror #8\n\t"                                       \
-    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r0, r8, lr, r0\n\t"                                       \
     "smlad   r3, r9, lr, r3\n\t"
 
-/* A triple's start: rows (r6) and weights (r7) moved back by the skipped steps, and a jump
- * to the step the first pass enters at (L1, L2, L3: skip 1, 2, 3; else it falls through). */
-#define TG_G_ENTER(L1, L2, L3)                                          \
-    "ldr     r8, [sp, #40]\n\t"                                         \
-    "add     r12, r8, r8, lsl #1\n\t"                                   \
-    "sub     r7, r7, r12, lsl #2\n\t"                                   \
-    "cmp     r8, #2\n\t"                                                \
-    "beq     " L2 "\n\t"                                                \
-    "bhi     " L3 "\n\t"                                                \
-    "cmp     r8, #1\n\t"                                                \
-    "beq     " L1 "\n"
+#define TG_G_STEP1(X, W) TG_G_STEP1_MID(X, W, "")
+
+/* A triple's start (its weights in r7): the biases into both rows' sums, rows (r6) and
+ * weights (r7) moved back by the skipped steps, and the jump to the step the first pass
+ * enters at. */
+#define TG_G_START                                                      \
+    "ldr     r8, [sp, #12]\n\t"                                         \
+    "ldr     r6, [sp, #0]\n\t"                                          \
+    "ldr     r12, [sp, #64]\n\t"                                        \
+    "ldr     lr, [sp, #48]\n\t"                                         \
+    "ldm     r8!, {r0, r1, r2}\n\t"                                     \
+    "str     r8, [sp, #12]\n\t"                                         \
+    "sub     r7, r7, r12\n\t"                                           \
+    "mov     r3, r0\n\t"                                                \
+    "mov     r4, r1\n\t"                                                \
+    "mov     r5, r2\n\t"                                                \
+    "bx      lr\n\t"
+
+/* quant and row 0's output (r6, r8) moved on to the next triple */
+#define TG_G_NEXT                                                       \
+    "ldr     r10, [sp, #20]\n\t"                                        \
+    "add     r6, r6, r10\n\t"                                           \
+    "str     r6, [sp, #16]\n\t"                                         \
+    "add     r8, r8, #3\n\t"                                            \
+    "str     r8, [sp, #24]\n\t"
 
 #define TG_G_LOOP_END                                                   \
     "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t"
@@ -252,91 +276,134 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_gemm_2x3_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #68\n\t"
     "ldm     r0, {r1-r12}\n\t"
-    "push    {r1-r12}\n\t"
+    "stm     sp, {r1-r12}\n\t"
+    "adr.w   r0, .Ltg_g_tab\n\t"            /* the loops' entries for this skip */
+    "ldr     lr, [r0, r11, lsl #2]\n\t"
+    "add     lr, lr, r0\n\t"
+    "str     lr, [sp, #48]\n\t"
+    "add     r0, r0, #32\n\t"
+    "ldr     lr, [r0, r11, lsl #2]\n\t"
+    "add     lr, lr, r0\n\t"
+    "str     lr, [sp, #52]\n\t"
+    "add     r11, r11, r11, lsl #1\n\t"
+    "lsl     r11, r11, #2\n\t"
+    "str     r11, [sp, #64]\n\t"            /* the weights' rewind */
+    "add     r0, r10, r10, lsl #1\n\t"
+    "add     r0, r0, r7\n\t"
+    "sub     r0, r0, #3\n\t"
+    "str     r0, [sp, #60]\n\t"             /* the last triple's row 0 output */
+    "cmp     r9, #0\n\t"
+    "it      ne\n\t"
+    "movne   r0, #0\n\t"
+    "str     r0, [sp, #56]\n\t"             /* ... or 0: no short epilogue with a post */
+    "mov     r7, r3\n\t"                    /* weights */
     "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
-    "beq     .Ltg_g_one\n"
-    ".Ltg_g_triple:\n\t"
-    "ldr     r8, [sp, #12]\n\t"             /* biases */
-    "ldr     r7, [sp, #8]\n\t"              /* weights */
-    "ldr     r6, [sp, #0]\n\t"              /* rows, less the skipped steps */
-    "ldm     r8!, {r0, r1, r2}\n\t"
-    "str     r8, [sp, #12]\n\t"
-    "mov     r3, r0\n\t"
-    "mov     r4, r1\n\t"
-    "mov     r5, r2\n\t"
-    TG_G_ENTER("5f", "6f", "7f")
-    "3:\n\t"
+    "beq     .Ltg_g_one\n\t"
+    ".Ltg_g_start:\n\t"
+    TG_G_START
+    ".Ltg_g_s0:\n\t"
     TG_G_STEP("0", "0")
-    "5:\n\t"
+    ".Ltg_g_s1:\n\t"
     TG_G_STEP("16", "12")
-    "6:\n\t"
+    ".Ltg_g_s2:\n\t"
     TG_G_STEP("32", "24")
-    "7:\n\t"
-    TG_G_STEP_MID("48", "36", TG_G_LOOP_END)
-    "add.w   r6, r6, #64\n\t"
-    "add.w   r7, r7, #48\n\t"
-    "bne     3b\n\t"
-    "str     r7, [sp, #8]\n\t"
+    ".Ltg_g_s3:\n\t"
+    TG_G_STEP("48", "36")
+    ".Ltg_g_s4:\n\t"
+    TG_G_STEP("64", "48")
+    ".Ltg_g_s5:\n\t"
+    TG_G_STEP("80", "60")
+    ".Ltg_g_s6:\n\t"
+    TG_G_STEP("96", "72")
+    ".Ltg_g_s7:\n\t"
+    TG_G_STEP_MID("112", "84", TG_G_LOOP_END)
+    "add.w   r6, r6, #128\n\t"
+    "add.w   r7, r7, #96\n\t"
+    "bne     .Ltg_g_s0\n\t"
+    /* the short epilogue (r7: the next triple's weights) */
     "ldr     r6, [sp, #16]\n\t"             /* quant */
-    "ldr     r7, [sp, #24]\n\t"             /* row 0's outputs */
-    "ldr     r8, [sp, #28]\n\t"
-    "ldr     r9, [sp, #32]\n\t"             /* post */
-    "add     r8, r8, r7\n\t"                /* row 1's outputs */
+    "ldr     r8, [sp, #24]\n\t"             /* row 0's outputs */
+    "ldr     r9, [sp, #56]\n\t"
+    "ldr     r12, [sp, #28]\n\t"
+    "cmp     r8, r9\n\t"                    /* the last triple, or a post: the long one */
+    "bhs     .Ltg_g_long\n\t"
+    "add     r9, r12, r8\n\t"               /* row 1's outputs */
     TG_G_OUT("0", "r0", "r3")
-    "ldr     r10, [sp, #36]\n\t"
-    "subs    r10, r10, #1\n\t"
-    "str     r10, [sp, #36]\n\t"
-    "beq     8f\n\t"                        /* the last triple: maybe partial */
     TG_G_OUT("1", "r1", "r4")
     TG_G_OUT("2", "r2", "r5")
-    "ldr     r10, [sp, #20]\n\t"
-    "add     r6, r6, r10\n\t"
-    "str     r6, [sp, #16]\n\t"
-    "add     r7, r7, #3\n\t"
-    "str     r7, [sp, #24]\n\t"
-    "b       .Ltg_g_triple\n"
-    "8:\n\t"
+    TG_G_NEXT
+    TG_G_START
+    ".Ltg_g_long:\n\t"
+    "str     r7, [sp, #8]\n\t"
+    "add     r9, r12, r8\n\t"
+    "ldr     r7, [sp, #32]\n\t"             /* post */
+    TG_G_OUTP("0", "r0", "r3")
+    "ldr     r10, [sp, #60]\n\t"
+    "cmp     r8, r10\n\t"
+    "beq     .Ltg_g_last\n\t"               /* the last triple: maybe partial */
+    TG_G_OUTP("1", "r1", "r4")
+    TG_G_OUTP("2", "r2", "r5")
+    TG_G_NEXT
+    "ldr     r7, [sp, #8]\n\t"
+    "b       .Ltg_g_start\n"
+    ".Ltg_g_last:\n\t"
     "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
-    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUT */
-    TG_G_OUT("1", "r1", "r4")
-    "beq     9f\n\t"
-    TG_G_OUT("2", "r2", "r5")
+    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUTP */
+    TG_G_OUTP("1", "r1", "r4")
+    "beq     .Ltg_g_done\n\t"
+    TG_G_OUTP("2", "r2", "r5")
     "ldr     r10, [sp, #44]\n\t"
     "cmp     r10, #1\n\t"
-    "bne     9f\n\t"
-    "ldr     r10, [sp, #20]\n\t"
-    "add     r6, r6, r10\n\t"
-    "str     r6, [sp, #16]\n\t"
-    "add     r7, r7, #3\n\t"
-    "str     r7, [sp, #24]\n"
+    "bne     .Ltg_g_done\n\t"
+    TG_G_NEXT
     ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
     "ldr     r8, [sp, #12]\n\t"
     "ldr     r7, [sp, #8]\n\t"
     "ldr     r6, [sp, #0]\n\t"
+    "ldr     r12, [sp, #64]\n\t"
+    "ldr     lr, [sp, #52]\n\t"
     "ldr     r0, [r8]\n\t"
+    "sub     r7, r7, r12\n\t"
     "mov     r3, r0\n\t"
-    TG_G_ENTER("15f", "16f", "17f")
-    "13:\n\t"
-    TG_G_STEP1_MID("0", "0", "")
-    "15:\n\t"
-    TG_G_STEP1_MID("16", "12", "")
-    "16:\n\t"
-    TG_G_STEP1_MID("32", "24", "")
-    "17:\n\t"
-    TG_G_STEP1_MID("48", "36", TG_G_LOOP_END)
-    "add.w   r6, r6, #64\n\t"
-    "add.w   r7, r7, #48\n\t"
-    "bne     13b\n\t"
+    "bx      lr\n\t"
+    ".Ltg_g_o0:\n\t"
+    TG_G_STEP1("0", "0")
+    ".Ltg_g_o1:\n\t"
+    TG_G_STEP1("16", "12")
+    ".Ltg_g_o2:\n\t"
+    TG_G_STEP1("32", "24")
+    ".Ltg_g_o3:\n\t"
+    TG_G_STEP1("48", "36")
+    ".Ltg_g_o4:\n\t"
+    TG_G_STEP1("64", "48")
+    ".Ltg_g_o5:\n\t"
+    TG_G_STEP1("80", "60")
+    ".Ltg_g_o6:\n\t"
+    TG_G_STEP1("96", "72")
+    ".Ltg_g_o7:\n\t"
+    TG_G_STEP1_MID("112", "84", TG_G_LOOP_END)
+    "add.w   r6, r6, #128\n\t"
+    "add.w   r7, r7, #96\n\t"
+    "bne     .Ltg_g_o0\n\t"
     "ldr     r6, [sp, #16]\n\t"
-    "ldr     r7, [sp, #24]\n\t"
-    "ldr     r8, [sp, #28]\n\t"
-    "ldr     r9, [sp, #32]\n\t"
-    "add     r8, r8, r7\n\t"
-    TG_G_OUT("0", "r0", "r3")
-    "9:\n\t"
-    "add     sp, sp, #48\n\t"
+    "ldr     r8, [sp, #24]\n\t"
+    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r7, [sp, #32]\n\t"
+    "add     r9, r12, r8\n\t"
+    TG_G_OUTP("0", "r0", "r3")
+    ".Ltg_g_done:\n\t"
+    "add     sp, sp, #68\n\t"
     "pop     {r4-r11, pc}\n\t"
+    ".p2align 2\n"
+    ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
+    ".word   .Ltg_g_s0-.Ltg_g_tab+1, .Ltg_g_s1-.Ltg_g_tab+1, .Ltg_g_s2-.Ltg_g_tab+1\n\t"
+    ".word   .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
+    ".word   .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
+    ".word   .Ltg_g_o0-.Ltg_g_tab-31, .Ltg_g_o1-.Ltg_g_tab-31, .Ltg_g_o2-.Ltg_g_tab-31\n\t"
+    ".word   .Ltg_g_o3-.Ltg_g_tab-31, .Ltg_g_o4-.Ltg_g_tab-31, .Ltg_g_o5-.Ltg_g_tab-31\n\t"
+    ".word   .Ltg_g_o6-.Ltg_g_tab-31, .Ltg_g_o7-.Ltg_g_tab-31\n\t"
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
     ".popsection\n");
 
@@ -345,12 +412,12 @@ __asm__(
 static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
                                   int32_t quads, uint32_t *f)
 {
-    /* the first pass starts `skip` steps into the 4-step loop body: its pointers are moved
+    /* the first pass starts `skip` steps into the 8-step loop body: its pointers are moved
      * back by as many steps (integers, never dereferenced there) */
-    const uint32_t skip = (uint32_t)(-quads & 3);
+    const uint32_t skip = (uint32_t)(-quads & 7);
     const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
     f[0] = x0;
-    f[1] = x0 + 64u * ((uint32_t)(quads + 3) / 4u - 1u);
+    f[1] = x0 + 128u * ((uint32_t)(quads + 7) / 8u - 1u);
     f[2] = (uint32_t)(uintptr_t)p->weights;
     f[3] = (uint32_t)(uintptr_t)p->bias;
     f[4] = (uint32_t)(uintptr_t)p->quant;
