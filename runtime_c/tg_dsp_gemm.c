@@ -86,13 +86,27 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
                                 uint32_t *dst)
 {
     int32_t k;
-    for (k = 0; k + 4 <= depth; k += 4) {
+    for (k = 0; k + 8 <= depth; k += 8) {       /* 8 values a pass: one run of 4 loads */
+        const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
+        const uint32_t u0 = tg_read_s8x4(x0 + k + 4), u1 = tg_read_s8x4(x1 + k + 4);
+        dst[0] = tg_sxtb16(v0);
+        dst[1] = tg_sxtb16_ror8(v0);
+        dst[2] = tg_sxtb16(v1);
+        dst[3] = tg_sxtb16_ror8(v1);
+        dst[4] = tg_sxtb16(u0);
+        dst[5] = tg_sxtb16_ror8(u0);
+        dst[6] = tg_sxtb16(u1);
+        dst[7] = tg_sxtb16_ror8(u1);
+        dst += 8;
+    }
+    if (k + 4 <= depth) {
         const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
         dst[0] = tg_sxtb16(v0);
         dst[1] = tg_sxtb16_ror8(v0);
         dst[2] = tg_sxtb16(v1);
         dst[3] = tg_sxtb16_ror8(v1);
         dst += 4;
+        k += 4;
     }
     if (k < depth) {
         const uint32_t v0 = tg_dsp_gemm_tail(x0 + k, depth - k);
@@ -197,12 +211,15 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
 #define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
 
-/* channel J's sums A0, A1 requantized and stored at r8[J] and r9[J] (quant in r6); POST
- * is the add of the offset (in r7) after the shift, or nothing */
-#define TG_G_OUT_(J, A0, A1, POST)                                      \
+/* channel J's constants (M', s, half) from the quant words at r6 into r10-r12 */
+#define TG_G_QUANT(J)                                                   \
     "ldr     r10, [r6, #4*" J "]\n\t"                                   \
     "ldr     r11, [r6, #12+4*" J "]\n\t"                                \
-    "ldr     r12, [r6, #24+4*" J "]\n\t"                                \
+    "ldr     r12, [r6, #24+4*" J "]\n\t"
+
+/* channel J's sums A0, A1 requantized (its constants in r10-r12) and stored at r8[J] and
+ * r9[J]; POST is the add of the offset (in r7) after the shift, or nothing */
+#define TG_G_REQ(J, A0, A1, POST)                                       \
     "smmlar  lr, " A0 ", r10, " A0 "\n\t"                               \
     "add     lr, lr, " A0 ", asr #31\n\t"                               \
     "add     lr, lr, r12\n\t"                                           \
@@ -218,6 +235,7 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
     "ssat    lr, #8, lr\n\t"                                            \
     "strb    lr, [r9, #" J "]\n\t"
 
+#define TG_G_OUT_(J, A0, A1, POST) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST)
 #define TG_G_OUT(J, A0, A1) TG_G_OUT_(J, A0, A1, "")
 #define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, "add     lr, lr, r7\n\t")
 
@@ -326,18 +344,19 @@ __asm__(
     "ldr     r6, [sp, #16]\n\t"             /* quant */
     "ldr     r8, [sp, #24]\n\t"             /* row 0's outputs */
     "ldr     r9, [sp, #56]\n\t"
-    "ldr     r12, [sp, #28]\n\t"
+    "ldr     lr, [sp, #28]\n\t"
+    TG_G_QUANT("0")                         /* in the same run of loads */
     "cmp     r8, r9\n\t"                    /* the last triple, or a post: the long one */
     "bhs     .Ltg_g_long\n\t"
-    "add     r9, r12, r8\n\t"               /* row 1's outputs */
-    TG_G_OUT("0", "r0", "r3")
+    "add     r9, lr, r8\n\t"                /* row 1's outputs */
+    TG_G_REQ("0", "r0", "r3", "")
     TG_G_OUT("1", "r1", "r4")
     TG_G_OUT("2", "r2", "r5")
     TG_G_NEXT
     TG_G_START
     ".Ltg_g_long:\n\t"
     "str     r7, [sp, #8]\n\t"
-    "add     r9, r12, r8\n\t"
+    "add     r9, lr, r8\n\t"
     "ldr     r7, [sp, #32]\n\t"             /* post */
     TG_G_OUTP("0", "r0", "r3")
     "ldr     r10, [sp, #60]\n\t"
@@ -575,7 +594,8 @@ static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
 void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
 {
-    const int32_t quads = (p->depth + 3) >> 2;
+    const int32_t rows = p->rows, depth = p->depth;    /* kept across the calls below */
+    const int32_t quads = (depth + 3) >> 2;
     const size_t ch = (size_t)p->channels;
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
@@ -586,17 +606,17 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_2x3_frame(p, xs, quads, f);
     }
 #endif
-    for (r = 0; xs != NULL && r < p->rows; r += 2) {
+    for (r = 0; xs != NULL && r < rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
-        const size_t row1 = r + 1 < p->rows ? ch : 0;
-        const int8_t *x0 = input + (size_t)r * (size_t)p->depth;
-        const int8_t *x1 = row1 ? x0 + p->depth : x0;
+        const size_t row1 = r + 1 < rows ? ch : 0;
+        const int8_t *x0 = input + (size_t)r * (size_t)depth;
+        const int8_t *x1 = row1 ? x0 + depth : x0;
         int8_t *out = output + (size_t)r * ch;
         if (gather) {
             x0 = tg_dsp_gemm_row(p, input, r);
             x1 = row1 ? tg_dsp_gemm_row(p, input, r + 1) : x0;
         }
-        tg_dsp_gemm_expand2(x0, x1, p->depth, xs);
+        tg_dsp_gemm_expand2(x0, x1, depth, xs);
 #if TG_DSP_GEMM_ASM
         f[6] = (uint32_t)(uintptr_t)out;
         f[7] = (uint32_t)row1;
@@ -605,7 +625,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_rows2(p, xs, quads, out, row1);
 #endif
     }
-    for (; r < p->rows; ++r) {
+    for (; r < rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
     if (p->act_min > -128 || p->act_max < 127) {
