@@ -235,9 +235,10 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
     "ssat    lr, #8, lr\n\t"                                            \
     "strb    lr, [r9, #" J "]\n\t"
 
+#define TG_G_POST "add     lr, lr, r7\n\t"
 #define TG_G_OUT_(J, A0, A1, POST) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST)
 #define TG_G_OUT(J, A0, A1) TG_G_OUT_(J, A0, A1, "")
-#define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, "add     lr, lr, r7\n\t")
+#define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, TG_G_POST)
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
  * skipped): the rows' even pairs and the weight word, then the odd pairs. */
@@ -257,14 +258,16 @@ void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 
 #define TG_G_STEP1(X, W) TG_G_STEP1_MID(X, W, "")
 
-/* A triple's start (its weights in r7): the biases into both rows' sums, rows (r6) and
- * weights (r7) moved back by the skipped steps, and the jump to the step the first pass
- * enters at. */
-#define TG_G_START                                                      \
+/* A triple's start (its weights in r7, or loaded by LOADW): the biases into both rows'
+ * sums, rows (r6) and weights (r7) moved back by the skipped steps, and the jump to the
+ * step the first pass enters at. */
+#define TG_G_START TG_G_START_("")
+#define TG_G_START_(LOADW)                                              \
     "ldr     r8, [sp, #12]\n\t"                                         \
     "ldr     r6, [sp, #0]\n\t"                                          \
     "ldr     r12, [sp, #64]\n\t"                                        \
     "ldr     lr, [sp, #48]\n\t"                                         \
+    LOADW                                                               \
     "ldm     r8!, {r0, r1, r2}\n\t"                                     \
     "str     r8, [sp, #12]\n\t"                                         \
     "sub     r7, r7, r12\n\t"                                           \
@@ -319,7 +322,6 @@ __asm__(
     "mov     r7, r3\n\t"                    /* weights */
     "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
     "beq     .Ltg_g_one\n\t"
-    ".Ltg_g_start:\n\t"
     TG_G_START
     ".Ltg_g_s0:\n\t"
     TG_G_STEP("0", "0")
@@ -354,19 +356,20 @@ __asm__(
     TG_G_OUT("2", "r2", "r5")
     TG_G_NEXT
     TG_G_START
+    /* the long one (channel 0's constants in r10-r12): the offset (r7) added after the
+     * shift, and the last triple's stores */
     ".Ltg_g_long:\n\t"
     "str     r7, [sp, #8]\n\t"
     "add     r9, lr, r8\n\t"
     "ldr     r7, [sp, #32]\n\t"             /* post */
-    TG_G_OUTP("0", "r0", "r3")
-    "ldr     r10, [sp, #60]\n\t"
-    "cmp     r8, r10\n\t"
-    "beq     .Ltg_g_last\n\t"               /* the last triple: maybe partial */
+    "ldr     lr, [sp, #60]\n\t"
+    "cmp     r8, lr\n\t"                    /* the last triple (the flags survive) */
+    TG_G_REQ("0", "r0", "r3", TG_G_POST)
+    "beq     .Ltg_g_last\n\t"               /* maybe partial */
     TG_G_OUTP("1", "r1", "r4")
     TG_G_OUTP("2", "r2", "r5")
     TG_G_NEXT
-    "ldr     r7, [sp, #8]\n\t"
-    "b       .Ltg_g_start\n"
+    TG_G_START_("ldr     r7, [sp, #8]\n\t")
     ".Ltg_g_last:\n\t"
     "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
     "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUTP */
