@@ -181,6 +181,8 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * the last triple's row 0 output, 64 the weights' rewind (12 bytes a skipped step).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
+void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int32_t rows,
+                                 int32_t depth);
 
 /* One 4-value step at byte offsets X (rows, r6) and W (weights, r7) in two halves: the
  * rows' even pairs (r8, r9) with the three channels' weight words (r10-r12, loaded in the
@@ -295,11 +297,33 @@ __asm__(
     ".global tg_dsp_gemm_2x3_thumb2\n\t"
     ".type   tg_dsp_gemm_2x3_thumb2, %function\n\t"
     ".thumb_func\n"
-    "tg_dsp_gemm_2x3_thumb2:\n\t"
+    "tg_dsp_gemm_2x3_thumb2:\n\t"           /* one row pair (words 6 and 7 set) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #68\n\t"
+    "sub     sp, sp, #108\n\t"
+    "movs    r1, #0\n\t"
+    "str     r1, [sp, #72]\n\t"             /* no rows left after it */
     "ldm     r0, {r1-r12}\n\t"
     "stm     sp, {r1-r12}\n\t"
+    "b       .Ltg_g_derive\n\t"
+    ".global tg_dsp_gemm_2x3_rows_thumb2\n\t"
+    ".type   tg_dsp_gemm_2x3_rows_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_gemm_2x3_rows_thumb2:\n\t"      /* all rows, expanded a pair at a time */
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #108\n\t"
+    "str     r1, [sp, #68]\n\t"             /* the next pair's first input row */
+    "str     r2, [sp, #72]\n\t"             /* rows left */
+    "str     r3, [sp, #76]\n\t"             /* depth */
+    "ldm     r0, {r1-r12}\n\t"
+    "stm     sp, {r1-r12}\n\t"
+    "str     r3, [sp, #80]\n\t"             /* the first triple's weights, biases, quant */
+    "str     r4, [sp, #84]\n\t"
+    "str     r5, [sp, #88]\n\t"
+    "add     r0, r1, r11, lsl #4\n\t"
+    "str     r0, [sp, #92]\n\t"             /* xs */
+    "str     r8, [sp, #96]\n\t"             /* channels (word 7) */
+    "str     r7, [sp, #100]\n"               /* the next pair's outputs (word 6) */
+    ".Ltg_g_derive:\n\t"
     "adr.w   r0, .Ltg_g_tab\n\t"            /* the loops' entries for this skip */
     "ldr     lr, [r0, r11, lsl #2]\n\t"
     "add     lr, lr, r0\n\t"
@@ -311,15 +335,77 @@ __asm__(
     "add     r11, r11, r11, lsl #1\n\t"
     "lsl     r11, r11, #2\n\t"
     "str     r11, [sp, #64]\n\t"            /* the weights' rewind */
-    "add     r0, r10, r10, lsl #1\n\t"
-    "add     r0, r0, r7\n\t"
-    "sub     r0, r0, #3\n\t"
-    "str     r0, [sp, #60]\n\t"             /* the last triple's row 0 output */
+    "ldr     r2, [sp, #72]\n\t"
+    "cmp     r2, #0\n\t"
+    "beq     .Ltg_g_run\n"
+    ".Ltg_g_pair:\n\t"                      /* the next row pair into xs (r2: rows left) */
+    "ldr     r1, [sp, #68]\n\t"
+    "ldr     r3, [sp, #76]\n\t"
+    "ldr     r4, [sp, #92]\n\t"
+    "ldr     r12, [sp, #96]\n\t"
+    "ldr     r0, [sp, #100]\n\t"
+    "str     r0, [sp, #24]\n\t"             /* row 0's outputs */
+    "add     r0, r0, r12, lsl #1\n\t"
+    "str     r0, [sp, #100]\n\t"
+    "add     r5, r1, r3\n\t"                /* row 1 */
+    "cmp     r2, #2\n\t"
+    "itt     lt\n\t"                        /* a last odd row: a pair of itself */
+    "movlt   r5, r1\n\t"
+    "movlt   r12, #0\n\t"
+    "str     r12, [sp, #28]\n\t"            /* row 1's output offset */
+    "add     r0, r5, r3\n\t"
+    "str     r0, [sp, #68]\n\t"
+    "subs    r2, r2, #2\n\t"
+    "str     r2, [sp, #72]\n\t"
+    "add     r6, r1, r3\n\t"                /* the end of row 0 (depth % 4 == 0) */
+    "lsls    r0, r3, #29\n\t"               /* an odd number of 4-value steps: one first */
+    "bpl     .Ltg_g_x2\n\t"
+    "ldr     r11, [r1], #4\n\t"
+    "ldr     lr, [r5], #4\n\t"
+    "sxtb16  r7, r11\n\t"
+    "sxtb16  r8, r11, ror #8\n\t"
+    "sxtb16  r9, lr\n\t"
+    "sxtb16  r10, lr, ror #8\n\t"
+    "stmia   r4!, {r7-r10}\n\t"
+    "cmp     r1, r6\n\t"
+    "beq     .Ltg_g_x0\n"
+    ".Ltg_g_x2:\n\t"                        /* two steps a pass */
+    "ldr     r11, [r1], #4\n\t"
+    "ldr     lr, [r5], #4\n\t"
+    "ldr     r0, [r1], #4\n\t"
+    "ldr     r2, [r5], #4\n\t"
+    "sxtb16  r7, r11\n\t"
+    "sxtb16  r8, r11, ror #8\n\t"
+    "sxtb16  r9, lr\n\t"
+    "sxtb16  r10, lr, ror #8\n\t"
+    "stmia   r4!, {r7-r10}\n\t"
+    "sxtb16  r7, r0\n\t"
+    "sxtb16  r8, r0, ror #8\n\t"
+    "sxtb16  r9, r2\n\t"
+    "sxtb16  r10, r2, ror #8\n\t"
+    "stmia   r4!, {r7-r10}\n\t"
+    "cmp     r1, r6\n\t"
+    "bne     .Ltg_g_x2\n"
+    ".Ltg_g_x0:\n\t"
+    "ldr     r3, [sp, #80]\n\t"
+    "ldr     r4, [sp, #84]\n\t"
+    "ldr     r5, [sp, #88]\n\t"
+    "str     r3, [sp, #8]\n\t"
+    "str     r4, [sp, #12]\n\t"
+    "str     r5, [sp, #16]\n"
+    ".Ltg_g_run:\n\t"                       /* the row pair's channel triples */
+    "ldr     r0, [sp, #24]\n\t"
+    "ldr     r9, [sp, #32]\n\t"
+    "ldr     r10, [sp, #36]\n\t"
+    "ldr     r7, [sp, #8]\n\t"              /* weights */
+    "add     r1, r10, r10, lsl #1\n\t"
+    "add     r1, r1, r0\n\t"
+    "sub     r1, r1, #3\n\t"
+    "str     r1, [sp, #60]\n\t"             /* the last triple's row 0 output */
     "cmp     r9, #0\n\t"
     "it      ne\n\t"
-    "movne   r0, #0\n\t"
-    "str     r0, [sp, #56]\n\t"             /* ... or 0: no short epilogue with a post */
-    "mov     r7, r3\n\t"                    /* weights */
+    "movne   r1, #0\n\t"
+    "str     r1, [sp, #56]\n\t"             /* ... or 0: no short epilogue with a post */
     "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
     "beq     .Ltg_g_one\n\t"
     TG_G_START
@@ -416,7 +502,10 @@ __asm__(
     "add     r9, r12, r8\n\t"
     TG_G_OUTP("0", "r0", "r3")
     ".Ltg_g_done:\n\t"
-    "add     sp, sp, #68\n\t"
+    "ldr     r2, [sp, #72]\n\t"
+    "cmp     r2, #0\n\t"
+    "bgt     .Ltg_g_pair\n\t"
+    "add     sp, sp, #108\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".p2align 2\n"
     ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
@@ -427,6 +516,7 @@ __asm__(
     ".word   .Ltg_g_o3-.Ltg_g_tab-31, .Ltg_g_o4-.Ltg_g_tab-31, .Ltg_g_o5-.Ltg_g_tab-31\n\t"
     ".word   .Ltg_g_o6-.Ltg_g_tab-31, .Ltg_g_o7-.Ltg_g_tab-31\n\t"
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
+    ".size   tg_dsp_gemm_2x3_rows_thumb2, .-tg_dsp_gemm_2x3_rows_thumb2\n\t"
     ".popsection\n");
 
 /* The frame of tg_dsp_gemm_2x3_thumb2 (above) for rows expanded in xs; words 6 and 7 (the
@@ -605,11 +695,21 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const int gather = p->out_w != 1 || p->out_h != 1;
 #if TG_DSP_GEMM_ASM
     uint32_t f[12];
+    r = 0;
     if (xs != NULL) {
         tg_dsp_gemm_2x3_frame(p, xs, quads, f);
+        if (!gather && (depth & 3) == 0) {
+            /* every row pair in the assembly, expansion included */
+            f[6] = (uint32_t)(uintptr_t)output;
+            f[7] = (uint32_t)ch;
+            tg_dsp_gemm_2x3_rows_thumb2(f, input, rows, depth);
+            r = rows;
+        }
     }
+#else
+    r = 0;
 #endif
-    for (r = 0; xs != NULL && r < rows; r += 2) {
+    for (; xs != NULL && r < rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
         const size_t row1 = r + 1 < rows ? ch : 0;
         const int8_t *x0 = input + (size_t)r * (size_t)depth;
