@@ -599,7 +599,8 @@ def test_first_layer_convs_dsp_bit_exact_with_and_without_quant_rows(tmp_path, m
 # host): 4-value step counts of every residue mod 8 (a first pass entering the 8-step loop
 # body at each of its steps) and of 1 to 4 passes, channel counts of every residue mod 3 (a
 # last triple storing 1, 2 or 3 channels), odd row counts (the last row taken as a pair of
-# itself), per-tensor and per-channel requantization, depth 8 and 16 with 16 channels
+# itself), per-tensor and per-channel requantization, row pairs walked by the assembly
+# and called a pair at a time (ragged depths, strides), depth 8 and 16 with 16 channels
 # (person_detect's first pointwise layers), kws's 64 x 64, a strided 1x1 convolution
 GEMM_FC = [
     (3, 16, 9, True, "NONE", True, None, None),
@@ -612,6 +613,7 @@ GEMM_FC = [
     (3, 4, 1, False, "NONE", True, None, None),
     (5, 60, 14, True, "RELU", True, None, None),
     (4, 100, 7, True, "NONE", True, None, -3),
+    (3, 44, 11, False, "NONE", True, None, None),
 ]
 GEMM_PW = [
     ConvCase(in_h=5, in_w=5, in_d=8, out_d=16, k_h=1, k_w=1, act="RELU6", per_channel=True),
@@ -640,6 +642,13 @@ def test_gemm_two_row_paths_bit_exact(tmp_path):
     assert all(layer.call.scratch for layer in res.gen.program.layers)
     assert {-(-p["depth"] // 4) % 8 for p in params} == set(range(8))
     assert max(-(-p["depth"] // 4) for p in params) > 24            # 4 passes
+    # on the Cortex-M4 the assembly walks the row pairs of whole 4-value steps itself
+    # (tg_dsp_gemm_2x3_rows_thumb2), the others (a ragged depth, a strided gather) a pair a
+    # call; the walked ones enter the loop at each of its steps too
+    walked = [p for p in params if p["depth"] % 4 == 0 and p["stride_w"] == 1]
+    assert {p["depth"] // 4 % 8 for p in walked} == set(range(8))
+    assert {p["rows"] % 2 for p in walked} == {0, 1}
+    assert len(walked) < len(params) and any(p["stride_w"] > 1 for p in params)
     assert {p["channels"] % 3 for p in params} == {0, 1, 2}
     assert {p["rows"] % 2 for p in params} == {0, 1}
 
