@@ -15,7 +15,9 @@
  * outputs are written (tg_dsp_gemm.h).  Without a scratch (fewer than 3 rows: a batch-1
  * fully connected layer) a row runs a channel triple at a time from the int8 row itself:
  * there every weight is used once.  On Thumb-2 cores built with GCC the row pairs run in
- * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic.
+ * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic; for rows of whole
+ * 4-value steps without a gather tg_dsp_gemm_2x3_rows_thumb2 also expands and walks the
+ * pairs itself (the same order: each pair expanded before its outputs are written).
  */
 #include "tg_dsp_gemm.h"
 
@@ -175,10 +177,16 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * output (advanced), 28 row 1's output offset, 32 post, 36 the channel triples of 2 or 3
  * channels, 40 the steps the first pass skips (-quads & 7: it enters the loop body
  * there), 44 channels % 3 (2: the last triple stores 2 channels; 1: a last channel runs
- * alone, 2 rows x 1 channel, without its padding channels' products).  Computed once per
- * call below them: 48 the 3-channel loop's entry, 52 the 1-channel loop's, 56 the last
- * triple's row 0 output (0 when post is not 0: no triple takes the short epilogue), 60
- * the last triple's row 0 output, 64 the weights' rewind (12 bytes a skipped step).
+ * alone, 2 rows x 1 channel, without its padding channels' products).  Computed below
+ * them once per call: 48 the 3-channel loop's entry, 52 the 1-channel loop's, 64 the
+ * weights' rewind (12 bytes a skipped step); once per row pair: 56 the last triple's row 0
+ * output (0 when post is not 0: no triple takes the short epilogue), 60 the same.
+ * tg_dsp_gemm_2x3_rows_thumb2(frame, input, rows, depth) takes words 6 and 7 as the first
+ * pair's outputs and the channel count, and walks every row pair (depth % 4 == 0, row r at
+ * input + r * depth), expanding each into xs as tg_dsp_gemm_expand2 does; its state: 68 the
+ * next pair's row 0, 72 the rows left (0 for tg_dsp_gemm_2x3_thumb2: one pair), 76 depth,
+ * 80, 84, 88 the first triple's weights, biases and quant (reset for each pair), 92 xs,
+ * 96 channels, 100 the next pair's row 0 output (27 words in all).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int32_t rows,
