@@ -286,10 +286,11 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
     "mov     r5, r2\n\t"                                                \
     "bx      lr\n\t"
 
-/* quant and row 0's output (r6, r8) moved on to the next triple */
-#define TG_G_NEXT                                                       \
-    "ldr     r10, [sp, #20]\n\t"                                        \
-    "add     r6, r6, r10\n\t"                                           \
+/* quant and row 0's output (r6, r8) moved on to the next triple (the quant step in STEP,
+ * or loaded) */
+#define TG_G_NEXT "ldr     r10, [sp, #20]\n\t" TG_G_NEXT_("r10")
+#define TG_G_NEXT_(STEP)                                                \
+    "add     r6, r6, " STEP "\n\t"                                      \
     "str     r6, [sp, #16]\n\t"                                         \
     "add     r8, r8, #3\n\t"                                            \
     "str     r8, [sp, #24]\n\t"
@@ -447,8 +448,10 @@ __asm__(
     "add     r9, lr, r8\n\t"                /* row 1's outputs */
     TG_G_REQ("0", "r0", "r3", "")
     TG_G_OUT("1", "r1", "r4")
-    TG_G_OUT("2", "r2", "r5")
-    TG_G_NEXT
+    TG_G_QUANT("2")
+    "ldr     r0, [sp, #20]\n\t"             /* the quant step, in the same run */
+    TG_G_REQ("2", "r2", "r5", "")
+    TG_G_NEXT_("r0")
     TG_G_START
     /* the long one (channel 0's constants in r10-r12): the offset (r7) added after the
      * shift, and the last triple's stores */
@@ -461,8 +464,10 @@ __asm__(
     TG_G_REQ("0", "r0", "r3", TG_G_POST)
     "beq     .Ltg_g_last\n\t"               /* maybe partial */
     TG_G_OUTP("1", "r1", "r4")
-    TG_G_OUTP("2", "r2", "r5")
-    TG_G_NEXT
+    TG_G_QUANT("2")
+    "ldr     r0, [sp, #20]\n\t"
+    TG_G_REQ("2", "r2", "r5", TG_G_POST)
+    TG_G_NEXT_("r0")
     TG_G_START_("ldr     r7, [sp, #8]\n\t")
     ".Ltg_g_last:\n\t"
     "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
