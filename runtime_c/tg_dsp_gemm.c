@@ -164,22 +164,26 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * its state in a stack frame.  One 4-value step (27 cycles for 24 MACs): the rows' even
  * pairs and the three weight words in one run of loads (each after the first 1 cycle),
  * then the odd pairs; each weight word sign-extended twice (SXTB16, SXTB16 ROR #8) for 4
- * SMLAD; 8 steps a loop pass, ended by comparing the row pointer; a first pass of 1 to 7
- * steps enters the body at a later step, through an entry address and weight rewind
- * computed once per call; then the six requantizations (tg_dsp_requantize_hm) and stores.
+ * SMLAD; 8 steps a loop pass, whose first step's loads move the row and weight pointers
+ * on by a pass (post-indexed: the other loads are at negative offsets) and ended by
+ * comparing the row pointer; a first pass of 1 to 7 steps enters the body at a later step,
+ * through an entry address and weight rewind computed once per call; then the six
+ * requantizations (tg_dsp_requantize_hm) and stores.
  * A triple that is neither the last nor has an offset to add after the shift (post 0: the
  * generator folds the offset into `half` where it fits) takes the short epilogue: the
  * weight pointer stays in r7 and the next triple starts without a branch but its entry's.
  *
- * Its argument: 12 words, copied to the stack: 0 xs less 16 bytes a skipped step, 4 the
- * start of the last 8-step pass, 8 weights (advanced, only stored when leaving the short
+ * Its argument: 12 words, copied to the stack: 0 the row pointer a first pass starts with
+ * (xs less 16 bytes a skipped step, plus a pass, 128, when it skips steps: the step 0 that
+ * moves it on is skipped too), 4 the row pointer at the end of the last pass, 8 weights (advanced, only stored when leaving the short
  * epilogue), 12 biases (advanced), 16 quant (advanced), 20 quant step in bytes, 24 row 0's
  * output (advanced), 28 row 1's output offset, 32 post, 36 the channel triples of 2 or 3
  * channels, 40 the steps the first pass skips (-quads & 7: it enters the loop body
  * there), 44 channels % 3 (2: the last triple stores 2 channels; 1: a last channel runs
  * alone, 2 rows x 1 channel, without its padding channels' products).  Computed below
  * them once per call: 48 the 3-channel loop's entry, 52 the 1-channel loop's, 64 the
- * weights' rewind (12 bytes a skipped step); once per row pair: 56 the last triple's row 0
+ * weights' rewind (12 bytes a skipped step, less 96 when steps are skipped); once per row
+ * pair: 56 the last triple's row 0
  * output (0 when post is not 0: no triple takes the short epilogue), 60 the same.
  * tg_dsp_gemm_2x3_rows_thumb2(frame, input, rows, depth) takes words 6 and 7 as the first
  * pair's outputs and the channel count, and walks every row pair (depth % 4 == 0, row r at
@@ -207,19 +211,26 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
     "smlad   r2, r8, lr, r2\n\t"                                        \
     "smlad   r5, r9, lr, r5\n\t"
 
-#define TG_G_STEP_MID(X, W, MID)                                        \
-    "ldr     r8, [r6, #" X "]\n\t"                                      \
-    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
-    "ldr     r10, [r7, #" W "]\n\t"                                     \
-    "ldr     r11, [r7, #" W "+4]\n\t"                                   \
-    "ldr     r12, [r7, #" W "+8]\n\t"                                   \
+#define TG_G_STEP_(X0E, W0, X, W, MID)                                  \
+    X0E                                                                 \
+    "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
+    W0                                                                  \
+    "ldr     r11, [r7, #" W "+4-96]\n\t"                                \
+    "ldr     r12, [r7, #" W "+8-96]\n\t"                                \
     TG_G_HALF("")                                                       \
-    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
-    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
+    "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
     MID                                                                 \
     TG_G_HALF(", ror #8")
 
+/* The pointers are a pass (128 and 96 bytes) ahead of the step offsets X and W: the
+ * first step's loads move them on (post-indexed), so the loop end needs no adds. */
+#define TG_G_STEP_MID(X, W, MID)                                        \
+    TG_G_STEP_("ldr     r8, [r6, #" X "-128]\n\t",                       \
+               "ldr     r10, [r7, #" W "-96]\n\t", X, W, MID)
 #define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
+#define TG_G_STEP0                                                      \
+    TG_G_STEP_("ldr     r8, [r6], #128\n\t", "ldr     r10, [r7], #96\n\t", "0", "0", "")
 
 /* channel J's constants (M', s, half) from the quant words at r6 into r10-r12 */
 #define TG_G_QUANT(J)                                                   \
@@ -252,21 +263,26 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
  * skipped): the rows' even pairs and the weight word, then the odd pairs. */
-#define TG_G_STEP1_MID(X, W, MID)                                       \
-    "ldr     r8, [r6, #" X "]\n\t"                                      \
-    "ldr     r9, [r6, #" X "+8]\n\t"                                    \
-    "ldr     r10, [r7, #" W "]\n\t"                                     \
+#define TG_G_STEP1_(X0E, W0, X, W, MID)                                 \
+    X0E                                                                 \
+    "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
+    W0                                                                  \
     "sxtb16  lr, r10\n\t"                                               \
     "smlad   r0, r8, lr, r0\n\t"                                        \
     "smlad   r3, r9, lr, r3\n\t"                                        \
-    "ldr     r8, [r6, #" X "+4]\n\t"                                    \
-    "ldr     r9, [r6, #" X "+12]\n\t"                                   \
+    "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
+    "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
     MID                                                                 \
     "sxtb16  lr, r10, ror #8\n\t"                                       \
-    "smlad   r0, r8, lr, r0\n\t"                                       \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
     "smlad   r3, r9, lr, r3\n\t"
 
+#define TG_G_STEP1_MID(X, W, MID)                                       \
+    TG_G_STEP1_("ldr     r8, [r6, #" X "-128]\n\t",                      \
+                "ldr     r10, [r7, #" W "-96]\n\t", X, W, MID)
 #define TG_G_STEP1(X, W) TG_G_STEP1_MID(X, W, "")
+#define TG_G_STEP1_0                                                    \
+    TG_G_STEP1_("ldr     r8, [r6], #128\n\t", "ldr     r10, [r7], #96\n\t", "0", "0", "")
 
 /* A triple's start (its weights in r7, or loaded by LOADW): the biases into both rows'
  * sums, rows (r6) and weights (r7) moved back by the skipped steps, and the jump to the
@@ -329,6 +345,9 @@ __asm__(
     "str     r4, [sp, #84]\n\t"
     "str     r5, [sp, #88]\n\t"
     "add     r0, r1, r11, lsl #4\n\t"
+    "cmp     r11, #0\n\t"
+    "it      ne\n\t"
+    "subne   r0, r0, #128\n\t"
     "str     r0, [sp, #92]\n\t"             /* xs */
     "str     r8, [sp, #96]\n\t"             /* channels (word 7) */
     "str     r7, [sp, #100]\n"               /* the next pair's outputs (word 6) */
@@ -341,8 +360,11 @@ __asm__(
     "ldr     lr, [r0, r11, lsl #2]\n\t"
     "add     lr, lr, r0\n\t"
     "str     lr, [sp, #52]\n\t"
+    "cmp     r11, #0\n\t"
     "add     r11, r11, r11, lsl #1\n\t"
     "lsl     r11, r11, #2\n\t"
+    "it      ne\n\t"
+    "subne   r11, r11, #96\n\t"
     "str     r11, [sp, #64]\n\t"            /* the weights' rewind */
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"
@@ -419,7 +441,7 @@ __asm__(
     "beq     .Ltg_g_one\n\t"
     TG_G_START
     ".Ltg_g_s0:\n\t"
-    TG_G_STEP("0", "0")
+    TG_G_STEP0
     ".Ltg_g_s1:\n\t"
     TG_G_STEP("16", "12")
     ".Ltg_g_s2:\n\t"
@@ -434,8 +456,6 @@ __asm__(
     TG_G_STEP("96", "72")
     ".Ltg_g_s7:\n\t"
     TG_G_STEP_MID("112", "84", TG_G_LOOP_END)
-    "add.w   r6, r6, #128\n\t"
-    "add.w   r7, r7, #96\n\t"
     "bne     .Ltg_g_s0\n\t"
     /* the short epilogue (r7: the next triple's weights) */
     "ldr     r6, [sp, #16]\n\t"             /* quant */
@@ -490,7 +510,7 @@ __asm__(
     "mov     r3, r0\n\t"
     "bx      lr\n\t"
     ".Ltg_g_o0:\n\t"
-    TG_G_STEP1("0", "0")
+    TG_G_STEP1_0
     ".Ltg_g_o1:\n\t"
     TG_G_STEP1("16", "12")
     ".Ltg_g_o2:\n\t"
@@ -505,8 +525,6 @@ __asm__(
     TG_G_STEP1("96", "72")
     ".Ltg_g_o7:\n\t"
     TG_G_STEP1_MID("112", "84", TG_G_LOOP_END)
-    "add.w   r6, r6, #128\n\t"
-    "add.w   r7, r7, #96\n\t"
     "bne     .Ltg_g_o0\n\t"
     "ldr     r6, [sp, #16]\n\t"
     "ldr     r8, [sp, #24]\n\t"
@@ -541,8 +559,8 @@ static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t 
      * back by as many steps (integers, never dereferenced there) */
     const uint32_t skip = (uint32_t)(-quads & 7);
     const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
-    f[0] = x0;
-    f[1] = x0 + 128u * ((uint32_t)(quads + 7) / 8u - 1u);
+    f[0] = skip ? x0 + 128u : x0;           /* a pass ahead, as after the first step */
+    f[1] = x0 + 128u * ((uint32_t)(quads + 7) / 8u);
     f[2] = (uint32_t)(uintptr_t)p->weights;
     f[3] = (uint32_t)(uintptr_t)p->bias;
     f[4] = (uint32_t)(uintptr_t)p->quant;
