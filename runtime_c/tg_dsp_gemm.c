@@ -175,22 +175,22 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  *
  * Its argument: 12 words, copied to the stack: 0 the row pointer a first pass starts with
  * (xs less 16 bytes a skipped step, plus a pass, 128, when it skips steps: the step 0 that
- * moves it on is skipped too), 4 the row pointer at the end of the last pass, 8 weights (advanced, only stored when leaving the short
- * epilogue), 12 biases (advanced), 16 quant (advanced), 20 quant step in bytes, 24 row 0's
- * output (advanced), 28 row 1's output offset, 32 post, 36 the channel triples of 2 or 3
- * channels, 40 the steps the first pass skips (-quads & 7: it enters the loop body
- * there), 44 channels % 3 (2: the last triple stores 2 channels; 1: a last channel runs
- * alone, 2 rows x 1 channel, without its padding channels' products).  Computed below
- * them once per call: 48 the 3-channel loop's entry, 52 the 1-channel loop's, 64 the
- * weights' rewind (12 bytes a skipped step, less 96 when steps are skipped); once per row
- * pair: 56 the last triple's row 0
- * output (0 when post is not 0: no triple takes the short epilogue), 60 the same.
+ * moves it on is skipped too), 4 the row pointer at the end of the last pass, 8 weights
+ * (advanced, only stored when leaving the short epilogue), 12 biases (advanced), 16 quant
+ * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
+ * offset, 32 post, 36 the channel triples of 2 or 3 channels, 40 the steps the first pass
+ * skips (-quads & 7: it enters the loop body there), 44 channels % 3 (2: the last triple
+ * stores 2 channels; 1: a last channel runs alone, 2 rows x 1 channel, without its padding
+ * channels' products).  Computed below them once per call: 48 the 3-channel loop's entry, 52
+ * the 1-channel loop's, 64 the weights' rewind (12 bytes a skipped step, less 96 when steps
+ * are skipped); once per row pair: 56 the last triple's row 0 output (0 when post is not 0:
+ * no triple takes the short epilogue), 60 the same.
  * tg_dsp_gemm_2x3_rows_thumb2(frame, input, rows, depth) takes words 6 and 7 as the first
  * pair's outputs and the channel count, and walks every row pair (depth % 4 == 0, row r at
  * input + r * depth), expanding each into xs as tg_dsp_gemm_expand2 does; its state: 68 the
  * next pair's row 0, 72 the rows left (0 for tg_dsp_gemm_2x3_thumb2: one pair), 76 depth,
- * 80, 84, 88 the first triple's weights, biases and quant (reset for each pair), 92 xs,
- * 96 channels, 100 the next pair's row 0 output (27 words in all).
+ * 80, 84, 88 the first triple's weights, biases and quant (reset for each pair), 92 xs, 96
+ * channels, 100 the next pair's row 0 output (27 words in all).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int32_t rows,
