@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 
@@ -595,10 +596,11 @@ def test_first_layer_convs_dsp_bit_exact_with_and_without_quant_rows(tmp_path, m
 
 
 # every path of the GEMM's 2-row kernel (the Thumb-2 assembly on the Cortex-M4, its C on the
-# host): 4-value step counts of every residue mod 4 (a first pass entering the 4-step loop
+# host): 4-value step counts of every residue mod 8 (a first pass entering the 8-step loop
 # body at each of its steps) and of 1 to 4 passes, channel counts of every residue mod 3 (a
 # last triple storing 1, 2 or 3 channels), odd row counts (the last row taken as a pair of
-# itself), per-tensor and per-channel requantization, depth 8 and 16 with 16 channels
+# itself), per-tensor and per-channel requantization, row pairs walked by the assembly
+# and called a pair at a time (ragged depths, strides), depth 8 and 16 with 16 channels
 # (person_detect's first pointwise layers), kws's 64 x 64, a strided 1x1 convolution
 GEMM_FC = [
     (3, 16, 9, True, "NONE", True, None, None),
@@ -609,6 +611,9 @@ GEMM_FC = [
     (3, 52, 20, False, "NONE", False, 127, None),
     (4, 7, 2, True, "RELU", True, None, None),
     (3, 4, 1, False, "NONE", True, None, None),
+    (5, 60, 14, True, "RELU", True, None, None),
+    (4, 100, 7, True, "NONE", True, None, -3),
+    (3, 44, 11, False, "NONE", True, None, None),
 ]
 GEMM_PW = [
     ConvCase(in_h=5, in_w=5, in_d=8, out_d=16, k_h=1, k_w=1, act="RELU6", per_channel=True),
@@ -635,7 +640,15 @@ def test_gemm_two_row_paths_bit_exact(tmp_path):
     # cover every residue
     params = [layer.call.params for layer in res.gen.program.layers]
     assert all(layer.call.scratch for layer in res.gen.program.layers)
-    assert {-(-p["depth"] // 4) % 4 for p in params} == {0, 1, 2, 3}
+    assert {-(-p["depth"] // 4) % 8 for p in params} == set(range(8))
+    assert max(-(-p["depth"] // 4) for p in params) > 24            # 4 passes
+    # on the Cortex-M4 the assembly walks the row pairs of whole 4-value steps itself
+    # (tg_dsp_gemm_2x3_rows_thumb2), the others (a ragged depth, a strided gather) a pair a
+    # call; the walked ones enter the loop at each of its steps too
+    walked = [p for p in params if p["depth"] % 4 == 0 and p["stride_w"] == 1]
+    assert {p["depth"] // 4 % 8 for p in walked} == set(range(8))
+    assert {p["rows"] % 2 for p in walked} == {0, 1}
+    assert len(walked) < len(params) and any(p["stride_w"] > 1 for p in params)
     assert {p["channels"] % 3 for p in params} == {0, 1, 2}
     assert {p["rows"] % 2 for p in params} == {0, 1}
 
@@ -664,6 +677,38 @@ def test_gemm_two_row_paths_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
         [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in GEMM_PW]
     assert [o.compared for o in report.outputs] == [2 * n for n in sizes]
     assert (tmp_path / "w" / "g.c").read_text().count("tg_dsp_gemm_s8(") == len(sizes)
+
+
+def unfolded_offsets(monkeypatch) -> None:
+    """Make gemm_call keep every output offset out of `half` (added after the shift, as
+    where folding it in could overflow): the same outputs through the kernels' post paths."""
+    from codegen.lowering import dsp_support
+    table_of = dsp_support.gemm_quant_table
+
+    def unfolded(weights, bias, input_zero_point, multiplier, shift, output_offset):
+        biases, table, post = table_of(weights, bias, input_zero_point, multiplier, shift,
+                                       output_offset)
+        if post == 0 and output_offset != 0:
+            t = table.astype(np.int64).reshape(-1, 3, 3)        # [triple][M', s, half][3]
+            t[:, 2, :] -= np.int64(output_offset) << t[:, 1, :]
+            table, post = t.reshape(-1).astype(np.int32), int(output_offset)
+        return biases, table, post
+
+    monkeypatch.setattr(dsp_support, "gemm_quant_table", unfolded)
+
+
+def test_gemm_post_offsets_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """The kernel's long epilogue for every triple (an offset added after the shift)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    unfolded_offsets(monkeypatch)
+    path = tmp_path / "g.tflite"
+    path.write_bytes(gemm_model(17))
+    report = verify_cortexm(path, count=2, seed=18, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "g.c").read_text()
+    assert model_c.count("tg_dsp_gemm_s8(") == len(GEMM_FC) + len(GEMM_PW)
+    offsets = [int(v) for v in re.findall(r"\.output_offset = (-?\d+)", model_c)]
+    assert len(offsets) == len(GEMM_FC) + len(GEMM_PW) and sum(v != 0 for v in offsets) >= 8
 
 
 # ---------------------------------------------------------------- requantization
