@@ -1,13 +1,18 @@
 /*
  * tg_dsp_cw_gemm.c - GEMM with a compressed filter (int4 or palette) on the DSP extension.
  *
- * The int8 GEMM (tg_dsp_gemm_s8) does the arithmetic, on a block of channels at a time
- * whose values are decoded once, for every row, into a small scratch in its weight layout
- * (tg_dsp_gemm.h: per channel triple and 4-value step, the three channels' words).  The
- * decoding costs a few cycles per value once per layer, the copy of a block's results one
- * or two per output value, and each block's rows are sign-extended again by tg_dsp_gemm_s8
- * (about 12 cycles per 4 depth values and 2 rows, against some 30 per channel triple);
- * the results are exactly tg_dsp_gemm_s8's on the int8 filter.
+ * The int8 GEMM's pass (tg_dsp_gemm_xrows_s8: the Thumb-2 row-pair kernel of tg_dsp_gemm.c)
+ * does the arithmetic, on a block of channels at a time whose values are decoded once,
+ * for every row, into a small scratch in its weight layout (tg_dsp_gemm.h: per channel
+ * triple and 4-value step, the three channels' words), against rows sign-extended into
+ * the scratch as int16 pairs: once for the whole layer when the scratch holds every row (a
+ * batched fully connected layer: the outputs go straight to their place), else again for
+ * each block by tg_dsp_gemm_s8 itself, `chunk` rows at a time into the scratch, copied to
+ * the output (about 12 cycles per 4 depth values and 2 rows, against some 30 per channel
+ * triple, and 2 per output).  The decoding costs about 1 cycle per value (int4:
+ * one word gives 8 values as two words of bytes, in an order of their own that the rows'
+ * expansion follows) to 3-5 (palettes: a table look-up each) once per layer; the results
+ * are exactly tg_dsp_gemm_s8's on the int8 filter.
  */
 #include "tg_dsp_cw_gemm.h"
 
@@ -16,10 +21,32 @@
 #include "tg_acle.h"
 #include "tg_dsp_gemm.h"
 
-/* Bytes holding n ^ 8 (0..15) each, to bytes holding n - 8 (no borrow between bytes). */
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next loads (which would spill registers) */
+#define TG_CWG_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_CWG_BARRIER() ((void)0)
+#endif
+
+/* A constant kept in a register (GCC would rebuild it in the loops; with the mask in a
+ * register an AND takes a shifted operand). */
+TG_INLINE uint32_t tg_cwg_reg(uint32_t v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* Bytes holding n ^ 8 (n a two's complement nibble, 0..15) each, to bytes holding n
+ * sign-extended: USUB8 of 8 in every byte (no borrow between bytes). */
 TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
 {
-    return ((x ^ 0x88888888u) - 0x08080808u) ^ 0x80808080u;
+#if TG_ACLE_DSP
+    return (uint32_t)__usub8(x, tg_cwg_reg(0x08080808u));
+#else
+    return ((x | 0x80808080u) - 0x08080808u) ^ 0x80808080u;
+#endif
 }
 
 TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
@@ -63,11 +90,10 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             t = neg;
         }
     }
-    if (!cw->palette) {
-        /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
-         * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */
+    if (!cw->palette) {                         /* int4 in the order of the values */
         for (; k + 2 <= full; k += 2, d += 6) {
-            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k)) ^
+                               0x88888888u;
             const uint32_t hi = (w >> 4) & 0x0F0F0F0Fu, lo = w & 0x0F0F0F0Fu;
             d[0] = tg_cwg_s4bytes(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
             d[3] = tg_cwg_s4bytes((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
@@ -108,7 +134,66 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             }
         }
     }
-    tg_cwg_tail(p, row, c, k, d);
+    if (4 * k < p->depth) {
+        tg_cwg_tail(p, row, c, k, d);
+    }
+}
+
+/* 32 int4 values (4 words at src) as 8 words of bytes at d, d + 3, ... d + 21. */
+TG_INLINE void tg_cwg_s4x4(const uint8_t *src, uint32_t m, uint32_t *d)
+{
+    const uint32_t w0 = tg_read_s8x4((const int8_t *)(const void *)src) ^ 0x88888888u;
+    const uint32_t w1 = tg_read_s8x4((const int8_t *)(const void *)(src + 4)) ^ 0x88888888u;
+    const uint32_t w2 = tg_read_s8x4((const int8_t *)(const void *)(src + 8)) ^ 0x88888888u;
+    const uint32_t w3 = tg_read_s8x4((const int8_t *)(const void *)(src + 12)) ^ 0x88888888u;
+    d[0] = tg_cwg_s4bytes(m & (w0 >> 4));
+    d[3] = tg_cwg_s4bytes(m & w0);
+    d[6] = tg_cwg_s4bytes(m & (w1 >> 4));
+    d[9] = tg_cwg_s4bytes(m & w1);
+    d[12] = tg_cwg_s4bytes(m & (w2 >> 4));
+    d[15] = tg_cwg_s4bytes(m & w2);
+    d[18] = tg_cwg_s4bytes(m & (w3 >> 4));
+    d[21] = tg_cwg_s4bytes(m & w3);
+}
+
+/* An int4 filter's channels c .. c + n - 1 (n <= block, the last ones past `channels`
+ * zeros) into dst in the order of tg_cwg_expand: a word's nibbles at bits 4k+4 hold
+ * (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) (tg_cw.h), each sign-extended to a byte
+ * (one word in, two out: about 1 cycle a value). */
+static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
+{
+    const int32_t quads = (p->depth + 3) >> 2, groups = p->depth >> 3;
+    const uint32_t m = tg_cwg_reg(0x0F0F0F0Fu);
+    int32_t j, k;
+    for (j = 0; j < n; ++j) {
+        uint32_t *d = dst + (size_t)(j / 3) * 3u * (size_t)quads + (size_t)(j % 3);
+        const uint8_t *row = tg_cw_row(&p->weights, c + j);
+        const uint8_t *src = row, *const end = row + 4 * (groups & ~7);
+        if (c + j >= p->channels) {
+            for (k = 0; k < quads; ++k) {
+                d[3 * k] = 0;
+            }
+            continue;
+        }
+        for (; src != end; src += 32, d += 48) {      /* 64 values a pass */
+            tg_cwg_s4x4(src, m, d);
+            TG_CWG_BARRIER();
+            tg_cwg_s4x4(src + 16, m, d + 24);
+        }
+        if (groups & 4) {
+            tg_cwg_s4x4(src, m, d);
+            src += 16;
+            d += 24;
+        }
+        for (k = groups & 3; k > 0; --k, src += 4, d += 6) {
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)src) ^ 0x88888888u;
+            d[0] = tg_cwg_s4bytes(m & (w >> 4));
+            d[3] = tg_cwg_s4bytes(m & w);
+        }
+        if (p->depth & 7) {
+            tg_cwg_tail(p, row, c + j, 2 * groups, d);
+        }
+    }
 }
 
 /* Channels c .. c + block - 1 into dst in tg_dsp_gemm_s8's weight layout (zeros for
@@ -131,11 +216,52 @@ static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t 
     }
 }
 
+/* Rows x0 and x1 sign-extended into d as tg_dsp_gemm_xrows_s8 reads them (tg_dsp_gemm.h),
+ * the steps of each 8 values of an int4 filter (`s4`) in the order tg_cwg_channel decodes
+ * them: (x4, x6) and (x0, x2), then (x5, x7) and (x1, x3). */
+static void tg_cwg_expand(const int8_t *x0, const int8_t *x1, int32_t depth, int32_t s4,
+                          uint32_t *d)
+{
+    int32_t k = 0;
+    for (; s4 && k + 8 <= depth; k += 8, d += 8) {
+        const uint32_t a0 = tg_read_s8x4(x0 + k), a1 = tg_read_s8x4(x0 + k + 4);
+        const uint32_t b0 = tg_read_s8x4(x1 + k), b1 = tg_read_s8x4(x1 + k + 4);
+        d[0] = tg_sxtb16(a1);
+        d[1] = tg_sxtb16(a0);
+        d[2] = tg_sxtb16(b1);
+        d[3] = tg_sxtb16(b0);
+        d[4] = tg_sxtb16_ror8(a1);
+        d[5] = tg_sxtb16_ror8(a0);
+        d[6] = tg_sxtb16_ror8(b1);
+        d[7] = tg_sxtb16_ror8(b0);
+    }
+    for (; k + 4 <= depth; k += 4, d += 4) {
+        const uint32_t a = tg_read_s8x4(x0 + k), b = tg_read_s8x4(x1 + k);
+        d[0] = tg_sxtb16(a);
+        d[1] = tg_sxtb16_ror8(a);
+        d[2] = tg_sxtb16(b);
+        d[3] = tg_sxtb16_ror8(b);
+    }
+    if (k < depth) {
+        uint32_t a = 0, b = 0;
+        int32_t i;
+        for (i = depth - k - 1; i >= 0; --i) {
+            a = (a << 8) | (uint8_t)x0[k + i];
+            b = (b << 8) | (uint8_t)x1[k + i];
+        }
+        d[0] = tg_sxtb16(a);
+        d[1] = tg_sxtb16_ror8(a);
+        d[2] = tg_sxtb16(b);
+        d[3] = tg_sxtb16_ror8(b);
+    }
+}
+
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
                        void *scratch)
 {
     const int32_t quads = (p->depth + 3) >> 2;
     const size_t ch = (size_t)p->channels, dp = (size_t)p->depth;
+    const int32_t once = p->chunk >= p->rows;  /* every row expanded once, for all blocks */
     uint32_t *ws = (uint32_t *)scratch;
     uint32_t *xs = ws + (size_t)p->block * (size_t)quads;
     int8_t *tmp = (int8_t *)(xs + 4 * (size_t)quads);
@@ -148,13 +274,26 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
     g.act_max = p->act_max;
     g.quant_step = p->quant_step;
     g.out_w = g.out_h = g.in_w = g.in_h = g.stride_w = g.stride_h = 1;
+    for (r = 0; once && r < p->rows; r += 2) {
+        const int8_t *x0 = input + (size_t)r * dp;
+        tg_cwg_expand(x0, r + 1 < p->rows ? x0 + dp : x0, p->depth, !p->weights.palette,
+                      xs + (size_t)(r >> 1) * 4u * (size_t)quads);
+    }
     for (c = 0; c < p->channels; c += p->block) {
-        tg_cwg_decode(p, c, ws);
+        if (once && !p->weights.palette) {        /* int4 in the rows' order */
+            tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        } else {
+            tg_cwg_decode(p, c, ws);
+        }
         g.channels = TG_MIN(p->block, p->channels - c);
         g.bias = p->bias + c;
         g.quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
+        g.rows = p->rows;
+        if (once) {
+            tg_dsp_gemm_xrows_s8(&g, xs, output + c, ch);
+            continue;
+        }
         if (g.channels == p->channels) {          /* one block: straight into the output */
-            g.rows = p->rows;
             tg_dsp_gemm_s8(&g, input, output, xs);
             continue;
         }
