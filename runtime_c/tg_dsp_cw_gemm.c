@@ -49,13 +49,20 @@ TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
 #endif
 }
 
+/* Bytes holding n (a two's complement nibble, 0..15) each, to bytes holding n
+ * sign-extended (no borrow between bytes). */
+TG_INLINE uint32_t tg_cwg_s4bytes_v(uint32_t x)
+{
+    return ((x ^ 0x88888888u) - 0x08080808u) ^ 0x80808080u;
+}
+
 TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
 {
     return (uint32_t)(uint8_t)t[i];
 }
 
 /* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ... */
-static void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
+TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
                         int32_t k0, uint32_t *d)
 {
     int32_t k, i;
@@ -90,13 +97,14 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             t = neg;
         }
     }
-    if (!cw->palette) {                         /* int4 in the order of the values */
+    if (!cw->palette) {
+        /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
+         * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */
         for (; k + 2 <= full; k += 2, d += 6) {
-            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k)) ^
-                               0x88888888u;
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
             const uint32_t hi = (w >> 4) & 0x0F0F0F0Fu, lo = w & 0x0F0F0F0Fu;
-            d[0] = tg_cwg_s4bytes(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
-            d[3] = tg_cwg_s4bytes((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
+            d[0] = tg_cwg_s4bytes_v(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
+            d[3] = tg_cwg_s4bytes_v((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
         }
     } else if (cw->bits == 4) {
         for (; k + 2 <= full; k += 2, d += 6) {  /* 8 indices a word */
@@ -134,9 +142,7 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             }
         }
     }
-    if (4 * k < p->depth) {
-        tg_cwg_tail(p, row, c, k, d);
-    }
+    tg_cwg_tail(p, row, c, k, d);
 }
 
 /* 32 int4 values (4 words at src) as 8 words of bytes at d, d + 3, ... d + 21. */
