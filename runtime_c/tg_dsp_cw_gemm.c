@@ -21,6 +21,14 @@
 #include "tg_acle.h"
 #include "tg_dsp_gemm.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+/* the rows-once decoders out of line (called once a block): the chunked path's code stays
+ * as GCC made it without them */
+#define TG_CWG_NOINLINE __attribute__((noinline))
+#else
+#define TG_CWG_NOINLINE
+#endif
+
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next loads (which would spill registers) */
 #define TG_CWG_BARRIER() __asm__ volatile("" ::: "memory")
@@ -31,6 +39,15 @@
 /* A constant kept in a register (GCC would rebuild it in the loops; with the mask in a
  * register an AND takes a shifted operand). */
 TG_INLINE uint32_t tg_cwg_reg(uint32_t v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* A pointer kept in a register (so that look-ups index it, not the stack frame). */
+TG_INLINE const uint32_t *tg_cwg_ptr(const uint32_t *v)
 {
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
     __asm__("" : "+r"(v));
@@ -145,13 +162,14 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
     tg_cwg_tail(p, row, c, k, d);
 }
 
-/* 32 int4 values (4 words at src) as 8 words of bytes at d, d + 3, ... d + 21. */
+/* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
+ * ... d + 21. */
 TG_INLINE void tg_cwg_s4x4(const uint8_t *src, uint32_t m, uint32_t *d)
 {
-    const uint32_t w0 = tg_read_s8x4((const int8_t *)(const void *)src) ^ 0x88888888u;
-    const uint32_t w1 = tg_read_s8x4((const int8_t *)(const void *)(src + 4)) ^ 0x88888888u;
-    const uint32_t w2 = tg_read_s8x4((const int8_t *)(const void *)(src + 8)) ^ 0x88888888u;
-    const uint32_t w3 = tg_read_s8x4((const int8_t *)(const void *)(src + 12)) ^ 0x88888888u;
+    const uint32_t w0 = tg_read_s8x4((const int8_t *)(const void *)src);
+    const uint32_t w1 = tg_read_s8x4((const int8_t *)(const void *)(src + 4));
+    const uint32_t w2 = tg_read_s8x4((const int8_t *)(const void *)(src + 8));
+    const uint32_t w3 = tg_read_s8x4((const int8_t *)(const void *)(src + 12));
     d[0] = tg_cwg_s4bytes(m & (w0 >> 4));
     d[3] = tg_cwg_s4bytes(m & w0);
     d[6] = tg_cwg_s4bytes(m & (w1 >> 4));
@@ -164,9 +182,10 @@ TG_INLINE void tg_cwg_s4x4(const uint8_t *src, uint32_t m, uint32_t *d)
 
 /* An int4 filter's channels c .. c + n - 1 (n <= block, the last ones past `channels`
  * zeros) into dst in the order of tg_cwg_expand: a word's nibbles at bits 4k+4 hold
- * (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) (tg_cw.h), each sign-extended to a byte
- * (one word in, two out: about 1 cycle a value). */
-static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
+ * (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) (tg_cw.h), here as value + 8 (the
+ * generator stores the whole 8-value groups so, tg_dsp_cw_gemm.h), each to a byte less 8
+ * (one word in, two out: about 1 cycle a value); a depth tail as tg_cw.h stores it. */
+TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
 {
     const int32_t quads = (p->depth + 3) >> 2, groups = p->depth >> 3;
     const uint32_t m = tg_cwg_reg(0x0F0F0F0Fu);
@@ -192,13 +211,118 @@ static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, ui
             d += 24;
         }
         for (k = groups & 3; k > 0; --k, src += 4, d += 6) {
-            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)src) ^ 0x88888888u;
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)src);
             d[0] = tg_cwg_s4bytes(m & (w >> 4));
             d[3] = tg_cwg_s4bytes(m & w);
         }
         if (p->depth & 7) {
             tg_cwg_tail(p, row, c + j, 2 * groups, d);
         }
+    }
+}
+
+/* The 4 table values of the 4-bit indices in the low 16 bits of b, as a word: the
+ * indices first (in a run: then the loads pipeline), then the look-ups. */
+TG_INLINE uint32_t tg_cwg_look4(const uint8_t *t, uint32_t b)
+{
+    uint32_t i0 = b & 15u, i1 = (b >> 4) & 15u, i2 = (b >> 8) & 15u, i3 = (b >> 12) & 15u;
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(i0), "+r"(i1), "+r"(i2), "+r"(i3));
+#endif
+    return (uint32_t)t[i0] | ((uint32_t)t[i1] << 8) | ((uint32_t)t[i2] << 16) |
+           ((uint32_t)t[i3] << 24);
+}
+
+/* lo[4 a + b] = q_b | q_a << shift: the values of every nibble of 2-bit indices (q: the
+ * values of an index), or of 1-bit ones (q: the pairs of 2 bits, shift 16). */
+static void tg_cwg_nibbles(uint32_t *lo, uint32_t q0, uint32_t q1, uint32_t q2, uint32_t q3,
+                           uint32_t shift)
+{
+    const uint32_t q[4] = {q0, q1, q2, q3};
+    int32_t a;
+    for (a = 0; a < 4; ++a, lo += 4) {
+        const uint32_t h = q[a] << shift;
+        lo[0] = q0 | h;
+        lo[1] = q1 | h;
+        lo[2] = q2 | h;
+        lo[3] = q3 | h;
+    }
+}
+
+/* A palette filter's channels c .. c + n - 1 (n <= block, the last ones past `channels`
+ * zeros) into dst in tg_dsp_gemm_s8's weight layout, for the rows-once path: 4-bit
+ * indices a byte look-up each (about 3 cycles a value), 2-bit ones 2 values a look-up and
+ * 1-bit ones 4 (tables of every index combination of a nibble, built per channel). */
+TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
+{
+    const tg_cw_t *cw = &p->weights;
+    const int32_t quads = (p->depth + 3) >> 2, full = p->depth >> 2;
+    int32_t j, k;
+    for (j = 0; j < n; ++j) {
+        uint32_t *d = dst + (size_t)(j - j % 3) * (size_t)quads + (size_t)(j % 3);
+        const uint8_t *row = tg_cw_row(cw, c + j), *src = row;
+        const uint8_t *t;
+        uint8_t neg[16];
+        uint32_t lo[16];
+        uint32_t i;
+        if (c + j >= p->channels) {
+            for (k = 0; k < quads; ++k) {
+                d[3 * k] = 0;
+            }
+            continue;
+        }
+        t = (const uint8_t *)(const void *)(cw->table + (size_t)(c + j) *
+                                            (size_t)cw->table_stride);
+        if (cw->ref_bits) {                       /* shared tables: the channel's, negated? */
+            const uint32_t ref = tg_cw_ref(cw, c + j);
+            t = (const uint8_t *)(const void *)(cw->table + (size_t)(ref >> 1) *
+                                                (size_t)cw->table_stride);
+            if (ref & 1u) {
+                for (i = 0; i < (uint32_t)cw->table_stride; ++i) {
+                    neg[i] = (uint8_t)(0u - (uint32_t)t[i]);
+                }
+                t = neg;
+            }
+        }
+        k = 0;
+        if (cw->bits == 4) {
+            for (; k + 2 <= full; k += 2, d += 6, src += 4) {   /* 8 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = tg_cwg_look4(t, b);
+                d[3] = tg_cwg_look4(t, b >> 16);
+            }
+        } else if (cw->bits == 2) {
+            const uint32_t *h = tg_cwg_ptr(lo);
+            tg_cwg_nibbles(lo, t[0], t[1], t[2], t[3], 8);   /* each nibble's 2 values */
+            for (; k + 4 <= full; k += 4, d += 12, src += 4) {  /* 16 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = h[b & 15u] | (h[(b >> 4) & 15u] << 16);
+                d[3] = h[(b >> 8) & 15u] | (h[(b >> 12) & 15u] << 16);
+                d[6] = h[(b >> 16) & 15u] | (h[(b >> 20) & 15u] << 16);
+                d[9] = h[(b >> 24) & 15u] | (h[b >> 28] << 16);
+            }
+            for (; k < full; ++k, d += 3, ++src) {
+                *d = h[*src & 15u] | (h[*src >> 4] << 16);
+            }
+        } else {
+            const uint32_t *h = tg_cwg_ptr(lo);
+            const uint32_t t0 = t[0], t1 = t[1];
+            /* each nibble's 4 values: its 2-bit halves' value pairs */
+            tg_cwg_nibbles(lo, t0 | (t0 << 8), t1 | (t0 << 8), t0 | (t1 << 8), t1 | (t1 << 8),
+                           16);
+            for (; k + 8 <= full; k += 8, d += 24, src += 4) {  /* 32 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = h[b & 15u];
+                d[3] = h[(b >> 4) & 15u];
+                d[6] = h[(b >> 8) & 15u];
+                d[9] = h[(b >> 12) & 15u];
+                d[12] = h[(b >> 16) & 15u];
+                d[15] = h[(b >> 20) & 15u];
+                d[18] = h[(b >> 24) & 15u];
+                d[21] = h[b >> 28];
+            }
+        }
+        tg_cwg_tail(p, row, c + j, k, d);       /* the rest value by value */
     }
 }
 
@@ -288,6 +412,8 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
     for (c = 0; c < p->channels; c += p->block) {
         if (once && !p->weights.palette) {        /* int4 in the rows' order */
             tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        } else if (once) {
+            tg_cwg_pal(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
         } else {
             tg_cwg_decode(p, c, ws);
         }

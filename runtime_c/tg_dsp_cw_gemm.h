@@ -24,6 +24,8 @@
  * 16 * ceil(depth / 4) bytes per pair of rows (a last odd row counting as a pair), else
  * 16 * ceil(depth / 4) for tg_dsp_gemm_s8 and chunk * block for the results (none when
  * block >= channels).
+ * With chunk >= rows an int4 filter's rows hold each whole group of 8 values with every
+ * nibble XORed with 8 (value + 8; the last, partial group as tg_cw.h has it).
  * Access order: with chunk >= rows every input row is read before any output is written;
  * else channel block by block, every row for each: every input row is read again for
  * every block, so the output must not overlap the input.

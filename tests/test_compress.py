@@ -313,14 +313,15 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     # several 256-value chunks (depth 600); of tg_dsp_cw_gemm_s8: int4 and 1-, 2- and 4-bit
     # indices (per channel and per tensor), odd rows, channels past the last triple, depth
     # tails after odd and even 4-value steps, one block, or several against rows expanded
-    # once (int4 in the order of its nibbles) or with 16-row chunks (20 rows of 118)
+    # once (int4 in the order of its nibbles: 8 rows of 125 reach every pass of tg_cwg_s4)
+    # or with 16-row chunks (20 rows of 118)
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
                           (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
                           (7, 69, 8, True, "pal16"), (19, 12, 7, True, "int4"),
                           (34, 22, 10, False, "pal2"), (5, 41, 2, True, "tpal16"),
                           (6, 64, 9, True, "clu16"), (20, 118, 7, True, "int4"),
-                          FC_CASES[-1]]
+                          (8, 125, 8, True, "int4"), FC_CASES[-1]]
     convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4],
              (ConvCase(in_h=6, in_w=5, in_d=30, out_d=13, k_h=1, k_w=1), "clu4"),
              CONV_CASES[-1]]
@@ -330,8 +331,9 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
                            layer_compress={i: KINDS for i in range(len(fcs) + len(convs))},
                            sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
-    assert kernels == ["tg_dsp_s4_gemm_s8"] + ["tg_dsp_cw_gemm_s8"] * 2 + \
-        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 9 + \
+    assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
+        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 4 + ["tg_dsp_s4_gemm_s8"] + \
+        ["tg_dsp_cw_gemm_s8"] * 5 + \
         ["tg_dsp_sparse_gemm_s8", "tg_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
         ["tg_dsp_sparse_gemm_s8"]
     shared = [f["shared_tables"] for f in _filters(res.gen) if f and "shared_tables" in f]
@@ -461,26 +463,26 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
     # tg_dsp_cw_gemm_s8 against rows expanded once (the asm through tg_dsp_gemm_xrows_s8):
-    # 2, 3, 5 and 8 rows, channels past the last triple, depths not a multiple of 4;
+    # 2, 5 and 8 rows, channels past the last triple, depths not a multiple of 4;
     # tg_dsp_s4_gemm_s8 on 2 rows and on 3 (the odd row)
     path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
                                   (6, 64, 9, True, "clu16"), (2, 45, 7, True, "int4"),
                                   (2, 45, 7, True, "pal4"), (5, 27, 11, True, "pal16"),
                                   (8, 61, 10, False, "int4"), (3, 37, 3, False, "int4"),
-                                  FC_CASES[-1]],
+                                  (8, 125, 8, True, "int4"), FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
-    # layer 9, the 3x3 convolution: under auto its filter would stay int8 for the dsp
+    # layer 10, the 3x3 convolution: under auto its filter would stay int8 for the dsp
     # im2col kernel, ahead of the portable reader; named, it runs compressed
-    named = {i: KINDS for i in range(12)} | {9: ("int4",)}    # small layers: run compressed
+    named = {i: KINDS for i in range(13)} | {10: ("int4",)}   # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             layer_compress=named)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_s4_gemm_s8(") == 2
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 3
     assert model_c.count("tg_dsp_cw_gemm_s8(") == 7
     once = re.findall(r"\.rows = (\d+),\s*\.depth = \d+,\s*\.channels = \d+,\s*"
                       r"\.block = (\d+),\s*\.chunk = (\d+),", model_c)
-    assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 3, 5, 8}, once
+    assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 8}, once
     assert "shared tables" in (tmp_path / "w" / "m_data.c").read_text()
     assert model_c.count("tg_cw_conv_s8(") == 1
     assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1

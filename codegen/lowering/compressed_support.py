@@ -28,10 +28,12 @@ CW_CHUNK_ROWS = 16
 AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
 # the estimate (emulated Cortex-M4, benchmarks/compress_bench.py): the int8 GEMM about
 # 1.2 cycles a product and 25 an output; tg_dsp_cw_gemm_s8 adds the decoding (cycles per
-# value; "int4-once": int4 in the order of the rows expanded once, all its costs), and
-# unless the rows are expanded once 2.2 per output copied and the sign extension of each
-# row again per extra block; tg_dsp_s4_gemm_s8 about 1.1x on one row, 1.4x on more
-DECODE_CYCLES = {"int4": 3.6, "int4-once": 1.5, 1: 5.0, 2: 5.5, 4: 5.3}
+# value), 2.2 per output copied and the sign extension of each row again per extra block;
+# with the rows expanded once (ONCE_CYCLES: tg_cwg_s4 / tg_cwg_pal) cycles per value and
+# per channel, and about 80 per row pair and block; tg_dsp_s4_gemm_s8 about 1.1x on one
+# row, 1.4x on more
+DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
+ONCE_CYCLES = {"int4": (1.07, 65), 1: (1.45, 155), 2: (2.6, 170), 4: (4.7, 90)}
 S4_RATIO = (1.1, 1.4)
 
 
@@ -43,14 +45,21 @@ def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> Filte
 
 
 def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
-             quads: bool = False) -> tuple[dict, list[ConstArray]]:
+             quads: bool = False, offset: bool = False) -> tuple[dict, list[ConstArray]]:
     """The `tg_cw_t` field (a nested params dict) and the constants it points at.
-    `quads`: int4 rows in the DSP GEMM's layout (encoding.int4_quads)."""
+    `quads`: int4 rows in the DSP GEMM's layout (encoding.int4_quads); `offset`: int4 rows
+    whose whole 8-value groups hold each value + 8 (nibble ^ 8), for tg_dsp_cw_gemm_s8
+    with the rows expanded once (tg_dsp_cw_gemm.h)."""
     how = (f"int4, two values per byte ({enc.before} values)" if enc.encoding == "int4" else
            f"{enc.bits}-bit palette indices ({enc.before} values)")
     data = int4_quads(enc.data, enc.channels, enc.row_bytes) if quads else enc.data
+    if offset:
+        rows = np.array(data, np.uint8).reshape(enc.channels, enc.row_bytes)
+        rows[:, :enc.before // enc.channels // 8 * 4] ^= 0x88
+        data = rows.reshape(-1)
     c_d, r_d = ctx.const("filter_" + enc.encoding, "uint8_t", data,
-                         f"{what}: {how}" + (", channels in fours" if quads else ""),
+                         f"{what}: {how}" + (", channels in fours" if quads else "") +
+                         (", whole groups of 8 as value + 8" if offset else ""),
                          encoding=enc.encoding)
     consts = [c_d]
     table = refs = CExpr("NULL")
@@ -106,12 +115,15 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
     int8 = 1.2 * rows * channels * depth + 25 * rows * channels
     block, chunk = cw_blocks(channels, depth, rows)
     blocks = -(-channels // block)
-    once = chunk >= rows           # the rows expanded once, the decoding in the rows' order
-    decode = DECODE_CYCLES["int4" if enc.encoding == "int4" else enc.bits] * channels * depth
-    if once and enc.encoding == "int4":
-        decode = DECODE_CYCLES["int4-once"] * channels * depth
-    extra = 0.0 if blocks == 1 or once else \
-        2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+    key = "int4" if enc.encoding == "int4" else enc.bits
+    if chunk >= rows:              # the rows expanded once, the outputs straight in place
+        per_value, per_channel = ONCE_CYCLES[key]
+        decode = per_value * channels * depth + per_channel * channels
+        extra = 80.0 * blocks * -(-rows // 2)
+    else:
+        decode = DECODE_CYCLES[key] * channels * depth
+        extra = 0.0 if blocks == 1 else \
+            2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
     return 1 + (decode + extra) / int8
 
 
@@ -175,7 +187,7 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                        "(arena_alignment in the target)")
     shared = table.size == 9
     block, chunk = cw_blocks(channels, depth, rows)
-    w, c_w = cw_field(ctx, enc, what)
+    w, c_w = cw_field(ctx, enc, what, offset=enc.encoding == "int4" and chunk >= rows)
     c_b, r_b = ctx.const("bias", "int32_t", biases,
                          "biases with the input zero point folded in (channel triples)")
     c_q, r_q = ctx.const("quant", "int32_t", table,
