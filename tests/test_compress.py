@@ -463,26 +463,29 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
     # tg_dsp_cw_gemm_s8 against rows expanded once (the asm through tg_dsp_gemm_xrows_s8):
-    # 2, 5 and 8 rows, channels past the last triple, depths not a multiple of 4;
+    # 2, 5, 6 and 8 rows, channels past the last triple, depths not a multiple of 4, int4
+    # and 1-, 2- and 4-bit palettes;
     # tg_dsp_s4_gemm_s8 on 2 rows and on 3 (the odd row)
     path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
                                   (6, 64, 9, True, "clu16"), (2, 45, 7, True, "int4"),
                                   (2, 45, 7, True, "pal4"), (5, 27, 11, True, "pal16"),
                                   (8, 61, 10, False, "int4"), (3, 37, 3, False, "int4"),
-                                  (8, 125, 8, True, "int4"), FC_CASES[-1]],
+                                  (8, 125, 8, True, "int4"), (6, 70, 7, True, "pal2"),
+                                  FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
-    # layer 10, the 3x3 convolution: under auto its filter would stay int8 for the dsp
+    # layer 11, the 3x3 convolution: under auto its filter would stay int8 for the dsp
     # im2col kernel, ahead of the portable reader; named, it runs compressed
-    named = {i: KINDS for i in range(13)} | {10: ("int4",)}   # small layers: run compressed
+    named = {i: KINDS for i in range(14)} | {11: ("int4",)}   # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             layer_compress=named)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 3
-    assert model_c.count("tg_dsp_cw_gemm_s8(") == 7
+    assert model_c.count("tg_dsp_cw_gemm_s8(") == 8
     once = re.findall(r"\.rows = (\d+),\s*\.depth = \d+,\s*\.channels = \d+,\s*"
                       r"\.block = (\d+),\s*\.chunk = (\d+),", model_c)
-    assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 8}, once
+    assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 6, 8}, once
+    assert "palette1/ch" in model_c
     assert "shared tables" in (tmp_path / "w" / "m_data.c").read_text()
     assert model_c.count("tg_cw_conv_s8(") == 1
     assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1
