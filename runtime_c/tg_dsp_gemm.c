@@ -766,3 +766,31 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
 }
+
+/* p->rows rows already sign-extended in xs as pairs (the layout tg_dsp_gemm_expand2
+ * writes: per 4-value step, row 0's even and odd pairs, then row 1's; a last odd row as a
+ * pair of itself), for every channel of p (its row gather unused): row r's outputs at
+ * out + r * stride, clamped.  Kernels that reuse expanded rows across calls
+ * (tg_dsp_cw_gemm.c) run the same pass as tg_dsp_gemm_s8 through it. */
+void tg_dsp_gemm_xrows_s8(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int8_t *out,
+                          size_t stride)
+{
+    const int32_t quads = (p->depth + 3) >> 2;
+    int32_t r;
+    for (r = 0; r < p->rows; r += 2, out += 2 * stride) {
+        const size_t row1 = r + 1 < p->rows ? stride : 0;
+#if TG_DSP_GEMM_ASM
+        uint32_t f[12];     /* the frame made afresh per pair (its words are the asm's) */
+        tg_dsp_gemm_2x3_frame(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, quads, f);
+        f[6] = (uint32_t)(uintptr_t)out;
+        f[7] = (uint32_t)row1;
+        tg_dsp_gemm_2x3_thumb2(f);
+#else
+        tg_dsp_gemm_rows2(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, quads, out, row1);
+#endif
+        if (p->act_min > -128 || p->act_max < 127) {
+            tg_dsp_gemm_clamp(out, (size_t)p->channels, p->act_min, p->act_max);
+            tg_dsp_gemm_clamp(out + row1, (size_t)p->channels, p->act_min, p->act_max);
+        }
+    }
+}
