@@ -23,8 +23,9 @@
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
  *
- * On Thumb-2 cores built with GCC the 3x3 stride-1 walk (tg_dsp_dw_3x3_s1_thumb2) and the
- * 4-channel gathering (tg_dsp_dw_fill4_thumb2) run in assembly: the same arithmetic, the
+ * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_s1_thumb2, stride 1, and
+ * tg_dsp_dw_3x3_s2_thumb2, stride 2) and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
+ * run in assembly: the same arithmetic, the
  * same loads and stores in the same order (the C stays their twin on the host, with other
  * compilers and with -DTG_DSP_DW_NO_ASM).
  */
@@ -37,8 +38,9 @@
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
-/* The stride-1 3x3 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2) with GCC on Arm cores
- * with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2, tg_dsp_dw_3x3_s2_thumb2) with
+ * GCC on Arm cores with the DSP extension; the C everywhere else (and with
+ * -DTG_DSP_DW_NO_ASM). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
     !defined(TG_DSP_DW_NO_ASM)
 #define TG_DSP_DW_ASM 1
@@ -101,9 +103,42 @@ TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
     return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
 }
 
+/* One filter line of the 3-tap loops from the word `v` holding its 3 values at bytes
+ * `at`, at + 1, at + 2 (at 0: bytes 0-2; at 1: bytes 1-3): (w0, w1), (w1, w2) * 2 as int16
+ * pairs (SXTAB16 adds the lanes to themselves). */
+TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
+{
+    const uint32_t e = tg_sxtab16(tg_sxtb16(v), v);              /* 2 (v0, v2) */
+    const uint32_t o = tg_sxtab16_ror8(tg_sxtb16_ror8(v), v);    /* 2 (v1, v3) */
+    if (at == 0) {
+        w[0] = tg_pkhbt16(e, o);
+        w[1] = (o & 0xFFFFu) | (e & 0xFFFF0000u);
+    } else {
+        w[0] = (o & 0xFFFFu) | (e & 0xFFFF0000u);
+        w[1] = tg_pkhtb16(o, e);
+    }
+}
+
 static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q,
                             uint32_t *w)
 {
+    if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
+        const int32_t r = -p->shift[co];
+        const int8_t *f3 = p->filter + (size_t)co * 9u;
+        q->w = w;
+        q->bias = p->bias ? (uint32_t)p->bias[co] * 2u : 0u;
+        q->mult = p->multiplier[co];
+        q->r = r;
+        q->neg = -1;
+        q->add = (int32_t)((1u << (r - 1)) + ((uint32_t)p->output_offset << r));
+        q->act_min = p->act_min;
+        q->act_max = p->act_max;
+        /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
+        tg_dsp_dw_taps3(w, tg_read_s8x4(f3), 0);
+        tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f3 + 3), 0);
+        tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f3 + 5), 1);
+        return;
+    }
     const int32_t fh = p->filter_lines, fw = p->filter_length;
     const int32_t shift = p->shift[co];
     const int32_t r = shift > 0 ? 0 : -shift;
@@ -118,14 +153,6 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
     q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + ((uint32_t)p->output_offset << r));
     q->act_min = p->act_min;
     q->act_max = p->act_max;
-    if (p->taps3) {     /* scale 2: the 3-tap loops run only right shifts */
-        for (ky = 0; ky < 3; ++ky, f += 3) {
-            const int32_t f0 = f[0] * 2, f1 = f[1] * 2, f2 = f[2] * 2;
-            w[2 * ky] = ((uint32_t)f0 & 0xFFFFu) | ((uint32_t)f1 << 16);
-            w[2 * ky + 1] = ((uint32_t)f1 & 0xFFFFu) | ((uint32_t)f2 << 16);
-        }
-        return;
-    }
     for (ky = 0; ky < fh; ++ky, f += fw) {
         for (kx = 0; kx < fw; kx += 2) {
             *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
@@ -245,21 +272,25 @@ typedef struct {
 
 #if TG_DSP_DW_ASM
 /*
- * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
- * stores of TG_DSP_DW_3X3_S1_LINE and TG_DSP_DW_3X3_ONE (a line's last odd output).  In the
- * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
- * r11/r12 the band words, lr the output; the requantization, the output step, the line's
- * end, c12 (r8 serves the requantization) and the bias come from the stack.  SMMLAR adds
- * `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact
- * mod 2^32); the output step and r share a word (ASR reads its bottom byte).
+ * The 3x3 walks in Thumb-2 assembly, stride 1 (tg_dsp_dw_3x3_s1_thumb2) and 2
+ * (tg_dsp_dw_3x3_s2_thumb2): the arithmetic and the order of the loads and stores of
+ * TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's last odd
+ * output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs,
+ * r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the output
+ * step, the line's end, c12 (r8 serves the requantization) and the bias come from the
+ * stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
+ * after it: both are exact mod 2^32); the output step and r share a word (ASR reads its
+ * bottom byte).  The two differ only in the pair's sums and in how far a line's band
+ * pointers move.
  *
- * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
+ * Their arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
  * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
  * where a line leaves the band lines to the next line's, 28 the same for the output,
- * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
- * two pairs a pass, enters at its second).
+ * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1,
+ * 44 n & 2 (an odd pair count: the pair loop, two pairs a pass, enters at its second).
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
+void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 
 /* the word offsets the assembly reads */
 typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
@@ -298,6 +329,34 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlabt  r9, r12, r8, r9\n\t"                                       \
     "smlad   r10, r12, r8, r10\n\t"
 
+/* Stride 2: the sums of outputs ox (r9, band values 2 ox .. 2 ox + 2 of each line) and
+ * ox + 1 (r10, 2 ox + 2 .. 2 ox + 4) from the band words at r0, r1, r2 (each advanced two
+ * words; the third word read after); row 0's third word goes to r10 before its sum. */
+#define TG_DW_SUMS_S2                                                   \
+    "ldr     r11, [r0], #8\n\t"                                         \
+    "ldr     r12, [r0, #-4]\n\t"                                        \
+    "ldr     r10, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
+    "smlabt  r10, r10, r4, r9\n\t"                                      \
+    "smlad   r10, r12, r3, r10\n\t"                                     \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "ldr     r11, [r1], #8\n\t"                                         \
+    "ldr     r12, [r1, #-4]\n\t"                                        \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlad   r10, r12, r5, r10\n\t"                                     \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "ldr     r11, [r1]\n\t"                                             \
+    "smlabt  r10, r11, r6, r10\n\t"                                     \
+    "ldr     r11, [r2], #8\n\t"                                         \
+    "ldr     r12, [r2, #-4]\n\t"                                        \
+    "ldr     r8, [sp, #16]\n\t"                                         \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlad   r10, r12, r7, r10\n\t"                                     \
+    "smlabt  r9, r12, r8, r9\n\t"                                       \
+    "ldr     r11, [r2]\n\t"                                             \
+    "smlabt  r10, r11, r8, r10\n\t"
+
 /* The sum of output ox alone (r9), from the same band words as TG_DW_SUMS. */
 #define TG_DW_SUM1                                                      \
     "ldr     r11, [r0], #4\n\t"                                         \
@@ -315,10 +374,10 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlad   r9, r11, r7, r9\n\t"                                       \
     "smlabt  r9, r12, r8, r9\n\t"
 
-/* A pair of outputs: the sums, requantized and stored; STEP loads the word of the output
+/* A pair of outputs: the sums (SUMS), requantized and stored; STEP loads the word of the output
  * step and r into r11 (and the line's end into r12, for the loop's test). */
-#define TG_DW_PAIR(STEP)                                                \
-    TG_DW_SUMS                                                          \
+#define TG_DW_PAIR(SUMS, STEP)                                          \
+    SUMS                                                                \
     "ldrd    r11, r12, [sp]\n\t"                                        \
     "sub     r8, r12, r9, lsr #31\n\t"                                  \
     "smmlar  r9, r9, r11, r8\n\t"                                       \
@@ -334,106 +393,113 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "strb    r10, [lr]\n\t"                                             \
     "add     lr, lr, r11, lsr #8\n\t"
 
-__asm__(
-    ".pushsection .text.tg_dsp_dw_3x3_s1_thumb2,\"ax\",%progbits\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".p2align 2\n\t"
-    ".global tg_dsp_dw_3x3_s1_thumb2\n\t"
-    ".type   tg_dsp_dw_3x3_s1_thumb2, %function\n\t"
-    ".thumb_func\n"
-    "tg_dsp_dw_3x3_s1_thumb2:\n\t"
-    "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #48\n\t"
-    "ldr     r2, [r0]\n\t"                      /* q->w */
-    "ldr     r3, [r0, #4]\n\t"
-    "ldr     r4, [r0, #8]\n\t"
-    "ldr     r5, [r0, #12]\n\t"
-    "ldr     r6, [r0, #20]\n\t"
-    "ldr     r7, [r1, #32]\n\t"                 /* step */
-    "ldr     r8, [r2, #20]\n\t"                 /* c12 */
-    "orr     r6, r6, r7, lsl #8\n\t"
-    "str     r4, [sp]\n\t"
-    "str     r5, [sp, #4]\n\t"
-    "str     r6, [sp, #8]\n\t"
-    "str     r8, [sp, #16]\n\t"
-    "str     r3, [sp, #20]\n\t"
-    "ldr     r6, [r1, #28]\n\t"                 /* n */
-    "ldr     r3, [r1, #12]\n\t"                 /* down */
-    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
-    "ldr     r5, [r1, #16]\n\t"                 /* m */
-    "and     r9, r6, #1\n\t"
-    "and     r11, r6, #2\n\t"
-    "str     r11, [sp, #44]\n\t"
-    "bic     r6, r6, #1\n\t"
-    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
-    "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
-    "lsl     r3, r3, #1\n\t"
-    "sub     r3, r3, r6, lsl #1\n\t"
-    "ldr     r11, [r1, #20]\n\t"                 /* out */
-    "mla     r5, r5, r4, r11\n\t"               /* where the lines end: out + m * out_down */
-    "sub     r4, r4, r10\n\t"
-    "add     r11, sp, #24\n\t"
-    "stm     r11, {r3-r5, r10}\n\t"
-    "str     r9, [sp, #40]\n\t"
-    "ldm     r2, {r3-r7}\n\t"                   /* a01, a12, b01, b12, c01 */
-    "ldr     lr, [r1, #20]\n\t"                 /* out */
-    "ldm     r1, {r0-r2}\n"                     /* the band lines */
-    "1:\n\t"                                    /* an output line */
-    "ldr     r10, [sp, #36]\n\t"
-    "add     r10, r10, lr\n\t"
-    "str     r10, [sp, #12]\n\t"
-    "cmp     lr, r10\n\t"
-    "beq     3f\n"
-    "ldr     r11, [sp, #44]\n\t"
-    "cmp     r11, #0\n\t"
-    "bne     5f\n"
-    "2:\n\t"                                    /* two pairs of outputs */
-    TG_DW_PAIR("ldr     r11, [sp, #8]\n\t")
-    "5:\n\t"                                    /* (an odd pair count enters here) */
-    TG_DW_PAIR("ldrd    r11, r12, [sp, #8]\n\t")
-    "cmp     lr, r12\n\t"
-    "bne     2b\n"
-    "3:\n\t"                                    /* an odd line's last output */
-    "ldr     r11, [sp, #40]\n\t"
-    "cmp     r11, #0\n\t"
-    "beq     4f\n\t"
-    TG_DW_SUM1
-    "ldrd    r11, r12, [sp]\n\t"
-    "sub     r8, r12, r9, lsr #31\n\t"
-    "smmlar  r9, r9, r11, r8\n\t"
-    "ldr     r11, [sp, #8]\n\t"
-    "asr     r9, r9, r11\n\t"
-    "ssat    r9, #8, r9\n\t"
-    "strb    r9, [lr]\n"
-    "4:\n\t"                                    /* the next line */
-    "ldrd    r11, r12, [sp, #24]\n\t"
-    "add     r0, r0, r11\n\t"
-    "add     r1, r1, r11\n\t"
-    "add     r2, r2, r11\n\t"
-    "add     lr, lr, r12\n\t"
-    "ldr     r10, [sp, #32]\n\t"
-    "cmp     lr, r10\n\t"
-    "bne     1b\n\t"
-    "add     sp, sp, #48\n\t"
-    "pop     {r4-r11, pc}\n\t"
-    ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
-    ".popsection\n");
+/* A walk: NAME, its pair's sums (SUMS) and MOVE, which turns r6 = n & ~1 (r9 = n & 1)
+ * into the int16 values a line's band pointers move. */
+#define TG_DW_WALK(NAME, SUMS, MOVE)                                            \
+    ".pushsection .text." #NAME ",\"ax\",%progbits\n\t"                     \
+    ".syntax unified\n\t"                                                   \
+    ".thumb\n\t"                                                            \
+    ".p2align 2\n\t"                                                        \
+    ".global " #NAME "\n\t"                                                 \
+    ".type   " #NAME ", %function\n\t"                                      \
+    ".thumb_func\n"                                                         \
+    #NAME ":\n\t"                                                           \
+    "push    {r4-r11, lr}\n\t"                                              \
+    "sub     sp, sp, #48\n\t"                                               \
+    "ldr     r2, [r0]\n\t"                      /* q->w */                  \
+    "ldr     r3, [r0, #4]\n\t"                                              \
+    "ldr     r4, [r0, #8]\n\t"                                              \
+    "ldr     r5, [r0, #12]\n\t"                                             \
+    "ldr     r6, [r0, #20]\n\t"                                             \
+    "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
+    "ldr     r8, [r2, #20]\n\t"                 /* c12 */                   \
+    "orr     r6, r6, r7, lsl #8\n\t"                                        \
+    "str     r4, [sp]\n\t"                                                  \
+    "str     r5, [sp, #4]\n\t"                                              \
+    "str     r6, [sp, #8]\n\t"                                              \
+    "str     r8, [sp, #16]\n\t"                                             \
+    "str     r3, [sp, #20]\n\t"                                             \
+    "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
+    "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
+    "ldr     r5, [r1, #16]\n\t"                 /* m */                     \
+    "and     r9, r6, #1\n\t"                                                \
+    "and     r11, r6, #2\n\t"                                               \
+    "str     r11, [sp, #44]\n\t"                                            \
+    "bic     r6, r6, #1\n\t"                                                \
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */       \
+    MOVE                                        /* r6 */                    \
+    "lsl     r3, r3, #1\n\t"                                                \
+    "sub     r3, r3, r6, lsl #1\n\t"                                        \
+    "ldr     r11, [r1, #20]\n\t"                 /* out */                  \
+    "mla     r5, r5, r4, r11\n\t"               /* out + m * out_down */    \
+    "sub     r4, r4, r10\n\t"                                               \
+    "add     r11, sp, #24\n\t"                                              \
+    "stm     r11, {r3-r5, r10}\n\t"                                         \
+    "str     r9, [sp, #40]\n\t"                                             \
+    "ldm     r2, {r3-r7}\n\t"                   /* a01 .. c01 */            \
+    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
+    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
+    "1:\n\t"                                    /* an output line */        \
+    "ldr     r10, [sp, #36]\n\t"                                            \
+    "add     r10, r10, lr\n\t"                                              \
+    "str     r10, [sp, #12]\n\t"                                            \
+    "cmp     lr, r10\n\t"                                                   \
+    "beq     3f\n"                                                          \
+    "ldr     r11, [sp, #44]\n\t"                                            \
+    "cmp     r11, #0\n\t"                                                   \
+    "bne     5f\n"                                                          \
+    "2:\n\t"                                    /* two pairs of outputs */  \
+    TG_DW_PAIR(SUMS, "ldr     r11, [sp, #8]\n\t")                           \
+    "5:\n\t"                                    /* an odd pair count */     \
+    TG_DW_PAIR(SUMS, "ldrd    r11, r12, [sp, #8]\n\t")                      \
+    "cmp     lr, r12\n\t"                                                   \
+    "bne     2b\n"                                                          \
+    "3:\n\t"                                    /* an odd last output */    \
+    "ldr     r11, [sp, #40]\n\t"                                            \
+    "cmp     r11, #0\n\t"                                                   \
+    "beq     4f\n\t"                                                        \
+    TG_DW_SUM1                                                              \
+    "ldrd    r11, r12, [sp]\n\t"                                            \
+    "sub     r8, r12, r9, lsr #31\n\t"                                      \
+    "smmlar  r9, r9, r11, r8\n\t"                                           \
+    "ldr     r11, [sp, #8]\n\t"                                             \
+    "asr     r9, r9, r11\n\t"                                               \
+    "ssat    r9, #8, r9\n\t"                                                \
+    "strb    r9, [lr]\n"                                                    \
+    "4:\n\t"                                    /* the next line */         \
+    "ldrd    r11, r12, [sp, #24]\n\t"                                       \
+    "add     r0, r0, r11\n\t"                                               \
+    "add     r1, r1, r11\n\t"                                               \
+    "add     r2, r2, r11\n\t"                                               \
+    "add     lr, lr, r12\n\t"                                               \
+    "ldr     r10, [sp, #32]\n\t"                                            \
+    "cmp     lr, r10\n\t"                                                   \
+    "bne     1b\n\t"                                                        \
+    "add     sp, sp, #48\n\t"                                               \
+    "pop     {r4-r11, pc}\n\t"                                              \
+    ".size   " #NAME ", .-" #NAME "\n\t"                                    \
+    ".popsection\n"
+
+__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s1_thumb2, TG_DW_SUMS, "add     r6, r6, r9, lsl #1\n\t"));
+__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s2_thumb2, TG_DW_SUMS_S2,
+                   "add     r6, r6, r9\n\t" "lsl     r6, r6, #1\n\t"));
 
 #define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
+#define tg_dsp_dw_row3_s2 tg_dsp_dw_3x3_s2_thumb2
 #else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
-#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
 }
+#endif
 
 /* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
  * of filter_lines slots, which the walks' set-up would only slow down. */
@@ -448,8 +514,8 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
 
 #if TG_DSP_DW_ASM
 /* one line: a walk of one line (the assembly) */
-static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
+static void tg_dsp_dw_line3(const tg_dsp_dw_ch_t *q, const int16_t *const *rows, size_t at,
+                            int8_t *out, int32_t n, int32_t step, int32_t stride)
 {
     tg_dsp_dw_walk_t wk;
     wk.r0 = rows[0] + at;
@@ -461,8 +527,17 @@ static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
     wk.out_down = 0;
     wk.n = n;
     wk.step = step;
-    tg_dsp_dw_row3_s1(q, &wk);
+    if (stride == 1) {
+        tg_dsp_dw_row3_s1(q, &wk);
+    } else {
+        tg_dsp_dw_row3_s2(q, &wk);
+    }
 }
+
+#define tg_dsp_dw_line3_s1(q, rows, at, out, n, step) \
+    tg_dsp_dw_line3((q), (rows), (at), (out), (n), (step), 1)
+#define tg_dsp_dw_line3_s2(q, rows, at, out, n, step) \
+    tg_dsp_dw_line3((q), (rows), (at), (out), (n), (step), 2)
 #else
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -470,7 +545,6 @@ static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
 {
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
 }
-#endif
 
 TG_DSP_DW_OWN
 static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
@@ -478,6 +552,7 @@ static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *ro
 {
     TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
 }
+#endif
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value), one filter line at a time over the
@@ -741,9 +816,9 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < group; ++k) {       /* the channels of the group */
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                const tg_dsp_dw_ch_t *qk = &q[k];
+                const tg_dsp_dw_ch_t *qk = &q[mult > TG_DSP_DW_MULTS ? k : k + j];
                 int8_t *o = out + k * mult + j;
-                if (mult > 1) {
+                if (mult > TG_DSP_DW_MULTS) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                 }
                 if (!p->taps3) {
@@ -771,8 +846,9 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     /* after the group's rings: one output line of accumulators (the general loop) */
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
-    tg_dsp_dw_ch_t q[4];
-    /* the filter pairs of up to 4 channels, after the accumulator line */
+    tg_dsp_dw_ch_t q[TG_DSP_DW_MULTS > 4 ? TG_DSP_DW_MULTS : 4];
+    /* the filter pairs of up to 4 channels (or the depth multiplier's outputs), after the
+     * accumulator line */
     const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
@@ -791,6 +867,10 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             if (mult == 1) {
                 for (k = 0; k < group; ++k) {
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
+                }
+            } else if (mult <= TG_DSP_DW_MULTS) {     /* group 1: its outputs */
+                for (j = 0; j < mult; ++j) {
+                    tg_dsp_dw_setup(p, ci * mult + j, &q[j], pairs + j * per_channel);
                 }
             }
             if (slots == fh) {
@@ -844,10 +924,11 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (k = 0; k < group; ++k) {       /* the channels of the group */
                     const size_t at = (size_t)k * ring_size;
                     for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                        if (mult > 1) {
+                        const tg_dsp_dw_ch_t *qk = &q[mult > TG_DSP_DW_MULTS ? k : k + j];
+                        if (mult > TG_DSP_DW_MULTS) {
                             tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                         }
-                        tg_dsp_dw_lines(p, &q[k], rows, at, down, n, line, out + k * mult + j);
+                        tg_dsp_dw_lines(p, qk, rows, at, down, n, line, out + k * mult + j);
                     }
                 }
                 oy += n;

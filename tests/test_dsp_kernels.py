@@ -23,7 +23,7 @@ from codegen.hostcc import find_cc
 from codegen import cheaders
 from codegen.ir import CExpr, ConstRef
 from codegen.lowering.conv import dsp_depthwise
-from codegen.lowering.conv.dsp_depthwise import MAX_K
+from codegen.lowering.conv.dsp_depthwise import MAX_K, MULTS
 from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
 from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
@@ -275,6 +275,7 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path, monkeypatch):
     assert "undilated" in layers[-2].selection.reason()
     assert "filters up to 16 lines" in layers[-1].selection.reason()
     assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+    assert cheaders.scan().macros["TG_DSP_DW_MULTS"] == MULTS
 
 
 @pytest.mark.parametrize("budget,paths", [(100, {(1, 1), (1, 2)}), (480, {(1, 1)})])
@@ -1037,3 +1038,60 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
+
+
+# the stride-2 assembly walk (tg_dsp_dw_3x3_s2_thumb2): line lengths (outputs) 1 to 8, odd
+# and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2
+# and 8 (filters prepared once per input channel) and 9 (once per line); stride 1 across
+# lines; walked along columns; batches; per-tensor scales; zero points -128 and 127
+DW_S2_ASM = [
+    ConvCase(op=DW, in_h=5, in_w=9, in_d=8, out_d=8, stride=(2, 2), act="RELU", in_zp=-128,
+             out_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=8, in_d=3, out_d=3, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, stride=(2, 2), out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=7, in_d=2, out_d=16, stride=(2, 2), padding=VALID,
+             bias=False),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=4, in_w=12, in_d=1, out_d=9, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=7, in_w=13, in_d=4, out_d=4, stride=(1, 2), out_zp=-128),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=14, in_d=12, out_d=12, stride=(2, 2), in_zp=127,
+             out_zp=127),
+    ConvCase(op=DW, in_h=5, in_w=3, in_d=4, out_d=8, stride=(2, 2), per_channel=False),
+    ConvCase(op=DW, in_h=3, in_w=17, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=2, in_w=4, in_d=4, out_d=4, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, stride=(2, 2), in_zp=-128),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+@pytest.mark.parametrize("ring", [False, True])
+def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
+    """The stride-2 assembly walk on the Cortex-M4, as the stride-1 one: whole-channel
+    bands, and (ring) rings of 3 lines (one line per call) and of a few more."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    if ring:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+        monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
+    path = tmp_path / "d.tflite"
+    path.write_bytes(build_model(DW_S2_ASM, 93))
+    report = verify_cortexm(path, count=3, seed=93, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S2_ASM]
+    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+    gen = generate(path, None, target="cortex-m4", kernels=DSP)
+    params = [layer.call.params for layer in gen.program.layers]
+    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S2_ASM)
+    assert all(p["taps3"] == 1 and p["stride"] == 2 for p in params)
+    assert {p["out_length"] for p in params} >= {1, 2, 3, 4, 5, 6, 7, 8}
+    assert {p["group"] for p in params} == {1, 4}
+    assert {p["depth_multiplier"] for p in params} == {1, 2, 8, 9}
+    assert {p["stride_lines"] for p in params} == {1, 2}
+    assert any(p["in_step"] > p["depth"] for p in params)      # walked along columns
+    whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
+    kinds = {"whole" if p["band_lines"] == w else
+             "ring" if p["band_lines"] == p["filter_lines"] else "run"
+             for p, w in zip(params, whole)}
+    assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}

@@ -173,6 +173,7 @@ EXTERNAL_FRAME = 32   # stack allowed for a library function without -fcallgraph
 ASM_FRAMES = {"tg_dsp_gemm_2x3_thumb2": 9 * 4 + 12 * 4,
               "tg_dsp_conv_2x2_thumb2": 9 * 4 + 11 * 4,
               "tg_dsp_dw_3x3_s1_thumb2": 9 * 4 + 12 * 4,
+              "tg_dsp_dw_3x3_s2_thumb2": 9 * 4 + 12 * 4,
               "tg_dsp_dw_fill4_thumb2": 9 * 4}
 
 
