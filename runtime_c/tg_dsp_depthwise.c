@@ -54,6 +54,11 @@
 #define TG_DSP_DW_OWN
 #endif
 
+/* Whether the filters of all the outputs of an input channel are prepared once (3-tap
+ * loops, depth multipliers 2 .. TG_DSP_DW_MULTS), not again for every output line. */
+#define TG_DSP_DW_EACH(p) \
+    ((p)->taps3 && (p)->depth_multiplier > 1 && (p)->depth_multiplier <= TG_DSP_DW_MULTS)
+
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {
     /* int16 pairs of filter * 2^L: 3-tap loops: per row (w0, w1), (w1, w2); otherwise per
@@ -791,6 +796,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
     const int32_t mult = p->depth_multiplier, group = p->group;
     const int8_t *const channel = image + ci;
     const int16_t *rows[TG_DSP_DW_MAX_K];
+    const int each = TG_DSP_DW_EACH(p);
     int32_t next = -p->pad_lines;   /* the first input line not in the ring */
     int32_t fill_slot = 0;          /* its ring slot */
     int32_t slot = 0;               /* the slot of the output line's first */
@@ -816,9 +822,9 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < group; ++k) {       /* the channels of the group */
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                const tg_dsp_dw_ch_t *qk = &q[mult > TG_DSP_DW_MULTS ? k : k + j];
+                const tg_dsp_dw_ch_t *qk = &q[each ? j : k];
                 int8_t *o = out + k * mult + j;
-                if (mult > TG_DSP_DW_MULTS) {
+                if (!each && mult > 1) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                 }
                 if (!p->taps3) {
@@ -853,6 +859,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
     const int reuse = slots < (p->out_lines - 1) * sh + fh;
+    const int each = TG_DSP_DW_EACH(p);
     int32_t b, ci, j, k, oy, ky;
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
@@ -868,7 +875,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (k = 0; k < group; ++k) {
                     tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
                 }
-            } else if (mult <= TG_DSP_DW_MULTS) {     /* group 1: its outputs */
+            } else if (each) {      /* group 1: its outputs */
                 for (j = 0; j < mult; ++j) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[j], pairs + j * per_channel);
                 }
@@ -924,8 +931,8 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (k = 0; k < group; ++k) {       /* the channels of the group */
                     const size_t at = (size_t)k * ring_size;
                     for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                        const tg_dsp_dw_ch_t *qk = &q[mult > TG_DSP_DW_MULTS ? k : k + j];
-                        if (mult > TG_DSP_DW_MULTS) {
+                        const tg_dsp_dw_ch_t *qk = &q[each ? j : k];
+                        if (!each && mult > 1) {
                             tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                         }
                         tg_dsp_dw_lines(p, qk, rows, at, down, n, line, out + k * mult + j);
