@@ -167,7 +167,9 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_d
 
 /* Where the 3-tap loops run: n outputs `step` apart along each of `m` output lines
  * (`out_down` apart), whose band lines start at r0, r1, r2 and move `down` int16 values
- * from one output line to the next (a ring: one line at a time). */
+ * from one output line to the next (a ring: one line at a time); for each of `chans`
+ * output channels in turn (channel c: filter q[c], band lines ch_band * c int16 values
+ * further on, outputs c bytes further on). */
 typedef struct {
     const int16_t *r0, *r1, *r2;
     size_t down;
@@ -176,9 +178,11 @@ typedef struct {
     size_t out_down;
     int32_t n;
     int32_t step;
+    int32_t chans;
+    size_t ch_band;
 } tg_dsp_dw_walk_t;
 
-#define TG_DSP_DW_3X3_LOCALS \
+#define TG_DSP_DW_3X3_LOCALS(c) \
     const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
     const uint32_t c01 = q->w[4], c12 = q->w[5]; \
     const uint32_t bias = q->bias; \
@@ -186,8 +190,9 @@ typedef struct {
     const int32_t n = wk->n, step = wk->step; \
     const size_t down = wk->down, out_down = wk->out_down; \
     const size_t pairs = (size_t)(n & ~1) * (size_t)step; \
-    const int16_t *l0 = wk->r0, *l1 = wk->r1, *l2 = wk->r2; \
-    int8_t *line = wk->out; \
+    const size_t at = (size_t)(c) * wk->ch_band; \
+    const int16_t *l0 = wk->r0 + at, *l1 = wk->r1 + at, *l2 = wk->r2 + at; \
+    int8_t *line = wk->out + (c); \
     int32_t m
 
 /* One output from the band words (v0, v1) and (v2, v3) of each line: (v0, v1).(w0, w1) +
@@ -268,11 +273,14 @@ typedef struct {
 
 /* The walks: all their output lines with the filter and requantization in locals. */
 #define TG_DSP_DW_3X3_WALK(LINE) \
-    TG_DSP_DW_3X3_LOCALS; \
-    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
-        const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
-        int8_t *out = line, *const end = line + pairs; \
-        LINE \
+    int32_t c; \
+    for (c = 0; c < wk->chans; ++c, ++q) { \
+        TG_DSP_DW_3X3_LOCALS(c); \
+        for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
+            const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
+            int8_t *out = line, *const end = line + pairs; \
+            LINE \
+        } \
     }
 
 #if TG_DSP_DW_ASM
@@ -288,11 +296,14 @@ typedef struct {
  * bottom byte).  The two differ only in the pair's sums and in how far a line's band
  * pointers move.
  *
- * Their arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
- * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
- * where a line leaves the band lines to the next line's, 28 the same for the output,
- * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1,
- * 44 n & 2 (an odd pair count: the pair loop, two pairs a pass, enters at its second).
+ * Their arguments: q (wk->chans channels' of 32 bytes) and wk (read as 32-bit words: the
+ * layout checked below).  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the line's end,
+ * 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the next
+ * line's, 28 the same for the output, 32 the output after the channel's last line (out +
+ * m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair
+ * loop, two pairs a pass, enters at its second), 48 the channels left, 52 the next
+ * channel's q, 56 ch_band in bytes, 60-68 the channel's first band lines, 72 its first
+ * output, 76 m * out_down, 80 step << 8.
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
@@ -308,7 +319,10 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
                                    offsetof(tg_dsp_dw_walk_t, out) == 20 &&
                                    offsetof(tg_dsp_dw_walk_t, out_down) == 24 &&
                                    offsetof(tg_dsp_dw_walk_t, n) == 28 &&
-                                   offsetof(tg_dsp_dw_walk_t, step) == 32) ? 1 : -1];
+                                   offsetof(tg_dsp_dw_walk_t, step) == 32 &&
+                                   offsetof(tg_dsp_dw_walk_t, chans) == 36 &&
+                                   offsetof(tg_dsp_dw_walk_t, ch_band) == 40 &&
+                                   sizeof(tg_dsp_dw_ch_t) == 32) ? 1 : -1];
 
 /* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
  * advanced one word); the bias and c12 loaded after band words (pipelined). */
@@ -410,21 +424,12 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     ".thumb_func\n"                                                         \
     #NAME ":\n\t"                                                           \
     "push    {r4-r11, lr}\n\t"                                              \
-    "sub     sp, sp, #48\n\t"                                               \
-    "ldr     r2, [r0]\n\t"                      /* q->w */                  \
-    "ldr     r3, [r0, #4]\n\t"                                              \
-    "ldr     r4, [r0, #8]\n\t"                                              \
-    "ldr     r5, [r0, #12]\n\t"                                             \
-    "ldr     r6, [r0, #20]\n\t"                                             \
+    "sub     sp, sp, #84\n\t"                                               \
     "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
-    "ldr     r8, [r2, #20]\n\t"                 /* c12 */                   \
-    "orr     r6, r6, r7, lsl #8\n\t"                                        \
-    "str     r4, [sp]\n\t"                                                  \
-    "str     r5, [sp, #4]\n\t"                                              \
-    "str     r6, [sp, #8]\n\t"                                              \
-    "str     r8, [sp, #16]\n\t"                                             \
-    "str     r3, [sp, #20]\n\t"                                             \
     "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
+    "lsl     r8, r7, #8\n\t"                                                \
+    "str     r8, [sp, #80]\n\t"                                             \
+    "str     r0, [sp, #52]\n\t"                 /* q */                     \
     "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
     "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
     "ldr     r5, [r1, #16]\n\t"                 /* m */                     \
@@ -436,15 +441,45 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     MOVE                                        /* r6 */                    \
     "lsl     r3, r3, #1\n\t"                                                \
     "sub     r3, r3, r6, lsl #1\n\t"                                        \
-    "ldr     r11, [r1, #20]\n\t"                 /* out */                  \
-    "mla     r5, r5, r4, r11\n\t"               /* out + m * out_down */    \
+    "mul     r5, r5, r4\n\t"                    /* m * out_down */          \
     "sub     r4, r4, r10\n\t"                                               \
-    "add     r11, sp, #24\n\t"                                              \
-    "stm     r11, {r3-r5, r10}\n\t"                                         \
+    "str     r3, [sp, #24]\n\t"                                             \
+    "str     r4, [sp, #28]\n\t"                                             \
+    "str     r5, [sp, #76]\n\t"                                             \
+    "str     r10, [sp, #36]\n\t"                                            \
     "str     r9, [sp, #40]\n\t"                                             \
+    "ldr     r3, [r1, #36]\n\t"                 /* chans */                 \
+    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */               \
+    "str     r3, [sp, #48]\n\t"                                             \
+    "lsl     r4, r4, #1\n\t"                                                \
+    "str     r4, [sp, #56]\n\t"                                             \
+    "ldm     r1, {r2-r4}\n\t"                   /* the band lines */        \
+    "ldr     r5, [r1, #20]\n\t"                 /* out */                   \
+    "add     r6, sp, #60\n\t"                                               \
+    "stm     r6, {r2-r5}\n"                                                 \
+    "0:\n\t"                                    /* a channel */             \
+    "ldr     r12, [sp, #52]\n\t"                                            \
+    "ldr     r8, [sp, #80]\n\t"                                             \
+    "ldr     r2, [r12]\n\t"                     /* q->w */                  \
+    "ldr     r3, [r12, #4]\n\t"                                             \
+    "ldr     r4, [r12, #8]\n\t"                                             \
+    "ldr     r5, [r12, #12]\n\t"                                            \
+    "ldr     r6, [r12, #20]\n\t"                                            \
+    "ldr     r7, [r2, #20]\n\t"                 /* c12 */                   \
+    "add     r12, r12, #32\n\t"                 /* the next channel's q */  \
+    "str     r12, [sp, #52]\n\t"                                            \
+    "orr     r6, r6, r8\n\t"                                                \
+    "str     r4, [sp]\n\t"                                                  \
+    "str     r5, [sp, #4]\n\t"                                              \
+    "str     r6, [sp, #8]\n\t"                                              \
+    "str     r7, [sp, #16]\n\t"                                             \
+    "str     r3, [sp, #20]\n\t"                                             \
     "ldm     r2, {r3-r7}\n\t"                   /* a01 .. c01 */            \
-    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
-    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
+    "add     r12, sp, #60\n\t"                                              \
+    "ldm     r12, {r0-r2, lr}\n\t"              /* band lines, out */       \
+    "ldr     r10, [sp, #76]\n\t"                                            \
+    "add     r10, r10, lr\n\t"                                              \
+    "str     r10, [sp, #32]\n"                  /* out + m * out_down */    \
     "1:\n\t"                                    /* an output line */        \
     "ldr     r10, [sp, #36]\n\t"                                            \
     "add     r10, r10, lr\n\t"                                              \
@@ -481,7 +516,21 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "ldr     r10, [sp, #32]\n\t"                                            \
     "cmp     lr, r10\n\t"                                                   \
     "bne     1b\n\t"                                                        \
-    "add     sp, sp, #48\n\t"                                               \
+    "ldr     r11, [sp, #48]\n\t"                /* the next channel */      \
+    "subs    r11, r11, #1\n\t"                                              \
+    "beq     6f\n\t"                                                        \
+    "str     r11, [sp, #48]\n\t"                                            \
+    "ldr     r11, [sp, #56]\n\t"                                            \
+    "add     r12, sp, #60\n\t"                                              \
+    "ldm     r12, {r0-r2, lr}\n\t"                                          \
+    "add     r0, r0, r11\n\t"                                               \
+    "add     r1, r1, r11\n\t"                                               \
+    "add     r2, r2, r11\n\t"                                               \
+    "add     lr, lr, #1\n\t"                                                \
+    "stm     r12, {r0-r2, lr}\n\t"                                          \
+    "b       0b\n"                                                          \
+    "6:\n\t"                                                                \
+    "add     sp, sp, #84\n\t"                                               \
     "pop     {r4-r11, pc}\n\t"                                              \
     ".size   " #NAME ", .-" #NAME "\n\t"                                    \
     ".popsection\n"
@@ -503,59 +552,6 @@ TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
-}
-#endif
-
-/* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
- * of filter_lines slots, which the walks' set-up would only slow down. */
-#define TG_DSP_DW_3X3_ONE_LINE(LINE) \
-    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
-    const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
-    const uint32_t c01 = q->w[4], c12 = q->w[5]; \
-    const uint32_t bias = q->bias; \
-    const int32_t mult = q->mult, add = q->add, rsh = q->r; \
-    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
-    LINE
-
-#if TG_DSP_DW_ASM
-/* one line: a walk of one line (the assembly) */
-static void tg_dsp_dw_line3(const tg_dsp_dw_ch_t *q, const int16_t *const *rows, size_t at,
-                            int8_t *out, int32_t n, int32_t step, int32_t stride)
-{
-    tg_dsp_dw_walk_t wk;
-    wk.r0 = rows[0] + at;
-    wk.r1 = rows[1] + at;
-    wk.r2 = rows[2] + at;
-    wk.down = 0;
-    wk.m = 1;
-    wk.out = out;
-    wk.out_down = 0;
-    wk.n = n;
-    wk.step = step;
-    if (stride == 1) {
-        tg_dsp_dw_row3_s1(q, &wk);
-    } else {
-        tg_dsp_dw_row3_s2(q, &wk);
-    }
-}
-
-#define tg_dsp_dw_line3_s1(q, rows, at, out, n, step) \
-    tg_dsp_dw_line3((q), (rows), (at), (out), (n), (step), 1)
-#define tg_dsp_dw_line3_s2(q, rows, at, out, n, step) \
-    tg_dsp_dw_line3((q), (rows), (at), (out), (n), (step), 2)
-#else
-TG_DSP_DW_OWN
-static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
-}
-
-TG_DSP_DW_OWN
-static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
 }
 #endif
 
@@ -761,9 +757,9 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
  * the loop the layer takes. */
 static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                             const int16_t *const *rows, size_t at, size_t down, int32_t m,
-                            uint32_t *acc, int8_t *out)
+                            int32_t chans, size_t ch_band, uint32_t *acc, int8_t *out)
 {
-    if (p->taps3) {     /* all the lines in one call, the filter in locals */
+    if (p->taps3) {     /* all the lines and channels in one call, the filter in locals */
         tg_dsp_dw_walk_t wk;
         wk.r0 = rows[0] + at;
         wk.r1 = rows[1] + at;
@@ -774,6 +770,8 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         wk.out_down = (size_t)p->out_line_step;
         wk.n = p->out_length;
         wk.step = p->out_step;
+        wk.chans = chans;
+        wk.ch_band = ch_band;
         if (p->stride == 1) {
             tg_dsp_dw_row3_s1(q, &wk);
         } else {
@@ -781,7 +779,7 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         }
         return;
     }
-    for (; m > 0; --m, at += down, out += p->out_line_step) {
+    for (; m > 0; --m, at += down, out += p->out_line_step) {     /* chans 1 */
         tg_dsp_dw_row_any(p, q, rows, at, acc, out);
     }
 }
@@ -819,21 +817,18 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < sh; ++k) {
             slot = slot + 1 == fh ? 0 : slot + 1;
         }
+        if (p->taps3 && (mult == 1 || each)) {     /* the group's channels in one walk */
+            tg_dsp_dw_lines(p, q, rows, 0, 0, 1, mult == 1 ? group : mult,
+                            mult == 1 ? ring_size : 0, line, out);
+            continue;
+        }
         for (k = 0; k < group; ++k) {       /* the channels of the group */
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                const tg_dsp_dw_ch_t *qk = &q[each ? j : k];
-                int8_t *o = out + k * mult + j;
-                if (!each && mult > 1) {
+                if (mult > 1) {
                     tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
                 }
-                if (!p->taps3) {
-                    tg_dsp_dw_row_any(p, qk, rows, at, line, o);
-                } else if (p->stride == 1) {
-                    tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
-                } else {
-                    tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
-                }
+                tg_dsp_dw_lines(p, &q[k], rows, at, 0, 1, 1, 0, line, out + k * mult + j);
             }
         }
     }
@@ -928,14 +923,19 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     }
                     fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
                 }
-                for (k = 0; k < group; ++k) {       /* the channels of the group */
-                    const size_t at = (size_t)k * ring_size;
-                    for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                        const tg_dsp_dw_ch_t *qk = &q[each ? j : k];
-                        if (!each && mult > 1) {
-                            tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                if (p->taps3 && (mult == 1 || each)) {     /* all channels in one walk */
+                    tg_dsp_dw_lines(p, q, rows, 0, down, n, mult == 1 ? group : mult,
+                                    mult == 1 ? ring_size : 0, line, out);
+                } else {
+                    for (k = 0; k < group; ++k) {       /* the channels of the group */
+                        const size_t at = (size_t)k * ring_size;
+                        for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                            if (mult > 1) {
+                                tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                            }
+                            tg_dsp_dw_lines(p, &q[k], rows, at, down, n, 1, 0, line,
+                                            out + k * mult + j);
                         }
-                        tg_dsp_dw_lines(p, qk, rows, at, down, n, line, out + k * mult + j);
                     }
                 }
                 oy += n;

@@ -172,8 +172,8 @@ EXTERNAL_FRAME = 32   # stack allowed for a library function without -fcallgraph
 # and 12 words, tg_dsp_dw_fill4_thumb2 r4-r11, lr
 ASM_FRAMES = {"tg_dsp_gemm_2x3_thumb2": 9 * 4 + 12 * 4,
               "tg_dsp_conv_2x2_thumb2": 9 * 4 + 11 * 4,
-              "tg_dsp_dw_3x3_s1_thumb2": 9 * 4 + 12 * 4,
-              "tg_dsp_dw_3x3_s2_thumb2": 9 * 4 + 12 * 4,
+              "tg_dsp_dw_3x3_s1_thumb2": 9 * 4 + 21 * 4,
+              "tg_dsp_dw_3x3_s2_thumb2": 9 * 4 + 21 * 4,
               "tg_dsp_dw_fill4_thumb2": 9 * 4}
 
 
