@@ -742,7 +742,17 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 #endif
         return;
     }
-    for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
+    ix = 0;
+    if (step == 1) {    /* one input channel: four neighbouring values per word load */
+        const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+        for (; ix + 4 <= n; ix += 4, channel += 4) {
+            const uint32_t a = tg_read_s8x4(channel);
+            const uint32_t e = tg_sxtab16(off2, a), o = tg_sxtab16_ror8(off2, a);
+            tg_write_s16x2(dst + ix, tg_pkhbt16(e, o));
+            tg_write_s16x2(dst + ix + 2, tg_pkhtb16(o, e));
+        }
+    }
+    for (; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
         const uint32_t a = (uint32_t)(channel[0] + off), b = (uint32_t)(channel[step] + off);
         tg_write_s16x2(dst + ix, (a & 0xFFFFu) | (b << 16));
         channel += 2 * step;
