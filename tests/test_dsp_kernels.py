@@ -314,14 +314,14 @@ def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_pa
     assert "does not fit int16" in dw_requant_fits(left)
 
 
-def large_scale_model() -> bytes:
+def large_scale_model(layers=((1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1]))) -> bytes:
     """Depthwise layers whose effective scales (input * filter / output, per channel)
     reach 0.5 and more: right shift 0 and left shifts, the general loop's other
     requantization branch.  Filters of -1, 0, 1 keep the outputs mostly inside int8."""
     rng = np.random.default_rng(37)
     m = ModelWriter()
     in_scale, out_scale = 0.5, 0.01
-    for k, (k_h, eff) in enumerate([(1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1])]):
+    for k, (k_h, eff) in enumerate(layers):
         channels = len(eff)
         w_scale = np.asarray(eff) * out_scale / in_scale
         x = m.tensor(f"x{k}", (1, 5, 4, channels), "int8", scale=in_scale, zero_point=-3)
@@ -1095,3 +1095,45 @@ def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}
+
+
+# tg_dsp_dw_px3_thumb2 (3x3 filters, the whole int8 range): strides 1 and 2, SAME and VALID,
+# images down to 1x1 and 1x2, batches, channels 4 to 16, per-tensor scales, zero points
+# -128 and 127; RELU6 stays on the C loop
+PX3_ASM = [
+    ConvCase(op=DW, in_h=6, in_w=6, in_d=8, out_d=8, act="NONE", in_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=5, in_d=12, out_d=12, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=7, in_w=5, in_d=4, out_d=4, stride=(2, 2), padding=VALID,
+             bias=False, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=4, in_d=8, out_d=8, padding=VALID, act="RELU", out_zp=-128),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=2, in_d=8, out_d=8, stride=(2, 2)),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=16, out_d=16, out_zp=-128),
+    ConvCase(op=DW, in_h=5, in_w=7, in_d=4, out_d=4, stride=(1, 2)),
+    ConvCase(op=DW, in_h=5, in_w=5, in_d=4, out_d=4, act="RELU6"),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_px3_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """tg_dsp_depthwise_px_s8's 3x3 assembly on the Cortex-M4: PX3_ASM, and 4 channels
+    whose shifts are 0, 1, 0, 2 (no right shift: the mask of the rounding is 0)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36)
+    for name, model, cases in (("a", build_model(PX3_ASM, 95), PX3_ASM),
+                               ("b", large_scale_model(((3, [0.6, 1.5, 0.7, 3.0]),)), None)):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(model)
+        report = verify_cortexm(path, count=3, seed=95, target="cortex-m4",
+                                work_dir=tmp_path / name)
+        assert report.ok, report.table()
+        gen = generate(path, None, target="cortex-m4", kernels=DSP)
+        assert set(kernels_of(gen)) == {"tg_dsp_depthwise_px_s8"}
+        if cases:
+            sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in cases]
+            assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+        else:
+            shifts = [int(v) for v in gen.program.layers[0].call.consts[-1].values]
+            assert shifts == [0, 1, 0, 2]
