@@ -804,11 +804,20 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
     const int32_t mult = p->depth_multiplier, group = p->group;
     const int8_t *const channel = image + ci;
     const int16_t *rows[TG_DSP_DW_MAX_K];
-    const int each = TG_DSP_DW_EACH(p);
+    /* the group's channels (or the input channel's outputs) in one walk a line */
+    const int one_walk = p->taps3 && (mult == 1 || TG_DSP_DW_EACH(p));
+    tg_dsp_dw_walk_t wk;
     int32_t next = -p->pad_lines;   /* the first input line not in the ring */
     int32_t fill_slot = 0;          /* its ring slot */
     int32_t slot = 0;               /* the slot of the output line's first */
     int32_t oy, ky, k, j;
+    wk.down = 0;
+    wk.m = 1;
+    wk.out_down = 0;
+    wk.n = p->out_length;
+    wk.step = p->out_step;
+    wk.chans = mult == 1 ? group : mult;
+    wk.ch_band = mult == 1 ? ring_size : 0;
     for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
         const int32_t iy0 = oy * sh - p->pad_lines;
         while (next < iy0) {        /* lines the stride skips */
@@ -816,8 +825,18 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
             fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
         }
         for (; next < iy0 + fh; ++next) {
-            tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
-                           channel, next);
+            int16_t *const dst = ring + (size_t)fill_slot * (size_t)bw;
+#if TG_DSP_DW_ASM
+            if (group == 4 && next >= 0 && next < p->lines) {   /* its gathering itself */
+                tg_dsp_dw_fill4_thumb2(dst + p->pad, (uint32_t)(ring_size * sizeof *ring),
+                                       channel + (size_t)next * (size_t)p->in_line_step,
+                                       (uint32_t)p->in_step, (uint32_t)p->length,
+                                       (uint32_t)p->input_offset);
+            } else
+#endif
+            {
+                tg_dsp_dw_fill(p, dst, ring_size, group, channel, next);
+            }
             fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
         }
         for (ky = 0, k = slot; ky < fh; ++ky) {
@@ -827,9 +846,16 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < sh; ++k) {
             slot = slot + 1 == fh ? 0 : slot + 1;
         }
-        if (p->taps3 && (mult == 1 || each)) {     /* the group's channels in one walk */
-            tg_dsp_dw_lines(p, q, rows, 0, 0, 1, mult == 1 ? group : mult,
-                            mult == 1 ? ring_size : 0, line, out);
+        if (one_walk) {
+            wk.r0 = rows[0];
+            wk.r1 = rows[1];
+            wk.r2 = rows[2];
+            wk.out = out;
+            if (p->stride == 1) {
+                tg_dsp_dw_row3_s1(q, &wk);
+            } else {
+                tg_dsp_dw_row3_s2(q, &wk);
+            }
             continue;
         }
         for (k = 0; k < group; ++k) {       /* the channels of the group */
