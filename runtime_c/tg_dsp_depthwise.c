@@ -124,43 +124,52 @@ TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
     }
 }
 
-static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q,
-                            uint32_t *w)
+/* The filters and requantization of the `count` output channels from `co` on into q[0 ..
+ * count - 1], their filter pairs one after the other from `w`. */
+static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int32_t count,
+                            tg_dsp_dw_ch_t *q, uint32_t *w)
 {
+    const int32_t *const shifts = p->shift + co, *const mults = p->multiplier + co;
+    const int32_t *const biases = p->bias ? p->bias + co : NULL;
+    const uint32_t out_off = (uint32_t)p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    const int32_t fh = p->filter_lines, fw = p->filter_length;
+    const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
+    int32_t i, ky, kx;
     if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
-        const int32_t r = -p->shift[co];
-        const int8_t *f3 = p->filter + (size_t)co * 9u;
-        q->w = w;
-        q->bias = p->bias ? (uint32_t)p->bias[co] * 2u : 0u;
-        q->mult = p->multiplier[co];
-        q->r = r;
-        q->neg = -1;
-        q->add = (int32_t)((1u << (r - 1)) + ((uint32_t)p->output_offset << r));
-        q->act_min = p->act_min;
-        q->act_max = p->act_max;
-        /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
-        tg_dsp_dw_taps3(w, tg_read_s8x4(f3), 0);
-        tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f3 + 3), 0);
-        tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f3 + 5), 1);
+        for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
+            const int32_t r = -shifts[i];
+            q->w = w;
+            q->bias = biases ? (uint32_t)biases[i] * 2u : 0u;
+            q->mult = mults[i];
+            q->r = r;
+            q->neg = -1;
+            q->add = (int32_t)((1u << (r - 1)) + (out_off << r));
+            q->act_min = lo;
+            q->act_max = hi;
+            /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
+            tg_dsp_dw_taps3(w, tg_read_s8x4(f), 0);
+            tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f + 3), 0);
+            tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f + 5), 1);
+        }
         return;
     }
-    const int32_t fh = p->filter_lines, fw = p->filter_length;
-    const int32_t shift = p->shift[co];
-    const int32_t r = shift > 0 ? 0 : -shift;
-    const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
-    const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
-    int32_t ky, kx;
-    q->w = w;
-    q->bias = p->bias ? (uint32_t)p->bias[co] * (uint32_t)scale : 0u;
-    q->mult = p->multiplier[co];
-    q->r = r;
-    q->neg = r > 0 ? -1 : 0;
-    q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + ((uint32_t)p->output_offset << r));
-    q->act_min = p->act_min;
-    q->act_max = p->act_max;
-    for (ky = 0; ky < fh; ++ky, f += fw) {
-        for (kx = 0; kx < fw; kx += 2) {
-            *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+    for (i = 0; i < count; ++i, ++q) {
+        const int32_t shift = shifts[i];
+        const int32_t r = shift > 0 ? 0 : -shift;
+        const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
+        q->w = w;
+        q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
+        q->mult = mults[i];
+        q->r = r;
+        q->neg = r > 0 ? -1 : 0;
+        q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + (out_off << r));
+        q->act_min = lo;
+        q->act_max = hi;
+        for (ky = 0; ky < fh; ++ky, f += fw) {
+            for (kx = 0; kx < fw; kx += 2) {
+                *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+            }
         }
     }
 }
@@ -862,7 +871,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
                 if (mult > 1) {
-                    tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                    tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
                 }
                 tg_dsp_dw_lines(p, &q[k], rows, at, 0, 1, 1, 0, line, out + k * mult + j);
             }
@@ -886,7 +895,6 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     tg_dsp_dw_ch_t q[TG_DSP_DW_MULTS > 4 ? TG_DSP_DW_MULTS : 4];
     /* the filter pairs of up to 4 channels (or the depth multiplier's outputs), after the
      * accumulator line */
-    const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
     const int reuse = slots < (p->out_lines - 1) * sh + fh;
@@ -903,13 +911,9 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int32_t fill_slot = 0;  /* its slot */
             int32_t slot = 0;       /* the slot of output line oy's first band line */
             if (mult == 1) {
-                for (k = 0; k < group; ++k) {
-                    tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
-                }
+                tg_dsp_dw_setup(p, ci, group, q, pairs);
             } else if (each) {      /* group 1: its outputs */
-                for (j = 0; j < mult; ++j) {
-                    tg_dsp_dw_setup(p, ci * mult + j, &q[j], pairs + j * per_channel);
-                }
+                tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
             }
             if (slots == fh) {
                 tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
@@ -967,7 +971,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                         const size_t at = (size_t)k * ring_size;
                         for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
                             if (mult > 1) {
-                                tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                                tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
                             }
                             tg_dsp_dw_lines(p, &q[k], rows, at, down, n, 1, 0, line,
                                             out + k * mult + j);
