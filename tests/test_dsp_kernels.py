@@ -940,12 +940,15 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
     add_layer(m, rng, DW_CASES[0], "dw")
-    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8, act="RELU6"), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny3")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
+    # the last: tiny too, but on tg_dsp_depthwise_px_s8's 3x3 assembly (faster)
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn"]
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn", "dsp"]
+    assert layers[5].call.kernel == "tg_dsp_depthwise_px_s8"
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
     # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
     # request

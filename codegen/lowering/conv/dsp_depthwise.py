@@ -45,7 +45,8 @@ RING_BYTES = 0
 # and 225,643; its 6x6 layers about even, 158,341 / 261,641 against 148,177 / 241,317)
 PX_PIXELS = 16
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
-# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8
+# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8's C loops (its 3x3
+# assembly is faster: `px3_asm`)
 CMSIS_NN_TINY = 9
 
 
@@ -183,6 +184,13 @@ def pixelwise(layer: ConvLayer) -> bool:
         win.out_h * win.out_w <= PX_PIXELS
 
 
+def px3_asm(layer: ConvLayer) -> bool:
+    """Whether tg_dsp_depthwise_px_s8 runs the layer's pixels in its Thumb-2 assembly
+    (tg_dsp_dw_px3_thumb2: a 3x3 filter, the activation range all of int8)."""
+    return pixelwise(layer) and (layer.f_h, layer.f_w) == (3, 3) and \
+        (layer.act_min, layer.act_max) == (-128, 127)
+
+
 def quant_consts(layer: ConvLayer, ctx: LowerContext) -> tuple:
     """The bias (or NULL), multipliers and shifts per output channel, as both kernels read
     them: (consts, bias, multiplier, shift)."""
@@ -257,11 +265,11 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
-            and win.out_h * win.out_w <= CMSIS_NN_TINY:
+            and win.out_h * win.out_w <= CMSIS_NN_TINY and not px3_asm(layer):
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
         # layers the band loops' per-line and per-channel costs outweigh their faster inner
-        # loop; tg_dsp_depthwise_px_s8 about ties with CMSIS-NN there (97,033 and 164,124
-        # cycles against 92,679 and 170,341)
+        # loop; tg_dsp_depthwise_px_s8's C about ties with CMSIS-NN there (97,033 and 164,124
+        # cycles against 92,679 and 170,341), its 3x3 assembly is faster (85,389 and 140,865)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
                        f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)
