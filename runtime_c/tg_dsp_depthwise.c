@@ -311,8 +311,9 @@ typedef struct {
  * line's, 28 the same for the output, 32 the output after the channel's last line (out +
  * m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair
  * loop, two pairs a pass, enters at its second), 48 the channels left, 52 the next
- * channel's q, 56 ch_band in bytes, 60-68 the channel's first band lines, 72 its first
- * output, 76 m * out_down, 80 step << 8.
+ * channel's q, 56 and 60 the bytes from where a channel leaves the band lines and the
+ * output to the next channel's (ch_band * 2 - m * down * 2, 1 - m * out_down), 64 m *
+ * out_down, 68 step << 8.
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
@@ -359,7 +360,8 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
 
 /* Stride 2: the sums of outputs ox (r9, band values 2 ox .. 2 ox + 2 of each line) and
  * ox + 1 (r10, 2 ox + 2 .. 2 ox + 4) from the band words at r0, r1, r2 (each advanced two
- * words; the third word read after); row 0's third word goes to r10 before its sum. */
+ * words; the third word read after; rows 0 and 1 read it with the others, into r10 before
+ * row 0's sum and into r8). */
 #define TG_DW_SUMS_S2                                                   \
     "ldr     r11, [r0], #8\n\t"                                         \
     "ldr     r12, [r0, #-4]\n\t"                                        \
@@ -371,11 +373,11 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlabt  r9, r12, r4, r9\n\t"                                       \
     "ldr     r11, [r1], #8\n\t"                                         \
     "ldr     r12, [r1, #-4]\n\t"                                        \
+    "ldr     r8, [r1]\n\t"                                              \
     "smlad   r9, r11, r5, r9\n\t"                                       \
     "smlad   r10, r12, r5, r10\n\t"                                     \
     "smlabt  r9, r12, r6, r9\n\t"                                       \
-    "ldr     r11, [r1]\n\t"                                             \
-    "smlabt  r10, r11, r6, r10\n\t"                                     \
+    "smlabt  r10, r8, r6, r10\n\t"                                      \
     "ldr     r11, [r2], #8\n\t"                                         \
     "ldr     r12, [r2, #-4]\n\t"                                        \
     "ldr     r8, [sp, #16]\n\t"                                         \
@@ -433,11 +435,11 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     ".thumb_func\n"                                                         \
     #NAME ":\n\t"                                                           \
     "push    {r4-r11, lr}\n\t"                                              \
-    "sub     sp, sp, #84\n\t"                                               \
+    "sub     sp, sp, #72\n\t"                                               \
     "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
     "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
     "lsl     r8, r7, #8\n\t"                                                \
-    "str     r8, [sp, #80]\n\t"                                             \
+    "str     r8, [sp, #68]\n\t"                                             \
     "str     r0, [sp, #52]\n\t"                 /* q */                     \
     "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
     "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
@@ -449,32 +451,33 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */       \
     MOVE                                        /* r6 */                    \
     "lsl     r3, r3, #1\n\t"                                                \
+    "mul     r12, r5, r3\n\t"                   /* m * down bytes */        \
     "sub     r3, r3, r6, lsl #1\n\t"                                        \
     "mul     r5, r5, r4\n\t"                    /* m * out_down */          \
     "sub     r4, r4, r10\n\t"                                               \
     "str     r3, [sp, #24]\n\t"                                             \
     "str     r4, [sp, #28]\n\t"                                             \
-    "str     r5, [sp, #76]\n\t"                                             \
+    "str     r5, [sp, #64]\n\t"                                             \
     "str     r10, [sp, #36]\n\t"                                            \
     "str     r9, [sp, #40]\n\t"                                             \
+    "rsb     r5, r5, #1\n\t"                                                \
+    "str     r5, [sp, #60]\n\t"                                             \
     "ldr     r3, [r1, #36]\n\t"                 /* chans */                 \
     "ldr     r4, [r1, #40]\n\t"                 /* ch_band */               \
     "str     r3, [sp, #48]\n\t"                                             \
-    "lsl     r4, r4, #1\n\t"                                                \
+    "rsb     r4, r12, r4, lsl #1\n\t"                                       \
     "str     r4, [sp, #56]\n\t"                                             \
-    "ldm     r1, {r2-r4}\n\t"                   /* the band lines */        \
-    "ldr     r5, [r1, #20]\n\t"                 /* out */                   \
-    "add     r6, sp, #60\n\t"                                               \
-    "stm     r6, {r2-r5}\n"                                                 \
+    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
+    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
     "0:\n\t"                                    /* a channel */             \
     "ldr     r12, [sp, #52]\n\t"                                            \
-    "ldr     r8, [sp, #80]\n\t"                                             \
-    "ldr     r2, [r12]\n\t"                     /* q->w */                  \
+    "ldr     r8, [sp, #68]\n\t"                                             \
+    "ldr     r9, [r12]\n\t"                     /* q->w */                  \
     "ldr     r3, [r12, #4]\n\t"                                             \
     "ldr     r4, [r12, #8]\n\t"                                             \
     "ldr     r5, [r12, #12]\n\t"                                            \
     "ldr     r6, [r12, #20]\n\t"                                            \
-    "ldr     r7, [r2, #20]\n\t"                 /* c12 */                   \
+    "ldr     r7, [r9, #20]\n\t"                 /* c12 */                   \
     "add     r12, r12, #32\n\t"                 /* the next channel's q */  \
     "str     r12, [sp, #52]\n\t"                                            \
     "orr     r6, r6, r8\n\t"                                                \
@@ -483,10 +486,8 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "str     r6, [sp, #8]\n\t"                                              \
     "str     r7, [sp, #16]\n\t"                                             \
     "str     r3, [sp, #20]\n\t"                                             \
-    "ldm     r2, {r3-r7}\n\t"                   /* a01 .. c01 */            \
-    "add     r12, sp, #60\n\t"                                              \
-    "ldm     r12, {r0-r2, lr}\n\t"              /* band lines, out */       \
-    "ldr     r10, [sp, #76]\n\t"                                            \
+    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */            \
+    "ldr     r10, [sp, #64]\n\t"                                            \
     "add     r10, r10, lr\n\t"                                              \
     "str     r10, [sp, #32]\n"                  /* out + m * out_down */    \
     "1:\n\t"                                    /* an output line */        \
@@ -529,17 +530,14 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "subs    r11, r11, #1\n\t"                                              \
     "beq     6f\n\t"                                                        \
     "str     r11, [sp, #48]\n\t"                                            \
-    "ldr     r11, [sp, #56]\n\t"                                            \
-    "add     r12, sp, #60\n\t"                                              \
-    "ldm     r12, {r0-r2, lr}\n\t"                                          \
+    "ldrd    r11, r12, [sp, #56]\n\t"                                       \
     "add     r0, r0, r11\n\t"                                               \
     "add     r1, r1, r11\n\t"                                               \
     "add     r2, r2, r11\n\t"                                               \
-    "add     lr, lr, #1\n\t"                                                \
-    "stm     r12, {r0-r2, lr}\n\t"                                          \
+    "add     lr, lr, r12\n\t"                                               \
     "b       0b\n"                                                          \
     "6:\n\t"                                                                \
-    "add     sp, sp, #84\n\t"                                               \
+    "add     sp, sp, #72\n\t"                                               \
     "pop     {r4-r11, pc}\n\t"                                              \
     ".size   " #NAME ", .-" #NAME "\n\t"                                    \
     ".popsection\n"
