@@ -628,11 +628,14 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
- * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step` bytes apart
- * from `channel`, plus input_offset, into the band lines dst, dst + stride_bytes, ...
- * (four).  tg_dsp_depthwise_s8 calls it itself for the image's lines. */
+ * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step`
+ * bytes apart from `channel`, plus input_offset, into the band lines dst, dst +
+ * stride_bytes, ... (four); then, `lines` in all, the next input line (src_line bytes on)
+ * into the next band lines (dst_line bytes on).  tg_dsp_depthwise_s8 calls it itself for
+ * the image's lines. */
 void tg_dsp_dw_fill4_thumb2(int16_t *dst, uint32_t stride_bytes, const int8_t *channel,
-                            uint32_t step, uint32_t n, uint32_t input_offset);
+                            uint32_t step, uint32_t n, uint32_t input_offset, uint32_t lines,
+                            uint32_t src_line, uint32_t dst_line);
 
 /* Two pixels (r2, r2 + r3; r2 then moves two) into the four lines (r0, r6, r7, r8). */
 #define TG_DW_FILL2                                                     \
@@ -662,9 +665,17 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_dw_fill4_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "ldr     r4, [sp, #36]\n\t"                 /* n */
-    "ldr     r5, [sp, #40]\n\t"                 /* input_offset, in both halves */
+    "sub     sp, sp, #16\n\t"                   /* dst, channel, stride, lines left */
+    "ldr     r5, [sp, #56]\n\t"                 /* input_offset, in both halves */
     "pkhbt   r5, r5, r5, lsl #16\n\t"
+    "ldr     r4, [sp, #60]\n\t"                 /* lines */
+    "str     r1, [sp, #8]\n\t"
+    "str     r4, [sp, #12]\n"
+    "7:\n\t"                                    /* a line */
+    "str     r0, [sp]\n\t"
+    "str     r2, [sp, #4]\n\t"
+    "ldr     r1, [sp, #8]\n\t"
+    "ldr     r4, [sp, #52]\n\t"                 /* n */
     "add     r6, r0, r1\n\t"                    /* channel 1's line */
     "add     r7, r6, r1\n\t"                    /* 2 */
     "add     r8, r7, r1\n\t"                    /* 3 */
@@ -694,6 +705,17 @@ __asm__(
     "lsr     r9, r9, #16\n\t"
     "strh    r9, [r8]\n"
     "3:\n\t"
+    "ldr     r4, [sp, #12]\n\t"                 /* the next line */
+    "subs    r4, r4, #1\n\t"
+    "beq     8f\n\t"
+    "str     r4, [sp, #12]\n\t"
+    "ldrd    r0, r2, [sp]\n\t"
+    "ldrd    r9, r10, [sp, #64]\n\t"            /* src_line, dst_line */
+    "add     r2, r2, r9\n\t"
+    "add     r0, r0, r10\n\t"
+    "b       7b\n"
+    "8:\n\t"
+    "add     sp, sp, #16\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_dw_fill4_thumb2, .-tg_dsp_dw_fill4_thumb2\n\t"
     ".popsection\n");
@@ -725,7 +747,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 #if TG_DSP_DW_ASM
         (void)off2;
         tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
-                               (uint32_t)n, (uint32_t)off);
+                               (uint32_t)n, (uint32_t)off, 1u, 0u, 0u);
 #else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
         for (ix = 0; ix + 2 <= n; ix += 2) {
@@ -838,7 +860,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
                 tg_dsp_dw_fill4_thumb2(dst + p->pad, (uint32_t)(ring_size * sizeof *ring),
                                        channel + (size_t)next * (size_t)p->in_line_step,
                                        (uint32_t)p->in_step, (uint32_t)p->length,
-                                       (uint32_t)p->input_offset);
+                                       (uint32_t)p->input_offset, 1u, 0u, 0u);
             } else
 #endif
             {
@@ -943,23 +965,32 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     next = first;
                     fill_slot = slot;
                 }
-                for (; next < need; ++next) {
+                while (next < need) {
                     const int32_t iy = next - p->pad_lines;
 #if TG_DSP_DW_ASM
                     if (group == 4 && iy >= 0 && iy < p->lines) {   /* its gathering itself */
+                        /* the image lines from here on whose slots follow each other */
+                        int32_t run = TG_MIN(need - next, p->lines - iy);
+                        run = TG_MIN(run, slots - fill_slot);
                         tg_dsp_dw_fill4_thumb2(
                             ring + (size_t)fill_slot * (size_t)bw + p->pad,
                             (uint32_t)(ring_size * sizeof *ring),
                             image + ci + (size_t)iy * (size_t)p->in_line_step,
                             (uint32_t)p->in_step, (uint32_t)p->length,
-                            (uint32_t)p->input_offset);
-                    } else
+                            (uint32_t)p->input_offset, (uint32_t)run,
+                            (uint32_t)p->in_line_step, (uint32_t)((size_t)bw * sizeof *ring));
+                        next += run;
+                        fill_slot += run;
+                        fill_slot = fill_slot == slots ? 0 : fill_slot;
+                        continue;
+                    }
 #endif
                     if (reuse || (iy >= 0 && iy < p->lines)) {
                         tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
                                        group, image + ci, iy);
                     }
                     fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
+                    ++next;
                 }
                 if (p->taps3 && (mult == 1 || each)) {     /* all channels in one walk */
                     tg_dsp_dw_lines(p, q, rows, 0, down, n, mult == 1 ? group : mult,
