@@ -24,7 +24,7 @@ from codegen.hostcc import find_cc
 from codegen import cheaders
 from codegen.ir import CExpr, ConstRef
 from codegen.lowering.conv import dsp_depthwise
-from codegen.lowering.conv.dsp_depthwise import MAX_K
+from codegen.lowering.conv.dsp_depthwise import MAX_K, MULTS
 from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
 from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
@@ -276,6 +276,7 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path, monkeypatch):
     assert "undilated" in layers[-2].selection.reason()
     assert "filters up to 16 lines" in layers[-1].selection.reason()
     assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+    assert cheaders.scan().macros["TG_DSP_DW_MULTS"] == MULTS
 
 
 @pytest.mark.parametrize("budget,paths", [(100, {(1, 1), (1, 2)}), (480, {(1, 1)})])
@@ -314,14 +315,14 @@ def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_pa
     assert "does not fit int16" in dw_requant_fits(left)
 
 
-def large_scale_model() -> bytes:
+def large_scale_model(layers=((1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1]))) -> bytes:
     """Depthwise layers whose effective scales (input * filter / output, per channel)
     reach 0.5 and more: right shift 0 and left shifts, the general loop's other
     requantization branch.  Filters of -1, 0, 1 keep the outputs mostly inside int8."""
     rng = np.random.default_rng(37)
     m = ModelWriter()
     in_scale, out_scale = 0.5, 0.01
-    for k, (k_h, eff) in enumerate([(1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1])]):
+    for k, (k_h, eff) in enumerate(layers):
         channels = len(eff)
         w_scale = np.asarray(eff) * out_scale / in_scale
         x = m.tensor(f"x{k}", (1, 5, 4, channels), "int8", scale=in_scale, zero_point=-3)
@@ -984,12 +985,15 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
     add_layer(m, rng, DW_CASES[0], "dw")
-    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8, act="RELU6"), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny3")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
+    # the last: tiny too, but on tg_dsp_depthwise_px_s8's 3x3 assembly (faster)
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn"]
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn", "dsp"]
+    assert layers[5].call.kernel == "tg_dsp_depthwise_px_s8"
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
     # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
     # request
@@ -1082,3 +1086,102 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
+
+
+# the stride-2 assembly walk (tg_dsp_dw_3x3_s2_thumb2): line lengths (outputs) 1 to 8, odd
+# and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2
+# and 8 (filters prepared once per input channel) and 9 (once per line); stride 1 across
+# lines; walked along columns; batches; per-tensor scales; zero points -128 and 127
+DW_S2_ASM = [
+    ConvCase(op=DW, in_h=5, in_w=9, in_d=8, out_d=8, stride=(2, 2), act="RELU", in_zp=-128,
+             out_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=8, in_d=3, out_d=3, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, stride=(2, 2), out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=7, in_d=2, out_d=16, stride=(2, 2), padding=VALID,
+             bias=False),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=4, in_w=12, in_d=1, out_d=9, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=7, in_w=13, in_d=4, out_d=4, stride=(1, 2), out_zp=-128),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=14, in_d=12, out_d=12, stride=(2, 2), in_zp=127,
+             out_zp=127),
+    ConvCase(op=DW, in_h=5, in_w=3, in_d=4, out_d=8, stride=(2, 2), per_channel=False),
+    ConvCase(op=DW, in_h=3, in_w=17, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=2, in_w=4, in_d=4, out_d=4, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, stride=(2, 2), in_zp=-128),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+@pytest.mark.parametrize("ring", [False, True])
+def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
+    """The stride-2 assembly walk on the Cortex-M4, as the stride-1 one: whole-channel
+    bands, and (ring) rings of 3 lines (one line per call) and of a few more."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    if ring:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+        monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
+    path = tmp_path / "d.tflite"
+    path.write_bytes(build_model(DW_S2_ASM, 93))
+    report = verify_cortexm(path, count=3, seed=93, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S2_ASM]
+    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+    gen = generate(path, None, target="cortex-m4", kernels=DSP)
+    params = [layer.call.params for layer in gen.program.layers]
+    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S2_ASM)
+    assert all(p["taps3"] == 1 and p["stride"] == 2 for p in params)
+    assert {p["out_length"] for p in params} >= {1, 2, 3, 4, 5, 6, 7, 8}
+    assert {p["group"] for p in params} == {1, 4}
+    assert {p["depth_multiplier"] for p in params} == {1, 2, 8, 9}
+    assert {p["stride_lines"] for p in params} == {1, 2}
+    assert any(p["in_step"] > p["depth"] for p in params)      # walked along columns
+    whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
+    kinds = {"whole" if p["band_lines"] == w else
+             "ring" if p["band_lines"] == p["filter_lines"] else "run"
+             for p, w in zip(params, whole)}
+    assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}
+
+
+# tg_dsp_dw_px3_thumb2 (3x3 filters, the whole int8 range): strides 1 and 2, SAME and VALID,
+# images down to 1x1 and 1x2, batches, channels 4 to 16, per-tensor scales, zero points
+# -128 and 127; RELU6 stays on the C loop
+PX3_ASM = [
+    ConvCase(op=DW, in_h=6, in_w=6, in_d=8, out_d=8, act="NONE", in_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=5, in_d=12, out_d=12, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=7, in_w=5, in_d=4, out_d=4, stride=(2, 2), padding=VALID,
+             bias=False, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=4, in_d=8, out_d=8, padding=VALID, act="RELU", out_zp=-128),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=2, in_d=8, out_d=8, stride=(2, 2)),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=16, out_d=16, out_zp=-128),
+    ConvCase(op=DW, in_h=5, in_w=7, in_d=4, out_d=4, stride=(1, 2)),
+    ConvCase(op=DW, in_h=5, in_w=5, in_d=4, out_d=4, act="RELU6"),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_px3_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """tg_dsp_depthwise_px_s8's 3x3 assembly on the Cortex-M4: PX3_ASM, and 4 channels
+    whose shifts are 0, 1, 0, 2 (no right shift: the mask of the rounding is 0)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36)
+    for name, model, cases in (("a", build_model(PX3_ASM, 95), PX3_ASM),
+                               ("b", large_scale_model(((3, [0.6, 1.5, 0.7, 3.0]),)), None)):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(model)
+        report = verify_cortexm(path, count=3, seed=95, target="cortex-m4",
+                                work_dir=tmp_path / name)
+        assert report.ok, report.table()
+        gen = generate(path, None, target="cortex-m4", kernels=DSP)
+        assert set(kernels_of(gen)) == {"tg_dsp_depthwise_px_s8"}
+        if cases:
+            sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in cases]
+            assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+        else:
+            shifts = [int(v) for v in gen.program.layers[0].call.consts[-1].values]
+            assert shifts == [0, 1, 0, 2]
