@@ -374,6 +374,25 @@ def cmd_generate(argv: list[str]) -> int:
     return 0
 
 
+def _several_options(args) -> dict:
+    """The options of generate_multi from the command line of several models; an error for
+    the options that name one model's layers or are for one model at a time."""
+    for flag, given in (("--kernel N=...", args.kernel),
+                        ("--compress-layer N=...", args.compress_layer)):
+        if given:
+            raise TinygenError(f"{flag} names a layer of one model; with several models use the "
+                               "model-wide option (--kernels, --compress), or give the model on "
+                               "its own")
+    for flag in ("profile", "arena_region", "layers"):
+        if getattr(args, flag, None):
+            raise TinygenError(f"--{flag.replace('_', '-')} is for one model at a time; give the "
+                               "model on its own to use it")
+    choice = _kernel_choice(args)
+    return dict(kernels=choice["kernels"], compress=choice["compress"],
+                fuse_residual=choice["fuse_residual"], match_tflm=args.match_tflm,
+                in_place=not getattr(args, "no_in_place", False))
+
+
 def _generate_several(args, target: str) -> int:
     from codegen.multi import PROJECT_NAME, generate_multi
 
@@ -383,11 +402,12 @@ def _generate_several(args, target: str) -> int:
     if args.runtime_from:
         raise TinygenError("--runtime-from is for one model; a project of several models "
                            "carries one copy of the kernels for all of them")
+    options = _several_options(args)
     out = Path(args.output) if args.output else Path(PROJECT_NAME)
     gen = generate_multi(args.model, out, target=target, force=args.force,
                          selftest=args.selftest, selftest_seed=args.selftest_seed,
                          cmsis_nn=_cmsis_nn_path(args), separate_arenas=args.separate_arenas,
-                         all_kernel_paths=args.all_kernel_paths)
+                         all_kernel_paths=args.all_kernel_paths, **options)
     _print_warnings(gen.warnings)
     if not args.quiet:
         from codegen.footprint import format_report
@@ -443,8 +463,6 @@ def cmd_verify(argv: list[str]) -> int:
     progress.enable(not args.quiet)
     if args.count < 1:
         raise TinygenError("--count must be at least 1")
-    if args.layers and len(args.model) > 1:
-        raise TinygenError("--layers verifies one model at a time")
     if len(args.model) > 1:
         from codegen.multi import verify_multi
 
@@ -453,7 +471,7 @@ def cmd_verify(argv: list[str]) -> int:
         reports = verify_multi(args.model, count=args.count, seed=args.seed,
                                target=args.target, cmsis_nn=_cmsis_nn_path(args),
                                work_dir=Path(args.keep) if args.keep else None, force=args.force,
-                               separate_arenas=args.separate_arenas)
+                               separate_arenas=args.separate_arenas, **_several_options(args))
         for report in reports:
             print(report.table())
             print(f"  arena: {report.arena_bytes:,} bytes (op-by-op bound {report.lower_bound:,})")

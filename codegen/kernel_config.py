@@ -64,16 +64,24 @@ def dw_px_clamp(p: dict) -> bool:
     return not dw_px_full(p)
 
 
-# tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel pairs
-# run in assembly (asm_pairs), the C loop tg_dsp_conv_channels for the rest (every
-# channel without asm_pairs, the last one of an odd count with it).
-def conv_asm_pairs(p: dict) -> bool:
+# tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel
+# triples and pairs run in assembly (asm_pairs), the C loop tg_dsp_conv_channels for the
+# rest (every channel without asm_pairs, the last one when the channels after the triples
+# are odd).  Without the assembly, triples run in their C twin (tg_dsp_conv_triples),
+# compiled in with this flag: the lowering gives triples only to layers the assembly runs,
+# and a layer with triples sets it whatever it holds.
+def _asm_runs(p: dict) -> bool:
+    # tg_dsp_conv_s8's asm_pairs
     return (not _null(p["quant"]) and p["act_min"] == -128 and p["act_max"] == 127 and
             p["post"] == 0 and p["output_depth"] >= 2)
 
 
+def conv_asm_pairs(p: dict) -> bool:
+    return _asm_runs(p) or p["triples"] > 0
+
+
 def conv_channels(p: dict) -> bool:
-    return not conv_asm_pairs(p) or p["output_depth"] % 2 == 1
+    return not _asm_runs(p) or (p["output_depth"] - 3 * p["triples"]) % 2 == 1
 
 
 # ... and the columns of windows inside the image: 3 rows of 9 values (rows3x9: 3x3 on 3
@@ -169,7 +177,8 @@ ALL = {f.name: True for f in FLAGS}
 NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",),
           "tg_dsp_add_table_s8": ("add",)}
 # Kernels that build tg_dsp_gemm_s8's params at run time: tg_dsp_cw_gemm_s8 calls it with
-# a scratch and its own activation range, on blocks of rows (at least one).
+# a scratch and its own activation range, on blocks of rows (at least one), or, on its
+# rows-once path, tg_dsp_gemm_xrows_s8 (the pairs' pass and the clamp: the same flags).
 GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
 
 

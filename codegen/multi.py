@@ -317,9 +317,13 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
                    target: str = "host", library: str | None = None, force: bool = False,
                    cmsis_nn: str | Path | None = None, selftest: int = 0,
                    selftest_seed: int = 0, measure: bool = True, check_fit: bool = True,
-                   separate_arenas: bool = False,
+                   separate_arenas: bool = False, kernels: list[str] | None = None,
+                   match_tflm: bool = False, compress: tuple[str, ...] = (),
+                   fuse_residual: bool = True, in_place: bool = True,
                    all_kernel_paths: bool = False) -> MultiGenerated:
-    """Generate one project holding every model (see the module docstring)."""
+    """Generate one project holding every model (see the module docstring).  `kernels`,
+    `match_tflm`, `compress`, `fuse_residual` and `in_place` apply to every model, as
+    generate()'s do to one; `all_kernel_paths` keeps every kernel path in tg_config.h."""
 
     paths = [Path(p) for p in model_paths]
     if len(paths) < 2:
@@ -327,13 +331,15 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
     names = [default_name(p) for p in paths]
     check_names(paths, names)
     target_spec = load_target(target)
-    choice = choose_kernels(target, target_spec, library, cmsis_nn)
+    choice = choose_kernels(target, target_spec, library, cmsis_nn, kernels)
     backend, notes = choice.backend, choice.notes
     programs, datas, goldens = [], [], []
     for path, name in zip(paths, names):
         data = read_model_file(path)
         program = build_program(read_tflite(data, source=str(path)), name, target_spec,
-                                choice.preference, choice.backends)
+                                choice.preference, choice.backends, match_tflm=match_tflm,
+                                compress=compress, fuse_residual=fuse_residual,
+                                in_place=in_place)
         programs.append(program)
         datas.append(data)
         goldens.append(golden_vectors(data, program, selftest, selftest_seed) if selftest
@@ -420,11 +426,12 @@ void tg_board_write(const char *text, size_t len) { fwrite(text, 1, len, stdout)
 def verify_multi(model_paths: list[str | Path], count: int = 10, seed: int = 0,
                  target: str = "host", work_dir: Path | None = None,
                  cmsis_nn: str | Path | None = None, force: bool = False,
-                 separate_arenas: bool = False) -> list:
+                 separate_arenas: bool = False, **options) -> list:
     """`tinygen verify a.tflite b.tflite ...`: the several-model project in ONE program that
     runs vector v of every model in turn, on the host or the emulated board of a Cortex-M
     target; every output compared with the reference.  One VerifyReport per model; each
-    model's inputs are those `tinygen verify <model> --seed S` uses."""
+    model's inputs are those `tinygen verify <model> --seed S` uses.  `options`: more
+    arguments of generate_multi (kernels, match_tflm, compress, fuse_residual, in_place)."""
 
     paths = [Path(p) for p in model_paths]
     t = load_target(target)
@@ -432,7 +439,7 @@ def verify_multi(model_paths: list[str | Path], count: int = 10, seed: int = 0,
         out = Path(work_dir) if work_dir else Path(tmp) / "project"
         gen = generate_multi(paths, out, target=target, force=force or work_dir is None,
                              cmsis_nn=cmsis_nn, measure=False, check_fit=False,
-                             separate_arenas=separate_arenas)
+                             separate_arenas=separate_arenas, **options)
         programs = gen.programs
         manifest = json.loads((out / "tinygen.json").read_text())
         refs = [reference_for(p.read_bytes(), prog) for p, prog in zip(paths, programs)]

@@ -3,6 +3,7 @@
 #define TG_CONV_H
 
 #include "tg_common.h"
+#include "tg_conv_window.h"
 
 /*
  * Tensors are NHWC; the filter is [output_depth][filter_height][filter_width]
@@ -11,32 +12,12 @@
  * slice oc / filters_per_group (groups == 1 for an ordinary convolution).
  */
 typedef struct {
-    int32_t batches;
-    int32_t input_height;
-    int32_t input_width;
-    int32_t input_depth;        /* groups * filter_depth */
-    int32_t filter_height;
-    int32_t filter_width;
+    tg_conv_geometry_t geometry;    /* input_depth = groups * filter_depth */
     int32_t filter_depth;       /* input channels each filter reads */
     int32_t groups;
     int32_t filters_per_group;  /* output_depth / groups */
-    int32_t output_height;
-    int32_t output_width;
-    int32_t output_depth;
-    int32_t stride_height;
-    int32_t stride_width;
-    int32_t dilation_height;
-    int32_t dilation_width;
-    int32_t pad_top;            /* implicit zero rows above the image */
-    int32_t pad_left;           /* implicit zero columns left of the image */
     const int8_t *filter;       /* [output_depth][filter_height][filter_width][filter_depth] */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_conv_params_t;
 
 void tg_conv_s8(const tg_conv_params_t *p, const int8_t *input, int8_t *output);

@@ -3,30 +3,17 @@
 #define TG_CONV_S16_H
 
 #include "tg_common.h"
+#include "tg_conv_window.h"
 
 /*
  * As tg_conv_params_t (NHWC tensors, OHWI filter, groups), for int16 activations with zero
  * point 0: no offsets, and the bias in the type TFLM accumulates in (tg_s16.h).
  */
 typedef struct {
-    int32_t batches;
-    int32_t input_height;
-    int32_t input_width;
-    int32_t input_depth;        /* groups * filter_depth */
-    int32_t filter_height;
-    int32_t filter_width;
+    tg_conv_geometry_t geometry;    /* input_depth = groups * filter_depth */
     int32_t filter_depth;       /* input channels each filter reads */
     int32_t groups;
     int32_t filters_per_group;  /* output_depth / groups */
-    int32_t output_height;
-    int32_t output_width;
-    int32_t output_depth;
-    int32_t stride_height;
-    int32_t stride_width;
-    int32_t dilation_height;
-    int32_t dilation_width;
-    int32_t pad_top;            /* implicit zero rows above the image */
-    int32_t pad_left;           /* implicit zero columns left of the image */
     const int8_t *filter;       /* [output_depth][filter_height][filter_width][filter_depth] */
     const int64_t *bias64;      /* [output_depth] int64 bias, or NULL */
     const int32_t *bias32;      /* [output_depth] int32 bias, or NULL */
@@ -39,22 +26,8 @@ typedef struct {
 
 /* As tg_depthwise_conv_params_t (HWC filter, depth multiplier), int16 activations. */
 typedef struct {
-    int32_t batches;
-    int32_t input_height;
-    int32_t input_width;
-    int32_t input_depth;
+    tg_conv_geometry_t geometry;    /* output_depth = input_depth * depth_multiplier */
     int32_t depth_multiplier;
-    int32_t filter_height;
-    int32_t filter_width;
-    int32_t output_height;
-    int32_t output_width;
-    int32_t output_depth;       /* input_depth * depth_multiplier */
-    int32_t stride_height;
-    int32_t stride_width;
-    int32_t dilation_height;
-    int32_t dilation_width;
-    int32_t pad_top;
-    int32_t pad_left;
     const int8_t *filter;       /* [filter_height][filter_width][output_depth] */
     const int64_t *bias64;      /* [output_depth] int64 bias (TFLM's only form), or NULL */
     const int32_t *multiplier;

@@ -7,57 +7,44 @@
  *   out = clamp(requantize(acc, multiplier[oc], shift[oc]) + output_offset)
  * with oc = ic * depth_multiplier + m.  Taps in the zero padding contribute
  * nothing; the range of taps inside the image is computed once per output
- * position instead of testing every tap.
+ * position (tg_conv_window.h, which also holds the end, tg_conv_output_s8)
+ * instead of testing every tap.
  */
 #include "tg_depthwise_conv.h"
-#include "tg_conv_window.h"
+
+/* The sum at window w of one channel: `input` at input channel ic, `filter` at output
+   channel oc (its taps output_depth apart). */
+TG_INLINE int32_t tg_depthwise_sum_s8(const tg_conv_window_t *w, const int8_t *input,
+                                      const int8_t *filter, int32_t input_offset)
+{
+    const size_t tap_stride = (size_t)w->g.output_depth;
+    int32_t acc = 0;
+    int32_t fy, fx;
+    for (fy = w->rows.first; fy < w->rows.last; ++fy) {
+        for (fx = w->cols.first; fx < w->cols.last; ++fx) {
+            const int32_t x = input[tg_conv_window_pixel(w, fy, fx)];
+            const int32_t f = filter[tg_conv_window_tap(w, fy, fx) * tap_stride];
+            acc += f * (x + input_offset);
+        }
+    }
+    return acc;
+}
 
 void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,
                           const int8_t *input, int8_t *output)
 {
-    const size_t in_depth = (size_t)p->input_depth;
-    const size_t out_depth = (size_t)p->output_depth;
-    const size_t in_row_stride = (size_t)p->input_width * in_depth;
-    const size_t in_batch_stride = (size_t)p->input_height * in_row_stride;
-    const size_t filter_row_stride = (size_t)p->filter_width * out_depth;
-    const int32_t input_offset = p->input_offset;
+    const int32_t input_offset = p->quant.input_offset;
     int8_t *out = output;
-    int32_t b, out_y, out_x, ic, m, fy, fx;
+    tg_conv_window_t w;
 
-    for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_batch = input + (size_t)b * in_batch_stride;
-        for (out_y = 0; out_y < p->output_height; ++out_y) {
-            const int32_t in_y_origin = out_y * p->stride_height - p->pad_top;
-            const tg_tap_range_t rows = tg_conv_tap_range(in_y_origin, p->dilation_height,
-                                                          p->input_height, p->filter_height);
-            for (out_x = 0; out_x < p->output_width; ++out_x) {
-                const int32_t in_x_origin = out_x * p->stride_width - p->pad_left;
-                const tg_tap_range_t cols = tg_conv_tap_range(in_x_origin, p->dilation_width,
-                                                              p->input_width, p->filter_width);
-                int32_t oc = 0;
-                for (ic = 0; ic < p->input_depth; ++ic) {
-                    const int8_t *in_channel = in_batch + ic;
-                    for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
-                        const int8_t *filt = p->filter + oc;
-                        int32_t acc = 0;
-                        for (fy = rows.first; fy < rows.last; ++fy) {
-                            const int32_t in_y = in_y_origin + p->dilation_height * fy;
-                            const int8_t *in_row = in_channel + (size_t)in_y * in_row_stride;
-                            const int8_t *filt_row = filt + (size_t)fy * filter_row_stride;
-                            for (fx = cols.first; fx < cols.last; ++fx) {
-                                const int32_t in_x = in_x_origin + p->dilation_width * fx;
-                                const int32_t x = in_row[(size_t)in_x * in_depth];
-                                const int32_t w = filt_row[(size_t)fx * out_depth];
-                                acc += w * (x + input_offset);
-                            }
-                        }
-                        if (p->bias != NULL) {
-                            acc += p->bias[oc];
-                        }
-                        acc = tg_requantize(acc, p->multiplier[oc], p->shift[oc]) + p->output_offset;
-                        *out++ = (int8_t)tg_clamp(acc, p->act_min, p->act_max);
-                    }
-                }
+    for (tg_conv_window_start(&w, &p->geometry); tg_conv_window_more(&w);
+         tg_conv_window_next(&w)) {
+        int32_t oc = 0, ic, m;
+        for (ic = 0; ic < w.g.input_depth; ++ic) {
+            for (m = 0; m < p->depth_multiplier; ++m, ++oc) {
+                const int32_t acc = tg_depthwise_sum_s8(&w, input + ic, p->filter + oc,
+                                                        input_offset);
+                *out++ = tg_conv_output_s8(acc, &p->quant, oc);
             }
         }
     }

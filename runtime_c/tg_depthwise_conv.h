@@ -3,6 +3,7 @@
 #define TG_DEPTHWISE_CONV_H
 
 #include "tg_common.h"
+#include "tg_conv_window.h"
 
 /*
  * Tensors are NHWC; the filter is [filter_height][filter_width][output_depth].
@@ -10,30 +11,10 @@
  * m = 0 .. depth_multiplier-1.
  */
 typedef struct {
-    int32_t batches;
-    int32_t input_height;
-    int32_t input_width;
-    int32_t input_depth;
+    tg_conv_geometry_t geometry;    /* output_depth = input_depth * depth_multiplier */
     int32_t depth_multiplier;
-    int32_t filter_height;
-    int32_t filter_width;
-    int32_t output_height;
-    int32_t output_width;
-    int32_t output_depth;       /* input_depth * depth_multiplier */
-    int32_t stride_height;
-    int32_t stride_width;
-    int32_t dilation_height;
-    int32_t dilation_width;
-    int32_t pad_top;            /* implicit zero rows above the image */
-    int32_t pad_left;           /* implicit zero columns left of the image */
     const int8_t *filter;       /* [filter_height][filter_width][output_depth] */
-    const int32_t *bias;        /* [output_depth], or NULL */
-    const int32_t *multiplier;  /* [output_depth] Q31 output multipliers */
-    const int32_t *shift;       /* [output_depth] power-of-two exponents */
-    int32_t input_offset;       /* minus the input zero point */
-    int32_t output_offset;      /* output zero point */
-    int32_t act_min;
-    int32_t act_max;
+    tg_conv_quant_t quant;
 } tg_depthwise_conv_params_t;
 
 void tg_depthwise_conv_s8(const tg_depthwise_conv_params_t *p,

@@ -11,13 +11,15 @@
  *
  * The columns of two pixels are interleaved, one 16-byte block per 4 window values:
  * pixel 0's pairs (v0, v2), (v1, v3), then pixel 1's.  One pass runs 2 pixels x 2 output
- * channels: per block 4 column words, 2 weight words, 4 SXTB16, 8 SMLAD (16 MACs).
+ * channels: per block 4 column words, 2 weight words, 4 SXTB16, 8 SMLAD (16 MACs); or,
+ * for the channel triples at the front of full-range layers (`triples`), 2 pixels x 3
+ * channels: 4 column words, 3 weight words, 6 SXTB16, 12 SMLAD (24 MACs).
  * Where the generator proved it equal (`quant`, codegen/lowering/conv/dsp_im2col.py
- * short_quant), the pass's four outputs are requantized by tg_dsp_requantize_hm from
+ * short_quant), the pass's outputs are requantized by tg_dsp_requantize_hm from
  * per-channel rows (M', s, half), in asm on Arm (~7 instructions an output), instead of
  * the general multiplier/shift form below; on Thumb-2 with GCC, all of a full-range
- * layer's whole channel pairs run in the assembly tg_dsp_conv_2x2_thumb2 (its C twin:
- * tg_dsp_conv_channels).  A window inside the image is widened straight from the input
+ * layer's channel triples and whole pairs run in the assembly tg_dsp_conv_2x2_thumb2 (its
+ * C twins: tg_dsp_conv_triples, tg_dsp_conv_channels).  A window inside the image is widened straight from the input
  * (tg_dsp_conv_im2col_inside, tg_dsp_conv_im2col_3x9: the same column, first layers'
  * shapes unrolled).
  *
@@ -314,6 +316,30 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         rows = 0;       /* the rows are done: only the tail's last word below */
     }
+    if (rest == 0 && quads >= 4) {
+        /* rows of whole blocks (k x k filters on 4n channels): 4 blocks a step, the loads
+         * back to back */
+        for (fy = win->rows; fy > 0; --fy) {
+            const int8_t *s = src;
+            for (k = quads >> 2; k > 0; --k) {
+                const uint32_t v0 = tg_read_s8x4(s), v1 = tg_read_s8x4(s + 4);
+                const uint32_t v2 = tg_read_s8x4(s + 8), v3 = tg_read_s8x4(s + 12);
+                dst[0] = tg_sxtab16(off2, v0);
+                dst[1] = tg_sxtab16_ror8(off2, v0);
+                dst[4] = tg_sxtab16(off2, v1);
+                dst[5] = tg_sxtab16_ror8(off2, v1);
+                dst[8] = tg_sxtab16(off2, v2);
+                dst[9] = tg_sxtab16_ror8(off2, v2);
+                dst[12] = tg_sxtab16(off2, v3);
+                dst[13] = tg_sxtab16_ror8(off2, v3);
+                dst += 16;
+                s += 16;
+            }
+            dst = tg_dsp_conv_widen(s, quads & 3, dst, off2);
+            src += win->step;
+        }
+        return;
+    }
     for (fy = rows; fy > 0; --fy) {
         dst = tg_dsp_conv_widen(src, quads, dst, off2);
         for (k = 0; k < rest; ++k) {
@@ -539,27 +565,38 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 
 #if TG_DSP_CONV_ASM
 /*
- * Every whole channel pair of a pixel pair in one call: the same products (tg_dsp_conv_block:
- * the sums wrap modulo 2^32 in any order) and requantization (tg_dsp_conv_rq4_store) as the
- * C passes, so the same bits, with the 14 live values of a block (4 sums, 4 column words, 2
- * weight words, a temporary, the column and weight pointers, the column's end) in r0-r12
- * and lr, and the pass's state in a stack frame.  One block (19 cycles for 16 MACs): the
- * column words and both weight words in one run of loads, then per weight word SXTB16 and
- * SXTB16 ROR #8 for 4 SMLAD, every instruction in its 32-bit encoding (72 bytes a block).
- * 16 blocks a loop pass, ended by comparing the column pointer with the end; the first pass
- * skips (-blocks) & 15 blocks by branching into the body that many blocks in, with both
- * pointers moved back as far, so a first layer's few blocks run without a loop.
+ * Every whole channel group of a pixel pair in one call: the channel triples (2 pixels x 3
+ * channels a pass), then the pairs (2 x 2), with the same products (tg_dsp_conv_block3,
+ * tg_dsp_conv_block: the sums wrap modulo 2^32 in any order) and requantization
+ * (tg_dsp_conv_out, tg_dsp_conv_rq4_store) as the C passes, so the same bits.  The pass's
+ * state is in a stack frame, its live values in r0-r12 and lr:
+ * - a triple block (27 cycles for 24 MACs): 6 sums r0-r5, column and weight pointers r6,
+ *   r7; the two pixels' even pairs (r8, r9) and the three weight words (r10-r12) in one run
+ *   of loads, per weight word SXTB16 (into lr) for 2 SMLAD; then the odd pairs' two loads
+ *   and SXTB16 ROR #8 of the same weight words; 100 bytes (every instruction 32-bit).
+ * - a pair block (19 cycles for 16 MACs): 4 sums r0-r3, pointers r4, r5, the 4 column
+ *   words and both weight words in one run of loads, then per weight word SXTB16 and SXTB16
+ *   ROR #8 (into r12) for 4 SMLAD; 72 bytes.
+ * 16 blocks a loop pass, ended by comparing the column pointer with the last pass's start
+ * (the triples load it in the run of loads of their last block); the first pass skips
+ * (-blocks) & 15 blocks by branching into the body that many blocks in, with both pointers
+ * moved back as far, so a first layer's few blocks run without a loop.  Each pass ends
+ * with its 6 (4) requantizations (tg_dsp_requantize_hm) and stores.
  *
- * Its argument: 11 words, copied to the stack: 0 the column less 16 bytes a skipped block, 4
- * the column's end, 8 weights, 12 biases (advanced), 16 quant rows (advanced), 20 quant
- * step in bytes, 24 pixel 0's output (advanced), 28 pixel 1's output less pixel 0's, 32
- * channel pairs (counted down, >= 1), 36 8 bytes a skipped block (the weights' step back),
- * 40 72 bytes a skipped block + 1 (the entry, a Thumb address, from the body's start).
+ * Its argument: 14 words, copied to the stack: 0 the column less 16 bytes a skipped block,
+ * 4 the column's last 16-block pass (its end less 256 bytes), 8 weights (advanced), 12
+ * biases (advanced), 16 quant rows (advanced), 20 quant step in bytes, 24 pixel 0's output
+ * (advanced), 28 pixel 1's output less pixel 0's, 32 channel triples (counted down, >= 0),
+ * 36 channel pairs after them (counted down, >= 0; triples + pairs >= 1), 40 12 bytes a
+ * skipped block (the triples' weights step back), 44 100 bytes a skipped block + 1 (the
+ * triples' entry, a Thumb address, from their body's start), 48 8 bytes a skipped block, 52
+ * 72 bytes a skipped block + 1 (the pairs' weights step back and entry).
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
+#define TG_DSP_CONV_BLOCK3_BYTES 100u
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
 
-/* one block at column byte offset X (r4) and weight byte offset W (r5) */
+/* one pair block at column byte offset X (r4) and weight byte offset W (r5) */
 #define TG_C_BLOCK(X, W)                                                \
     "ldr.w   r6, [r4, #" X "]\n\t"                                      \
     "ldr.w   r7, [r4, #" X "+4]\n\t"                                    \
@@ -580,18 +617,60 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "smlad   r1, r7, r12, r1\n\t"                                       \
     "smlad   r3, r9, r12, r3\n\t"
 
-/* 4 blocks from block N (decimal strings of 16 N and 8 N) */
+/* 4 pair blocks (decimal strings of 16 N and 8 N) */
 #define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
     TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
 
-/* sum A requantized (tg_dsp_requantize_hm: m r7, s r8, half r9) and stored at DST */
-#define TG_C_OUT(A, DST)                                                \
-    "smmlar  lr, " A ", r7, " A "\n\t"                                  \
+/* half a triple block: the pixels' pairs in r8, r9 times the weight words r10-r12 (ROT: ""
+ * the even values, ", ror #8" the odd ones) */
+#define TG_C3_HALF(ROT)                                                 \
+    "sxtb16  lr, r10" ROT "\n\t"                                        \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "sxtb16  lr, r11" ROT "\n\t"                                        \
+    "smlad   r1, r8, lr, r1\n\t"                                        \
+    "smlad   r4, r9, lr, r4\n\t"                                        \
+    "sxtb16  lr, r12" ROT "\n\t"                                        \
+    "smlad   r2, r8, lr, r2\n\t"                                        \
+    "smlad   r5, r9, lr, r5\n\t"
+
+/* one triple block at column byte offset X (r6) and weight byte offset W (r7); MID between
+ * the odd pairs' loads and their products */
+#define TG_C3_BLOCK_MID(X, W, MID)                                      \
+    "ldr.w   r8, [r6, #" X "]\n\t"                                      \
+    "ldr.w   r9, [r6, #" X "+8]\n\t"                                    \
+    "ldr.w   r10, [r7, #" W "]\n\t"                                     \
+    "ldr.w   r11, [r7, #" W "+4]\n\t"                                   \
+    "ldr.w   r12, [r7, #" W "+8]\n\t"                                   \
+    TG_C3_HALF("")                                                      \
+    "ldr.w   r8, [r6, #" X "+4]\n\t"                                    \
+    "ldr.w   r9, [r6, #" X "+12]\n\t"                                   \
+    MID                                                                 \
+    TG_C3_HALF(", ror #8")
+
+#define TG_C3_BLOCK(X, W) TG_C3_BLOCK_MID(X, W, "")
+
+/* sum A requantized (tg_dsp_requantize_hm: m M, s S, half H) and stored at DST */
+#define TG_C_RQ(A, M, S, H, DST)                                        \
+    "smmlar  lr, " A ", " M ", " A "\n\t"                               \
     "add     lr, lr, " A ", asr #31\n\t"                                \
-    "add     lr, lr, r9\n\t"                                            \
-    "asr     lr, lr, r8\n\t"                                            \
+    "add     lr, lr, " H "\n\t"                                         \
+    "asr     lr, lr, " S "\n\t"                                         \
     "ssat    lr, #8, lr\n\t"                                            \
     "strb    lr, " DST "\n\t"
+
+/* a pair's sum A (m r7, s r8, half r9) */
+#define TG_C_OUT(A, DST) TG_C_RQ(A, "r7", "r8", "r9", DST)
+
+/* a triple's channel J: its quant row (r6, then advanced by the step r10) and sums A0, A1
+ * stored at r7[J] and r8[J] */
+#define TG_C3_OUT(J, A0, A1)                                            \
+    "ldr     r11, [r6]\n\t"                                             \
+    "ldr     r12, [r6, #4]\n\t"                                         \
+    "ldr     r9, [r6, #8]\n\t"                                          \
+    "add     r6, r6, r10\n\t"                                           \
+    TG_C_RQ(A0, "r11", "r12", "r9", "[r7, #" J "]")                     \
+    TG_C_RQ(A1, "r11", "r12", "r9", "[r8, #" J "]")
 
 __asm__(
     ".pushsection .text.tg_dsp_conv_2x2_thumb2,\"ax\",%progbits\n\t"
@@ -603,8 +682,60 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_conv_2x2_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "ldm     r0, {r1-r11}\n\t"
-    "push    {r1-r11}\n\t"
+    "ldr     r1, [r0, #52]\n\t"
+    "push    {r1}\n\t"
+    "ldm     r0, {r1-r12, lr}\n\t"
+    "push    {r1-r12, lr}\n\t"
+    "cmp     r9, #0\n\t"                    /* word 32: no triple */
+    "beq     .Ltg_c_pairs\n"
+    ".Ltg_c3_pass:\n\t"
+    "ldr     r8, [sp, #12]\n\t"             /* biases */
+    "ldr     r6, [sp, #0]\n\t"              /* the column less the skipped blocks */
+    "ldr     r7, [sp, #8]\n\t"              /* weights */
+    "ldr     r12, [sp, #40]\n\t"
+    "ldr     lr, [sp, #44]\n\t"
+    "ldm     r8!, {r0, r1, r2}\n\t"
+    "str     r8, [sp, #12]\n\t"
+    "mov     r3, r0\n\t"
+    "mov     r4, r1\n\t"
+    "mov     r5, r2\n\t"
+    "sub     r7, r7, r12\n\t"
+    "adr     r12, .Ltg_c3_body\n\t"
+    "add     r12, r12, lr\n\t"
+    "bx      r12\n\t"
+    ".p2align 2\n"
+    ".Ltg_c3_body:\n\t"
+    TG_C3_BLOCK("0", "0")
+    ".Ltg_c3_body1:\n\t"
+    TG_C3_BLOCK("16", "12") TG_C3_BLOCK("32", "24") TG_C3_BLOCK("48", "36")
+    TG_C3_BLOCK("64", "48") TG_C3_BLOCK("80", "60") TG_C3_BLOCK("96", "72")
+    TG_C3_BLOCK("112", "84") TG_C3_BLOCK("128", "96") TG_C3_BLOCK("144", "108")
+    TG_C3_BLOCK("160", "120") TG_C3_BLOCK("176", "132") TG_C3_BLOCK("192", "144")
+    TG_C3_BLOCK("208", "156") TG_C3_BLOCK("224", "168")
+    TG_C3_BLOCK_MID("240", "180", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
+    "add.w   r6, r6, #256\n\t"
+    "add.w   r7, r7, #192\n\t"
+    "bne     .Ltg_c3_body\n\t"
+    "str     r7, [sp, #8]\n\t"              /* the next group's weights */
+    "ldr     r6, [sp, #16]\n\t"             /* quant rows */
+    "ldr     r10, [sp, #20]\n\t"
+    "ldr     r7, [sp, #24]\n\t"             /* pixel 0's output */
+    "ldr     r8, [sp, #28]\n\t"
+    "add     r8, r8, r7\n\t"                /* pixel 1's output */
+    TG_C3_OUT("0", "r0", "r3")
+    TG_C3_OUT("1", "r1", "r4")
+    TG_C3_OUT("2", "r2", "r5")
+    "str     r6, [sp, #16]\n\t"
+    "add     r7, r7, #3\n\t"
+    "str     r7, [sp, #24]\n\t"
+    "ldr     r12, [sp, #32]\n\t"
+    "subs    r12, r12, #1\n\t"
+    "str     r12, [sp, #32]\n\t"
+    "bne     .Ltg_c3_pass\n"
+    ".Ltg_c_pairs:\n\t"
+    "ldr     r12, [sp, #36]\n\t"
+    "cmp     r12, #0\n\t"
+    "beq     .Ltg_c_done\n\t"
     "ldr     r5, [sp, #8]\n"                /* weights */
     ".Ltg_c_pass:\n\t"
     "ldr     r12, [sp, #12]\n\t"            /* biases */
@@ -614,21 +745,23 @@ __asm__(
     "mov     r3, r1\n\t"
     "ldr     r4, [sp, #0]\n\t"
     "ldr     lr, [sp, #4]\n\t"
-    "ldr     r12, [sp, #36]\n\t"
-    "ldr     r6, [sp, #40]\n\t"
+    "ldr     r12, [sp, #48]\n\t"
+    "ldr     r6, [sp, #52]\n\t"
     "sub     r5, r5, r12\n\t"
     "adr     r12, .Ltg_c_body\n\t"
     "add     r12, r12, r6\n\t"
     "bx      r12\n\t"
     ".p2align 2\n"
     ".Ltg_c_body:\n\t"
-    TG_C_BLOCK4("0", "16", "32", "48", "0", "8", "16", "24")
+    TG_C_BLOCK("0", "0")
+    ".Ltg_c_body1:\n\t"
+    TG_C_BLOCK("16", "8") TG_C_BLOCK("32", "16") TG_C_BLOCK("48", "24")
     TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
     TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
     TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
-    "add     r4, r4, #256\n\t"
-    "add     r5, r5, #128\n\t"
     "cmp     r4, lr\n\t"
+    "add.w   r4, r4, #256\n\t"
+    "add.w   r5, r5, #128\n\t"
     "bne     .Ltg_c_body\n\t"
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
     "ldr     r10, [sp, #20]\n\t"
@@ -650,12 +783,20 @@ __asm__(
     "str     r6, [sp, #16]\n\t"
     "add     r11, r11, #2\n\t"
     "str     r11, [sp, #24]\n\t"
-    "ldr     r12, [sp, #32]\n\t"
+    "ldr     r12, [sp, #36]\n\t"
     "subs    r12, r12, #1\n\t"
-    "str     r12, [sp, #32]\n\t"
-    "bne     .Ltg_c_pass\n\t"
-    "add     sp, sp, #44\n\t"
+    "str     r12, [sp, #36]\n\t"
+    "bne     .Ltg_c_pass\n"
+    ".Ltg_c_done:\n\t"
+    "add     sp, sp, #56\n\t"
     "pop     {r4-r11, pc}\n\t"
+    /* the computed entries need blocks of these sizes */
+    ".if (.Ltg_c3_body1 - .Ltg_c3_body) - 100\n\t"
+    ".error \"tg_dsp_conv_2x2_thumb2: a triple block is not 100 bytes\"\n\t"
+    ".endif\n\t"
+    ".if (.Ltg_c_body1 - .Ltg_c_body) - 72\n\t"
+    ".error \"tg_dsp_conv_2x2_thumb2: a pair block is not 72 bytes\"\n\t"
+    ".endif\n\t"
     ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
     ".popsection");
 #endif /* TG_DSP_CONV_ASM */
@@ -672,9 +813,9 @@ __asm__(
 #define TG_DSP_CONV_C_CHANNELS (!TG_DSP_CONV_ASM || TG_CFG_DSP_CONV_CHANNELS)
 
 #if TG_DSP_CONV_C_CHANNELS
-/* The output channels from `first` (even) of the pixel pair whose columns are at col, into
- * out0 and out1 (the same pixel twice for a last odd one: then out1 == out0, written twice
- * alike). */
+/* The output channels from `first` (3 triples + an even count: in pairs) of the pixel pair
+ * whose columns are at col, into out0 and out1 (the same pixel twice for a last odd one:
+ * then out1 == out0, written twice alike). */
 static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t *p,
                                                       const uint32_t *col, int8_t *out0,
                                                       int8_t *out1, int32_t first)
@@ -767,6 +908,77 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
 }
 #endif /* TG_DSP_CONV_C_CHANNELS */
 
+/* The C twin of the assembly's triples: only layers the assembly would run have triples
+ * (kernel_config.conv_asm_pairs counts them), so only with TG_CFG_DSP_CONV_ASM_PAIRS. */
+#define TG_DSP_CONV_C_TRIPLES (!TG_DSP_CONV_ASM && TG_CFG_DSP_CONV_ASM_PAIRS)
+
+#if TG_DSP_CONV_C_TRIPLES
+/* Accumulator a of channel c requantized (its quant row, or its multiplier and shift),
+ * offset and clamped: the output tg_dsp_conv_channels gives it. */
+static int8_t tg_dsp_conv_out(const tg_dsp_conv_params_t *p, uint32_t a, int32_t c)
+{
+    if (p->quant != NULL) {
+        const int32_t *q = p->quant + c * p->quant_step;
+        return (int8_t)tg_clamp(tg_dsp_requantize_hm(a, q[0], q[1], (uint32_t)q[2], p->post),
+                                p->act_min, p->act_max);
+    } else {
+        const int32_t k = p->per_channel ? c : 0;
+        const tg_dsp_conv_rq_t q = tg_dsp_conv_rq(p->multiplier[k], p->shift[k]);
+        return tg_dsp_conv_clamp(tg_dsp_conv_requantize(a, &q), p->output_offset, p->act_min,
+                                 p->act_max);
+    }
+}
+
+/* One block of 2 pixels x 3 channels: 4 window values of both pixels (column words at x)
+ * times the triple's 4-weight words w[0..3], w[4..7], w[8..11]; a[j] pixel 0's sum of
+ * channel j, a[3 + j] pixel 1's. */
+TG_INLINE void tg_dsp_conv_block3(const int8_t *x, const int8_t *w, uint32_t *a)
+{
+    const uint32_t x0a = tg_read_s8x4(x), x0b = tg_read_s8x4(x + 4);
+    const uint32_t x1a = tg_read_s8x4(x + 8), x1b = tg_read_s8x4(x + 12);
+    int32_t j;
+    for (j = 0; j < 3; ++j) {
+        const uint32_t ww = tg_read_s8x4(w + 4 * j);
+        uint32_t e = tg_sxtb16(ww);
+        a[j] = tg_smlad(x0a, e, a[j]);
+        a[3 + j] = tg_smlad(x1a, e, a[3 + j]);
+        e = tg_sxtb16_ror8(ww);
+        a[j] = tg_smlad(x0b, e, a[j]);
+        a[3 + j] = tg_smlad(x1b, e, a[3 + j]);
+    }
+}
+
+/* The channel triples (channels 0 .. 3 triples - 1) of the pixel pair whose columns are at
+ * col, into out0 and out1: the C twin of tg_dsp_conv_2x2_thumb2's triples (the generator
+ * makes triples only for the layers the assembly runs, so builds with the assembly leave
+ * it out; any requantization works here). */
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_triples(const tg_dsp_conv_params_t *p,
+                                                     const uint32_t *col, int8_t *out0,
+                                                     int8_t *out1)
+{
+    const int32_t blocks = p->depth4 >> 2;
+    const int8_t *w = p->weights;
+    int32_t c, j, k;
+    for (c = 0; c < 3 * p->triples; c += 3) {
+        uint32_t a[6];
+        const int8_t *x = (const int8_t *)col;
+        for (j = 0; j < 3; ++j) {
+            a[j] = (uint32_t)p->bias[c + j];
+            a[3 + j] = a[j];
+        }
+        for (k = blocks; k > 0; --k) {
+            tg_dsp_conv_block3(x, w, a);
+            x += 16;
+            w += 12;
+        }
+        for (j = 0; j < 3; ++j) {
+            out0[c + j] = tg_dsp_conv_out(p, a[j], c + j);
+            out1[c + j] = tg_dsp_conv_out(p, a[3 + j], c + j);
+        }
+    }
+}
+#endif
+
 /* The next output pixel (row by row, image by image). */
 static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
                              int32_t *ox)
@@ -795,21 +1007,25 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     int32_t n, ox = 0;
     int32_t first = 0;      /* the channels before it in the assembly */
 #if TG_DSP_CONV_ASM
-    uint32_t f[11];         /* tg_dsp_conv_2x2_thumb2's argument */
+    uint32_t f[14];         /* tg_dsp_conv_2x2_thumb2's argument */
     const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
         const int32_t blocks = p->depth4 >> 2, skip = -blocks & 15;
+        const int32_t pairs = (p->output_depth - 3 * p->triples) >> 1;
         f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
-        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks);
+        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 256u;
         f[2] = (uint32_t)(uintptr_t)p->weights;
         f[3] = (uint32_t)(uintptr_t)p->bias;
         f[4] = (uint32_t)(uintptr_t)p->quant;
         f[5] = 4u * (uint32_t)p->quant_step;
-        f[8] = (uint32_t)(p->output_depth >> 1);
-        f[9] = 8u * (uint32_t)skip;
-        f[10] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
-        first = p->output_depth & ~1;
+        f[8] = (uint32_t)p->triples;
+        f[9] = (uint32_t)pairs;
+        f[10] = 12u * (uint32_t)skip;
+        f[11] = TG_DSP_CONV_BLOCK3_BYTES * (uint32_t)skip + 1u;
+        f[12] = 8u * (uint32_t)skip;
+        f[13] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
+        first = 3 * p->triples + 2 * pairs;
     }
 #endif
     tg_dsp_conv_win(p, &win);
@@ -818,16 +1034,42 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
-        tg_dsp_conv_column(p, &win, &at, col, stage);
-        if (two) {
-            tg_dsp_conv_next(p, &at, &ox);
+        if (two && ox + 1 < p->output_width && win.inside_ok && at.y0 >= 0 &&
+            at.y0 <= win.y_max && at.x0 >= 0 && at.x0 + p->stride_width <= win.x_max) {
+            /* both windows inside the image, on one output row: one address */
+            const int8_t *const src = at.image + (size_t)at.y0 * win.row_bytes +
+                                      (size_t)at.x0 * (size_t)p->input_depth;
+            const size_t dx = (size_t)p->stride_width * (size_t)p->input_depth;
+#if TG_CFG_DSP_CONV_3X9 && TG_DSP_CONV_ROWS
+            if (win.rows3x9) {
+                tg_dsp_conv_im2col_3x9(src, win.step, win.off2, win.zp4, col);
+                tg_dsp_conv_im2col_3x9(src + dx, win.step, win.off2, win.zp4, col + 2);
+            } else {
+                tg_dsp_conv_im2col_inside(&win, src, col);
+                tg_dsp_conv_im2col_inside(&win, src + dx, col + 2);
+            }
+#elif TG_CFG_DSP_CONV_3X9
+            tg_dsp_conv_im2col_3x9(src, win.step, win.off2, win.zp4, col);
+            tg_dsp_conv_im2col_3x9(src + dx, win.step, win.off2, win.zp4, col + 2);
+#else
+            tg_dsp_conv_im2col_inside(&win, src, col);
+            tg_dsp_conv_im2col_inside(&win, src + dx, col + 2);
+#endif
+            at.x0 += p->stride_width;
+            ++ox;
+        } else {
+            tg_dsp_conv_column(p, &win, &at, col, stage);
+            if (two) {
+                tg_dsp_conv_next(p, &at, &ox);
+            }
+            /* a last odd pixel fills both slots */
+            tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         }
-        /* a last odd pixel fills both slots */
-        tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         tg_dsp_conv_next(p, &at, &ox);
         {
             int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
             int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;
+            int32_t c = first;
 #if TG_DSP_CONV_ASM
             if (asm_pairs) {
                 f[6] = (uint32_t)(uintptr_t)out0;
@@ -835,12 +1077,18 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
                 tg_dsp_conv_2x2_thumb2(f);
             }
 #endif
+#if TG_DSP_CONV_C_TRIPLES
+            if (c < 3 * p->triples) {           /* the C twin of the assembly's triples */
+                tg_dsp_conv_triples(p, col, out0, out1);
+                c = 3 * p->triples;
+            }
+#endif
 #if TG_DSP_CONV_C_CHANNELS
-            if (first < p->output_depth) {
-                tg_dsp_conv_channels(p, col, out0, out1, first);
+            if (c < p->output_depth) {
+                tg_dsp_conv_channels(p, col, out0, out1, c);
             }
 #else
-            (void)first;
+            (void)c;
 #endif
         }
     }

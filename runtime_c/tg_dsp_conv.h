@@ -8,15 +8,18 @@
  * TFLite CONV_2D (one group): any filter size, stride, padding and dilation.  Tensors NHWC.
  * Output pixels are taken two at a time: each one's window (taps outside the image as the
  * input zero point) becomes a column of `depth4` int16 values x + input_offset (so a tap
- * outside the image adds nothing, as in TFLM), then 2 pixels x 2 output channels per pass
- * with SMLAD.  Column order: for each window row (filter_width * input_depth values in
+ * outside the image adds nothing, as in TFLM), then 2 pixels x 3 output channels (the first
+ * 3 * `triples` channels) or x 2 output channels (the others) per pass with SMLAD.
+ * Column order: for each window row (filter_width * input_depth values in
  * filter order) its whole groups of 4 values, then the rows' last (row length % 4) values,
  * zero-padded to a multiple of 4 (depth4 values in all); each group of 4 values v0..v3
  * stored as the int16 pairs (v0, v2), (v1, v3): what SXTAB16 and SXTAB16 ROR 8 make of 4
  * int8 inputs and SXTB16 and SXTB16 ROR 8 of 4 int8 weights.  `weights`
- * (codegen/lowering/conv/dsp_im2col.py): the filter in column order, output channels in
- * pairs (c, c+1) (an odd last one paired with a zero row), for each pair the 4-weight words
- * of c and c+1 alternating.
+ * (codegen/lowering/conv/dsp_im2col.py): the filter in column order, the first 3 * triples
+ * output channels in triples (c, c+1, c+2), for each the 4-weight words of c, c+1 and c+2
+ * in turn; the others in pairs (c, c+1) (an odd last one paired with a zero row), for each
+ * pair the 4-weight words of c and c+1 alternating (channel c's group starts at byte
+ * c * depth4 either way).
  * `bias`, `multiplier` and `shift` have an even count (the last repeated).
  * scratch: 4 * depth4 + filter_width * input_depth + (depth4 - filter_height * (row
  * length rounded down to 4)) bytes, 4-byte aligned: the two int16 columns, one window row
@@ -40,7 +43,11 @@ typedef struct {
     int32_t pad_left;           /* implicit columns left of the image */
     int32_t depth4;             /* column values: filter_height * (row length rounded down
                                    to 4) + filter_height * (row length % 4) rounded up to 4 */
-    const int8_t *weights;      /* [output_depth rounded up to 2][depth4], pair layout above */
+    int32_t triples;            /* channels 0 .. 3 triples - 1 in triples (the generator
+                                   makes them only for full-range layers with quant rows and
+                                   post 0, which the Thumb-2 assembly runs) */
+    const int8_t *weights;      /* [n][depth4]: n = output_depth, + 1 if output_depth -
+                                   3 triples is odd; layout above */
     const int32_t *bias;        /* [output_depth rounded up to 2] (zeros without a bias) */
     const int32_t *multiplier;  /* as bias if per_channel, else [1]: Q31 output multipliers
                                    (NULL with quant) */

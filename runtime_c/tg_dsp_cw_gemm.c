@@ -1,13 +1,18 @@
 /*
  * tg_dsp_cw_gemm.c - GEMM with a compressed filter (int4 or palette) on the DSP extension.
  *
- * The int8 GEMM (tg_dsp_gemm_s8) does the arithmetic, on a block of channels at a time
- * whose values are decoded once, for every row, into a small scratch in its weight layout
- * (tg_dsp_gemm.h: per channel triple and 4-value step, the three channels' words).  The
- * decoding costs a few cycles per value once per layer, the copy of a block's results one
- * or two per output value, and each block's rows are sign-extended again by tg_dsp_gemm_s8
- * (about 12 cycles per 4 depth values and 2 rows, against some 30 per channel triple);
- * the results are exactly tg_dsp_gemm_s8's on the int8 filter.
+ * The int8 GEMM's pass (tg_dsp_gemm_xrows_s8: the Thumb-2 row-pair kernel of tg_dsp_gemm.c)
+ * does the arithmetic, on a block of channels at a time whose values are decoded once,
+ * for every row, into a small scratch in its weight layout (tg_dsp_gemm.h: per channel
+ * triple and 4-value step, the three channels' words), against rows sign-extended into
+ * the scratch as int16 pairs: once for the whole layer when the scratch holds every row (a
+ * batched fully connected layer: the outputs go straight to their place), else again for
+ * each block by tg_dsp_gemm_s8 itself, `chunk` rows at a time into the scratch, copied to
+ * the output (about 12 cycles per 4 depth values and 2 rows, against some 30 per channel
+ * triple, and 2 per output).  The decoding costs about 1 cycle per value (int4:
+ * one word gives 8 values as two words of bytes, in an order of their own that the rows'
+ * expansion follows) to 3-5 (palettes: a table look-up each) once per layer; the results
+ * are exactly tg_dsp_gemm_s8's on the int8 filter.
  */
 #include "tg_dsp_cw_gemm.h"
 
@@ -16,8 +21,54 @@
 #include "tg_acle.h"
 #include "tg_dsp_gemm.h"
 
-/* Bytes holding n ^ 8 (0..15) each, to bytes holding n - 8 (no borrow between bytes). */
+#if defined(__GNUC__) || defined(__clang__)
+/* the rows-once decoders out of line (called once a block): the chunked path's code stays
+ * as GCC made it without them */
+#define TG_CWG_NOINLINE __attribute__((noinline))
+#else
+#define TG_CWG_NOINLINE
+#endif
+
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+/* keeps GCC from hoisting the next loads (which would spill registers) */
+#define TG_CWG_BARRIER() __asm__ volatile("" ::: "memory")
+#else
+#define TG_CWG_BARRIER() ((void)0)
+#endif
+
+/* A constant kept in a register (GCC would rebuild it in the loops; with the mask in a
+ * register an AND takes a shifted operand). */
+TG_INLINE uint32_t tg_cwg_reg(uint32_t v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* A pointer kept in a register (so that look-ups index it, not the stack frame). */
+TG_INLINE const uint32_t *tg_cwg_ptr(const uint32_t *v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* Bytes holding n ^ 8 (n a two's complement nibble, 0..15) each, to bytes holding n
+ * sign-extended: USUB8 of 8 in every byte (no borrow between bytes). */
 TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__usub8(x, tg_cwg_reg(0x08080808u));
+#else
+    return ((x | 0x80808080u) - 0x08080808u) ^ 0x80808080u;
+#endif
+}
+
+/* Bytes holding n (a two's complement nibble, 0..15) each, to bytes holding n
+ * sign-extended (no borrow between bytes). */
+TG_INLINE uint32_t tg_cwg_s4bytes_v(uint32_t x)
 {
     return ((x ^ 0x88888888u) - 0x08080808u) ^ 0x80808080u;
 }
@@ -28,7 +79,7 @@ TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
 }
 
 /* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ... */
-static void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
+TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
                         int32_t k0, uint32_t *d)
 {
     int32_t k, i;
@@ -69,8 +120,8 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
         for (; k + 2 <= full; k += 2, d += 6) {
             const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
             const uint32_t hi = (w >> 4) & 0x0F0F0F0Fu, lo = w & 0x0F0F0F0Fu;
-            d[0] = tg_cwg_s4bytes(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
-            d[3] = tg_cwg_s4bytes((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
+            d[0] = tg_cwg_s4bytes_v(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
+            d[3] = tg_cwg_s4bytes_v((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
         }
     } else if (cw->bits == 4) {
         for (; k + 2 <= full; k += 2, d += 6) {  /* 8 indices a word */
@@ -111,6 +162,170 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
     tg_cwg_tail(p, row, c, k, d);
 }
 
+/* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
+ * ... d + 21. */
+TG_INLINE void tg_cwg_s4x4(const uint8_t *src, uint32_t m, uint32_t *d)
+{
+    const uint32_t w0 = tg_read_s8x4((const int8_t *)(const void *)src);
+    const uint32_t w1 = tg_read_s8x4((const int8_t *)(const void *)(src + 4));
+    const uint32_t w2 = tg_read_s8x4((const int8_t *)(const void *)(src + 8));
+    const uint32_t w3 = tg_read_s8x4((const int8_t *)(const void *)(src + 12));
+    d[0] = tg_cwg_s4bytes(m & (w0 >> 4));
+    d[3] = tg_cwg_s4bytes(m & w0);
+    d[6] = tg_cwg_s4bytes(m & (w1 >> 4));
+    d[9] = tg_cwg_s4bytes(m & w1);
+    d[12] = tg_cwg_s4bytes(m & (w2 >> 4));
+    d[15] = tg_cwg_s4bytes(m & w2);
+    d[18] = tg_cwg_s4bytes(m & (w3 >> 4));
+    d[21] = tg_cwg_s4bytes(m & w3);
+}
+
+/* An int4 filter's channels c .. c + n - 1 (n <= block, the last ones past `channels`
+ * zeros) into dst in the order of tg_cwg_expand: a word's nibbles at bits 4k+4 hold
+ * (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) (tg_cw.h), here as value + 8 (the
+ * generator stores the whole 8-value groups so, tg_dsp_cw_gemm.h), each to a byte less 8
+ * (one word in, two out: about 1 cycle a value); a depth tail as tg_cw.h stores it. */
+TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
+{
+    const int32_t quads = (p->depth + 3) >> 2, groups = p->depth >> 3;
+    const uint32_t m = tg_cwg_reg(0x0F0F0F0Fu);
+    int32_t j, k;
+    for (j = 0; j < n; ++j) {
+        uint32_t *d = dst + (size_t)(j / 3) * 3u * (size_t)quads + (size_t)(j % 3);
+        const uint8_t *row = tg_cw_row(&p->weights, c + j);
+        const uint8_t *src = row, *const end = row + 4 * (groups & ~7);
+        if (c + j >= p->channels) {
+            for (k = 0; k < quads; ++k) {
+                d[3 * k] = 0;
+            }
+            continue;
+        }
+        for (; src != end; src += 32, d += 48) {      /* 64 values a pass */
+            tg_cwg_s4x4(src, m, d);
+            TG_CWG_BARRIER();
+            tg_cwg_s4x4(src + 16, m, d + 24);
+        }
+        if (groups & 4) {
+            tg_cwg_s4x4(src, m, d);
+            src += 16;
+            d += 24;
+        }
+        for (k = groups & 3; k > 0; --k, src += 4, d += 6) {
+            const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)src);
+            d[0] = tg_cwg_s4bytes(m & (w >> 4));
+            d[3] = tg_cwg_s4bytes(m & w);
+        }
+        if (p->depth & 7) {
+            tg_cwg_tail(p, row, c + j, 2 * groups, d);
+        }
+    }
+}
+
+/* The 4 table values of the 4-bit indices in the low 16 bits of b, as a word: the
+ * indices first (in a run: then the loads pipeline), then the look-ups. */
+TG_INLINE uint32_t tg_cwg_look4(const uint8_t *t, uint32_t b)
+{
+    uint32_t i0 = b & 15u, i1 = (b >> 4) & 15u, i2 = (b >> 8) & 15u, i3 = (b >> 12) & 15u;
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(i0), "+r"(i1), "+r"(i2), "+r"(i3));
+#endif
+    return (uint32_t)t[i0] | ((uint32_t)t[i1] << 8) | ((uint32_t)t[i2] << 16) |
+           ((uint32_t)t[i3] << 24);
+}
+
+/* lo[4 a + b] = q_b | q_a << shift: the values of every nibble of 2-bit indices (q: the
+ * values of an index), or of 1-bit ones (q: the pairs of 2 bits, shift 16). */
+static void tg_cwg_nibbles(uint32_t *lo, uint32_t q0, uint32_t q1, uint32_t q2, uint32_t q3,
+                           uint32_t shift)
+{
+    const uint32_t q[4] = {q0, q1, q2, q3};
+    int32_t a;
+    for (a = 0; a < 4; ++a, lo += 4) {
+        const uint32_t h = q[a] << shift;
+        lo[0] = q0 | h;
+        lo[1] = q1 | h;
+        lo[2] = q2 | h;
+        lo[3] = q3 | h;
+    }
+}
+
+/* A palette filter's channels c .. c + n - 1 (n <= block, the last ones past `channels`
+ * zeros) into dst in tg_dsp_gemm_s8's weight layout, for the rows-once path: 4-bit
+ * indices a byte look-up each (about 3 cycles a value), 2-bit ones 2 values a look-up and
+ * 1-bit ones 4 (tables of every index combination of a nibble, built per channel). */
+TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t c, int32_t n, uint32_t *dst)
+{
+    const tg_cw_t *cw = &p->weights;
+    const int32_t quads = (p->depth + 3) >> 2, full = p->depth >> 2;
+    int32_t j, k;
+    for (j = 0; j < n; ++j) {
+        uint32_t *d = dst + (size_t)(j - j % 3) * (size_t)quads + (size_t)(j % 3);
+        const uint8_t *row = tg_cw_row(cw, c + j), *src = row;
+        const uint8_t *t;
+        uint8_t neg[16];
+        uint32_t lo[16];
+        uint32_t i;
+        if (c + j >= p->channels) {
+            for (k = 0; k < quads; ++k) {
+                d[3 * k] = 0;
+            }
+            continue;
+        }
+        t = (const uint8_t *)(const void *)(cw->table + (size_t)(c + j) *
+                                            (size_t)cw->table_stride);
+        if (cw->ref_bits) {                       /* shared tables: the channel's, negated? */
+            const uint32_t ref = tg_cw_ref(cw, c + j);
+            t = (const uint8_t *)(const void *)(cw->table + (size_t)(ref >> 1) *
+                                                (size_t)cw->table_stride);
+            if (ref & 1u) {
+                for (i = 0; i < (uint32_t)cw->table_stride; ++i) {
+                    neg[i] = (uint8_t)(0u - (uint32_t)t[i]);
+                }
+                t = neg;
+            }
+        }
+        k = 0;
+        if (cw->bits == 4) {
+            for (; k + 2 <= full; k += 2, d += 6, src += 4) {   /* 8 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = tg_cwg_look4(t, b);
+                d[3] = tg_cwg_look4(t, b >> 16);
+            }
+        } else if (cw->bits == 2) {
+            const uint32_t *h = tg_cwg_ptr(lo);
+            tg_cwg_nibbles(lo, t[0], t[1], t[2], t[3], 8);   /* each nibble's 2 values */
+            for (; k + 4 <= full; k += 4, d += 12, src += 4) {  /* 16 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = h[b & 15u] | (h[(b >> 4) & 15u] << 16);
+                d[3] = h[(b >> 8) & 15u] | (h[(b >> 12) & 15u] << 16);
+                d[6] = h[(b >> 16) & 15u] | (h[(b >> 20) & 15u] << 16);
+                d[9] = h[(b >> 24) & 15u] | (h[b >> 28] << 16);
+            }
+            for (; k < full; ++k, d += 3, ++src) {
+                *d = h[*src & 15u] | (h[*src >> 4] << 16);
+            }
+        } else {
+            const uint32_t *h = tg_cwg_ptr(lo);
+            const uint32_t t0 = t[0], t1 = t[1];
+            /* each nibble's 4 values: its 2-bit halves' value pairs */
+            tg_cwg_nibbles(lo, t0 | (t0 << 8), t1 | (t0 << 8), t0 | (t1 << 8), t1 | (t1 << 8),
+                           16);
+            for (; k + 8 <= full; k += 8, d += 24, src += 4) {  /* 32 indices a word */
+                const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)src);
+                d[0] = h[b & 15u];
+                d[3] = h[(b >> 4) & 15u];
+                d[6] = h[(b >> 8) & 15u];
+                d[9] = h[(b >> 12) & 15u];
+                d[12] = h[(b >> 16) & 15u];
+                d[15] = h[(b >> 20) & 15u];
+                d[18] = h[(b >> 24) & 15u];
+                d[21] = h[b >> 28];
+            }
+        }
+        tg_cwg_tail(p, row, c + j, k, d);       /* the rest value by value */
+    }
+}
+
 /* Channels c .. c + block - 1 into dst in tg_dsp_gemm_s8's weight layout (zeros for
  * channels past the last). */
 static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *dst)
@@ -131,11 +346,52 @@ static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t 
     }
 }
 
+/* Rows x0 and x1 sign-extended into d as tg_dsp_gemm_xrows_s8 reads them (tg_dsp_gemm.h),
+ * the steps of each 8 values of an int4 filter (`s4`) in the order tg_cwg_channel decodes
+ * them: (x4, x6) and (x0, x2), then (x5, x7) and (x1, x3). */
+static void tg_cwg_expand(const int8_t *x0, const int8_t *x1, int32_t depth, int32_t s4,
+                          uint32_t *d)
+{
+    int32_t k = 0;
+    for (; s4 && k + 8 <= depth; k += 8, d += 8) {
+        const uint32_t a0 = tg_read_s8x4(x0 + k), a1 = tg_read_s8x4(x0 + k + 4);
+        const uint32_t b0 = tg_read_s8x4(x1 + k), b1 = tg_read_s8x4(x1 + k + 4);
+        d[0] = tg_sxtb16(a1);
+        d[1] = tg_sxtb16(a0);
+        d[2] = tg_sxtb16(b1);
+        d[3] = tg_sxtb16(b0);
+        d[4] = tg_sxtb16_ror8(a1);
+        d[5] = tg_sxtb16_ror8(a0);
+        d[6] = tg_sxtb16_ror8(b1);
+        d[7] = tg_sxtb16_ror8(b0);
+    }
+    for (; k + 4 <= depth; k += 4, d += 4) {
+        const uint32_t a = tg_read_s8x4(x0 + k), b = tg_read_s8x4(x1 + k);
+        d[0] = tg_sxtb16(a);
+        d[1] = tg_sxtb16_ror8(a);
+        d[2] = tg_sxtb16(b);
+        d[3] = tg_sxtb16_ror8(b);
+    }
+    if (k < depth) {
+        uint32_t a = 0, b = 0;
+        int32_t i;
+        for (i = depth - k - 1; i >= 0; --i) {
+            a = (a << 8) | (uint8_t)x0[k + i];
+            b = (b << 8) | (uint8_t)x1[k + i];
+        }
+        d[0] = tg_sxtb16(a);
+        d[1] = tg_sxtb16_ror8(a);
+        d[2] = tg_sxtb16(b);
+        d[3] = tg_sxtb16_ror8(b);
+    }
+}
+
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
                        void *scratch)
 {
     const int32_t quads = (p->depth + 3) >> 2;
     const size_t ch = (size_t)p->channels, dp = (size_t)p->depth;
+    const int32_t once = p->chunk >= p->rows;  /* every row expanded once, for all blocks */
     uint32_t *ws = (uint32_t *)scratch;
     uint32_t *xs = ws + (size_t)p->block * (size_t)quads;
     int8_t *tmp = (int8_t *)(xs + 4 * (size_t)quads);
@@ -148,13 +404,28 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
     g.act_max = p->act_max;
     g.quant_step = p->quant_step;
     g.out_w = g.out_h = g.in_w = g.in_h = g.stride_w = g.stride_h = 1;
+    for (r = 0; once && r < p->rows; r += 2) {
+        const int8_t *x0 = input + (size_t)r * dp;
+        tg_cwg_expand(x0, r + 1 < p->rows ? x0 + dp : x0, p->depth, !p->weights.palette,
+                      xs + (size_t)(r >> 1) * 4u * (size_t)quads);
+    }
     for (c = 0; c < p->channels; c += p->block) {
-        tg_cwg_decode(p, c, ws);
+        if (once && !p->weights.palette) {        /* int4 in the rows' order */
+            tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        } else if (once) {
+            tg_cwg_pal(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        } else {
+            tg_cwg_decode(p, c, ws);
+        }
         g.channels = TG_MIN(p->block, p->channels - c);
         g.bias = p->bias + c;
         g.quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
+        g.rows = p->rows;
+        if (once) {
+            tg_dsp_gemm_xrows_s8(&g, xs, output + c, ch);
+            continue;
+        }
         if (g.channels == p->channels) {          /* one block: straight into the output */
-            g.rows = p->rows;
             tg_dsp_gemm_s8(&g, input, output, xs);
             continue;
         }

@@ -15,20 +15,27 @@
  * the rounding terms; quant_step 0 when every channel shares them).
  *
  * The channels go in blocks of `block` (a multiple of 3): a block's values are decoded
- * once into `scratch` in tg_dsp_gemm_s8's weight layout and tg_dsp_gemm_s8 runs them for
- * `chunk` rows at a time into the scratch, copied to the output (straight into the
- * output when one block holds every channel).  `scratch` (4-byte aligned):
- * block * 4 * ceil(depth / 4) bytes of weights, 16 * ceil(depth / 4) for tg_dsp_gemm_s8,
- * chunk * block for the results (none when block >= channels).
- * Access order: channel block by block, every row for each: every input row is read
- * again for every block, so the output must not overlap the input.
+ * once into `scratch` in tg_dsp_gemm_s8's weight layout.  With chunk >= rows every row is
+ * sign-extended once into the scratch (after the weights) and each block runs against
+ * them straight into the output (tg_dsp_gemm_xrows_s8); else tg_dsp_gemm_s8 runs a block
+ * for `chunk` rows at a time into the scratch, copied to the output (straight into the
+ * output when one block holds every channel, chunk 0).  `scratch` (4-byte aligned):
+ * block * 4 * ceil(depth / 4) bytes of weights, then with chunk >= rows
+ * 16 * ceil(depth / 4) bytes per pair of rows (a last odd row counting as a pair), else
+ * 16 * ceil(depth / 4) for tg_dsp_gemm_s8 and chunk * block for the results (none when
+ * block >= channels).
+ * With chunk >= rows an int4 filter's rows hold each whole group of 8 values with every
+ * nibble XORed with 8 (value + 8; the last, partial group as tg_cw.h has it).
+ * Access order: with chunk >= rows every input row is read before any output is written;
+ * else channel block by block, every row for each: every input row is read again for
+ * every block, so the output must not overlap the input.
  */
 typedef struct {
     int32_t rows;               /* input rows (pixels or batches) */
     int32_t depth;              /* values per input row */
     int32_t channels;           /* output values per row */
     int32_t block;              /* channels decoded at a time (a multiple of 3) */
-    int32_t chunk;              /* rows per tg_dsp_gemm_s8 call when block < channels */
+    int32_t chunk;              /* rows per tg_dsp_gemm_s8 call; >= rows: see above */
     tg_cw_t weights;            /* [channels][depth], int4 or palette rows */
     const int32_t *bias;        /* [triples * 3] */
     const int32_t *quant;       /* [triples][9] (tg_dsp_gemm.h) */

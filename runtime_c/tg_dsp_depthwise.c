@@ -23,8 +23,9 @@
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
  *
- * On Thumb-2 cores built with GCC the 3x3 stride-1 walk (tg_dsp_dw_3x3_s1_thumb2) and the
- * 4-channel gathering (tg_dsp_dw_fill4_thumb2) run in assembly: the same arithmetic, the
+ * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_s1_thumb2, stride 1, and
+ * tg_dsp_dw_3x3_s2_thumb2, stride 2) and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
+ * run in assembly: the same arithmetic, the
  * same loads and stores in the same order (the C stays their twin on the host, with other
  * compilers and with -DTG_DSP_DW_NO_ASM).
  */
@@ -51,8 +52,9 @@
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
-/* The stride-1 3x3 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2) with GCC on Arm cores
- * with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2, tg_dsp_dw_3x3_s2_thumb2) with
+ * GCC on Arm cores with the DSP extension; the C everywhere else (and with
+ * -DTG_DSP_DW_NO_ASM). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
     !defined(TG_DSP_DW_NO_ASM)
 #define TG_DSP_DW_ASM 1
@@ -65,6 +67,11 @@
 #else
 #define TG_DSP_DW_OWN
 #endif
+
+/* Whether the filters of all the outputs of an input channel are prepared once (3-tap
+ * loops, depth multipliers 2 .. TG_DSP_DW_MULTS), not again for every output line. */
+#define TG_DSP_DW_EACH(p) \
+    ((p)->taps3 && (p)->depth_multiplier > 1 && (p)->depth_multiplier <= TG_DSP_DW_MULTS)
 
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {
@@ -119,41 +126,77 @@ TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
     return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
 }
 
-static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, tg_dsp_dw_ch_t *q,
-                            uint32_t *w)
+/* One filter line of the 3-tap loops from the word `v` holding its 3 values at bytes
+ * `at`, at + 1, at + 2 (at 0: bytes 0-2; at 1: bytes 1-3): (w0, w1), (w1, w2) * 2 as int16
+ * pairs (SXTAB16 adds the lanes to themselves). */
+TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
 {
+    const uint32_t e = tg_sxtab16(tg_sxtb16(v), v);              /* 2 (v0, v2) */
+    const uint32_t o = tg_sxtab16_ror8(tg_sxtb16_ror8(v), v);    /* 2 (v1, v3) */
+    if (at == 0) {
+        w[0] = tg_pkhbt16(e, o);
+        w[1] = (o & 0xFFFFu) | (e & 0xFFFF0000u);
+    } else {
+        w[0] = (o & 0xFFFFu) | (e & 0xFFFF0000u);
+        w[1] = tg_pkhtb16(o, e);
+    }
+}
+
+/* The filters and requantization of the `count` output channels from `co` on into q[0 ..
+ * count - 1], their filter pairs one after the other from `w`. */
+static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int32_t count,
+                            tg_dsp_dw_ch_t *q, uint32_t *w)
+{
+    const int32_t *const shifts = p->shift + co, *const mults = p->multiplier + co;
+    const int32_t *const biases = p->bias ? p->bias + co : NULL;
+    const uint32_t out_off = (uint32_t)p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t fh = p->filter_lines, fw = p->filter_length;
-    const int32_t shift = p->shift[co];
-    const int32_t r = shift > 0 ? 0 : -shift;
-    const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
     const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
-    int32_t ky, kx;
-    q->w = w;
-    q->bias = p->bias ? (uint32_t)p->bias[co] * (uint32_t)scale : 0u;
-    q->mult = p->multiplier[co];
-    q->r = r;
-    q->neg = r > 0 ? -1 : 0;
-    q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + ((uint32_t)p->output_offset << r));
-    q->act_min = p->act_min;
-    q->act_max = p->act_max;
-    if (p->taps3) {     /* scale 2: the 3-tap loops run only right shifts */
-        for (ky = 0; ky < 3; ++ky, f += 3) {
-            const int32_t f0 = f[0] * 2, f1 = f[1] * 2, f2 = f[2] * 2;
-            w[2 * ky] = ((uint32_t)f0 & 0xFFFFu) | ((uint32_t)f1 << 16);
-            w[2 * ky + 1] = ((uint32_t)f1 & 0xFFFFu) | ((uint32_t)f2 << 16);
+    int32_t i, ky, kx;
+    if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
+        for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
+            const int32_t r = -shifts[i];
+            q->w = w;
+            q->bias = biases ? (uint32_t)biases[i] * 2u : 0u;
+            q->mult = mults[i];
+            q->r = r;
+            q->neg = -1;
+            q->add = (int32_t)((1u << (r - 1)) + (out_off << r));
+            q->act_min = lo;
+            q->act_max = hi;
+            /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
+            tg_dsp_dw_taps3(w, tg_read_s8x4(f), 0);
+            tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f + 3), 0);
+            tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f + 5), 1);
         }
         return;
     }
-    for (ky = 0; ky < fh; ++ky, f += fw) {
-        for (kx = 0; kx < fw; kx += 2) {
-            *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+    for (i = 0; i < count; ++i, ++q) {
+        const int32_t shift = shifts[i];
+        const int32_t r = shift > 0 ? 0 : -shift;
+        const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
+        q->w = w;
+        q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
+        q->mult = mults[i];
+        q->r = r;
+        q->neg = r > 0 ? -1 : 0;
+        q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + (out_off << r));
+        q->act_min = lo;
+        q->act_max = hi;
+        for (ky = 0; ky < fh; ++ky, f += fw) {
+            for (kx = 0; kx < fw; kx += 2) {
+                *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+            }
         }
     }
 }
 
 /* Where the 3-tap loops run: n outputs `step` apart along each of `m` output lines
  * (`out_down` apart), whose band lines start at r0, r1, r2 and move `down` int16 values
- * from one output line to the next (a ring: one line at a time). */
+ * from one output line to the next (a ring: one line at a time); for each of `chans`
+ * output channels in turn (channel c: filter q[c], band lines ch_band * c int16 values
+ * further on, outputs c bytes further on). */
 typedef struct {
     const int16_t *r0, *r1, *r2;
     size_t down;
@@ -162,9 +205,11 @@ typedef struct {
     size_t out_down;
     int32_t n;
     int32_t step;
+    int32_t chans;
+    size_t ch_band;
 } tg_dsp_dw_walk_t;
 
-#define TG_DSP_DW_3X3_LOCALS \
+#define TG_DSP_DW_3X3_LOCALS(c) \
     const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
     const uint32_t c01 = q->w[4], c12 = q->w[5]; \
     const uint32_t bias = q->bias; \
@@ -172,8 +217,9 @@ typedef struct {
     const int32_t n = wk->n, step = wk->step; \
     const size_t down = wk->down, out_down = wk->out_down; \
     const size_t pairs = (size_t)(n & ~1) * (size_t)step; \
-    const int16_t *l0 = wk->r0, *l1 = wk->r1, *l2 = wk->r2; \
-    int8_t *line = wk->out; \
+    const size_t at = (size_t)(c) * wk->ch_band; \
+    const int16_t *l0 = wk->r0 + at, *l1 = wk->r1 + at, *l2 = wk->r2 + at; \
+    int8_t *line = wk->out + (c); \
     int32_t m
 
 /* One output from the band words (v0, v1) and (v2, v3) of each line: (v0, v1).(w0, w1) +
@@ -254,31 +300,41 @@ typedef struct {
 
 /* The walks: all their output lines with the filter and requantization in locals. */
 #define TG_DSP_DW_3X3_WALK(LINE) \
-    TG_DSP_DW_3X3_LOCALS; \
-    for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
-        const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
-        int8_t *out = line, *const end = line + pairs; \
-        LINE \
+    int32_t c; \
+    for (c = 0; c < wk->chans; ++c, ++q) { \
+        TG_DSP_DW_3X3_LOCALS(c); \
+        for (m = wk->m; m > 0; --m, l0 += down, l1 += down, l2 += down, line += out_down) { \
+            const int16_t *r0 = l0, *r1 = l1, *r2 = l2; \
+            int8_t *out = line, *const end = line + pairs; \
+            LINE \
+        } \
     }
 
-#if TG_DSP_DW_S1
 #if TG_DSP_DW_ASM
 /*
- * The stride-1 walk in Thumb-2 assembly: the arithmetic and the order of the loads and
- * stores of TG_DSP_DW_3X3_S1_LINE and TG_DSP_DW_3X3_ONE (a line's last odd output).  In the
- * pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs, r9/r10 the sums,
- * r11/r12 the band words, lr the output; the requantization, the output step, the line's
- * end, c12 (r8 serves the requantization) and the bias come from the stack.  SMMLAR adds
- * `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction after it: both are exact
- * mod 2^32); the output step and r share a word (ASR reads its bottom byte).
+ * The 3x3 walks in Thumb-2 assembly, stride 1 (tg_dsp_dw_3x3_s1_thumb2) and 2
+ * (tg_dsp_dw_3x3_s2_thumb2): the arithmetic and the order of the loads and stores of
+ * TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's last odd
+ * output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs,
+ * r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the output
+ * step, the line's end, c12 (r8 serves the requantization) and the bias come from the
+ * stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
+ * after it: both are exact mod 2^32); the output step and r share a word (ASR reads its
+ * bottom byte).  The two differ only in the pair's sums and in how far a line's band
+ * pointers move.
  *
- * Its arguments: q and wk (read as 32-bit words: the layout checked below).  The stack:
- * 0 mult, 4 add, 8 step << 8 | r, 12 the line's end, 16 c12, 20 bias, 24 the bytes from
- * where a line leaves the band lines to the next line's, 28 the same for the output,
- * 32 the output after the last line (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair loop,
- * two pairs a pass, enters at its second).
+ * Their arguments: q (wk->chans channels' of 32 bytes) and wk (read as 32-bit words: the
+ * layout checked below).  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the line's end,
+ * 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the next
+ * line's, 28 the same for the output, 32 the output after the channel's last line (out +
+ * m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair
+ * loop, two pairs a pass, enters at its second), 48 the channels left, 52 the next
+ * channel's q, 56 and 60 the bytes from where a channel leaves the band lines and the
+ * output to the next channel's (ch_band * 2 - m * down * 2, 1 - m * out_down), 64 m *
+ * out_down, 68 step << 8.
  */
 void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
+void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
 
 /* the word offsets the assembly reads */
 typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
@@ -291,7 +347,10 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
                                    offsetof(tg_dsp_dw_walk_t, out) == 20 &&
                                    offsetof(tg_dsp_dw_walk_t, out_down) == 24 &&
                                    offsetof(tg_dsp_dw_walk_t, n) == 28 &&
-                                   offsetof(tg_dsp_dw_walk_t, step) == 32) ? 1 : -1];
+                                   offsetof(tg_dsp_dw_walk_t, step) == 32 &&
+                                   offsetof(tg_dsp_dw_walk_t, chans) == 36 &&
+                                   offsetof(tg_dsp_dw_walk_t, ch_band) == 40 &&
+                                   sizeof(tg_dsp_dw_ch_t) == 32) ? 1 : -1];
 
 /* The sums of outputs ox (r9) and ox + 1 (r10) from the band words at r0, r1, r2 (each
  * advanced one word); the bias and c12 loaded after band words (pipelined). */
@@ -317,6 +376,35 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlabt  r9, r12, r8, r9\n\t"                                       \
     "smlad   r10, r12, r8, r10\n\t"
 
+/* Stride 2: the sums of outputs ox (r9, band values 2 ox .. 2 ox + 2 of each line) and
+ * ox + 1 (r10, 2 ox + 2 .. 2 ox + 4) from the band words at r0, r1, r2 (each advanced two
+ * words; the third word read after; rows 0 and 1 read it with the others, into r10 before
+ * row 0's sum and into r8). */
+#define TG_DW_SUMS_S2                                                   \
+    "ldr     r11, [r0], #8\n\t"                                         \
+    "ldr     r12, [r0, #-4]\n\t"                                        \
+    "ldr     r10, [r0]\n\t"                                             \
+    "ldr     r9, [sp, #20]\n\t"                                         \
+    "smlabt  r10, r10, r4, r9\n\t"                                      \
+    "smlad   r10, r12, r3, r10\n\t"                                     \
+    "smlad   r9, r11, r3, r9\n\t"                                       \
+    "smlabt  r9, r12, r4, r9\n\t"                                       \
+    "ldr     r11, [r1], #8\n\t"                                         \
+    "ldr     r12, [r1, #-4]\n\t"                                        \
+    "ldr     r8, [r1]\n\t"                                              \
+    "smlad   r9, r11, r5, r9\n\t"                                       \
+    "smlad   r10, r12, r5, r10\n\t"                                     \
+    "smlabt  r9, r12, r6, r9\n\t"                                       \
+    "smlabt  r10, r8, r6, r10\n\t"                                      \
+    "ldr     r11, [r2], #8\n\t"                                         \
+    "ldr     r12, [r2, #-4]\n\t"                                        \
+    "ldr     r8, [sp, #16]\n\t"                                         \
+    "smlad   r9, r11, r7, r9\n\t"                                       \
+    "smlad   r10, r12, r7, r10\n\t"                                     \
+    "smlabt  r9, r12, r8, r9\n\t"                                       \
+    "ldr     r11, [r2]\n\t"                                             \
+    "smlabt  r10, r11, r8, r10\n\t"
+
 /* The sum of output ox alone (r9), from the same band words as TG_DW_SUMS. */
 #define TG_DW_SUM1                                                      \
     "ldr     r11, [r0], #4\n\t"                                         \
@@ -334,10 +422,10 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "smlad   r9, r11, r7, r9\n\t"                                       \
     "smlabt  r9, r12, r8, r9\n\t"
 
-/* A pair of outputs: the sums, requantized and stored; STEP loads the word of the output
+/* A pair of outputs: the sums (SUMS), requantized and stored; STEP loads the word of the output
  * step and r into r11 (and the line's end into r12, for the loop's test). */
-#define TG_DW_PAIR(STEP)                                                \
-    TG_DW_SUMS                                                          \
+#define TG_DW_PAIR(SUMS, STEP)                                          \
+    SUMS                                                                \
     "ldrd    r11, r12, [sp]\n\t"                                        \
     "sub     r8, r12, r9, lsr #31\n\t"                                  \
     "smmlar  r9, r9, r11, r8\n\t"                                       \
@@ -353,156 +441,161 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "strb    r10, [lr]\n\t"                                             \
     "add     lr, lr, r11, lsr #8\n\t"
 
-__asm__(
-    ".pushsection .text.tg_dsp_dw_3x3_s1_thumb2,\"ax\",%progbits\n\t"
-    ".syntax unified\n\t"
-    ".thumb\n\t"
-    ".p2align 2\n\t"
-    ".global tg_dsp_dw_3x3_s1_thumb2\n\t"
-    ".type   tg_dsp_dw_3x3_s1_thumb2, %function\n\t"
-    ".thumb_func\n"
-    "tg_dsp_dw_3x3_s1_thumb2:\n\t"
-    "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #48\n\t"
-    "ldr     r2, [r0]\n\t"                      /* q->w */
-    "ldr     r3, [r0, #4]\n\t"
-    "ldr     r4, [r0, #8]\n\t"
-    "ldr     r5, [r0, #12]\n\t"
-    "ldr     r6, [r0, #20]\n\t"
-    "ldr     r7, [r1, #32]\n\t"                 /* step */
-    "ldr     r8, [r2, #20]\n\t"                 /* c12 */
-    "orr     r6, r6, r7, lsl #8\n\t"
-    "str     r4, [sp]\n\t"
-    "str     r5, [sp, #4]\n\t"
-    "str     r6, [sp, #8]\n\t"
-    "str     r8, [sp, #16]\n\t"
-    "str     r3, [sp, #20]\n\t"
-    "ldr     r6, [r1, #28]\n\t"                 /* n */
-    "ldr     r3, [r1, #12]\n\t"                 /* down */
-    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
-    "ldr     r5, [r1, #16]\n\t"                 /* m */
-    "and     r9, r6, #1\n\t"
-    "and     r11, r6, #2\n\t"
-    "str     r11, [sp, #44]\n\t"
-    "bic     r6, r6, #1\n\t"
-    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
-    "add     r6, r6, r9, lsl #1\n\t"            /* the int16 values a line's r0 moves */
-    "lsl     r3, r3, #1\n\t"
-    "sub     r3, r3, r6, lsl #1\n\t"
-    "ldr     r11, [r1, #20]\n\t"                 /* out */
-    "mla     r5, r5, r4, r11\n\t"               /* where the lines end: out + m * out_down */
-    "sub     r4, r4, r10\n\t"
-    "add     r11, sp, #24\n\t"
-    "stm     r11, {r3-r5, r10}\n\t"
-    "str     r9, [sp, #40]\n\t"
-    "ldm     r2, {r3-r7}\n\t"                   /* a01, a12, b01, b12, c01 */
-    "ldr     lr, [r1, #20]\n\t"                 /* out */
-    "ldm     r1, {r0-r2}\n"                     /* the band lines */
-    "1:\n\t"                                    /* an output line */
-    "ldr     r10, [sp, #36]\n\t"
-    "add     r10, r10, lr\n\t"
-    "str     r10, [sp, #12]\n\t"
-    "cmp     lr, r10\n\t"
-    "beq     3f\n"
-    "ldr     r11, [sp, #44]\n\t"
-    "cmp     r11, #0\n\t"
-    "bne     5f\n"
-    "2:\n\t"                                    /* two pairs of outputs */
-    TG_DW_PAIR("ldr     r11, [sp, #8]\n\t")
-    "5:\n\t"                                    /* (an odd pair count enters here) */
-    TG_DW_PAIR("ldrd    r11, r12, [sp, #8]\n\t")
-    "cmp     lr, r12\n\t"
-    "bne     2b\n"
-    "3:\n\t"                                    /* an odd line's last output */
-    "ldr     r11, [sp, #40]\n\t"
-    "cmp     r11, #0\n\t"
-    "beq     4f\n\t"
-    TG_DW_SUM1
-    "ldrd    r11, r12, [sp]\n\t"
-    "sub     r8, r12, r9, lsr #31\n\t"
-    "smmlar  r9, r9, r11, r8\n\t"
-    "ldr     r11, [sp, #8]\n\t"
-    "asr     r9, r9, r11\n\t"
-    "ssat    r9, #8, r9\n\t"
-    "strb    r9, [lr]\n"
-    "4:\n\t"                                    /* the next line */
-    "ldrd    r11, r12, [sp, #24]\n\t"
-    "add     r0, r0, r11\n\t"
-    "add     r1, r1, r11\n\t"
-    "add     r2, r2, r11\n\t"
-    "add     lr, lr, r12\n\t"
-    "ldr     r10, [sp, #32]\n\t"
-    "cmp     lr, r10\n\t"
-    "bne     1b\n\t"
-    "add     sp, sp, #48\n\t"
-    "pop     {r4-r11, pc}\n\t"
-    ".size   tg_dsp_dw_3x3_s1_thumb2, .-tg_dsp_dw_3x3_s1_thumb2\n\t"
-    ".popsection\n");
+/* A walk: NAME, its pair's sums (SUMS) and MOVE, which turns r6 = n & ~1 (r9 = n & 1)
+ * into the int16 values a line's band pointers move. */
+#define TG_DW_WALK(NAME, SUMS, MOVE)                                            \
+    ".pushsection .text." #NAME ",\"ax\",%progbits\n\t"                     \
+    ".syntax unified\n\t"                                                   \
+    ".thumb\n\t"                                                            \
+    ".p2align 2\n\t"                                                        \
+    ".global " #NAME "\n\t"                                                 \
+    ".type   " #NAME ", %function\n\t"                                      \
+    ".thumb_func\n"                                                         \
+    #NAME ":\n\t"                                                           \
+    "push    {r4-r11, lr}\n\t"                                              \
+    "sub     sp, sp, #72\n\t"                                               \
+    "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
+    "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
+    "lsl     r8, r7, #8\n\t"                                                \
+    "str     r8, [sp, #68]\n\t"                                             \
+    "str     r0, [sp, #52]\n\t"                 /* q */                     \
+    "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
+    "ldr     r5, [r1, #16]\n\t"                 /* m */                     \
+    "and     r9, r6, #1\n\t"                                                \
+    "and     r11, r6, #2\n\t"                                               \
+    "str     r11, [sp, #44]\n\t"                                            \
+    "bic     r6, r6, #1\n\t"                                                \
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */       \
+    MOVE                                        /* r6 */                    \
+    "lsl     r3, r3, #1\n\t"                                                \
+    "mul     r12, r5, r3\n\t"                   /* m * down bytes */        \
+    "sub     r3, r3, r6, lsl #1\n\t"                                        \
+    "mul     r5, r5, r4\n\t"                    /* m * out_down */          \
+    "sub     r4, r4, r10\n\t"                                               \
+    "str     r3, [sp, #24]\n\t"                                             \
+    "str     r4, [sp, #28]\n\t"                                             \
+    "str     r5, [sp, #64]\n\t"                                             \
+    "str     r10, [sp, #36]\n\t"                                            \
+    "str     r9, [sp, #40]\n\t"                                             \
+    "rsb     r5, r5, #1\n\t"                                                \
+    "str     r5, [sp, #60]\n\t"                                             \
+    "ldr     r3, [r1, #36]\n\t"                 /* chans */                 \
+    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */               \
+    "str     r3, [sp, #48]\n\t"                                             \
+    "rsb     r4, r12, r4, lsl #1\n\t"                                       \
+    "str     r4, [sp, #56]\n\t"                                             \
+    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
+    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
+    "0:\n\t"                                    /* a channel */             \
+    "ldr     r12, [sp, #52]\n\t"                                            \
+    "ldr     r8, [sp, #68]\n\t"                                             \
+    "ldr     r9, [r12]\n\t"                     /* q->w */                  \
+    "ldr     r3, [r12, #4]\n\t"                                             \
+    "ldr     r4, [r12, #8]\n\t"                                             \
+    "ldr     r5, [r12, #12]\n\t"                                            \
+    "ldr     r6, [r12, #20]\n\t"                                            \
+    "ldr     r7, [r9, #20]\n\t"                 /* c12 */                   \
+    "add     r12, r12, #32\n\t"                 /* the next channel's q */  \
+    "str     r12, [sp, #52]\n\t"                                            \
+    "orr     r6, r6, r8\n\t"                                                \
+    "str     r4, [sp]\n\t"                                                  \
+    "str     r5, [sp, #4]\n\t"                                              \
+    "str     r6, [sp, #8]\n\t"                                              \
+    "str     r7, [sp, #16]\n\t"                                             \
+    "str     r3, [sp, #20]\n\t"                                             \
+    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */            \
+    "ldr     r10, [sp, #64]\n\t"                                            \
+    "add     r10, r10, lr\n\t"                                              \
+    "str     r10, [sp, #32]\n"                  /* out + m * out_down */    \
+    "1:\n\t"                                    /* an output line */        \
+    "ldr     r10, [sp, #36]\n\t"                                            \
+    "add     r10, r10, lr\n\t"                                              \
+    "str     r10, [sp, #12]\n\t"                                            \
+    "cmp     lr, r10\n\t"                                                   \
+    "beq     3f\n"                                                          \
+    "ldr     r11, [sp, #44]\n\t"                                            \
+    "cmp     r11, #0\n\t"                                                   \
+    "bne     5f\n"                                                          \
+    "2:\n\t"                                    /* two pairs of outputs */  \
+    TG_DW_PAIR(SUMS, "ldr     r11, [sp, #8]\n\t")                           \
+    "5:\n\t"                                    /* an odd pair count */     \
+    TG_DW_PAIR(SUMS, "ldrd    r11, r12, [sp, #8]\n\t")                      \
+    "cmp     lr, r12\n\t"                                                   \
+    "bne     2b\n"                                                          \
+    "3:\n\t"                                    /* an odd last output */    \
+    "ldr     r11, [sp, #40]\n\t"                                            \
+    "cmp     r11, #0\n\t"                                                   \
+    "beq     4f\n\t"                                                        \
+    TG_DW_SUM1                                                              \
+    "ldrd    r11, r12, [sp]\n\t"                                            \
+    "sub     r8, r12, r9, lsr #31\n\t"                                      \
+    "smmlar  r9, r9, r11, r8\n\t"                                           \
+    "ldr     r11, [sp, #8]\n\t"                                             \
+    "asr     r9, r9, r11\n\t"                                               \
+    "ssat    r9, #8, r9\n\t"                                                \
+    "strb    r9, [lr]\n"                                                    \
+    "4:\n\t"                                    /* the next line */         \
+    "ldrd    r11, r12, [sp, #24]\n\t"                                       \
+    "add     r0, r0, r11\n\t"                                               \
+    "add     r1, r1, r11\n\t"                                               \
+    "add     r2, r2, r11\n\t"                                               \
+    "add     lr, lr, r12\n\t"                                               \
+    "ldr     r10, [sp, #32]\n\t"                                            \
+    "cmp     lr, r10\n\t"                                                   \
+    "bne     1b\n\t"                                                        \
+    "ldr     r11, [sp, #48]\n\t"                /* the next channel */      \
+    "subs    r11, r11, #1\n\t"                                              \
+    "beq     6f\n\t"                                                        \
+    "str     r11, [sp, #48]\n\t"                                            \
+    "ldrd    r11, r12, [sp, #56]\n\t"                                       \
+    "add     r0, r0, r11\n\t"                                               \
+    "add     r1, r1, r11\n\t"                                               \
+    "add     r2, r2, r11\n\t"                                               \
+    "add     lr, lr, r12\n\t"                                               \
+    "b       0b\n"                                                          \
+    "6:\n\t"                                                                \
+    "add     sp, sp, #72\n\t"                                               \
+    "pop     {r4-r11, pc}\n\t"                                              \
+    ".size   " #NAME ", .-" #NAME "\n\t"                                    \
+    ".popsection\n"
+
+#if TG_DSP_DW_S1
+__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s1_thumb2, TG_DW_SUMS, "add     r6, r6, r9, lsl #1\n\t"));
+#endif
+#if TG_DSP_DW_S2
+__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s2_thumb2, TG_DW_SUMS_S2,
+                   "add     r6, r6, r9\n\t" "lsl     r6, r6, #1\n\t"));
+#endif
 
 #define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
-#elif TG_DSP_DW_BAND
+#define tg_dsp_dw_row3_s2 tg_dsp_dw_3x3_s2_thumb2
+#else
+#if TG_DSP_DW_S1
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
 #endif
-#endif /* TG_DSP_DW_S1 */
 
-#if TG_DSP_DW_S2 && TG_DSP_DW_BAND
+#if TG_DSP_DW_S2
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
 }
 #endif
-
-/* One output line from the ring (rows at int16 offset `at`): the per-line calls of a ring
- * of filter_lines slots, which the walks' set-up would only slow down. */
-#define TG_DSP_DW_3X3_ONE_LINE(LINE) \
-    const int16_t *r0 = rows[0] + at, *r1 = rows[1] + at, *r2 = rows[2] + at; \
-    const uint32_t a01 = q->w[0], a12 = q->w[1], b01 = q->w[2], b12 = q->w[3]; \
-    const uint32_t c01 = q->w[4], c12 = q->w[5]; \
-    const uint32_t bias = q->bias; \
-    const int32_t mult = q->mult, add = q->add, rsh = q->r; \
-    int8_t *const end = out + (size_t)(n & ~1) * (size_t)step; \
-    LINE
-
-#if TG_DSP_DW_S1 && TG_DSP_DW_RING
-#if TG_DSP_DW_ASM
-/* one line: a walk of one line (the assembly) */
-static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    tg_dsp_dw_walk_t wk;
-    wk.r0 = rows[0] + at;
-    wk.r1 = rows[1] + at;
-    wk.r2 = rows[2] + at;
-    wk.down = 0;
-    wk.m = 1;
-    wk.out = out;
-    wk.out_down = 0;
-    wk.n = n;
-    wk.step = step;
-    tg_dsp_dw_row3_s1(q, &wk);
-}
-#else
-TG_DSP_DW_OWN
-static void tg_dsp_dw_line3_s1(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S1_LINE)
-}
 #endif
-#endif /* TG_DSP_DW_S1 && TG_DSP_DW_RING */
 
-#if TG_DSP_DW_S2 && TG_DSP_DW_RING
-TG_DSP_DW_OWN
-static void tg_dsp_dw_line3_s2(const tg_dsp_dw_ch_t *q, const int16_t *const *rows,
-                               size_t at, int8_t *out, int32_t n, int32_t step)
-{
-    TG_DSP_DW_3X3_ONE_LINE(TG_DSP_DW_3X3_S2_LINE)
-}
+/* The 3x3 walk of the layer's stride (the walks compiled in: tg_config.h) */
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+#define TG_DSP_DW_ROW3(p, q, wk) \
+    ((p)->stride == 1 ? tg_dsp_dw_row3_s1((q), (wk)) : tg_dsp_dw_row3_s2((q), (wk)))
+#elif TG_DSP_DW_S1
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_row3_s1((q), (wk))
+#elif TG_DSP_DW_S2
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_row3_s2((q), (wk))
 #endif
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
@@ -573,11 +666,14 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
- * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step` bytes apart
- * from `channel`, plus input_offset, into the band lines dst, dst + stride_bytes, ...
- * (four).  tg_dsp_depthwise_s8 calls it itself for the image's lines. */
+ * stores as its C (four pixels a pass, then two, then an odd last one): n pixels `step`
+ * bytes apart from `channel`, plus input_offset, into the band lines dst, dst +
+ * stride_bytes, ... (four); then, `lines` in all, the next input line (src_line bytes on)
+ * into the next band lines (dst_line bytes on).  tg_dsp_depthwise_s8 calls it itself for
+ * the image's lines. */
 void tg_dsp_dw_fill4_thumb2(int16_t *dst, uint32_t stride_bytes, const int8_t *channel,
-                            uint32_t step, uint32_t n, uint32_t input_offset);
+                            uint32_t step, uint32_t n, uint32_t input_offset, uint32_t lines,
+                            uint32_t src_line, uint32_t dst_line);
 
 /* Two pixels (r2, r2 + r3; r2 then moves two) into the four lines (r0, r6, r7, r8). */
 #define TG_DW_FILL2                                                     \
@@ -607,9 +703,17 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_dw_fill4_thumb2:\n\t"
     "push    {r4-r11, lr}\n\t"
-    "ldr     r4, [sp, #36]\n\t"                 /* n */
-    "ldr     r5, [sp, #40]\n\t"                 /* input_offset, in both halves */
+    "sub     sp, sp, #16\n\t"                   /* dst, channel, stride, lines left */
+    "ldr     r5, [sp, #56]\n\t"                 /* input_offset, in both halves */
     "pkhbt   r5, r5, r5, lsl #16\n\t"
+    "ldr     r4, [sp, #60]\n\t"                 /* lines */
+    "str     r1, [sp, #8]\n\t"
+    "str     r4, [sp, #12]\n"
+    "7:\n\t"                                    /* a line */
+    "str     r0, [sp]\n\t"
+    "str     r2, [sp, #4]\n\t"
+    "ldr     r1, [sp, #8]\n\t"
+    "ldr     r4, [sp, #52]\n\t"                 /* n */
     "add     r6, r0, r1\n\t"                    /* channel 1's line */
     "add     r7, r6, r1\n\t"                    /* 2 */
     "add     r8, r7, r1\n\t"                    /* 3 */
@@ -639,6 +743,17 @@ __asm__(
     "lsr     r9, r9, #16\n\t"
     "strh    r9, [r8]\n"
     "3:\n\t"
+    "ldr     r4, [sp, #12]\n\t"                 /* the next line */
+    "subs    r4, r4, #1\n\t"
+    "beq     8f\n\t"
+    "str     r4, [sp, #12]\n\t"
+    "ldrd    r0, r2, [sp]\n\t"
+    "ldrd    r9, r10, [sp, #64]\n\t"            /* src_line, dst_line */
+    "add     r2, r2, r9\n\t"
+    "add     r0, r0, r10\n\t"
+    "b       7b\n"
+    "8:\n\t"
+    "add     sp, sp, #16\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".size   tg_dsp_dw_fill4_thumb2, .-tg_dsp_dw_fill4_thumb2\n\t"
     ".popsection\n");
@@ -670,7 +785,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 #if TG_DSP_DW_ASM
         (void)off2;
         tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
-                               (uint32_t)n, (uint32_t)off);
+                               (uint32_t)n, (uint32_t)off, 1u, 0u, 0u);
 #else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
         for (ix = 0; ix + 2 <= n; ix += 2) {
@@ -694,7 +809,17 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 #endif
         return;
     }
-    for (ix = 0; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
+    ix = 0;
+    if (step == 1) {    /* one input channel: four neighbouring values per word load */
+        const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
+        for (; ix + 4 <= n; ix += 4, channel += 4) {
+            const uint32_t a = tg_read_s8x4(channel);
+            const uint32_t e = tg_sxtab16(off2, a), o = tg_sxtab16_ror8(off2, a);
+            tg_write_s16x2(dst + ix, tg_pkhbt16(e, o));
+            tg_write_s16x2(dst + ix + 2, tg_pkhtb16(o, e));
+        }
+    }
+    for (; ix + 2 <= n; ix += 2) {     /* two values per (unaligned) word store */
         const uint32_t a = (uint32_t)(channel[0] + off), b = (uint32_t)(channel[step] + off);
         tg_write_s16x2(dst + ix, (a & 0xFFFFu) | (b << 16));
         channel += 2 * step;
@@ -704,16 +829,15 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     }
 }
 
-#if TG_DSP_DW_BAND
 /* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
  * (int16 offset `at`), which move `down` int16 values from one output line to the next:
  * the loop the layer takes. */
 static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                             const int16_t *const *rows, size_t at, size_t down, int32_t m,
-                            uint32_t *acc, int8_t *out)
+                            int32_t chans, size_t ch_band, uint32_t *acc, int8_t *out)
 {
 #if TG_DSP_DW_S1 || TG_DSP_DW_S2
-    if (p->taps3) {     /* all the lines in one call, the filter in locals */
+    if (p->taps3) {     /* all the lines and channels in one call, the filter in locals */
         tg_dsp_dw_walk_t wk;
         wk.r0 = rows[0] + at;
         wk.r1 = rows[1] + at;
@@ -724,22 +848,17 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         wk.out_down = (size_t)p->out_line_step;
         wk.n = p->out_length;
         wk.step = p->out_step;
-#if TG_DSP_DW_S1 && TG_DSP_DW_S2
-        if (p->stride == 1) {
-            tg_dsp_dw_row3_s1(q, &wk);
-        } else {
-            tg_dsp_dw_row3_s2(q, &wk);
-        }
-#elif TG_DSP_DW_S1
-        tg_dsp_dw_row3_s1(q, &wk);
-#else
-        tg_dsp_dw_row3_s2(q, &wk);
-#endif
+        wk.chans = chans;
+        wk.ch_band = ch_band;
+        TG_DSP_DW_ROW3(p, q, &wk);
         return;
     }
+#else
+    (void)chans;
+    (void)ch_band;
 #endif
 #if TG_DSP_DW_ANY
-    for (; m > 0; --m, at += down, out += p->out_line_step) {
+    for (; m > 0; --m, at += down, out += p->out_line_step) {     /* chans 1 */
         tg_dsp_dw_row_any(p, q, rows, at, acc, out);
     }
 #else
@@ -752,8 +871,6 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
 #endif
 }
 
-#endif /* TG_DSP_DW_BAND */
-
 #if TG_DSP_DW_RING
 /* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
  * each channel of the group runs it (one call per line and channel). */
@@ -765,10 +882,20 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
     const int32_t mult = p->depth_multiplier, group = p->group;
     const int8_t *const channel = image + ci;
     const int16_t *rows[TG_DSP_DW_MAX_K];
+    /* the group's channels (or the input channel's outputs) in one walk a line */
+    const int one_walk = p->taps3 && (mult == 1 || TG_DSP_DW_EACH(p));
+    tg_dsp_dw_walk_t wk;
     int32_t next = -p->pad_lines;   /* the first input line not in the ring */
     int32_t fill_slot = 0;          /* its ring slot */
     int32_t slot = 0;               /* the slot of the output line's first */
     int32_t oy, ky, k, j;
+    wk.down = 0;
+    wk.m = 1;
+    wk.out_down = 0;
+    wk.n = p->out_length;
+    wk.step = p->out_step;
+    wk.chans = mult == 1 ? group : mult;
+    wk.ch_band = mult == 1 ? ring_size : 0;
     for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
         const int32_t iy0 = oy * sh - p->pad_lines;
         while (next < iy0) {        /* lines the stride skips */
@@ -776,8 +903,18 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
             fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
         }
         for (; next < iy0 + fh; ++next) {
-            tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size, group,
-                           channel, next);
+            int16_t *const dst = ring + (size_t)fill_slot * (size_t)bw;
+#if TG_DSP_DW_ASM
+            if (group == 4 && next >= 0 && next < p->lines) {   /* its gathering itself */
+                tg_dsp_dw_fill4_thumb2(dst + p->pad, (uint32_t)(ring_size * sizeof *ring),
+                                       channel + (size_t)next * (size_t)p->in_line_step,
+                                       (uint32_t)p->in_step, (uint32_t)p->length,
+                                       (uint32_t)p->input_offset, 1u, 0u, 0u);
+            } else
+#endif
+            {
+                tg_dsp_dw_fill(p, dst, ring_size, group, channel, next);
+            }
             fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
         }
         for (ky = 0, k = slot; ky < fh; ++ky) {
@@ -787,33 +924,26 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < sh; ++k) {
             slot = slot + 1 == fh ? 0 : slot + 1;
         }
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+        if (one_walk) {
+            wk.r0 = rows[0];
+            wk.r1 = rows[1];
+            wk.r2 = rows[2];
+            wk.out = out;
+            TG_DSP_DW_ROW3(p, q, &wk);
+            continue;
+        }
+#else
+        (void)one_walk;
+        (void)wk;
+#endif
         for (k = 0; k < group; ++k) {       /* the channels of the group */
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                const tg_dsp_dw_ch_t *qk = &q[k];
-                int8_t *o = out + k * mult + j;
                 if (mult > 1) {
-                    tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                    tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
                 }
-#if TG_DSP_DW_ANY
-                if (!p->taps3) {
-                    tg_dsp_dw_row_any(p, qk, rows, at, line, o);
-                    continue;
-                }
-#else
-                (void)line;
-#endif
-#if TG_DSP_DW_S1 && TG_DSP_DW_S2
-                if (p->stride == 1) {
-                    tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
-                } else {
-                    tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
-                }
-#elif TG_DSP_DW_S1
-                tg_dsp_dw_line3_s1(qk, rows, at, o, p->out_length, p->out_step);
-#elif TG_DSP_DW_S2
-                tg_dsp_dw_line3_s2(qk, rows, at, o, p->out_length, p->out_step);
-#endif
+                tg_dsp_dw_lines(p, &q[k], rows, at, 0, 1, 1, 0, line, out + k * mult + j);
             }
         }
     }
@@ -833,12 +963,13 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     /* after the group's rings: one output line of accumulators (the general loop) */
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
-    tg_dsp_dw_ch_t q[4];
-    /* the filter pairs of up to 4 channels, after the accumulator line */
-    const int32_t per_channel = p->taps3 ? 6 : fh * ((p->filter_length + 1) / 2);
+    tg_dsp_dw_ch_t q[TG_DSP_DW_MULTS > 4 ? TG_DSP_DW_MULTS : 4];
+    /* the filter pairs of up to 4 channels (or the depth multiplier's outputs), after the
+     * accumulator line */
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
     const int reuse = slots < (p->out_lines - 1) * sh + fh;
+    const int each = TG_DSP_DW_EACH(p);
     int32_t b, ci, j, k, oy, ky;
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
@@ -851,9 +982,9 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int32_t fill_slot = 0;  /* its slot */
             int32_t slot = 0;       /* the slot of output line oy's first band line */
             if (mult == 1) {
-                for (k = 0; k < group; ++k) {
-                    tg_dsp_dw_setup(p, ci + k, &q[k], pairs + k * per_channel);
-                }
+                tg_dsp_dw_setup(p, ci, group, q, pairs);
+            } else if (each) {      /* group 1: its outputs */
+                tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
             }
 #if TG_DSP_DW_RING
             if (slots == fh) {
@@ -888,31 +1019,46 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     next = first;
                     fill_slot = slot;
                 }
-                for (; next < need; ++next) {
+                while (next < need) {
                     const int32_t iy = next - p->pad_lines;
 #if TG_DSP_DW_ASM
                     if (group == 4 && iy >= 0 && iy < p->lines) {   /* its gathering itself */
+                        /* the image lines from here on whose slots follow each other */
+                        int32_t run = TG_MIN(need - next, p->lines - iy);
+                        run = TG_MIN(run, slots - fill_slot);
                         tg_dsp_dw_fill4_thumb2(
                             ring + (size_t)fill_slot * (size_t)bw + p->pad,
                             (uint32_t)(ring_size * sizeof *ring),
                             image + ci + (size_t)iy * (size_t)p->in_line_step,
                             (uint32_t)p->in_step, (uint32_t)p->length,
-                            (uint32_t)p->input_offset);
-                    } else
+                            (uint32_t)p->input_offset, (uint32_t)run,
+                            (uint32_t)p->in_line_step, (uint32_t)((size_t)bw * sizeof *ring));
+                        next += run;
+                        fill_slot += run;
+                        fill_slot = fill_slot == slots ? 0 : fill_slot;
+                        continue;
+                    }
 #endif
                     if (reuse || (iy >= 0 && iy < p->lines)) {
                         tg_dsp_dw_fill(p, ring + (size_t)fill_slot * (size_t)bw, ring_size,
                                        group, image + ci, iy);
                     }
                     fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
+                    ++next;
                 }
-                for (k = 0; k < group; ++k) {       /* the channels of the group */
-                    const size_t at = (size_t)k * ring_size;
-                    for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                        if (mult > 1) {
-                            tg_dsp_dw_setup(p, ci * mult + j, &q[0], pairs);
+                if (p->taps3 && (mult == 1 || each)) {     /* all channels in one walk */
+                    tg_dsp_dw_lines(p, q, rows, 0, down, n, mult == 1 ? group : mult,
+                                    mult == 1 ? ring_size : 0, line, out);
+                } else {
+                    for (k = 0; k < group; ++k) {       /* the channels of the group */
+                        const size_t at = (size_t)k * ring_size;
+                        for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                            if (mult > 1) {
+                                tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
+                            }
+                            tg_dsp_dw_lines(p, &q[k], rows, at, down, n, 1, 0, line,
+                                            out + k * mult + j);
                         }
-                        tg_dsp_dw_lines(p, &q[k], rows, at, down, n, line, out + k * mult + j);
                     }
                 }
                 oy += n;
@@ -927,6 +1073,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             (void)rows;
             (void)reuse;
             (void)j;
+            (void)k;
             (void)oy;
             (void)ky;
             (void)out;

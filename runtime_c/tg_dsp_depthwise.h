@@ -72,9 +72,14 @@ typedef struct {
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
+/* The most outputs of one input channel (depth multiplier) whose 3-tap filters the
+ * kernel prepares once per input channel (otherwise: once per output line or run). */
+#define TG_DSP_DW_MULTS 8
+
 /* band: scratch (any contents on entry): group * band_lines * band_width int16 values,
  * then (4-byte aligned: band_width is even), without taps3, out_length int32 accumulators,
- * then group * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs. */
+ * then P * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs, P =
+ * the depth multiplier with taps3 and a multiplier of 2 .. TG_DSP_DW_MULTS, else group. */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 

@@ -12,9 +12,13 @@
  * accumulator 2^L * acc, and SMMLAR(2^L * acc, multiplier, add) is
  * SaturatingRoundingDoublingHighMul plus the rounding add; RoundingDivideByPOT's
  * [h < 0] may be read as [acc < 0] (tg_dsp_requant.h, tg_dsp_requantize_hm, point 3).
+ * On Thumb-2 cores built with GCC, 3x3 filters with the whole int8 range run their pixels in
+ * assembly (tg_dsp_dw_px3_thumb2; the C stays its twin on the host, with other compilers and
+ * with -DTG_DSP_DW_NO_ASM).
  */
 #include "tg_dsp_depthwise_px.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "tg_acle.h"
@@ -127,12 +131,155 @@ TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
 #define TG_DSP_DW_PX_OWN
 #endif
 
+/* 3x3 filters with the whole int8 range in Thumb-2 assembly (tg_dsp_dw_px3_thumb2) with GCC
+ * on Arm cores with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_DW_NO_ASM)
+#define TG_DSP_DW_PX_ASM 1
+#else
+#define TG_DSP_DW_PX_ASM 0
+#endif
+
+#if TG_DSP_DW_PX_ASM && TG_CFG_DSP_DW_PX_FULL
+/* What tg_dsp_dw_px3_thumb2 reads (32-bit words; the layout checked below). */
+typedef struct {
+    const uint32_t *wc;     /* the widened filter: 9 taps of 2 words */
+    const int32_t *qc;      /* tg_dsp_dw_px_quant's constants */
+    int8_t *out;            /* channel 0 of the four at the first pixel */
+    int32_t out_h;
+    int32_t out_w;
+    int32_t depth;          /* bytes from one output pixel to the next */
+    int32_t along;          /* plane bytes from one output pixel to the next */
+    int32_t line;           /* plane bytes from one plane row to the next */
+    int32_t down;           /* plane bytes from one output row to the next */
+} tg_dsp_dw_px3_t;
+
+typedef char tg_dsp_dw_px3_layout[(sizeof(void *) == 4 &&
+                                   offsetof(tg_dsp_dw_px3_t, out) == 8 &&
+                                   offsetof(tg_dsp_dw_px3_t, down) == 32) ? 1 : -1];
+
+/*
+ * tg_dsp_dw_px_block for a 3x3 filter and the whole int8 range (full): the same sums (r2-r5
+ * the four channels' accumulators, from their biases), the same requantization and the
+ * same stores in the same order.  r0 the pixel's plane words, r1 the filter (two words a
+ * tap, post-incremented), r12 the tap row, r10 the output, r11 the plane's row bytes, lr
+ * the pixels left in the row.  The stack: 0 wc, 4 qc, 8 qc + 4 words (the per-channel
+ * [multiplier, add, r, mask]), 12 depth, 16 along, 20 down - out_w * along, 24 out_w,
+ * 28 the output rows left.
+ */
+void tg_dsp_dw_px3_thumb2(const uint32_t *plane, const tg_dsp_dw_px3_t *a);
+
+/* One tap: the plane's words at BASE + OFF against the filter's next two words. */
+#define TG_DW_PX3_TAP(BASE, OFF)                                        \
+    "ldrd    r6, r7, [" BASE ", #" OFF "]\n\t"                          \
+    "ldrd    r8, r9, [r1], #8\n\t"                                      \
+    "smlabb  r2, r6, r8, r2\n\t"                                        \
+    "smlatt  r4, r6, r8, r4\n\t"                                        \
+    "smlabb  r3, r7, r9, r3\n\t"                                        \
+    "smlatt  r5, r7, r9, r5\n\t"
+
+/* Channel C's output from its accumulator ACC and its constants at r12 (which moves on). */
+#define TG_DW_PX3_RQ(ACC, C)                                            \
+    "ldm     r12!, {r6-r9}\n\t"                                         \
+    "and     r9, r9, " ACC ", asr #31\n\t"                              \
+    "smmlar  " ACC ", " ACC ", r6, r7\n\t"                              \
+    "add     " ACC ", " ACC ", r9\n\t"                                  \
+    "asr     " ACC ", " ACC ", r8\n\t"                                  \
+    "ssat    " ACC ", #8, " ACC "\n\t"                                  \
+    "strb    " ACC ", [r10, #" C "]\n\t"
+
+__asm__(
+    ".pushsection .text.tg_dsp_dw_px3_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_px3_thumb2\n\t"
+    ".type   tg_dsp_dw_px3_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_px3_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #32\n\t"
+    "ldr     r2, [r1]\n\t"                      /* wc */
+    "str     r2, [sp]\n\t"
+    "ldr     r2, [r1, #4]\n\t"                  /* qc */
+    "str     r2, [sp, #4]\n\t"
+    "add     r2, r2, #16\n\t"
+    "str     r2, [sp, #8]\n\t"
+    "ldr     r10, [r1, #8]\n\t"                 /* out */
+    "ldr     r2, [r1, #12]\n\t"                 /* out_h */
+    "str     r2, [sp, #28]\n\t"
+    "ldr     r3, [r1, #16]\n\t"                 /* out_w */
+    "str     r3, [sp, #24]\n\t"
+    "ldr     r4, [r1, #20]\n\t"                 /* depth */
+    "str     r4, [sp, #12]\n\t"
+    "ldr     r5, [r1, #24]\n\t"                 /* along */
+    "str     r5, [sp, #16]\n\t"
+    "ldr     r11, [r1, #28]\n\t"                /* line */
+    "ldr     r6, [r1, #32]\n\t"                 /* down */
+    "mul     r7, r3, r5\n\t"
+    "sub     r6, r6, r7\n\t"
+    "str     r6, [sp, #20]\n"
+    "1:\n\t"                                    /* an output row */
+    "ldr     lr, [sp, #24]\n"
+    "2:\n\t"                                    /* an output pixel */
+    "ldr     r12, [sp, #4]\n\t"
+    "ldr     r1, [sp]\n\t"
+    "ldm     r12, {r2-r5}\n\t"                  /* the biases */
+    TG_DW_PX3_TAP("r0", "0")
+    TG_DW_PX3_TAP("r0", "8")
+    TG_DW_PX3_TAP("r0", "16")
+    "add     r12, r0, r11\n\t"
+    TG_DW_PX3_TAP("r12", "0")
+    TG_DW_PX3_TAP("r12", "8")
+    TG_DW_PX3_TAP("r12", "16")
+    "add     r12, r12, r11\n\t"
+    TG_DW_PX3_TAP("r12", "0")
+    TG_DW_PX3_TAP("r12", "8")
+    TG_DW_PX3_TAP("r12", "16")
+    "ldr     r12, [sp, #8]\n\t"
+    TG_DW_PX3_RQ("r2", "0")
+    TG_DW_PX3_RQ("r3", "1")
+    TG_DW_PX3_RQ("r4", "2")
+    TG_DW_PX3_RQ("r5", "3")
+    "ldrd    r6, r7, [sp, #12]\n\t"             /* depth, along */
+    "add     r10, r10, r6\n\t"
+    "add     r0, r0, r7\n\t"
+    "subs    lr, lr, #1\n\t"
+    "bne     2b\n\t"
+    "ldr     r6, [sp, #20]\n\t"
+    "add     r0, r0, r6\n\t"
+    "ldr     r6, [sp, #28]\n\t"
+    "subs    r6, r6, #1\n\t"
+    "str     r6, [sp, #28]\n\t"
+    "bne     1b\n\t"
+    "add     sp, sp, #32\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_px3_thumb2, .-tg_dsp_dw_px3_thumb2\n\t"
+    ".popsection\n");
+#endif
+
 #if TG_CFG_DSP_DW_PX_FULL
 TG_DSP_DW_PX_OWN
 static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
                               int32_t plane_w, const uint32_t *wc, const int32_t *qc,
                               int8_t *out)
 {
+#if TG_DSP_DW_PX_ASM
+    if (p->filter_h == 3 && p->filter_w == 3) {
+        tg_dsp_dw_px3_t a;
+        a.wc = wc;
+        a.qc = qc;
+        a.out = out;
+        a.out_h = p->out_h;
+        a.out_w = p->out_w;
+        a.depth = p->depth;
+        a.along = 8 * p->stride_w;
+        a.line = 8 * plane_w;
+        a.down = 8 * plane_w * p->stride_h;
+        tg_dsp_dw_px3_thumb2(plane, &a);
+        return;
+    }
+#endif
     tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 1);
 }
 #endif

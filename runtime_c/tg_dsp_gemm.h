@@ -59,4 +59,11 @@ typedef struct {
 void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch);
 
+/* p->rows rows already sign-extended in xs as tg_dsp_gemm_s8 does it, two at a time (per
+ * 4-value step: row 0's even-value and odd-value int16 pairs, then row 1's: 16 bytes a
+ * step; a last odd row as a pair of itself), for every channel of p (the row gather
+ * unused): row r's outputs at out + r * stride, clamped to [act_min, act_max]. */
+void tg_dsp_gemm_xrows_s8(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int8_t *out,
+                          size_t stride);
+
 #endif /* TG_DSP_GEMM_H */

@@ -5,7 +5,8 @@
  * int16 cell): each gate is two int8 fully connected products requantized to
  * int16 Q3.12 and added with saturation, then TFLite's int16 sigmoid or tanh
  * (table interpolation); the cell and hidden updates are TFLite's integer
- * element-wise multiplications.  The zero points of x and h are folded into
+ * element-wise multiplications (tg_lstm_unit in tg_lstm_act.h, shared with the
+ * 16x8 LSTM).  The zero points of x and h are folded into
  * the biases by the generator, so the dot products are plain int8 ones.
  *
  * Every operation after the fully connected products is element-wise, so one
@@ -15,8 +16,6 @@
  * once every unit has read the previous one.
  */
 #include "tg_lstm.h"
-
-#include "tg_lstm_act.h"
 
 /* acc + sum_d w[d] * v[d] requantized to int16 (an LSTM gate's fully connected part). */
 static int32_t tg_lstm_fc(const int8_t *w, const int8_t *v, int32_t depth, int32_t acc,
@@ -49,18 +48,11 @@ static int32_t tg_lstm_gate(const tg_lstm_params_t *p, int32_t gate, int32_t uni
     return tg_clamp(from_x + from_h, INT16_MIN, INT16_MAX);
 }
 
-/* Q0.15 product of two int16 values, requantized (TFLite's integer MulElementwise). */
-static int32_t tg_lstm_mul(int32_t a, int32_t b, int32_t multiplier, int32_t shift)
-{
-    return tg_requantize(a * b, multiplier, shift);
-}
-
 /* One time step over `rows` rows: reads x, h and c, writes c and this step's output. */
 static void tg_lstm_step(const tg_lstm_params_t *p, const int8_t *x, int8_t *out,
                          int8_t *hidden, int16_t *cell)
 {
     const int32_t n = p->units;
-    const uint16_t *table = p->sigmoid_table;
     int32_t row, u;
     for (row = 0; row < p->rows; ++row) {
         const int8_t *x_row = x + (size_t)row * (size_t)p->input_size;
@@ -68,30 +60,12 @@ static void tg_lstm_step(const tg_lstm_params_t *p, const int8_t *x, int8_t *out
         int16_t *c_row = cell + (size_t)row * (size_t)n;
         int8_t *out_row = out + (size_t)row * (size_t)n;
         for (u = 0; u < n; ++u) {
-            const int32_t f = tg_sigmoid_q15(
-                TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_FORGET_GATE, u, x_row, h_row), table);
-            const int32_t i = tg_sigmoid_q15(
-                TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_INPUT_GATE, u, x_row, h_row), table);
-            const int32_t g = tg_tanh_q15(
-                TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_CELL_GATE, u, x_row, h_row), table);
-            const int32_t o = tg_sigmoid_q15(
-                TG_LSTM_TABLE_SCALE * tg_lstm_gate(p, TG_LSTM_OUTPUT_GATE, u, x_row, h_row), table);
-            /* c = f * c + i * g, each product and the sum saturated to int16 */
-            const int32_t kept = tg_clamp(
-                tg_lstm_mul(f, c_row[u], p->forget_multiplier, p->forget_shift),
-                INT16_MIN, INT16_MAX);
-            const int32_t added = tg_clamp(
-                tg_lstm_mul(i, g, p->input_multiplier, p->input_shift), INT16_MIN, INT16_MAX);
-            int32_t c = tg_clamp(kept + added, INT16_MIN, INT16_MAX);
-            int32_t t, h;
-            if (p->use_cell_clip) {
-                c = tg_clamp(c, -p->cell_clip, p->cell_clip);
-            }
-            c_row[u] = (int16_t)c;
-            /* h = o * tanh(c) */
-            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
-                             table);
-            h = p->hidden_offset + tg_lstm_mul(t, o, p->hidden_multiplier, p->hidden_shift);
+            const int32_t h = tg_lstm_unit(&p->cell,
+                                           tg_lstm_gate(p, TG_LSTM_INPUT_GATE, u, x_row, h_row),
+                                           tg_lstm_gate(p, TG_LSTM_FORGET_GATE, u, x_row, h_row),
+                                           tg_lstm_gate(p, TG_LSTM_CELL_GATE, u, x_row, h_row),
+                                           tg_lstm_gate(p, TG_LSTM_OUTPUT_GATE, u, x_row, h_row),
+                                           &c_row[u]);
             out_row[u] = (int8_t)tg_clamp(h, INT8_MIN, INT8_MAX);
         }
     }

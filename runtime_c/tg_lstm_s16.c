@@ -7,14 +7,12 @@
  *   h_t   = sat16(o * tanh(c_t))
  *
  * FC64 sums in 64 bits and requantizes with the 64-bit MultiplyByQuantizedMultiplier;
- * sigmoid and tanh are tg_sigmoid_s16.h's (TFLite's int16 LOGISTIC / TANH), the cell
- * state's rescaling for its tanh is tg_lstm_act.h's, shared with tg_lstm.c.  As in
- * tg_lstm.c, one unit is finished before the next, and the new hidden values go to the
- * step's output slice before they replace the hidden state.
+ * the rest of a unit's step (sigmoid and tanh, the cell and hidden updates) is
+ * tg_lstm_unit (tg_lstm_act.h), shared with tg_lstm.c.  As in tg_lstm.c, one unit is
+ * finished before the next, and the new hidden values go to the step's output slice
+ * before they replace the hidden state.
  */
 #include "tg_lstm_s16.h"
-
-#include "tg_lstm_act.h"     /* TG_LSTM_TABLE_SCALE, tg_lstm_prescale, the sigmoid/tanh */
 
 /* acc + sum_d w[d] * v[d] in 64 bits, requantized to int16 (a gate's fully connected part). */
 static int32_t fc64(const int8_t *w, const int16_t *v, int32_t depth, int64_t acc,
@@ -42,7 +40,7 @@ static int32_t gate_input(const tg_lstm_s16_params_t *p, int32_t gate, int32_t u
     const int32_t from_h = fc64(p->recurrent_weights + row * (size_t)n, h, n, bias[n + unit],
                                 p->fc_multiplier[k + TG_LSTM_FROM_HIDDEN],
                                 p->fc_shift[k + TG_LSTM_FROM_HIDDEN]);
-    return TG_LSTM_TABLE_SCALE * tg_clamp(from_x + from_h, INT16_MIN, INT16_MAX);
+    return tg_clamp(from_x + from_h, INT16_MIN, INT16_MAX);
 }
 
 /* One time step over `rows` rows: reads x, h and c, writes c and this step's output. */
@@ -50,7 +48,6 @@ static void step(const tg_lstm_s16_params_t *p, const int16_t *x, int16_t *out,
                  int16_t *hidden, int16_t *cell)
 {
     const int32_t n = p->units;
-    const uint16_t *table = p->sigmoid_table;
     int32_t row, u;
     for (row = 0; row < p->rows; ++row) {
         const int16_t *x_row = x + (size_t)row * (size_t)p->input_size;
@@ -58,30 +55,12 @@ static void step(const tg_lstm_s16_params_t *p, const int16_t *x, int16_t *out,
         int16_t *c_row = cell + (size_t)row * (size_t)n;
         int16_t *out_row = out + (size_t)row * (size_t)n;
         for (u = 0; u < n; ++u) {
-            const int32_t f = tg_sigmoid_q15(gate_input(p, TG_LSTM_FORGET_GATE, u, x_row, h_row),
-                                             table);
-            const int32_t i = tg_sigmoid_q15(gate_input(p, TG_LSTM_INPUT_GATE, u, x_row, h_row),
-                                             table);
-            const int32_t g = tg_tanh_q15(gate_input(p, TG_LSTM_CELL_GATE, u, x_row, h_row),
-                                          table);
-            const int32_t o = tg_sigmoid_q15(gate_input(p, TG_LSTM_OUTPUT_GATE, u, x_row, h_row),
-                                             table);
-            /* c = f * c + i * g, each product and the sum saturated to int16 */
-            const int32_t kept = tg_clamp(
-                tg_requantize(f * c_row[u], p->forget_multiplier, p->forget_shift),
-                INT16_MIN, INT16_MAX);
-            const int32_t added = tg_clamp(
-                tg_requantize(i * g, p->input_multiplier, p->input_shift), INT16_MIN, INT16_MAX);
-            int32_t c = tg_clamp(kept + added, INT16_MIN, INT16_MAX);
-            int32_t t, h;
-            if (p->use_cell_clip) {
-                c = tg_clamp(c, -p->cell_clip, p->cell_clip);
-            }
-            c_row[u] = (int16_t)c;
-            /* h = o * tanh(c) */
-            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
-                            table);
-            h = p->hidden_offset + tg_requantize(t * o, p->hidden_multiplier, p->hidden_shift);
+            const int32_t h = tg_lstm_unit(&p->cell,
+                                           gate_input(p, TG_LSTM_INPUT_GATE, u, x_row, h_row),
+                                           gate_input(p, TG_LSTM_FORGET_GATE, u, x_row, h_row),
+                                           gate_input(p, TG_LSTM_CELL_GATE, u, x_row, h_row),
+                                           gate_input(p, TG_LSTM_OUTPUT_GATE, u, x_row, h_row),
+                                           &c_row[u]);
             out_row[u] = (int16_t)tg_clamp(h, INT16_MIN, INT16_MAX);
         }
     }

@@ -8,8 +8,8 @@ static void tg_resblock_conv_row(const void *conv, const int8_t *in, int32_t row
 {
     tg_conv_params_t c = *(const tg_conv_params_t *)conv;
     (void)scratch;
-    c.input_height = rows;
-    c.pad_top = pad_top;
+    c.geometry.input_height = rows;
+    c.geometry.pad_top = pad_top;
     tg_conv_s8(&c, in, out);
 }
 
@@ -28,7 +28,7 @@ static void tg_resblock_add_row(const void *add, const int8_t *input1, const int
 static void tg_resblock_geometry(tg_rb_geometry_t *g, int32_t height, int32_t x_first,
                                  const tg_conv_params_t *c1, const tg_conv_params_t *c2)
 {
-    TG_RB_GEOMETRY(g, height, x_first, c1, c2);
+    TG_RB_GEOMETRY(g, height, x_first, &c1->geometry, &c2->geometry);
 }
 
 void tg_resblock_s8(const tg_resblock_params_t *p, const int8_t *x, int8_t *output,

@@ -50,8 +50,8 @@ typedef struct {
     int32_t x_first;    /* 1: the ADD's first input is x (or the shortcut), 0: b */
 } tg_rb_geometry_t;
 
-/* The geometry of a block from its convolutions' params `c1`, `c2` (pointers to any params
-   struct with the convolution fields: tg_conv_params_t, tg_dsp_conv_params_t). */
+/* The geometry of a block from its convolutions' `c1`, `c2` (pointers to any struct with
+   the convolution fields: tg_conv_geometry_t, tg_dsp_conv_params_t). */
 #define TG_RB_GEOMETRY(g, h, xf, c1, c2) do {                                          \
         (g)->height = (h);                                                              \
         (g)->in_height = (c1)->input_height;                                            \

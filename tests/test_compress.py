@@ -6,6 +6,7 @@ ASan/UBSan, and on the emulated Cortex-M4."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import zlib
@@ -311,13 +312,16 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
     # several 256-value chunks (depth 600); of tg_dsp_cw_gemm_s8: int4 and 1-, 2- and 4-bit
     # indices (per channel and per tensor), odd rows, channels past the last triple, depth
-    # tails after odd and even 4-value steps, one block or several with 16-row chunks
+    # tails after odd and even 4-value steps, one block, or several against rows expanded
+    # once (int4 in the order of its nibbles: 8 rows of 125 reach every pass of tg_cwg_s4)
+    # or with 16-row chunks (20 rows of 118)
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
                           (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
                           (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
                           (7, 69, 8, True, "pal16"), (19, 12, 7, True, "int4"),
                           (34, 22, 10, False, "pal2"), (5, 41, 2, True, "tpal16"),
-                          (6, 64, 9, True, "clu16"), FC_CASES[-1]]
+                          (6, 64, 9, True, "clu16"), (20, 118, 7, True, "int4"),
+                          (8, 125, 8, True, "int4"), FC_CASES[-1]]
     convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4],
              (ConvCase(in_h=6, in_w=5, in_d=30, out_d=13, k_h=1, k_w=1), "clu4"),
              CONV_CASES[-1]]
@@ -328,14 +332,18 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
                            sanitize=True)
     kernels = [layer.call.kernel for layer in res.gen.program.layers]
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
-        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 8 + \
+        ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 4 + ["tg_dsp_s4_gemm_s8"] + \
+        ["tg_dsp_cw_gemm_s8"] * 5 + \
         ["tg_dsp_sparse_gemm_s8", "tg_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
         ["tg_dsp_sparse_gemm_s8"]
     shared = [f["shared_tables"] for f in _filters(res.gen) if f and "shared_tables" in f]
     assert len(shared) == 2, shared
-    blocks = {layer.call.params["block"] < layer.call.params["channels"]
-              for layer in res.gen.program.layers if layer.call.kernel == "tg_dsp_cw_gemm_s8"}
-    assert blocks == {True, False}
+    paths = {("one block" if p["chunk"] == 0 else "rows once" if p["chunk"] >= p["rows"]
+              else "chunks", p["weights"]["palette"])
+             for p in (layer.call.params for layer in res.gen.program.layers
+                       if layer.call.kernel == "tg_dsp_cw_gemm_s8")}
+    assert paths == {(path, pal) for path in ("one block", "rows once", "chunks")
+                     for pal in (0, 1)} - {("chunks", 1)}, paths
 
 
 # --- the choice in a program -------------------------------------------------------------------
@@ -359,8 +367,9 @@ def test_nothing_to_compress_gives_the_same_files(tmp_path):
 def test_auto_keeps_to_the_goals(tmp_path):
     """--compress auto on the DSP GEMMs: the smallest encoding where its kernel is estimated
     within the goals (int4 1.15x, palettes 1.25x the int8 GEMM's cycles: pointwise layers
-    with many pixels, a batch-1 int4 layer on tg_dsp_s4_gemm_s8), the int8 filter with the
-    estimate where decoding costs more than few rows repay."""
+    with many pixels, a batch-1 int4 layer on tg_dsp_s4_gemm_s8, a batch-8 one on
+    tg_dsp_cw_gemm_s8 with its rows expanded once), the int8 filter with the estimate where
+    decoding costs more than few rows repay (a 16-entry palette per channel on 8 rows)."""
     rng = np.random.default_rng(14)
     m = ModelWriter()
     for k, kind in enumerate(("int4", "clu16", "clu4")):
@@ -376,10 +385,13 @@ def test_auto_keeps_to_the_goals(tmp_path):
            for layer in gen.program.layers]
     assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table"),
                    ("tg_dsp_cw_gemm_s8", "palette2/1 table"), ("tg_dsp_s4_gemm_s8", "int4"),
-                   ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_gemm_s8", "raw")], got
+                   ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_cw_gemm_s8", "int4")], got
     reasons = [layer.selection.filter.reason for layer in gen.program.layers]
     assert "above the 1.25x that --compress auto accepts" in reasons[4]
-    assert "above the 1.15x that --compress auto accepts" in reasons[5]
+    # batch 8: int4 against rows expanded once (benchmarks/compress_bench.py: 1.14x)
+    params = gen.program.layers[5].call.params
+    assert params["chunk"] == params["rows"] == 8 and params["block"] < 64
+    assert gen.program.layers[5].call.scratch == [4 * params["block"] * 64 + 16 * 64 * 4]
     assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 16 + 8, 1024 + 4 + 8]
 
 
@@ -450,18 +462,30 @@ def test_cli_compress_options(tmp_path, capsys, monkeypatch):
 def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     path = tmp_path / "m.tflite"
+    # tg_dsp_cw_gemm_s8 against rows expanded once (the asm through tg_dsp_gemm_xrows_s8):
+    # 2, 5, 6 and 8 rows, channels past the last triple, depths not a multiple of 4, int4
+    # and 1-, 2- and 4-bit palettes;
+    # tg_dsp_s4_gemm_s8 on 2 rows and on 3 (the odd row)
     path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
-                                  (6, 64, 9, True, "clu16"), FC_CASES[-1]],
+                                  (6, 64, 9, True, "clu16"), (2, 45, 7, True, "int4"),
+                                  (2, 45, 7, True, "pal4"), (5, 27, 11, True, "pal16"),
+                                  (8, 61, 10, False, "int4"), (3, 37, 3, False, "int4"),
+                                  (8, 125, 8, True, "int4"), (6, 70, 7, True, "pal2"),
+                                  FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
-    # layer 4, the 3x3 convolution: under auto its filter would stay int8 for the dsp
+    # layer 11, the 3x3 convolution: under auto its filter would stay int8 for the dsp
     # im2col kernel, ahead of the portable reader; named, it runs compressed
-    named = {i: KINDS for i in range(7)} | {4: ("int4",)}     # small layers: run compressed
+    named = {i: KINDS for i in range(14)} | {11: ("int4",)}   # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             layer_compress=named)
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_s4_gemm_s8(") == 1
-    assert model_c.count("tg_dsp_cw_gemm_s8(") == 4
+    assert model_c.count("tg_dsp_s4_gemm_s8(") == 3
+    assert model_c.count("tg_dsp_cw_gemm_s8(") == 8
+    once = re.findall(r"\.rows = (\d+),\s*\.depth = \d+,\s*\.channels = \d+,\s*"
+                      r"\.block = (\d+),\s*\.chunk = (\d+),", model_c)
+    assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 6, 8}, once
+    assert "palette1/ch" in model_c
     assert "shared tables" in (tmp_path / "w" / "m_data.c").read_text()
     assert model_c.count("tg_cw_conv_s8(") == 1
     assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1

@@ -171,6 +171,9 @@ def corpus() -> list[Seen]:
     # compressed filters (--compress): the portable and the dsp kernels reading them
     seen += _calls("compressed", compressed_model("contract"), host, compress=KINDS)
     seen += _calls("compressed", compressed_model("contract"), m4, "dsp", compress=KINDS)
+    # 16 rows that tg_dsp_cw_gemm_s8 expands once (a 1-bit palette within the goals)
+    seen += _calls("compressed", compressed_model("contract", [(16, 64, 12, True, "pal2")], []),
+                   m4, "dsp", compress=KINDS)
     return seen
 
 

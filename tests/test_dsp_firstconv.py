@@ -2,16 +2,19 @@
 the image through tg_dsp_conv_im2col_inside (rows of 4 values, of 9 values with a tail word
 flushed after 4 rows or padded, and the general rows), windows larger than the image (no
 window is inside: the general im2col), and on the Cortex-M4 the channel pairs of full-range
-layers in the Thumb-2 assembly (tg_dsp_conv_2x2_thumb2: odd and even block counts, a last
-odd channel left to the C), bit-exact with TFLM on the host (C twins, ASan/UBSan) and QEMU.
+layers in the Thumb-2 assembly (tg_dsp_conv_2x2_thumb2: odd and even block counts, channel
+triples then pairs, 0, 1 or many of each, a last odd channel left to the C), bit-exact with
+TFLM on the host (C twins, ASan/UBSan) and QEMU.
 """
 from __future__ import annotations
 
 import subprocess
 
+import numpy as np
 import pytest
 
 from codegen.ir import CExpr
+from codegen.lowering.conv.dsp_im2col import channel_triples, im2col_weight_layout
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
@@ -43,6 +46,12 @@ SMALL_CASES = [
     ConvCase(in_h=5, in_w=6, in_d=8, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
              out_zp=-128),
     ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=2, k_w=2, padding=VALID, act="NONE"),
+    # rows of whole blocks 4 at a time (tg_dsp_conv_im2col_inside) with 1 and 3 more: 9 and
+    # 7 blocks a row; 11 channels (3 triples and a pair), 17 (5 triples, a pair)
+    ConvCase(in_h=4, in_w=5, in_d=12, out_d=11, k_h=3, k_w=3, padding=SAME, act="NONE",
+             per_channel=False),
+    ConvCase(in_h=3, in_w=9, in_d=4, out_d=17, k_h=2, k_w=7, padding=VALID, act="RELU",
+             out_zp=-128),
 ]
 
 
@@ -61,6 +70,35 @@ def test_first_layer_shapes_bit_exact_on_host(tmp_path):
     assert {c.params["output_depth"] % 2 for c in calls} == {0, 1}
     assert {(c.params["depth4"] // 4) % 2 for c in calls} == {0, 1}
     assert {16, 18} <= {c.params["depth4"] // 4 for c in calls}
+    # the assembly's channel groups: no triple, one, several; no pair, one, two
+    groups = {(c.params["triples"], (c.params["output_depth"] - 3 * c.params["triples"]) // 2)
+              for c in calls if _full_range([c])}
+    assert {t for t, _ in groups} >= {0, 1, 2, 3, 20} and {p for _, p in groups} == {0, 1, 2}
+    assert all(c.params["triples"] == 0 for c in calls if not _full_range([c]))
+
+
+def test_channel_triples_leave_whole_pairs():
+    assert [channel_triples(c) for c in (1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 32, 64)] == \
+        [0, 0, 1, 0, 1, 2, 1, 2, 3, 4, 5, 10, 20]
+
+
+@pytest.mark.parametrize("channels,triples", [(7, 1), (6, 2), (5, 0), (9, 3), (1, 0)])
+def test_weight_layout_triples_then_pairs(channels, triples):
+    """Channel c's 4-weight word k where tg_dsp_conv_s8 reads it: triple words in turn, then
+    pair words alternating (a zero row pads an odd pair count)."""
+    d4 = 12
+    order = np.arange(d4)
+    w = (np.arange(channels * d4).reshape(channels, d4) % 251 - 125).astype(np.int8)
+    got = im2col_weight_layout(w, order, triples)
+    head, quads = 3 * triples, d4 // 4
+    assert got.size == (channels + (channels - head) % 2) * d4
+    for c in range(channels):
+        for k in range(quads):
+            if c < head:
+                pos = (c // 3 * quads + k) * 12 + c % 3 * 4
+            else:
+                pos = head * d4 + ((c - head) // 2 * quads + k) * 8 + (c - head) % 2 * 4
+            assert got[pos:pos + 4].tolist() == w[c, 4 * k:4 * k + 4].tolist(), (c, k)
 
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),

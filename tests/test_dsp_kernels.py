@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 
@@ -23,7 +24,7 @@ from codegen.hostcc import find_cc
 from codegen import cheaders
 from codegen.ir import CExpr, ConstRef
 from codegen.lowering.conv import dsp_depthwise
-from codegen.lowering.conv.dsp_depthwise import MAX_K
+from codegen.lowering.conv.dsp_depthwise import MAX_K, MULTS
 from codegen.lowering.conv.dsp_depthwise import requant_fits as dw_requant_fits
 from codegen.lowering.conv.dsp_im2col import requant_fits as conv_requant_fits
 from codegen.lowering.dsp_support import gemm_weight_layout
@@ -275,6 +276,7 @@ def test_depthwise_dsp_bit_exact_and_others_declined(tmp_path, monkeypatch):
     assert "undilated" in layers[-2].selection.reason()
     assert "filters up to 16 lines" in layers[-1].selection.reason()
     assert cheaders.scan().macros["TG_DSP_DW_MAX_K"] == MAX_K
+    assert cheaders.scan().macros["TG_DSP_DW_MULTS"] == MULTS
 
 
 @pytest.mark.parametrize("budget,paths", [(100, {(1, 1), (1, 2)}), (480, {(1, 1)})])
@@ -313,14 +315,14 @@ def test_depthwise_dsp_declines_what_its_requantization_cannot_do_exactly(tmp_pa
     assert "does not fit int16" in dw_requant_fits(left)
 
 
-def large_scale_model() -> bytes:
+def large_scale_model(layers=((1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1]))) -> bytes:
     """Depthwise layers whose effective scales (input * filter / output, per channel)
     reach 0.5 and more: right shift 0 and left shifts, the general loop's other
     requantization branch.  Filters of -1, 0, 1 keep the outputs mostly inside int8."""
     rng = np.random.default_rng(37)
     m = ModelWriter()
     in_scale, out_scale = 0.5, 0.01
-    for k, (k_h, eff) in enumerate([(1, [0.6, 1.5, 0.7, 3.0]), (3, [0.55, 0.9, 0.1])]):
+    for k, (k_h, eff) in enumerate(layers):
         channels = len(eff)
         w_scale = np.asarray(eff) * out_scale / in_scale
         x = m.tensor(f"x{k}", (1, 5, 4, channels), "int8", scale=in_scale, zero_point=-3)
@@ -595,10 +597,11 @@ def test_first_layer_convs_dsp_bit_exact_with_and_without_quant_rows(tmp_path, m
 
 
 # every path of the GEMM's 2-row kernel (the Thumb-2 assembly on the Cortex-M4, its C on the
-# host): 4-value step counts of every residue mod 4 (a first pass entering the 4-step loop
+# host): 4-value step counts of every residue mod 8 (a first pass entering the 8-step loop
 # body at each of its steps) and of 1 to 4 passes, channel counts of every residue mod 3 (a
 # last triple storing 1, 2 or 3 channels), odd row counts (the last row taken as a pair of
-# itself), per-tensor and per-channel requantization, depth 8 and 16 with 16 channels
+# itself), per-tensor and per-channel requantization, row pairs walked by the assembly
+# and called a pair at a time (ragged depths, strides), depth 8 and 16 with 16 channels
 # (person_detect's first pointwise layers), kws's 64 x 64, a strided 1x1 convolution
 GEMM_FC = [
     (3, 16, 9, True, "NONE", True, None, None),
@@ -609,6 +612,9 @@ GEMM_FC = [
     (3, 52, 20, False, "NONE", False, 127, None),
     (4, 7, 2, True, "RELU", True, None, None),
     (3, 4, 1, False, "NONE", True, None, None),
+    (5, 60, 14, True, "RELU", True, None, None),
+    (4, 100, 7, True, "NONE", True, None, -3),
+    (3, 44, 11, False, "NONE", True, None, None),
 ]
 GEMM_PW = [
     ConvCase(in_h=5, in_w=5, in_d=8, out_d=16, k_h=1, k_w=1, act="RELU6", per_channel=True),
@@ -635,7 +641,15 @@ def test_gemm_two_row_paths_bit_exact(tmp_path):
     # cover every residue
     params = [layer.call.params for layer in res.gen.program.layers]
     assert all(layer.call.scratch for layer in res.gen.program.layers)
-    assert {-(-p["depth"] // 4) % 4 for p in params} == {0, 1, 2, 3}
+    assert {-(-p["depth"] // 4) % 8 for p in params} == set(range(8))
+    assert max(-(-p["depth"] // 4) for p in params) > 24            # 4 passes
+    # on the Cortex-M4 the assembly walks the row pairs of whole 4-value steps itself
+    # (tg_dsp_gemm_2x3_rows_thumb2), the others (a ragged depth, a strided gather) a pair a
+    # call; the walked ones enter the loop at each of its steps too
+    walked = [p for p in params if p["depth"] % 4 == 0 and p["stride_w"] == 1]
+    assert {p["depth"] // 4 % 8 for p in walked} == set(range(8))
+    assert {p["rows"] % 2 for p in walked} == {0, 1}
+    assert len(walked) < len(params) and any(p["stride_w"] > 1 for p in params)
     assert {p["channels"] % 3 for p in params} == {0, 1, 2}
     assert {p["rows"] % 2 for p in params} == {0, 1}
 
@@ -664,6 +678,38 @@ def test_gemm_two_row_paths_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
         [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in GEMM_PW]
     assert [o.compared for o in report.outputs] == [2 * n for n in sizes]
     assert (tmp_path / "w" / "g.c").read_text().count("tg_dsp_gemm_s8(") == len(sizes)
+
+
+def unfolded_offsets(monkeypatch) -> None:
+    """Make gemm_call keep every output offset out of `half` (added after the shift, as
+    where folding it in could overflow): the same outputs through the kernels' post paths."""
+    from codegen.lowering import dsp_support
+    table_of = dsp_support.gemm_quant_table
+
+    def unfolded(weights, bias, input_zero_point, multiplier, shift, output_offset):
+        biases, table, post = table_of(weights, bias, input_zero_point, multiplier, shift,
+                                       output_offset)
+        if post == 0 and output_offset != 0:
+            t = table.astype(np.int64).reshape(-1, 3, 3)        # [triple][M', s, half][3]
+            t[:, 2, :] -= np.int64(output_offset) << t[:, 1, :]
+            table, post = t.reshape(-1).astype(np.int32), int(output_offset)
+        return biases, table, post
+
+    monkeypatch.setattr(dsp_support, "gemm_quant_table", unfolded)
+
+
+def test_gemm_post_offsets_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """The kernel's long epilogue for every triple (an offset added after the shift)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    unfolded_offsets(monkeypatch)
+    path = tmp_path / "g.tflite"
+    path.write_bytes(gemm_model(17))
+    report = verify_cortexm(path, count=2, seed=18, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "g.c").read_text()
+    assert model_c.count("tg_dsp_gemm_s8(") == len(GEMM_FC) + len(GEMM_PW)
+    offsets = [int(v) for v in re.findall(r"\.output_offset = (-?\d+)", model_c)]
+    assert len(offsets) == len(GEMM_FC) + len(GEMM_PW) and sum(v != 0 for v in offsets) >= 8
 
 
 # ---------------------------------------------------------------- requantization
@@ -939,12 +985,15 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, PW_CASES[1], "pw")
     add_layer(m, rng, OTHER_CONV[0], "k3")
     add_layer(m, rng, DW_CASES[0], "dw")
-    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8, act="RELU6"), "tiny")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny3")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
+    # the last: tiny too, but on tg_dsp_depthwise_px_s8's 3x3 assembly (faster)
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn"]
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn", "dsp"]
+    assert layers[5].call.kernel == "tg_dsp_depthwise_px_s8"
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
     # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
     # request
@@ -1037,3 +1086,102 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
+
+
+# the stride-2 assembly walk (tg_dsp_dw_3x3_s2_thumb2): line lengths (outputs) 1 to 8, odd
+# and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2
+# and 8 (filters prepared once per input channel) and 9 (once per line); stride 1 across
+# lines; walked along columns; batches; per-tensor scales; zero points -128 and 127
+DW_S2_ASM = [
+    ConvCase(op=DW, in_h=5, in_w=9, in_d=8, out_d=8, stride=(2, 2), act="RELU", in_zp=-128,
+             out_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=8, in_d=3, out_d=3, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=9, in_w=4, in_d=5, out_d=5, stride=(2, 2), out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=7, in_d=2, out_d=16, stride=(2, 2), padding=VALID,
+             bias=False),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=4, in_w=12, in_d=1, out_d=9, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=7, in_w=13, in_d=4, out_d=4, stride=(1, 2), out_zp=-128),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=14, in_d=12, out_d=12, stride=(2, 2), in_zp=127,
+             out_zp=127),
+    ConvCase(op=DW, in_h=5, in_w=3, in_d=4, out_d=8, stride=(2, 2), per_channel=False),
+    ConvCase(op=DW, in_h=3, in_w=17, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
+    ConvCase(op=DW, in_h=2, in_w=4, in_d=4, out_d=4, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=9, in_w=9, in_d=1, out_d=8, stride=(2, 2), in_zp=-128),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+@pytest.mark.parametrize("ring", [False, True])
+def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
+    """The stride-2 assembly walk on the Cortex-M4, as the stride-1 one: whole-channel
+    bands, and (ring) rings of 3 lines (one line per call) and of a few more."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
+    if ring:
+        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
+        monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
+    path = tmp_path / "d.tflite"
+    path.write_bytes(build_model(DW_S2_ASM, 93))
+    report = verify_cortexm(path, count=3, seed=93, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S2_ASM]
+    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+    gen = generate(path, None, target="cortex-m4", kernels=DSP)
+    params = [layer.call.params for layer in gen.program.layers]
+    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S2_ASM)
+    assert all(p["taps3"] == 1 and p["stride"] == 2 for p in params)
+    assert {p["out_length"] for p in params} >= {1, 2, 3, 4, 5, 6, 7, 8}
+    assert {p["group"] for p in params} == {1, 4}
+    assert {p["depth_multiplier"] for p in params} == {1, 2, 8, 9}
+    assert {p["stride_lines"] for p in params} == {1, 2}
+    assert any(p["in_step"] > p["depth"] for p in params)      # walked along columns
+    whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
+    kinds = {"whole" if p["band_lines"] == w else
+             "ring" if p["band_lines"] == p["filter_lines"] else "run"
+             for p, w in zip(params, whole)}
+    assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}
+
+
+# tg_dsp_dw_px3_thumb2 (3x3 filters, the whole int8 range): strides 1 and 2, SAME and VALID,
+# images down to 1x1 and 1x2, batches, channels 4 to 16, per-tensor scales, zero points
+# -128 and 127; RELU6 stays on the C loop
+PX3_ASM = [
+    ConvCase(op=DW, in_h=6, in_w=6, in_d=8, out_d=8, act="NONE", in_zp=-128),
+    ConvCase(op=DW, in_h=6, in_w=5, in_d=12, out_d=12, stride=(2, 2), per_channel=False,
+             in_zp=127),
+    ConvCase(op=DW, in_h=7, in_w=5, in_d=4, out_d=4, stride=(2, 2), padding=VALID,
+             bias=False, out_zp=127),
+    ConvCase(op=DW, in_h=4, in_w=4, in_d=8, out_d=8, padding=VALID, act="RELU", out_zp=-128),
+    ConvCase(op=DW, in_h=1, in_w=1, in_d=4, out_d=4),
+    ConvCase(op=DW, batch=2, in_h=1, in_w=2, in_d=8, out_d=8, stride=(2, 2)),
+    ConvCase(op=DW, in_h=3, in_w=3, in_d=16, out_d=16, out_zp=-128),
+    ConvCase(op=DW, in_h=5, in_w=7, in_d=4, out_d=4, stride=(1, 2)),
+    ConvCase(op=DW, in_h=5, in_w=5, in_d=4, out_d=4, act="RELU6"),
+]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_px3_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """tg_dsp_depthwise_px_s8's 3x3 assembly on the Cortex-M4: PX3_ASM, and 4 channels
+    whose shifts are 0, 1, 0, 2 (no right shift: the mask of the rounding is 0)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 36)
+    for name, model, cases in (("a", build_model(PX3_ASM, 95), PX3_ASM),
+                               ("b", large_scale_model(((3, [0.6, 1.5, 0.7, 3.0]),)), None)):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(model)
+        report = verify_cortexm(path, count=3, seed=95, target="cortex-m4",
+                                work_dir=tmp_path / name)
+        assert report.ok, report.table()
+        gen = generate(path, None, target="cortex-m4", kernels=DSP)
+        assert set(kernels_of(gen)) == {"tg_dsp_depthwise_px_s8"}
+        if cases:
+            sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in cases]
+            assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
+        else:
+            shifts = [int(v) for v in gen.program.layers[0].call.consts[-1].values]
+            assert shifts == [0, 1, 0, 2]

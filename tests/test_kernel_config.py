@@ -48,7 +48,7 @@ def test_project_flags_union_nested_and_untouched_kernels():
     dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
     dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
-                filter_height=3, filter_width=3, input_depth=8, dilation_width=1)
+                triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1)
     flags = kernel_config.project_flags([dw_s1])
     assert (flags["TG_CFG_DSP_DW_3X3_S1"], flags["TG_CFG_DSP_DW_3X3_S2"],
             flags["TG_CFG_DSP_DW_ANY"]) == (True, False, False)
@@ -61,7 +61,7 @@ def test_project_flags_union_nested_and_untouched_kernels():
     assert not flags["TG_CFG_DSP_DW_3X3_S2"]
     assert flags["TG_CFG_DSP_DW_BAND"] and flags["TG_CFG_DSP_DW_RING"]
     # a fused residual block runs tg_dsp_conv_s8 on its conv1 and conv2
-    odd = dict(full, output_depth=7)
+    odd = dict(full, output_depth=7, triples=0)   # 3 pairs in the assembly, 1 channel in C
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
     assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
     assert flags["TG_CFG_DSP_ADD_TABLE_FAST"] and flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
@@ -70,10 +70,17 @@ def test_project_flags_union_nested_and_untouched_kernels():
     assert flags["TG_CFG_DSP_ADD_TABLE_FAST"] and not flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
     flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **full)])
     assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and not flags["TG_CFG_DSP_CONV_CHANNELS"]
+    # triples leave an even count to the pairs: 7 = 1 triple + 2 pairs, no C channel
+    flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **dict(full, output_depth=7,
+                                                                        triples=1))])
+    assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and not flags["TG_CFG_DSP_CONV_CHANNELS"]
     for clamped in (dict(full, act_min=-100), dict(full, quant=CExpr("NULL")),
                     dict(full, post=3)):
+        clamped["triples"] = 0          # the lowering's: triples only where the asm runs
         flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **clamped)])
         assert not flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
+    # a layer with triples keeps their C twin (TG_CFG_DSP_CONV_ASM_PAIRS) in any case
+    assert kernel_config.conv_asm_pairs(dict(full, act_min=-100, triples=1))
 
 
 def _config(out: Path) -> dict[str, bool]:
@@ -121,7 +128,11 @@ def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatc
     ring = any(p["band_lines"] == p["filter_lines"] for p in params)
     band = any(p["band_lines"] != p["filter_lines"] for p in params)
     assert (config["TG_CFG_DSP_DW_RING"], config["TG_CFG_DSP_DW_BAND"]) == (ring, band)
-    assert ("tg_dsp_dw_ring" in symbols, "tg_dsp_dw_lines" in symbols) == (ring, band)
+    # tg_dsp_dw_lines: the band's, and the ring's for what one walk a line does not run
+    # (the general loop; 3-tap filters of depth multipliers above TG_DSP_DW_MULTS)
+    ring_lines = any(p["band_lines"] == p["filter_lines"] and not p["taps3"] for p in params)
+    assert ("tg_dsp_dw_ring" in symbols, "tg_dsp_dw_lines" in symbols) == \
+        (ring, band or ring_lines)
     assert ring == bool(on & {"TG_CFG_DSP_DW_ANY"}) and band == bool(on - {"TG_CFG_DSP_DW_ANY"})
 
 
@@ -143,8 +154,8 @@ def test_depthwise_px_activation_paths(tmp_path):
         assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want
 
 
-# convolutions: the assembly channel pairs (full range, quant rows), the C channels for
-# an odd last channel or a clamped layer
+# convolutions: the assembly channel triples and pairs (full range, quant rows; the triples
+# leave the pairs an even count: no C channel), the C channels for a clamped layer
 EVEN = ConvCase(in_h=6, in_w=6, in_d=3, out_d=8, k_h=3, k_w=3, padding=SAME, in_zp=-128,
                 out_zp=-128)
 ODD = ConvCase(in_h=5, in_w=5, in_d=2, out_d=5, k_h=3, k_w=3, padding=VALID, in_zp=-128,
@@ -162,7 +173,7 @@ def _cross_symbols(out: Path, source: str, tmp: Path) -> set[str]:
 
 @needs_arm
 @pytest.mark.parametrize("cases,pairs,channels,rows3x9,rows", [
-    ([EVEN], True, False, True, False), ([ODD], True, True, False, True),
+    ([EVEN], True, False, True, False), ([ODD], True, False, False, True),
     ([CLAMPED], False, True, False, True), ([EVEN, CLAMPED], True, True, True, True)])
 def test_conv_paths_in_the_cross_build_exactly_when_a_layer_takes_them(tmp_path, cases, pairs,
                                                                        channels, rows3x9, rows):
@@ -197,6 +208,11 @@ def test_conv_narrowed_builds_bit_exact_on_the_host(tmp_path):
         assert config["TG_CFG_DSP_CONV_DILATED"] == (tag == "dilated")
         symbols = _host_symbols(res.gen.out_dir, "tg_dsp_conv.c", tmp_path / tag)
         assert ("tg_dsp_conv_gather_row" in symbols) == (tag == "dilated")
+        # the C twin of the assembly's triples (host: no assembly) with the layers that have
+        # triples (3x9: 8 channels = 2 triples + 1 pair; rows: ODD's 5 = 1 + 1)
+        triples = any(layer.call.params.get("triples", 0) for layer in res.gen.program.layers)
+        assert triples == (tag != "dilated") == config["TG_CFG_DSP_CONV_ASM_PAIRS"]
+        assert ("tg_dsp_conv_triples" in symbols) == triples
 
 
 def _write(tmp: Path, model: bytes) -> Path:

@@ -377,3 +377,31 @@ def test_verify_several_models_cli(capsys):
     assert text.count("result: BIT-EXACT") == 2
     assert "2 models in one program, shared arena" in text
     assert cli_main(["verify", str(HELLO), "--separate-arenas"]) == 2
+
+
+@needs_models
+def test_model_wide_options_reach_every_model(tmp_path, capsys):
+    """--kernels, --no-in-place, --no-fuse-residual and --compress apply to every model of a
+    several-model project (they used to be dropped without a word); options naming one
+    model's layers, or for one model at a time, are refused with what to do instead."""
+    out = tmp_path / "out"
+    assert cli_main([str(SPEECH), str(DNN), "--target", "cortex-m4", "--kernels", "portable",
+                     "-o", str(out), "-q"]) == 0
+    man = json.loads((out / "tinygen.json").read_text())
+    kernels = {layer["kernel"] for m in man["models"] for layer in m["layers"]}
+    assert kernels and all(k.startswith("tg_") and "dsp" not in k for k in kernels), kernels
+    default = multi.generate_multi([SPEECH, DNN], None, target="cortex-m4", measure=False)
+    portable = multi.generate_multi([SPEECH, DNN], None, target="cortex-m4", measure=False,
+                                    kernels=["portable"])
+    assert any(layer.call.variant == "dsp" for p in default.programs for layer in p.layers)
+    assert all(layer.call.variant == "portable" for p in portable.programs
+               for layer in p.layers)
+    bad = tmp_path / "bad"
+    for flags, what in ((["--kernel", "0=portable"], "--kernel N=..."),
+                        (["--compress-layer", "0=int4"], "--compress-layer N=..."),
+                        (["--profile"], "--profile")):
+        capsys.readouterr()
+        assert cli_main([str(SPEECH), str(DNN), *flags, "-o", str(bad)]) == 2
+        assert what in capsys.readouterr().err
+        assert not bad.exists()
+    assert cli_main(["verify", str(SPEECH), str(DNN), "--layers"]) == 2

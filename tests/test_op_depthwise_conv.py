@@ -109,7 +109,7 @@ def test_depthwise_accepts_listed_missing_bias(tmp_path):
     path = tmp_path / "m.tflite"
     path.write_bytes(m.build())
     gen = generate(path, None, target="host")
-    assert gen.program.layers[0].call.params["bias"].text == "NULL"
+    assert gen.program.layers[0].call.params["quant"]["bias"].text == "NULL"
 
 
 def test_depthwise_per_tensor_multiplier_is_double_product(tmp_path):

@@ -93,6 +93,6 @@ def test_layer_hook_only_with_layers(model_path, tmp_path):
 
 def test_cli_refuses_layers_where_it_cannot_run(model_path, capsys):
     assert cli_main(["verify", str(model_path), str(model_path), "--layers", "-q"]) == 2
-    assert "--layers verifies one model at a time" in capsys.readouterr().err
+    assert "--layers is for one model at a time" in capsys.readouterr().err
     assert cli_main(["verify", str(model_path), "--layers", "--target", "cortex-m4", "-q"]) == 2
     assert "host only" in capsys.readouterr().err

@@ -57,7 +57,9 @@ def _io_info(program: Program, tensors: list[int], kind: str) -> list[dict]:
     return out
 
 
-def _param_value(value, program: Program, step: int | None = None) -> str:
+def _param_value(value, program: Program, step: int | None = None, depth: int = 1) -> str:
+    """`value` as a C initializer, for a field `depth` levels into the struct (4 spaces a
+    level): a nested struct too long for one line gets one field a line."""
     if isinstance(value, ConstRef):
         cast = f"({value.cast})" if value.cast else ""
         return f"{cast}{program.name}_weights.{program.const_member(value.name)}"
@@ -66,8 +68,12 @@ def _param_value(value, program: Program, step: int | None = None) -> str:
     if isinstance(value, ScratchArg) and step is not None:
         return _arg_expr(program, step, value)
     if isinstance(value, dict):   # a nested struct
-        return "{" + ", ".join(f".{k} = {_param_value(v, program, step)}"
-                               for k, v in value.items()) + "}"
+        items = [f".{k} = {_param_value(v, program, step, depth + 1)}" for k, v in value.items()]
+        one_line = "{" + ", ".join(items) + "}"
+        if len(one_line) <= 72 and "\n" not in one_line:
+            return one_line
+        pad = "    " * (depth + 1)
+        return "{\n" + "".join(f"{pad}{item},\n" for item in items) + "    " * depth + "}"
     if isinstance(value, (bool, np.bool_)):
         return "1" if value else "0"
     if isinstance(value, (int, np.integer)):

@@ -16,18 +16,25 @@ PALETTE = ("palette",)
 SPARSE = ("sparse",)
 ALL = ("int4", "palette")      # what tg_cw_t describes (tg_cw.h)
 # tg_dsp_cw_gemm_s8's scratch: decoded weights of at most this many bytes (at least one
-# channel triple), the results of CW_CHUNK_ROWS rows at a time when not every channel fits
+# channel triple); every row sign-extended (int16) once for all blocks when that takes at
+# most CW_ROWS_BYTES (then blocks of up to CW_ONCE_BLOCK_BYTES: each block is a pass over
+# the rows), else the results of CW_CHUNK_ROWS rows at a time
 CW_BLOCK_BYTES = 4096
+CW_ROWS_BYTES = 4096
+CW_ONCE_BLOCK_BYTES = 6144
+CW_CHUNK_ROWS = 16
 # the cycles (against the int8 dsp GEMM) --compress auto accepts for a compressed filter on
 # the DSP GEMMs (the goals of issue 14); a layer estimated slower keeps its int8 filter
 AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
 # the estimate (emulated Cortex-M4, benchmarks/compress_bench.py): the int8 GEMM about
 # 1.2 cycles a product and 25 an output; tg_dsp_cw_gemm_s8 adds the decoding (cycles per
 # value), 2.2 per output copied and the sign extension of each row again per extra block;
-# tg_dsp_s4_gemm_s8 about 1.1x on one row, 1.4x on more
+# with the rows expanded once (ONCE_CYCLES: tg_cwg_s4 / tg_cwg_pal) cycles per value and
+# per channel, and about 80 per row pair and block; tg_dsp_s4_gemm_s8 about 1.1x on one
+# row, 1.4x on more
 DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
+ONCE_CYCLES = {"int4": (1.07, 65), 1: (1.45, 155), 2: (2.6, 170), 4: (4.7, 90)}
 S4_RATIO = (1.1, 1.4)
-CW_CHUNK_ROWS = 16
 
 
 def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> FilterEncoding:
@@ -38,14 +45,21 @@ def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> Filte
 
 
 def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
-             quads: bool = False) -> tuple[dict, list[ConstArray]]:
+             quads: bool = False, offset: bool = False) -> tuple[dict, list[ConstArray]]:
     """The `tg_cw_t` field (a nested params dict) and the constants it points at.
-    `quads`: int4 rows in the DSP GEMM's layout (encoding.int4_quads)."""
+    `quads`: int4 rows in the DSP GEMM's layout (encoding.int4_quads); `offset`: int4 rows
+    whose whole 8-value groups hold each value + 8 (nibble ^ 8), for tg_dsp_cw_gemm_s8
+    with the rows expanded once (tg_dsp_cw_gemm.h)."""
     how = (f"int4, two values per byte ({enc.before} values)" if enc.encoding == "int4" else
            f"{enc.bits}-bit palette indices ({enc.before} values)")
     data = int4_quads(enc.data, enc.channels, enc.row_bytes) if quads else enc.data
+    if offset:
+        rows = np.array(data, np.uint8).reshape(enc.channels, enc.row_bytes)
+        rows[:, :enc.before // enc.channels // 8 * 4] ^= 0x88
+        data = rows.reshape(-1)
     c_d, r_d = ctx.const("filter_" + enc.encoding, "uint8_t", data,
-                         f"{what}: {how}" + (", channels in fours" if quads else ""),
+                         f"{what}: {how}" + (", channels in fours" if quads else "") +
+                         (", whole groups of 8 as value + 8" if offset else ""),
                          encoding=enc.encoding)
     consts = [c_d]
     table = refs = CExpr("NULL")
@@ -72,22 +86,44 @@ def check_s4_depth(depth: int) -> None:
         raise Declined("the int4 GEMM sums 16 times the products: depth must be below 131072")
 
 
-def cw_blocks(channels: int, depth: int) -> tuple[int, int]:
-    """tg_dsp_cw_gemm_s8's channel block and row chunk (0: one block, no chunks)."""
+def cw_blocks(channels: int, depth: int, rows: int) -> tuple[int, int]:
+    """tg_dsp_cw_gemm_s8's channel block and row chunk: 0 for one block (no chunks), the
+    rows when they are sign-extended once for every block (CW_ROWS_BYTES), else fewer."""
     quads, triples = -(-depth // 4), -(-channels // 3)
     # never the whole filter decoded (unless one triple): at most half its triples
     block = 3 * max(1, min(-(-triples // 2), CW_BLOCK_BYTES // (12 * quads)))
-    return block, (0 if block >= channels else CW_CHUNK_ROWS)
+    if block >= channels:
+        return block, 0
+    if rows <= 2 or 16 * quads * -(-rows // 2) <= CW_ROWS_BYTES:
+        # the rows expanded once: fewer, larger blocks (each costs a pass over the rows)
+        block = 3 * max(1, min(-(-triples // 2), CW_ONCE_BLOCK_BYTES // (12 * quads)))
+        return block, (0 if block >= channels else rows)
+    return block, min(CW_CHUNK_ROWS, rows - 1) & ~1
+
+
+def cw_scratch(channels: int, depth: int, rows: int) -> int:
+    """tg_dsp_cw_gemm_s8's scratch bytes (tg_dsp_cw_gemm.h)."""
+    quads = -(-depth // 4)
+    block, chunk = cw_blocks(channels, depth, rows)
+    if chunk >= rows:
+        return 4 * block * quads + 16 * quads * -(-rows // 2)
+    return 4 * block * quads + 16 * quads + chunk * block
 
 
 def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> float:
     """tg_dsp_cw_gemm_s8's cycles estimated against tg_dsp_gemm_s8's (the int8 filter)."""
     int8 = 1.2 * rows * channels * depth + 25 * rows * channels
-    block, _ = cw_blocks(channels, depth)
+    block, chunk = cw_blocks(channels, depth, rows)
     blocks = -(-channels // block)
-    decode = DECODE_CYCLES["int4" if enc.encoding == "int4" else enc.bits] * channels * depth
-    extra = 0.0 if blocks == 1 else \
-        2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+    key = "int4" if enc.encoding == "int4" else enc.bits
+    if chunk >= rows:              # the rows expanded once, the outputs straight in place
+        per_value, per_channel = ONCE_CYCLES[key]
+        decode = per_value * channels * depth + per_channel * channels
+        extra = 80.0 * blocks * -(-rows // 2)
+    else:
+        decode = DECODE_CYCLES[key] * channels * depth
+        extra = 0.0 if blocks == 1 else \
+            2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
     return 1 + (decode + extra) / int8
 
 
@@ -150,9 +186,8 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
         raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
                        "(arena_alignment in the target)")
     shared = table.size == 9
-    quads = -(-depth // 4)
-    block, chunk = cw_blocks(channels, depth)
-    w, c_w = cw_field(ctx, enc, what)
+    block, chunk = cw_blocks(channels, depth, rows)
+    w, c_w = cw_field(ctx, enc, what, offset=enc.encoding == "int4" and chunk >= rows)
     c_b, r_b = ctx.const("bias", "int32_t", biases,
                          "biases with the input zero point folded in (channel triples)")
     c_q, r_q = ctx.const("quant", "int32_t", table,
@@ -164,7 +199,7 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                     weights=w, bias=r_b, quant=r_q, quant_step=0 if shared else 9,
                     output_offset=post, act_min=act_min, act_max=act_max),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0)],
-        consts=[*c_w, c_b, c_q], scratch=[4 * block * quads + 16 * quads + chunk * block],
+        consts=[*c_w, c_b, c_q], scratch=[cw_scratch(channels, depth, rows)],
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 

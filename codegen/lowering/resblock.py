@@ -41,7 +41,14 @@ ROW_ADDS = sorted({k[-1] for k in ROW_KERNELS})
 def _row_conv(params: dict) -> dict:
     """A convolution's params for one output row (the pipeline sets input_height and
     pad_top per row; the whole image's pad_top stays, the kernel reads it)."""
+    if "geometry" in params:        # tg_conv_params_t: the shape in tg_conv_geometry_t
+        return dict(params, geometry=_row_conv(params["geometry"]))
     return dict(params, batches=1, output_height=1)
+
+
+def _geometry(call: LayerCall) -> dict:
+    """A convolution call's shape fields (tg_dsp_conv_params_t has them at its top level)."""
+    return call.params.get("geometry", call.params)
 
 
 def _row_add(params: dict, row: int) -> dict:
@@ -108,7 +115,7 @@ def fuse_calls(block: ResidualBlock, calls: list[LayerCall], g: Graph) -> LayerC
     overlaps = [Overlap(output=out.index, input=x.index, offset=0)]
     if block.shortcut:
         overlaps = []
-        p1, p2 = c1.params, c2.params
+        p1, p2 = _geometry(c1), _geometry(c2)
         at = resblock_down_overlap(h, p1["input_height"],
                                    p1["input_width"] * p1["input_depth"], w * d,
                                    p1["stride_height"], p1["filter_height"], p1["pad_top"],

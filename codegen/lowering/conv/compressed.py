@@ -15,7 +15,7 @@ from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import (ALL, SPARSE, cw_field, dsp_gemm_call,
                                                   require_filter, sparse_call)
-from codegen.lowering.conv.portable import _bias_param, _requant_params
+from codegen.lowering.conv.portable import geometry_params, quant_params
 from codegen.lowering.dsp_sparse import dsp_sparse_call
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
 from codegen.ops.conv import analyse_conv, analyse_depthwise_conv
@@ -25,23 +25,18 @@ from codegen.ops.conv import analyse_conv, analyse_depthwise_conv
 def lower_conv_2d_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     enc = require_filter(ctx)
     layer = analyse_conv(op, g)
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     out_d, f_h, f_w, f_d = filt.shape
     w, c_w = cw_field(ctx, enc, f"{out_d}x{f_h}x{f_w}x{f_d} filter (OHWI)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_cw_conv_s8",
         params_type="tg_cw_conv_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, filter_height=f_h, filter_width=f_w,
-                    filter_depth=f_d, groups=layer.groups,
-                    filters_per_group=out_d // layer.groups,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=w, bias=r_b, **q_params),
+        params=dict(geometry=geometry_params(layer), filter_depth=f_d, groups=layer.groups,
+                    filters_per_group=out_d // layer.groups, filter=w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[*c_w, *c_b, *q_consts],
+        consts=[*c_w, *q_consts],
         scratch=[f_h * f_w * f_d],      # one output channel's filter, decoded
         comment=layer.comment() + f"; filter {enc.label()}",
         macs=layer.macs,
@@ -52,22 +47,18 @@ def lower_conv_2d_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 def lower_depthwise_conv_2d_compressed(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     enc = require_filter(ctx)
     layer = analyse_depthwise_conv(op, g)
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     _, f_h, f_w, out_d = filt.shape
     w, c_w = cw_field(ctx, enc, f"{f_h}x{f_w}x{out_d} depthwise filter (HWC)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_cw_depthwise_conv_s8",
         params_type="tg_cw_depthwise_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, depth_multiplier=layer.depth_multiplier,
-                    filter_height=f_h, filter_width=f_w,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=w, bias=r_b, **q_params),
+        params=dict(geometry=geometry_params(layer), depth_multiplier=layer.depth_multiplier,
+                    filter=w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[*c_w, *c_b, *q_consts],
+        consts=[*c_w, *q_consts],
         comment=layer.comment() + f"; filter {enc.label()}",
         macs=layer.macs,
     )

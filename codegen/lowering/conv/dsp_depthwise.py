@@ -25,6 +25,11 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 16
+# TG_DSP_DW_MULTS of tg_dsp_depthwise.h: with the 3-tap loops, depth multipliers up to it
+# have all their outputs' filters prepared once per input channel (6 pairs for each; the
+# general loop's filters are larger: on tflm_micro_speech, 8 outputs' 10x8 filters would
+# save 139 K cycles for 1,120 more arena bytes, so they are prepared line by line)
+MULTS = 8
 # the band bytes (all gathered channels) up to which the kernel gathers whole (padded)
 # channels for its 3-tap loops: all of a channel's output lines then run in one pass, the
 # filter prepared once for them (small images; measured: the shared models' arenas stay
@@ -40,7 +45,8 @@ RING_BYTES = 0
 # and 225,643; its 6x6 layers about even, 158,341 / 261,641 against 148,177 / 241,317)
 PX_PIXELS = 16
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
-# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8
+# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8's C loops (its 3x3
+# assembly is faster: `px3_asm`)
 CMSIS_NN_TINY = 9
 
 
@@ -160,11 +166,14 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
     """The kernel's scratch: a band of band_lines lines per gathered channel, then (the
     general loop) one output line of int32 accumulators, then each gathered channel's
-    filter as int16 pairs."""
+    filter as int16 pairs (or, 3-tap loops with depth multipliers 2 .. MULTS, each
+    output's of an input channel)."""
     three = taps3(layer, v)
     line = 0 if three else 4 * v.out_length
     pairs = 6 if three else v.filter_lines * ((v.filter_length + 1) // 2)
-    return group(layer) * (band_lines(layer, v) * band_width(v) * 2 + 4 * pairs) + line
+    mult = layer.depth_multiplier
+    prepared = mult if three and 1 < mult <= MULTS else group(layer)
+    return group(layer) * band_lines(layer, v) * band_width(v) * 2 + 4 * pairs * prepared + line
 
 
 def pixelwise(layer: ConvLayer) -> bool:
@@ -173,6 +182,13 @@ def pixelwise(layer: ConvLayer) -> bool:
     win = layer.win
     return layer.depth_multiplier == 1 and layer.in_d % 4 == 0 and \
         win.out_h * win.out_w <= PX_PIXELS
+
+
+def px3_asm(layer: ConvLayer) -> bool:
+    """Whether tg_dsp_depthwise_px_s8 runs the layer's pixels in its Thumb-2 assembly
+    (tg_dsp_dw_px3_thumb2: a 3x3 filter, the activation range all of int8)."""
+    return pixelwise(layer) and (layer.f_h, layer.f_w) == (3, 3) and \
+        (layer.act_min, layer.act_max) == (-128, 127)
 
 
 def quant_consts(layer: ConvLayer, ctx: LowerContext) -> tuple:
@@ -249,11 +265,11 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
-            and win.out_h * win.out_w <= CMSIS_NN_TINY:
+            and win.out_h * win.out_w <= CMSIS_NN_TINY and not px3_asm(layer):
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
         # layers the band loops' per-line and per-channel costs outweigh their faster inner
-        # loop; tg_dsp_depthwise_px_s8 about ties with CMSIS-NN there (97,033 and 164,124
-        # cycles against 92,679 and 170,341)
+        # loop; tg_dsp_depthwise_px_s8's C about ties with CMSIS-NN there (97,033 and 164,124
+        # cycles against 92,679 and 170,341), its 3x3 assembly is faster (85,389 and 140,865)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
                        f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
     why = requant_fits(layer)

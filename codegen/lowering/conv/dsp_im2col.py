@@ -1,11 +1,13 @@
 """CONV_2D layers that are not pointwise (k x k filters, strides, padding, dilation, first
 layers of 1-3 input channels) on tg_dsp_conv_s8: an int16 im2col of two output pixels, then
-2 pixels x 2 output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
+2 pixels x 3 output channels (`triples`, layers the Thumb-2 assembly runs) and 2 pixels x 2
+output channels per pass with SMLAD (runtime_c/tg_dsp_conv.c).
 
 Everything the kernel can take from generation time is prepared here: the weights in the
 order the inner loop reads them (the window in the column's order, `column_order`: each
 row's groups of 4 values, then the rows' remainders, zero-padded to a multiple of 4 so
-there is no tail; output channel pairs, 4-weight words of the two channels alternating), and the bias,
+there is no tail; output channel triples then pairs, 4-weight words of the group's channels
+alternating), and the bias,
 multipliers and shifts padded to an even channel count.  The im2col adds the input offset,
 so the bias is the model's (zeros without one).  Called by `lowering/conv/dsp.py` for the
 layers its pointwise GEMM does not take.
@@ -33,18 +35,33 @@ def column_order(f_h: int, row_len: int) -> np.ndarray:
     return np.concatenate([rows[:, :body].reshape(-1), rest, pad]).astype(np.int64)
 
 
-def im2col_weight_layout(w: np.ndarray, order: np.ndarray) -> np.ndarray:
+def im2col_weight_layout(w: np.ndarray, order: np.ndarray, triples: int = 0) -> np.ndarray:
     """[channels][window] int8 weights (filter order) in the order tg_dsp_conv_s8 reads them.
 
-    Each row in column `order` (-1: a zero), a zero row added to an odd channel count, then
-    for each channel pair the 4-value words of its two channels alternating.
+    Each row in column `order` (-1: a zero); the first 3 * `triples` channels in triples,
+    for each the 4-value words of its three channels alternating; then the other channels
+    (a zero row added to an odd count) in pairs, the 4-value words of the two alternating.
+    Every channel takes order.size bytes, so channel c's group starts at c * order.size.
     """
     channels, _ = w.shape
     d4 = order.size
-    rows = np.zeros((channels + channels % 2, d4), np.int8)
+    head = 3 * triples
+    rows = np.zeros((channels + (channels - head) % 2, d4), np.int8)
     rows[:channels] = np.where(order >= 0, w[:, np.maximum(order, 0)], 0)
-    pairs = rows.reshape(-1, 2, d4 // 4, 4).transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(pairs).reshape(-1)
+    groups = rows[:head].reshape(-1, 3, d4 // 4, 4).transpose(0, 2, 1, 3)
+    pairs = rows[head:].reshape(-1, 2, d4 // 4, 4).transpose(0, 2, 1, 3)
+    return np.concatenate([np.ascontiguousarray(groups).reshape(-1),
+                           np.ascontiguousarray(pairs).reshape(-1)])
+
+
+def channel_triples(channels: int) -> int:
+    """The channel triples of a layer whose channels the Thumb-2 assembly runs: as many as
+    leave an even number of channels for the pairs (16 -> 4 triples and 2 pairs, 32 -> 10
+    and 1, 64 -> 20 and 2; 3 or 5 -> 1; 1, 2, 4 -> none), so that no pair is half padding."""
+    t = channels // 3
+    if (channels - 3 * t) % 2:
+        t -= 1
+    return max(t, 0)
 
 
 def requant_fits(weights: np.ndarray, bias: np.ndarray, input_zero_point: int,
@@ -123,14 +140,19 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                              "M' = 2 M - 2^32, s, half " + ("per channel" if len(rows) > 1
                                                             else "(all channels)"))
         quant_consts, quant_step = [c_q], 3 if len(rows) > 1 else 0
+    # the Thumb-2 assembly runs the channels of full-range layers with quant rows: in
+    # triples (2 pixels x 3 channels) and pairs; the C passes run the others in pairs
+    asm = short is not None and post == 0 and (layer.act_min, layer.act_max) == (-128, 127)
+    triples = channel_triples(out_d) if asm else 0
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
     if not per_channel:
         mult, shf = mult[:1], shf[:1]
     else:
         mult, shf = _even(mult), _even(shf)
-    c_w, r_w = ctx.const("weights", "int8_t", im2col_weight_layout(filt, order),
-                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in channel "
-                         f"pairs in column order, 4 values interleaved (tg_dsp_conv.h)")
+    groups = f"{triples} channel triples, then pairs" if triples else "channel pairs"
+    c_w, r_w = ctx.const("weights", "int8_t", im2col_weight_layout(filt, order, triples),
+                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in "
+                         f"{groups} in column order, 4 values interleaved (tg_dsp_conv.h)")
     c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
                          "int32 bias per output channel (an even count)")
     each = "per channel" if per_channel else "(all channels)"
@@ -150,7 +172,7 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
                     stride_height=win.stride_h, stride_width=win.stride_w,
                     dilation_height=win.dilation_h, dilation_width=win.dilation_w,
                     pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
-                    weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
+                    triples=triples, weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
                     per_channel=int(per_channel), quant=r_q, quant_step=quant_step,
                     post=post, input_offset=layer.input_offset,
                     output_offset=layer.output_offset, act_min=layer.act_min,

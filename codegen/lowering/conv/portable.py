@@ -37,12 +37,30 @@ def _bias_param(ctx: LowerContext, layer: ConvLayer):
     return r, [c]
 
 
+def quant_params(ctx: LowerContext, layer: ConvLayer):
+    """The fields of tg_conv_quant_t (runtime_c/tg_conv_window.h), the `quant` of the int8
+    convolutions' params, and their constants."""
+    r_b, c_b = _bias_param(ctx, layer)
+    q_params, q_consts = _requant_params(ctx, layer)
+    return dict(bias=r_b, **q_params), [*c_b, *q_consts]
+
+
+def geometry_params(layer: ConvLayer) -> dict:
+    """The fields of tg_conv_geometry_t (runtime_c/tg_conv_window.h), the `geometry` of every
+    portable convolution's params."""
+    win = layer.win
+    return dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                input_depth=layer.in_d, filter_height=layer.f_h, filter_width=layer.f_w,
+                output_height=win.out_h, output_width=win.out_w, output_depth=layer.out_d,
+                **win.params())
+
+
 def _bias_values(layer: ConvLayer) -> np.ndarray | None:
     return None if layer.bias is None else layer.bias.data.reshape(layer.out_d)
 
 
 def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     out_d, f_h, f_w, f_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{out_d}x{f_h}x{f_w}x{f_d} int8 filter (OHWI)")
@@ -54,13 +72,9 @@ def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
         op=op,
         kernel="tg_conv_s16",
         params_type="tg_conv_s16_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, filter_height=f_h, filter_width=f_w,
-                    filter_depth=f_d, groups=layer.groups,
-                    filters_per_group=out_d // layer.groups,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=r_w, bias64=r_b64, bias32=r_b32,
-                    acc32=int(acc32), **q_params),
+        params=dict(geometry=geometry_params(layer), filter_depth=f_d, groups=layer.groups,
+                    filters_per_group=out_d // layer.groups, filter=r_w, bias64=r_b64,
+                    bias32=r_b32, acc32=int(acc32), **q_params),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
         consts=[c_w, *c_b, *q_consts],
         comment=layer.comment(" (16x8)"),
@@ -69,7 +83,7 @@ def _lower_conv_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
 
 
 def _lower_depthwise_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     _, f_h, f_w, out_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{f_h}x{f_w}x{out_d} int8 depthwise filter (HWC)")
@@ -80,11 +94,8 @@ def _lower_depthwise_16x8(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerC
         op=op,
         kernel="tg_depthwise_conv_s16",
         params_type="tg_depthwise_conv_s16_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, depth_multiplier=layer.depth_multiplier,
-                    filter_height=f_h, filter_width=f_w,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=r_w, bias64=r_b64, **q_params),
+        params=dict(geometry=geometry_params(layer), depth_multiplier=layer.depth_multiplier,
+                    filter=r_w, bias64=r_b64, **q_params),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
         consts=[c_w, *c_b, *q_consts],
         comment=layer.comment(" (16x8)"),
@@ -100,24 +111,19 @@ def lower_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     layer = analyse_conv(op, g, ACTIVATIONS)
     if layer.is_16x8:
         return _lower_conv_16x8(op, layer, ctx)
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     out_d, f_h, f_w, f_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{out_d}x{f_h}x{f_w}x{f_d} int8 filter (OHWI)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_conv_s8",
         params_type="tg_conv_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, filter_height=f_h, filter_width=f_w,
-                    filter_depth=f_d, groups=layer.groups,
-                    filters_per_group=out_d // layer.groups,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=r_w, bias=r_b, **q_params),
+        params=dict(geometry=geometry_params(layer), filter_depth=f_d, groups=layer.groups,
+                    filters_per_group=out_d // layer.groups, filter=r_w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[c_w, *c_b, *q_consts],
+        consts=[c_w, *q_consts],
         comment=layer.comment(),
         macs=layer.macs,
     )
@@ -128,23 +134,19 @@ def lower_depthwise_conv_2d(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     layer = analyse_depthwise_conv(op, g, ACTIVATIONS)
     if layer.is_16x8:
         return _lower_depthwise_16x8(op, layer, ctx)
-    win, filt = layer.win, layer.filt
+    filt = layer.filt
     _, f_h, f_w, out_d = filt.shape
     c_w, r_w = ctx.const("filter", "int8_t", filt.data,
                          f"{f_h}x{f_w}x{out_d} int8 depthwise filter (HWC)")
-    r_b, c_b = _bias_param(ctx, layer)
-    q_params, q_consts = _requant_params(ctx, layer)
+    quant, q_consts = quant_params(ctx, layer)
     return LayerCall(
         op=op,
         kernel="tg_depthwise_conv_s8",
         params_type="tg_depthwise_conv_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, depth_multiplier=layer.depth_multiplier,
-                    filter_height=f_h, filter_width=f_w,
-                    output_height=win.out_h, output_width=win.out_w, output_depth=out_d,
-                    **win.params(), filter=r_w, bias=r_b, **q_params),
+        params=dict(geometry=geometry_params(layer), depth_multiplier=layer.depth_multiplier,
+                    filter=r_w, quant=quant),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index)],
-        consts=[c_w, *c_b, *q_consts],
+        consts=[c_w, *q_consts],
         comment=layer.comment(),
         macs=layer.macs,
     )

@@ -12,7 +12,8 @@ from codegen.lowering import register
 from codegen.lowering.base import LowerContext
 from codegen.lowering.dsp_support import VARIANT, require_dsp
 from codegen.ops.fully_connected import wrap_int32
-from codegen.ops.lstm import SIGMOID_TABLE, analyse_lstm
+from codegen.lowering.lstm.portable import cell_params, quant_consts
+from codegen.ops.lstm import analyse_lstm
 
 
 def lstm_weight_layout(gates: list[np.ndarray]) -> np.ndarray:
@@ -49,12 +50,7 @@ def lower_lstm_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     bias = np.stack(s.folded_biases).reshape(4, 2, units).transpose(2, 0, 1).reshape(-1)
     c_b, r_b = ctx.const("bias", "int32_t", bias.astype(np.int32),
                          "[units][gate][from x, from h] biases with the zero points folded in")
-    c_m, r_m = ctx.const("fc_multiplier", "int32_t", np.array(s.fc_multiplier, dtype=np.int32),
-                         "[gate][from x, from h] Q31 multipliers to Q3.12")
-    c_s, r_s = ctx.const("fc_shift", "int32_t", np.array(s.fc_shift, dtype=np.int32),
-                         "[gate][from x, from h] shifts to Q3.12")
-    c_t, r_t = ctx.const("sigmoid_table", "uint16_t", np.array(SIGMOID_TABLE, dtype=np.uint16),
-                         "sigmoid(k/24) in 0.16, TFLite's int16 sigmoid/tanh table")
+    c_q, r_m, r_s, r_t = quant_consts(ctx, s)
     return LayerCall(
         op=op,
         kernel="tg_dsp_lstm_s8_s16",
@@ -62,18 +58,10 @@ def lower_lstm_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params=dict(sequences=s.sequences, time_steps=s.time_steps, rows=s.rows,
                     input_size=input_size, units=units,
                     input_weights=r_iw, recurrent_weights=r_rw, bias=r_b,
-                    fc_multiplier=r_m, fc_shift=r_s,
-                    forget_multiplier=s.forget_multiplier, forget_shift=s.forget_shift,
-                    input_multiplier=s.input_multiplier, input_shift=s.input_shift,
-                    hidden_multiplier=s.hidden_multiplier, hidden_shift=s.hidden_shift,
-                    hidden_offset=s.hidden_offset,
-                    use_cell_clip=int(s.use_cell_clip), cell_clip=s.cell_clip,
-                    cell_tanh_multiplier=s.cell_tanh_multiplier,
-                    cell_tanh_shift=s.cell_tanh_shift,
-                    sigmoid_table=r_t),
+                    fc_multiplier=r_m, fc_shift=r_s, **cell_params(s, r_t)),
         args=[TensorArg(s.x.index), TensorArg(s.out.index), TensorArg(s.hidden.index),
               TensorArg(s.cell.index)],
-        consts=[c_iw, c_rw, c_b, c_m, c_s, c_t],
+        consts=[c_iw, c_rw, c_b, *c_q],
         comment=s.comment(),
         macs=s.macs,
     )
