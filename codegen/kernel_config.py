@@ -106,6 +106,13 @@ def gemm_pairs(p: dict) -> bool:
     return bool(p["scratch"]) and p["rows"] > 0
 
 
+# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a plain
+# GEMM (no row gather: out_w = out_h = 1) of whole 4-value steps itself; the others take
+# the per-pair call (rows expanded in C: always without the assembly)
+def gemm_pair_call(p: dict) -> bool:
+    return gemm_pairs(p) and (p["out_w"] != 1 or p["out_h"] != 1 or p["depth"] % 4 != 0)
+
+
 def gemm_row1(p: dict) -> bool:
     return not p["scratch"] and p["rows"] > 0
 
@@ -163,6 +170,9 @@ FLAGS = (
          "requantization", "tg_dsp_add_table_s8", add_table_exact),
     Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",
          "tg_dsp_gemm_s8", gemm_pairs),
+    Flag("TG_CFG_DSP_GEMM_PAIR_CALL", "tg_dsp_gemm_s8: row pairs expanded in C, one "
+         "assembly call a pair (always without the assembly)", "tg_dsp_gemm_s8",
+         gemm_pair_call),
     Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",
          "tg_dsp_gemm_s8", gemm_row1),
     Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
@@ -193,7 +203,9 @@ def _params_for(call, kernel: str) -> list[dict]:
                 if k in call.params]
     if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:
         p = call.params
-        return [dict(rows=1, act_min=p["act_min"], act_max=p["act_max"], scratch=True)]
+        # (any depth: the per-pair call too)
+        return [dict(rows=1, act_min=p["act_min"], act_max=p["act_max"], scratch=True,
+                     out_w=1, out_h=1, depth=1)]
     return []
 
 

@@ -68,6 +68,13 @@ TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
     return (int8_t)tg_dsp_requantize_hm(acc, q->m, q->shift, q->half, q->post);
 }
 
+/* The per-pair pass of tg_dsp_gemm_s8 (rows expanded in C, one call a pair): always
+ * without the assembly; with it, only for row gathers and depths not a multiple of 4
+ * (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the assembly). */
+#define TG_DSP_GEMM_PAIR_CALLS \
+    (TG_CFG_DSP_GEMM_PAIRS && (!TG_DSP_GEMM_ASM || TG_CFG_DSP_GEMM_PAIR_CALL))
+
+#if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
 /* The first n (1..3) int8 values at x as a word, zero above. */
 static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
 {
@@ -77,7 +84,9 @@ static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
     }
     return v;
 }
+#endif
 
+#if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
 /* Where input row r starts (the gather of tg_dsp_gemm.h; row r itself without strides). */
 static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                      int32_t r)
@@ -86,8 +95,9 @@ static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t
                                       p->stride_h);
     return input + (size_t)row * (size_t)p->depth;
 }
+#endif
 
-#if TG_CFG_DSP_GEMM_PAIRS      /* rows two at a time (with a scratch) */
+#if TG_DSP_GEMM_PAIR_CALLS      /* rows two at a time (with a scratch), expanded in C */
 /* Rows x0 and x1 sign-extended into dst, 4 words per 4 values: x0's even and odd values,
  * x1's even and odd values. */
 static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t depth,
@@ -755,6 +765,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
 #else
     r = 0;
 #endif
+#if TG_DSP_GEMM_PAIR_CALLS
     for (; xs != NULL && r < rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
         const size_t row1 = r + 1 < rows ? ch : 0;
@@ -775,6 +786,9 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
 #endif
     }
 #else
+    (void)gather;
+#endif /* TG_DSP_GEMM_PAIR_CALLS */
+#else
     r = 0;
     (void)quads;
     (void)xs;
@@ -789,9 +803,8 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     if (p->act_min > -128 || p->act_max < 127) {
         tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
-#else
-    (void)r;
 #endif
+    (void)r;
 }
 
 #if TG_CFG_DSP_GEMM_PAIRS       /* tg_dsp_cw_gemm_s8 sets it (kernel_config.GEMM_CALLERS) */

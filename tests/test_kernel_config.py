@@ -277,6 +277,29 @@ def test_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, cases, on):
     assert {n for n, fn in GEMM_FUNCS.items() if fn in symbols} == on
 
 
+@needs_qemu
+@pytest.mark.parametrize("cases,pair_call", [
+    ([(4, 20, 6, True, "RELU6", True, None, 127)], False),     # every pair walked in asm
+    ([(3, 9, 5, True, "NONE", True, None, None)], True)])      # depth 9: a call a pair
+def test_gemm_row_walk_alone_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, cases,
+                                                             pair_call):
+    """With the assembly, plain GEMMs of whole 4-value steps walk their rows in it: the C
+    per-pair pass (tg_dsp_gemm_expand2) only when a layer takes it."""
+    from tests.test_dsp_kernels import fc_model
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = _write(tmp_path, fc_model(cases, 44))
+    report = verify_cortexm(path, count=2, seed=44, target="cortex-m4", work_dir=tmp_path / "w")
+    assert report.ok, report.table()
+    out = tmp_path / "w"
+    config = _config(out)
+    assert config["TG_CFG_DSP_GEMM_PAIR_CALL"] == pair_call
+    assert config["TG_CFG_DSP_GEMM_PAIRS"] and not config["TG_CFG_DSP_GEMM_ROW1"]
+    symbols = _cross_symbols(out, "tg_dsp_gemm.c", tmp_path)
+    assert "tg_dsp_gemm_2x3_rows_thumb2" in symbols
+    # (GCC inlines tg_dsp_gemm_expand2; the row gather only the per-pair pass calls here)
+    assert ("tg_dsp_gemm_row" in symbols) == pair_call
+
+
 def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
     from codegen.multi import generate_multi
     monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
@@ -302,7 +325,8 @@ ONE_PATH_BUILDS = {
     "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
-    "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",)],
+    "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),
+                      ("TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_PAIR_CALL")],
     "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
 }
 
