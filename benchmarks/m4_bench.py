@@ -29,8 +29,16 @@ Figures:
   ram                    the library's .data + .bss (arena and state included), stack excluded
   ram+io                 ram plus the caller's input and output buffers (none with
                          --io-in-arena: the bench passes <name>_input(i)/<name>_output(i))
-  flash                  the library's .text + .rodata + .data (code and constants),
-                         startup and C library excluded; const = weights and tables alone
+  flash                  what the library adds to a firmware image: the .text, .rodata and
+                         .data input sections a link with --gc-sections keeps of the
+                         library's objects and of the C library functions they pull in
+                         (memcpy, ...), the application calling the model's public
+                         functions; startup and harness excluded; from the linker map
+                         (codegen/toolchain/linksize.py: tinygen's own memory report
+                         measures the same).  const = the model's weights and tables;
+                         code = flash - const, TFLM + CMSIS-NN's "code bytes" beside it.
+                         The JSON's flash_objects is the older measure, every section of
+                         the library's object files (functions the link drops included)
   per layer              ~cycles of each layer and its cycles per MAC, from a second build
                          (generated with --profile) whose per-layer timer reads mark m4run
                          regions (--no-layers skips it)
@@ -47,7 +55,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from codegen.toolchain import cortexm  # noqa: E402
+from codegen.toolchain import cortexm, linksize  # noqa: E402
 from codegen.encoding import parse_compress  # noqa: E402
 from codegen.errors import TinygenError  # noqa: E402
 from codegen.generate import generate  # noqa: E402
@@ -145,7 +153,16 @@ def _bench_main(man: dict, per_layer: bool = False) -> str:
     return BENCH_MAIN.format(header=man["header"], buffers="\n".join(bufs), call=call)
 
 
+def _linked_sizes(objs: list[Path], model_obj: Path, work: Path, target: dict) -> dict:
+    """What the library adds to the image (linksize.linked_sizes: the sections a
+    --gc-sections link keeps, the model's public functions called)."""
+    t = linksize.total(linksize.linked_sizes(objs, target, work / "linksize",
+                                             linksize.defined_globals(model_obj)))
+    return dict(text=t.code, rodata=t.rodata, data=t.data, bss=t.bss)
+
+
 def _sizes(objs: list[Path]) -> dict:
+    """Every section of the object files (the older measure: JSON flash_objects)."""
     out = subprocess.run([cortexm.PREFIX + "size", "-A", *map(str, objs)], capture_output=True,
                          text=True, check=True).stdout
     text = rodata = data = bss = 0
@@ -213,7 +230,8 @@ def _build_and_count(model: Path, work: Path, cmsis_nn: str | None, kernels, io_
                                    cmsis=cmsis)
     if cmsis:
         objs += cortexm.compile_cmsis_nn(cmsis, work / "cmsis", target)
-    sizes = _sizes(objs)
+    sizes = _linked_sizes(objs, work / "lib" / f"{man['name']}.o", work, target)
+    sizes["flash_objects"] = sum(v for k, v in _sizes(objs).items() if k != "bss")
     main_c = work / "bench_main.c"
     main_c.write_text(_bench_main(man, per_layer))
     elf = work / "bench.elf"
@@ -280,6 +298,7 @@ def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
         ram=sizes["data"] + sizes["bss"],     # the library's statics: arena and state included
         ram_io=sizes["data"] + sizes["bss"] + _io_bytes(man),
         flash=sizes["text"] + sizes["rodata"] + sizes["data"], const=man["const_bytes"],
+        flash_objects=sizes["flash_objects"],
         layers=len(gen.program.layers))
 
 

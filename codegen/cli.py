@@ -218,6 +218,10 @@ def _generate_parser() -> argparse.ArgumentParser:
                    help="generate the model without tinygen's runtime kernels: it compiles "
                    "against those of DIR, a folder tinygen (the same release) generated for "
                    "another model of the firmware, or `tinygen runtime -o DIR`")
+    p.add_argument("--all-kernel-paths", action="store_true",
+                   help="compile every path of the kernels in (tg_config.h), not only those "
+                   "this model's layers take: for a folder whose kernels other models will "
+                   "use (their --runtime-from); more flash")
     p.add_argument("--profile", action="store_true",
                    help="time every layer: <name>_profile() returns, <name>_profile_print(printf) "
                    "prints a table of layer, operator, kernel, MACs and cycles of the last "
@@ -361,7 +365,8 @@ def cmd_generate(argv: list[str]) -> int:
                    cmsis_nn=_cmsis_nn_path(args), arena_region=args.arena_region,
                    match_tflm=args.match_tflm, runtime_from=args.runtime_from,
                    profile=args.profile, io_in_arena=args.io_in_arena,
-                   in_place=not args.no_in_place, **_kernel_choice(args))
+                   in_place=not args.no_in_place, all_kernel_paths=args.all_kernel_paths,
+                   **_kernel_choice(args))
     _print_warnings(gen.program.warnings)
     if not args.quiet:
         print(f"tinygen: {args.model} -> {out}/ ({len(gen.files)} files, target {target})")
@@ -402,7 +407,7 @@ def _generate_several(args, target: str) -> int:
     gen = generate_multi(args.model, out, target=target, force=args.force,
                          selftest=args.selftest, selftest_seed=args.selftest_seed,
                          cmsis_nn=_cmsis_nn_path(args), separate_arenas=args.separate_arenas,
-                         **options)
+                         all_kernel_paths=args.all_kernel_paths, **options)
     _print_warnings(gen.warnings)
     if not args.quiet:
         from codegen.footprint import format_report

@@ -1,10 +1,13 @@
 """Flash and RAM of a generated model: measured when the Arm toolchain is there, estimated if not.
 
-Flash = code (.text) + constants (.rodata: weights struct, layer params) + .data images.
+Flash = code (.text) + constants (.rodata: weights struct, layer params) + .data images,
+        as a firmware link with --gc-sections keeps them: what the library adds to an
+        image whose application calls the model's public functions, the C library
+        functions it pulls in included (codegen/toolchain/linksize.py).
 RAM   = the activation arena + other static data (.bss/.data) + the caller's input/output
         buffers + an estimate of the stack the inference needs.
 Measured: the library's sources cross-compiled for the target with arm-none-eabi-gcc
-(-O2, as the generated Makefile builds them), sizes from arm-none-eabi-size, stack
+(-O2, as the generated Makefile builds them) and linked, sizes from the linker map, stack
 from GCC's call-graph information.  Estimated: constants and arena are exact (they
 are known at generation time); code and stack come from rough per-kernel figures.
 With a board, the report splits this over the board's memory regions (codegen/regions.py),
@@ -60,7 +63,6 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
     target = program.target
     name = program.name
     selftest_sources = [s for s in sources if s == f"{name}_selftest.c"]
-    lib_sources = [s for s in sources if s not in selftest_sources]
     method, tool = "estimated", None
     m = None
     if measure and is_cortex_m(target) and not cortexm.missing_packages(need_qemu=False):
@@ -74,14 +76,14 @@ def footprint(program: Program, files: dict[str, bytes], sources: list[str],
             cmsis = cortexm.CmsisNNSources(cmsis_nn_root, entry["include_dirs"],
                                            entry["sources"]) if entry and cmsis_nn_root else None
             try:
-                m = cortexm.measure_library(proj, sources, target, name, selftest_sources, cmsis)
+                m = cortexm.measure_library(proj, sources, target, name, selftest_sources, cmsis,
+                                            root_sources=[f"{name}.c"])
             except ToolchainError as e:
                 detail = str(e).replace(str(proj) + "/", "").replace(str(proj), ".")
                 program.warnings.append("could not measure the library with arm-none-eabi-gcc, "
                                         f"sizes are estimated: {detail}")
     if m is not None:
-        lib = [m["per_file"][s] for s in lib_sources] + \
-            [v for k, v in m["per_file"].items() if k.startswith("cmsis_nn/")]
+        lib = list(m["linked"].values())     # what the link keeps (linksize.py)
         est = dict(code=sum(s.code for s in lib), constants=sum(s.rodata for s in lib),
                    data=sum(s.data for s in lib),
                    # the arena is .bss, unless --arena-region put it in a .noinit.* section

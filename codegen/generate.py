@@ -16,6 +16,7 @@ from codegen.emit.runtime import external_runtime, module_files
 from codegen.footprint import check_fit as fit
 from codegen.footprint import footprint
 from codegen.frontend import read_model_file, read_tflite
+from codegen.kernel_config import project_flags
 from codegen.errors import ModelError, TinygenError
 from codegen.program import Program, build_program
 from codegen.reference_layers import reference_for
@@ -49,7 +50,7 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
              io_in_arena: bool = False, compress: tuple[str, ...] = (),
              in_place: bool = True,
              layer_compress: dict[int, tuple[str, ...]] | None = None,
-             fuse_residual: bool = True) -> Generated:
+             fuse_residual: bool = True, all_kernel_paths: bool = False) -> Generated:
     """Generate the C project for a model; write it to out_dir unless that is None.
 
     `cmsis_nn`: a CMSIS-NN folder; its kernels then run every layer they can.  With
@@ -103,11 +104,12 @@ def generate(model_path: str | Path, out_dir: str | Path | None, target: str = "
     golden = golden_vectors(model_bytes, program, selftest, selftest_seed) if selftest else None
     runtime = None
     if runtime_from is not None:
-        runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname)
+        runtime = external_runtime(runtime_from, program.runtime_modules, out_dir, cname,
+                                   paths=project_flags(layer.call for layer in program.layers))
     # render the library, measure it, then render what describes and builds it
     lib_files = render_library(program, model_path.name, model_bytes, selftest=golden,
                                runtime_from=runtime, profile=profile, layer_hook=layer_hook,
-                               poison=poison)
+                               poison=poison, all_kernel_paths=all_kernel_paths)
     measured, sources = lib_files.files, lib_files.sources
     if runtime is not None:   # measure the model with the kernels it will run with
         kernels = module_files(program.runtime_modules)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen import __version__
+from codegen import __version__, kernel_config
 from codegen.cnames import array_body, comment_text
 from codegen.emit import project, render, write_project
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
@@ -35,7 +35,7 @@ from codegen.generate import choose_kernels, default_name, golden_vectors
 from codegen.program import Program, build_program
 from codegen.reference_layers import reference_for
 from codegen.targets import is_cortex_m, load_target
-from codegen.toolchain import cortexm
+from codegen.toolchain import cortexm, linksize
 from codegen.toolchain.host import WARNINGS, cmsis_nn_root, compile_cmsis_nn, find_cc
 from codegen.vectors import NP_DTYPES, random_inputs
 from codegen.verify import OutputReport, VerifyReport, compare
@@ -107,7 +107,6 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
     `models`: each model's own share).  The stack is the deepest model's: they run in turn."""
 
     selftest_sources = [s for s in sources if s.endswith("_selftest.c")]
-    lib_sources = [s for s in sources if s not in selftest_sources]
     per_model = {p.name: dict(name=p.name, arena=p.plan.arena_bytes, state=p.plan.state_bytes,
                               weights=p.const_bytes, macs=p.macs, io_buffers=io_bytes(p))
                  for p in programs}
@@ -132,10 +131,21 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
                     per_file.update({f"cmsis_nn/{s}": cortexm.object_sizes(o)
                                      for s, o in zip(cmsis.sources, cobjs)})
                     objs = objs + cobjs
+                # what a --gc-sections link keeps when the application calls every model
+                names = {str(o): s for s, o in zip(sources + [f"cmsis_nn/{c}" for c in
+                                                             (cmsis.sources if cmsis else [])],
+                                                    objs)}
+                roots = [g for s, o in zip(sources, objs)
+                         if s in {f"{p.name}.c" for p in programs}
+                         for g in linksize.defined_globals(o)]
+                lib_objs = [o for s, o in zip(sources, objs) if s not in selftest_sources]
+                lib_objs += objs[len(sources):]
+                linked = {names.get(f, f"toolchain:{Path(f).name}"): v for f, v in
+                          linksize.linked_sizes(lib_objs, target, proj / "link", roots).items()}
                 cis = [o.with_suffix(".ci") for o in objs if o.with_suffix(".ci").is_file()]
                 stacks = {p.name: cortexm.stack_depth(cis, [f"{p.name}_invoke"])
                           for p in programs}
-                m = dict(per_file=per_file, stacks=stacks,
+                m = dict(per_file=per_file, linked=linked, stacks=stacks,
                          tool=f"{cortexm.toolchain_version()} "
                               f"{' '.join(target['cpu_flags'] + cortexm.COMPILE_FLAGS)}")
             except ToolchainError as e:
@@ -144,18 +154,18 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
                                             f"arm-none-eabi-gcc, sizes are estimated: {detail}")
     selftest = None
     if m is not None:
-        pf = m["per_file"]
-        lib = [pf[s] for s in lib_sources] + [v for k, v in pf.items() if k.startswith("cmsis_nn/")]
+        pf, lk = m["per_file"], m["linked"]
+        lib = list(lk.values())
         code, consts = sum(s.code for s in lib), sum(s.rodata for s in lib)
         data = sum(s.data for s in lib)
         static = sum(s.data + s.bss for s in lib) - arena_bytes
         stack = max(v[0] for v in m["stacks"].values())
         stack_exact = all(v[1] for v in m["stacks"].values())
         for p in programs:
-            own = [pf[s] for s in (f"{p.name}.c", f"{p.name}_data.c") if s in pf]
+            own = [lk[s] for s in (f"{p.name}.c", f"{p.name}_data.c") if s in lk]
             per_model[p.name].update(flash=sum(s.code + s.rodata + s.data for s in own),
                                      stack=m["stacks"][p.name][0])
-        kernels = [pf[s] for s in lib_sources if s.startswith("tg_")]
+        kernels = [v for s, v in lk.items() if s.startswith(("tg_", "toolchain:"))]
         runtime_flash = sum(s.code + s.rodata + s.data for s in kernels)
         if selftest_sources:
             st = [pf[s] for s in selftest_sources]
@@ -196,7 +206,8 @@ def footprint(programs: list[Program], files: dict[str, bytes], sources: list[st
 
 def render_multi(programs: list[Program], model_files: list[str], model_bytes: list[bytes],
                  goldens: list, separate_arenas: bool = False, measure: bool = True,
-                 cmsis_nn_root: Path | None = None) -> tuple[dict[str, bytes], dict]:
+                 cmsis_nn_root: Path | None = None,
+                 all_kernel_paths: bool = False) -> tuple[dict[str, bytes], dict]:
     """All files of a several-model project, tinygen.json included; and the memory report."""
     target = programs[0].target
     shared_bytes = max(p.plan.arena_bytes for p in programs)
@@ -216,6 +227,10 @@ def render_multi(programs: list[Program], model_files: list[str], model_bytes: l
                            files=sorted(own)))
     modules = sorted({mod for p in programs for mod in p.runtime_modules})
     files.update(module_files(modules))
+    if kernel_config.HEADER in files and not all_kernel_paths:
+        # the paths the layers of all the models take
+        files[kernel_config.HEADER] = kernel_config.render(kernel_config.project_flags(
+            layer.call for p in programs for layer in p.layers))
     env = render.template_env()
     cmsis = _union_cmsis_nn(programs)
     first = models[0]["ctx"]
@@ -304,10 +319,11 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
                    selftest_seed: int = 0, measure: bool = True, check_fit: bool = True,
                    separate_arenas: bool = False, kernels: list[str] | None = None,
                    match_tflm: bool = False, compress: tuple[str, ...] = (),
-                   fuse_residual: bool = True, in_place: bool = True) -> MultiGenerated:
+                   fuse_residual: bool = True, in_place: bool = True,
+                   all_kernel_paths: bool = False) -> MultiGenerated:
     """Generate one project holding every model (see the module docstring).  `kernels`,
     `match_tflm`, `compress`, `fuse_residual` and `in_place` apply to every model, as
-    generate()'s do to one."""
+    generate()'s do to one; `all_kernel_paths` keeps every kernel path in tg_config.h."""
 
     paths = [Path(p) for p in model_paths]
     if len(paths) < 2:
@@ -330,7 +346,8 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
                        else None)
     files, memory = render_multi(programs, [p.name for p in paths], datas, goldens,
                                  separate_arenas=separate_arenas, measure=measure,
-                                 cmsis_nn_root=backend.lib.root if backend is not None else None)
+                                 cmsis_nn_root=backend.lib.root if backend is not None else None,
+                                 all_kernel_paths=all_kernel_paths)
     if check_fit:
         fit(memory, target_spec)
     warnings = notes + [f"{p.name}: {w}" for p in programs for w in p.warnings]

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
 
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
@@ -57,6 +58,7 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     return dst;
 }
 
+#if TG_CFG_DSP_CONV_DILATED
 /* One input row of the window (input row `row`, first column x0) as int8 values into
  * `dst`, the input zero point for taps left or right of the image. */
 static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
@@ -74,6 +76,7 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
         dst += depth;
     }
 }
+#endif /* TG_CFG_DSP_CONV_DILATED */
 
 /* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
  * memcpy costs more than it copies there). */
@@ -173,9 +176,12 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
                                      (size_t)(hi - lo) * depth);
                     tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
                                      (size_t)(p->filter_width - hi) * depth);
-                } else {
+                }
+#if TG_CFG_DSP_CONV_DILATED
+                else {
                     tg_dsp_conv_gather_row(p, row, x0, zp, stage);
                 }
+#endif
                 dst = tg_dsp_conv_widen(src, quads, dst, off2);
                 for (k = 0; k < rest; ++k) {
                     *t++ = src[4 * quads + k];
@@ -222,6 +228,11 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
     win->rows3x9 = p->filter_height == 3 && row_len == 9;
 }
 
+/* The windows inside the image: 3 rows of 9 values (TG_CFG_DSP_CONV_3X9), any other
+ * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither) */
+#define TG_DSP_CONV_ROWS (TG_CFG_DSP_CONV_ROWS || !TG_CFG_DSP_CONV_3X9)
+
+#if TG_CFG_DSP_CONV_3X9
 /* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
  * 2 blocks of each row, then the tail block of the rows' last values and the zero point,
  * as tg_dsp_conv_im2col_inside makes it, without a loop. */
@@ -251,6 +262,9 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
     dst[24] = tg_sxtab16(off2, v);
     dst[25] = tg_sxtab16_ror8(off2, v);
 }
+#endif
+
+#if TG_DSP_CONV_ROWS
 
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
@@ -347,6 +361,7 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         tail[1] = tg_sxtab16_ror8(off2, tw);
     }
 }
+#endif /* TG_DSP_CONV_ROWS */
 
 /* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
  * the image, else tg_dsp_conv_im2col. */
@@ -358,11 +373,17 @@ TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_co
         at->y0 <= win->y_max) {
         const int8_t *const src = at->image + (size_t)at->y0 * win->row_bytes +
                                   (size_t)at->x0 * (size_t)p->input_depth;
+#if TG_CFG_DSP_CONV_3X9 && TG_DSP_CONV_ROWS
         if (win->rows3x9) {
             tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
         } else {
             tg_dsp_conv_im2col_inside(win, src, dst);
         }
+#elif TG_CFG_DSP_CONV_3X9
+        tg_dsp_conv_im2col_3x9(src, win->step, win->off2, win->zp4, dst);
+#else
+        tg_dsp_conv_im2col_inside(win, src, dst);
+#endif
     } else {
         tg_dsp_conv_im2col(p, at, dst, stage);
     }
@@ -534,9 +555,9 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 
 /* The channel pairs of full-range layers (quant rows, post 0) in the Thumb-2 assembly below
  * with GCC on Arm cores with the DSP extension; the C passes everywhere else (and with
- * -DTG_DSP_CONV_NO_ASM). */
+ * -DTG_DSP_CONV_NO_ASM, or when no layer of the project takes them: tg_config.h). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
-    !defined(TG_DSP_CONV_NO_ASM)
+    !defined(TG_DSP_CONV_NO_ASM) && TG_CFG_DSP_CONV_ASM_PAIRS
 #define TG_DSP_CONV_ASM 1
 #else
 #define TG_DSP_CONV_ASM 0
@@ -787,6 +808,11 @@ __asm__(
 #define TG_DSP_CONV_NOINLINE
 #endif
 
+/* With the assembly, the C channels only when a layer of the project has some for them
+ * (tg_config.h). */
+#define TG_DSP_CONV_C_CHANNELS (!TG_DSP_CONV_ASM || TG_CFG_DSP_CONV_CHANNELS)
+
+#if TG_DSP_CONV_C_CHANNELS
 /* The output channels from `first` (3 triples + an even count: in pairs) of the pixel pair
  * whose columns are at col, into out0 and out1 (the same pixel twice for a last odd one:
  * then out1 == out0, written twice alike). */
@@ -880,8 +906,13 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_channels(const tg_dsp_conv_params_t
         shift += step;
     }
 }
+#endif /* TG_DSP_CONV_C_CHANNELS */
 
-#if !TG_DSP_CONV_ASM
+/* The C twin of the assembly's triples: only layers the assembly would run have triples
+ * (kernel_config.conv_asm_pairs counts them), so only with TG_CFG_DSP_CONV_ASM_PAIRS. */
+#define TG_DSP_CONV_C_TRIPLES (!TG_DSP_CONV_ASM && TG_CFG_DSP_CONV_ASM_PAIRS)
+
+#if TG_DSP_CONV_C_TRIPLES
 /* Accumulator a of channel c requantized (its quant row, or its multiplier and shift),
  * offset and clamped: the output tg_dsp_conv_channels gives it. */
 static int8_t tg_dsp_conv_out(const tg_dsp_conv_params_t *p, uint32_t a, int32_t c)
@@ -1009,6 +1040,7 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
             const int8_t *const src = at.image + (size_t)at.y0 * win.row_bytes +
                                       (size_t)at.x0 * (size_t)p->input_depth;
             const size_t dx = (size_t)p->stride_width * (size_t)p->input_depth;
+#if TG_CFG_DSP_CONV_3X9 && TG_DSP_CONV_ROWS
             if (win.rows3x9) {
                 tg_dsp_conv_im2col_3x9(src, win.step, win.off2, win.zp4, col);
                 tg_dsp_conv_im2col_3x9(src + dx, win.step, win.off2, win.zp4, col + 2);
@@ -1016,6 +1048,13 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
                 tg_dsp_conv_im2col_inside(&win, src, col);
                 tg_dsp_conv_im2col_inside(&win, src + dx, col + 2);
             }
+#elif TG_CFG_DSP_CONV_3X9
+            tg_dsp_conv_im2col_3x9(src, win.step, win.off2, win.zp4, col);
+            tg_dsp_conv_im2col_3x9(src + dx, win.step, win.off2, win.zp4, col + 2);
+#else
+            tg_dsp_conv_im2col_inside(&win, src, col);
+            tg_dsp_conv_im2col_inside(&win, src + dx, col + 2);
+#endif
             at.x0 += p->stride_width;
             ++ox;
         } else {
@@ -1038,15 +1077,19 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
                 tg_dsp_conv_2x2_thumb2(f);
             }
 #endif
-#if !TG_DSP_CONV_ASM
+#if TG_DSP_CONV_C_TRIPLES
             if (c < 3 * p->triples) {           /* the C twin of the assembly's triples */
                 tg_dsp_conv_triples(p, col, out0, out1);
                 c = 3 * p->triples;
             }
 #endif
+#if TG_DSP_CONV_C_CHANNELS
             if (c < p->output_depth) {
                 tg_dsp_conv_channels(p, col, out0, out1, c);
             }
+#else
+            (void)c;
+#endif
         }
     }
 }

@@ -35,6 +35,20 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_*) */
+
+/* tg_config.h's flags under names of this file: cppcheck checks each combination of the
+ * symbols an #if tests that the file does not define as a configuration of its own */
+#define TG_DSP_DW_S1 TG_CFG_DSP_DW_3X3_S1
+#define TG_DSP_DW_S2 TG_CFG_DSP_DW_3X3_S2
+#define TG_DSP_DW_ANY TG_CFG_DSP_DW_ANY
+#define TG_DSP_DW_RING TG_CFG_DSP_DW_RING
+#define TG_DSP_DW_BAND TG_CFG_DSP_DW_BAND
+
+#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY) || \
+    !(TG_DSP_DW_RING || TG_DSP_DW_BAND)
+#error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
+#endif
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
@@ -80,6 +94,7 @@ typedef struct {
     const int32_t mult = (q)->mult, add = (q)->add, neg = (q)->neg, rsh = (q)->r; \
     const int32_t lo = (q)->act_min, hi = (q)->act_max
 
+#if TG_DSP_DW_ANY
 TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t neg,
                                int32_t rsh, int32_t lo, int32_t hi)
 {
@@ -87,7 +102,9 @@ TG_INLINE int32_t tg_dsp_dw_rq(uint32_t acc, int32_t mult, int32_t add, int32_t 
     const int32_t v = (h + add + (h < 0 ? neg : 0)) >> rsh;
     return tg_clamp(v, lo, hi);
 }
+#endif
 
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
 /* The 3-tap loops' requantization: the lowering chose them only for layers whose
  * right shifts are all >= 1 (neg = -1) and whose activation range is all of int8 (one
  * SSAT). */
@@ -99,6 +116,7 @@ TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t
     const uint32_t t = (uint32_t)tg_smmlar((int32_t)acc, mult, add) - (acc >> 31);
     return tg_ssat8((int32_t)t >> rsh);
 }
+#endif
 
 #define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
 #define TG_DSP_DW_RQ3(acc) (int8_t)tg_dsp_dw_rq3((acc), mult, add, rsh)
@@ -542,29 +560,48 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     ".size   " #NAME ", .-" #NAME "\n\t"                                    \
     ".popsection\n"
 
+#if TG_DSP_DW_S1
 __asm__(TG_DW_WALK(tg_dsp_dw_3x3_s1_thumb2, TG_DW_SUMS, "add     r6, r6, r9, lsl #1\n\t"));
+#endif
+#if TG_DSP_DW_S2
 __asm__(TG_DW_WALK(tg_dsp_dw_3x3_s2_thumb2, TG_DW_SUMS_S2,
                    "add     r6, r6, r9\n\t" "lsl     r6, r6, #1\n\t"));
+#endif
 
 #define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
 #define tg_dsp_dw_row3_s2 tg_dsp_dw_3x3_s2_thumb2
 #else
+#if TG_DSP_DW_S1
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s1(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S1_LINE)
 }
+#endif
 
+#if TG_DSP_DW_S2
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk)
 {
     TG_DSP_DW_3X3_WALK(TG_DSP_DW_3X3_S2_LINE)
 }
 #endif
+#endif
+
+/* The 3x3 walk of the layer's stride (the walks compiled in: tg_config.h) */
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+#define TG_DSP_DW_ROW3(p, q, wk) \
+    ((p)->stride == 1 ? tg_dsp_dw_row3_s1((q), (wk)) : tg_dsp_dw_row3_s2((q), (wk)))
+#elif TG_DSP_DW_S1
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_row3_s1((q), (wk))
+#elif TG_DSP_DW_S2
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_row3_s2((q), (wk))
+#endif
 
 /* Any filter: two taps of a line per SMLAD (an odd length's last pair has a zero weight;
  * the band has a spare column for its other value), one filter line at a time over the
  * whole output line, whose accumulators wait in `acc`; then the requantization. */
+#if TG_DSP_DW_ANY
 TG_DSP_DW_OWN
 static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
                               const int16_t *const *rows, size_t at, uint32_t *acc,
@@ -625,6 +662,7 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
         out[(size_t)ox * (size_t)step] = (int8_t)TG_DSP_DW_RQ(acc[ox]);
     }
 }
+#endif /* TG_DSP_DW_ANY */
 
 #if TG_DSP_DW_ASM
 /* tg_dsp_dw_fill's 4-channel gathering in Thumb-2 assembly, the same instructions and
@@ -798,6 +836,7 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
                             const int16_t *const *rows, size_t at, size_t down, int32_t m,
                             int32_t chans, size_t ch_band, uint32_t *acc, int8_t *out)
 {
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
     if (p->taps3) {     /* all the lines and channels in one call, the filter in locals */
         tg_dsp_dw_walk_t wk;
         wk.r0 = rows[0] + at;
@@ -811,18 +850,28 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
         wk.step = p->out_step;
         wk.chans = chans;
         wk.ch_band = ch_band;
-        if (p->stride == 1) {
-            tg_dsp_dw_row3_s1(q, &wk);
-        } else {
-            tg_dsp_dw_row3_s2(q, &wk);
-        }
+        TG_DSP_DW_ROW3(p, q, &wk);
         return;
     }
+#else
+    (void)chans;
+    (void)ch_band;
+#endif
+#if TG_DSP_DW_ANY
     for (; m > 0; --m, at += down, out += p->out_line_step) {     /* chans 1 */
         tg_dsp_dw_row_any(p, q, rows, at, acc, out);
     }
+#else
+    (void)rows;
+    (void)at;
+    (void)down;
+    (void)m;
+    (void)acc;
+    (void)out;
+#endif
 }
 
+#if TG_DSP_DW_RING
 /* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
  * each channel of the group runs it (one call per line and channel). */
 static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
@@ -875,18 +924,19 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         for (k = 0; k < sh; ++k) {
             slot = slot + 1 == fh ? 0 : slot + 1;
         }
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
         if (one_walk) {
             wk.r0 = rows[0];
             wk.r1 = rows[1];
             wk.r2 = rows[2];
             wk.out = out;
-            if (p->stride == 1) {
-                tg_dsp_dw_row3_s1(q, &wk);
-            } else {
-                tg_dsp_dw_row3_s2(q, &wk);
-            }
+            TG_DSP_DW_ROW3(p, q, &wk);
             continue;
         }
+#else
+        (void)one_walk;
+        (void)wk;
+#endif
         for (k = 0; k < group; ++k) {       /* the channels of the group */
             const size_t at = (size_t)k * ring_size;
             for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
@@ -898,6 +948,7 @@ static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *ima
         }
     }
 }
+#endif /* TG_DSP_DW_RING */
 
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
@@ -935,10 +986,13 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             } else if (each) {      /* group 1: its outputs */
                 tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
             }
+#if TG_DSP_DW_RING
             if (slots == fh) {
                 tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
                 continue;
             }
+#endif
+#if TG_DSP_DW_BAND
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
@@ -1012,6 +1066,18 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (slot += n * sh; slot >= slots; slot -= slots) {
                 }
             }
+#else
+            (void)next;
+            (void)fill_slot;
+            (void)slot;
+            (void)rows;
+            (void)reuse;
+            (void)j;
+            (void)k;
+            (void)oy;
+            (void)ky;
+            (void)out;
+#endif /* TG_DSP_DW_BAND */
         }
     }
 }

@@ -22,6 +22,11 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_PX_*) */
+
+#if !(TG_CFG_DSP_DW_PX_FULL || TG_CFG_DSP_DW_PX_CLAMP)
+#error "tg_config.h compiles out every path of tg_dsp_depthwise_px_s8: generate it again"
+#endif
 
 /* Requantization of one channel from its [multiplier, add, right shift, mask] (mask -1
  * when the right shift is >= 1, else 0): floor((h + add - [acc < 0] * mask) / 2^r) with
@@ -135,7 +140,7 @@ TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
 #define TG_DSP_DW_PX_ASM 0
 #endif
 
-#if TG_DSP_DW_PX_ASM
+#if TG_DSP_DW_PX_ASM && TG_CFG_DSP_DW_PX_FULL
 /* What tg_dsp_dw_px3_thumb2 reads (32-bit words; the layout checked below). */
 typedef struct {
     const uint32_t *wc;     /* the widened filter: 9 taps of 2 words */
@@ -253,6 +258,7 @@ __asm__(
     ".popsection\n");
 #endif
 
+#if TG_CFG_DSP_DW_PX_FULL
 TG_DSP_DW_PX_OWN
 static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
                               int32_t plane_w, const uint32_t *wc, const int32_t *qc,
@@ -276,7 +282,9 @@ static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint3
 #endif
     tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 1);
 }
+#endif
 
+#if TG_CFG_DSP_DW_PX_CLAMP
 TG_DSP_DW_PX_OWN
 static void tg_dsp_dw_px_clamp(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
                                int32_t plane_w, const uint32_t *wc, const int32_t *qc,
@@ -284,6 +292,7 @@ static void tg_dsp_dw_px_clamp(const tg_dsp_depthwise_px_params_t *p, const uint
 {
     tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 0);
 }
+#endif
 
 void tg_dsp_depthwise_px_s8(const tg_dsp_depthwise_px_params_t *p, const int8_t *input,
                             int8_t *output, void *scratch)
@@ -333,11 +342,19 @@ void tg_dsp_depthwise_px_s8(const tg_dsp_depthwise_px_params_t *p, const int8_t 
                     dst[1] = tg_sxtab16_ror8(off2, in);
                 }
             }
+#if TG_CFG_DSP_DW_PX_FULL && TG_CFG_DSP_DW_PX_CLAMP
             if (full) {
                 tg_dsp_dw_px_full(p, plane, plane_w, wc, qc, out + c);
             } else {
                 tg_dsp_dw_px_clamp(p, plane, plane_w, wc, qc, out + c);
             }
+#elif TG_CFG_DSP_DW_PX_FULL
+            (void)full;
+            tg_dsp_dw_px_full(p, plane, plane_w, wc, qc, out + c);
+#else
+            (void)full;
+            tg_dsp_dw_px_clamp(p, plane, plane_w, wc, qc, out + c);
+#endif
         }
     }
 }

@@ -32,6 +32,11 @@
 #include "tg_dsp_elementwise.h"
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_ADD_*) */
+
+#if !(TG_CFG_DSP_ADD_TABLE_FAST || TG_CFG_DSP_ADD_TABLE_EXACT)
+#error "tg_config.h compiles out every path of tg_dsp_add_table_s8: generate it again"
+#endif
 
 /* (a * b + 2^31) >> 32, the rounded high word of the product (SMMULR). */
 TG_INLINE int32_t tg_dsp_ew_mulhr(int32_t a, int32_t b)
@@ -119,12 +124,14 @@ TG_INLINE int8_t tg_dsp_add_out(int32_t sum, const tg_dsp_add_k_t *k)
     return (int8_t)tg_clamp(y, k->act_min, k->act_max);
 }
 
+#if TG_CFG_DSP_ADD_TABLE_EXACT
 /* The same of the doubled sum (the tables hold doubled values). */
 TG_INLINE int8_t tg_dsp_add_out2(int32_t sum2, const tg_dsp_add_k_t *k)
 {
     const int32_t y = tg_dsp_ew_rescale_r1(sum2, &k->out) + k->out_offset;
     return (int8_t)tg_clamp(y, k->act_min, k->act_max);
 }
+#endif
 
 /* One row of `n` outputs: input k advances by step k (0: broadcast). */
 static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
@@ -187,6 +194,7 @@ typedef struct {
     int32_t fast;
 } tg_dsp_add_table_k_t;
 
+#if TG_CFG_DSP_ADD_TABLE_FAST
 /* The output of the doubled sum a2 = t1[x1] + t2[x2] when fast > 0 (the header). */
 TG_INLINE int8_t tg_dsp_add_fast_out(int32_t a2, const tg_dsp_add_table_k_t *k, int fix)
 {
@@ -272,6 +280,7 @@ static void tg_dsp_add_fast_row(const tg_dsp_add_table_k_t *k, const int8_t *in1
                                      k->t2[in2[(ptrdiff_t)i * step2]], k, fix);
     }
 }
+#endif /* TG_CFG_DSP_ADD_TABLE_FAST */
 
 TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t *in1,
                                     int32_t step1, const int8_t *in2, int32_t step2,
@@ -279,10 +288,13 @@ TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t
 {
     const tg_dsp_add_table_k_t k = *kp;
     int32_t i = 0;
+#if TG_CFG_DSP_ADD_TABLE_FAST
     if (k.fast) {
         tg_dsp_add_fast_row(&k, in1, step1, in2, step2, out, n);
         return;
     }
+#endif
+#if TG_CFG_DSP_ADD_TABLE_EXACT
     if (step1 == 1 && step2 == 1) {
         for (; i + 2 <= n; i += 2) {
             const int32_t s0 = k.t1[in1[i]] + k.t2[in2[i]];
@@ -295,6 +307,9 @@ TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t
         out[i] = tg_dsp_add_out2(k.t1[in1[(ptrdiff_t)i * step1]] +
                                  k.t2[in2[(ptrdiff_t)i * step2]], &k.k);
     }
+#else
+    (void)i;
+#endif
 }
 
 /* The MUL constants of one call. */

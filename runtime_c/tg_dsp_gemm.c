@@ -22,7 +22,12 @@
 #include "tg_dsp_gemm.h"
 
 #include "tg_acle.h"
+#include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_GEMM_*) */
 #include "tg_dsp_requant.h"
+
+#if !(TG_CFG_DSP_GEMM_PAIRS || TG_CFG_DSP_GEMM_ROW1)
+#error "tg_config.h compiles out every path of tg_dsp_gemm_s8: generate it again"
+#endif
 
 /* The 2-row inner kernel in Thumb-2 assembly (below) with GCC on Arm cores with the DSP
  * extension; the C everywhere else (and with -DTG_DSP_GEMM_NO_ASM). */
@@ -63,6 +68,13 @@ TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
     return (int8_t)tg_dsp_requantize_hm(acc, q->m, q->shift, q->half, q->post);
 }
 
+/* The per-pair pass of tg_dsp_gemm_s8 (rows expanded in C, one call a pair): always
+ * without the assembly; with it, only for row gathers and depths not a multiple of 4
+ * (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the assembly). */
+#define TG_DSP_GEMM_PAIR_CALLS \
+    (TG_CFG_DSP_GEMM_PAIRS && (!TG_DSP_GEMM_ASM || TG_CFG_DSP_GEMM_PAIR_CALL))
+
+#if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
 /* The first n (1..3) int8 values at x as a word, zero above. */
 static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
 {
@@ -72,7 +84,9 @@ static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
     }
     return v;
 }
+#endif
 
+#if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
 /* Where input row r starts (the gather of tg_dsp_gemm.h; row r itself without strides). */
 static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                      int32_t r)
@@ -81,7 +95,9 @@ static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t
                                       p->stride_h);
     return input + (size_t)row * (size_t)p->depth;
 }
+#endif
 
+#if TG_DSP_GEMM_PAIR_CALLS      /* rows two at a time (with a scratch), expanded in C */
 /* Rows x0 and x1 sign-extended into dst, 4 words per 4 values: x0's even and odd values,
  * x1's even and odd values. */
 static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t depth,
@@ -120,9 +136,12 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
     }
 }
 
+#endif
+
 /* acc += the two int16 products of a and b */
 #define TG_DSP_MAC2(acc, a, b) ((acc) = tg_smlad_acc((a), (b), (acc)))
 
+#if TG_CFG_DSP_GEMM_PAIRS
 #if !TG_DSP_GEMM_ASM
 /* Channel w's 4-value weight word into the sums a0 (row 0) and a1 (row 1). */
 #define TG_DSP_CH_2ROWS(w, a0, a1)                                     \
@@ -630,7 +649,9 @@ static void tg_dsp_gemm_rows2(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
 }
 
 #endif /* !TG_DSP_GEMM_ASM */
+#endif /* TG_CFG_DSP_GEMM_PAIRS */
 
+#if TG_CFG_DSP_GEMM_ROW1        /* rows one at a time (no scratch) */
 /* Channel w's 4-value weight word into the sum a of the row's pairs xe, xo. */
 #define TG_DSP_CH_1ROW(w, a)                                           \
     do {                                                               \
@@ -699,7 +720,9 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
         }
     }
 }
+#endif /* TG_CFG_DSP_GEMM_ROW1 */
 
+#if TG_CFG_DSP_GEMM_CLAMP
 /* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
 static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
 {
@@ -714,6 +737,7 @@ static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
         o[k] = (int8_t)tg_clamp(o[k], lo, hi);
     }
 }
+#endif
 
 void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
@@ -724,6 +748,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     uint32_t *xs = (uint32_t *)scratch;
     int32_t r;
     const int gather = p->out_w != 1 || p->out_h != 1;
+#if TG_CFG_DSP_GEMM_PAIRS
 #if TG_DSP_GEMM_ASM
     uint32_t f[12];
     r = 0;
@@ -740,6 +765,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
 #else
     r = 0;
 #endif
+#if TG_DSP_GEMM_PAIR_CALLS
     for (; xs != NULL && r < rows; r += 2) {
         /* a last odd row is taken as a pair of itself, its outputs written twice in place */
         const size_t row1 = r + 1 < rows ? ch : 0;
@@ -759,14 +785,29 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         tg_dsp_gemm_rows2(p, xs, quads, out, row1);
 #endif
     }
+#else
+    (void)gather;
+#endif /* TG_DSP_GEMM_PAIR_CALLS */
+#else
+    r = 0;
+    (void)quads;
+    (void)xs;
+    (void)gather;
+#endif /* TG_CFG_DSP_GEMM_PAIRS */
+#if TG_CFG_DSP_GEMM_ROW1
     for (; r < rows; ++r) {
         tg_dsp_gemm_row1(p, tg_dsp_gemm_row(p, input, r), output + (size_t)r * ch);
     }
+#endif
+#if TG_CFG_DSP_GEMM_CLAMP
     if (p->act_min > -128 || p->act_max < 127) {
         tg_dsp_gemm_clamp(output, (size_t)p->rows * ch, p->act_min, p->act_max);
     }
+#endif
+    (void)r;
 }
 
+#if TG_CFG_DSP_GEMM_PAIRS       /* tg_dsp_cw_gemm_s8 sets it (kernel_config.GEMM_CALLERS) */
 /* p->rows rows already sign-extended in xs as pairs (the layout tg_dsp_gemm_expand2
  * writes: per 4-value step, row 0's even and odd pairs, then row 1's; a last odd row as a
  * pair of itself), for every channel of p (its row gather unused): row r's outputs at
@@ -788,9 +829,12 @@ void tg_dsp_gemm_xrows_s8(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int
 #else
         tg_dsp_gemm_rows2(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, quads, out, row1);
 #endif
+#if TG_CFG_DSP_GEMM_CLAMP
         if (p->act_min > -128 || p->act_max < 127) {
             tg_dsp_gemm_clamp(out, (size_t)p->channels, p->act_min, p->act_max);
             tg_dsp_gemm_clamp(out + row1, (size_t)p->channels, p->act_min, p->act_max);
         }
+#endif
     }
 }
+#endif /* TG_CFG_DSP_GEMM_PAIRS */

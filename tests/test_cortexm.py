@@ -460,14 +460,15 @@ def test_memory_report_measured(tmp_path, capsys):
     # per-layer placement matches the plan
     assert man["layers"][0]["arena"] == [dict(tensor="y0", offset=0, bytes=60)]
     assert man["layers"][1]["arena"] == [dict(tensor="y1", storage="output", bytes=20)]
-    # the numbers agree with arm-none-eabi-size on the Makefile's objects
+    # the numbers are what a --gc-sections link keeps of the Makefile's objects: at most
+    # all of their sections (arm-none-eabi-size), plus the C library's memcpy/memset
     if shutil.which("make"):
         run(["make", "-C", str(out), "-j2", "build/net.o", "build/net_data.o",
              "build/tg_dsp_gemm.o"])      # the dsp variant: the default on a Cortex-M4
         sizes = run(["arm-none-eabi-size", "build/net.o", "build/net_data.o",
                      "build/tg_dsp_gemm.o"], cwd=out)
         text = sum(int(line.split()[0]) for line in sizes.splitlines()[1:])
-        assert text == mem["flash"]["code"] + mem["flash"]["constants"]
+        assert weights < mem["flash"]["code"] + mem["flash"]["constants"] <= text + 512
 
 
 def test_memory_report_estimated_for_host(tmp_path):

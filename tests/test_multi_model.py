@@ -278,9 +278,11 @@ def test_mixing_tinygen_versions_stops_the_build(tmp_path, monkeypatch):
 @needs_qemu
 def test_separately_generated_folders_link_into_one_elf(tmp_path):
     """The issue's case: mlperf_kws_dscnn and tflm_micro_speech generated one after another
-    into two folders, the second with --runtime-from the first: one ELF, bit-exact."""
+    into two folders, the second with --runtime-from the first: one ELF, bit-exact.  The
+    first keeps every kernel path (--all-kernel-paths): without, it has only those kws's
+    layers take, and the second is refused (tests/test_kernel_config.py)."""
     a, b = tmp_path / "kws", tmp_path / "speech"
-    ga = generate(KWS, a, target="cortex-m4", measure=False)
+    ga = generate(KWS, a, target="cortex-m4", measure=False, all_kernel_paths=True)
     gb = generate(SPEECH, b, target="cortex-m4", runtime_from=a)
     man_a = json.loads((a / "tinygen.json").read_text())
     man_b = json.loads((b / "tinygen.json").read_text())

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from codegen import __version__, resources
+from codegen import __version__, kernel_config, resources
 from codegen.emit import api_names, project
 from codegen.emit.layer_table import folded_ops
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
@@ -316,7 +316,8 @@ class LibraryFiles:
 def render_library(program: Program, model_file: str, model_bytes: bytes,
                    selftest: project.Selftest | None = None,
                    runtime_from: dict | None = None, profile: bool = False,
-                   layer_hook: bool = False, poison: bool = False) -> LibraryFiles:
+                   layer_hook: bool = False, poison: bool = False,
+                   all_kernel_paths: bool = False) -> LibraryFiles:
     """Step 1: the C files of the model library (runtime kernels and the self-test included).
 
     `selftest`: golden vectors for <name>_selftest.c.  These are the files a memory
@@ -354,6 +355,10 @@ def render_library(program: Program, model_file: str, model_bytes: bytes,
         render("model_data.c.j2", f"{name}_data.c")
     if runtime_from is None:
         files.update(module_files(program.runtime_modules))
+        if kernel_config.HEADER in files and not all_kernel_paths:
+            # the paths this model's layers take (all_kernel_paths: all, runtime_c's copy)
+            files[kernel_config.HEADER] = kernel_config.render(
+                kernel_config.project_flags(layer.call for layer in program.layers))
     if profile:
         files[PROFILE_HEADER] = (RUNTIME_DIR / PROFILE_HEADER).read_bytes()
     files.update(project.library_files(env, ctx, files))

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from codegen import __version__, resources
+from codegen import __version__, kernel_config, resources
 from codegen.errors import TinygenError
 
 
@@ -48,7 +48,7 @@ def all_modules() -> list[str]:
 
 
 def external_runtime(runtime_dir: str | Path, modules: list[str], out_dir: str | Path | None,
-                     model_name: str) -> dict:
+                     model_name: str, paths: dict[str, bool] | None = None) -> dict:
     """Check that `runtime_dir` (a folder tinygen generated) holds this tinygen's kernels for
     `modules`; return the manifest entry {dir, modules, files} of the external runtime.
 
@@ -80,7 +80,22 @@ def external_runtime(runtime_dir: str | Path, modules: list[str], out_dir: str |
                            "do not use them). Point --runtime-from at a full runtime written by "
                            "`tinygen runtime -o DIR`, or generate the models into one project "
                            "(tinygen a.tflite b.tflite -o OUT)")
-    changed = sorted(n for n, data in need.items() if (root / n).read_bytes() != data)
+    # tg_config.h is the folder's own (the paths its models take): it must have this
+    # model's paths (`paths`: kernel_config.project_flags) in
+    changed = sorted(n for n, data in need.items()
+                     if n != kernel_config.HEADER and (root / n).read_bytes() != data)
+    if kernel_config.HEADER in need:
+        out = kernel_config.missing(kernel_config.parse(
+            (root / kernel_config.HEADER).read_text(encoding="ascii", errors="replace")),
+            paths if paths is not None else kernel_config.ALL)
+        if out:
+            raise TinygenError(f"{what}: model '{model_name}' takes kernel paths that the "
+                               f"folder's {kernel_config.HEADER} compiles out "
+                               f"({', '.join(out)}: its models do not take them). Generate "
+                               "that folder again with --all-kernel-paths, or point "
+                               "--runtime-from at a full runtime written by `tinygen runtime "
+                               "-o DIR`, or generate the models into one project (tinygen "
+                               "a.tflite b.tflite -o OUT)")
     if changed:
         raise TinygenError(f"{what}: {', '.join(changed)} there differ from tinygen "
                            f"{__version__}'s kernels (edited since they were generated?); "

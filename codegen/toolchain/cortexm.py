@@ -30,10 +30,10 @@ from codegen.errors import TinygenError, ToolchainError
 from codegen import resources
 from codegen.targets import available_targets, load_target
 from codegen.toolchain.host import NP_DTYPES, WARNINGS, cmsis_nn_root
+from codegen.toolchain.linksize import (COMPILE_FLAGS, PREFIX, ObjectSizes, defined_globals,
+                                        linked_sizes)
 
 BOARDS_DIR = resources.boards_dir()
-PREFIX = "arm-none-eabi-"
-COMPILE_FLAGS = ["-O2", "-ffunction-sections", "-fdata-sections"]
 QEMU = "qemu-system-arm"
 INSTALL_HINT = ("install them from Debian's packages: sudo apt-get install gcc-arm-none-eabi "
                 "libnewlib-arm-none-eabi qemu-system-arm (or run setup.sh as root)")
@@ -135,14 +135,6 @@ def compile_cmsis_nn(cmsis: CmsisNNSources, build_dir: Path, target: dict,
 
 
 # ---------------------------------------------------------------- measuring
-@dataclass
-class ObjectSizes:
-    code: int = 0        # .text*, .ARM.exidx*
-    rodata: int = 0      # .rodata*
-    data: int = 0        # .data* (initialized: flash image + RAM)
-    bss: int = 0         # .bss*, COMMON
-
-
 def object_sizes(obj: Path) -> ObjectSizes:
     r = _run([PREFIX + "size", "-A", str(obj)], f"measuring {obj.name}")
     s = ObjectSizes()
@@ -223,27 +215,41 @@ def stack_depth(ci_files: list[Path], roots: list[str]) -> tuple[int, bool]:
 
 
 def measure_library(project: Path, sources: list[str], target: dict, name: str,
-                    selftest_sources: list[str], cmsis: CmsisNNSources | None = None) -> dict:
+                    selftest_sources: list[str], cmsis: CmsisNNSources | None = None,
+                    root_sources: list[str] | None = None) -> dict:
     """Section sizes and stack depth of the model library, cross-compiled for `target`.
 
-    per_file maps each source (CMSIS-NN's as 'cmsis_nn/<path>') to its ObjectSizes.
+    per_file maps each source (CMSIS-NN's as 'cmsis_nn/<path>') to its ObjectSizes (every
+    section of its object); linked maps the same names (and C library members, as
+    'toolchain:<archive(member)>') to what a --gc-sections link keeps of them when the
+    application calls the public functions of `root_sources` (linksize.linked_sizes).
     """
     with tempfile.TemporaryDirectory(prefix="tinygen-size-") as tmp:
         ci = ["-fcallgraph-info=su"]
         objs = compile_objects(project, sources, Path(tmp), target, extra_flags=ci,
                                werror=False, cmsis=cmsis)
         per_file = {s: object_sizes(o) for s, o in zip(sources, objs)}
+        names = {str(o): s for s, o in zip(sources, objs)}
         if cmsis:
             cobjs = compile_cmsis_nn(cmsis, Path(tmp), target, extra_flags=ci)
             per_file.update({f"cmsis_nn/{s}": object_sizes(o)
                              for s, o in zip(cmsis.sources, cobjs)})
+            names.update({str(o): f"cmsis_nn/{s}" for s, o in zip(cmsis.sources, cobjs)})
             objs = objs + cobjs
+        linked = None
+        if root_sources is not None:
+            lib_objs = [o for s, o in zip(sources, objs) if s not in selftest_sources]
+            lib_objs += objs[len(sources):]
+            roots = [g for s, o in zip(sources, objs) if s in root_sources
+                     for g in defined_globals(o)]
+            linked = {names.get(f, f"toolchain:{Path(f).name}"): v for f, v in
+                      linked_sizes(lib_objs, target, Path(tmp) / "link", roots).items()}
         cis = [o.with_suffix(".ci") for o in objs if o.with_suffix(".ci").is_file()]
         stack, stack_exact = stack_depth(cis, [f"{name}_invoke"])
         st_stack = 0
         if selftest_sources:
             st_stack, _ = stack_depth(cis, [f"{name}_selftest"])
-    return dict(per_file=per_file, stack=stack, stack_exact=stack_exact,
+    return dict(per_file=per_file, linked=linked, stack=stack, stack_exact=stack_exact,
                 selftest_stack=st_stack, tool=toolchain_version(),
                 flags=" ".join(target["cpu_flags"] + COMPILE_FLAGS))
 

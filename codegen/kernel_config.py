@@ -1,0 +1,262 @@
+"""tg_config.h: the kernel paths a project's layers take, so that the others cost no flash.
+
+A kernel chooses among its paths from its params struct at run time (a 3x3 depthwise at
+stride 1 or 2, or any filter; the dsp convolution's assembly channel pairs or its C
+channels...).  Each FLAG here names one such path and the condition, on a layer's params
+(the same fields and the same test the C kernel branches on), under which the kernel takes
+it.  The generator writes tg_config.h with every flag set to whether some layer of the
+project (of every model, for `tinygen a.tflite b.tflite`) takes its path; the kernel files
+include it and compile a path out when its flag is 0.  The header alone carries the
+choice: an IDE project (STM32CubeIDE) builds it with no -D flag.
+
+runtime_c/tg_config.h is the copy with every path in (`tinygen runtime -o DIR`, and the
+default of a file copied by hand); tests/test_kernel_config.py checks it is `render(ALL)`.
+A flag only ever removes a path no layer can take: a layer that needs a path sets its
+flag, by construction (tests/test_kernel_config.py builds models for each).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from codegen.ir import CExpr
+
+HEADER = "tg_config.h"
+MODULE = "tg_config"
+
+
+def _null(v) -> bool:
+    return isinstance(v, CExpr) and v.text == "NULL"
+
+
+# ---------------------------------------------------------------- the conditions
+# tg_dsp_depthwise_s8 (runtime_c/tg_dsp_depthwise.c): the 3-tap loops when taps3, by
+# stride; the general loop otherwise.
+def dw_3x3_s1(p: dict) -> bool:
+    return bool(p["taps3"]) and p["stride"] == 1
+
+
+def dw_3x3_s2(p: dict) -> bool:
+    return bool(p["taps3"]) and p["stride"] != 1
+
+
+def dw_any(p: dict) -> bool:
+    return not p["taps3"]
+
+
+# ... on a band of band_lines lines per channel: a ring of exactly filter_lines slots (one
+# call per output line), or runs of lines (more slots)
+def dw_ring(p: dict) -> bool:
+    return p["band_lines"] == p["filter_lines"]
+
+
+def dw_band(p: dict) -> bool:
+    return not dw_ring(p)
+
+
+# tg_dsp_depthwise_px_s8 (tg_dsp_depthwise_px.c): the block loop without the clamp when
+# the activation is the whole int8 range, with it otherwise.
+def dw_px_full(p: dict) -> bool:
+    return p["act_min"] == -128 and p["act_max"] == 127
+
+
+def dw_px_clamp(p: dict) -> bool:
+    return not dw_px_full(p)
+
+
+# tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel
+# triples and pairs run in assembly (asm_pairs), the C loop tg_dsp_conv_channels for the
+# rest (every channel without asm_pairs, the last one when the channels after the triples
+# are odd).  Without the assembly, triples run in their C twin (tg_dsp_conv_triples),
+# compiled in with this flag: the lowering gives triples only to layers the assembly runs,
+# and a layer with triples sets it whatever it holds.
+def _asm_runs(p: dict) -> bool:
+    # tg_dsp_conv_s8's asm_pairs
+    return (not _null(p["quant"]) and p["act_min"] == -128 and p["act_max"] == 127 and
+            p["post"] == 0 and p["output_depth"] >= 2)
+
+
+def conv_asm_pairs(p: dict) -> bool:
+    return _asm_runs(p) or p["triples"] > 0
+
+
+def conv_channels(p: dict) -> bool:
+    return not _asm_runs(p) or (p["output_depth"] - 3 * p["triples"]) % 2 == 1
+
+
+# ... and the columns of windows inside the image: 3 rows of 9 values (rows3x9: 3x3 on 3
+# channels) unrolled, any other row by row (tg_dsp_conv_im2col_inside)
+def conv_3x9(p: dict) -> bool:
+    return p["filter_height"] == 3 and p["filter_width"] * p["input_depth"] == 9
+
+
+def conv_rows(p: dict) -> bool:
+    return not conv_3x9(p)
+
+
+# ... and the window rows of dilated filters, gathered tap by tap
+def conv_dilated(p: dict) -> bool:
+    return p["dilation_width"] != 1
+
+
+# tg_dsp_gemm_s8 (tg_dsp_gemm.c): rows two at a time when the call passes a scratch
+# (`scratch`: its fourth argument is not NULL), one at a time otherwise; the activation
+# clamp pass when the range is not all of int8.
+def gemm_pairs(p: dict) -> bool:
+    return bool(p["scratch"]) and p["rows"] > 0
+
+
+# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a plain
+# GEMM (no row gather: out_w = out_h = 1) of whole 4-value steps itself; the others take
+# the per-pair call (rows expanded in C: always without the assembly)
+def gemm_pair_call(p: dict) -> bool:
+    return gemm_pairs(p) and (p["out_w"] != 1 or p["out_h"] != 1 or p["depth"] % 4 != 0)
+
+
+def gemm_row1(p: dict) -> bool:
+    return not p["scratch"] and p["rows"] > 0
+
+
+def gemm_clamp(p: dict) -> bool:
+    return p["act_min"] > -128 or p["act_max"] < 127
+
+
+# tg_dsp_add_table_s8 (tg_dsp_elementwise.c): the one-SMMLAR output requantization
+# (`fast` 1 or 2), or TFLite's (fast 0)
+def add_table_fast(p: dict) -> bool:
+    return p["fast"] != 0
+
+
+def add_table_exact(p: dict) -> bool:
+    return p["fast"] == 0
+
+
+@dataclass(frozen=True)
+class Flag:
+    name: str                        # the C macro
+    doc: str                         # what it compiles in
+    kernel: str                      # the function whose params the condition reads
+    needs: Callable[[dict], bool]    # whether a call with these params takes the path
+
+
+FLAGS = (
+    Flag("TG_CFG_DSP_DW_3X3_S1", "tg_dsp_depthwise_s8: 3x3 filters at stride 1",
+         "tg_dsp_depthwise_s8", dw_3x3_s1),
+    Flag("TG_CFG_DSP_DW_3X3_S2", "tg_dsp_depthwise_s8: 3x3 filters at stride 2",
+         "tg_dsp_depthwise_s8", dw_3x3_s2),
+    Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
+         "tg_dsp_depthwise_s8", dw_any),
+    Flag("TG_CFG_DSP_DW_RING", "tg_dsp_depthwise_s8: a ring of filter_lines band lines",
+         "tg_dsp_depthwise_s8", dw_ring),
+    Flag("TG_CFG_DSP_DW_BAND", "tg_dsp_depthwise_s8: runs of lines in a larger band",
+         "tg_dsp_depthwise_s8", dw_band),
+    Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",
+         "tg_dsp_depthwise_px_s8", dw_px_full),
+    Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",
+         "tg_dsp_depthwise_px_s8", dw_px_clamp),
+    Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
+         "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
+    Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
+         "the assembly)", "tg_dsp_conv_s8", conv_channels),
+    Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",
+         "tg_dsp_conv_s8", conv_3x9),
+    Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
+         "tg_dsp_conv_s8", conv_rows),
+    Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
+         "tg_dsp_conv_s8", conv_dilated),
+    Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
+         "requantization", "tg_dsp_add_table_s8", add_table_fast),
+    Flag("TG_CFG_DSP_ADD_TABLE_EXACT", "tg_dsp_add_table_s8: TFLite's output "
+         "requantization", "tg_dsp_add_table_s8", add_table_exact),
+    Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",
+         "tg_dsp_gemm_s8", gemm_pairs),
+    Flag("TG_CFG_DSP_GEMM_PAIR_CALL", "tg_dsp_gemm_s8: row pairs expanded in C, one "
+         "assembly call a pair (always without the assembly)", "tg_dsp_gemm_s8",
+         gemm_pair_call),
+    Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",
+         "tg_dsp_gemm_s8", gemm_row1),
+    Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
+         "tg_dsp_gemm_s8", gemm_clamp),
+)
+ALL = {f.name: True for f in FLAGS}
+
+# Fused calls that run a kernel on params of their own: the params of each
+# (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row, the rows changing
+# input_height and pad_top only, which no condition reads; the shortcut on
+# tg_dsp_gemm_s8 with a scratch; the add on tg_dsp_add_table_s8 in the *_table_* blocks).
+NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",),
+          "tg_dsp_add_table_s8": ("add",)}
+# Kernels that build tg_dsp_gemm_s8's params at run time: tg_dsp_cw_gemm_s8 calls it with
+# a scratch and its own activation range, on blocks of rows (at least one), or, on its
+# rows-once path, tg_dsp_gemm_xrows_s8 (the pairs' pass and the clamp: the same flags).
+GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
+
+
+def _params_for(call, kernel: str) -> list[dict]:
+    scratch = {"scratch": True} if kernel == "tg_dsp_gemm_s8" else {}
+    if call.kernel == kernel:
+        return [dict(call.params, scratch=bool(call.scratch)) if scratch else call.params]
+    if call.kernel.startswith("tg_dsp_resblock"):
+        if kernel == "tg_dsp_add_table_s8" and "_table" not in call.kernel:
+            return []
+        return [dict(call.params[k], **scratch) for k in NESTED.get(kernel, ())
+                if k in call.params]
+    if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:
+        p = call.params
+        # (any depth: the per-pair call too)
+        return [dict(rows=1, act_min=p["act_min"], act_max=p["act_max"], scratch=True,
+                     out_w=1, out_h=1, depth=1)]
+    return []
+
+
+def project_flags(calls: Iterable) -> dict[str, bool]:
+    """{flag: whether some call takes its path} over the LayerCalls of every model.
+
+    A kernel no call runs keeps all its paths (its file may still be in the project, as a
+    module another includes; the linker drops it): the C stops with #error when every path
+    of a kernel is out, which then cannot happen."""
+    calls = list(calls)
+    flags = {f.name: any(f.needs(p) for c in calls for p in _params_for(c, f.kernel))
+             for f in FLAGS}
+    for kernel in {f.kernel for f in FLAGS}:
+        group = [f.name for f in FLAGS if f.kernel == kernel]
+        if not any(flags[n] for n in group):
+            flags.update({n: True for n in group})
+    return flags
+
+
+def render(flags: dict[str, bool]) -> bytes:
+    """The text of tg_config.h for these flag values (byte-identical for the same values)."""
+    lines = [
+        "/* tg_config.h - the kernel paths compiled in (tinygen writes it for each project). */",
+        "/*",
+        " * Each TG_CFG_ flag compiles one path of a kernel in (1) or out (0).  tinygen sets",
+        " * it to whether a layer of the project takes the path (codegen/kernel_config.py),",
+        " * so paths no layer takes cost no flash (`tinygen --all-kernel-paths`: all in).",
+        " * runtime_c's copy, in a stand-alone runtime, has every path in.",
+        " */",
+        "#ifndef TG_CONFIG_H",
+        "#define TG_CONFIG_H",
+        "",
+        '#include "tg_common.h"',
+        "",
+    ]
+    for f in FLAGS:     # (no #ifndef: each would be one more configuration for cppcheck)
+        lines += [f"/* {f.doc} */", f"#define {f.name} {int(bool(flags[f.name]))}"]
+    lines += ["", "#endif /* TG_CONFIG_H */", ""]
+    return "\n".join(lines).encode("ascii")
+
+
+def parse(text: str) -> dict[str, bool]:
+    """The flag values a tg_config.h sets (a flag it does not name is taken as in)."""
+    values = dict(ALL)
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "#define" and parts[1] in values:
+            values[parts[1]] = parts[2] != "0"
+    return values
+
+
+def missing(have: dict[str, bool], need: dict[str, bool]) -> list[str]:
+    """The flags `need` sets that `have` compiles out."""
+    return [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]

@@ -1,0 +1,50 @@
+/* tg_config.h - the kernel paths compiled in (tinygen writes it for each project). */
+/*
+ * Each TG_CFG_ flag compiles one path of a kernel in (1) or out (0).  tinygen sets
+ * it to whether a layer of the project takes the path (codegen/kernel_config.py),
+ * so paths no layer takes cost no flash (`tinygen --all-kernel-paths`: all in).
+ * runtime_c's copy, in a stand-alone runtime, has every path in.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include "tg_common.h"
+
+/* tg_dsp_depthwise_s8: 3x3 filters at stride 1 */
+#define TG_CFG_DSP_DW_3X3_S1 1
+/* tg_dsp_depthwise_s8: 3x3 filters at stride 2 */
+#define TG_CFG_DSP_DW_3X3_S2 1
+/* tg_dsp_depthwise_s8: other filters (the general loop) */
+#define TG_CFG_DSP_DW_ANY 1
+/* tg_dsp_depthwise_s8: a ring of filter_lines band lines */
+#define TG_CFG_DSP_DW_RING 1
+/* tg_dsp_depthwise_s8: runs of lines in a larger band */
+#define TG_CFG_DSP_DW_BAND 1
+/* tg_dsp_depthwise_px_s8: no activation clamp */
+#define TG_CFG_DSP_DW_PX_FULL 1
+/* tg_dsp_depthwise_px_s8: an activation clamp */
+#define TG_CFG_DSP_DW_PX_CLAMP 1
+/* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
+#define TG_CFG_DSP_CONV_ASM_PAIRS 1
+/* tg_dsp_conv_s8: channels in C (always, without the assembly) */
+#define TG_CFG_DSP_CONV_CHANNELS 1
+/* tg_dsp_conv_s8: 3x3 windows on 3 channels */
+#define TG_CFG_DSP_CONV_3X9 1
+/* tg_dsp_conv_s8: other windows, row by row */
+#define TG_CFG_DSP_CONV_ROWS 1
+/* tg_dsp_conv_s8: filters dilated along the width */
+#define TG_CFG_DSP_CONV_DILATED 1
+/* tg_dsp_add_table_s8: the one-SMMLAR output requantization */
+#define TG_CFG_DSP_ADD_TABLE_FAST 1
+/* tg_dsp_add_table_s8: TFLite's output requantization */
+#define TG_CFG_DSP_ADD_TABLE_EXACT 1
+/* tg_dsp_gemm_s8: rows two at a time (with a scratch) */
+#define TG_CFG_DSP_GEMM_PAIRS 1
+/* tg_dsp_gemm_s8: row pairs expanded in C, one assembly call a pair (always without the assembly) */
+#define TG_CFG_DSP_GEMM_PAIR_CALL 1
+/* tg_dsp_gemm_s8: rows one at a time (no scratch) */
+#define TG_CFG_DSP_GEMM_ROW1 1
+/* tg_dsp_gemm_s8: the activation clamp */
+#define TG_CFG_DSP_GEMM_CLAMP 1
+
+#endif /* TG_CONFIG_H */
