@@ -35,7 +35,10 @@ Figures:
                          (memcpy, ...), the application calling the model's public
                          functions; startup and harness excluded; from the linker map
                          (codegen/toolchain/linksize.py: tinygen's own memory report
-                         measures the same).  const = the model's weights and tables;
+                         measures the same).  const = the model's data: its weights and
+                         tables (<name>_data.c) and its layer descriptors (the const
+                         params structs of <name>.c, JSON descriptors), as TFLM's figure
+                         leaves out the flatbuffer that holds both for TFLM;
                          code = flash - const, TFLM + CMSIS-NN's "code bytes" beside it.
                          The JSON's flash_objects is the older measure, every section of
                          the library's object files (functions the link drops included)
@@ -156,9 +159,12 @@ def _bench_main(man: dict, per_layer: bool = False) -> str:
 def _linked_sizes(objs: list[Path], model_obj: Path, work: Path, target: dict) -> dict:
     """What the library adds to the image (linksize.linked_sizes: the sections a
     --gc-sections link keeps, the model's public functions called)."""
-    t = linksize.total(linksize.linked_sizes(objs, target, work / "linksize",
-                                             linksize.defined_globals(model_obj)))
-    return dict(text=t.code, rodata=t.rodata, data=t.data, bss=t.bss)
+    files = linksize.linked_sizes(objs, target, work / "linksize",
+                                  linksize.defined_globals(model_obj))
+    t = linksize.total(files)
+    model = files.get(str(model_obj))
+    return dict(text=t.code, rodata=t.rodata, data=t.data, bss=t.bss,
+                descriptors=model.rodata if model is not None else 0)
 
 
 def _sizes(objs: list[Path]) -> dict:
@@ -297,8 +303,9 @@ def bench(model: Path, kset: str, cmsis_path: str | None, work: Path,
         arena=man["arena_bytes"], lower_bound=man["arena_lower_bound"], state=man["state_bytes"],
         ram=sizes["data"] + sizes["bss"],     # the library's statics: arena and state included
         ram_io=sizes["data"] + sizes["bss"] + _io_bytes(man),
-        flash=sizes["text"] + sizes["rodata"] + sizes["data"], const=man["const_bytes"],
-        flash_objects=sizes["flash_objects"],
+        flash=sizes["text"] + sizes["rodata"] + sizes["data"],
+        const=man["const_bytes"] + sizes["descriptors"], weights=man["const_bytes"],
+        descriptors=sizes["descriptors"], flash_objects=sizes["flash_objects"],
         layers=len(gen.program.layers))
 
 
@@ -427,7 +434,9 @@ def markdown(rows: list[dict], argv: list[str]) -> str:
              f"Written by `python3 benchmarks/m4_bench.py {' '.join(argv)}` (do not edit: "
              "rerun it). Modelled cycles of one warm inference on the emulated Cortex-M4F "
              "(`../shared/tools/m4run`, deterministic); TFLM + CMSIS-NN from "
-             "`../shared/benchmarks.md`; code = flash minus constants; layers = how many "
+             "`../shared/benchmarks.md`; code = flash minus constants (the model's weights "
+             "and its const layer descriptors, as TFLM's code figure leaves out the "
+             "flatbuffer holding both); layers = how many "
              "layers each kernel variant runs.", "",
              "| model | kernels | MACs | ~cycles | cyc/MAC | vs TFLM+CMSIS-NN | code bytes | "
              "TFLM+CMSIS-NN code | layers |",
