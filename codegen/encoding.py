@@ -181,9 +181,16 @@ class FilterEncoding:
         if self.encoding == "palette":
             if self.ref_bits:
                 n = self.table.size >> self.bits
-                return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "")
+                return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "") + \
+                    (" +-" if self.negated_channels() else "")
             return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
         return self.encoding
+
+    def negated_channels(self) -> int:
+        """Shared tables: the channels reading their table negated."""
+        if not self.ref_bits:
+            return 0
+        return int(np.count_nonzero(unpack_bits(self.refs, self.ref_bits, self.channels) & 1))
 
     def manifest(self) -> dict:
         out = dict(encoding=self.encoding, label=self.label(), bits=self.bits,
@@ -192,6 +199,7 @@ class FilterEncoding:
         if self.ref_bits:
             out["shared_tables"] = int(self.table.size >> self.bits)
             out["reference_bits"] = self.ref_bits
+            out["negated_channels"] = self.negated_channels()
         return out
 
 

@@ -219,7 +219,7 @@ def test_shared_tables_by_hand():
     assert e.table.reshape(-1, 4).tolist() == [[1, 2, 3, 0], [-128, 5, 8, 9]]
     refs = unpack_indices(e.refs, e.ref_bits, 5)
     assert refs.tolist() == [0, 1, 0, 2, 2] and e.ref_bits == 2
-    assert e.after == 5 + 8 + 2 and e.label() == "palette2/2 tables"
+    assert e.after == 5 + 8 + 2 and e.label() == "palette2/2 tables +-"
     assert np.array_equal(decode(e, v.shape), v)
     assert encode_palette_shared(np.arange(-8, 8, dtype=np.int8).reshape(1, 16), 2) is None
 
@@ -255,11 +255,11 @@ def test_shared_tables_references_of_any_width():
                                                [1, 2, 3, 127]]
     assert e.ref_bits == 3 and unpack_bits(e.refs, 3, 6).tolist() == [0, 1, 2, 4, 5, 2]
     assert e.refs.size == 3 and e.after == 6 + 12 + 3     # 18 bits of references
-    assert e.manifest()["reference_bits"] == 3
+    assert e.manifest()["reference_bits"] == 3 and e.manifest()["negated_channels"] == 2
     assert np.array_equal(decode(e, v.shape), v)
     v = disjoint_tables(np.random.default_rng(3), 24, 16)
     e = choose(v, 0, ("palette",))
-    assert e.label() == "palette2/12 tables" and e.ref_bits == 5, e.reason
+    assert e.label() == "palette2/12 tables +-" and e.ref_bits == 5, e.reason
     refs = unpack_bits(e.refs, 5, 24)
     assert refs.tolist() == [2 * t for t in range(12)] + [2 * t + 1 for t in range(11)] + [22]
     assert e.after == 24 * 4 + 12 * 4 + 24 * 5 // 8
@@ -268,15 +268,15 @@ def test_shared_tables_references_of_any_width():
     # largest centroids), 4 tables up to sign, 3-bit references (they were rounded to 4)
     v = clustered(np.random.default_rng(1), (64, 1, 1, 16), 16, 0)
     e = choose(v, 0, KINDS)
-    assert (e.label(), e.ref_bits, e.after) == ("palette4/4 tables", 3, 512 + 64 + 24)
+    assert (e.label(), e.ref_bits, e.after) == ("palette4/4 tables +-", 3, 512 + 64 + 24)
     assert np.array_equal(decode(e, v.shape), v)
     assert set(unpack_bits(e.refs, 3, 64) & 1) == {0, 1}       # signs both ways
 
 
 @pytest.mark.parametrize("clusters,depth,label,after", [
-    (16, 64, "palette4/1 table", 64 * 32 + 16 + 8),
-    (4, 16, "palette2/1 table", 64 * 4 + 4 + 8),
-    (4, 256, "palette2/1 table", 64 * 64 + 4 + 8)])
+    (16, 64, "palette4/1 table +-", 64 * 32 + 16 + 8),
+    (4, 16, "palette2/1 table +-", 64 * 4 + 4 + 8),
+    (4, 256, "palette2/1 table +-", 64 * 64 + 4 + 8)])
 def test_clustered_filters_share_tables(clusters, depth, label, after):
     v = clustered(np.random.default_rng(depth), (64, 1, 1, depth), clusters, 0)
     e = choose(v, 0, KINDS)
@@ -522,8 +522,8 @@ def test_auto_keeps_to_the_goals(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
     got = [(layer.call.kernel, layer.selection.filter.label())
            for layer in gen.program.layers]
-    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table"),
-                   ("tg_dsp_cw_gemm_s8", "palette2/1 table"), ("tg_dsp_s4_gemm_s8", "int4"),
+    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table +-"),
+                   ("tg_dsp_cw_gemm_s8", "palette2/1 table +-"), ("tg_dsp_s4_gemm_s8", "int4"),
                    ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_cw_gemm_s8", "int4")], got
     reasons = [layer.selection.filter.reason for layer in gen.program.layers]
     assert "above the 1.25x that --compress auto accepts" in reasons[4]
