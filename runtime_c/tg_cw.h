@@ -32,16 +32,14 @@ typedef struct {
 } tg_cw_t;
 
 /* Shared tables: output channel c's reference (table number * 2 + negated); a reference
- * of 3, 5, 6 or 7 bits may run on into the next byte (read only then: it exists). */
+ * of 3, 5, 6 or 7 bits may run on into the next byte: the byte of its last bit (the first
+ * byte again when it does not, whose bits then fall above the mask). */
 TG_INLINE uint32_t tg_cw_ref(const tg_cw_t *w, int32_t channel)
 {
-    const uint32_t pos = (uint32_t)channel * (uint32_t)w->ref_bits;
-    const uint32_t shift = pos & 7u, bits = (uint32_t)w->ref_bits;
-    uint32_t v = (uint32_t)w->refs[pos >> 3];
-    if (shift + bits > 8u) {
-        v |= (uint32_t)w->refs[(pos >> 3) + 1u] << 8;
-    }
-    return (v >> shift) & ((1u << bits) - 1u);
+    const uint32_t bits = (uint32_t)w->ref_bits, pos = (uint32_t)channel * bits;
+    const uint32_t v = (uint32_t)w->refs[pos >> 3] |
+                       ((uint32_t)w->refs[(pos + bits - 1u) >> 3] << 8);
+    return (v >> (pos & 7u)) & ((1u << bits) - 1u);
 }
 
 /* Value i of a row starting at `row`, of output channel `channel`. */

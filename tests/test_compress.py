@@ -246,6 +246,14 @@ def signed_tables() -> np.ndarray:
                      [-1, -2, -3, -127], [-2, -128, -1, -1]], np.int8)
 
 
+def two_value_tables(rng: np.random.Generator, units: int, depth: int) -> np.ndarray:
+    """A 1-bit palette filter sharing 3 tables: {-7, 3}, negated, {5, 9}, negated, and
+    {-128, 4} (never negated), the channels in turn; both values in every channel."""
+    sets = [[-7, 3], [7, -3], [5, 9], [-5, -9], [-128, 4]]
+    rows = [np.array(sets[c % 5])[rng.permutation(np.arange(depth) % 2)] for c in range(units)]
+    return np.array(rows, np.int8)
+
+
 def test_shared_tables_references_of_any_width():
     """References take as few bits as the largest needs (3 for 3 tables: table * 2 + sign;
     5 for 12), in one bit stream; signs both ways, -128 kept apart; decode(encode) == x."""
@@ -256,6 +264,10 @@ def test_shared_tables_references_of_any_width():
     assert e.ref_bits == 3 and unpack_bits(e.refs, 3, 6).tolist() == [0, 1, 2, 4, 5, 2]
     assert e.refs.size == 3 and e.after == 6 + 12 + 3     # 18 bits of references
     assert e.manifest()["reference_bits"] == 3 and e.manifest()["negated_channels"] == 2
+    assert np.array_equal(decode(e, v.shape), v)
+    v = two_value_tables(np.random.default_rng(2), 12, 20)
+    e = choose(v, 0, ("palette",))
+    assert (e.label(), e.ref_bits, e.negated_channels()) == ("palette1/3 tables +-", 3, 5)
     assert np.array_equal(decode(e, v.shape), v)
     v = disjoint_tables(np.random.default_rng(3), 24, 16)
     e = choose(v, 0, ("palette",))
@@ -426,7 +438,8 @@ def signed_tables_model() -> bytes:
            (5, 4, 6, lambda: signed_tables()),
            (20, 118, 24, lambda: disjoint_tables(rng, 24, 118)),
            (3, 33, 3, lambda: signed_tables()[:3, rng.integers(0, 4, 33)]),
-           (1, 21, 24, lambda: disjoint_tables(rng, 24, 21))]
+           (1, 21, 24, lambda: disjoint_tables(rng, 24, 21)),
+           (6, 40, 12, lambda: two_value_tables(rng, 12, 40))]
     for k, (b, d, u, values) in enumerate(fcs):
         add_fc(m, rng, f"f{k}", b, d, u, True, "NONE" if k % 2 else "RELU")
         set_filter(m, values())
@@ -445,7 +458,7 @@ def signed_tables_model() -> bytes:
     return m.build()
 
 
-SIGNED_LAYERS = 8
+SIGNED_LAYERS = 9
 
 
 def _reference_bits(gen) -> list[int]:
