@@ -97,16 +97,18 @@ TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row,
 /* A shared palette table of n entries negated into neg (the encoder never negates a table
  * holding -128, so -x is exact): four entries a word, ~x + 1 in each byte without a carry
  * between bytes (bits 0-6 plus one cannot pass bit 7; bit 7 takes the carry). */
-static const int8_t *tg_cwg_negated(const int8_t *t, int32_t n, uint32_t *neg)
+TG_INLINE const int8_t *tg_cwg_negated(const int8_t *t, int32_t n, uint32_t *neg)
 {
     int8_t *out = (int8_t *)(void *)neg;
-    int32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
+    int32_t i;
+    if (n < 4) {                                /* 1-bit indices: 2 entries */
+        out[0] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[0]);
+        out[1] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[1]);
+        return out;
+    }
+    for (i = 0; i < n; i += 4) {                /* 4 or 16 entries */
         const uint32_t w = ~tg_read_s8x4(t + i);
         neg[i >> 2] = ((w & 0x7F7F7F7Fu) + 0x01010101u) ^ (w & 0x80808080u);
-    }
-    for (; i < n; ++i) {
-        out[i] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[i]);
     }
     return out;
 }
