@@ -285,6 +285,26 @@ def test_shared_tables_references_of_any_width():
     assert set(unpack_bits(e.refs, 3, 64) & 1) == {0, 1}       # signs both ways
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_shared_tables_random_round_trip(seed):
+    """Random clustered filters (signs both ways, some channels' smallest value made -128,
+    rows and flat layouts): decode(encode(x)) == x; no channel holding -128 is negated;
+    references as narrow as the largest allows."""
+    rng = np.random.default_rng(100 + seed)
+    clusters = (4, 16)[seed % 2]
+    c, d = int(rng.integers(3, 40)), int(rng.integers(2, 20))
+    v = clustered(rng, (c, d), clusters, 0).astype(np.int64)
+    for ch in rng.choice(c, c // 3, replace=False):
+        v[ch][v[ch] == v[ch].min()] = -128
+    v = v.astype(np.int8)
+    for values, axis in ((v, 0), (np.ascontiguousarray(v.T.reshape(1, 1, d, c)), 3)):
+        e = encode_palette_shared(values, (2, 4)[seed % 2], axis)
+        assert e is not None and np.array_equal(decode(e, values.shape, axis), values)
+        refs = unpack_bits(e.refs, e.ref_bits, c)
+        assert e.ref_bits == max(int(refs.max()).bit_length(), 1)
+        assert not any(refs[ch] & 1 and -128 in v[ch] for ch in range(c))
+
+
 @pytest.mark.parametrize("clusters,depth,label,after", [
     (16, 64, "palette4/1 table +-", 64 * 32 + 16 + 8),
     (4, 16, "palette2/1 table +-", 64 * 4 + 4 + 8),
