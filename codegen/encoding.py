@@ -12,7 +12,8 @@ that know the form (runtime_c/tg_cw.h).  The encodings:
 - "palette": k-bit indices (k = 1, 2 or 4) into tables of 2^k int8 values, one table per
   output channel or one for the tensor; index i sits at bit (i * k) % 8 of byte
   (i * k) // 8 (least significant first).  Shared tables: a few distinct tables for the
-  tensor and per output channel a reference r (ref_bits bits, packed like the indices):
+  tensor and per output channel a reference r (ref_bits bits, 1 to 8: as few as the largest
+  reference needs, packed as one bit stream, pack_bits, a reference may span two bytes):
   the channel's values are table r // 2 negated when r is odd (clustered models quantized
   per channel repeat their tables, equal or equal up to sign).
 - "sparse" (rows only): the non-zero values as entries (delta, weight), 4-bit deltas:
@@ -126,6 +127,28 @@ def unpack_indices(data: np.ndarray, bits: int, n: int) -> np.ndarray:
     return ((b >> shifts) & ((1 << bits) - 1)).reshape(-1)[:n]
 
 
+def pack_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    """Unsigned values of 1..8 bits as one bit stream: value i at bit (i * bits) % 8 of byte
+    (i * bits) // 8, least significant first, running on into the next byte when it does
+    not fit (for 1, 2, 4 and 8 bits the layout of pack_indices / plain bytes)."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    if not 1 <= bits <= 8:
+        raise ValueError(f"bit fields are 1 to 8 bits, not {bits}")
+    if v.size and (v.min() < 0 or v.max() >= 1 << bits):
+        raise ValueError(f"value out of range for {bits}-bit fields")
+    stream = ((v[:, None] >> np.arange(bits, dtype=np.int64)) & 1).reshape(-1)
+    padded = np.zeros(palette_row_bytes(v.size, bits) * 8, np.int64)
+    padded[:stream.size] = stream
+    return (padded.reshape(-1, 8) << np.arange(8, dtype=np.int64)).sum(axis=1).astype(np.uint8)
+
+
+def unpack_bits(data: np.ndarray, bits: int, n: int) -> np.ndarray:
+    """The inverse of pack_bits: the first n values."""
+    b = np.asarray(data, dtype=np.int64).reshape(-1, 1)
+    stream = ((b >> np.arange(8, dtype=np.int64)) & 1).reshape(-1)[:n * bits]
+    return (stream.reshape(n, bits) << np.arange(bits, dtype=np.int64)).sum(axis=1)
+
+
 # --- one filter ----------------------------------------------------------------------------
 
 @dataclass
@@ -143,7 +166,7 @@ class FilterEncoding:
     per_channel: bool = False     # palette: one table per output channel
     data: np.ndarray | None = None    # packed values or indices (uint8)
     refs: np.ndarray | None = None    # palette, shared tables: packed per-channel references
-    ref_bits: int = 0                 # bits per reference (0: no references)
+    ref_bits: int = 0                 # bits per reference, 1..8 (0: no references)
     table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k];
                                       # sparse: the non-zero values
     forced: bool = False          # named for this layer (--compress-layer)
@@ -158,9 +181,16 @@ class FilterEncoding:
         if self.encoding == "palette":
             if self.ref_bits:
                 n = self.table.size >> self.bits
-                return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "")
+                return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "") + \
+                    (" +-" if self.negated_channels() else "")
             return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
         return self.encoding
+
+    def negated_channels(self) -> int:
+        """Shared tables: the channels reading their table negated."""
+        if not self.ref_bits:
+            return 0
+        return int(np.count_nonzero(unpack_bits(self.refs, self.ref_bits, self.channels) & 1))
 
     def manifest(self) -> dict:
         out = dict(encoding=self.encoding, label=self.label(), bits=self.bits,
@@ -168,6 +198,8 @@ class FilterEncoding:
                    bytes_stored=self.after, reason=self.reason)
         if self.ref_bits:
             out["shared_tables"] = int(self.table.size >> self.bits)
+            out["reference_bits"] = self.ref_bits
+            out["negated_channels"] = self.negated_channels()
         return out
 
 
@@ -339,8 +371,8 @@ def encode_palette_shared(values: np.ndarray, bits: int,
         rb = palette_row_bytes(n, bits)
     else:
         data, rb = pack_indices(idx, bits), 0
-    ref_bits = next(b for b in (1, 2, 4, 8) if int(refs.max(initial=0)) < 1 << b)
-    packed = pack_indices(refs, ref_bits) if ref_bits < 8 else refs.astype(np.uint8)
+    ref_bits = max(int(refs.max(initial=0)).bit_length(), 1)    # 1..8 bits, no rounding up
+    packed = pack_bits(refs, ref_bits)
     table = tables.reshape(-1)
     return FilterEncoding("palette", int(v.size), int(data.size + table.size + packed.size),
                           "", bits=bits, channels=int(v.shape[channel_axis]), layout=layout,
@@ -393,7 +425,7 @@ def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -
         k = 1 << enc.bits
         chans = _channel_of(np.zeros(shape), channel_axis)
         if enc.ref_bits:
-            refs = unpack_indices(enc.refs, enc.ref_bits, c)[chans]
+            refs = unpack_bits(enc.refs, enc.ref_bits, c)[chans]
             vals = enc.table[(refs >> 1) * k + idx].astype(np.int64)
             return np.where(refs & 1, -vals, vals).astype(np.int8).reshape(shape)
         base = (chans * k) if enc.per_channel else 0

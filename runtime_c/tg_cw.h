@@ -8,8 +8,9 @@
  *  - palette (palette == 1): `bits`-bit indices (1, 2 or 4; index i at bit (i * bits) % 8
  *    of byte (i * bits) / 8) into tables of 2^bits int8 values, one per output channel
  *    (table_stride == 2^bits) or one for the tensor (table_stride == 0); or shared tables
- *    (ref_bits > 0): output channel c's reference r (ref_bits bits at bit c * ref_bits of
- *    `refs`, packed like the indices) names table r / 2 (table_stride values each),
+ *    (ref_bits > 0): output channel c's reference r (ref_bits bits, 1 to 8, at bit
+ *    c * ref_bits of the bit stream `refs`, least significant first, running on into the
+ *    next byte when it does not fit) names table r / 2 (table_stride values each),
  *    negated when r is odd.
  * Fully connected and convolution filters are stored row by row (row_bytes per output
  * channel); a depthwise filter is one flat row (row_bytes == 0), channel last.
@@ -27,14 +28,18 @@ typedef struct {
     int32_t table_stride;       /* table entries per channel (0: one table) */
     int32_t row_bytes;          /* bytes per output channel row (0: one flat row) */
     const uint8_t *refs;        /* shared tables: per-channel references, or NULL */
-    int32_t ref_bits;           /* bits per reference: 1, 2, 4, 8 (0: no references) */
+    int32_t ref_bits;           /* bits per reference: 1 to 8 (0: no references) */
 } tg_cw_t;
 
-/* Shared tables: output channel c's reference (table number * 2 + negated). */
+/* Shared tables: output channel c's reference (table number * 2 + negated); a reference
+ * of 3, 5, 6 or 7 bits may run on into the next byte: the byte of its last bit (the first
+ * byte again when it does not, whose bits then fall above the mask). */
 TG_INLINE uint32_t tg_cw_ref(const tg_cw_t *w, int32_t channel)
 {
-    const uint32_t pos = (uint32_t)channel * (uint32_t)w->ref_bits;
-    return ((uint32_t)w->refs[pos >> 3] >> (pos & 7u)) & ((1u << (uint32_t)w->ref_bits) - 1u);
+    const uint32_t bits = (uint32_t)w->ref_bits, pos = (uint32_t)channel * bits;
+    const uint32_t v = (uint32_t)w->refs[pos >> 3] |
+                       ((uint32_t)w->refs[(pos + bits - 1u) >> 3] << 8);
+    return (v >> (pos & 7u)) & ((1u << bits) - 1u);
 }
 
 /* Value i of a row starting at `row`, of output channel `channel`. */

@@ -94,6 +94,25 @@ TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row,
     }
 }
 
+/* A shared palette table of n entries negated into neg (the encoder never negates a table
+ * holding -128, so -x is exact): four entries a word, ~x + 1 in each byte without a carry
+ * between bytes (bits 0-6 plus one cannot pass bit 7; bit 7 takes the carry). */
+TG_INLINE const int8_t *tg_cwg_negated(const int8_t *t, int32_t n, uint32_t *neg)
+{
+    int8_t *out = (int8_t *)(void *)neg;
+    int32_t i;
+    if (n < 4) {                                /* 1-bit indices: 2 entries */
+        out[0] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[0]);
+        out[1] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[1]);
+        return out;
+    }
+    for (i = 0; i < n; i += 4) {                /* 4 or 16 entries */
+        const uint32_t w = ~tg_read_s8x4(t + i);
+        neg[i >> 2] = ((w & 0x7F7F7F7Fu) + 0x01010101u) ^ (w & 0x80808080u);
+    }
+    return out;
+}
+
 /* Channel c's values (c < channels) as words of 4 int8 into d, d + 3, d + 6, ... */
 static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *d)
 {
@@ -101,17 +120,13 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
     const int32_t full = p->depth >> 2;
     const uint8_t *row = tg_cw_row(cw, c);
     const int8_t *t = cw->palette ? cw->table + (size_t)c * (size_t)cw->table_stride : NULL;
-    int8_t neg[16];
+    uint32_t neg[4];
     int32_t k = 0;
     if (cw->palette && cw->ref_bits) {          /* shared tables: the channel's, negated? */
         const uint32_t ref = tg_cw_ref(cw, c);
         t = cw->table + (size_t)(ref >> 1) * (size_t)cw->table_stride;
         if (ref & 1u) {
-            int32_t i;
-            for (i = 0; i < cw->table_stride; ++i) {
-                neg[i] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[i]);
-            }
-            t = neg;
+            t = tg_cwg_negated(t, cw->table_stride, neg);
         }
     }
     if (!cw->palette) {
@@ -262,9 +277,8 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
         uint32_t *d = dst + (size_t)(j - j % 3) * (size_t)quads + (size_t)(j % 3);
         const uint8_t *row = tg_cw_row(cw, c + j), *src = row;
         const uint8_t *t;
-        uint8_t neg[16];
+        uint32_t neg[4];
         uint32_t lo[16];
-        uint32_t i;
         if (c + j >= p->channels) {
             for (k = 0; k < quads; ++k) {
                 d[3 * k] = 0;
@@ -278,10 +292,8 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
             t = (const uint8_t *)(const void *)(cw->table + (size_t)(ref >> 1) *
                                                 (size_t)cw->table_stride);
             if (ref & 1u) {
-                for (i = 0; i < (uint32_t)cw->table_stride; ++i) {
-                    neg[i] = (uint8_t)(0u - (uint32_t)t[i]);
-                }
-                t = neg;
+                t = (const uint8_t *)(const void *)tg_cwg_negated(
+                    (const int8_t *)(const void *)t, cw->table_stride, neg);
             }
         }
         k = 0;

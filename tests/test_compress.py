@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from codegen.encoding import (KINDS, EncodingChoiceError, choose, decode, encode_int4,
-                              encode_palette, encode_palette_shared, encode_sparse, pack_indices, pack_int4_row,
-                              parse_compress, parse_layer_compress, unpack_indices,
+                              encode_palette, encode_palette_shared, encode_sparse, pack_bits,
+                              pack_indices, pack_int4_row, parse_compress,
+                              parse_layer_compress, unpack_bits, unpack_indices,
                               unpack_int4_row)
 from codegen.errors import TinygenError
 from codegen.frontend.tflite_writer import ModelWriter
@@ -113,6 +114,25 @@ def test_indices_round_trip(bits):
     assert int(packed[0]) & ((1 << bits) - 1) == idx[0]      # least significant first
 
 
+@pytest.mark.parametrize("bits", range(1, 9))
+def test_bit_fields_round_trip(bits):
+    """References of any width 1..8: one bit stream, least significant first, a field
+    running on into the next byte; for 1, 2, 4 bits the indices' layout, for 8 bytes."""
+    rng = np.random.default_rng(bits)
+    v = rng.integers(0, 1 << bits, 29)
+    packed = pack_bits(v, bits)
+    assert packed.size == (29 * bits + 7) // 8
+    assert np.array_equal(unpack_bits(packed, bits, 29), v)
+    if bits in (1, 2, 4):
+        assert np.array_equal(packed, pack_indices(v, bits))
+    if bits == 8:
+        assert np.array_equal(packed, v.astype(np.uint8))
+    stream = int.from_bytes(packed.tobytes(), "little")
+    assert [(stream >> (i * bits)) & ((1 << bits) - 1) for i in range(29)] == v.tolist()
+    with pytest.raises(ValueError):
+        pack_bits([1 << bits], bits)
+
+
 @pytest.mark.parametrize("kind,shape,axis", [
     ("int4", (5, 3, 3, 7), 0), ("pal2", (6, 19), 0), ("pal4", (4, 1, 1, 33), 0),
     ("pal16", (3, 2, 2, 9), 0), ("tpal4", (7, 11), 0), ("pal4", (1, 3, 3, 10), 3),
@@ -199,15 +219,96 @@ def test_shared_tables_by_hand():
     assert e.table.reshape(-1, 4).tolist() == [[1, 2, 3, 0], [-128, 5, 8, 9]]
     refs = unpack_indices(e.refs, e.ref_bits, 5)
     assert refs.tolist() == [0, 1, 0, 2, 2] and e.ref_bits == 2
-    assert e.after == 5 + 8 + 2 and e.label() == "palette2/2 tables"
+    assert e.after == 5 + 8 + 2 and e.label() == "palette2/2 tables +-"
     assert np.array_equal(decode(e, v.shape), v)
     assert encode_palette_shared(np.arange(-8, 8, dtype=np.int8).reshape(1, 16), 2) is None
 
 
+def disjoint_tables(rng: np.random.Generator, units: int, depth: int) -> np.ndarray:
+    """A 2-bit palette filter [units, depth] needing many shared tables: channel c takes the
+    4 values of set c % 12 (disjoint sets, the last one holding -128), channels from 12 on
+    negated (those of the -128 set cannot be: they get a table of their own), every value
+    of the set present once at least."""
+    sets = [[10 * t + 1, 10 * t + 2, 10 * t + 5, 10 * t + 9] for t in range(11)]
+    sets.append([-128, -120, 125, 126])
+    out = np.zeros((units, depth), np.int64)
+    for c in range(units):
+        vals = np.array(sets[c % 12]) * (-1 if c >= 12 and c % 12 != 11 else 1)
+        row = np.concatenate([vals, vals[rng.integers(0, 4, depth - 4)]])
+        out[c] = rng.permutation(row)
+    return out.astype(np.int8)
+
+
+def signed_tables() -> np.ndarray:
+    """Six 2-bit channels sharing 3 tables: as is, negated, -128 (never negated: a table
+    of its own), a subset; references 0, 1, 2, 4, 5, 2: 3 bits, spanning bytes."""
+    return np.array([[1, 2, 3, 4], [-1, -2, -3, -4], [-128, -1, -2, -3], [1, 2, 3, 127],
+                     [-1, -2, -3, -127], [-2, -128, -1, -1]], np.int8)
+
+
+def two_value_tables(rng: np.random.Generator, units: int, depth: int) -> np.ndarray:
+    """A 1-bit palette filter sharing 3 tables: {-7, 3}, negated, {5, 9}, negated, and
+    {-128, 4} (never negated), the channels in turn; both values in every channel."""
+    sets = [[-7, 3], [7, -3], [5, 9], [-5, -9], [-128, 4]]
+    rows = [np.array(sets[c % 5])[rng.permutation(np.arange(depth) % 2)] for c in range(units)]
+    return np.array(rows, np.int8)
+
+
+def test_shared_tables_references_of_any_width():
+    """References take as few bits as the largest needs (3 for 3 tables: table * 2 + sign;
+    5 for 12), in one bit stream; signs both ways, -128 kept apart; decode(encode) == x."""
+    v = signed_tables()
+    e = encode_palette_shared(v, 2)
+    assert e.table.reshape(-1, 4).tolist() == [[1, 2, 3, 4], [-128, -3, -2, -1],
+                                               [1, 2, 3, 127]]
+    assert e.ref_bits == 3 and unpack_bits(e.refs, 3, 6).tolist() == [0, 1, 2, 4, 5, 2]
+    assert e.refs.size == 3 and e.after == 6 + 12 + 3     # 18 bits of references
+    assert e.manifest()["reference_bits"] == 3 and e.manifest()["negated_channels"] == 2
+    assert np.array_equal(decode(e, v.shape), v)
+    v = two_value_tables(np.random.default_rng(2), 12, 20)
+    e = choose(v, 0, ("palette",))
+    assert (e.label(), e.ref_bits, e.negated_channels()) == ("palette1/3 tables +-", 3, 5)
+    assert np.array_equal(decode(e, v.shape), v)
+    v = disjoint_tables(np.random.default_rng(3), 24, 16)
+    e = choose(v, 0, ("palette",))
+    assert e.label() == "palette2/12 tables +-" and e.ref_bits == 5, e.reason
+    refs = unpack_bits(e.refs, 5, 24)
+    assert refs.tolist() == [2 * t for t in range(12)] + [2 * t + 1 for t in range(11)] + [22]
+    assert e.after == 24 * 4 + 12 * 4 + 24 * 5 // 8
+    assert np.array_equal(decode(e, v.shape), v)
+    # a clustered filter of few values a channel: 4 scale families (channels missing the
+    # largest centroids), 4 tables up to sign, 3-bit references (they were rounded to 4)
+    v = clustered(np.random.default_rng(1), (64, 1, 1, 16), 16, 0)
+    e = choose(v, 0, KINDS)
+    assert (e.label(), e.ref_bits, e.after) == ("palette4/4 tables +-", 3, 512 + 64 + 24)
+    assert np.array_equal(decode(e, v.shape), v)
+    assert set(unpack_bits(e.refs, 3, 64) & 1) == {0, 1}       # signs both ways
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_shared_tables_random_round_trip(seed):
+    """Random clustered filters (signs both ways, some channels' smallest value made -128,
+    rows and flat layouts): decode(encode(x)) == x; no channel holding -128 is negated;
+    references as narrow as the largest allows."""
+    rng = np.random.default_rng(100 + seed)
+    clusters = (4, 16)[seed % 2]
+    c, d = int(rng.integers(3, 40)), int(rng.integers(2, 20))
+    v = clustered(rng, (c, d), clusters, 0).astype(np.int64)
+    for ch in rng.choice(c, c // 3, replace=False):
+        v[ch][v[ch] == v[ch].min()] = -128
+    v = v.astype(np.int8)
+    for values, axis in ((v, 0), (np.ascontiguousarray(v.T.reshape(1, 1, d, c)), 3)):
+        e = encode_palette_shared(values, (2, 4)[seed % 2], axis)
+        assert e is not None and np.array_equal(decode(e, values.shape, axis), values)
+        refs = unpack_bits(e.refs, e.ref_bits, c)
+        assert e.ref_bits == max(int(refs.max()).bit_length(), 1)
+        assert not any(refs[ch] & 1 and -128 in v[ch] for ch in range(c))
+
+
 @pytest.mark.parametrize("clusters,depth,label,after", [
-    (16, 64, "palette4/1 table", 64 * 32 + 16 + 8),
-    (4, 16, "palette2/1 table", 64 * 4 + 4 + 8),
-    (4, 256, "palette2/1 table", 64 * 64 + 4 + 8)])
+    (16, 64, "palette4/1 table +-", 64 * 32 + 16 + 8),
+    (4, 16, "palette2/1 table +-", 64 * 4 + 4 + 8),
+    (4, 256, "palette2/1 table +-", 64 * 64 + 4 + 8)])
 def test_clustered_filters_share_tables(clusters, depth, label, after):
     v = clustered(np.random.default_rng(depth), (64, 1, 1, depth), clusters, 0)
     e = choose(v, 0, KINDS)
@@ -346,6 +447,77 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
                      for pal in (0, 1)} - {("chunks", 1)}, paths
 
 
+def signed_tables_model() -> bytes:
+    """Layers whose palettes share tables up to sign with references of 3 and 5 bits (some
+    spanning two bytes): FC layers on each path of tg_dsp_cw_gemm_s8 (one block, rows
+    expanded once: tg_cwg_pal, 16-row chunks: tg_cwg_channel), a pointwise and a 3x3
+    convolution and a depthwise one (one flat row)."""
+    rng = np.random.default_rng(14)
+    m = ModelWriter()
+    fcs = [(2, 16, 24, lambda: clustered(rng, (24, 16), 16, 0)),
+           (5, 4, 6, lambda: signed_tables()),
+           (20, 118, 24, lambda: disjoint_tables(rng, 24, 118)),
+           (3, 33, 3, lambda: signed_tables()[:3, rng.integers(0, 4, 33)]),
+           (1, 21, 24, lambda: disjoint_tables(rng, 24, 21)),
+           (6, 40, 12, lambda: two_value_tables(rng, 12, 40))]
+    for k, (b, d, u, values) in enumerate(fcs):
+        add_fc(m, rng, f"f{k}", b, d, u, True, "NONE" if k % 2 else "RELU")
+        set_filter(m, values())
+    convs = [ConvCase(in_h=4, in_w=3, in_d=16, out_d=24, k_h=1, k_w=1),
+             ConvCase(in_h=4, in_w=4, in_d=3, out_d=24, k_h=2, k_w=2, act="RELU"),
+             ConvCase(op="DEPTHWISE_CONV_2D", in_h=5, in_w=5, in_d=24, out_d=24, k_h=3,
+                      k_w=3)]
+    for k, c in enumerate(convs):
+        add_layer(m, rng, c, f"c{k}")
+        t = m.tensors[m.ops[-1].inputs[1]]
+        axis = 0 if c.op == "CONV_2D" else 3
+        rows = disjoint_tables(rng, 24, int(np.prod(t.shape)) // 24)     # [channels, ...]
+        v = clustered(rng, t.shape, 16, axis) if k == 0 else \
+            rows.reshape(t.shape) if axis == 0 else rows.T.reshape(t.shape)
+        set_filter(m, v)
+    return m.build()
+
+
+SIGNED_LAYERS = 9
+
+
+def _reference_bits(gen) -> list[int]:
+    return [f.get("reference_bits", 0) for f in _filters(gen)]
+
+
+@pytest.mark.parametrize("kernels", [["portable"], DSP], ids=["portable", "dsp"])
+def test_shared_tables_odd_reference_bits_sanitized(kernels, tmp_path):
+    """Shared tables with 3- and 5-bit references (tg_cw_ref reading across bytes) on the
+    portable readers and the dsp decoders, host ASan/UBSan, bit-exact with TFLM."""
+    res = assert_bit_exact(signed_tables_model(), tmp_path, count=2, kernels=kernels,
+                           layer_compress={i: ("palette",) for i in range(SIGNED_LAYERS)},
+                           sanitize=True)
+    bits = _reference_bits(res.gen)
+    assert {3, 5} <= set(bits) and 0 not in bits, bits
+    calls = [layer.call for layer in res.gen.program.layers]
+    if kernels == DSP:
+        paths = {"one block" if c.params["chunk"] == 0 else "rows once"
+                 if c.params["chunk"] >= c.params["rows"] else "chunks"
+                 for c in calls if c.kernel == "tg_dsp_cw_gemm_s8"}
+        assert paths == {"one block", "rows once", "chunks"}, paths
+    else:
+        assert {c.kernel for c in calls} == {"tg_cw_fully_connected_s8", "tg_cw_conv_s8",
+                                             "tg_cw_depthwise_conv_s8"}
+
+
+def test_shared_tables_odd_reference_bits_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """The same layers on QEMU (the dsp decoders built for the Cortex-M4)."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(signed_tables_model())
+    report = verify_cortexm(path, count=2, seed=5, target="cortex-m4", work_dir=tmp_path / "w",
+                            layer_compress={i: ("palette",) for i in range(SIGNED_LAYERS)})
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_cw_gemm_s8(") >= 6
+    assert re.search(r"\.ref_bits = 3", model_c) and re.search(r"\.ref_bits = 5", model_c)
+
+
 # --- the choice in a program -------------------------------------------------------------------
 
 def test_nothing_to_compress_gives_the_same_files(tmp_path):
@@ -383,8 +555,8 @@ def test_auto_keeps_to_the_goals(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
     got = [(layer.call.kernel, layer.selection.filter.label())
            for layer in gen.program.layers]
-    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table"),
-                   ("tg_dsp_cw_gemm_s8", "palette2/1 table"), ("tg_dsp_s4_gemm_s8", "int4"),
+    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table +-"),
+                   ("tg_dsp_cw_gemm_s8", "palette2/1 table +-"), ("tg_dsp_s4_gemm_s8", "int4"),
                    ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_cw_gemm_s8", "int4")], got
     reasons = [layer.selection.filter.reason for layer in gen.program.layers]
     assert "above the 1.25x that --compress auto accepts" in reasons[4]
