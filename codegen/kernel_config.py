@@ -80,6 +80,13 @@ def conv_asm_pairs(p: dict) -> bool:
     return _asm_runs(p) or p["triples"] > 0
 
 
+# ... the assembly's loop passes of 16 blocks (4-value steps of the column) when a layer's
+# column has more than 16, else of 8 (half its code; a column of 9..16 blocks then takes
+# one more pass)
+def conv_long_pass(p: dict) -> bool:
+    return conv_asm_pairs(p) and (p["depth4"] >> 2) > 16
+
+
 def conv_channels(p: dict) -> bool:
     return not _asm_runs(p) or (p["output_depth"] - 3 * p["triples"]) % 2 == 1
 
@@ -156,6 +163,8 @@ FLAGS = (
          "tg_dsp_depthwise_px_s8", dw_px_clamp),
     Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
+    Flag("TG_CFG_DSP_CONV_LONG_PASS", "tg_dsp_conv_s8: the assembly's loop passes of 16 "
+         "blocks (else 8)", "tg_dsp_conv_s8", conv_long_pass),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
     Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",

@@ -577,14 +577,15 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * - a pair block (19 cycles for 16 MACs): 4 sums r0-r3, pointers r4, r5, the 4 column
  *   words and both weight words in one run of loads, then per weight word SXTB16 and SXTB16
  *   ROR #8 (into r12) for 4 SMLAD; 72 bytes.
- * 16 blocks a loop pass, ended by comparing the column pointer with the last pass's start
- * (the triples load it in the run of loads of their last block); the first pass skips
- * (-blocks) & 15 blocks by branching into the body that many blocks in, with both pointers
+ * TG_DSP_CONV_PASS (16 or 8) blocks a loop pass, ended by comparing the column pointer
+ * with the last pass's start (the triples load it in the run of loads of their last block);
+ * the first pass skips (-blocks) mod the pass blocks by branching into the body that many
+ * blocks in, with both pointers
  * moved back as far, so a first layer's few blocks run without a loop.  Each pass ends
  * with its 6 (4) requantizations (tg_dsp_requantize_hm) and stores.
  *
  * Its argument: 14 words, copied to the stack: 0 the column less 16 bytes a skipped block,
- * 4 the column's last 16-block pass (its end less 256 bytes), 8 weights (advanced), 12
+ * 4 the column's last pass (its end less 16 bytes a pass block), 8 weights (advanced), 12
  * biases (advanced), 16 quant rows (advanced), 20 quant step in bytes, 24 pixel 0's output
  * (advanced), 28 pixel 1's output less pixel 0's, 32 channel triples (counted down, >= 0),
  * 36 channel pairs after them (counted down, >= 0; triples + pairs >= 1), 40 12 bytes a
@@ -594,6 +595,21 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
+/* Blocks a loop pass: 16, or 8 when no layer of the project has more than 16 blocks a
+ * column (TG_CFG_DSP_CONV_LONG_PASS 0: first layers, whose few blocks then take at most
+ * one more pass, for 1,376 bytes less code); the pass's column and weight steps as the
+ * immediates of the loop ends. */
+#if TG_CFG_DSP_CONV_LONG_PASS
+#define TG_DSP_CONV_PASS 16
+#define TG_C_PASS_COL "256"
+#define TG_C3_PASS_W "192"
+#define TG_C_PASS_W "128"
+#else
+#define TG_DSP_CONV_PASS 8
+#define TG_C_PASS_COL "128"
+#define TG_C3_PASS_W "96"
+#define TG_C_PASS_W "64"
+#endif
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
 
 /* one pair block at column byte offset X (r4) and weight byte offset W (r5) */
@@ -709,12 +725,16 @@ __asm__(
     ".Ltg_c3_body1:\n\t"
     TG_C3_BLOCK("16", "12") TG_C3_BLOCK("32", "24") TG_C3_BLOCK("48", "36")
     TG_C3_BLOCK("64", "48") TG_C3_BLOCK("80", "60") TG_C3_BLOCK("96", "72")
+#if TG_DSP_CONV_PASS == 16
     TG_C3_BLOCK("112", "84") TG_C3_BLOCK("128", "96") TG_C3_BLOCK("144", "108")
     TG_C3_BLOCK("160", "120") TG_C3_BLOCK("176", "132") TG_C3_BLOCK("192", "144")
     TG_C3_BLOCK("208", "156") TG_C3_BLOCK("224", "168")
     TG_C3_BLOCK_MID("240", "180", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
-    "add.w   r6, r6, #256\n\t"
-    "add.w   r7, r7, #192\n\t"
+#else
+    TG_C3_BLOCK_MID("112", "84", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
+#endif
+    "add.w   r6, r6, #" TG_C_PASS_COL "\n\t"
+    "add.w   r7, r7, #" TG_C3_PASS_W "\n\t"
     "bne     .Ltg_c3_body\n\t"
     "str     r7, [sp, #8]\n\t"              /* the next group's weights */
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
@@ -757,11 +777,13 @@ __asm__(
     ".Ltg_c_body1:\n\t"
     TG_C_BLOCK("16", "8") TG_C_BLOCK("32", "16") TG_C_BLOCK("48", "24")
     TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
+#if TG_DSP_CONV_PASS == 16
     TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
     TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
+#endif
     "cmp     r4, lr\n\t"
-    "add.w   r4, r4, #256\n\t"
-    "add.w   r5, r5, #128\n\t"
+    "add.w   r4, r4, #" TG_C_PASS_COL "\n\t"
+    "add.w   r5, r5, #" TG_C_PASS_W "\n\t"
     "bne     .Ltg_c_body\n\t"
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
     "ldr     r10, [sp, #20]\n\t"
@@ -1011,10 +1033,10 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
-        const int32_t blocks = p->depth4 >> 2, skip = -blocks & 15;
+        const int32_t blocks = p->depth4 >> 2, skip = -blocks & (TG_DSP_CONV_PASS - 1);
         const int32_t pairs = (p->output_depth - 3 * p->triples) >> 1;
         f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
-        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 256u;
+        f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 16u * TG_DSP_CONV_PASS;
         f[2] = (uint32_t)(uintptr_t)p->weights;
         f[3] = (uint32_t)(uintptr_t)p->bias;
         f[4] = (uint32_t)(uintptr_t)p->quant;

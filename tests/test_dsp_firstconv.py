@@ -13,10 +13,12 @@ import subprocess
 import numpy as np
 import pytest
 
+from codegen import kernel_config
 from codegen.ir import CExpr
 from codegen.lowering.conv.dsp_im2col import channel_triples, im2col_weight_layout
 from codegen.resources import runtime_dir
 from codegen.toolchain import cortexm
+from codegen.generate import generate
 from codegen.verify import verify_cortexm
 from tests.conv_models import SAME, VALID, ConvCase, build_model
 from tests.harness import assert_bit_exact
@@ -46,6 +48,8 @@ SMALL_CASES = [
     ConvCase(in_h=5, in_w=6, in_d=8, out_d=6, k_h=3, k_w=3, padding=SAME, act="RELU",
              out_zp=-128),
     ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, k_h=2, k_w=2, padding=VALID, act="NONE"),
+    # 8 blocks: one whole 8-block pass (tg_config.h's short passes), a triple and a pair
+    ConvCase(in_h=4, in_w=4, in_d=8, out_d=5, k_h=2, k_w=2, padding=VALID, act="NONE"),
     # rows of whole blocks 4 at a time (tg_dsp_conv_im2col_inside) with 1 and 3 more: 9 and
     # 7 blocks a row; 11 channels (3 triples and a pair), 17 (5 triples, a pair)
     ConvCase(in_h=4, in_w=5, in_d=12, out_d=11, k_h=3, k_w=3, padding=SAME, act="NONE",
@@ -103,13 +107,30 @@ def test_weight_layout_triples_then_pairs(channels, triples):
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
-def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+@pytest.mark.parametrize("passes", ["long", "short"])
+def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, passes):
+    """Every case in one model (a column of 18 blocks: the assembly's 16-block passes), and
+    the cases of at most 16 blocks alone (its 8-block passes, tg_config.h
+    TG_CFG_DSP_CONV_LONG_PASS 0): columns of fewer, exactly 8, 9..15 and 16 blocks."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    cases = SMALL_CASES if passes == "long" else [
+        c for c in SMALL_CASES if -(-c.k_h * c.k_w * c.in_d // 4) <= 16]
     path = tmp_path / "m.tflite"
-    path.write_bytes(build_model(SMALL_CASES, 92))
+    path.write_bytes(build_model(cases, 92))
     report = verify_cortexm(path, count=2, seed=92, target="cortex-m4", work_dir=tmp_path / "w")
     assert report.ok, report.table()
-    assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_conv_s8(") == len(SMALL_CASES)
+    assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_conv_s8(") == len(cases)
+    config = (tmp_path / "w" / "tg_config.h").read_text()
+    assert f"#define TG_CFG_DSP_CONV_LONG_PASS {int(passes == 'long')}" in config
+    program = generate(path, None, target="cortex-m4", measure=False).program
+    blocks = {layer.call.params["depth4"] >> 2 for layer in program.layers
+              if layer.call.kernel == "tg_dsp_conv_s8" and
+              kernel_config.conv_asm_pairs(layer.call.params)}
+    if passes == "short":
+        assert {8, 16} <= blocks and any(b < 8 for b in blocks) and \
+            any(8 < b < 16 for b in blocks), blocks
+    else:
+        assert max(blocks) > 16
 
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=False)),

@@ -48,7 +48,8 @@ def test_project_flags_union_nested_and_untouched_kernels():
     dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
     dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
-                triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1)
+                triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1,
+                depth4=72)
     flags = kernel_config.project_flags([dw_s1])
     assert (flags["TG_CFG_DSP_DW_3X3_S1"], flags["TG_CFG_DSP_DW_3X3_S2"],
             flags["TG_CFG_DSP_DW_ANY"]) == (True, False, False)
@@ -81,6 +82,13 @@ def test_project_flags_union_nested_and_untouched_kernels():
         assert not flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
     # a layer with triples keeps their C twin (TG_CFG_DSP_CONV_ASM_PAIRS) in any case
     assert kernel_config.conv_asm_pairs(dict(full, act_min=-100, triples=1))
+    # the assembly's 16-block passes when some column has more than 16 blocks (72 values:
+    # 18), 8-block ones otherwise (a first layer's 27 or 40 values); the C never needs them
+    short = dict(full, depth4=64)
+    for layers, long_pass in (([full], True), ([short], False), ([short, full], True),
+                              ([dict(full, act_min=-100, triples=0)], False)):
+        flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **p) for p in layers])
+        assert flags["TG_CFG_DSP_CONV_LONG_PASS"] == long_pass, layers
 
 
 def _config(out: Path) -> dict[str, bool]:
