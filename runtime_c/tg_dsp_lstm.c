@@ -108,7 +108,7 @@ TG_DSP_LSTM_NOINLINE static void tg_dsp_lstm_step(const tg_dsp_lstm_params_t *p,
     const int32_t n = p->units;
     const size_t x_block = 2u * (size_t)n_in + 2u * (size_t)(n_in & 3);
     const size_t h_block = 2u * (size_t)n + 2u * (size_t)(n & 3);
-    const uint16_t *table = p->sigmoid_table;
+    const uint16_t *table = p->cell.sigmoid_table;
     int32_t row, u;
     for (row = 0; row < p->rows; ++row) {
         const int8_t *x_row = x + (size_t)row * (size_t)n_in;
@@ -135,14 +135,14 @@ TG_DSP_LSTM_NOINLINE static void tg_dsp_lstm_step(const tg_dsp_lstm_params_t *p,
             kept = tg_dsp_lstm_sat16(tg_dsp_requantize_rq(f * c_row[u], &q->forget));
             added = tg_dsp_lstm_sat16(tg_dsp_requantize_rq(i * g, &q->input));
             c = tg_dsp_lstm_sat16(kept + added);
-            if (p->use_cell_clip) {
-                c = tg_clamp(c, -p->cell_clip, p->cell_clip);
+            if (p->cell.use_cell_clip) {
+                c = tg_clamp(c, -p->cell.cell_clip, p->cell.cell_clip);
             }
             c_row[u] = (int16_t)c;
             /* h = o * tanh(c) */
-            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell_tanh_multiplier, p->cell_tanh_shift),
-                             table);
-            h = p->hidden_offset + tg_dsp_requantize_rq(t * o, &q->hidden);
+            t = tg_tanh_q15(tg_lstm_prescale(c, p->cell.cell_tanh_multiplier,
+                                             p->cell.cell_tanh_shift), table);
+            h = p->cell.hidden_offset + tg_dsp_requantize_rq(t * o, &q->hidden);
             out_row[u] = (int8_t)tg_clamp(h, INT8_MIN, INT8_MAX);
             wx += x_block;
             wh += h_block;
@@ -163,9 +163,9 @@ void tg_dsp_lstm_s8_s16(const tg_dsp_lstm_params_t *p, const int8_t *input, int8
     for (s = 0; s < 2 * TG_DSP_LSTM_GATES; ++s) {
         q.fc[s] = tg_dsp_rq(p->fc_multiplier[s], p->fc_shift[s]);
     }
-    q.forget = tg_dsp_rq(p->forget_multiplier, p->forget_shift);
-    q.input = tg_dsp_rq(p->input_multiplier, p->input_shift);
-    q.hidden = tg_dsp_rq(p->hidden_multiplier, p->hidden_shift);
+    q.forget = tg_dsp_rq(p->cell.forget_multiplier, p->cell.forget_shift);
+    q.input = tg_dsp_rq(p->cell.input_multiplier, p->cell.input_shift);
+    q.hidden = tg_dsp_rq(p->cell.hidden_multiplier, p->cell.hidden_shift);
     for (s = 0; s < p->sequences; ++s) {
         for (t = 0; t < p->time_steps; ++t) {
             const size_t step = (size_t)s * (size_t)p->time_steps + (size_t)t;

@@ -7,6 +7,7 @@
 #define TG_DSP_LSTM_H
 
 #include "tg_common.h"
+#include "tg_lstm_act.h"
 
 /* Gates, in the order of the weights, biases and multipliers: input, forget, cell, output. */
 #define TG_DSP_LSTM_GATES 4
@@ -30,19 +31,7 @@ typedef struct {
     const int32_t *bias;
     const int32_t *fc_multiplier;    /* [gate][from x, from h]: FC -> int16 Q3.12 */
     const int32_t *fc_shift;
-    int32_t forget_multiplier;  /* f (Q0.15) * c -> c */
-    int32_t forget_shift;
-    int32_t input_multiplier;   /* i (Q0.15) * g (Q0.15) -> c */
-    int32_t input_shift;
-    int32_t hidden_multiplier;  /* o (Q0.15) * tanh(c) (Q0.15) -> h */
-    int32_t hidden_shift;
-    int32_t hidden_offset;      /* zero point of h */
-    int32_t use_cell_clip;      /* clip c to [-cell_clip, cell_clip] */
-    int32_t cell_clip;
-    /* tanh(c): c rescaled to Q3.12 times 3, i.e. (c * multiplier + round) >> shift */
-    int32_t cell_tanh_multiplier;
-    int32_t cell_tanh_shift;
-    const uint16_t *sigmoid_table; /* [256] sigmoid(k/24) in 0.16 */
+    tg_lstm_cell_t cell;        /* the cell and hidden update, as the portable LSTMs' */
 } tg_dsp_lstm_params_t;
 
 /* Same tensors and layouts as tg_lstm_s8_s16 (tg_lstm.h). */

@@ -58,7 +58,7 @@ def lower_lstm_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
         params=dict(sequences=s.sequences, time_steps=s.time_steps, rows=s.rows,
                     input_size=input_size, units=units,
                     input_weights=r_iw, recurrent_weights=r_rw, bias=r_b,
-                    fc_multiplier=r_m, fc_shift=r_s, **cell_params(s, r_t)),
+                    fc_multiplier=r_m, fc_shift=r_s, cell=cell_params(s, r_t)),
         args=[TensorArg(s.x.index), TensorArg(s.out.index), TensorArg(s.hidden.index),
               TensorArg(s.cell.index)],
         consts=[c_iw, c_rw, c_b, *c_q],
