@@ -295,4 +295,22 @@ TG_INLINE uint32_t tg_clamp_s8x4(uint32_t x, uint32_t lo4, uint32_t hi4)
 #endif
 }
 
+/*
+ * Assembly text shared by the Thumb-2 passes of the GEMM (tg_dsp_gemm.c) and of the k x k
+ * convolution (tg_dsp_conv.c): half of a 4-value step of 2 rows (or pixels) x 3 channels.
+ * The rows' pairs in r8 and r9 (even values, or odd ones), the three channels' weight words
+ * in r10-r12, sign-extended in turn into lr by SXTB16 (ROT "") or SXTB16 ROR #8 (ROT
+ * ", ror #8"); row 0's sums in r0-r2, row 1's in r3-r5.
+ */
+#define TG_ASM_2X3_HALF(ROT)                                            \
+    "sxtb16  lr, r10" ROT "\n\t"                                        \
+    "smlad   r0, r8, lr, r0\n\t"                                        \
+    "smlad   r3, r9, lr, r3\n\t"                                        \
+    "sxtb16  lr, r11" ROT "\n\t"                                        \
+    "smlad   r1, r8, lr, r1\n\t"                                        \
+    "smlad   r4, r9, lr, r4\n\t"                                        \
+    "sxtb16  lr, r12" ROT "\n\t"                                        \
+    "smlad   r2, r8, lr, r2\n\t"                                        \
+    "smlad   r5, r9, lr, r5\n\t"
+
 #endif /* TG_ACLE_H */

@@ -637,19 +637,6 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
 #define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
     TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
 
-/* half a triple block: the pixels' pairs in r8, r9 times the weight words r10-r12 (ROT: ""
- * the even values, ", ror #8" the odd ones) */
-#define TG_C3_HALF(ROT)                                                 \
-    "sxtb16  lr, r10" ROT "\n\t"                                        \
-    "smlad   r0, r8, lr, r0\n\t"                                        \
-    "smlad   r3, r9, lr, r3\n\t"                                        \
-    "sxtb16  lr, r11" ROT "\n\t"                                        \
-    "smlad   r1, r8, lr, r1\n\t"                                        \
-    "smlad   r4, r9, lr, r4\n\t"                                        \
-    "sxtb16  lr, r12" ROT "\n\t"                                        \
-    "smlad   r2, r8, lr, r2\n\t"                                        \
-    "smlad   r5, r9, lr, r5\n\t"
-
 /* one triple block at column byte offset X (r6) and weight byte offset W (r7); MID between
  * the odd pairs' loads and their products */
 #define TG_C3_BLOCK_MID(X, W, MID)                                      \
@@ -658,25 +645,16 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "ldr.w   r10, [r7, #" W "]\n\t"                                     \
     "ldr.w   r11, [r7, #" W "+4]\n\t"                                   \
     "ldr.w   r12, [r7, #" W "+8]\n\t"                                   \
-    TG_C3_HALF("")                                                      \
+    TG_ASM_2X3_HALF("")                                                 \
     "ldr.w   r8, [r6, #" X "+4]\n\t"                                    \
     "ldr.w   r9, [r6, #" X "+12]\n\t"                                   \
     MID                                                                 \
-    TG_C3_HALF(", ror #8")
+    TG_ASM_2X3_HALF(", ror #8")
 
 #define TG_C3_BLOCK(X, W) TG_C3_BLOCK_MID(X, W, "")
 
-/* sum A requantized (tg_dsp_requantize_hm: m M, s S, half H) and stored at DST */
-#define TG_C_RQ(A, M, S, H, DST)                                        \
-    "smmlar  lr, " A ", " M ", " A "\n\t"                               \
-    "add     lr, lr, " A ", asr #31\n\t"                                \
-    "add     lr, lr, " H "\n\t"                                         \
-    "asr     lr, lr, " S "\n\t"                                         \
-    "ssat    lr, #8, lr\n\t"                                            \
-    "strb    lr, " DST "\n\t"
-
 /* a pair's sum A (m r7, s r8, half r9) */
-#define TG_C_OUT(A, DST) TG_C_RQ(A, "r7", "r8", "r9", DST)
+#define TG_C_OUT(A, DST) TG_DSP_RQ_HM_ASM(A, "r7", "r8", "r9", "", DST)
 
 /* a triple's channel J: its quant row (r6, then advanced by the step r10) and sums A0, A1
  * stored at r7[J] and r8[J] */
@@ -685,8 +663,8 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "ldr     r12, [r6, #4]\n\t"                                         \
     "ldr     r9, [r6, #8]\n\t"                                          \
     "add     r6, r6, r10\n\t"                                           \
-    TG_C_RQ(A0, "r11", "r12", "r9", "[r7, #" J "]")                     \
-    TG_C_RQ(A1, "r11", "r12", "r9", "[r8, #" J "]")
+    TG_DSP_RQ_HM_ASM(A0, "r11", "r12", "r9", "", "[r7, #" J "]")        \
+    TG_DSP_RQ_HM_ASM(A1, "r11", "r12", "r9", "", "[r8, #" J "]")
 
 __asm__(
     ".pushsection .text.tg_dsp_conv_2x2_thumb2,\"ax\",%progbits\n\t"

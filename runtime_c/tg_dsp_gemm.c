@@ -219,28 +219,17 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
  * rows' even pairs (r8, r9) with the three channels' weight words (r10-r12, loaded in the
  * same run) sign-extended by SXTB16, then the odd pairs with SXTB16 ROR #8 of the same words.
  * MID goes between the odd pairs' loads and their products (the loop end's comparison). */
-#define TG_G_HALF(ROT)                                                  \
-    "sxtb16  lr, r10" ROT "\n\t"                                        \
-    "smlad   r0, r8, lr, r0\n\t"                                        \
-    "smlad   r3, r9, lr, r3\n\t"                                        \
-    "sxtb16  lr, r11" ROT "\n\t"                                        \
-    "smlad   r1, r8, lr, r1\n\t"                                        \
-    "smlad   r4, r9, lr, r4\n\t"                                        \
-    "sxtb16  lr, r12" ROT "\n\t"                                        \
-    "smlad   r2, r8, lr, r2\n\t"                                        \
-    "smlad   r5, r9, lr, r5\n\t"
-
 #define TG_G_STEP_(X0E, W0, X, W, MID)                                  \
     X0E                                                                 \
     "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
     W0                                                                  \
     "ldr     r11, [r7, #" W "+4-96]\n\t"                                \
     "ldr     r12, [r7, #" W "+8-96]\n\t"                                \
-    TG_G_HALF("")                                                       \
+    TG_ASM_2X3_HALF("")                                                 \
     "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
     "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
     MID                                                                 \
-    TG_G_HALF(", ror #8")
+    TG_ASM_2X3_HALF(", ror #8")
 
 /* The pointers are a pass (128 and 96 bytes) ahead of the step offsets X and W: the
  * first step's loads move them on (post-indexed), so the loop end needs no adds. */
@@ -260,20 +249,8 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
 /* channel J's sums A0, A1 requantized (its constants in r10-r12) and stored at r8[J] and
  * r9[J]; POST is the add of the offset (in r7) after the shift, or nothing */
 #define TG_G_REQ(J, A0, A1, POST)                                       \
-    "smmlar  lr, " A0 ", r10, " A0 "\n\t"                               \
-    "add     lr, lr, " A0 ", asr #31\n\t"                               \
-    "add     lr, lr, r12\n\t"                                           \
-    "asr     lr, lr, r11\n\t"                                           \
-    POST                                                                \
-    "ssat    lr, #8, lr\n\t"                                            \
-    "strb    lr, [r8, #" J "]\n\t"                                      \
-    "smmlar  lr, " A1 ", r10, " A1 "\n\t"                               \
-    "add     lr, lr, " A1 ", asr #31\n\t"                               \
-    "add     lr, lr, r12\n\t"                                           \
-    "asr     lr, lr, r11\n\t"                                           \
-    POST                                                                \
-    "ssat    lr, #8, lr\n\t"                                            \
-    "strb    lr, [r9, #" J "]\n\t"
+    TG_DSP_RQ_HM_ASM(A0, "r10", "r11", "r12", POST, "[r8, #" J "]")     \
+    TG_DSP_RQ_HM_ASM(A1, "r10", "r11", "r12", POST, "[r9, #" J "]")
 
 #define TG_G_POST "add     lr, lr, r7\n\t"
 #define TG_G_OUT_(J, A0, A1, POST) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST)

@@ -84,4 +84,18 @@ TG_INLINE int32_t tg_dsp_requantize_hm(uint32_t acc, int32_t m, int32_t shift, u
     return tg_ssat8((t >> shift) + post);
 }
 
+/*
+ * tg_dsp_requantize_hm as assembly text, for the kernels' Thumb-2 passes: the sum in
+ * register A, m, s and half in registers M, S and H, into lr; POST an ADD of post into lr
+ * after the shift, or "" where post is 0; the int8 stored by STRB at DST (an address).
+ */
+#define TG_DSP_RQ_HM_ASM(A, M, S, H, POST, DST)                         \
+    "smmlar  lr, " A ", " M ", " A "\n\t"                               \
+    "add     lr, lr, " A ", asr #31\n\t"                                \
+    "add     lr, lr, " H "\n\t"                                         \
+    "asr     lr, lr, " S "\n\t"                                         \
+    POST                                                                \
+    "ssat    lr, #8, lr\n\t"                                            \
+    "strb    lr, " DST "\n\t"
+
 #endif /* TG_DSP_REQUANT_H */
