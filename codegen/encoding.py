@@ -247,6 +247,21 @@ def palette_tables(values: np.ndarray, channel_axis: int, bits: int,
     return out
 
 
+def _pack_palette_indices(v: np.ndarray, channel_axis: int, idx: np.ndarray,
+                          bits: int) -> tuple[np.ndarray, str, int]:
+    """The k-bit indices `idx` (one per value of v, in v's order) packed as the filter's
+    layout wants them (_rows): each row from a byte of its own ("rows"), or one stream
+    ("flat"); -> (data, layout, row bytes: 0 for "flat")."""
+    rows, layout = _rows(v, channel_axis)
+    if layout != "rows":
+        return pack_indices(idx, bits), layout, 0
+    n = rows.shape[1]
+    data = np.concatenate([pack_indices(idx[r * n:(r + 1) * n], bits)
+                           for r in range(rows.shape[0])]) if rows.size else \
+        np.zeros(0, np.uint8)
+    return data, layout, palette_row_bytes(n, bits)
+
+
 def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
                    channel_axis: int = 0) -> FilterEncoding:
     v = np.asarray(values).astype(np.int8)
@@ -262,15 +277,7 @@ def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
         sel = chans == c
         used = np.unique(flat[sel]) if per_channel else np.unique(flat)
         idx[sel] = np.searchsorted(used, flat[sel])
-    rows, layout = _rows(v, channel_axis)
-    if layout == "rows":
-        n = rows.shape[1]
-        data = np.concatenate([pack_indices(idx[r * n:(r + 1) * n], bits)
-                               for r in range(rows.shape[0])]) if rows.size else \
-            np.zeros(0, np.uint8)
-        rb = palette_row_bytes(n, bits)
-    else:
-        data, rb = pack_indices(idx, bits), 0
+    data, layout, rb = _pack_palette_indices(v, channel_axis, idx, bits)
     table = tables.reshape(-1)
     return FilterEncoding("palette", int(v.size), int(data.size + table.size), "", bits=bits,
                           channels=int(v.shape[channel_axis]), layout=layout, row_bytes=rb,
@@ -362,15 +369,7 @@ def encode_palette_shared(values: np.ndarray, bits: int,
     hit = rows_t == want[:, None]
     hit[:, 1:] &= ~np.cumsum(hit, axis=1)[:, :-1].astype(bool)   # the first match
     idx = np.argmax(hit, axis=1)
-    rows, layout = _rows(v, channel_axis)
-    if layout == "rows":
-        n = rows.shape[1]
-        data = np.concatenate([pack_indices(idx[i * n:(i + 1) * n], bits)
-                               for i in range(rows.shape[0])]) if rows.size else \
-            np.zeros(0, np.uint8)
-        rb = palette_row_bytes(n, bits)
-    else:
-        data, rb = pack_indices(idx, bits), 0
+    data, layout, rb = _pack_palette_indices(v, channel_axis, idx, bits)
     ref_bits = max(int(refs.max(initial=0)).bit_length(), 1)    # 1..8 bits, no rounding up
     packed = pack_bits(refs, ref_bits)
     table = tables.reshape(-1)
