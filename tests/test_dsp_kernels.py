@@ -1053,26 +1053,34 @@ DW_S1_ASM = [
 ]
 
 
-@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
-                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
-@pytest.mark.parametrize("ring", [False, True])
-def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
-    """The assembly walk on the Cortex-M4: whole-channel bands (runs of lines), and (ring)
-    rings of the filter's 3 lines (one line per call) and of a few more (runs and wraps)."""
+def _dw_walk_on_cortex_m4(tmp_path, monkeypatch, ring: bool, cases, seed: int) -> list[dict]:
+    """The depthwise cases on the emulated Cortex-M4 in whole-channel bands, or (ring) in
+    rings of a few lines, every output compared with TFLM; each layer's params, after
+    checking that tg_dsp_depthwise_s8 runs them all."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
     if ring:
         monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
         monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
     path = tmp_path / "d.tflite"
-    path.write_bytes(build_model(DW_S1_ASM, 91))
-    report = verify_cortexm(path, count=3, seed=91, target="cortex-m4", work_dir=tmp_path / "w")
+    path.write_bytes(build_model(cases, seed))
+    report = verify_cortexm(path, count=3, seed=seed, target="cortex-m4",
+                            work_dir=tmp_path / "w")
     assert report.ok, report.table()
-    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S1_ASM]
+    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in cases]
     assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
     gen = generate(path, None, target="cortex-m4", kernels=DSP)
-    params = [layer.call.params for layer in gen.program.layers]
-    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S1_ASM)
+    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(cases)
+    return [layer.call.params for layer in gen.program.layers]
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+@pytest.mark.parametrize("ring", [False, True])
+def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
+    """The assembly walk on the Cortex-M4: whole-channel bands (runs of lines), and (ring)
+    rings of the filter's 3 lines (one line per call) and of a few more (runs and wraps)."""
+    params = _dw_walk_on_cortex_m4(tmp_path, monkeypatch, ring, DW_S1_ASM, 91)
     assert all(p["taps3"] == 1 and p["stride"] == 1 for p in params)
     assert {p["out_length"] % 2 for p in params} == {0, 1}
     assert {p["out_length"] for p in params} >= {1, 2}
@@ -1118,20 +1126,7 @@ DW_S2_ASM = [
 def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, ring):
     """The stride-2 assembly walk on the Cortex-M4, as the stride-1 one: whole-channel
     bands, and (ring) rings of 3 lines (one line per call) and of a few more."""
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    monkeypatch.setattr(dsp_depthwise, "PX_PIXELS", 0)
-    if ring:
-        monkeypatch.setattr(dsp_depthwise, "BAND_BYTES", 0)
-        monkeypatch.setattr(dsp_depthwise, "RING_BYTES", 100)
-    path = tmp_path / "d.tflite"
-    path.write_bytes(build_model(DW_S2_ASM, 93))
-    report = verify_cortexm(path, count=3, seed=93, target="cortex-m4", work_dir=tmp_path / "w")
-    assert report.ok, report.table()
-    sizes = [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in DW_S2_ASM]
-    assert [o.compared for o in report.outputs] == [3 * n for n in sizes]
-    gen = generate(path, None, target="cortex-m4", kernels=DSP)
-    params = [layer.call.params for layer in gen.program.layers]
-    assert kernels_of(gen) == ["tg_dsp_depthwise_s8"] * len(DW_S2_ASM)
+    params = _dw_walk_on_cortex_m4(tmp_path, monkeypatch, ring, DW_S2_ASM, 93)
     assert all(p["taps3"] == 1 and p["stride"] == 2 for p in params)
     assert {p["out_length"] for p in params} >= {1, 2, 3, 4, 5, 6, 7, 8}
     assert {p["group"] for p in params} == {1, 4}
