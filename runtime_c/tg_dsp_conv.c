@@ -597,19 +597,14 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
 /* Blocks a loop pass: 16, or 8 when no layer of the project has more than 16 blocks a
  * column (TG_CFG_DSP_CONV_LONG_PASS 0: first layers, whose few blocks then take at most
- * one more pass, for 1,376 bytes less code); the pass's column and weight steps as the
- * immediates of the loop ends. */
+ * one more pass, for 1,376 bytes less code). */
 #if TG_CFG_DSP_CONV_LONG_PASS
 #define TG_DSP_CONV_PASS 16
-#define TG_C_PASS_COL "256"
-#define TG_C3_PASS_W "192"
-#define TG_C_PASS_W "128"
 #else
 #define TG_DSP_CONV_PASS 8
-#define TG_C_PASS_COL "128"
-#define TG_C3_PASS_W "96"
-#define TG_C_PASS_W "64"
 #endif
+#define TG_C_STR_(x) #x
+#define TG_C_STR(x) TG_C_STR_(x)        /* a number as assembly text */
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
 
 /* one pair block at column byte offset X (r4) and weight byte offset W (r5) */
@@ -711,8 +706,8 @@ __asm__(
 #else
     TG_C3_BLOCK_MID("112", "84", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
 #endif
-    "add.w   r6, r6, #" TG_C_PASS_COL "\n\t"
-    "add.w   r7, r7, #" TG_C3_PASS_W "\n\t"
+    "add.w   r6, r6, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
+    "add.w   r7, r7, #12*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "bne     .Ltg_c3_body\n\t"
     "str     r7, [sp, #8]\n\t"              /* the next group's weights */
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
@@ -760,8 +755,8 @@ __asm__(
     TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
 #endif
     "cmp     r4, lr\n\t"
-    "add.w   r4, r4, #" TG_C_PASS_COL "\n\t"
-    "add.w   r5, r5, #" TG_C_PASS_W "\n\t"
+    "add.w   r4, r4, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
+    "add.w   r5, r5, #8*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "bne     .Ltg_c_body\n\t"
     "ldr     r6, [sp, #16]\n\t"             /* quant rows */
     "ldr     r10, [sp, #20]\n\t"
