@@ -25,9 +25,9 @@
  * equal to TFLite's on all 65,536 input pairs, contiguous rows of the full int8 range run
  * an asm loop on Arm (8 outputs a pass, ~10 cycles each), the same arithmetic in C elsewhere.
  *
- * Rows whose inputs both advance by one element, or where one input is broadcast (step
- * 0, its value rescaled once per row), run two elements per loop pass; other strides one
- * by one.  Element i of both inputs is read before output i is written.
+ * Table rows whose inputs both advance by one element run two elements per loop pass
+ * (eight in the asm loop); the small layers' rows without tables, and other strides, one by
+ * one.  Element i of both inputs is read before output i is written.
  */
 #include "tg_dsp_elementwise.h"
 
@@ -133,7 +133,9 @@ TG_INLINE int8_t tg_dsp_add_out2(int32_t sum2, const tg_dsp_add_k_t *k)
 }
 #endif
 
-/* One row of `n` outputs: input k advances by step k (0: broadcast). */
+/* One row of `n` outputs: input k advances by step k (0: broadcast).  Only layers below
+ * the table size (TABLE_MIN_ELEMENTS in codegen/lowering/elementwise/dsp.py) come here, so
+ * the loop is kept short rather than unrolled. */
 static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
                               const int8_t *in2, int32_t step2, int8_t *out, int32_t n)
 {
@@ -143,43 +145,12 @@ static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
     const int8_t *xg = k.swap ? in1 : in2;
     const int32_t sp = k.swap ? step2 : step1;
     const int32_t sg = k.swap ? step1 : step2;
-    int32_t i = 0;
-    if (k.g_plain) {
-        const int32_t coef_g = k.sign_g * (1 << 19);
-        for (; i < n; ++i) {
-            out[i] = tg_dsp_add_out(tg_dsp_add_plain(xp[(ptrdiff_t)i * sp], &k) +
-                                    (xg[(ptrdiff_t)i * sg] + k.offset_g) * coef_g, &k);
-        }
-        return;
-    }
-    if (sp == 1 && sg == 1) {
-        for (; i + 2 <= n; i += 2) {
-            const int32_t s0 = tg_dsp_add_plain(xp[i], &k) + tg_dsp_add_general(xg[i], &k);
-            const int32_t s1 = tg_dsp_add_plain(xp[i + 1], &k) +
-                               tg_dsp_add_general(xg[i + 1], &k);
-            out[i] = tg_dsp_add_out(s0, &k);
-            out[i + 1] = tg_dsp_add_out(s1, &k);
-        }
-    } else if (sp == 1 && sg == 0) {
-        const int32_t g = tg_dsp_add_general(xg[0], &k);
-        for (; i + 2 <= n; i += 2) {
-            const int32_t s0 = tg_dsp_add_plain(xp[i], &k) + g;
-            const int32_t s1 = tg_dsp_add_plain(xp[i + 1], &k) + g;
-            out[i] = tg_dsp_add_out(s0, &k);
-            out[i + 1] = tg_dsp_add_out(s1, &k);
-        }
-    } else if (sp == 0 && sg == 1) {
-        const int32_t p = tg_dsp_add_plain(xp[0], &k);
-        for (; i + 2 <= n; i += 2) {
-            const int32_t s0 = p + tg_dsp_add_general(xg[i], &k);
-            const int32_t s1 = p + tg_dsp_add_general(xg[i + 1], &k);
-            out[i] = tg_dsp_add_out(s0, &k);
-            out[i + 1] = tg_dsp_add_out(s1, &k);
-        }
-    }
-    for (; i < n; ++i) {            /* the odd last element, and any other strides */
-        out[i] = tg_dsp_add_out(tg_dsp_add_plain(xp[(ptrdiff_t)i * sp], &k) +
-                                tg_dsp_add_general(xg[(ptrdiff_t)i * sg], &k), &k);
+    int32_t i;
+    for (i = 0; i < n; ++i) {
+        const int32_t x = xg[(ptrdiff_t)i * sg];
+        const int32_t g = k.g_plain ? (x + k.offset_g) * k.sign_g * (1 << 19)
+                                    : tg_dsp_add_general(x, &k);
+        out[i] = tg_dsp_add_out(tg_dsp_add_plain(xp[(ptrdiff_t)i * sp], &k) + g, &k);
     }
 }
 
