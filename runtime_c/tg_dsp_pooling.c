@@ -79,7 +79,7 @@ void tg_dsp_avg_pool_s8(const tg_dsp_pool_params_t *p, const int8_t *input, int8
     const int32_t quads_end = depth & ~3;
     const size_t image = (size_t)p->input_height * (size_t)p->input_width * (size_t)depth;
     const size_t row_stride = (size_t)p->input_width * (size_t)depth;
-    int32_t b, oy, ox, c, y, x;
+    int32_t b, oy, ox, c, y, x, k;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *img = input + (size_t)b * image;
         for (oy = 0; oy < p->output_height; ++oy) {
@@ -99,14 +99,11 @@ void tg_dsp_avg_pool_s8(const tg_dsp_pool_params_t *p, const int8_t *input, int8
                         }
                         px += skip;
                     }
-                    output[c] = tg_dsp_pool_mean(tg_dsp_pool_lane16(even, 0), count,
-                                                 p->act_min, p->act_max);
-                    output[c + 1] = tg_dsp_pool_mean(tg_dsp_pool_lane16(odd, 0), count,
-                                                     p->act_min, p->act_max);
-                    output[c + 2] = tg_dsp_pool_mean(tg_dsp_pool_lane16(even, 1), count,
-                                                     p->act_min, p->act_max);
-                    output[c + 3] = tg_dsp_pool_mean(tg_dsp_pool_lane16(odd, 1), count,
-                                                     p->act_min, p->act_max);
+                    for (k = 0; k < 4; ++k) {        /* once per window: not unrolled */
+                        output[c + k] = tg_dsp_pool_mean(
+                            tg_dsp_pool_lane16((k & 1) ? odd : even, k >> 1), count,
+                            p->act_min, p->act_max);
+                    }
                 }
                 for (; c < depth; ++c) {
                     const int8_t *px = img + w.first + c;
