@@ -41,9 +41,15 @@ TG_INLINE int32_t tg_fp_sub(int32_t a, int32_t b)
     return (int32_t)((uint32_t)a - (uint32_t)b);
 }
 
+/* The product every function below uses.  A cold kernel (tg_softmax.c) may define
+ * TG_FP_MUL, before including this header, as one out-of-line function of the same
+ * arithmetic, so that its twenty-odd products are calls instead of inlined copies. */
+#ifndef TG_FP_MUL
+#define TG_FP_MUL tg_sat_rounding_doubling_high_mul
+#endif
 TG_INLINE int32_t tg_fp_mul(int32_t a, int32_t b)
 {
-    return tg_sat_rounding_doubling_high_mul(a, b);
+    return TG_FP_MUL(a, b);
 }
 
 /* Number of leading zero bits of x seen as a uint32 (32 for 0). */
