@@ -129,9 +129,13 @@ def gemm_clamp(p: dict) -> bool:
 
 
 # tg_dsp_add_table_s8 (tg_dsp_elementwise.c): the one-SMMLAR output requantization
-# (`fast` 1 or 2), or TFLite's (fast 0)
+# without (`fast` 2) or with (fast 1) the tie correction, or TFLite's (fast 0)
 def add_table_fast(p: dict) -> bool:
-    return p["fast"] != 0
+    return p["fast"] == 2
+
+
+def add_table_fast_fix(p: dict) -> bool:
+    return p["fast"] == 1
 
 
 def add_table_exact(p: dict) -> bool:
@@ -174,7 +178,9 @@ FLAGS = (
     Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
          "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
-         "requantization", "tg_dsp_add_table_s8", add_table_fast),
+         "requantization (no tie correction)", "tg_dsp_add_table_s8", add_table_fast),
+    Flag("TG_CFG_DSP_ADD_TABLE_FAST_FIX", "tg_dsp_add_table_s8: the one-SMMLAR output "
+         "requantization with the tie correction", "tg_dsp_add_table_s8", add_table_fast_fix),
     Flag("TG_CFG_DSP_ADD_TABLE_EXACT", "tg_dsp_add_table_s8: TFLite's output "
          "requantization", "tg_dsp_add_table_s8", add_table_exact),
     Flag("TG_CFG_DSP_GEMM_PAIRS", "tg_dsp_gemm_s8: rows two at a time (with a scratch)",

@@ -36,8 +36,10 @@
 #define TG_CFG_DSP_CONV_ROWS 1
 /* tg_dsp_conv_s8: filters dilated along the width */
 #define TG_CFG_DSP_CONV_DILATED 1
-/* tg_dsp_add_table_s8: the one-SMMLAR output requantization */
+/* tg_dsp_add_table_s8: the one-SMMLAR output requantization (no tie correction) */
 #define TG_CFG_DSP_ADD_TABLE_FAST 1
+/* tg_dsp_add_table_s8: the one-SMMLAR output requantization with the tie correction */
+#define TG_CFG_DSP_ADD_TABLE_FAST_FIX 1
 /* tg_dsp_add_table_s8: TFLite's output requantization */
 #define TG_CFG_DSP_ADD_TABLE_EXACT 1
 /* tg_dsp_gemm_s8: rows two at a time (with a scratch) */

@@ -34,7 +34,10 @@
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_ADD_*) */
 
-#if !(TG_CFG_DSP_ADD_TABLE_FAST || TG_CFG_DSP_ADD_TABLE_EXACT)
+/* the one-SMMLAR requantization with (fast 1) or without (fast 2) the tie correction */
+#define TG_DSP_ADD_FAST (TG_CFG_DSP_ADD_TABLE_FAST || TG_CFG_DSP_ADD_TABLE_FAST_FIX)
+
+#if !(TG_DSP_ADD_FAST || TG_CFG_DSP_ADD_TABLE_EXACT)
 #error "tg_config.h compiles out every path of tg_dsp_add_table_s8: generate it again"
 #endif
 
@@ -165,7 +168,7 @@ typedef struct {
     int32_t fast;
 } tg_dsp_add_table_k_t;
 
-#if TG_CFG_DSP_ADD_TABLE_FAST
+#if TG_DSP_ADD_FAST
 /* The output of the doubled sum a2 = t1[x1] + t2[x2] when fast > 0 (the header). */
 TG_INLINE int8_t tg_dsp_add_fast_out(int32_t a2, const tg_dsp_add_table_k_t *k, int fix)
 {
@@ -217,11 +220,17 @@ static void tg_dsp_add_fast_asm(const tg_dsp_add_table_k_t *k, const int8_t *in1
     const int32_t *t1 = k->t1, *t2 = k->t2;
     const int32_t m = k->multiplier, bias = k->bias, r = k->right;
     int32_t a0, a1, b0, b1;
+    /* one loop of each kind a layer of the project takes (tg_config.h) */
+#if TG_CFG_DSP_ADD_TABLE_FAST_FIX
     if (fix) {
         TG_DSP_ADD_LOOP(TG_DSP_ADD_PAIR_LOADS TG_DSP_ADD_PAIR_FIX TG_DSP_ADD_PAIR_STORE);
-    } else {
-        TG_DSP_ADD_LOOP(TG_DSP_ADD_PAIR_LOADS TG_DSP_ADD_PAIR_STORE);
+        return;
     }
+#endif
+#if TG_CFG_DSP_ADD_TABLE_FAST
+    TG_DSP_ADD_LOOP(TG_DSP_ADD_PAIR_LOADS TG_DSP_ADD_PAIR_STORE);
+#endif
+    (void)fix;
 }
 #endif
 
@@ -230,7 +239,8 @@ static void tg_dsp_add_fast_row(const tg_dsp_add_table_k_t *k, const int8_t *in1
                                 int32_t step1, const int8_t *in2, int32_t step2, int8_t *out,
                                 int32_t n)
 {
-    const int fix = k->fast == 1;
+    /* a constant when the project has one kind */
+    const int fix = !TG_CFG_DSP_ADD_TABLE_FAST || (TG_CFG_DSP_ADD_TABLE_FAST_FIX && k->fast == 1);
     int32_t i = 0;
     if (step1 == 1 && step2 == 1) {
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
@@ -251,7 +261,7 @@ static void tg_dsp_add_fast_row(const tg_dsp_add_table_k_t *k, const int8_t *in1
                                      k->t2[in2[(ptrdiff_t)i * step2]], k, fix);
     }
 }
-#endif /* TG_CFG_DSP_ADD_TABLE_FAST */
+#endif /* TG_DSP_ADD_FAST */
 
 TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t *in1,
                                     int32_t step1, const int8_t *in2, int32_t step2,
@@ -259,7 +269,7 @@ TG_INLINE void tg_dsp_add_table_row(const tg_dsp_add_table_k_t *kp, const int8_t
 {
     const tg_dsp_add_table_k_t k = *kp;
     int32_t i = 0;
-#if TG_CFG_DSP_ADD_TABLE_FAST
+#if TG_DSP_ADD_FAST
     if (k.fast) {
         tg_dsp_add_fast_row(&k, in1, step1, in2, step2, out, n);
         return;

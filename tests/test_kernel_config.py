@@ -69,6 +69,11 @@ def test_project_flags_union_nested_and_untouched_kernels():
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_table_s8", conv1=full,
                                                conv2=full, add=dict(fast=2))])
     assert flags["TG_CFG_DSP_ADD_TABLE_FAST"] and not flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
+    assert not flags["TG_CFG_DSP_ADD_TABLE_FAST_FIX"]
+    flags = kernel_config.project_flags([_call("tg_dsp_add_table_s8", fast=1),
+                                         _call("tg_dsp_add_table_s8", fast=0)])
+    assert flags["TG_CFG_DSP_ADD_TABLE_FAST_FIX"] and flags["TG_CFG_DSP_ADD_TABLE_EXACT"]
+    assert not flags["TG_CFG_DSP_ADD_TABLE_FAST"]
     flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **full)])
     assert flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and not flags["TG_CFG_DSP_CONV_CHANNELS"]
     # triples leave an even count to the pairs: 7 = 1 triple + 2 pairs, no C channel
@@ -335,7 +340,8 @@ ONE_PATH_BUILDS = {
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),
                       ("TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_PAIR_CALL")],
-    "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
+    "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_FAST_FIX",),
+                             ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
 }
 
 
@@ -372,7 +378,8 @@ def test_add_table_requantization_paths(tmp_path, monkeypatch, exact):
     assert {c.kernel for c in calls} == {"tg_dsp_add_table_s8"}
     assert all((c.params["fast"] == 0) == exact for c in calls)
     config = _config(res.gen.out_dir)
-    assert (config["TG_CFG_DSP_ADD_TABLE_FAST"], config["TG_CFG_DSP_ADD_TABLE_EXACT"]) == \
-        (not exact, exact)
+    fast = {c.params["fast"] for c in calls} - {0}
+    assert (config["TG_CFG_DSP_ADD_TABLE_FAST"], config["TG_CFG_DSP_ADD_TABLE_FAST_FIX"],
+            config["TG_CFG_DSP_ADD_TABLE_EXACT"]) == (2 in fast, 1 in fast, exact)
     symbols = _host_symbols(res.gen.out_dir, "tg_dsp_elementwise.c", tmp_path)
     assert ("tg_dsp_add_fast_row" in symbols) == (not exact)
