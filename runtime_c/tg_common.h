@@ -31,8 +31,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_INLINE static inline __attribute__((always_inline))
+#define TG_NOINLINE __attribute__((noinline))   /* one copy of cold code, however called */
 #else
 #define TG_INLINE static inline
+#define TG_NOINLINE
 #endif
 
 #define TG_MIN(a, b) ((a) < (b) ? (a) : (b))

@@ -30,51 +30,53 @@ static void tg_dsp_resblock_add_table_row(const void *add, const int8_t *input1,
     tg_dsp_add_table_s8((const tg_dsp_add_table_params_t *)add, input1, input2, out_row);
 }
 
-static void tg_dsp_resblock_geometry(tg_rb_geometry_t *g, int32_t height, int32_t x_first,
-                                     const tg_dsp_conv_params_t *c1,
-                                     const tg_dsp_conv_params_t *c2)
+/* Every block kind: its geometry from conv1 and conv2, then the row pipeline (one copy of
+ * both for the four entries below, which differ only in the row functions they pass). */
+TG_NOINLINE static void tg_dsp_resblock_run(int32_t height, int32_t x_first,
+                                            const tg_dsp_conv_params_t *conv1,
+                                            const tg_dsp_conv_params_t *conv2,
+                                            tg_rb_short_row_fn short_row,
+                                            const void *shortcut, tg_rb_add_row_fn add_row,
+                                            const void *add, const int8_t *x, int8_t *output,
+                                            int8_t *window, int8_t *b_row, int8_t *s_row,
+                                            void *scratch)
 {
-    TG_RB_GEOMETRY(g, height, x_first, c1, c2);
+    tg_rb_geometry_t g;
+    TG_RB_GEOMETRY(&g, height, x_first, conv1, conv2);
+    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, conv1, conv2, short_row, shortcut, add_row,
+                     add, x, output, window, b_row, s_row, scratch);
 }
 
 void tg_dsp_resblock_s8(const tg_dsp_resblock_params_t *p, const int8_t *x, int8_t *output,
                         int8_t *window, int8_t *b_row, void *scratch)
 {
-    tg_rb_geometry_t g;
-    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
-    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2, NULL, NULL,
-                     tg_dsp_resblock_add_row, &p->add, x, output, window, b_row, NULL,
-                     scratch);
+    tg_dsp_resblock_run(p->height, p->x_is_input1, &p->conv1, &p->conv2, NULL, NULL,
+                        tg_dsp_resblock_add_row, &p->add, x, output, window, b_row, NULL,
+                        scratch);
 }
 
 void tg_dsp_resblock_table_s8(const tg_dsp_resblock_table_params_t *p, const int8_t *x,
                               int8_t *output, int8_t *window, int8_t *b_row, void *scratch)
 {
-    tg_rb_geometry_t g;
-    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
-    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2, NULL, NULL,
-                     tg_dsp_resblock_add_table_row, &p->add, x, output, window, b_row, NULL,
-                     scratch);
+    tg_dsp_resblock_run(p->height, p->x_is_input1, &p->conv1, &p->conv2, NULL, NULL,
+                        tg_dsp_resblock_add_table_row, &p->add, x, output, window, b_row,
+                        NULL, scratch);
 }
 
 void tg_dsp_resblock_down_s8(const tg_dsp_resblock_down_params_t *p, const int8_t *x,
                              int8_t *output, int8_t *window, int8_t *b_row, int8_t *s_row,
                              void *scratch)
 {
-    tg_rb_geometry_t g;
-    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
-    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2,
-                     tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_row, &p->add,
-                     x, output, window, b_row, s_row, scratch);
+    tg_dsp_resblock_run(p->height, p->x_is_input1, &p->conv1, &p->conv2,
+                        tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_row,
+                        &p->add, x, output, window, b_row, s_row, scratch);
 }
 
 void tg_dsp_resblock_down_table_s8(const tg_dsp_resblock_down_table_params_t *p,
                                    const int8_t *x, int8_t *output, int8_t *window,
                                    int8_t *b_row, int8_t *s_row, void *scratch)
 {
-    tg_rb_geometry_t g;
-    tg_dsp_resblock_geometry(&g, p->height, p->x_is_input1, &p->conv1, &p->conv2);
-    tg_resblock_rows(&g, tg_dsp_resblock_conv_row, &p->conv1, &p->conv2,
-                     tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_table_row,
-                     &p->add, x, output, window, b_row, s_row, scratch);
+    tg_dsp_resblock_run(p->height, p->x_is_input1, &p->conv1, &p->conv2,
+                        tg_dsp_resblock_gemm_row, &p->shortcut, tg_dsp_resblock_add_table_row,
+                        &p->add, x, output, window, b_row, s_row, scratch);
 }

@@ -16,10 +16,7 @@
 
 /* Softmax runs once per row of a few classes: its fixed-point products go through one
  * function instead of being inlined twenty times. */
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-static int32_t softmax_fp_mul(int32_t a, int32_t b)
+TG_NOINLINE static int32_t softmax_fp_mul(int32_t a, int32_t b)
 {
     return tg_sat_rounding_doubling_high_mul(a, b);
 }
