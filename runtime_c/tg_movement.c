@@ -1,6 +1,7 @@
 /* tg_movement.c - strided copies and row interleaving (see tg_movement.h). */
 #include <string.h>
 
+#include "tg_bytes.h"
 #include "tg_movement.h"
 
 /* The innermost loop: `count` runs of `run_bytes`, with byte steps. */
@@ -28,7 +29,7 @@ static void copy_line(uint8_t *out, int32_t out_step, const uint8_t *in, int32_t
         break;
     default:
         for (i = 0; i < count; ++i, o += out_step, s += in_step) {
-            memcpy(&out[o], &in[s], (size_t)run_bytes);
+            tg_bytes_copy(&out[o], &in[s], (size_t)run_bytes);
         }
         break;
     }
@@ -38,11 +39,11 @@ static void fill(uint8_t *out, int32_t nbytes, const void *value, int32_t elem_b
 {
     int32_t o;
     if (elem_bytes == 1) {
-        memset(out, *(const uint8_t *)value, (size_t)nbytes);
+        tg_bytes_fill(out, *(const uint8_t *)value, (size_t)nbytes);
         return;
     }
     for (o = 0; o + elem_bytes <= nbytes; o += elem_bytes) {
-        memcpy(&out[o], value, (size_t)elem_bytes);
+        tg_bytes_copy(&out[o], value, (size_t)elem_bytes);
     }
 }
 
@@ -88,7 +89,7 @@ void tg_concat_impl(const tg_concat_params_t *p, void *output, const void *const
     for (row = 0; row < p->rows; ++row) {
         for (t = 0; t < p->count; ++t) {
             const int32_t n = p->row_bytes[t];
-            memcpy(out, (const uint8_t *)inputs[t] + (size_t)row * (size_t)n, (size_t)n);
+            tg_bytes_copy(out, (const uint8_t *)inputs[t] + (size_t)row * (size_t)n, (size_t)n);
             out += n;
         }
     }
@@ -102,7 +103,7 @@ void tg_split_impl(const tg_concat_params_t *p, const void *input, void *const *
     for (row = 0; row < p->rows; ++row) {
         for (t = 0; t < p->count; ++t) {
             const int32_t n = p->row_bytes[t];
-            memcpy((uint8_t *)outputs[t] + (size_t)row * (size_t)n, in, (size_t)n);
+            tg_bytes_copy((uint8_t *)outputs[t] + (size_t)row * (size_t)n, in, (size_t)n);
             in += n;
         }
     }

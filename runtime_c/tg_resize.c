@@ -1,6 +1,5 @@
 /* tg_resize.c - nearest-neighbor resize by table lookup (see tg_resize.h). */
-#include <string.h>
-
+#include "tg_bytes.h"
 #include "tg_resize.h"
 
 void tg_resize_nearest(const tg_resize_nearest_params_t *p, const void *input, void *output)
@@ -13,12 +12,12 @@ void tg_resize_nearest(const tg_resize_nearest_params_t *p, const void *input, v
         for (y = 0; y < p->out_height; ++y) {
             if (y > 0 && p->row_offset[y] == p->row_offset[y - 1]) {
                 /* same source row as the previous output row: repeat it */
-                memcpy(out, out - out_row_bytes, out_row_bytes);
+                tg_bytes_copy(out, out - out_row_bytes, out_row_bytes);
             } else {
                 const uint8_t *src = in + p->row_offset[y];
                 for (x = 0; x < p->out_width; ++x) {
-                    memcpy(out + (size_t)x * (size_t)p->pixel_bytes, src + p->col_offset[x],
-                           (size_t)p->pixel_bytes);
+                    tg_bytes_copy(out + (size_t)x * (size_t)p->pixel_bytes,
+                                  src + p->col_offset[x], (size_t)p->pixel_bytes);
                 }
             }
             out += out_row_bytes;

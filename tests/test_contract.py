@@ -252,7 +252,7 @@ def test_runtime_modules_follow_includes_from_h_and_c():
                                                             "tg_softmax_f32"]
     assert cheaders.runtime_modules(["tg_softmax_s8"]) == ["tg_common", "tg_fixedpoint",
                                                            "tg_softmax"]
-    assert cheaders.runtime_modules(["tg_concat"]) == ["tg_common", "tg_movement"]
+    assert cheaders.runtime_modules(["tg_concat"]) == ["tg_bytes", "tg_common", "tg_movement"]
     assert cheaders.runtime_modules(["arm_convolve_s8"]) == ["tg_common"]
 
 
