@@ -17,6 +17,7 @@ from codegen.graph import Graph
 from codegen.ir import ConstArray, LayerCall, TensorArg
 from codegen.lowering import PORTABLE, supported_opcodes
 from codegen.lowering.base import Declined, LowerContext
+from codegen.lowering.elementwise.dsp import unify_fast_modes
 from codegen.lowering.resblock import fuse_calls
 from codegen.ops import check_constant_inputs
 from codegen.ops.checks import unsupported
@@ -153,6 +154,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
         return lname, call, sel
 
     calls = lower_with_fusion(graph, lower, fuse_residual)
+    # choices that depend on the whole project: one table ADD loop where it can be one
+    unify_fast_modes([c for _, c, _ in calls])
 
     uf, elided = resolve_aliases(graph, [c for _, c, _ in calls])
     layer_namer = Namer(RESERVED)

@@ -378,9 +378,21 @@ def test_dsp_misc_kernels_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch)
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
-def test_add_table_fast_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
-    """tg_dsp_add_table_s8's asm loop (contiguous rows, the full int8 range): ADD and SUB
-    with random scales and zero points, lengths with and without a tail, on QEMU."""
+def _fix_add(m: ModelWriter, shape) -> None:
+    """An ADD whose output needs the tie correction (fast 1), rare in random scales: the
+    fifth drawn from seed 7."""
+    rng7 = np.random.default_rng(7)
+    for k in range(4):
+        add_binary(ModelWriter(), rng7, "x", ("ADD", "SUB")[k % 2], (1,), (1,))
+    add_binary(m, rng7, "fix", "ADD", shape, shape)
+
+
+@pytest.mark.parametrize("with_fix", [False, True], ids=["round", "tie-correction"])
+def test_add_table_fast_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, with_fix):
+    """tg_dsp_add_table_s8's asm loops (contiguous rows, the full int8 range): ADD and SUB
+    with random scales and zero points, lengths with and without a tail, on QEMU.  Their
+    layers all take fast 2; with one layer that needs fast 1, the project's layers all take
+    fast 1 (unify_fast_modes: each exact with it), and only that loop is compiled in."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     rng = np.random.default_rng(61)
     m = ModelWriter()
@@ -388,20 +400,41 @@ def test_add_table_fast_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
     for k, shape in enumerate(shapes):
         add_binary(m, rng, f"f{k}", ("ADD", "SUB")[k % 2], shape, shape, "NONE",
                    None if k else (-128, 127, -128), False, k == 3)
-    # the fifth ADD drawn from seed 7 needs the tie correction (fast 1), rare in random scales
-    rng7 = np.random.default_rng(7)
-    for k in range(4):
-        add_binary(ModelWriter(), rng7, "x", ("ADD", "SUB")[k % 2], (1,), (1,))
-    add_binary(m, rng7, "fix", "ADD", (2, 1030), (2, 1030))
+    if with_fix:
+        _fix_add(m, (2, 1030))
     path = tmp_path / "m.tflite"
     path.write_bytes(m.build())
     report = verify_cortexm(path, count=3, seed=61, target="cortex-m4", work_dir=tmp_path / "w")
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
-    assert model_c.count("tg_dsp_add_table_s8(") == len(shapes) + 1
-    assert ".fast = 0" not in model_c
-    # both loops: with the tie correction (fast 1) and without (fast 2)
-    assert ".fast = 1" in model_c and ".fast = 2" in model_c
+    layers = len(shapes) + with_fix
+    assert model_c.count("tg_dsp_add_table_s8(") == layers
+    assert model_c.count(f".fast = {1 if with_fix else 2}") == layers
+    config = (tmp_path / "w" / "tg_config.h").read_text()
+    assert f"TG_CFG_DSP_ADD_TABLE_FAST {int(not with_fix)}" in config
+    assert f"TG_CFG_DSP_ADD_TABLE_FAST_FIX {int(with_fix)}" in config
+
+
+def test_unify_fast_modes_only_where_every_layer_stays_exact(tmp_path):
+    from types import SimpleNamespace
+    from codegen.generate import generate
+    from codegen.lowering.elementwise.dsp import unify_fast_modes
+    m = ModelWriter()
+    add_binary(m, np.random.default_rng(61), "a", "ADD", (2048,), (2048,))   # fast 2 alone
+    _fix_add(m, (2048,))
+    (tmp_path / "m.tflite").write_bytes(m.build())
+    gen = generate(tmp_path / "m.tflite", tmp_path / "o", target="cortex-m4")
+    calls = [layer.call for layer in gen.program.layers]
+    assert [c.params["fast"] for c in calls] == [1, 1]
+    # a fused residual block at fast 2 keeps the project's two loops: nothing changes
+    two = SimpleNamespace(kernel="tg_dsp_add_table_s8", params=dict(calls[0].params, fast=2),
+                          consts=calls[0].consts)
+    block = SimpleNamespace(kernel="tg_dsp_resblock_table_s8", params={"add": {"fast": 2}})
+    fix = SimpleNamespace(kernel="tg_dsp_add_table_s8", params=dict(calls[1].params))
+    unify_fast_modes([two, block, fix])
+    assert two.params["fast"] == 2
+    unify_fast_modes([two, fix])
+    assert two.params["fast"] == 1
 
 
 @pytest.mark.skipif(shutil.which("cppcheck") is None, reason="needs cppcheck (apt-get install "

@@ -4,6 +4,8 @@ ranges these operators reach, which the checks here keep it to): the same loop n
 TFLM scalars as the portable kernels (codegen/ops/elementwise.py)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from codegen import quant
@@ -59,27 +61,62 @@ def _requantize_np(a: np.ndarray, multiplier: int, shift: int) -> np.ndarray:
     return (high >> right) + ((high & mask) > threshold)
 
 
-def fast_output_mode(t1: np.ndarray, t2: np.ndarray, b: BinaryLayer) -> tuple[int, int]:
-    """(fast, output_bias) of tg_dsp_add_table_s8 for doubled tables t1, t2: the one-SMMLAR
-    requantization (tg_dsp_elementwise.h) compared with TFLite's on every pair of input
-    values; fast 2 where it needs no tie correction, 1 with it, 0 where neither is exact
-    or an intermediate leaves int32."""
+def exact_fast_modes(t1: np.ndarray, t2: np.ndarray, b) -> tuple[list[int], int]:
+    """([fast modes], output_bias) of tg_dsp_add_table_s8 for doubled tables t1, t2: which
+    of the one-SMMLAR requantizations (tg_dsp_elementwise.h) equal TFLite's on every pair of
+    input values, 2 (no tie correction) and 1 (with it), none where an intermediate leaves
+    int32.  `b`: the output's multiplier, shift, offset and activation bounds (a
+    BinaryLayer, or anything with those attributes)."""
     r = -b.output_shift
     bias = (1 << (r - 1)) + b.output_offset * (1 << r)
     a2 = t1.astype(np.int64)[:, None] + t2.astype(np.int64)[None, :]
     lo, hi = -(1 << 31), (1 << 31) - 1
     if not (lo <= bias <= hi and a2.min() >= lo and a2.max() <= hi):
-        return 0, 0
+        return [], 0
     want = np.clip(_requantize_np(a2 // 2, b.output_multiplier, b.output_shift)
                    + b.output_offset, b.act_min, b.act_max)
     h = ((a2 * b.output_multiplier + (1 << 31)) >> 32) + bias     # SMMLAR
+    modes = []
     for fast, fixed in ((2, h), (1, h - (a2 < 0))):
         if fixed.min() < lo or fixed.max() > hi:
             continue
         got = np.clip(np.clip(fixed >> r, -128, 127), b.act_min, b.act_max)
         if np.array_equal(got, want):
-            return fast, bias
-    return 0, 0
+            modes.append(fast)
+    return modes, bias
+
+
+def fast_output_mode(t1: np.ndarray, t2: np.ndarray, b: BinaryLayer) -> tuple[int, int]:
+    """(fast, output_bias) of tg_dsp_add_table_s8 for doubled tables t1, t2: the one-SMMLAR
+    requantization compared with TFLite's on every pair of input values; fast 2 where it
+    needs no tie correction, 1 with it, 0 where neither is exact (exact_fast_modes)."""
+    modes, bias = exact_fast_modes(t1, t2, b)
+    return (modes[0], bias) if modes else (0, 0)
+
+
+def unify_fast_modes(calls: list[LayerCall]) -> None:
+    """One asm loop for a project's table ADD/SUB layers where it can have one.
+
+    A project whose layers take both one-SMMLAR forms (fast 1 and 2) links both loops of
+    tg_dsp_add_table_s8 (tg_config.h).  Where every fast-2 layer is exact with the tie
+    correction too (exact_fast_modes, on its own tables), they all take fast 1: about 290
+    bytes less code for one more instruction per output on those layers.  The blocks of
+    residual layers (tg_dsp_resblock_*_table_s8) keep their mode: with one of them at 2 the
+    project keeps both loops, and nothing changes."""
+    direct = [c for c in calls if c.kernel == "tg_dsp_add_table_s8"]
+    nested = [c.params["add"]["fast"] for c in calls
+              if c.kernel.startswith("tg_dsp_resblock") and "_table" in c.kernel]
+    modes = {c.params["fast"] for c in direct} | set(nested)
+    if not {1, 2} <= modes or 2 in nested:
+        return
+    twos = [c for c in direct if c.params["fast"] == 2]
+    for c in twos:
+        out = SimpleNamespace(**{k: c.params[k] for k in (
+            "output_multiplier", "output_shift", "output_offset", "act_min", "act_max")})
+        if 1 not in exact_fast_modes(c.consts[0].values, c.consts[1].values, out)[0]:
+            return
+    for c in twos:
+        c.params["fast"] = 1
 
 
 def _table_call(op: Op, b: BinaryLayer, g: Graph, ctx: LowerContext) -> LayerCall:
