@@ -209,7 +209,9 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * input + r * depth), expanding each into xs as tg_dsp_gemm_expand2 does; its state: 68 the
  * next pair's row 0, 72 the rows left (0 for tg_dsp_gemm_2x3_thumb2: one pair), 76 depth,
  * 80, 84, 88 the first triple's weights, biases and quant (reset for each pair), 92 xs, 96
- * channels, 100 the next pair's row 0 output (27 words in all).
+ * channels, 100 the next pair's row 0 output; and once per call, for the 1-channel loop's
+ * 4-step passes (it enters at step skip & 3): 104 its row pointer's start, 108 its weights'
+ * rewind (29 words in all).
  */
 void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
 void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int32_t rows,
@@ -258,27 +260,29 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
 #define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, TG_G_POST)
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
- * skipped): the rows' even pairs and the weight word, then the odd pairs. */
-#define TG_G_STEP1_(X0E, W0, X, W, MID)                                 \
+ * skipped): the rows' even pairs and the weight word, then the odd pairs.  Its loop
+ * passes are 4 steps (64 and 48 bytes: it runs once a row pair, the 3-channel loop once
+ * a triple), the pointers a pass ahead of the step offsets X and W as there. */
+#define TG_G_STEP1_(X0E, W0, X, MID)                                    \
     X0E                                                                 \
-    "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
+    "ldr     r9, [r6, #" X "+8-64]\n\t"                                 \
     W0                                                                  \
     "sxtb16  lr, r10\n\t"                                               \
     "smlad   r0, r8, lr, r0\n\t"                                        \
     "smlad   r3, r9, lr, r3\n\t"                                        \
-    "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
-    "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
+    "ldr     r8, [r6, #" X "+4-64]\n\t"                                 \
+    "ldr     r9, [r6, #" X "+12-64]\n\t"                                \
     MID                                                                 \
     "sxtb16  lr, r10, ror #8\n\t"                                       \
     "smlad   r0, r8, lr, r0\n\t"                                        \
     "smlad   r3, r9, lr, r3\n\t"
 
 #define TG_G_STEP1_MID(X, W, MID)                                       \
-    TG_G_STEP1_("ldr     r8, [r6, #" X "-128]\n\t",                      \
-                "ldr     r10, [r7, #" W "-96]\n\t", X, W, MID)
+    TG_G_STEP1_("ldr     r8, [r6, #" X "-64]\n\t",                       \
+                "ldr     r10, [r7, #" W "-48]\n\t", X, MID)
 #define TG_G_STEP1(X, W) TG_G_STEP1_MID(X, W, "")
 #define TG_G_STEP1_0                                                    \
-    TG_G_STEP1_("ldr     r8, [r6], #128\n\t", "ldr     r10, [r7], #96\n\t", "0", "0", "")
+    TG_G_STEP1_("ldr     r8, [r6], #64\n\t", "ldr     r10, [r7], #48\n\t", "0", "")
 
 /* A triple's start (its weights in r7, or loaded by LOADW): the biases into both rows'
  * sums, rows (r6) and weights (r7) moved back by the skipped steps, and the jump to the
@@ -298,14 +302,19 @@ void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int
     "mov     r5, r2\n\t"                                                \
     "bx      lr\n\t"
 
-/* quant and row 0's output (r6, r8) moved on to the next triple (the quant step in STEP,
- * or loaded) */
-#define TG_G_NEXT "ldr     r10, [sp, #20]\n\t" TG_G_NEXT_("r10")
+/* quant and row 0's output (r6, r8) moved on to the next triple (the quant step in STEP) */
 #define TG_G_NEXT_(STEP)                                                \
     "add     r6, r6, " STEP "\n\t"                                      \
     "str     r6, [sp, #16]\n\t"                                         \
     "add     r8, r8, #3\n\t"                                            \
     "str     r8, [sp, #24]\n\t"
+
+/* the long epilogue's channel 2 and the step to the next triple (the flags survive) */
+#define TG_G_CH2                                                        \
+    TG_G_QUANT("2")                                                     \
+    "ldr     r0, [sp, #20]\n\t"                                         \
+    TG_G_REQ("2", "r2", "r5", TG_G_POST)                                \
+    TG_G_NEXT_("r0")
 
 #define TG_G_LOOP_END                                                   \
     "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t"
@@ -320,7 +329,7 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_gemm_2x3_thumb2:\n\t"           /* one row pair (words 6 and 7 set) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #108\n\t"
+    "sub     sp, sp, #116\n\t"
     "movs    r1, #0\n\t"
     "str     r1, [sp, #72]\n\t"             /* no rows left after it */
     "ldm     r0, {r1-r12}\n\t"
@@ -331,7 +340,7 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_gemm_2x3_rows_thumb2:\n\t"      /* all rows, expanded a pair at a time */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #108\n\t"
+    "sub     sp, sp, #116\n\t"
     "str     r1, [sp, #68]\n\t"             /* the next pair's first input row */
     "str     r2, [sp, #72]\n\t"             /* rows left */
     "str     r3, [sp, #76]\n\t"             /* depth */
@@ -353,9 +362,21 @@ __asm__(
     "add     lr, lr, r0\n\t"
     "str     lr, [sp, #48]\n\t"
     "add     r0, r0, #32\n\t"
-    "ldr     lr, [r0, r11, lsl #2]\n\t"
+    "and     r1, r11, #3\n\t"               /* the 1-channel loop's skip */
+    "ldr     lr, [r0, r1, lsl #2]\n\t"
     "add     lr, lr, r0\n\t"
     "str     lr, [sp, #52]\n\t"
+    "ldr     r0, [sp, #0]\n\t"
+    "sub     r2, r11, #1\n\t"
+    "cmp     r2, #4\n\t"
+    "it      lo\n\t"                        /* skip 1..4: 64 bytes less than word 0 */
+    "sublo   r0, r0, #64\n\t"
+    "str     r0, [sp, #104]\n\t"            /* its rows' start */
+    "add     r1, r1, r1, lsl #1\n\t"
+    "lsls    r1, r1, #2\n\t"
+    "it      ne\n\t"
+    "subne   r1, r1, #48\n\t"
+    "str     r1, [sp, #108]\n\t"            /* its weights' rewind */
     "cmp     r11, #0\n\t"
     "add     r11, r11, r11, lsl #1\n\t"
     "lsl     r11, r11, #2\n\t"
@@ -476,31 +497,26 @@ __asm__(
     "add     r9, lr, r8\n\t"
     "ldr     r7, [sp, #32]\n\t"             /* post */
     "ldr     lr, [sp, #60]\n\t"
-    "cmp     r8, lr\n\t"                    /* the last triple (the flags survive) */
-    TG_G_REQ("0", "r0", "r3", TG_G_POST)
-    "beq     .Ltg_g_last\n\t"               /* maybe partial */
+    "cmp     r8, lr\n\t"                    /* Z: the last triple (the flags survive */
+    TG_G_REQ("0", "r0", "r3", TG_G_POST)    /* the stores, loads and adds below) */
     TG_G_OUTP("1", "r1", "r4")
-    TG_G_QUANT("2")
-    "ldr     r0, [sp, #20]\n\t"
-    TG_G_REQ("2", "r2", "r5", TG_G_POST)
-    TG_G_NEXT_("r0")
+    "beq     .Ltg_g_last\n\t"               /* maybe partial */
+    TG_G_CH2
     TG_G_START_("ldr     r7, [sp, #8]\n\t")
     ".Ltg_g_last:\n\t"
-    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
-    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUTP */
-    TG_G_OUTP("1", "r1", "r4")
+    "ldr     r1, [sp, #44]\n\t"             /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r1, #2\n\t"
     "beq     .Ltg_g_done\n\t"
-    TG_G_OUTP("2", "r2", "r5")
-    "ldr     r10, [sp, #44]\n\t"
-    "cmp     r10, #1\n\t"
+    TG_G_CH2
+    "cmp     r1, #1\n\t"
     "bne     .Ltg_g_done\n\t"
-    TG_G_NEXT
     ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
     "ldr     r8, [sp, #12]\n\t"
     "ldr     r7, [sp, #8]\n\t"
-    "ldr     r6, [sp, #0]\n\t"
-    "ldr     r12, [sp, #64]\n\t"
+    "ldr     r6, [sp, #104]\n\t"
+    "ldr     r12, [sp, #108]\n\t"
     "ldr     lr, [sp, #52]\n\t"
+    "ldr     r11, [sp, #4]\n\t"             /* the rows' end */
     "ldr     r0, [r8]\n\t"
     "sub     r7, r7, r12\n\t"
     "mov     r3, r0\n\t"
@@ -512,15 +528,7 @@ __asm__(
     ".Ltg_g_o2:\n\t"
     TG_G_STEP1("32", "24")
     ".Ltg_g_o3:\n\t"
-    TG_G_STEP1("48", "36")
-    ".Ltg_g_o4:\n\t"
-    TG_G_STEP1("64", "48")
-    ".Ltg_g_o5:\n\t"
-    TG_G_STEP1("80", "60")
-    ".Ltg_g_o6:\n\t"
-    TG_G_STEP1("96", "72")
-    ".Ltg_g_o7:\n\t"
-    TG_G_STEP1_MID("112", "84", TG_G_LOOP_END)
+    TG_G_STEP1_MID("48", "36", "cmp     r6, r11\n\t")
     "bne     .Ltg_g_o0\n\t"
     "ldr     r6, [sp, #16]\n\t"
     "ldr     r8, [sp, #24]\n\t"
@@ -532,7 +540,7 @@ __asm__(
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"
     "bgt     .Ltg_g_pair\n\t"
-    "add     sp, sp, #108\n\t"
+    "add     sp, sp, #116\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".p2align 2\n"
     ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
@@ -540,8 +548,7 @@ __asm__(
     ".word   .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
     ".word   .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
     ".word   .Ltg_g_o0-.Ltg_g_tab-31, .Ltg_g_o1-.Ltg_g_tab-31, .Ltg_g_o2-.Ltg_g_tab-31\n\t"
-    ".word   .Ltg_g_o3-.Ltg_g_tab-31, .Ltg_g_o4-.Ltg_g_tab-31, .Ltg_g_o5-.Ltg_g_tab-31\n\t"
-    ".word   .Ltg_g_o6-.Ltg_g_tab-31, .Ltg_g_o7-.Ltg_g_tab-31\n\t"
+    ".word   .Ltg_g_o3-.Ltg_g_tab-31\n\t"
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
     ".size   tg_dsp_gemm_2x3_rows_thumb2, .-tg_dsp_gemm_2x3_rows_thumb2\n\t"
     ".popsection\n");
