@@ -193,7 +193,8 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * A triple that is neither the last nor has an offset to add after the shift (post 0: the
  * generator folds the offset into `half` where it fits) takes the short epilogue: the
  * weight pointer stays in r7 and the next triple starts without a branch but its entry's.
- * A lone last channel (channels % 3 == 1) runs in a 1-channel loop (2 rows x 1 channel,
+ * (A project none of whose layers has a post compiles only the last triple's part of the
+ * long one: TG_CFG_DSP_GEMM_POST.)  A lone last channel (channels % 3 == 1) runs in a 1-channel loop (2 rows x 1 channel,
  * without its padding channels' products) of 4-step passes.
  *
  * tg_dsp_gemm_2x3_thumb2(p, xs, out, row1) runs one pair of rows expanded in xs (row 0's
@@ -283,6 +284,11 @@ void tg_dsp_gemm_2x3_rows_thumb2(const tg_dsp_gemm_params_t *p, const int8_t *in
     TG_G_RQ(A1, POST, S, "[r1, #" J "]")
 
 #define TG_G_POST "add     r5, r5, r7\n\t"
+#if TG_CFG_DSP_GEMM_POST
+#define TG_G_POSTQ TG_G_POST
+#else
+#define TG_G_POSTQ ""                       /* every post 0 */
+#endif
 #define TG_G_OUT_(J, A0, A1, POST, S) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST, S)
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
@@ -497,17 +503,21 @@ __asm__(
     "str     r5, [sp, #16]\n"
     ".Ltg_g_run:\n\t"                       /* the row pair's channel triples */
     "ldr     r0, [sp, #24]\n\t"
+#if TG_CFG_DSP_GEMM_POST
     "ldr     r2, [sp, #32]\n\t"
+#endif
     "ldr     r3, [sp, #36]\n\t"
     "ldr     r7, [sp, #8]\n\t"              /* weights */
     "add     r1, r3, r3, lsl #1\n\t"
     "add     r1, r1, r0\n\t"
-    "subs    r1, r1, #3\n\t"
-    "str     r1, [sp, #60]\n\t"             /* the last triple's row 0 output */
+    "subs    r1, r1, #3\n\t"                /* the last triple's row 0 output */
+#if TG_CFG_DSP_GEMM_POST
+    "str     r1, [sp, #60]\n\t"
     "cmp     r2, #0\n\t"
     "it      ne\n\t"
-    "movne   r1, #0\n\t"
-    "str     r1, [sp, #56]\n\t"             /* ... or 0: no short epilogue with a post */
+    "movne   r1, #0\n\t"                    /* ... or 0: no short epilogue with a post */
+#endif
+    "str     r1, [sp, #56]\n\t"
     "cmp     r3, #0\n\t"                    /* word 36: no triple but one of 1 channel */
     "beq     .Ltg_g_one\n\t"
     TG_G_START
@@ -544,6 +554,7 @@ __asm__(
     TG_G_REQ("2", "r10", "lr", "", "s")
     TG_G_NEXT_("r8")
     TG_G_START
+#if TG_CFG_DSP_GEMM_POST
     /* the long one (channel 0's constants in r2-r4): the offset (r7) added after the
      * shift, and the last triple's stores */
     ".Ltg_g_long:\n\t"
@@ -564,6 +575,23 @@ __asm__(
     TG_G_CH2
     "cmp     r12, #1\n\t"
     "bne     .Ltg_g_done\n\t"
+#else
+    /* the last triple's (no layer adds an offset after the shift: TG_CFG_DSP_GEMM_POST) */
+    ".Ltg_g_long:\n\t"
+    "str     r7, [sp, #8]\n\t"
+    "add     r1, r1, r0\n\t"
+    TG_G_REQ("0", "r8", "r11", "", "s")
+    TG_G_OUT_("1", "r9", "r12", "", "s")
+    "ldr     r12, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r12, #2\n\t"
+    "beq     .Ltg_g_done\n\t"
+    TG_G_QUANT("2")
+    "ldr     r8, [sp, #20]\n\t"
+    TG_G_REQ("2", "r10", "lr", "", "s")
+    TG_G_NEXT_("r8")
+    "cmp     r12, #1\n\t"
+    "bne     .Ltg_g_done\n\t"
+#endif
     ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
     "ldr     r0, [sp, #12]\n\t"
     "ldr     r7, [sp, #8]\n\t"
@@ -588,9 +616,11 @@ __asm__(
     "ldr     r6, [sp, #16]\n\t"
     "ldr     r0, [sp, #24]\n\t"
     "ldr     r1, [sp, #28]\n\t"
+#if TG_CFG_DSP_GEMM_POST
     "ldr     r7, [sp, #32]\n\t"
+#endif
     "add     r1, r1, r0\n\t"
-    TG_G_OUT_("0", "r8", "r11", TG_G_POST, "s")
+    TG_G_OUT_("0", "r8", "r11", TG_G_POSTQ, "s")
     ".Ltg_g_done:\n\t"
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"

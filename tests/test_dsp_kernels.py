@@ -678,6 +678,8 @@ def test_gemm_two_row_paths_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
         [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in GEMM_PW]
     assert [o.compared for o in report.outputs] == [2 * n for n in sizes]
     assert (tmp_path / "w" / "g.c").read_text().count("tg_dsp_gemm_s8(") == len(sizes)
+    # every offset folded into the rounding: the assembly without its post epilogue
+    assert "#define TG_CFG_DSP_GEMM_POST 0" in (tmp_path / "w" / "tg_config.h").read_text()
 
 
 def unfolded_offsets(monkeypatch) -> None:
@@ -710,6 +712,7 @@ def test_gemm_post_offsets_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch
     assert model_c.count("tg_dsp_gemm_s8(") == len(GEMM_FC) + len(GEMM_PW)
     offsets = [int(v) for v in re.findall(r"\.output_offset = (-?\d+)", model_c)]
     assert len(offsets) == len(GEMM_FC) + len(GEMM_PW) and sum(v != 0 for v in offsets) >= 8
+    assert "#define TG_CFG_DSP_GEMM_POST 1" in (tmp_path / "w" / "tg_config.h").read_text()
 
 
 # ---------------------------------------------------------------- requantization
