@@ -113,11 +113,13 @@ def gemm_pairs(p: dict) -> bool:
     return bool(p["scratch"]) and p["rows"] > 0
 
 
-# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a plain
-# GEMM (no row gather: out_w = out_h = 1) of whole 4-value steps itself; the others take
-# the per-pair call (rows expanded in C: always without the assembly)
+# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a GEMM
+# of whole 4-value steps itself when row r is input row r * stride_w (no row gather:
+# out_w = out_h = 1, or one within an output line: rows <= out_w); the others take the
+# per-pair call (rows expanded in C: always without the assembly)
 def gemm_pair_call(p: dict) -> bool:
-    return gemm_pairs(p) and (p["out_w"] != 1 or p["out_h"] != 1 or p["depth"] % 4 != 0)
+    gather = p["out_w"] != 1 or p["out_h"] != 1
+    return gemm_pairs(p) and (p["depth"] % 4 != 0 or (gather and p["rows"] > p["out_w"]))
 
 
 # ... and its long epilogue's offset added after the rounding shift (output_offset, `post`:

@@ -16,8 +16,9 @@
  * fully connected layer) a row runs a channel triple at a time from the int8 row itself:
  * there every weight is used once.  On Thumb-2 cores built with GCC the row pairs run in
  * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic; for rows of whole
- * 4-value steps without a gather tg_dsp_gemm_2x3_rows_thumb2 also expands and walks the
- * pairs itself (the same order: each pair expanded before its outputs are written).
+ * 4-value steps without a gather (or with one within an output line)
+ * tg_dsp_gemm_2x3_rows_thumb2 also expands and walks the pairs itself (the same order:
+ * each pair expanded before its outputs are written).
  */
 #include "tg_dsp_gemm.h"
 
@@ -69,8 +70,9 @@ TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
 }
 
 /* The per-pair pass of tg_dsp_gemm_s8 (rows expanded in C, one call a pair): always
- * without the assembly; with it, only for row gathers and depths not a multiple of 4
- * (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the assembly). */
+ * without the assembly; with it, only for row gathers across output lines and depths not
+ * a multiple of 4 (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the
+ * assembly). */
 #define TG_DSP_GEMM_PAIR_CALLS \
     (TG_CFG_DSP_GEMM_PAIRS && (!TG_DSP_GEMM_ASM || TG_CFG_DSP_GEMM_PAIR_CALL))
 
@@ -199,9 +201,10 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  *
  * tg_dsp_gemm_2x3_thumb2(p, xs, out, row1) runs one pair of rows expanded in xs (row 0's
  * outputs at out, row 1's row1 bytes after them); tg_dsp_gemm_2x3_rows_thumb2(p, input,
- * output, xs) walks every row pair of a plain GEMM (depth % 4 == 0, row r at input +
- * r * depth), expanding each into xs as tg_dsp_gemm_expand2 does.  Both read p's first
- * eight words and keep their state in a frame of 29 words: 0 the row pointer a first pass
+ * output, xs) walks every row pair of a GEMM of whole 4-value steps whose row r is at
+ * input + r * stride_w * depth (no gather, or one within an output line: rows <= out_w),
+ * expanding each into xs as tg_dsp_gemm_expand2 does.  Both read p's first eight words
+ * (and the walk stride_w) and keep their state in a frame of 31 words: 0 the row pointer a first pass
  * starts with (xs less 16 bytes a skipped step, less a pass, 128, when none is skipped: the
  * step 0 that moves it on runs then), 4 the row pointer of the last pass, 8 weights less 96
  * (advanced), 12 biases (advanced), 16 quant (advanced), 20 quant step in bytes, 24 row 0's
@@ -213,8 +216,8 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * rewind (12 bytes a skipped step, less 96 when steps are skipped); the walk's: 68 the next
  * pair's row 0, 72 the rows left (0 for one pair), 76 depth, 80, 84, 88 the first triple's
  * weights, biases and quant (reset for each pair), 92 xs, 96 channels, 100 the next pair's
- * row 0 output; and for the 1-channel loop (it enters at step skip & 3): 104 its row
- * pointer's start, 108 its weights' rewind.
+ * row 0 output, 112 the rows' step; and for the 1-channel loop (it enters at step
+ * skip & 3): 104 its row pointer's start, 108 its weights' rewind.
  */
 void tg_dsp_gemm_2x3_thumb2(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int8_t *out,
                             size_t row1);
@@ -361,7 +364,7 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_gemm_2x3_thumb2:\n\t"           /* one row pair: (p, xs, out, row1) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #116\n\t"
+    "sub     sp, sp, #124\n\t"
     "str     r2, [sp, #24]\n\t"             /* row 0's outputs */
     "str     r3, [sp, #28]\n\t"             /* row 1's offset */
     "movs    r2, #0\n\t"
@@ -372,13 +375,16 @@ __asm__(
     ".thumb_func\n"
     "tg_dsp_gemm_2x3_rows_thumb2:\n\t"      /* all rows: (p, input, output, xs) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #116\n\t"
+    "sub     sp, sp, #124\n\t"
     "str     r1, [sp, #68]\n\t"             /* the next pair's first input row */
     "str     r2, [sp, #100]\n\t"            /* the next pair's outputs */
     "ldr     r2, [r0, #0]\n\t"
     "str     r2, [sp, #72]\n\t"             /* rows left */
     "ldr     r2, [r0, #4]\n\t"
     "str     r2, [sp, #76]\n\t"             /* depth */
+    "ldr     r4, [r0, #56]\n\t"
+    "muls    r4, r2, r4\n\t"
+    "str     r4, [sp, #112]\n\t"            /* the rows' step: depth x stride_w */
     "ldr     r2, [r0, #8]\n\t"
     "str     r2, [sp, #96]\n\t"             /* channels */
     "mov     r1, r3\n"                      /* xs */
@@ -455,13 +461,14 @@ __asm__(
     "str     r0, [sp, #24]\n\t"             /* row 0's outputs */
     "add     r0, r0, r5, lsl #1\n\t"
     "str     r0, [sp, #100]\n\t"
-    "adds    r6, r1, r3\n\t"                /* row 1 */
+    "ldr     r7, [sp, #112]\n\t"
+    "adds    r6, r1, r7\n\t"                /* row 1 */
     "cmp     r2, #2\n\t"
     "itt     lt\n\t"                        /* a last odd row: a pair of itself */
     "movlt   r6, r1\n\t"
     "movlt   r5, #0\n\t"
     "str     r5, [sp, #28]\n\t"             /* row 1's output offset */
-    "adds    r0, r6, r3\n\t"
+    "adds    r0, r6, r7\n\t"
     "str     r0, [sp, #68]\n\t"
     "subs    r2, r2, #2\n\t"
     "str     r2, [sp, #72]\n\t"
@@ -625,7 +632,7 @@ __asm__(
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"
     "bgt     .Ltg_g_pair\n\t"
-    "add     sp, sp, #116\n\t"
+    "add     sp, sp, #124\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".p2align 2\n"
     ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
@@ -797,8 +804,10 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
 #if TG_CFG_DSP_GEMM_PAIRS
 #if TG_DSP_GEMM_ASM
     r = 0;
-    if (xs != NULL && !gather && (depth & 3) == 0) {
-        /* every row pair in the assembly, expansion included */
+    if (xs != NULL && (depth & 3) == 0 && (!gather || rows <= p->out_w)) {
+        /* every row pair in the assembly, expansion included (row r at input +
+         * r * stride_w * depth: a gather within one output line, as a fused residual
+         * block's shortcut runs it) */
         tg_dsp_gemm_2x3_rows_thumb2(p, input, output, xs);
         r = rows;
     }

@@ -621,6 +621,10 @@ GEMM_PW = [
     ConvCase(in_h=3, in_w=5, in_d=16, out_d=16, k_h=1, k_w=1, act="NONE", per_channel=False),
     ConvCase(in_h=7, in_w=7, in_d=12, out_d=10, k_h=1, k_w=1, stride=(2, 2), act="RELU",
              per_channel=True),
+    # a gather within one output line (rows <= out_w): the assembly walks it, a lone last
+    # channel and an odd last row included
+    ConvCase(in_h=1, in_w=13, in_d=8, out_d=7, k_h=1, k_w=1, stride=(1, 2), act="NONE",
+             per_channel=True),
 ]
 
 
@@ -646,10 +650,12 @@ def test_gemm_two_row_paths_bit_exact(tmp_path):
     # on the Cortex-M4 the assembly walks the row pairs of whole 4-value steps itself
     # (tg_dsp_gemm_2x3_rows_thumb2), the others (a ragged depth, a strided gather) a pair a
     # call; the walked ones enter the loop at each of its steps too
-    walked = [p for p in params if p["depth"] % 4 == 0 and p["stride_w"] == 1]
+    walked = [p for p in params if p["depth"] % 4 == 0 and
+              (p["out_w"] == p["out_h"] == 1 or p["rows"] <= p["out_w"])]
     assert {p["depth"] // 4 % 8 for p in walked} == set(range(8))
     assert {p["rows"] % 2 for p in walked} == {0, 1}
     assert len(walked) < len(params) and any(p["stride_w"] > 1 for p in params)
+    assert any(p["stride_w"] > 1 for p in walked)          # a gather within one line
     assert {p["channels"] % 3 for p in params} == {0, 1, 2}
     assert {p["rows"] % 2 for p in params} == {0, 1}
 
