@@ -776,17 +776,12 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
 #endif /* TG_CFG_DSP_GEMM_ROW1 */
 
 #if TG_CFG_DSP_GEMM_CLAMP
-/* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
+/* The activation clamp of n outputs at o, a value at a time: a rare pass (the quantization
+ * of most layers makes their activation the whole int8 range), kept short. */
 static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
 {
-    const uint32_t lo4 = 0x01010101u * (uint32_t)(uint8_t)lo;
-    const uint32_t hi4 = 0x01010101u * (uint32_t)(uint8_t)hi;
-    const int8_t *const end4 = o + (n & ~(size_t)3);
     size_t k;
-    for (; o != end4; o += 4) {
-        tg_write_s8x4(o, tg_clamp_s8x4(tg_read_s8x4(o), lo4, hi4));
-    }
-    for (k = 0; k < (n & 3); ++k) {
+    for (k = 0; k < n; ++k) {
         o[k] = (int8_t)tg_clamp(o[k], lo, hi);
     }
 }
