@@ -425,12 +425,12 @@ __asm__(
     "addeq   r2, r2, #1\n\t"
     "str     r2, [sp, #36]\n\t"             /* triples: a last channel alone runs on its own */
     "adr.w   r2, .Ltg_g_tab\n\t"            /* the loops' entries for this skip */
-    "ldr     r3, [r2, r0, lsl #2]\n\t"
+    "ldrsh   r3, [r2, r0, lsl #1]\n\t"
     "add     r3, r3, r2\n\t"
     "str     r3, [sp, #48]\n\t"
-    "adds    r2, r2, #32\n\t"
+    "adds    r2, r2, #16\n\t"
     "and     r4, r0, #3\n\t"                /* the 1-channel loop's skip */
-    "ldr     r3, [r2, r4, lsl #2]\n\t"
+    "ldrsh   r3, [r2, r4, lsl #1]\n\t"
     "add     r3, r3, r2\n\t"
     "str     r3, [sp, #52]\n\t"
     "subs    r3, r0, #1\n\t"
@@ -636,11 +636,11 @@ __asm__(
     "pop     {r4-r11, pc}\n\t"
     ".p2align 2\n"
     ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
-    ".word   .Ltg_g_s0-.Ltg_g_tab+1, .Ltg_g_s1-.Ltg_g_tab+1, .Ltg_g_s2-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_o0-.Ltg_g_tab-31, .Ltg_g_o1-.Ltg_g_tab-31, .Ltg_g_o2-.Ltg_g_tab-31\n\t"
-    ".word   .Ltg_g_o3-.Ltg_g_tab-31\n\t"
+    ".hword  .Ltg_g_s0-.Ltg_g_tab+1, .Ltg_g_s1-.Ltg_g_tab+1, .Ltg_g_s2-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_o0-.Ltg_g_tab-15, .Ltg_g_o1-.Ltg_g_tab-15, .Ltg_g_o2-.Ltg_g_tab-15\n\t"
+    ".hword  .Ltg_g_o3-.Ltg_g_tab-15\n\t"
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
     ".size   tg_dsp_gemm_2x3_rows_thumb2, .-tg_dsp_gemm_2x3_rows_thumb2\n\t"
     ".popsection\n");
