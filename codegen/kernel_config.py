@@ -113,11 +113,20 @@ def gemm_pairs(p: dict) -> bool:
     return bool(p["scratch"]) and p["rows"] > 0
 
 
-# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a plain
-# GEMM (no row gather: out_w = out_h = 1) of whole 4-value steps itself; the others take
-# the per-pair call (rows expanded in C: always without the assembly)
+# ... with GCC on Thumb-2 (TG_DSP_GEMM_ASM), the assembly walks all the row pairs of a GEMM
+# of whole 4-value steps itself when row r is input row r * stride_w (no row gather:
+# out_w = out_h = 1, or one within an output line: rows <= out_w); the others take the
+# per-pair call (rows expanded in C: always without the assembly)
 def gemm_pair_call(p: dict) -> bool:
-    return gemm_pairs(p) and (p["out_w"] != 1 or p["out_h"] != 1 or p["depth"] % 4 != 0)
+    gather = p["out_w"] != 1 or p["out_h"] != 1
+    return gemm_pairs(p) and (p["depth"] % 4 != 0 or (gather and p["rows"] > p["out_w"]))
+
+
+# ... and its long epilogue's offset added after the rounding shift (output_offset, `post`:
+# not 0 where the generator cannot fold it into the rounding term); without it only the
+# last triple's stores (the assembly)
+def gemm_post(p: dict) -> bool:
+    return gemm_pairs(p) and p["output_offset"] != 0
 
 
 def gemm_row1(p: dict) -> bool:
@@ -188,6 +197,8 @@ FLAGS = (
     Flag("TG_CFG_DSP_GEMM_PAIR_CALL", "tg_dsp_gemm_s8: row pairs expanded in C, one "
          "assembly call a pair (always without the assembly)", "tg_dsp_gemm_s8",
          gemm_pair_call),
+    Flag("TG_CFG_DSP_GEMM_POST", "tg_dsp_gemm_s8: an offset added after the shift (the "
+         "assembly's long epilogue)", "tg_dsp_gemm_s8", gemm_post),
     Flag("TG_CFG_DSP_GEMM_ROW1", "tg_dsp_gemm_s8: rows one at a time (no scratch)",
          "tg_dsp_gemm_s8", gemm_row1),
     Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
@@ -203,7 +214,8 @@ NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",),
           "tg_dsp_add_table_s8": ("add",)}
 # Kernels that build tg_dsp_gemm_s8's params at run time: tg_dsp_cw_gemm_s8 calls it with
 # a scratch and its own activation range, on blocks of rows (at least one), or, on its
-# rows-once path, tg_dsp_gemm_xrows_s8 (the pairs' pass and the clamp: the same flags).
+# rows-once path, tg_dsp_gemm_xrows_s8 (the pairs' pass, its post and the clamp: the same
+# flags).
 GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
 
 
@@ -220,7 +232,7 @@ def _params_for(call, kernel: str) -> list[dict]:
         p = call.params
         # (any depth: the per-pair call too)
         return [dict(rows=1, act_min=p["act_min"], act_max=p["act_max"], scratch=True,
-                     out_w=1, out_h=1, depth=1)]
+                     out_w=1, out_h=1, depth=1, output_offset=p["output_offset"])]
     return []
 
 

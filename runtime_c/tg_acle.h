@@ -296,8 +296,9 @@ TG_INLINE uint32_t tg_clamp_s8x4(uint32_t x, uint32_t lo4, uint32_t hi4)
 }
 
 /*
- * Assembly text shared by the Thumb-2 passes of the GEMM (tg_dsp_gemm.c) and of the k x k
- * convolution (tg_dsp_conv.c): half of a 4-value step of 2 rows (or pixels) x 3 channels.
+ * Assembly text of the k x k convolution's Thumb-2 pass (tg_dsp_conv.c; the GEMM's, in
+ * tg_dsp_gemm.c, keeps these values in other registers): half of a 4-value step of 2 rows
+ * (or pixels) x 3 channels.
  * The rows' pairs in r8 and r9 (even values, or odd ones), the three channels' weight words
  * in r10-r12, sign-extended in turn into lr by SXTB16 (ROT "") or SXTB16 ROR #8 (ROT
  * ", ror #8"); row 0's sums in r0-r2, row 1's in r3-r5.

@@ -46,6 +46,8 @@
 #define TG_CFG_DSP_GEMM_PAIRS 1
 /* tg_dsp_gemm_s8: row pairs expanded in C, one assembly call a pair (always without the assembly) */
 #define TG_CFG_DSP_GEMM_PAIR_CALL 1
+/* tg_dsp_gemm_s8: an offset added after the shift (the assembly's long epilogue) */
+#define TG_CFG_DSP_GEMM_POST 1
 /* tg_dsp_gemm_s8: rows one at a time (no scratch) */
 #define TG_CFG_DSP_GEMM_ROW1 1
 /* tg_dsp_gemm_s8: the activation clamp */

@@ -16,8 +16,9 @@
  * fully connected layer) a row runs a channel triple at a time from the int8 row itself:
  * there every weight is used once.  On Thumb-2 cores built with GCC the row pairs run in
  * the assembly of tg_dsp_gemm_2x3_thumb2 (below), the same arithmetic; for rows of whole
- * 4-value steps without a gather tg_dsp_gemm_2x3_rows_thumb2 also expands and walks the
- * pairs itself (the same order: each pair expanded before its outputs are written).
+ * 4-value steps without a gather (or with one within an output line)
+ * tg_dsp_gemm_2x3_rows_thumb2 also expands and walks the pairs itself (the same order:
+ * each pair expanded before its outputs are written).
  */
 #include "tg_dsp_gemm.h"
 
@@ -69,8 +70,9 @@ TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
 }
 
 /* The per-pair pass of tg_dsp_gemm_s8 (rows expanded in C, one call a pair): always
- * without the assembly; with it, only for row gathers and depths not a multiple of 4
- * (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the assembly). */
+ * without the assembly; with it, only for row gathers across output lines and depths not
+ * a multiple of 4 (TG_CFG_DSP_GEMM_PAIR_CALL: the others walk all their rows in the
+ * assembly). */
 #define TG_DSP_GEMM_PAIR_CALLS \
     (TG_CFG_DSP_GEMM_PAIRS && (!TG_DSP_GEMM_ASM || TG_CFG_DSP_GEMM_PAIR_CALL))
 
@@ -180,135 +182,177 @@ TG_INLINE void tg_dsp_step_2x3(const uint32_t *x, const uint32_t *w, uint32_t *a
  * tg_dsp_gemm_out) on the same values, so the same bits (the sums wrap modulo 2^32 in any
  * order), but with its 14 live values (6 sums, 2 row words, 3 weight words, a temporary,
  * the row and weight pointers) in r0-r12 and lr, which GCC cannot do without spilling, and
- * its state in a stack frame.  One 4-value step (27 cycles for 24 MACs): the rows' even
+ * its state in a stack frame.  The values loaded and their temporaries are in r0-r5, the
+ * pointers in r6 and r7, the sums in r8-r12 and lr, so that the loads, stores and most
+ * moves have 16-bit encodings.  One 4-value step (27 cycles for 24 MACs): the rows' even
  * pairs and the three weight words in one run of loads (each after the first 1 cycle),
  * then the odd pairs; each weight word sign-extended twice (SXTB16, SXTB16 ROR #8) for 4
  * SMLAD; 8 steps a loop pass, whose first step's loads move the row and weight pointers
- * on by a pass (post-indexed: the other loads are at negative offsets) and ended by
- * comparing the row pointer; a first pass of 1 to 7 steps enters the body at a later step,
- * through an entry address and weight rewind computed once per call; then the six
- * requantizations (tg_dsp_requantize_hm) and stores.
+ * on to the pass (pre-indexed with write-back: the other loads are at offsets 4..124 from
+ * them) and ended by comparing the row pointer; a first pass of 1 to 7 steps enters the
+ * body at a later step, through an entry address and weight rewind computed once per call;
+ * then the six requantizations (tg_dsp_requantize_hm) and stores.
  * A triple that is neither the last nor has an offset to add after the shift (post 0: the
  * generator folds the offset into `half` where it fits) takes the short epilogue: the
  * weight pointer stays in r7 and the next triple starts without a branch but its entry's.
+ * (A project none of whose layers has a post compiles only the last triple's part of the
+ * long one: TG_CFG_DSP_GEMM_POST.)  A lone last channel (channels % 3 == 1) runs in a 1-channel loop (2 rows x 1 channel,
+ * without its padding channels' products) of 4-step passes.
  *
- * Its argument: 12 words, copied to the stack: 0 the row pointer a first pass starts with
- * (xs less 16 bytes a skipped step, plus a pass, 128, when it skips steps: the step 0 that
- * moves it on is skipped too), 4 the row pointer at the end of the last pass, 8 weights
- * (advanced, only stored when leaving the short epilogue), 12 biases (advanced), 16 quant
- * (advanced), 20 quant step in bytes, 24 row 0's output (advanced), 28 row 1's output
- * offset, 32 post, 36 the channel triples of 2 or 3 channels, 40 the steps the first pass
- * skips (-quads & 7: it enters the loop body there), 44 channels % 3 (2: the last triple
- * stores 2 channels; 1: a last channel runs alone, 2 rows x 1 channel, without its padding
- * channels' products).  Computed below them once per call: 48 the 3-channel loop's entry, 52
- * the 1-channel loop's, 64 the weights' rewind (12 bytes a skipped step, less 96 when steps
- * are skipped); once per row pair: 56 the last triple's row 0 output (0 when post is not 0:
- * no triple takes the short epilogue), 60 the same.
- * tg_dsp_gemm_2x3_rows_thumb2(frame, input, rows, depth) takes words 6 and 7 as the first
- * pair's outputs and the channel count, and walks every row pair (depth % 4 == 0, row r at
- * input + r * depth), expanding each into xs as tg_dsp_gemm_expand2 does; its state: 68 the
- * next pair's row 0, 72 the rows left (0 for tg_dsp_gemm_2x3_thumb2: one pair), 76 depth,
- * 80, 84, 88 the first triple's weights, biases and quant (reset for each pair), 92 xs, 96
- * channels, 100 the next pair's row 0 output (27 words in all).
+ * tg_dsp_gemm_2x3_thumb2(p, xs, out, row1) runs one pair of rows expanded in xs (row 0's
+ * outputs at out, row 1's row1 bytes after them); tg_dsp_gemm_2x3_rows_thumb2(p, input,
+ * output, xs) walks every row pair of a GEMM of whole 4-value steps whose row r is at
+ * input + r * stride_w * depth (no gather, or one within an output line: rows <= out_w),
+ * expanding each into xs as tg_dsp_gemm_expand2 does.  Both read p's first eight words
+ * (and the walk stride_w) and keep their state in a frame of 31 words: 0 the row pointer a first pass
+ * starts with (xs less 16 bytes a skipped step, less a pass, 128, when none is skipped: the
+ * step 0 that moves it on runs then), 4 the row pointer of the last pass, 8 weights less 96
+ * (advanced), 12 biases (advanced), 16 quant (advanced), 20 quant step in bytes, 24 row 0's
+ * output (advanced), 28 row 1's output offset, 32 post, 36 the channel triples of 2 or 3
+ * channels, 40 the steps the first pass skips (-quads & 7: it enters the loop body there),
+ * 44 channels % 3 (2: the last triple stores 2 channels; 1: a last channel runs alone),
+ * 48 the 3-channel loop's entry, 52 the 1-channel loop's, 56 the last triple's row 0 output
+ * (0 when post is not 0: no triple takes the short epilogue), 60 the same, 64 the weights'
+ * rewind (12 bytes a skipped step, less 96 when steps are skipped); the walk's: 68 the next
+ * pair's row 0, 72 the rows left (0 for one pair), 76 depth, 80, 84, 88 the first triple's
+ * weights, biases and quant (reset for each pair), 92 xs, 96 channels, 100 the next pair's
+ * row 0 output, 112 the rows' step; and for the 1-channel loop (it enters at step
+ * skip & 3): 104 its row pointer's start, 108 its weights' rewind.
  */
-void tg_dsp_gemm_2x3_thumb2(const uint32_t *frame);
-void tg_dsp_gemm_2x3_rows_thumb2(const uint32_t *frame, const int8_t *input, int32_t rows,
-                                 int32_t depth);
+void tg_dsp_gemm_2x3_thumb2(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int8_t *out,
+                            size_t row1);
+void tg_dsp_gemm_2x3_rows_thumb2(const tg_dsp_gemm_params_t *p, const int8_t *input,
+                                 int8_t *output, uint32_t *xs);
+
+/* Half a step: the row words r0 (row 0) and r1 (row 1) times the three weight words r2-r4
+ * sign-extended (SXTB16, ROT: ROR #8 for the odd values) into the sums r8-r10 (row 0) and
+ * r11, r12, lr (row 1). */
+#define TG_G_HALF(ROT)                                                  \
+    "sxtb16  r5, r2" ROT "\n\t"                                         \
+    "smlad   r8, r0, r5, r8\n\t"                                        \
+    "smlad   r11, r1, r5, r11\n\t"                                      \
+    "sxtb16  r5, r3" ROT "\n\t"                                         \
+    "smlad   r9, r0, r5, r9\n\t"                                        \
+    "smlad   r12, r1, r5, r12\n\t"                                      \
+    "sxtb16  r5, r4" ROT "\n\t"                                         \
+    "smlad   r10, r0, r5, r10\n\t"                                      \
+    "smlad   lr, r1, r5, lr\n\t"
 
 /* One 4-value step at byte offsets X (rows, r6) and W (weights, r7) in two halves: the
- * rows' even pairs (r8, r9) with the three channels' weight words (r10-r12, loaded in the
- * same run) sign-extended by SXTB16, then the odd pairs with SXTB16 ROR #8 of the same words.
- * MID goes between the odd pairs' loads and their products (the loop end's comparison). */
+ * rows' even pairs with the three channels' weight words (loaded in the same run), then
+ * the odd pairs.  MID goes between the odd pairs' loads and their products (the loop
+ * end's comparison). */
 #define TG_G_STEP_(X0E, W0, X, W, MID)                                  \
     X0E                                                                 \
-    "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
+    "ldr     r1, [r6, #" X "+8]\n\t"                                    \
     W0                                                                  \
-    "ldr     r11, [r7, #" W "+4-96]\n\t"                                \
-    "ldr     r12, [r7, #" W "+8-96]\n\t"                                \
-    TG_ASM_2X3_HALF("")                                                 \
-    "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
-    "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
+    "ldr     r3, [r7, #" W "+4]\n\t"                                    \
+    "ldr     r4, [r7, #" W "+8]\n\t"                                    \
+    TG_G_HALF("")                                                       \
+    "ldr     r0, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r1, [r6, #" X "+12]\n\t"                                   \
     MID                                                                 \
-    TG_ASM_2X3_HALF(", ror #8")
+    TG_G_HALF(", ror #8")
 
-/* The pointers are a pass (128 and 96 bytes) ahead of the step offsets X and W: the
- * first step's loads move them on (post-indexed), so the loop end needs no adds. */
+/* The first step's loads move the pointers on by a pass (128 and 96 bytes, pre-indexed),
+ * so the loop end needs no adds. */
 #define TG_G_STEP_MID(X, W, MID)                                        \
-    TG_G_STEP_("ldr     r8, [r6, #" X "-128]\n\t",                       \
-               "ldr     r10, [r7, #" W "-96]\n\t", X, W, MID)
+    TG_G_STEP_("ldr     r0, [r6, #" X "]\n\t",                           \
+               "ldr     r2, [r7, #" W "]\n\t", X, W, MID)
 #define TG_G_STEP(X, W) TG_G_STEP_MID(X, W, "")
 #define TG_G_STEP0                                                      \
-    TG_G_STEP_("ldr     r8, [r6], #128\n\t", "ldr     r10, [r7], #96\n\t", "0", "0", "")
+    TG_G_STEP_("ldr     r0, [r6, #128]!\n\t", "ldr     r2, [r7, #96]!\n\t", "0", "0", "")
 
-/* channel J's constants (M', s, half) from the quant words at r6 into r10-r12 */
+/* channel J's constants (M', s, half) from the quant words at r6 into r2-r4 */
 #define TG_G_QUANT(J)                                                   \
-    "ldr     r10, [r6, #4*" J "]\n\t"                                   \
-    "ldr     r11, [r6, #12+4*" J "]\n\t"                                \
-    "ldr     r12, [r6, #24+4*" J "]\n\t"
+    "ldr     r2, [r6, #4*" J "]\n\t"                                    \
+    "ldr     r3, [r6, #12+4*" J "]\n\t"                                 \
+    "ldr     r4, [r6, #24+4*" J "]\n\t"
 
-/* channel J's sums A0, A1 requantized (its constants in r10-r12) and stored at r8[J] and
- * r9[J]; POST is the add of the offset (in r7) after the shift, or nothing */
-#define TG_G_REQ(J, A0, A1, POST)                                       \
-    TG_DSP_RQ_HM_ASM(A0, "r10", "r11", "r12", POST, "[r8, #" J "]")     \
-    TG_DSP_RQ_HM_ASM(A1, "r10", "r11", "r12", POST, "[r9, #" J "]")
+/* tg_dsp_requantize_hm (TG_DSP_RQ_HM_ASM in tg_dsp_requant.h) of the sum A with the
+ * constants in r2-r4, in r5, stored at DST; POST is the add of the offset (in r7) after
+ * the shift, or nothing; S "s" (a 16-bit shift that sets the flags) or "" (keeps them) */
+#define TG_G_RQ(A, POST, S, DST)                                        \
+    "smmlar  r5, " A ", r2, " A "\n\t"                                  \
+    "add     r5, r5, " A ", asr #31\n\t"                                \
+    "add     r5, r5, r4\n\t"                                            \
+    "asr" S "    r5, r5, r3\n\t"                                        \
+    POST                                                                \
+    "ssat    r5, #8, r5\n\t"                                            \
+    "strb    r5, " DST "\n\t"
 
-#define TG_G_POST "add     lr, lr, r7\n\t"
-#define TG_G_OUT_(J, A0, A1, POST) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST)
-#define TG_G_OUT(J, A0, A1) TG_G_OUT_(J, A0, A1, "")
-#define TG_G_OUTP(J, A0, A1) TG_G_OUT_(J, A0, A1, TG_G_POST)
+/* channel J's sums A0, A1 requantized and stored at r0[J] and r1[J] */
+#define TG_G_REQ(J, A0, A1, POST, S)                                    \
+    TG_G_RQ(A0, POST, S, "[r0, #" J "]")                                \
+    TG_G_RQ(A1, POST, S, "[r1, #" J "]")
+
+#define TG_G_POST "add     r5, r5, r7\n\t"
+#if TG_CFG_DSP_GEMM_POST
+#define TG_G_POSTQ TG_G_POST
+#else
+#define TG_G_POSTQ ""                       /* every post 0 */
+#endif
+#define TG_G_OUT_(J, A0, A1, POST, S) TG_G_QUANT(J) TG_G_REQ(J, A0, A1, POST, S)
 
 /* The 1-channel step (a last triple of one channel: its padding channels' products
- * skipped): the rows' even pairs and the weight word, then the odd pairs. */
-#define TG_G_STEP1_(X0E, W0, X, W, MID)                                 \
+ * skipped): the rows' even pairs and the weight word, then the odd pairs, into r8 and
+ * r11.  Its loop passes are 4 steps (64 and 48 bytes: it runs once a row pair, the
+ * 3-channel loop once a triple), the pointers moved on as there. */
+#define TG_G_STEP1_(X0E, W0, X, MID)                                    \
     X0E                                                                 \
-    "ldr     r9, [r6, #" X "+8-128]\n\t"                                \
+    "ldr     r1, [r6, #" X "+8]\n\t"                                    \
     W0                                                                  \
-    "sxtb16  lr, r10\n\t"                                               \
-    "smlad   r0, r8, lr, r0\n\t"                                        \
-    "smlad   r3, r9, lr, r3\n\t"                                        \
-    "ldr     r8, [r6, #" X "+4-128]\n\t"                                \
-    "ldr     r9, [r6, #" X "+12-128]\n\t"                               \
+    "sxtb16  r5, r2\n\t"                                                \
+    "smlad   r8, r0, r5, r8\n\t"                                        \
+    "smlad   r11, r1, r5, r11\n\t"                                      \
+    "ldr     r0, [r6, #" X "+4]\n\t"                                    \
+    "ldr     r1, [r6, #" X "+12]\n\t"                                   \
     MID                                                                 \
-    "sxtb16  lr, r10, ror #8\n\t"                                       \
-    "smlad   r0, r8, lr, r0\n\t"                                        \
-    "smlad   r3, r9, lr, r3\n\t"
+    "sxtb16  r5, r2, ror #8\n\t"                                        \
+    "smlad   r8, r0, r5, r8\n\t"                                        \
+    "smlad   r11, r1, r5, r11\n\t"
 
 #define TG_G_STEP1_MID(X, W, MID)                                       \
-    TG_G_STEP1_("ldr     r8, [r6, #" X "-128]\n\t",                      \
-                "ldr     r10, [r7, #" W "-96]\n\t", X, W, MID)
+    TG_G_STEP1_("ldr     r0, [r6, #" X "]\n\t",                          \
+                "ldr     r2, [r7, #" W "]\n\t", X, MID)
 #define TG_G_STEP1(X, W) TG_G_STEP1_MID(X, W, "")
 #define TG_G_STEP1_0                                                    \
-    TG_G_STEP1_("ldr     r8, [r6], #128\n\t", "ldr     r10, [r7], #96\n\t", "0", "0", "")
+    TG_G_STEP1_("ldr     r0, [r6, #64]!\n\t", "ldr     r2, [r7, #48]!\n\t", "0", "")
 
 /* A triple's start (its weights in r7, or loaded by LOADW): the biases into both rows'
  * sums, rows (r6) and weights (r7) moved back by the skipped steps, and the jump to the
  * step the first pass enters at. */
 #define TG_G_START TG_G_START_("")
 #define TG_G_START_(LOADW)                                              \
-    "ldr     r8, [sp, #12]\n\t"                                         \
+    "ldr     r0, [sp, #12]\n\t"                                         \
     "ldr     r6, [sp, #0]\n\t"                                          \
-    "ldr     r12, [sp, #64]\n\t"                                        \
-    "ldr     lr, [sp, #48]\n\t"                                         \
+    "ldr     r1, [sp, #64]\n\t"                                         \
+    "ldr     r2, [sp, #48]\n\t"                                         \
     LOADW                                                               \
-    "ldm     r8!, {r0, r1, r2}\n\t"                                     \
-    "str     r8, [sp, #12]\n\t"                                         \
-    "sub     r7, r7, r12\n\t"                                           \
-    "mov     r3, r0\n\t"                                                \
-    "mov     r4, r1\n\t"                                                \
-    "mov     r5, r2\n\t"                                                \
-    "bx      lr\n\t"
+    "ldmia   r0!, {r8, r9, r10}\n\t"                                    \
+    "str     r0, [sp, #12]\n\t"                                         \
+    "subs    r7, r7, r1\n\t"                                            \
+    "mov     r11, r8\n\t"                                               \
+    "mov     r12, r9\n\t"                                               \
+    "mov     lr, r10\n\t"                                               \
+    "bx      r2\n\t"
 
-/* quant and row 0's output (r6, r8) moved on to the next triple (the quant step in STEP,
- * or loaded) */
-#define TG_G_NEXT "ldr     r10, [sp, #20]\n\t" TG_G_NEXT_("r10")
+/* quant and row 0's output (r6, r0) moved on to the next triple (the quant step in STEP) */
 #define TG_G_NEXT_(STEP)                                                \
     "add     r6, r6, " STEP "\n\t"                                      \
     "str     r6, [sp, #16]\n\t"                                         \
-    "add     r8, r8, #3\n\t"                                            \
-    "str     r8, [sp, #24]\n\t"
+    "adds    r0, r0, #3\n\t"                                            \
+    "str     r0, [sp, #24]\n\t"
+
+/* the long epilogue's channel 2 and the step to the next triple */
+#define TG_G_CH2                                                        \
+    TG_G_QUANT("2")                                                     \
+    "ldr     r8, [sp, #20]\n\t"                                         \
+    TG_G_REQ("2", "r10", "lr", TG_G_POST, "s")                          \
+    TG_G_NEXT_("r8")
 
 #define TG_G_LOOP_END                                                   \
-    "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t"
+    "ldr     r5, [sp, #4]\n\tcmp     r6, r5\n\t"
 
 __asm__(
     ".pushsection .text.tg_dsp_gemm_2x3_thumb2,\"ax\",%progbits\n\t"
@@ -318,50 +362,93 @@ __asm__(
     ".global tg_dsp_gemm_2x3_thumb2\n\t"
     ".type   tg_dsp_gemm_2x3_thumb2, %function\n\t"
     ".thumb_func\n"
-    "tg_dsp_gemm_2x3_thumb2:\n\t"           /* one row pair (words 6 and 7 set) */
+    "tg_dsp_gemm_2x3_thumb2:\n\t"           /* one row pair: (p, xs, out, row1) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #108\n\t"
-    "movs    r1, #0\n\t"
-    "str     r1, [sp, #72]\n\t"             /* no rows left after it */
-    "ldm     r0, {r1-r12}\n\t"
-    "stm     sp, {r1-r12}\n\t"
+    "sub     sp, sp, #124\n\t"
+    "str     r2, [sp, #24]\n\t"             /* row 0's outputs */
+    "str     r3, [sp, #28]\n\t"             /* row 1's offset */
+    "movs    r2, #0\n\t"
+    "str     r2, [sp, #72]\n\t"             /* no rows left after it */
     "b       .Ltg_g_derive\n\t"
     ".global tg_dsp_gemm_2x3_rows_thumb2\n\t"
     ".type   tg_dsp_gemm_2x3_rows_thumb2, %function\n\t"
     ".thumb_func\n"
-    "tg_dsp_gemm_2x3_rows_thumb2:\n\t"      /* all rows, expanded a pair at a time */
+    "tg_dsp_gemm_2x3_rows_thumb2:\n\t"      /* all rows: (p, input, output, xs) */
     "push    {r4-r11, lr}\n\t"
-    "sub     sp, sp, #108\n\t"
+    "sub     sp, sp, #124\n\t"
     "str     r1, [sp, #68]\n\t"             /* the next pair's first input row */
+    "str     r2, [sp, #100]\n\t"            /* the next pair's outputs */
+    "ldr     r2, [r0, #0]\n\t"
     "str     r2, [sp, #72]\n\t"             /* rows left */
-    "str     r3, [sp, #76]\n\t"             /* depth */
-    "ldm     r0, {r1-r12}\n\t"
-    "stm     sp, {r1-r12}\n\t"
-    "str     r3, [sp, #80]\n\t"             /* the first triple's weights, biases, quant */
-    "str     r4, [sp, #84]\n\t"
-    "str     r5, [sp, #88]\n\t"
-    "add     r0, r1, r11, lsl #4\n\t"
-    "cmp     r11, #0\n\t"
+    "ldr     r2, [r0, #4]\n\t"
+    "str     r2, [sp, #76]\n\t"             /* depth */
+    "ldr     r4, [r0, #56]\n\t"
+    "muls    r4, r2, r4\n\t"
+    "str     r4, [sp, #112]\n\t"            /* the rows' step: depth x stride_w */
+    "ldr     r2, [r0, #8]\n\t"
+    "str     r2, [sp, #96]\n\t"             /* channels */
+    "mov     r1, r3\n"                      /* xs */
+    ".Ltg_g_derive:\n\t"                    /* the frame from p (r0) and xs (r1) */
+    "ldm     r0, {r2-r9}\n\t"               /* rows, depth, channels, weights, bias, quant, */
+    "str     r1, [sp, #92]\n\t"             /* quant_step, output_offset */
+    "subs    r5, r5, #96\n\t"
+    "str     r5, [sp, #8]\n\t"
+    "str     r5, [sp, #80]\n\t"
+    "str     r6, [sp, #12]\n\t"
+    "str     r6, [sp, #84]\n\t"
+    "str     r7, [sp, #16]\n\t"
+    "str     r7, [sp, #88]\n\t"
+    "lsls    r8, r8, #2\n\t"
+    "str     r8, [sp, #20]\n\t"
+    "str     r9, [sp, #32]\n\t"
+    "adds    r3, r3, #3\n\t"
+    "asrs    r3, r3, #2\n\t"                /* quads */
+    "lsls    r3, r3, #4\n\t"
+    "adds    r6, r1, r3\n\t"
+    "subs    r6, r6, #128\n\t"
+    "str     r6, [sp, #4]\n\t"              /* the last pass's rows: xs + 16 quads - 128 */
+    "negs    r3, r3\n\t"
+    "ubfx    r0, r3, #4, #3\n\t"            /* skip: -quads & 7 */
+    "str     r0, [sp, #40]\n\t"
+    "sub     r1, r1, r0, lsl #4\n\t"
+    "cmp     r0, #0\n\t"
+    "it      eq\n\t"
+    "subeq   r1, r1, #128\n\t"
+    "str     r1, [sp, #0]\n\t"              /* the first pass's rows */
+    "movs    r2, #3\n\t"
+    "udiv    r2, r4, r2\n\t"
+    "add     r3, r2, r2, lsl #1\n\t"
+    "subs    r3, r4, r3\n\t"
+    "str     r3, [sp, #44]\n\t"             /* channels % 3 */
+    "cmp     r3, #2\n\t"
+    "it      eq\n\t"
+    "addeq   r2, r2, #1\n\t"
+    "str     r2, [sp, #36]\n\t"             /* triples: a last channel alone runs on its own */
+    "adr.w   r2, .Ltg_g_tab\n\t"            /* the loops' entries for this skip */
+    "ldrsh   r3, [r2, r0, lsl #1]\n\t"
+    "add     r3, r3, r2\n\t"
+    "str     r3, [sp, #48]\n\t"
+    "adds    r2, r2, #16\n\t"
+    "and     r4, r0, #3\n\t"                /* the 1-channel loop's skip */
+    "ldrsh   r3, [r2, r4, lsl #1]\n\t"
+    "add     r3, r3, r2\n\t"
+    "str     r3, [sp, #52]\n\t"
+    "subs    r3, r0, #1\n\t"
+    "cmp     r3, #4\n\t"
+    "it      hs\n\t"                        /* skip 0 or 5..7: 64 bytes more than word 0 */
+    "addhs   r1, r1, #64\n\t"
+    "str     r1, [sp, #104]\n\t"            /* its rows' start */
+    "add     r3, r0, r0, lsl #1\n\t"
+    "lsls    r3, r3, #2\n\t"
     "it      ne\n\t"
-    "subne   r0, r0, #128\n\t"
-    "str     r0, [sp, #92]\n\t"             /* xs */
-    "str     r8, [sp, #96]\n\t"             /* channels (word 7) */
-    "str     r7, [sp, #100]\n"               /* the next pair's outputs (word 6) */
-    ".Ltg_g_derive:\n\t"
-    "adr.w   r0, .Ltg_g_tab\n\t"            /* the loops' entries for this skip */
-    "ldr     lr, [r0, r11, lsl #2]\n\t"
-    "add     lr, lr, r0\n\t"
-    "str     lr, [sp, #48]\n\t"
-    "add     r0, r0, #32\n\t"
-    "ldr     lr, [r0, r11, lsl #2]\n\t"
-    "add     lr, lr, r0\n\t"
-    "str     lr, [sp, #52]\n\t"
-    "cmp     r11, #0\n\t"
-    "add     r11, r11, r11, lsl #1\n\t"
-    "lsl     r11, r11, #2\n\t"
-    "it      ne\n\t"
-    "subne   r11, r11, #96\n\t"
-    "str     r11, [sp, #64]\n\t"            /* the weights' rewind */
+    "subne   r3, r3, #96\n\t"
+    "str     r3, [sp, #64]\n\t"             /* the weights' rewind */
+    "add     r3, r4, r4, lsl #1\n\t"
+    "lsls    r3, r3, #2\n\t"
+    "ite     ne\n\t"
+    "subne   r3, r3, #96\n\t"
+    "subeq   r3, r3, #48\n\t"
+    "str     r3, [sp, #108]\n\t"            /* the 1-channel loop's */
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"
     "beq     .Ltg_g_run\n"
@@ -369,49 +456,50 @@ __asm__(
     "ldr     r1, [sp, #68]\n\t"
     "ldr     r3, [sp, #76]\n\t"
     "ldr     r4, [sp, #92]\n\t"
-    "ldr     r12, [sp, #96]\n\t"
+    "ldr     r5, [sp, #96]\n\t"
     "ldr     r0, [sp, #100]\n\t"
     "str     r0, [sp, #24]\n\t"             /* row 0's outputs */
-    "add     r0, r0, r12, lsl #1\n\t"
+    "add     r0, r0, r5, lsl #1\n\t"
     "str     r0, [sp, #100]\n\t"
-    "add     r5, r1, r3\n\t"                /* row 1 */
+    "ldr     r7, [sp, #112]\n\t"
+    "adds    r6, r1, r7\n\t"                /* row 1 */
     "cmp     r2, #2\n\t"
     "itt     lt\n\t"                        /* a last odd row: a pair of itself */
-    "movlt   r5, r1\n\t"
-    "movlt   r12, #0\n\t"
-    "str     r12, [sp, #28]\n\t"            /* row 1's output offset */
-    "add     r0, r5, r3\n\t"
+    "movlt   r6, r1\n\t"
+    "movlt   r5, #0\n\t"
+    "str     r5, [sp, #28]\n\t"             /* row 1's output offset */
+    "adds    r0, r6, r7\n\t"
     "str     r0, [sp, #68]\n\t"
     "subs    r2, r2, #2\n\t"
     "str     r2, [sp, #72]\n\t"
-    "add     r6, r1, r3\n\t"                /* the end of row 0 (depth % 4 == 0) */
+    "adds    r7, r1, r3\n\t"                /* the end of row 0 (depth % 4 == 0) */
     "lsls    r0, r3, #29\n\t"               /* an odd number of 4-value steps: one first */
     "bpl     .Ltg_g_x2\n\t"
-    "ldr     r11, [r1], #4\n\t"
-    "ldr     lr, [r5], #4\n\t"
-    "sxtb16  r7, r11\n\t"
-    "sxtb16  r8, r11, ror #8\n\t"
-    "sxtb16  r9, lr\n\t"
-    "sxtb16  r10, lr, ror #8\n\t"
-    "stmia   r4!, {r7-r10}\n\t"
-    "cmp     r1, r6\n\t"
+    "ldr     r8, [r1], #4\n\t"
+    "ldr     r10, [r6], #4\n\t"
+    "sxtb16  r0, r8\n\t"
+    "sxtb16  r2, r8, ror #8\n\t"
+    "sxtb16  r3, r10\n\t"
+    "sxtb16  r5, r10, ror #8\n\t"
+    "stmia   r4!, {r0, r2, r3, r5}\n\t"
+    "cmp     r1, r7\n\t"
     "beq     .Ltg_g_x0\n"
     ".Ltg_g_x2:\n\t"                        /* two steps a pass */
-    "ldr     r11, [r1], #4\n\t"
-    "ldr     lr, [r5], #4\n\t"
-    "ldr     r0, [r1], #4\n\t"
-    "ldr     r2, [r5], #4\n\t"
-    "sxtb16  r7, r11\n\t"
-    "sxtb16  r8, r11, ror #8\n\t"
-    "sxtb16  r9, lr\n\t"
-    "sxtb16  r10, lr, ror #8\n\t"
-    "stmia   r4!, {r7-r10}\n\t"
-    "sxtb16  r7, r0\n\t"
-    "sxtb16  r8, r0, ror #8\n\t"
-    "sxtb16  r9, r2\n\t"
-    "sxtb16  r10, r2, ror #8\n\t"
-    "stmia   r4!, {r7-r10}\n\t"
-    "cmp     r1, r6\n\t"
+    "ldr     r8, [r1], #4\n\t"
+    "ldr     r10, [r6], #4\n\t"
+    "ldr     r9, [r1], #4\n\t"
+    "ldr     r11, [r6], #4\n\t"
+    "sxtb16  r0, r8\n\t"
+    "sxtb16  r2, r8, ror #8\n\t"
+    "sxtb16  r3, r10\n\t"
+    "sxtb16  r5, r10, ror #8\n\t"
+    "stmia   r4!, {r0, r2, r3, r5}\n\t"
+    "sxtb16  r0, r9\n\t"
+    "sxtb16  r2, r9, ror #8\n\t"
+    "sxtb16  r3, r11\n\t"
+    "sxtb16  r5, r11, ror #8\n\t"
+    "stmia   r4!, {r0, r2, r3, r5}\n\t"
+    "cmp     r1, r7\n\t"
     "bne     .Ltg_g_x2\n"
     ".Ltg_g_x0:\n\t"
     "ldr     r3, [sp, #80]\n\t"
@@ -422,18 +510,22 @@ __asm__(
     "str     r5, [sp, #16]\n"
     ".Ltg_g_run:\n\t"                       /* the row pair's channel triples */
     "ldr     r0, [sp, #24]\n\t"
-    "ldr     r9, [sp, #32]\n\t"
-    "ldr     r10, [sp, #36]\n\t"
+#if TG_CFG_DSP_GEMM_POST
+    "ldr     r2, [sp, #32]\n\t"
+#endif
+    "ldr     r3, [sp, #36]\n\t"
     "ldr     r7, [sp, #8]\n\t"              /* weights */
-    "add     r1, r10, r10, lsl #1\n\t"
+    "add     r1, r3, r3, lsl #1\n\t"
     "add     r1, r1, r0\n\t"
-    "sub     r1, r1, #3\n\t"
-    "str     r1, [sp, #60]\n\t"             /* the last triple's row 0 output */
-    "cmp     r9, #0\n\t"
+    "subs    r1, r1, #3\n\t"                /* the last triple's row 0 output */
+#if TG_CFG_DSP_GEMM_POST
+    "str     r1, [sp, #60]\n\t"
+    "cmp     r2, #0\n\t"
     "it      ne\n\t"
-    "movne   r1, #0\n\t"
-    "str     r1, [sp, #56]\n\t"             /* ... or 0: no short epilogue with a post */
-    "cmp     r10, #0\n\t"                   /* word 36: no triple but one of 1 channel */
+    "movne   r1, #0\n\t"                    /* ... or 0: no short epilogue with a post */
+#endif
+    "str     r1, [sp, #56]\n\t"
+    "cmp     r3, #0\n\t"                    /* word 36: no triple but one of 1 channel */
     "beq     .Ltg_g_one\n\t"
     TG_G_START
     ".Ltg_g_s0:\n\t"
@@ -455,56 +547,70 @@ __asm__(
     "bne     .Ltg_g_s0\n\t"
     /* the short epilogue (r7: the next triple's weights) */
     "ldr     r6, [sp, #16]\n\t"             /* quant */
-    "ldr     r8, [sp, #24]\n\t"             /* row 0's outputs */
-    "ldr     r9, [sp, #56]\n\t"
-    "ldr     lr, [sp, #28]\n\t"
+    "ldr     r0, [sp, #24]\n\t"             /* row 0's outputs */
+    "ldr     r5, [sp, #56]\n\t"
+    "ldr     r1, [sp, #28]\n\t"
     TG_G_QUANT("0")                         /* in the same run of loads */
-    "cmp     r8, r9\n\t"                    /* the last triple, or a post: the long one */
+    "cmp     r0, r5\n\t"                    /* the last triple, or a post: the long one */
     "bhs     .Ltg_g_long\n\t"
-    "add     r9, lr, r8\n\t"                /* row 1's outputs */
-    TG_G_REQ("0", "r0", "r3", "")
-    TG_G_OUT("1", "r1", "r4")
+    "add     r1, r1, r0\n\t"                /* row 1's outputs */
+    TG_G_REQ("0", "r8", "r11", "", "s")
+    TG_G_OUT_("1", "r9", "r12", "", "s")
     TG_G_QUANT("2")
-    "ldr     r0, [sp, #20]\n\t"             /* the quant step, in the same run */
-    TG_G_REQ("2", "r2", "r5", "")
-    TG_G_NEXT_("r0")
+    "ldr     r8, [sp, #20]\n\t"             /* the quant step, in the same run */
+    TG_G_REQ("2", "r10", "lr", "", "s")
+    TG_G_NEXT_("r8")
     TG_G_START
-    /* the long one (channel 0's constants in r10-r12): the offset (r7) added after the
+#if TG_CFG_DSP_GEMM_POST
+    /* the long one (channel 0's constants in r2-r4): the offset (r7) added after the
      * shift, and the last triple's stores */
     ".Ltg_g_long:\n\t"
     "str     r7, [sp, #8]\n\t"
-    "add     r9, lr, r8\n\t"
+    "add     r1, r1, r0\n\t"
     "ldr     r7, [sp, #32]\n\t"             /* post */
-    "ldr     lr, [sp, #60]\n\t"
-    "cmp     r8, lr\n\t"                    /* the last triple (the flags survive) */
-    TG_G_REQ("0", "r0", "r3", TG_G_POST)
+    "ldr     r5, [sp, #60]\n\t"
+    "cmp     r0, r5\n\t"                    /* Z: the last triple (the flags survive */
+    TG_G_REQ("0", "r8", "r11", TG_G_POST, "")    /* the stores, loads and adds below) */
+    TG_G_OUT_("1", "r9", "r12", TG_G_POST, "")
     "beq     .Ltg_g_last\n\t"               /* maybe partial */
-    TG_G_OUTP("1", "r1", "r4")
-    TG_G_QUANT("2")
-    "ldr     r0, [sp, #20]\n\t"
-    TG_G_REQ("2", "r2", "r5", TG_G_POST)
-    TG_G_NEXT_("r0")
+    TG_G_CH2
     TG_G_START_("ldr     r7, [sp, #8]\n\t")
     ".Ltg_g_last:\n\t"
-    "ldr     r10, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
-    "cmp     r10, #2\n\t"                   /* the flags survive TG_G_OUTP */
-    TG_G_OUTP("1", "r1", "r4")
+    "ldr     r12, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r12, #2\n\t"
     "beq     .Ltg_g_done\n\t"
-    TG_G_OUTP("2", "r2", "r5")
-    "ldr     r10, [sp, #44]\n\t"
-    "cmp     r10, #1\n\t"
+    TG_G_CH2
+    "cmp     r12, #1\n\t"
     "bne     .Ltg_g_done\n\t"
-    TG_G_NEXT
+#else
+    /* the last triple's (no layer adds an offset after the shift: TG_CFG_DSP_GEMM_POST) */
+    ".Ltg_g_long:\n\t"
+    "str     r7, [sp, #8]\n\t"
+    "add     r1, r1, r0\n\t"
+    TG_G_REQ("0", "r8", "r11", "", "s")
+    TG_G_OUT_("1", "r9", "r12", "", "s")
+    "ldr     r12, [sp, #44]\n\t"            /* channels in it: 0 (3), 1 (3, then 1) or 2 */
+    "cmp     r12, #2\n\t"
+    "beq     .Ltg_g_done\n\t"
+    TG_G_QUANT("2")
+    "ldr     r8, [sp, #20]\n\t"
+    TG_G_REQ("2", "r10", "lr", "", "s")
+    TG_G_NEXT_("r8")
+    "cmp     r12, #1\n\t"
+    "bne     .Ltg_g_done\n\t"
+#endif
     ".Ltg_g_one:\n\t"                       /* a last channel alone: 2 rows x 1 channel */
-    "ldr     r8, [sp, #12]\n\t"
+    "ldr     r0, [sp, #12]\n\t"
     "ldr     r7, [sp, #8]\n\t"
-    "ldr     r6, [sp, #0]\n\t"
-    "ldr     r12, [sp, #64]\n\t"
-    "ldr     lr, [sp, #52]\n\t"
-    "ldr     r0, [r8]\n\t"
-    "sub     r7, r7, r12\n\t"
-    "mov     r3, r0\n\t"
-    "bx      lr\n\t"
+    "ldr     r6, [sp, #104]\n\t"
+    "ldr     r1, [sp, #108]\n\t"
+    "ldr     r2, [sp, #52]\n\t"
+    "ldr     r4, [sp, #4]\n\t"
+    "ldr     r8, [r0]\n\t"
+    "adds    r4, r4, #64\n\t"               /* its last pass's rows */
+    "subs    r7, r7, r1\n\t"
+    "mov     r11, r8\n\t"
+    "bx      r2\n\t"
     ".Ltg_g_o0:\n\t"
     TG_G_STEP1_0
     ".Ltg_g_o1:\n\t"
@@ -512,62 +618,32 @@ __asm__(
     ".Ltg_g_o2:\n\t"
     TG_G_STEP1("32", "24")
     ".Ltg_g_o3:\n\t"
-    TG_G_STEP1("48", "36")
-    ".Ltg_g_o4:\n\t"
-    TG_G_STEP1("64", "48")
-    ".Ltg_g_o5:\n\t"
-    TG_G_STEP1("80", "60")
-    ".Ltg_g_o6:\n\t"
-    TG_G_STEP1("96", "72")
-    ".Ltg_g_o7:\n\t"
-    TG_G_STEP1_MID("112", "84", TG_G_LOOP_END)
+    TG_G_STEP1_MID("48", "36", "cmp     r6, r4\n\t")
     "bne     .Ltg_g_o0\n\t"
     "ldr     r6, [sp, #16]\n\t"
-    "ldr     r8, [sp, #24]\n\t"
-    "ldr     r12, [sp, #28]\n\t"
+    "ldr     r0, [sp, #24]\n\t"
+    "ldr     r1, [sp, #28]\n\t"
+#if TG_CFG_DSP_GEMM_POST
     "ldr     r7, [sp, #32]\n\t"
-    "add     r9, r12, r8\n\t"
-    TG_G_OUTP("0", "r0", "r3")
+#endif
+    "add     r1, r1, r0\n\t"
+    TG_G_OUT_("0", "r8", "r11", TG_G_POSTQ, "s")
     ".Ltg_g_done:\n\t"
     "ldr     r2, [sp, #72]\n\t"
     "cmp     r2, #0\n\t"
     "bgt     .Ltg_g_pair\n\t"
-    "add     sp, sp, #108\n\t"
+    "add     sp, sp, #124\n\t"
     "pop     {r4-r11, pc}\n\t"
     ".p2align 2\n"
     ".Ltg_g_tab:\n\t"                       /* entry offsets (Thumb bit set) by skip */
-    ".word   .Ltg_g_s0-.Ltg_g_tab+1, .Ltg_g_s1-.Ltg_g_tab+1, .Ltg_g_s2-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
-    ".word   .Ltg_g_o0-.Ltg_g_tab-31, .Ltg_g_o1-.Ltg_g_tab-31, .Ltg_g_o2-.Ltg_g_tab-31\n\t"
-    ".word   .Ltg_g_o3-.Ltg_g_tab-31, .Ltg_g_o4-.Ltg_g_tab-31, .Ltg_g_o5-.Ltg_g_tab-31\n\t"
-    ".word   .Ltg_g_o6-.Ltg_g_tab-31, .Ltg_g_o7-.Ltg_g_tab-31\n\t"
+    ".hword  .Ltg_g_s0-.Ltg_g_tab+1, .Ltg_g_s1-.Ltg_g_tab+1, .Ltg_g_s2-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_s3-.Ltg_g_tab+1, .Ltg_g_s4-.Ltg_g_tab+1, .Ltg_g_s5-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_s6-.Ltg_g_tab+1, .Ltg_g_s7-.Ltg_g_tab+1\n\t"
+    ".hword  .Ltg_g_o0-.Ltg_g_tab-15, .Ltg_g_o1-.Ltg_g_tab-15, .Ltg_g_o2-.Ltg_g_tab-15\n\t"
+    ".hword  .Ltg_g_o3-.Ltg_g_tab-15\n\t"
     ".size   tg_dsp_gemm_2x3_thumb2, .-tg_dsp_gemm_2x3_thumb2\n\t"
     ".size   tg_dsp_gemm_2x3_rows_thumb2, .-tg_dsp_gemm_2x3_rows_thumb2\n\t"
     ".popsection\n");
-
-/* The frame of tg_dsp_gemm_2x3_thumb2 (above) for rows expanded in xs; words 6 and 7 (the
- * outputs) are set for each row pair. */
-static void tg_dsp_gemm_2x3_frame(const tg_dsp_gemm_params_t *p, const uint32_t *xs,
-                                  int32_t quads, uint32_t *f)
-{
-    /* the first pass starts `skip` steps into the 8-step loop body: its pointers are moved
-     * back by as many steps (integers, never dereferenced there) */
-    const uint32_t skip = (uint32_t)(-quads & 7);
-    const uint32_t x0 = (uint32_t)(uintptr_t)xs - 16u * skip;
-    f[0] = skip ? x0 + 128u : x0;           /* a pass ahead, as after the first step */
-    f[1] = x0 + 128u * ((uint32_t)(quads + 7) / 8u);
-    f[2] = (uint32_t)(uintptr_t)p->weights;
-    f[3] = (uint32_t)(uintptr_t)p->bias;
-    f[4] = (uint32_t)(uintptr_t)p->quant;
-    f[5] = (uint32_t)p->quant_step * 4u;
-    f[6] = 0u;
-    f[7] = 0u;
-    f[8] = (uint32_t)p->output_offset;
-    f[9] = (uint32_t)(p->channels + 1) / 3u;      /* a last channel alone runs on its own */
-    f[10] = skip;
-    f[11] = (uint32_t)(p->channels % 3);
-}
 #else
 
 
@@ -700,17 +776,12 @@ static void tg_dsp_gemm_row1(const tg_dsp_gemm_params_t *p, const int8_t *x, int
 #endif /* TG_CFG_DSP_GEMM_ROW1 */
 
 #if TG_CFG_DSP_GEMM_CLAMP
-/* The activation clamp of n outputs at o, four at a time (SSUB8 + SEL). */
+/* The activation clamp of n outputs at o, a value at a time: a rare pass (the quantization
+ * of most layers makes their activation the whole int8 range), kept short. */
 static void tg_dsp_gemm_clamp(int8_t *o, size_t n, int32_t lo, int32_t hi)
 {
-    const uint32_t lo4 = 0x01010101u * (uint32_t)(uint8_t)lo;
-    const uint32_t hi4 = 0x01010101u * (uint32_t)(uint8_t)hi;
-    const int8_t *const end4 = o + (n & ~(size_t)3);
     size_t k;
-    for (; o != end4; o += 4) {
-        tg_write_s8x4(o, tg_clamp_s8x4(tg_read_s8x4(o), lo4, hi4));
-    }
-    for (k = 0; k < (n & 3); ++k) {
+    for (k = 0; k < n; ++k) {
         o[k] = (int8_t)tg_clamp(o[k], lo, hi);
     }
 }
@@ -727,17 +798,13 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     const int gather = p->out_w != 1 || p->out_h != 1;
 #if TG_CFG_DSP_GEMM_PAIRS
 #if TG_DSP_GEMM_ASM
-    uint32_t f[12];
     r = 0;
-    if (xs != NULL) {
-        tg_dsp_gemm_2x3_frame(p, xs, quads, f);
-        if (!gather && (depth & 3) == 0) {
-            /* every row pair in the assembly, expansion included */
-            f[6] = (uint32_t)(uintptr_t)output;
-            f[7] = (uint32_t)ch;
-            tg_dsp_gemm_2x3_rows_thumb2(f, input, rows, depth);
-            r = rows;
-        }
+    if (xs != NULL && (depth & 3) == 0 && (!gather || rows <= p->out_w)) {
+        /* every row pair in the assembly, expansion included (row r at input +
+         * r * stride_w * depth: a gather within one output line, as a fused residual
+         * block's shortcut runs it) */
+        tg_dsp_gemm_2x3_rows_thumb2(p, input, output, xs);
+        r = rows;
     }
 #else
     r = 0;
@@ -755,9 +822,7 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
         }
         tg_dsp_gemm_expand2(x0, x1, depth, xs);
 #if TG_DSP_GEMM_ASM
-        f[6] = (uint32_t)(uintptr_t)out;
-        f[7] = (uint32_t)row1;
-        tg_dsp_gemm_2x3_thumb2(f);
+        tg_dsp_gemm_2x3_thumb2(p, xs, out, row1);
 #else
         tg_dsp_gemm_rows2(p, xs, quads, out, row1);
 #endif
@@ -767,7 +832,6 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
 #endif /* TG_DSP_GEMM_PAIR_CALLS */
 #else
     r = 0;
-    (void)quads;
     (void)xs;
     (void)gather;
 #endif /* TG_CFG_DSP_GEMM_PAIRS */
@@ -782,6 +846,8 @@ void tg_dsp_gemm_s8(const tg_dsp_gemm_params_t *p, const int8_t *input, int8_t *
     }
 #endif
     (void)r;
+    (void)quads;
+    (void)ch;
 }
 
 #if TG_CFG_DSP_GEMM_PAIRS       /* tg_dsp_cw_gemm_s8 sets it (kernel_config.GEMM_CALLERS) */
@@ -798,11 +864,7 @@ void tg_dsp_gemm_xrows_s8(const tg_dsp_gemm_params_t *p, const uint32_t *xs, int
     for (r = 0; r < p->rows; r += 2, out += 2 * stride) {
         const size_t row1 = r + 1 < p->rows ? stride : 0;
 #if TG_DSP_GEMM_ASM
-        uint32_t f[12];     /* the frame made afresh per pair (its words are the asm's) */
-        tg_dsp_gemm_2x3_frame(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, quads, f);
-        f[6] = (uint32_t)(uintptr_t)out;
-        f[7] = (uint32_t)row1;
-        tg_dsp_gemm_2x3_thumb2(f);
+        tg_dsp_gemm_2x3_thumb2(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, out, row1);
 #else
         tg_dsp_gemm_rows2(p, xs + (size_t)(r >> 1) * 4u * (size_t)quads, quads, out, row1);
 #endif

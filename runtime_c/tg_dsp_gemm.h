@@ -31,8 +31,9 @@
  * Access order (for the planner's in-place outputs): output rows are produced in
  * increasing order.  With a scratch, rows go in pairs: both input rows of a pair are read
  * (copied to the scratch) before any output byte of the pair is written, and no input row
- * is read after its pair.  Without one (rows < 3), a row's input is read while its
- * outputs are written: such a call must not overlap its output with its input.  The final
+ * is read after its pair.  Without one (rows < 3 in a layer that is more than a sliver of
+ * the model: codegen/lowering/dsp_support.py), a row's input is read while its outputs are
+ * written: such a call must not overlap its output with its input.  The final
  * activation clamp (when act_min > -128 or act_max < 127) re-reads only the output.
  * On Thumb-2 cores (GCC) the pairs run in assembly (tg_dsp_gemm.c), elsewhere in C; both
  * compute the same bits in the same order.

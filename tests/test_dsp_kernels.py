@@ -621,6 +621,10 @@ GEMM_PW = [
     ConvCase(in_h=3, in_w=5, in_d=16, out_d=16, k_h=1, k_w=1, act="NONE", per_channel=False),
     ConvCase(in_h=7, in_w=7, in_d=12, out_d=10, k_h=1, k_w=1, stride=(2, 2), act="RELU",
              per_channel=True),
+    # a gather within one output line (rows <= out_w): the assembly walks it, a lone last
+    # channel and an odd last row included
+    ConvCase(in_h=1, in_w=13, in_d=8, out_d=7, k_h=1, k_w=1, stride=(1, 2), act="NONE",
+             per_channel=True),
 ]
 
 
@@ -646,10 +650,12 @@ def test_gemm_two_row_paths_bit_exact(tmp_path):
     # on the Cortex-M4 the assembly walks the row pairs of whole 4-value steps itself
     # (tg_dsp_gemm_2x3_rows_thumb2), the others (a ragged depth, a strided gather) a pair a
     # call; the walked ones enter the loop at each of its steps too
-    walked = [p for p in params if p["depth"] % 4 == 0 and p["stride_w"] == 1]
+    walked = [p for p in params if p["depth"] % 4 == 0 and
+              (p["out_w"] == p["out_h"] == 1 or p["rows"] <= p["out_w"])]
     assert {p["depth"] // 4 % 8 for p in walked} == set(range(8))
     assert {p["rows"] % 2 for p in walked} == {0, 1}
     assert len(walked) < len(params) and any(p["stride_w"] > 1 for p in params)
+    assert any(p["stride_w"] > 1 for p in walked)          # a gather within one line
     assert {p["channels"] % 3 for p in params} == {0, 1, 2}
     assert {p["rows"] % 2 for p in params} == {0, 1}
 
@@ -678,6 +684,8 @@ def test_gemm_two_row_paths_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
         [c.batch * int(np.prod(c.out_hw())) * c.out_d for c in GEMM_PW]
     assert [o.compared for o in report.outputs] == [2 * n for n in sizes]
     assert (tmp_path / "w" / "g.c").read_text().count("tg_dsp_gemm_s8(") == len(sizes)
+    # every offset folded into the rounding: the assembly without its post epilogue
+    assert "#define TG_CFG_DSP_GEMM_POST 0" in (tmp_path / "w" / "tg_config.h").read_text()
 
 
 def unfolded_offsets(monkeypatch) -> None:
@@ -710,6 +718,7 @@ def test_gemm_post_offsets_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch
     assert model_c.count("tg_dsp_gemm_s8(") == len(GEMM_FC) + len(GEMM_PW)
     offsets = [int(v) for v in re.findall(r"\.output_offset = (-?\d+)", model_c)]
     assert len(offsets) == len(GEMM_FC) + len(GEMM_PW) and sum(v != 0 for v in offsets) >= 8
+    assert "#define TG_CFG_DSP_GEMM_POST 1" in (tmp_path / "w" / "tg_config.h").read_text()
 
 
 # ---------------------------------------------------------------- requantization

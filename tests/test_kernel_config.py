@@ -279,6 +279,10 @@ GEMM_FUNCS = {"TG_CFG_DSP_GEMM_PAIRS": "tg_dsp_gemm_expand2",
      {"TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_CLAMP"}),
     ([(1, 9, 5, False, "NONE", True, None, None), (3, 12, 4, True, "NONE", True, None, None)],
      {"TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_ROW1"}),
+    # a batch-1 layer under 1/256 of the model's MACs (a classifier head) takes the pairs:
+    # no row pass in the project
+    ([(64, 64, 64, True, "NONE", True, None, None), (1, 8, 4, True, "NONE", True, None, None)],
+     {"TG_CFG_DSP_GEMM_PAIRS"}),
 ])
 def test_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, cases, on):
     from tests.test_dsp_kernels import fc_model

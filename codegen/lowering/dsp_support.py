@@ -108,6 +108,25 @@ def gemm_quant_table(weights: np.ndarray, bias: np.ndarray, input_zero_point: in
     return biases, rq.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1).astype(np.int32), post
 
 
+# A GEMM of fewer than 3 rows takes the pairs' pass (a scratch) when the model does this
+# many times its multiply-accumulates in all (its pass then costs under 0.3 % more cycles).
+ROW_PASS_SHARE = 256
+
+
+def graph_macs(graph) -> int:
+    """The multiply-accumulates of the graph's layers with a constant filter (convolutions,
+    depthwise, fully connected): output values x filter values per output channel."""
+    total = 0
+    for op in graph.ops:
+        ins, outs = graph.op_inputs(op), graph.op_outputs(op)
+        filt = ins[1] if len(ins) > 1 else None
+        if filt is None or not filt.is_const or len(filt.shape) < 2 or not outs or \
+                not outs[0].shape or not outs[0].shape[-1]:
+            continue
+        total += outs[0].num_elements * filt.num_elements // outs[0].shape[-1]
+    return total
+
+
 def gemm_overlaps(out: int, inp: int, rows: int, depth: int, channels: int,
                   gather: dict | None, blocked: bool, ctx: LowerContext) -> list[Overlap]:
     """The GEMM's output over its input where its row order allows (lowering/inplace.py)."""
@@ -143,8 +162,11 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
                          "multipliers 2M - 2^32, right shifts, rounding + offset")
     # rows two at a time from a sign-extended copy (16 bytes per 4 depth values) from 3 rows
     # on; fewer rows (a fully connected layer's batches) stream the weights once per row
-    # and keep the RAM
-    scratch = [16 * quads] if rows >= 3 else []
+    # and keep the RAM, unless the layer is a sliver of the model (a classifier head): then
+    # it takes the pairs too, so that the project can leave the row pass out
+    # (TG_CFG_DSP_GEMM_ROW1: about 700 bytes of code for a few hundred cycles)
+    pairs = rows >= 3 or rows * channels * depth * ROW_PASS_SHARE <= graph_macs(ctx.graph)
+    scratch = [16 * quads] if pairs else []
     if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
         raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
                        "(arena_alignment in the target)")
