@@ -44,14 +44,10 @@ def dw_any(p: dict) -> bool:
     return not p["taps3"]
 
 
-# ... on a band of band_lines lines per channel: a ring of exactly filter_lines slots (one
-# call per output line), or runs of lines (more slots)
-def dw_ring(p: dict) -> bool:
-    return p["band_lines"] == p["filter_lines"]
-
-
-def dw_band(p: dict) -> bool:
-    return not dw_ring(p)
+# ... gathering one channel at a time (group 1: depth multipliers above 1, depths not a
+# multiple of 4) rather than four (always compiled in without the assembly)
+def dw_one(p: dict) -> bool:
+    return p["group"] == 1
 
 
 # tg_dsp_depthwise_px_s8 (tg_dsp_depthwise_px.c): the block loop without the clamp when
@@ -153,10 +149,8 @@ FLAGS = (
          "tg_dsp_depthwise_s8", dw_3x3_s2),
     Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
          "tg_dsp_depthwise_s8", dw_any),
-    Flag("TG_CFG_DSP_DW_RING", "tg_dsp_depthwise_s8: a ring of filter_lines band lines",
-         "tg_dsp_depthwise_s8", dw_ring),
-    Flag("TG_CFG_DSP_DW_BAND", "tg_dsp_depthwise_s8: runs of lines in a larger band",
-         "tg_dsp_depthwise_s8", dw_band),
+    Flag("TG_CFG_DSP_DW_ONE", "tg_dsp_depthwise_s8: channels gathered one at a time",
+         "tg_dsp_depthwise_s8", dw_one),
     Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",
          "tg_dsp_depthwise_px_s8", dw_px_full),
     Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",

@@ -16,10 +16,8 @@
 #define TG_CFG_DSP_DW_3X3_S2 1
 /* tg_dsp_depthwise_s8: other filters (the general loop) */
 #define TG_CFG_DSP_DW_ANY 1
-/* tg_dsp_depthwise_s8: a ring of filter_lines band lines */
-#define TG_CFG_DSP_DW_RING 1
-/* tg_dsp_depthwise_s8: runs of lines in a larger band */
-#define TG_CFG_DSP_DW_BAND 1
+/* tg_dsp_depthwise_s8: channels gathered one at a time */
+#define TG_CFG_DSP_DW_ONE 1
 /* tg_dsp_depthwise_px_s8: no activation clamp */
 #define TG_CFG_DSP_DW_PX_FULL 1
 /* tg_dsp_depthwise_px_s8: an activation clamp */

@@ -8,7 +8,8 @@
  *
  * One output channel at a time, one output line (an image row, or a column when the
  * lowering transposed the layer for longer lines) after the other.  The input lines of
- * its input channel are gathered into a ring of filter_lines int16 lines (the band)
+ * its input channel are gathered into a ring of band_lines int16 lines (the band, at least
+ * filter_lines; output lines whose band lines follow each other in it run in one pass)
  * holding input + input_offset, with zeros in the padding columns and for lines outside
  * the image: a padded tap then adds 0, exactly as the reference skips it, so no pixel
  * needs a bounds check.  In a band line the taps of one filter line are neighbours, so one
@@ -42,11 +43,9 @@
 #define TG_DSP_DW_S1 TG_CFG_DSP_DW_3X3_S1
 #define TG_DSP_DW_S2 TG_CFG_DSP_DW_3X3_S2
 #define TG_DSP_DW_ANY TG_CFG_DSP_DW_ANY
-#define TG_DSP_DW_RING TG_CFG_DSP_DW_RING
-#define TG_DSP_DW_BAND TG_CFG_DSP_DW_BAND
+#define TG_DSP_DW_ONE TG_CFG_DSP_DW_ONE
 
-#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY) || \
-    !(TG_DSP_DW_RING || TG_DSP_DW_BAND)
+#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY)
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
 #endif
 
@@ -121,11 +120,14 @@ TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t
 #define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
 #define TG_DSP_DW_RQ3(acc) (int8_t)tg_dsp_dw_rq3((acc), mult, add, rsh)
 
+#if TG_DSP_DW_ANY
 TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
 {
     return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
 }
+#endif
 
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
 /* One filter line of the 3-tap loops from the word `v` holding its 3 values at bytes
  * `at`, at + 1, at + 2 (at 0: bytes 0-2; at 1: bytes 1-3): (w0, w1), (w1, w2) * 2 as int16
  * pairs (SXTAB16 adds the lanes to themselves). */
@@ -141,6 +143,7 @@ TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
         w[1] = tg_pkhtb16(o, e);
     }
 }
+#endif
 
 /* The filters and requantization of the `count` output channels from `co` on into q[0 ..
  * count - 1], their filter pairs one after the other from `w`. */
@@ -153,7 +156,8 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t fh = p->filter_lines, fw = p->filter_length;
     const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
-    int32_t i, ky, kx;
+    int32_t i;
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
     if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
         for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
             const int32_t r = -shifts[i];
@@ -172,10 +176,13 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
         }
         return;
     }
+#endif
+#if TG_DSP_DW_ANY
     for (i = 0; i < count; ++i, ++q) {
         const int32_t shift = shifts[i];
         const int32_t r = shift > 0 ? 0 : -shift;
         const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
+        int32_t ky, kx;
         q->w = w;
         q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
         q->mult = mults[i];
@@ -190,6 +197,7 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
             }
         }
     }
+#endif
 }
 
 /* Where the 3-tap loops run: n outputs `step` apart along each of `m` output lines
@@ -763,14 +771,15 @@ __asm__(
  * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
  * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
  * 0 and 2 (and, rotated, 1 and 3) as int16 lanes, and two pixels' lanes pack into one
- * word per channel. */
+ * word per channel (with the assembly, tg_dsp_depthwise_s8 gathers the image's lines of
+ * four channels itself: tg_dsp_dw_fill4_thumb2). */
 TG_DSP_DW_OWN
 static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, size_t stride,
                            int32_t group, const int8_t *channel, int32_t iy)
 {
     const int32_t n = p->length, off = p->input_offset;
     const size_t step = (size_t)p->in_step;
-    int32_t ix;
+    int32_t ix = 0;
     dst += p->pad;
     if (iy < 0 || iy >= p->lines) {
         int32_t k;
@@ -780,15 +789,11 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
         return;
     }
     channel += (size_t)iy * (size_t)p->in_line_step;
+#if !TG_DSP_DW_ASM
     if (group == 4) {
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
-#if TG_DSP_DW_ASM
-        (void)off2;
-        tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
-                               (uint32_t)n, (uint32_t)off, 1u, 0u, 0u);
-#else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
-        for (ix = 0; ix + 2 <= n; ix += 2) {
+        for (; ix + 2 <= n; ix += 2) {
             const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
             const uint32_t ae = tg_sxtab16(off2, a), be = tg_sxtab16(off2, b);
             const uint32_t ao = tg_sxtab16_ror8(off2, a), bo = tg_sxtab16_ror8(off2, b);
@@ -806,10 +811,10 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
             d1[ix] = (int16_t)(ao & 0xFFFFu);
             d3[ix] = (int16_t)(ao >> 16);
         }
-#endif
         return;
     }
-    ix = 0;
+#endif
+#if TG_DSP_DW_ONE
     if (step == 1) {    /* one input channel: four neighbouring values per word load */
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
         for (; ix + 4 <= n; ix += 4, channel += 4) {
@@ -827,6 +832,12 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     if (ix < n) {
         dst[ix] = (int16_t)(channel[0] + off);
     }
+#else
+    (void)off;
+    (void)step;
+    (void)ix;
+    (void)channel;
+#endif
 }
 
 /* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
@@ -871,85 +882,6 @@ static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_
 #endif
 }
 
-#if TG_DSP_DW_RING
-/* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
- * each channel of the group runs it (one call per line and channel). */
-static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
-                           int32_t ci, int8_t *out, int16_t *ring, size_t ring_size,
-                           uint32_t *line, tg_dsp_dw_ch_t *q, uint32_t *pairs)
-{
-    const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
-    const int32_t mult = p->depth_multiplier, group = p->group;
-    const int8_t *const channel = image + ci;
-    const int16_t *rows[TG_DSP_DW_MAX_K];
-    /* the group's channels (or the input channel's outputs) in one walk a line */
-    const int one_walk = p->taps3 && (mult == 1 || TG_DSP_DW_EACH(p));
-    tg_dsp_dw_walk_t wk;
-    int32_t next = -p->pad_lines;   /* the first input line not in the ring */
-    int32_t fill_slot = 0;          /* its ring slot */
-    int32_t slot = 0;               /* the slot of the output line's first */
-    int32_t oy, ky, k, j;
-    wk.down = 0;
-    wk.m = 1;
-    wk.out_down = 0;
-    wk.n = p->out_length;
-    wk.step = p->out_step;
-    wk.chans = mult == 1 ? group : mult;
-    wk.ch_band = mult == 1 ? ring_size : 0;
-    for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
-        const int32_t iy0 = oy * sh - p->pad_lines;
-        while (next < iy0) {        /* lines the stride skips */
-            ++next;
-            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
-        }
-        for (; next < iy0 + fh; ++next) {
-            int16_t *const dst = ring + (size_t)fill_slot * (size_t)bw;
-#if TG_DSP_DW_ASM
-            if (group == 4 && next >= 0 && next < p->lines) {   /* its gathering itself */
-                tg_dsp_dw_fill4_thumb2(dst + p->pad, (uint32_t)(ring_size * sizeof *ring),
-                                       channel + (size_t)next * (size_t)p->in_line_step,
-                                       (uint32_t)p->in_step, (uint32_t)p->length,
-                                       (uint32_t)p->input_offset, 1u, 0u, 0u);
-            } else
-#endif
-            {
-                tg_dsp_dw_fill(p, dst, ring_size, group, channel, next);
-            }
-            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
-        }
-        for (ky = 0, k = slot; ky < fh; ++ky) {
-            rows[ky] = ring + (size_t)k * (size_t)bw;
-            k = k + 1 == fh ? 0 : k + 1;
-        }
-        for (k = 0; k < sh; ++k) {
-            slot = slot + 1 == fh ? 0 : slot + 1;
-        }
-#if TG_DSP_DW_S1 || TG_DSP_DW_S2
-        if (one_walk) {
-            wk.r0 = rows[0];
-            wk.r1 = rows[1];
-            wk.r2 = rows[2];
-            wk.out = out;
-            TG_DSP_DW_ROW3(p, q, &wk);
-            continue;
-        }
-#else
-        (void)one_walk;
-        (void)wk;
-#endif
-        for (k = 0; k < group; ++k) {       /* the channels of the group */
-            const size_t at = (size_t)k * ring_size;
-            for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                if (mult > 1) {
-                    tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
-                }
-                tg_dsp_dw_lines(p, &q[k], rows, at, 0, 1, 1, 0, line, out + k * mult + j);
-            }
-        }
-    }
-}
-#endif /* TG_DSP_DW_RING */
-
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
 {
@@ -986,13 +918,6 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             } else if (each) {      /* group 1: its outputs */
                 tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
             }
-#if TG_DSP_DW_RING
-            if (slots == fh) {
-                tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
-                continue;
-            }
-#endif
-#if TG_DSP_DW_BAND
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
@@ -1066,18 +991,6 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                 for (slot += n * sh; slot >= slots; slot -= slots) {
                 }
             }
-#else
-            (void)next;
-            (void)fill_slot;
-            (void)slot;
-            (void)rows;
-            (void)reuse;
-            (void)j;
-            (void)k;
-            (void)oy;
-            (void)ky;
-            (void)out;
-#endif /* TG_DSP_DW_BAND */
         }
     }
 }

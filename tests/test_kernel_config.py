@@ -45,8 +45,8 @@ def _call(kernel, **params):
 
 
 def test_project_flags_union_nested_and_untouched_kernels():
-    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
-    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
+    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, group=4)
+    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, group=1)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
                 triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1,
                 depth4=72)
@@ -56,11 +56,11 @@ def test_project_flags_union_nested_and_untouched_kernels():
     # kernels no call runs keep every path (the C's #error: never all out)
     assert flags["TG_CFG_DSP_CONV_CHANNELS"] and flags["TG_CFG_DSP_CONV_ASM_PAIRS"]
     assert flags["TG_CFG_DSP_DW_PX_FULL"] and flags["TG_CFG_DSP_DW_PX_CLAMP"]
-    assert flags["TG_CFG_DSP_DW_BAND"] and not flags["TG_CFG_DSP_DW_RING"]
+    assert not flags["TG_CFG_DSP_DW_ONE"]
     flags = kernel_config.project_flags([dw_s1, dw_any])      # the union
     assert flags["TG_CFG_DSP_DW_ANY"] and flags["TG_CFG_DSP_DW_3X3_S1"]
     assert not flags["TG_CFG_DSP_DW_3X3_S2"]
-    assert flags["TG_CFG_DSP_DW_BAND"] and flags["TG_CFG_DSP_DW_RING"]
+    assert flags["TG_CFG_DSP_DW_ONE"]
     # a fused residual block runs tg_dsp_conv_s8 on its conv1 and conv2
     odd = dict(full, output_depth=7, triples=0)   # 3 pairs in the assembly, 1 channel in C
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
@@ -130,18 +130,10 @@ def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatc
     assert {n for n in DW_FUNCS if config[n]} == on
     symbols = _host_symbols(out, "tg_dsp_depthwise.c", tmp_path)
     assert {n for n, fn in DW_FUNCS.items() if fn in symbols} == on
-    # the ring of filter_lines slots (the general loop's, or a one-line output) or runs
-    # of lines in a larger band (the 3-tap loops)
+    # one channel gathered at a time: S2's 5 channels (the others' 8 and 4: four at a time)
     params = [layer.call.params for layer in res.gen.program.layers]
-    ring = any(p["band_lines"] == p["filter_lines"] for p in params)
-    band = any(p["band_lines"] != p["filter_lines"] for p in params)
-    assert (config["TG_CFG_DSP_DW_RING"], config["TG_CFG_DSP_DW_BAND"]) == (ring, band)
-    # tg_dsp_dw_lines: the band's, and the ring's for what one walk a line does not run
-    # (the general loop; 3-tap filters of depth multipliers above TG_DSP_DW_MULTS)
-    ring_lines = any(p["band_lines"] == p["filter_lines"] and not p["taps3"] for p in params)
-    assert ("tg_dsp_dw_ring" in symbols, "tg_dsp_dw_lines" in symbols) == \
-        (ring, band or ring_lines)
-    assert ring == bool(on & {"TG_CFG_DSP_DW_ANY"}) and band == bool(on - {"TG_CFG_DSP_DW_ANY"})
+    one = any(p["group"] == 1 for p in params)
+    assert config["TG_CFG_DSP_DW_ONE"] == one == ("TG_CFG_DSP_DW_3X3_S2" in on)
 
 
 def test_depthwise_px_activation_paths(tmp_path):
@@ -326,10 +318,8 @@ def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
 # at a time (what a one-layer project may get), plus all in: warning-free, host gcc and clang
 # (the cross builds above and the QEMU runs cover arm-none-eabi-gcc)
 ONE_PATH_BUILDS = {
-    "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1", "TG_CFG_DSP_DW_BAND"),
-                           ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_RING"),
-                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_RING"),
-                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_BAND")],
+    "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1",), ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_ONE"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ONE"), ("TG_CFG_DSP_DW_ANY",)],
     "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
