@@ -60,6 +60,12 @@ def dw_px_clamp(p: dict) -> bool:
     return not dw_px_full(p)
 
 
+# ... with GCC on Thumb-2 (TG_DSP_DW_PX_ASM) the whole range's 3x3 filters run in assembly,
+# other filters in the C block loop (always compiled in without the assembly)
+def dw_px_full_c(p: dict) -> bool:
+    return dw_px_full(p) and (p["filter_h"], p["filter_w"]) != (3, 3)
+
+
 # tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel
 # triples and pairs run in assembly (asm_pairs), the C loop tg_dsp_conv_channels for the
 # rest (every channel without asm_pairs, the last one when the channels after the triples
@@ -155,6 +161,8 @@ FLAGS = (
          "tg_dsp_depthwise_px_s8", dw_px_full),
     Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",
          "tg_dsp_depthwise_px_s8", dw_px_clamp),
+    Flag("TG_CFG_DSP_DW_PX_FULL_C", "tg_dsp_depthwise_px_s8: no clamp, filters other than "
+         "3x3 (always without the assembly)", "tg_dsp_depthwise_px_s8", dw_px_full_c),
     Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
     Flag("TG_CFG_DSP_CONV_LONG_PASS", "tg_dsp_conv_s8: the assembly's loop passes of 16 "

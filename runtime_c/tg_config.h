@@ -22,6 +22,8 @@
 #define TG_CFG_DSP_DW_PX_FULL 1
 /* tg_dsp_depthwise_px_s8: an activation clamp */
 #define TG_CFG_DSP_DW_PX_CLAMP 1
+/* tg_dsp_depthwise_px_s8: no clamp, filters other than 3x3 (always without the assembly) */
+#define TG_CFG_DSP_DW_PX_FULL_C 1
 /* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
 #define TG_CFG_DSP_CONV_ASM_PAIRS 1
 /* tg_dsp_conv_s8: the assembly's loop passes of 16 blocks (else 8) */

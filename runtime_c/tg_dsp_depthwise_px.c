@@ -280,7 +280,9 @@ static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint3
         return;
     }
 #endif
+#if !TG_DSP_DW_PX_ASM || TG_CFG_DSP_DW_PX_FULL_C
     tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 1);
+#endif
 }
 #endif
 

@@ -140,18 +140,23 @@ def test_depthwise_px_activation_paths(tmp_path):
     full = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, in_zp=-128,
                     out_zp=-128)
     clamp = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, act="RELU6")
-    for tag, cases, want in (("full", [full], (True, False)),
-                             ("clamp", [clamp], (False, True)),
-                             ("both", [full, clamp], (True, True))):
+    full5 = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, k_h=5, k_w=5, padding=SAME,
+                     in_zp=-128, out_zp=-128)
+    # (the third: the whole range's C loop, for filters the 3x3 assembly does not run)
+    for tag, cases, want in (("full", [full], (True, False, False)),
+                             ("clamp", [clamp], (False, True, False)),
+                             ("both", [full, clamp], (True, True, False)),
+                             ("full5", [full5], (True, False, True))):
         (tmp_path / tag).mkdir()
         res = assert_bit_exact(build_model(cases, 32), tmp_path / tag, count=2, seed=32,
                                kernels=DSP)
         assert {layer.call.kernel for layer in res.gen.program.layers} == \
             {"tg_dsp_depthwise_px_s8"}
         config = _config(res.gen.out_dir)
-        assert (config["TG_CFG_DSP_DW_PX_FULL"], config["TG_CFG_DSP_DW_PX_CLAMP"]) == want
+        assert (config["TG_CFG_DSP_DW_PX_FULL"], config["TG_CFG_DSP_DW_PX_CLAMP"],
+                config["TG_CFG_DSP_DW_PX_FULL_C"]) == want
         symbols = _host_symbols(res.gen.out_dir, "tg_dsp_depthwise_px.c", tmp_path / tag)
-        assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want
+        assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want[:2]
 
 
 # convolutions: the assembly channel triples and pairs (full range, quant rows; the triples
@@ -320,7 +325,8 @@ def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
 ONE_PATH_BUILDS = {
     "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1",), ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_ONE"),
                            ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ONE"), ("TG_CFG_DSP_DW_ANY",)],
-    "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
+    "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",),
+                              ("TG_CFG_DSP_DW_PX_FULL", "TG_CFG_DSP_DW_PX_FULL_C")],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),
