@@ -67,11 +67,6 @@
 #define TG_DSP_DW_OWN
 #endif
 
-/* Whether the filters of all the outputs of an input channel are prepared once (3-tap
- * loops, depth multipliers 2 .. TG_DSP_DW_MULTS), not again for every output line. */
-#define TG_DSP_DW_EACH(p) \
-    ((p)->taps3 && (p)->depth_multiplier > 1 && (p)->depth_multiplier <= TG_DSP_DW_MULTS)
-
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {
     /* int16 pairs of filter * 2^L: 3-tap loops: per row (w0, w1), (w1, w2); otherwise per
@@ -840,48 +835,6 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
 #endif
 }
 
-/* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
- * (int16 offset `at`), which move `down` int16 values from one output line to the next:
- * the loop the layer takes. */
-static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
-                            const int16_t *const *rows, size_t at, size_t down, int32_t m,
-                            int32_t chans, size_t ch_band, uint32_t *acc, int8_t *out)
-{
-#if TG_DSP_DW_S1 || TG_DSP_DW_S2
-    if (p->taps3) {     /* all the lines and channels in one call, the filter in locals */
-        tg_dsp_dw_walk_t wk;
-        wk.r0 = rows[0] + at;
-        wk.r1 = rows[1] + at;
-        wk.r2 = rows[2] + at;
-        wk.down = down;
-        wk.m = m;
-        wk.out = out;
-        wk.out_down = (size_t)p->out_line_step;
-        wk.n = p->out_length;
-        wk.step = p->out_step;
-        wk.chans = chans;
-        wk.ch_band = ch_band;
-        TG_DSP_DW_ROW3(p, q, &wk);
-        return;
-    }
-#else
-    (void)chans;
-    (void)ch_band;
-#endif
-#if TG_DSP_DW_ANY
-    for (; m > 0; --m, at += down, out += p->out_line_step) {     /* chans 1 */
-        tg_dsp_dw_row_any(p, q, rows, at, acc, out);
-    }
-#else
-    (void)rows;
-    (void)at;
-    (void)down;
-    (void)m;
-    (void)acc;
-    (void)out;
-#endif
-}
-
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
 {
@@ -896,13 +849,24 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
     tg_dsp_dw_ch_t q[TG_DSP_DW_MULTS > 4 ? TG_DSP_DW_MULTS : 4];
-    /* the filter pairs of up to 4 channels (or the depth multiplier's outputs), after the
-     * accumulator line */
+    /* the filter pairs of up to 4 channels (or TG_DSP_DW_MULTS outputs of an input
+     * channel), after the accumulator line */
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
     const int reuse = slots < (p->out_lines - 1) * sh + fh;
-    const int each = TG_DSP_DW_EACH(p);
-    int32_t b, ci, j, k, oy, ky;
+    /* the outputs whose filters are prepared once per group of input channels: the
+     * group's (depth multiplier 1), or, 3-tap loops, an input channel's (up to
+     * TG_DSP_DW_MULTS); the general loop's multipliers: one output at a time */
+    const int32_t ahead = mult == 1 ? group : (p->taps3 ? mult : 0);
+    int32_t b, ci, k, oy, ky;
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+    tg_dsp_dw_walk_t wk;
+    wk.out_down = (size_t)p->out_line_step;
+    wk.n = p->out_length;
+    wk.step = p->out_step;
+    wk.ch_band = mult == 1 ? ring_size : 0;
+    wk.chans = ahead;
+#endif
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
     for (b = 0; b < p->batches; ++b) {
@@ -913,10 +877,8 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int32_t next = 0;       /* the first padded line not gathered yet */
             int32_t fill_slot = 0;  /* its slot */
             int32_t slot = 0;       /* the slot of output line oy's first band line */
-            if (mult == 1) {
-                tg_dsp_dw_setup(p, ci, group, q, pairs);
-            } else if (each) {      /* group 1: its outputs */
-                tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
+            if (ahead) {
+                tg_dsp_dw_setup(p, ci * mult, ahead, q, pairs);
             }
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
@@ -971,21 +933,35 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
                     ++next;
                 }
-                if (p->taps3 && (mult == 1 || each)) {     /* all channels in one walk */
-                    tg_dsp_dw_lines(p, q, rows, 0, down, n, mult == 1 ? group : mult,
-                                    mult == 1 ? ring_size : 0, line, out);
-                } else {
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+                if (p->taps3) {     /* all the lines and channels in one walk (or a few) */
+                    wk.r0 = rows[0];
+                    wk.r1 = rows[1];
+                    wk.r2 = rows[2];
+                    wk.down = down;
+                    wk.m = n;
+                    wk.out = out;
+                    TG_DSP_DW_ROW3(p, q, &wk);
+                }
+#endif
+#if TG_DSP_DW_ANY
+                if (!p->taps3) {
+                    int32_t j;
                     for (k = 0; k < group; ++k) {       /* the channels of the group */
-                        const size_t at = (size_t)k * ring_size;
                         for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                            size_t at = (size_t)k * ring_size;
+                            int8_t *o = out + k * mult + j;
+                            int32_t m;
                             if (mult > 1) {
-                                tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
+                                tg_dsp_dw_setup(p, ci * mult + j, 1, q, pairs);
                             }
-                            tg_dsp_dw_lines(p, &q[k], rows, at, down, n, 1, 0, line,
-                                            out + k * mult + j);
+                            for (m = n; m > 0; --m, at += down, o += p->out_line_step) {
+                                tg_dsp_dw_row_any(p, &q[k], rows, at, line, o);
+                            }
                         }
                     }
                 }
+#endif
                 oy += n;
                 out += (size_t)n * (size_t)p->out_line_step;
                 for (slot += n * sh; slot >= slots; slot -= slots) {
