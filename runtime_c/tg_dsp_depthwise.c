@@ -24,8 +24,8 @@
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
  *
- * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_s1_thumb2, stride 1, and
- * tg_dsp_dw_3x3_s2_thumb2, stride 2) and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
+ * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_thumb2, strides 1 and 2)
+ * and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
  * run in assembly: the same arithmetic, the
  * same loads and stores in the same order (the C stays their twin on the host, with other
  * compilers and with -DTG_DSP_DW_NO_ASM).
@@ -51,7 +51,7 @@
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
-/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2, tg_dsp_dw_3x3_s2_thumb2) with
+/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2) with
  * GCC on Arm cores with the DSP extension; the C everywhere else (and with
  * -DTG_DSP_DW_NO_ASM). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
@@ -315,29 +315,29 @@ typedef struct {
 
 #if TG_DSP_DW_ASM
 /*
- * The 3x3 walks in Thumb-2 assembly, stride 1 (tg_dsp_dw_3x3_s1_thumb2) and 2
- * (tg_dsp_dw_3x3_s2_thumb2): the arithmetic and the order of the loads and stores of
- * TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's last odd
- * output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs,
- * r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the output
- * step, the line's end, c12 (r8 serves the requantization) and the bias come from the
- * stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
+ * The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2; stride 1 or 2, the pair loops
+ * of the strides tg_config.h compiles in): the arithmetic and the order of the loads and
+ * stores of TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's
+ * last odd output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter
+ * pairs, r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the
+ * output step, the line's end, c12 (r8 serves the requantization) and the bias come from
+ * the stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
  * after it: both are exact mod 2^32); the output step and r share a word (ASR reads its
- * bottom byte).  The two differ only in the pair's sums and in how far a line's band
- * pointers move.
+ * bottom byte).  The strides differ only in the pair loop (each line enters the stride's
+ * through the address at sp + 44) and in how far a line's band pointers move.
  *
- * Their arguments: q (wk->chans channels' of 32 bytes) and wk (read as 32-bit words: the
- * layout checked below).  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the line's end,
- * 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the next
- * line's, 28 the same for the output, 32 the output after the channel's last line (out +
- * m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair
- * loop, two pairs a pass, enters at its second), 48 the channels left, 52 the next
- * channel's q, 56 and 60 the bytes from where a channel leaves the band lines and the
- * output to the next channel's (ch_band * 2 - m * down * 2, 1 - m * out_down), 64 m *
- * out_down, 68 step << 8.
+ * Its arguments: q (wk->chans channels' of 32 bytes), wk (read as 32-bit words: the
+ * layout checked below) and the stride.  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the
+ * line's end, 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the
+ * next line's, 28 the same for the output, 32 the output after the channel's last line
+ * (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 the pair loop's entry (Thumb bit
+ * set; an odd pair count: the loop, two pairs a pass, enters at its second), 48 the
+ * channels left, 52 the next channel's q, 56 and 60 the bytes from where a channel leaves
+ * the band lines and the output to the next channel's (ch_band * 2 - m * down * 2, 1 - m *
+ * out_down), 64 m * out_down, 68 step << 8.
  */
-void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
-void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
+void tg_dsp_dw_3x3_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk,
+                          int32_t stride);
 
 /* the word offsets the assembly reads */
 typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
@@ -444,135 +444,157 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "strb    r10, [lr]\n\t"                                             \
     "add     lr, lr, r11, lsr #8\n\t"
 
-/* A walk: NAME, its pair's sums (SUMS) and MOVE, which turns r6 = n & ~1 (r9 = n & 1)
- * into the int16 values a line's band pointers move. */
-#define TG_DW_WALK(NAME, SUMS, MOVE)                                            \
-    ".pushsection .text." #NAME ",\"ax\",%progbits\n\t"                     \
-    ".syntax unified\n\t"                                                   \
-    ".thumb\n\t"                                                            \
-    ".p2align 2\n\t"                                                        \
-    ".global " #NAME "\n\t"                                                 \
-    ".type   " #NAME ", %function\n\t"                                      \
-    ".thumb_func\n"                                                         \
-    #NAME ":\n\t"                                                           \
-    "push    {r4-r11, lr}\n\t"                                              \
-    "sub     sp, sp, #72\n\t"                                               \
-    "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
-    "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
-    "lsl     r8, r7, #8\n\t"                                                \
-    "str     r8, [sp, #68]\n\t"                                             \
-    "str     r0, [sp, #52]\n\t"                 /* q */                     \
-    "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
-    "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
-    "ldr     r5, [r1, #16]\n\t"                 /* m */                     \
-    "and     r9, r6, #1\n\t"                                                \
-    "and     r11, r6, #2\n\t"                                               \
-    "str     r11, [sp, #44]\n\t"                                            \
-    "bic     r6, r6, #1\n\t"                                                \
-    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */       \
-    MOVE                                        /* r6 */                    \
-    "lsl     r3, r3, #1\n\t"                                                \
-    "mul     r12, r5, r3\n\t"                   /* m * down bytes */        \
-    "sub     r3, r3, r6, lsl #1\n\t"                                        \
-    "mul     r5, r5, r4\n\t"                    /* m * out_down */          \
-    "sub     r4, r4, r10\n\t"                                               \
-    "str     r3, [sp, #24]\n\t"                                             \
-    "str     r4, [sp, #28]\n\t"                                             \
-    "str     r5, [sp, #64]\n\t"                                             \
-    "str     r10, [sp, #36]\n\t"                                            \
-    "str     r9, [sp, #40]\n\t"                                             \
-    "rsb     r5, r5, #1\n\t"                                                \
-    "str     r5, [sp, #60]\n\t"                                             \
-    "ldr     r3, [r1, #36]\n\t"                 /* chans */                 \
-    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */               \
-    "str     r3, [sp, #48]\n\t"                                             \
-    "rsb     r4, r12, r4, lsl #1\n\t"                                       \
-    "str     r4, [sp, #56]\n\t"                                             \
-    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
-    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
-    "0:\n\t"                                    /* a channel */             \
-    "ldr     r12, [sp, #52]\n\t"                                            \
-    "ldr     r8, [sp, #68]\n\t"                                             \
-    "ldr     r9, [r12]\n\t"                     /* q->w */                  \
-    "ldr     r3, [r12, #4]\n\t"                                             \
-    "ldr     r4, [r12, #8]\n\t"                                             \
-    "ldr     r5, [r12, #12]\n\t"                                            \
-    "ldr     r6, [r12, #20]\n\t"                                            \
-    "ldr     r7, [r9, #20]\n\t"                 /* c12 */                   \
-    "add     r12, r12, #32\n\t"                 /* the next channel's q */  \
-    "str     r12, [sp, #52]\n\t"                                            \
-    "orr     r6, r6, r8\n\t"                                                \
-    "str     r4, [sp]\n\t"                                                  \
-    "str     r5, [sp, #4]\n\t"                                              \
-    "str     r6, [sp, #8]\n\t"                                              \
-    "str     r7, [sp, #16]\n\t"                                             \
-    "str     r3, [sp, #20]\n\t"                                             \
-    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */            \
-    "ldr     r10, [sp, #64]\n\t"                                            \
-    "add     r10, r10, lr\n\t"                                              \
-    "str     r10, [sp, #32]\n"                  /* out + m * out_down */    \
-    "1:\n\t"                                    /* an output line */        \
-    "ldr     r10, [sp, #36]\n\t"                                            \
-    "add     r10, r10, lr\n\t"                                              \
-    "str     r10, [sp, #12]\n\t"                                            \
-    "cmp     lr, r10\n\t"                                                   \
-    "beq     3f\n"                                                          \
-    "ldr     r11, [sp, #44]\n\t"                                            \
-    "cmp     r11, #0\n\t"                                                   \
-    "bne     5f\n"                                                          \
-    "2:\n\t"                                    /* two pairs of outputs */  \
+/* A stride's pair loop (L: its label), two pairs a pass: from the second when the pair
+ * count is odd. */
+#define TG_DW_PAIRS(L, SUMS)                                                    \
+    ".Ldw3_" L ":\n\t"                                                          \
     TG_DW_PAIR(SUMS, "ldr     r11, [sp, #8]\n\t")                           \
-    "5:\n\t"                                    /* an odd pair count */     \
+    ".Ldw3_" L "_odd:\n\t"                                                      \
     TG_DW_PAIR(SUMS, "ldrd    r11, r12, [sp, #8]\n\t")                      \
     "cmp     lr, r12\n\t"                                                   \
-    "bne     2b\n"                                                          \
-    "3:\n\t"                                    /* an odd last output */    \
-    "ldr     r11, [sp, #40]\n\t"                                            \
-    "cmp     r11, #0\n\t"                                                   \
-    "beq     4f\n\t"                                                        \
-    TG_DW_SUM1                                                              \
-    "ldrd    r11, r12, [sp]\n\t"                                            \
-    "sub     r8, r12, r9, lsr #31\n\t"                                      \
-    "smmlar  r9, r9, r11, r8\n\t"                                           \
-    "ldr     r11, [sp, #8]\n\t"                                             \
-    "asr     r9, r9, r11\n\t"                                               \
-    "ssat    r9, #8, r9\n\t"                                                \
-    "strb    r9, [lr]\n"                                                    \
-    "4:\n\t"                                    /* the next line */         \
-    "ldrd    r11, r12, [sp, #24]\n\t"                                       \
-    "add     r0, r0, r11\n\t"                                               \
-    "add     r1, r1, r11\n\t"                                               \
-    "add     r2, r2, r11\n\t"                                               \
-    "add     lr, lr, r12\n\t"                                               \
-    "ldr     r10, [sp, #32]\n\t"                                            \
-    "cmp     lr, r10\n\t"                                                   \
-    "bne     1b\n\t"                                                        \
-    "ldr     r11, [sp, #48]\n\t"                /* the next channel */      \
-    "subs    r11, r11, #1\n\t"                                              \
-    "beq     6f\n\t"                                                        \
-    "str     r11, [sp, #48]\n\t"                                            \
-    "ldrd    r11, r12, [sp, #56]\n\t"                                       \
-    "add     r0, r0, r11\n\t"                                               \
-    "add     r1, r1, r11\n\t"                                               \
-    "add     r2, r2, r11\n\t"                                               \
-    "add     lr, lr, r12\n\t"                                               \
-    "b       0b\n"                                                          \
-    "6:\n\t"                                                                \
-    "add     sp, sp, #72\n\t"                                               \
-    "pop     {r4-r11, pc}\n\t"                                              \
-    ".size   " #NAME ", .-" #NAME "\n\t"                                    \
-    ".popsection\n"
+    "bne     .Ldw3_" L "\n\t"
 
+__asm__(
+    ".pushsection .text.tg_dsp_dw_3x3_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_3x3_thumb2\n\t"
+    ".type   tg_dsp_dw_3x3_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_3x3_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #72\n\t"
+    "ldr     r7, [r1, #32]\n\t"                 /* step */
+    "ldr     r6, [r1, #28]\n\t"                 /* n */
+    "lsl     r8, r7, #8\n\t"
+    "str     r8, [sp, #68]\n\t"
+    "str     r0, [sp, #52]\n\t"                 /* q */
+    "ldr     r3, [r1, #12]\n\t"                 /* down */
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
+    "ldr     r5, [r1, #16]\n\t"                 /* m */
+    "and     r9, r6, #1\n\t"
+    /* the stride's pair loop (r11) and its second pair (r12) */
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+    "cmp     r2, #1\n\t"
+    "bne     7f\n\t"
+#endif
 #if TG_DSP_DW_S1
-__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s1_thumb2, TG_DW_SUMS, "add     r6, r6, r9, lsl #1\n\t"));
+    "adr     r11, .Ldw3_s1\n\t"
+    "adr     r12, .Ldw3_s1_odd\n\t"
+#endif
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+    "b       8f\n"
+    "7:\n\t"
 #endif
 #if TG_DSP_DW_S2
-__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s2_thumb2, TG_DW_SUMS_S2,
-                   "add     r6, r6, r9\n\t" "lsl     r6, r6, #1\n\t"));
+    "adr     r11, .Ldw3_s2\n\t"
+    "adr     r12, .Ldw3_s2_odd\n"
 #endif
+    "8:\n\t"
+    "tst     r6, #2\n\t"
+    "it      ne\n\t"
+    "movne   r11, r12\n\t"
+    "orr     r11, r11, #1\n\t"
+    "str     r11, [sp, #44]\n\t"
+    "bic     r6, r6, #1\n\t"
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
+    "mul     r6, r6, r2\n\t"                    /* the int16 values a line moves: */
+    "add     r6, r6, r9, lsl #1\n\t"            /* (n & ~1) * stride + 2 (n & 1) */
+    "lsl     r3, r3, #1\n\t"
+    "mul     r12, r5, r3\n\t"                   /* m * down bytes */
+    "sub     r3, r3, r6, lsl #1\n\t"
+    "mul     r5, r5, r4\n\t"                    /* m * out_down */
+    "sub     r4, r4, r10\n\t"
+    "str     r3, [sp, #24]\n\t"
+    "str     r4, [sp, #28]\n\t"
+    "str     r5, [sp, #64]\n\t"
+    "str     r10, [sp, #36]\n\t"
+    "str     r9, [sp, #40]\n\t"
+    "rsb     r5, r5, #1\n\t"
+    "str     r5, [sp, #60]\n\t"
+    "ldr     r3, [r1, #36]\n\t"                 /* chans */
+    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */
+    "str     r3, [sp, #48]\n\t"
+    "rsb     r4, r12, r4, lsl #1\n\t"
+    "str     r4, [sp, #56]\n\t"
+    "ldr     lr, [r1, #20]\n\t"                 /* out */
+    "ldm     r1, {r0-r2}\n"                      /* the band lines */
+    "0:\n\t"                                    /* a channel */
+    "ldr     r12, [sp, #52]\n\t"
+    "ldr     r8, [sp, #68]\n\t"
+    "ldr     r9, [r12]\n\t"                     /* q->w */
+    "ldr     r3, [r12, #4]\n\t"
+    "ldr     r4, [r12, #8]\n\t"
+    "ldr     r5, [r12, #12]\n\t"
+    "ldr     r6, [r12, #20]\n\t"
+    "ldr     r7, [r9, #20]\n\t"                 /* c12 */
+    "add     r12, r12, #32\n\t"                 /* the next channel's q */
+    "str     r12, [sp, #52]\n\t"
+    "orr     r6, r6, r8\n\t"
+    "str     r4, [sp]\n\t"
+    "str     r5, [sp, #4]\n\t"
+    "str     r6, [sp, #8]\n\t"
+    "str     r7, [sp, #16]\n\t"
+    "str     r3, [sp, #20]\n\t"
+    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */
+    "ldr     r10, [sp, #64]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #32]\n"                   /* out + m * out_down */
+    "1:\n\t"                                    /* an output line */
+    "ldr     r10, [sp, #36]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #12]\n\t"
+    "cmp     lr, r10\n\t"
+    "beq     3f\n\t"
+    "ldr     pc, [sp, #44]\n\t"                 /* the stride's pairs */
+#if TG_DSP_DW_S2
+    TG_DW_PAIRS("s2", TG_DW_SUMS_S2)
+#if TG_DSP_DW_S1
+    "b       3f\n\t"
+#endif
+#endif
+#if TG_DSP_DW_S1
+    TG_DW_PAIRS("s1", TG_DW_SUMS)
+#endif
+    "3:\n\t"                                    /* an odd last output */
+    "ldr     r11, [sp, #40]\n\t"
+    "cmp     r11, #0\n\t"
+    "beq     4f\n\t"
+    TG_DW_SUM1
+    "ldrd    r11, r12, [sp]\n\t"
+    "sub     r8, r12, r9, lsr #31\n\t"
+    "smmlar  r9, r9, r11, r8\n\t"
+    "ldr     r11, [sp, #8]\n\t"
+    "asr     r9, r9, r11\n\t"
+    "ssat    r9, #8, r9\n\t"
+    "strb    r9, [lr]\n"
+    "4:\n\t"                                    /* the next line */
+    "ldrd    r11, r12, [sp, #24]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "add     lr, lr, r12\n\t"
+    "ldr     r10, [sp, #32]\n\t"
+    "cmp     lr, r10\n\t"
+    "bne     1b\n\t"
+    "ldr     r11, [sp, #48]\n\t"                /* the next channel */
+    "subs    r11, r11, #1\n\t"
+    "beq     6f\n\t"
+    "str     r11, [sp, #48]\n\t"
+    "ldrd    r11, r12, [sp, #56]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "add     lr, lr, r12\n\t"
+    "b       0b\n"
+    "6:\n\t"
+    "add     sp, sp, #72\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_3x3_thumb2, .-tg_dsp_dw_3x3_thumb2\n\t"
+    ".popsection\n");
 
-#define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
-#define tg_dsp_dw_row3_s2 tg_dsp_dw_3x3_s2_thumb2
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_3x3_thumb2((q), (wk), (p)->stride)
 #else
 #if TG_DSP_DW_S1
 TG_DSP_DW_OWN
@@ -592,7 +614,8 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
 #endif
 
 /* The 3x3 walk of the layer's stride (the walks compiled in: tg_config.h) */
-#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+#if TG_DSP_DW_ASM
+#elif TG_DSP_DW_S1 && TG_DSP_DW_S2
 #define TG_DSP_DW_ROW3(p, q, wk) \
     ((p)->stride == 1 ? tg_dsp_dw_row3_s1((q), (wk)) : tg_dsp_dw_row3_s2((q), (wk)))
 #elif TG_DSP_DW_S1

@@ -1026,7 +1026,7 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
 
 
-# every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2): line
+# every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2): line
 # lengths odd and even, 1 and 2 (no pair, a pair and no odd output), odd and even pair
 # counts (the two-pair loop entered at its first or second pair), rows and columns, 4
 # channels gathered together and one, depth multipliers 1 and 4, per-tensor and per-channel,
@@ -1098,7 +1098,7 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
     assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
 
 
-# the stride-2 assembly walk (tg_dsp_dw_3x3_s2_thumb2): line lengths (outputs) 1 to 8, odd
+# the stride-2 assembly walk (tg_dsp_dw_3x3_thumb2): line lengths (outputs) 1 to 8, odd
 # and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2,
 # 3 and 8 (filters prepared once per input channel; above 8: the general loop); stride 1 across
 # lines; walked along columns; batches; per-tensor scales; zero points -128 and 127
@@ -1140,6 +1140,18 @@ def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_3x3_both_strides_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """Both strides in one project: tg_dsp_dw_3x3_thumb2 with both pair loops (each line
+    enters its stride's; the stride-2 loop branches to the shared line end), every path of
+    the two walks' cases."""
+    params = _dw_walk_on_cortex_m4(tmp_path, monkeypatch, False, DW_S1_ASM + DW_S2_ASM, 94)
+    assert {p["stride"] for p in params} == {1, 2}
+    config = (tmp_path / "w" / "tg_config.h").read_text()
+    assert "#define TG_CFG_DSP_DW_3X3_S1 1" in config and "#define TG_CFG_DSP_DW_3X3_S2 1" in config
 
 
 # tg_dsp_dw_px3_thumb2 (3x3 filters, the whole int8 range): strides 1 and 2, SAME and VALID,
