@@ -174,21 +174,27 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
 #endif
 #if TG_DSP_DW_ANY
     for (i = 0; i < count; ++i, ++q) {
-        const int32_t shift = shifts[i];
-        const int32_t r = shift > 0 ? 0 : -shift;
-        const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
+        /* L = max(shift, 0) + 1 and r = max(-shift, 0), without a branch on the shift
+         * (GCC would copy the loop for each sign) */
+        const uint32_t shift = (uint32_t)shifts[i];
+        const int32_t lsh = (int32_t)(shift & ((shift >> 31) - 1u)) + 1;
+        const int32_t r = lsh - 1 - (int32_t)shift;
+        const int32_t scale = (int32_t)1 << lsh;
         int32_t ky, kx;
         q->w = w;
         q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
         q->mult = mults[i];
         q->r = r;
-        q->neg = r > 0 ? -1 : 0;
-        q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + (out_off << r));
+        q->neg = -(int32_t)(r > 0);
+        q->add = (int32_t)(((1u << r) >> 1) + (out_off << r));   /* 2^(r-1): 0 when r = 0 */
         q->act_min = lo;
         q->act_max = hi;
         for (ky = 0; ky < fh; ++ky, f += fw) {
-            for (kx = 0; kx < fw; kx += 2) {
-                *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
+            for (kx = 0; kx + 1 < fw; kx += 2) {
+                *w++ = tg_dsp_dw_pair(f[kx], f[kx + 1], scale);
+            }
+            if (kx < fw) {      /* an odd length's last, with a zero weight */
+                *w++ = tg_dsp_dw_pair(f[kx], 0, scale);
             }
         }
     }
