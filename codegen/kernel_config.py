@@ -44,6 +44,18 @@ def dw_any(p: dict) -> bool:
     return not p["taps3"]
 
 
+# ... whose passes over a filter line take up to 4 tap pairs each: 4 while 4 or more
+# remain, then the rest (pairs = (filter_length + 1) / 2)
+def _any_pairs(p: dict) -> int:
+    return (p["filter_length"] + 1) // 2 if dw_any(p) else 0
+
+
+def dw_any_pass(k: int) -> Callable[[dict], bool]:
+    if k == 4:
+        return lambda p: _any_pairs(p) >= 4
+    return lambda p: _any_pairs(p) % 4 == k
+
+
 # ... gathering one channel at a time (group 1: depth multipliers above 1, depths not a
 # multiple of 4) rather than four (always compiled in without the assembly)
 def dw_one(p: dict) -> bool:
@@ -155,6 +167,9 @@ FLAGS = (
          "tg_dsp_depthwise_s8", dw_3x3_s2),
     Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
          "tg_dsp_depthwise_s8", dw_any),
+    *(Flag(f"TG_CFG_DSP_DW_ANY_P{k}", f"tg_dsp_depthwise_s8: the general loop's passes of "
+           f"{k} tap pair{'s' if k > 1 else ''}", "tg_dsp_depthwise_s8", dw_any_pass(k))
+      for k in (1, 2, 3, 4)),
     Flag("TG_CFG_DSP_DW_ONE", "tg_dsp_depthwise_s8: channels gathered one at a time",
          "tg_dsp_depthwise_s8", dw_one),
     Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",

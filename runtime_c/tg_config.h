@@ -16,6 +16,14 @@
 #define TG_CFG_DSP_DW_3X3_S2 1
 /* tg_dsp_depthwise_s8: other filters (the general loop) */
 #define TG_CFG_DSP_DW_ANY 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 1 tap pair */
+#define TG_CFG_DSP_DW_ANY_P1 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 2 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P2 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 3 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P3 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 4 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P4 1
 /* tg_dsp_depthwise_s8: channels gathered one at a time */
 #define TG_CFG_DSP_DW_ONE 1
 /* tg_dsp_depthwise_px_s8: no activation clamp */

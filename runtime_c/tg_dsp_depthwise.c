@@ -44,6 +44,10 @@
 #define TG_DSP_DW_S2 TG_CFG_DSP_DW_3X3_S2
 #define TG_DSP_DW_ANY TG_CFG_DSP_DW_ANY
 #define TG_DSP_DW_ONE TG_CFG_DSP_DW_ONE
+#define TG_DSP_DW_P1 TG_CFG_DSP_DW_ANY_P1
+#define TG_DSP_DW_P2 TG_CFG_DSP_DW_ANY_P2
+#define TG_DSP_DW_P3 TG_CFG_DSP_DW_ANY_P3
+#define TG_DSP_DW_P4 TG_CFG_DSP_DW_ANY_P4
 
 #if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY)
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
@@ -641,53 +645,68 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 {
     const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
     const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
-    int32_t ox, k0;
+    uint32_t *const end = acc + n;
+    const uint32_t *w = q->w;
+    uint32_t *a;
+    int32_t ox, ky, kx, np;
     TG_DSP_DW_RQ_LOCALS(q);
-    for (ox = 0; ox < n; ++ox) {
-        acc[ox] = bias;
+    for (a = acc; a != end; ++a) {
+        *a = bias;
     }
-    for (k0 = 0; k0 < fh * pairs;) {
-        /* up to 4 pairs of one filter line (more: in several passes), one loop each */
-        const int32_t ky = k0 / pairs, kx = k0 - ky * pairs;
-        const int32_t np = pairs - kx < 4 ? pairs - kx : 4;
-        const int16_t *x = rows[ky] + at + 2 * kx;
-        const uint32_t *w = q->w + k0;
-        const uint32_t w0 = w[0];
-        uint32_t w1, w2, w3;
-        k0 += np;
-        switch (np) {
-        case 1:
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                acc[ox] = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+    /* up to 4 pairs of one filter line at a time (more: in several passes), one loop each
+     * (the pass lengths the project's filters take: tg_config.h) */
+    for (ky = 0; ky < fh; ++ky) {
+        const int16_t *const line = rows[ky] + at;
+        for (kx = 0; kx < pairs; kx += np, w += np) {
+            const int16_t *x = line + 2 * kx;
+            const uint32_t w0 = w[0];
+            np = pairs - kx < 4 ? pairs - kx : 4;
+            switch (np) {
+#if TG_DSP_DW_P4
+            case 4: {
+                const uint32_t w1 = w[1], w2 = w[2], w3 = w[3];
+                for (a = acc; a != end; ++a, x += sw) {
+                    uint32_t s = tg_smlad(tg_read_s16x2(x), w0, *a);
+                    s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
+                    s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
+                    *a = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+                }
+                break;
             }
-            break;
-        case 2:
-            w1 = w[1];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 2), w1,
-                                   tg_smlad(tg_read_s16x2(x), w0, acc[ox]));
+#endif
+#if TG_DSP_DW_P3
+            case 3: {
+                const uint32_t w1 = w[1], w2 = w[2];
+                for (a = acc; a != end; ++a, x += sw) {
+                    const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, *a);
+                    *a = tg_smlad(tg_read_s16x2(x + 4), w2,
+                                  tg_smlad(tg_read_s16x2(x + 2), w1, s));
+                }
+                break;
             }
-            break;
-        case 3:
-            w1 = w[1];
-            w2 = w[2];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 4), w2,
-                                   tg_smlad(tg_read_s16x2(x + 2), w1, s));
+#endif
+#if TG_DSP_DW_P2
+            case 2: {
+                const uint32_t w1 = w[1];
+                for (a = acc; a != end; ++a, x += sw) {
+                    *a = tg_smlad(tg_read_s16x2(x + 2), w1,
+                                  tg_smlad(tg_read_s16x2(x), w0, *a));
+                }
+                break;
             }
-            break;
-        default:
-            w1 = w[1];
-            w2 = w[2];
-            w3 = w[3];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
-                s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
-                s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+#endif
+            default:        /* 1 */
+#if TG_DSP_DW_P1
+                for (a = acc; a != end; ++a, x += sw) {
+                    *a = tg_smlad(tg_read_s16x2(x), w0, *a);
+                }
+#else
+                (void)x;
+                (void)w0;
+                (void)sw;
+#endif
+                break;
             }
-            break;
         }
     }
     for (ox = 0; ox < n; ++ox) {

@@ -45,8 +45,8 @@ def _call(kernel, **params):
 
 
 def test_project_flags_union_nested_and_untouched_kernels():
-    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, group=4)
-    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, group=1)
+    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, group=4, filter_length=3)
+    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, group=1, filter_length=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
                 triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1,
                 depth4=72)
@@ -57,6 +57,12 @@ def test_project_flags_union_nested_and_untouched_kernels():
     assert flags["TG_CFG_DSP_CONV_CHANNELS"] and flags["TG_CFG_DSP_CONV_ASM_PAIRS"]
     assert flags["TG_CFG_DSP_DW_PX_FULL"] and flags["TG_CFG_DSP_DW_PX_CLAMP"]
     assert not flags["TG_CFG_DSP_DW_ONE"]
+    # the general loop's passes of 1 to 4 tap pairs: 4 while 4 or more remain, then the rest
+    for length, passes in ((1, {1}), (3, {2}), (5, {3}), (7, {4}), (9, {4, 1}), (11, {4, 2}),
+                           (16, {4})):
+        p = dict(taps3=0, filter_length=length)
+        assert {k for k in (1, 2, 3, 4) if kernel_config.dw_any_pass(k)(p)} == passes
+        assert not any(kernel_config.dw_any_pass(k)(dict(p, taps3=1)) for k in (1, 2, 3, 4))
     flags = kernel_config.project_flags([dw_s1, dw_any])      # the union
     assert flags["TG_CFG_DSP_DW_ANY"] and flags["TG_CFG_DSP_DW_3X3_S1"]
     assert not flags["TG_CFG_DSP_DW_3X3_S2"]
@@ -130,6 +136,9 @@ def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatc
     assert {n for n in DW_FUNCS if config[n]} == on
     symbols = _host_symbols(out, "tg_dsp_depthwise.c", tmp_path)
     assert {n for n, fn in DW_FUNCS.items() if fn in symbols} == on
+    # the general loop's passes over a filter line: ANY's 5 taps, 3 pairs
+    passes = {n for n in config if n.startswith("TG_CFG_DSP_DW_ANY_P") and config[n]}
+    assert passes == ({"TG_CFG_DSP_DW_ANY_P3"} if "TG_CFG_DSP_DW_ANY" in on else set())
     # one channel gathered at a time: S2's 5 channels (the others' 8 and 4: four at a time)
     params = [layer.call.params for layer in res.gen.program.layers]
     one = any(p["group"] == 1 for p in params)
@@ -324,7 +333,9 @@ def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
 # (the cross builds above and the QEMU runs cover arm-none-eabi-gcc)
 ONE_PATH_BUILDS = {
     "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1",), ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_ONE"),
-                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ONE"), ("TG_CFG_DSP_DW_ANY",)],
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ONE"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ANY_P3"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ANY_P1", "TG_CFG_DSP_DW_ANY_P4")],
     "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",),
                               ("TG_CFG_DSP_DW_PX_FULL", "TG_CFG_DSP_DW_PX_FULL_C")],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
