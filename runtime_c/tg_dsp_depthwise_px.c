@@ -261,7 +261,9 @@ __asm__(
 #endif
 
 #if TG_CFG_DSP_DW_PX_FULL
-TG_DSP_DW_PX_OWN
+#if !TG_DSP_DW_PX_ASM || TG_CFG_DSP_DW_PX_FULL_C
+TG_DSP_DW_PX_OWN        /* (only the assembly's call: inlined) */
+#endif
 static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
                               int32_t plane_w, const uint32_t *wc, const int32_t *qc,
                               int8_t *out)
