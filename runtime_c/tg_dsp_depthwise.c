@@ -144,6 +144,14 @@ TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
 }
 #endif
 
+/* A 3x3 filter's 9 values from f as words at bytes 0, 3 and 5 (not past the channel's
+ * last) into its 6 filter pairs at w. */
+#define TG_DSP_DW_TAPS3(w, f) do { \
+        tg_dsp_dw_taps3((w), tg_read_s8x4(f), 0); \
+        tg_dsp_dw_taps3((w) + 2, tg_read_s8x4((f) + 3), 0); \
+        tg_dsp_dw_taps3((w) + 4, tg_read_s8x4((f) + 5), 1); \
+    } while (0)
+
 /* The filters and requantization of the `count` output channels from `co` on into q[0 ..
  * count - 1], their filter pairs one after the other from `w`. */
 static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int32_t count,
@@ -156,26 +164,6 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
     const int32_t fh = p->filter_lines, fw = p->filter_length;
     const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
     int32_t i;
-#if TG_DSP_DW_S1 || TG_DSP_DW_S2
-    if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
-        for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
-            const int32_t r = -shifts[i];
-            q->w = w;
-            q->bias = biases ? (uint32_t)biases[i] * 2u : 0u;
-            q->mult = mults[i];
-            q->r = r;
-            q->neg = -1;
-            q->add = (int32_t)((1u << (r - 1)) + (out_off << r));
-            q->act_min = lo;
-            q->act_max = hi;
-            /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
-            tg_dsp_dw_taps3(w, tg_read_s8x4(f), 0);
-            tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f + 3), 0);
-            tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f + 5), 1);
-        }
-        return;
-    }
-#endif
 #if TG_DSP_DW_ANY
     for (i = 0; i < count; ++i, ++q) {
         /* L = max(shift, 0) + 1 and r = max(-shift, 0), without a branch on the shift
@@ -193,6 +181,14 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
         q->add = (int32_t)(((1u << r) >> 1) + (out_off << r));   /* 2^(r-1): 0 when r = 0 */
         q->act_min = lo;
         q->act_max = hi;
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+        if (p->taps3) {
+            TG_DSP_DW_TAPS3(w, f);
+            w += 6;
+            f += 9;
+            continue;
+        }
+#endif
         for (ky = 0; ky < fh; ++ky, f += fw) {
             for (kx = 0; kx + 1 < fw; kx += 2) {
                 *w++ = tg_dsp_dw_pair(f[kx], f[kx + 1], scale);
@@ -201,6 +197,22 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
                 *w++ = tg_dsp_dw_pair(f[kx], 0, scale);
             }
         }
+    }
+#else
+    if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
+        for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
+            const int32_t r = -shifts[i];
+            q->w = w;
+            q->bias = biases ? (uint32_t)biases[i] * 2u : 0u;
+            q->mult = mults[i];
+            q->r = r;
+            q->neg = -1;
+            q->add = (int32_t)((1u << (r - 1)) + (out_off << r));
+            q->act_min = lo;
+            q->act_max = hi;
+            TG_DSP_DW_TAPS3(w, f);
+        }
+        return;
     }
 #endif
 }
