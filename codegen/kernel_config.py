@@ -44,14 +44,22 @@ def dw_any(p: dict) -> bool:
     return not p["taps3"]
 
 
-# ... on a band of band_lines lines per channel: a ring of exactly filter_lines slots (one
-# call per output line), or runs of lines (more slots)
-def dw_ring(p: dict) -> bool:
-    return p["band_lines"] == p["filter_lines"]
+# ... whose passes over a filter line take up to 4 tap pairs each: 4 while 4 or more
+# remain, then the rest (pairs = (filter_length + 1) / 2)
+def _any_pairs(p: dict) -> int:
+    return (p["filter_length"] + 1) // 2 if dw_any(p) else 0
 
 
-def dw_band(p: dict) -> bool:
-    return not dw_ring(p)
+def dw_any_pass(k: int) -> Callable[[dict], bool]:
+    if k == 4:
+        return lambda p: _any_pairs(p) >= 4
+    return lambda p: _any_pairs(p) % 4 == k
+
+
+# ... gathering one channel at a time (group 1: depth multipliers above 1, depths not a
+# multiple of 4) rather than four (always compiled in without the assembly)
+def dw_one(p: dict) -> bool:
+    return p["group"] == 1
 
 
 # tg_dsp_depthwise_px_s8 (tg_dsp_depthwise_px.c): the block loop without the clamp when
@@ -62,6 +70,12 @@ def dw_px_full(p: dict) -> bool:
 
 def dw_px_clamp(p: dict) -> bool:
     return not dw_px_full(p)
+
+
+# ... with GCC on Thumb-2 (TG_DSP_DW_PX_ASM) the whole range's 3x3 filters run in assembly,
+# other filters in the C block loop (always compiled in without the assembly)
+def dw_px_full_c(p: dict) -> bool:
+    return dw_px_full(p) and (p["filter_h"], p["filter_w"]) != (3, 3)
 
 
 # tg_dsp_conv_s8 (tg_dsp_conv.c): with GCC on Thumb-2 (TG_DSP_CONV_ASM) the channel
@@ -166,14 +180,17 @@ FLAGS = (
          "tg_dsp_depthwise_s8", dw_3x3_s2),
     Flag("TG_CFG_DSP_DW_ANY", "tg_dsp_depthwise_s8: other filters (the general loop)",
          "tg_dsp_depthwise_s8", dw_any),
-    Flag("TG_CFG_DSP_DW_RING", "tg_dsp_depthwise_s8: a ring of filter_lines band lines",
-         "tg_dsp_depthwise_s8", dw_ring),
-    Flag("TG_CFG_DSP_DW_BAND", "tg_dsp_depthwise_s8: runs of lines in a larger band",
-         "tg_dsp_depthwise_s8", dw_band),
+    *(Flag(f"TG_CFG_DSP_DW_ANY_P{k}", f"tg_dsp_depthwise_s8: the general loop's passes of "
+           f"{k} tap pair{'s' if k > 1 else ''}", "tg_dsp_depthwise_s8", dw_any_pass(k))
+      for k in (1, 2, 3, 4)),
+    Flag("TG_CFG_DSP_DW_ONE", "tg_dsp_depthwise_s8: channels gathered one at a time",
+         "tg_dsp_depthwise_s8", dw_one),
     Flag("TG_CFG_DSP_DW_PX_FULL", "tg_dsp_depthwise_px_s8: no activation clamp",
          "tg_dsp_depthwise_px_s8", dw_px_full),
     Flag("TG_CFG_DSP_DW_PX_CLAMP", "tg_dsp_depthwise_px_s8: an activation clamp",
          "tg_dsp_depthwise_px_s8", dw_px_clamp),
+    Flag("TG_CFG_DSP_DW_PX_FULL_C", "tg_dsp_depthwise_px_s8: no clamp, filters other than "
+         "3x3 (always without the assembly)", "tg_dsp_depthwise_px_s8", dw_px_full_c),
     Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
     Flag("TG_CFG_DSP_CONV_LONG_PASS", "tg_dsp_conv_s8: the assembly's loop passes of 16 "

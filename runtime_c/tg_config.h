@@ -16,14 +16,22 @@
 #define TG_CFG_DSP_DW_3X3_S2 1
 /* tg_dsp_depthwise_s8: other filters (the general loop) */
 #define TG_CFG_DSP_DW_ANY 1
-/* tg_dsp_depthwise_s8: a ring of filter_lines band lines */
-#define TG_CFG_DSP_DW_RING 1
-/* tg_dsp_depthwise_s8: runs of lines in a larger band */
-#define TG_CFG_DSP_DW_BAND 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 1 tap pair */
+#define TG_CFG_DSP_DW_ANY_P1 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 2 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P2 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 3 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P3 1
+/* tg_dsp_depthwise_s8: the general loop's passes of 4 tap pairs */
+#define TG_CFG_DSP_DW_ANY_P4 1
+/* tg_dsp_depthwise_s8: channels gathered one at a time */
+#define TG_CFG_DSP_DW_ONE 1
 /* tg_dsp_depthwise_px_s8: no activation clamp */
 #define TG_CFG_DSP_DW_PX_FULL 1
 /* tg_dsp_depthwise_px_s8: an activation clamp */
 #define TG_CFG_DSP_DW_PX_CLAMP 1
+/* tg_dsp_depthwise_px_s8: no clamp, filters other than 3x3 (always without the assembly) */
+#define TG_CFG_DSP_DW_PX_FULL_C 1
 /* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
 #define TG_CFG_DSP_CONV_ASM_PAIRS 1
 /* tg_dsp_conv_s8: the assembly's loop passes of 16 blocks (else 8) */

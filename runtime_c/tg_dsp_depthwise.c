@@ -8,7 +8,8 @@
  *
  * One output channel at a time, one output line (an image row, or a column when the
  * lowering transposed the layer for longer lines) after the other.  The input lines of
- * its input channel are gathered into a ring of filter_lines int16 lines (the band)
+ * its input channel are gathered into a ring of band_lines int16 lines (the band, at least
+ * filter_lines; output lines whose band lines follow each other in it run in one pass)
  * holding input + input_offset, with zeros in the padding columns and for lines outside
  * the image: a padded tap then adds 0, exactly as the reference skips it, so no pixel
  * needs a bounds check.  In a band line the taps of one filter line are neighbours, so one
@@ -23,8 +24,8 @@
  * r >= 1 is (h + 2^(r-1) - (h < 0)) >> r; the output offset is added before the shift as
  * output_offset * 2^r (the lowering checks that nothing overflows).
  *
- * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_s1_thumb2, stride 1, and
- * tg_dsp_dw_3x3_s2_thumb2, stride 2) and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
+ * On Thumb-2 cores built with GCC the 3x3 walks (tg_dsp_dw_3x3_thumb2, strides 1 and 2)
+ * and the 4-channel gathering (tg_dsp_dw_fill4_thumb2)
  * run in assembly: the same arithmetic, the
  * same loads and stores in the same order (the C stays their twin on the host, with other
  * compilers and with -DTG_DSP_DW_NO_ASM).
@@ -42,17 +43,19 @@
 #define TG_DSP_DW_S1 TG_CFG_DSP_DW_3X3_S1
 #define TG_DSP_DW_S2 TG_CFG_DSP_DW_3X3_S2
 #define TG_DSP_DW_ANY TG_CFG_DSP_DW_ANY
-#define TG_DSP_DW_RING TG_CFG_DSP_DW_RING
-#define TG_DSP_DW_BAND TG_CFG_DSP_DW_BAND
+#define TG_DSP_DW_ONE TG_CFG_DSP_DW_ONE
+#define TG_DSP_DW_P1 TG_CFG_DSP_DW_ANY_P1
+#define TG_DSP_DW_P2 TG_CFG_DSP_DW_ANY_P2
+#define TG_DSP_DW_P3 TG_CFG_DSP_DW_ANY_P3
+#define TG_DSP_DW_P4 TG_CFG_DSP_DW_ANY_P4
 
-#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY) || \
-    !(TG_DSP_DW_RING || TG_DSP_DW_BAND)
+#if !(TG_DSP_DW_S1 || TG_DSP_DW_S2 || TG_DSP_DW_ANY)
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_s8: generate it again"
 #endif
 
 /* The loops stay functions of their own: inlined into the driver, which has many live
  * values of its own, their registers spill (measured: slower). */
-/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2, tg_dsp_dw_3x3_s2_thumb2) with
+/* The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2) with
  * GCC on Arm cores with the DSP extension; the C everywhere else (and with
  * -DTG_DSP_DW_NO_ASM). */
 #if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
@@ -67,11 +70,6 @@
 #else
 #define TG_DSP_DW_OWN
 #endif
-
-/* Whether the filters of all the outputs of an input channel are prepared once (3-tap
- * loops, depth multipliers 2 .. TG_DSP_DW_MULTS), not again for every output line. */
-#define TG_DSP_DW_EACH(p) \
-    ((p)->taps3 && (p)->depth_multiplier > 1 && (p)->depth_multiplier <= TG_DSP_DW_MULTS)
 
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {
@@ -121,11 +119,14 @@ TG_INLINE int32_t tg_dsp_dw_rq3(uint32_t acc, int32_t mult, int32_t add, int32_t
 #define TG_DSP_DW_RQ(acc) tg_dsp_dw_rq((acc), mult, add, neg, rsh, lo, hi)
 #define TG_DSP_DW_RQ3(acc) (int8_t)tg_dsp_dw_rq3((acc), mult, add, rsh)
 
+#if TG_DSP_DW_ANY
 TG_INLINE uint32_t tg_dsp_dw_pair(int32_t lo, int32_t hi, int32_t scale)
 {
     return ((uint32_t)(lo * scale) & 0xFFFFu) | ((uint32_t)(hi * scale) << 16);
 }
+#endif
 
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
 /* One filter line of the 3-tap loops from the word `v` holding its 3 values at bytes
  * `at`, at + 1, at + 2 (at 0: bytes 0-2; at 1: bytes 1-3): (w0, w1), (w1, w2) * 2 as int16
  * pairs (SXTAB16 adds the lanes to themselves). */
@@ -141,6 +142,15 @@ TG_INLINE void tg_dsp_dw_taps3(uint32_t *w, uint32_t v, int at)
         w[1] = tg_pkhtb16(o, e);
     }
 }
+#endif
+
+/* A 3x3 filter's 9 values from f as words at bytes 0, 3 and 5 (not past the channel's
+ * last) into its 6 filter pairs at w. */
+#define TG_DSP_DW_TAPS3(w, f) do { \
+        tg_dsp_dw_taps3((w), tg_read_s8x4(f), 0); \
+        tg_dsp_dw_taps3((w) + 2, tg_read_s8x4((f) + 3), 0); \
+        tg_dsp_dw_taps3((w) + 4, tg_read_s8x4((f) + 5), 1); \
+    } while (0)
 
 /* The filters and requantization of the `count` output channels from `co` on into q[0 ..
  * count - 1], their filter pairs one after the other from `w`. */
@@ -153,7 +163,42 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
     const int32_t lo = p->act_min, hi = p->act_max;
     const int32_t fh = p->filter_lines, fw = p->filter_length;
     const int8_t *f = p->filter + (size_t)co * (size_t)(fh * fw);
-    int32_t i, ky, kx;
+    int32_t i;
+#if TG_DSP_DW_ANY
+    for (i = 0; i < count; ++i, ++q) {
+        /* L = max(shift, 0) + 1 and r = max(-shift, 0), without a branch on the shift
+         * (GCC would copy the loop for each sign) */
+        const uint32_t shift = (uint32_t)shifts[i];
+        const int32_t lsh = (int32_t)(shift & ((shift >> 31) - 1u)) + 1;
+        const int32_t r = lsh - 1 - (int32_t)shift;
+        const int32_t scale = (int32_t)1 << lsh;
+        int32_t ky, kx;
+        q->w = w;
+        q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
+        q->mult = mults[i];
+        q->r = r;
+        q->neg = -(int32_t)(r > 0);
+        q->add = (int32_t)(((1u << r) >> 1) + (out_off << r));   /* 2^(r-1): 0 when r = 0 */
+        q->act_min = lo;
+        q->act_max = hi;
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+        if (p->taps3) {
+            TG_DSP_DW_TAPS3(w, f);
+            w += 6;
+            f += 9;
+            continue;
+        }
+#endif
+        for (ky = 0; ky < fh; ++ky, f += fw) {
+            for (kx = 0; kx + 1 < fw; kx += 2) {
+                *w++ = tg_dsp_dw_pair(f[kx], f[kx + 1], scale);
+            }
+            if (kx < fw) {      /* an odd length's last, with a zero weight */
+                *w++ = tg_dsp_dw_pair(f[kx], 0, scale);
+            }
+        }
+    }
+#else
     if (p->taps3) {     /* every shift <= -1 (the lowering's choice): scale 2, r >= 1 */
         for (i = 0; i < count; ++i, ++q, w += 6, f += 9) {
             const int32_t r = -shifts[i];
@@ -165,31 +210,11 @@ static void tg_dsp_dw_setup(const tg_dsp_depthwise_params_t *p, int32_t co, int3
             q->add = (int32_t)((1u << (r - 1)) + (out_off << r));
             q->act_min = lo;
             q->act_max = hi;
-            /* the 9 values as words at bytes 0, 3 and 5 (not past the channel's last) */
-            tg_dsp_dw_taps3(w, tg_read_s8x4(f), 0);
-            tg_dsp_dw_taps3(w + 2, tg_read_s8x4(f + 3), 0);
-            tg_dsp_dw_taps3(w + 4, tg_read_s8x4(f + 5), 1);
+            TG_DSP_DW_TAPS3(w, f);
         }
         return;
     }
-    for (i = 0; i < count; ++i, ++q) {
-        const int32_t shift = shifts[i];
-        const int32_t r = shift > 0 ? 0 : -shift;
-        const int32_t scale = (int32_t)1 << ((shift > 0 ? shift : 0) + 1);
-        q->w = w;
-        q->bias = biases ? (uint32_t)biases[i] * (uint32_t)scale : 0u;
-        q->mult = mults[i];
-        q->r = r;
-        q->neg = r > 0 ? -1 : 0;
-        q->add = (int32_t)((r > 0 ? 1u << (r - 1) : 0u) + (out_off << r));
-        q->act_min = lo;
-        q->act_max = hi;
-        for (ky = 0; ky < fh; ++ky, f += fw) {
-            for (kx = 0; kx < fw; kx += 2) {
-                *w++ = tg_dsp_dw_pair(f[kx], kx + 1 < fw ? f[kx + 1] : 0, scale);
-            }
-        }
-    }
+#endif
 }
 
 /* Where the 3-tap loops run: n outputs `step` apart along each of `m` output lines
@@ -312,29 +337,29 @@ typedef struct {
 
 #if TG_DSP_DW_ASM
 /*
- * The 3x3 walks in Thumb-2 assembly, stride 1 (tg_dsp_dw_3x3_s1_thumb2) and 2
- * (tg_dsp_dw_3x3_s2_thumb2): the arithmetic and the order of the loads and stores of
- * TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's last odd
- * output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter pairs,
- * r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the output
- * step, the line's end, c12 (r8 serves the requantization) and the bias come from the
- * stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
+ * The 3x3 walks in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2; stride 1 or 2, the pair loops
+ * of the strides tg_config.h compiles in): the arithmetic and the order of the loads and
+ * stores of TG_DSP_DW_3X3_S1_LINE / TG_DSP_DW_3X3_S2_LINE and TG_DSP_DW_3X3_ONE (a line's
+ * last odd output).  In the pair loop r0-r2 walk the band lines, r3-r8 hold the filter
+ * pairs, r9/r10 the sums, r11/r12 the band words, lr the output; the requantization, the
+ * output step, the line's end, c12 (r8 serves the requantization) and the bias come from
+ * the stack.  SMMLAR adds `add - [acc < 0]` (the same word as tg_dsp_dw_rq3's subtraction
  * after it: both are exact mod 2^32); the output step and r share a word (ASR reads its
- * bottom byte).  The two differ only in the pair's sums and in how far a line's band
- * pointers move.
+ * bottom byte).  The strides differ only in the pair loop (each line enters the stride's
+ * through the address at sp + 44) and in how far a line's band pointers move.
  *
- * Their arguments: q (wk->chans channels' of 32 bytes) and wk (read as 32-bit words: the
- * layout checked below).  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the line's end,
- * 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the next
- * line's, 28 the same for the output, 32 the output after the channel's last line (out +
- * m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 n & 2 (an odd pair count: the pair
- * loop, two pairs a pass, enters at its second), 48 the channels left, 52 the next
- * channel's q, 56 and 60 the bytes from where a channel leaves the band lines and the
- * output to the next channel's (ch_band * 2 - m * down * 2, 1 - m * out_down), 64 m *
- * out_down, 68 step << 8.
+ * Its arguments: q (wk->chans channels' of 32 bytes), wk (read as 32-bit words: the
+ * layout checked below) and the stride.  The stack: 0 mult, 4 add, 8 step << 8 | r, 12 the
+ * line's end, 16 c12, 20 bias, 24 the bytes from where a line leaves the band lines to the
+ * next line's, 28 the same for the output, 32 the output after the channel's last line
+ * (out + m * out_down), 36 (n & ~1) * step, 40 n & 1, 44 the pair loop's entry (Thumb bit
+ * set; an odd pair count: the loop, two pairs a pass, enters at its second), 48 the
+ * channels left, 52 the next channel's q, 56 and 60 the bytes from where a channel leaves
+ * the band lines and the output to the next channel's (ch_band * 2 - m * down * 2, 1 - m *
+ * out_down), 64 m * out_down, 68 step << 8.
  */
-void tg_dsp_dw_3x3_s1_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
-void tg_dsp_dw_3x3_s2_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk);
+void tg_dsp_dw_3x3_thumb2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *wk,
+                          int32_t stride);
 
 /* the word offsets the assembly reads */
 typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
@@ -441,135 +466,157 @@ typedef char tg_dsp_dw_asm_layout[(sizeof(size_t) == 4 && sizeof(void *) == 4 &&
     "strb    r10, [lr]\n\t"                                             \
     "add     lr, lr, r11, lsr #8\n\t"
 
-/* A walk: NAME, its pair's sums (SUMS) and MOVE, which turns r6 = n & ~1 (r9 = n & 1)
- * into the int16 values a line's band pointers move. */
-#define TG_DW_WALK(NAME, SUMS, MOVE)                                            \
-    ".pushsection .text." #NAME ",\"ax\",%progbits\n\t"                     \
-    ".syntax unified\n\t"                                                   \
-    ".thumb\n\t"                                                            \
-    ".p2align 2\n\t"                                                        \
-    ".global " #NAME "\n\t"                                                 \
-    ".type   " #NAME ", %function\n\t"                                      \
-    ".thumb_func\n"                                                         \
-    #NAME ":\n\t"                                                           \
-    "push    {r4-r11, lr}\n\t"                                              \
-    "sub     sp, sp, #72\n\t"                                               \
-    "ldr     r7, [r1, #32]\n\t"                 /* step */                  \
-    "ldr     r6, [r1, #28]\n\t"                 /* n */                     \
-    "lsl     r8, r7, #8\n\t"                                                \
-    "str     r8, [sp, #68]\n\t"                                             \
-    "str     r0, [sp, #52]\n\t"                 /* q */                     \
-    "ldr     r3, [r1, #12]\n\t"                 /* down */                  \
-    "ldr     r4, [r1, #24]\n\t"                 /* out_down */              \
-    "ldr     r5, [r1, #16]\n\t"                 /* m */                     \
-    "and     r9, r6, #1\n\t"                                                \
-    "and     r11, r6, #2\n\t"                                               \
-    "str     r11, [sp, #44]\n\t"                                            \
-    "bic     r6, r6, #1\n\t"                                                \
-    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */       \
-    MOVE                                        /* r6 */                    \
-    "lsl     r3, r3, #1\n\t"                                                \
-    "mul     r12, r5, r3\n\t"                   /* m * down bytes */        \
-    "sub     r3, r3, r6, lsl #1\n\t"                                        \
-    "mul     r5, r5, r4\n\t"                    /* m * out_down */          \
-    "sub     r4, r4, r10\n\t"                                               \
-    "str     r3, [sp, #24]\n\t"                                             \
-    "str     r4, [sp, #28]\n\t"                                             \
-    "str     r5, [sp, #64]\n\t"                                             \
-    "str     r10, [sp, #36]\n\t"                                            \
-    "str     r9, [sp, #40]\n\t"                                             \
-    "rsb     r5, r5, #1\n\t"                                                \
-    "str     r5, [sp, #60]\n\t"                                             \
-    "ldr     r3, [r1, #36]\n\t"                 /* chans */                 \
-    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */               \
-    "str     r3, [sp, #48]\n\t"                                             \
-    "rsb     r4, r12, r4, lsl #1\n\t"                                       \
-    "str     r4, [sp, #56]\n\t"                                             \
-    "ldr     lr, [r1, #20]\n\t"                 /* out */                   \
-    "ldm     r1, {r0-r2}\n"                     /* the band lines */        \
-    "0:\n\t"                                    /* a channel */             \
-    "ldr     r12, [sp, #52]\n\t"                                            \
-    "ldr     r8, [sp, #68]\n\t"                                             \
-    "ldr     r9, [r12]\n\t"                     /* q->w */                  \
-    "ldr     r3, [r12, #4]\n\t"                                             \
-    "ldr     r4, [r12, #8]\n\t"                                             \
-    "ldr     r5, [r12, #12]\n\t"                                            \
-    "ldr     r6, [r12, #20]\n\t"                                            \
-    "ldr     r7, [r9, #20]\n\t"                 /* c12 */                   \
-    "add     r12, r12, #32\n\t"                 /* the next channel's q */  \
-    "str     r12, [sp, #52]\n\t"                                            \
-    "orr     r6, r6, r8\n\t"                                                \
-    "str     r4, [sp]\n\t"                                                  \
-    "str     r5, [sp, #4]\n\t"                                              \
-    "str     r6, [sp, #8]\n\t"                                              \
-    "str     r7, [sp, #16]\n\t"                                             \
-    "str     r3, [sp, #20]\n\t"                                             \
-    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */            \
-    "ldr     r10, [sp, #64]\n\t"                                            \
-    "add     r10, r10, lr\n\t"                                              \
-    "str     r10, [sp, #32]\n"                  /* out + m * out_down */    \
-    "1:\n\t"                                    /* an output line */        \
-    "ldr     r10, [sp, #36]\n\t"                                            \
-    "add     r10, r10, lr\n\t"                                              \
-    "str     r10, [sp, #12]\n\t"                                            \
-    "cmp     lr, r10\n\t"                                                   \
-    "beq     3f\n"                                                          \
-    "ldr     r11, [sp, #44]\n\t"                                            \
-    "cmp     r11, #0\n\t"                                                   \
-    "bne     5f\n"                                                          \
-    "2:\n\t"                                    /* two pairs of outputs */  \
+/* A stride's pair loop (L: its label), two pairs a pass: from the second when the pair
+ * count is odd. */
+#define TG_DW_PAIRS(L, SUMS)                                                    \
+    ".Ldw3_" L ":\n\t"                                                          \
     TG_DW_PAIR(SUMS, "ldr     r11, [sp, #8]\n\t")                           \
-    "5:\n\t"                                    /* an odd pair count */     \
+    ".Ldw3_" L "_odd:\n\t"                                                      \
     TG_DW_PAIR(SUMS, "ldrd    r11, r12, [sp, #8]\n\t")                      \
     "cmp     lr, r12\n\t"                                                   \
-    "bne     2b\n"                                                          \
-    "3:\n\t"                                    /* an odd last output */    \
-    "ldr     r11, [sp, #40]\n\t"                                            \
-    "cmp     r11, #0\n\t"                                                   \
-    "beq     4f\n\t"                                                        \
-    TG_DW_SUM1                                                              \
-    "ldrd    r11, r12, [sp]\n\t"                                            \
-    "sub     r8, r12, r9, lsr #31\n\t"                                      \
-    "smmlar  r9, r9, r11, r8\n\t"                                           \
-    "ldr     r11, [sp, #8]\n\t"                                             \
-    "asr     r9, r9, r11\n\t"                                               \
-    "ssat    r9, #8, r9\n\t"                                                \
-    "strb    r9, [lr]\n"                                                    \
-    "4:\n\t"                                    /* the next line */         \
-    "ldrd    r11, r12, [sp, #24]\n\t"                                       \
-    "add     r0, r0, r11\n\t"                                               \
-    "add     r1, r1, r11\n\t"                                               \
-    "add     r2, r2, r11\n\t"                                               \
-    "add     lr, lr, r12\n\t"                                               \
-    "ldr     r10, [sp, #32]\n\t"                                            \
-    "cmp     lr, r10\n\t"                                                   \
-    "bne     1b\n\t"                                                        \
-    "ldr     r11, [sp, #48]\n\t"                /* the next channel */      \
-    "subs    r11, r11, #1\n\t"                                              \
-    "beq     6f\n\t"                                                        \
-    "str     r11, [sp, #48]\n\t"                                            \
-    "ldrd    r11, r12, [sp, #56]\n\t"                                       \
-    "add     r0, r0, r11\n\t"                                               \
-    "add     r1, r1, r11\n\t"                                               \
-    "add     r2, r2, r11\n\t"                                               \
-    "add     lr, lr, r12\n\t"                                               \
-    "b       0b\n"                                                          \
-    "6:\n\t"                                                                \
-    "add     sp, sp, #72\n\t"                                               \
-    "pop     {r4-r11, pc}\n\t"                                              \
-    ".size   " #NAME ", .-" #NAME "\n\t"                                    \
-    ".popsection\n"
+    "bne     .Ldw3_" L "\n\t"
 
+__asm__(
+    ".pushsection .text.tg_dsp_dw_3x3_thumb2,\"ax\",%progbits\n\t"
+    ".syntax unified\n\t"
+    ".thumb\n\t"
+    ".p2align 2\n\t"
+    ".global tg_dsp_dw_3x3_thumb2\n\t"
+    ".type   tg_dsp_dw_3x3_thumb2, %function\n\t"
+    ".thumb_func\n"
+    "tg_dsp_dw_3x3_thumb2:\n\t"
+    "push    {r4-r11, lr}\n\t"
+    "sub     sp, sp, #72\n\t"
+    "ldr     r7, [r1, #32]\n\t"                 /* step */
+    "ldr     r6, [r1, #28]\n\t"                 /* n */
+    "lsl     r8, r7, #8\n\t"
+    "str     r8, [sp, #68]\n\t"
+    "str     r0, [sp, #52]\n\t"                 /* q */
+    "ldr     r3, [r1, #12]\n\t"                 /* down */
+    "ldr     r4, [r1, #24]\n\t"                 /* out_down */
+    "ldr     r5, [r1, #16]\n\t"                 /* m */
+    "and     r9, r6, #1\n\t"
+    /* the stride's pair loop (r11) and its second pair (r12) */
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+    "cmp     r2, #1\n\t"
+    "bne     7f\n\t"
+#endif
 #if TG_DSP_DW_S1
-__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s1_thumb2, TG_DW_SUMS, "add     r6, r6, r9, lsl #1\n\t"));
+    "adr     r11, .Ldw3_s1\n\t"
+    "adr     r12, .Ldw3_s1_odd\n\t"
+#endif
+#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+    "b       8f\n"
+    "7:\n\t"
 #endif
 #if TG_DSP_DW_S2
-__asm__(TG_DW_WALK(tg_dsp_dw_3x3_s2_thumb2, TG_DW_SUMS_S2,
-                   "add     r6, r6, r9\n\t" "lsl     r6, r6, #1\n\t"));
+    "adr     r11, .Ldw3_s2\n\t"
+    "adr     r12, .Ldw3_s2_odd\n"
 #endif
+    "8:\n\t"
+    "tst     r6, #2\n\t"
+    "it      ne\n\t"
+    "movne   r11, r12\n\t"
+    "orr     r11, r11, #1\n\t"
+    "str     r11, [sp, #44]\n\t"
+    "bic     r6, r6, #1\n\t"
+    "mul     r10, r6, r7\n\t"                   /* (n & ~1) * step */
+    "mul     r6, r6, r2\n\t"                    /* the int16 values a line moves: */
+    "add     r6, r6, r9, lsl #1\n\t"            /* (n & ~1) * stride + 2 (n & 1) */
+    "lsl     r3, r3, #1\n\t"
+    "mul     r12, r5, r3\n\t"                   /* m * down bytes */
+    "sub     r3, r3, r6, lsl #1\n\t"
+    "mul     r5, r5, r4\n\t"                    /* m * out_down */
+    "sub     r4, r4, r10\n\t"
+    "str     r3, [sp, #24]\n\t"
+    "str     r4, [sp, #28]\n\t"
+    "str     r5, [sp, #64]\n\t"
+    "str     r10, [sp, #36]\n\t"
+    "str     r9, [sp, #40]\n\t"
+    "rsb     r5, r5, #1\n\t"
+    "str     r5, [sp, #60]\n\t"
+    "ldr     r3, [r1, #36]\n\t"                 /* chans */
+    "ldr     r4, [r1, #40]\n\t"                 /* ch_band */
+    "str     r3, [sp, #48]\n\t"
+    "rsb     r4, r12, r4, lsl #1\n\t"
+    "str     r4, [sp, #56]\n\t"
+    "ldr     lr, [r1, #20]\n\t"                 /* out */
+    "ldm     r1, {r0-r2}\n"                      /* the band lines */
+    "0:\n\t"                                    /* a channel */
+    "ldr     r12, [sp, #52]\n\t"
+    "ldr     r8, [sp, #68]\n\t"
+    "ldr     r9, [r12]\n\t"                     /* q->w */
+    "ldr     r3, [r12, #4]\n\t"
+    "ldr     r4, [r12, #8]\n\t"
+    "ldr     r5, [r12, #12]\n\t"
+    "ldr     r6, [r12, #20]\n\t"
+    "ldr     r7, [r9, #20]\n\t"                 /* c12 */
+    "add     r12, r12, #32\n\t"                 /* the next channel's q */
+    "str     r12, [sp, #52]\n\t"
+    "orr     r6, r6, r8\n\t"
+    "str     r4, [sp]\n\t"
+    "str     r5, [sp, #4]\n\t"
+    "str     r6, [sp, #8]\n\t"
+    "str     r7, [sp, #16]\n\t"
+    "str     r3, [sp, #20]\n\t"
+    "ldm     r9, {r3-r7}\n\t"                   /* a01 .. c01 */
+    "ldr     r10, [sp, #64]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #32]\n"                   /* out + m * out_down */
+    "1:\n\t"                                    /* an output line */
+    "ldr     r10, [sp, #36]\n\t"
+    "add     r10, r10, lr\n\t"
+    "str     r10, [sp, #12]\n\t"
+    "cmp     lr, r10\n\t"
+    "beq     3f\n\t"
+    "ldr     pc, [sp, #44]\n\t"                 /* the stride's pairs */
+#if TG_DSP_DW_S2
+    TG_DW_PAIRS("s2", TG_DW_SUMS_S2)
+#if TG_DSP_DW_S1
+    "b       3f\n\t"
+#endif
+#endif
+#if TG_DSP_DW_S1
+    TG_DW_PAIRS("s1", TG_DW_SUMS)
+#endif
+    "3:\n\t"                                    /* an odd last output */
+    "ldr     r11, [sp, #40]\n\t"
+    "cmp     r11, #0\n\t"
+    "beq     4f\n\t"
+    TG_DW_SUM1
+    "ldrd    r11, r12, [sp]\n\t"
+    "sub     r8, r12, r9, lsr #31\n\t"
+    "smmlar  r9, r9, r11, r8\n\t"
+    "ldr     r11, [sp, #8]\n\t"
+    "asr     r9, r9, r11\n\t"
+    "ssat    r9, #8, r9\n\t"
+    "strb    r9, [lr]\n"
+    "4:\n\t"                                    /* the next line */
+    "ldrd    r11, r12, [sp, #24]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "add     lr, lr, r12\n\t"
+    "ldr     r10, [sp, #32]\n\t"
+    "cmp     lr, r10\n\t"
+    "bne     1b\n\t"
+    "ldr     r11, [sp, #48]\n\t"                /* the next channel */
+    "subs    r11, r11, #1\n\t"
+    "beq     6f\n\t"
+    "str     r11, [sp, #48]\n\t"
+    "ldrd    r11, r12, [sp, #56]\n\t"
+    "add     r0, r0, r11\n\t"
+    "add     r1, r1, r11\n\t"
+    "add     r2, r2, r11\n\t"
+    "add     lr, lr, r12\n\t"
+    "b       0b\n"
+    "6:\n\t"
+    "add     sp, sp, #72\n\t"
+    "pop     {r4-r11, pc}\n\t"
+    ".size   tg_dsp_dw_3x3_thumb2, .-tg_dsp_dw_3x3_thumb2\n\t"
+    ".popsection\n");
 
-#define tg_dsp_dw_row3_s1 tg_dsp_dw_3x3_s1_thumb2
-#define tg_dsp_dw_row3_s2 tg_dsp_dw_3x3_s2_thumb2
+#define TG_DSP_DW_ROW3(p, q, wk) tg_dsp_dw_3x3_thumb2((q), (wk), (p)->stride)
 #else
 #if TG_DSP_DW_S1
 TG_DSP_DW_OWN
@@ -589,7 +636,8 @@ static void tg_dsp_dw_row3_s2(const tg_dsp_dw_ch_t *q, const tg_dsp_dw_walk_t *w
 #endif
 
 /* The 3x3 walk of the layer's stride (the walks compiled in: tg_config.h) */
-#if TG_DSP_DW_S1 && TG_DSP_DW_S2
+#if TG_DSP_DW_ASM
+#elif TG_DSP_DW_S1 && TG_DSP_DW_S2
 #define TG_DSP_DW_ROW3(p, q, wk) \
     ((p)->stride == 1 ? tg_dsp_dw_row3_s1((q), (wk)) : tg_dsp_dw_row3_s2((q), (wk)))
 #elif TG_DSP_DW_S1
@@ -609,53 +657,68 @@ static void tg_dsp_dw_row_any(const tg_dsp_depthwise_params_t *p, const tg_dsp_d
 {
     const int32_t fh = p->filter_lines, pairs = (p->filter_length + 1) / 2;
     const int32_t n = p->out_length, sw = p->stride, step = p->out_step;
-    int32_t ox, k0;
+    uint32_t *const end = acc + n;
+    const uint32_t *w = q->w;
+    uint32_t *a;
+    int32_t ox, ky, kx, np;
     TG_DSP_DW_RQ_LOCALS(q);
-    for (ox = 0; ox < n; ++ox) {
-        acc[ox] = bias;
+    for (a = acc; a != end; ++a) {
+        *a = bias;
     }
-    for (k0 = 0; k0 < fh * pairs;) {
-        /* up to 4 pairs of one filter line (more: in several passes), one loop each */
-        const int32_t ky = k0 / pairs, kx = k0 - ky * pairs;
-        const int32_t np = pairs - kx < 4 ? pairs - kx : 4;
-        const int16_t *x = rows[ky] + at + 2 * kx;
-        const uint32_t *w = q->w + k0;
-        const uint32_t w0 = w[0];
-        uint32_t w1, w2, w3;
-        k0 += np;
-        switch (np) {
-        case 1:
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                acc[ox] = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
+    /* up to 4 pairs of one filter line at a time (more: in several passes), one loop each
+     * (the pass lengths the project's filters take: tg_config.h) */
+    for (ky = 0; ky < fh; ++ky) {
+        const int16_t *const line = rows[ky] + at;
+        for (kx = 0; kx < pairs; kx += np, w += np) {
+            const int16_t *x = line + 2 * kx;
+            const uint32_t w0 = w[0];
+            np = pairs - kx < 4 ? pairs - kx : 4;
+            switch (np) {
+#if TG_DSP_DW_P4
+            case 4: {
+                const uint32_t w1 = w[1], w2 = w[2], w3 = w[3];
+                for (a = acc; a != end; ++a, x += sw) {
+                    uint32_t s = tg_smlad(tg_read_s16x2(x), w0, *a);
+                    s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
+                    s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
+                    *a = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+                }
+                break;
             }
-            break;
-        case 2:
-            w1 = w[1];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 2), w1,
-                                   tg_smlad(tg_read_s16x2(x), w0, acc[ox]));
+#endif
+#if TG_DSP_DW_P3
+            case 3: {
+                const uint32_t w1 = w[1], w2 = w[2];
+                for (a = acc; a != end; ++a, x += sw) {
+                    const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, *a);
+                    *a = tg_smlad(tg_read_s16x2(x + 4), w2,
+                                  tg_smlad(tg_read_s16x2(x + 2), w1, s));
+                }
+                break;
             }
-            break;
-        case 3:
-            w1 = w[1];
-            w2 = w[2];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                const uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 4), w2,
-                                   tg_smlad(tg_read_s16x2(x + 2), w1, s));
+#endif
+#if TG_DSP_DW_P2
+            case 2: {
+                const uint32_t w1 = w[1];
+                for (a = acc; a != end; ++a, x += sw) {
+                    *a = tg_smlad(tg_read_s16x2(x + 2), w1,
+                                  tg_smlad(tg_read_s16x2(x), w0, *a));
+                }
+                break;
             }
-            break;
-        default:
-            w1 = w[1];
-            w2 = w[2];
-            w3 = w[3];
-            for (ox = 0; ox < n; ++ox, x += sw) {
-                uint32_t s = tg_smlad(tg_read_s16x2(x), w0, acc[ox]);
-                s = tg_smlad(tg_read_s16x2(x + 2), w1, s);
-                s = tg_smlad(tg_read_s16x2(x + 4), w2, s);
-                acc[ox] = tg_smlad(tg_read_s16x2(x + 6), w3, s);
+#endif
+            default:        /* 1 */
+#if TG_DSP_DW_P1
+                for (a = acc; a != end; ++a, x += sw) {
+                    *a = tg_smlad(tg_read_s16x2(x), w0, *a);
+                }
+#else
+                (void)x;
+                (void)w0;
+                (void)sw;
+#endif
+                break;
             }
-            break;
         }
     }
     for (ox = 0; ox < n; ++ox) {
@@ -763,14 +826,15 @@ __asm__(
  * (`stride` int16 values apart), plus input_offset; zeros when the line is outside the
  * image.  Four channels come from one word per pixel: SXTAB16 adds the offset to channels
  * 0 and 2 (and, rotated, 1 and 3) as int16 lanes, and two pixels' lanes pack into one
- * word per channel. */
+ * word per channel (with the assembly, tg_dsp_depthwise_s8 gathers the image's lines of
+ * four channels itself: tg_dsp_dw_fill4_thumb2). */
 TG_DSP_DW_OWN
 static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, size_t stride,
                            int32_t group, const int8_t *channel, int32_t iy)
 {
     const int32_t n = p->length, off = p->input_offset;
     const size_t step = (size_t)p->in_step;
-    int32_t ix;
+    int32_t ix = 0;
     dst += p->pad;
     if (iy < 0 || iy >= p->lines) {
         int32_t k;
@@ -780,15 +844,11 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
         return;
     }
     channel += (size_t)iy * (size_t)p->in_line_step;
+#if !TG_DSP_DW_ASM
     if (group == 4) {
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
-#if TG_DSP_DW_ASM
-        (void)off2;
-        tg_dsp_dw_fill4_thumb2(dst, (uint32_t)(stride * sizeof *dst), channel, (uint32_t)step,
-                               (uint32_t)n, (uint32_t)off, 1u, 0u, 0u);
-#else
         int16_t *d1 = dst + stride, *d2 = dst + 2 * stride, *d3 = dst + 3 * stride;
-        for (ix = 0; ix + 2 <= n; ix += 2) {
+        for (; ix + 2 <= n; ix += 2) {
             const uint32_t a = tg_read_s8x4(channel), b = tg_read_s8x4(channel + step);
             const uint32_t ae = tg_sxtab16(off2, a), be = tg_sxtab16(off2, b);
             const uint32_t ao = tg_sxtab16_ror8(off2, a), bo = tg_sxtab16_ror8(off2, b);
@@ -806,10 +866,10 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
             d1[ix] = (int16_t)(ao & 0xFFFFu);
             d3[ix] = (int16_t)(ao >> 16);
         }
-#endif
         return;
     }
-    ix = 0;
+#endif
+#if TG_DSP_DW_ONE
     if (step == 1) {    /* one input channel: four neighbouring values per word load */
         const uint32_t off2 = ((uint32_t)off & 0xFFFFu) * 0x10001u;
         for (; ix + 4 <= n; ix += 4, channel += 4) {
@@ -827,128 +887,13 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     if (ix < n) {
         dst[ix] = (int16_t)(channel[0] + off);
     }
-}
-
-/* `m` output lines of one channel (`out_line_step` apart) from the band lines `rows`
- * (int16 offset `at`), which move `down` int16 values from one output line to the next:
- * the loop the layer takes. */
-static void tg_dsp_dw_lines(const tg_dsp_depthwise_params_t *p, const tg_dsp_dw_ch_t *q,
-                            const int16_t *const *rows, size_t at, size_t down, int32_t m,
-                            int32_t chans, size_t ch_band, uint32_t *acc, int8_t *out)
-{
-#if TG_DSP_DW_S1 || TG_DSP_DW_S2
-    if (p->taps3) {     /* all the lines and channels in one call, the filter in locals */
-        tg_dsp_dw_walk_t wk;
-        wk.r0 = rows[0] + at;
-        wk.r1 = rows[1] + at;
-        wk.r2 = rows[2] + at;
-        wk.down = down;
-        wk.m = m;
-        wk.out = out;
-        wk.out_down = (size_t)p->out_line_step;
-        wk.n = p->out_length;
-        wk.step = p->out_step;
-        wk.chans = chans;
-        wk.ch_band = ch_band;
-        TG_DSP_DW_ROW3(p, q, &wk);
-        return;
-    }
 #else
-    (void)chans;
-    (void)ch_band;
-#endif
-#if TG_DSP_DW_ANY
-    for (; m > 0; --m, at += down, out += p->out_line_step) {     /* chans 1 */
-        tg_dsp_dw_row_any(p, q, rows, at, acc, out);
-    }
-#else
-    (void)rows;
-    (void)at;
-    (void)down;
-    (void)m;
-    (void)acc;
-    (void)out;
+    (void)off;
+    (void)step;
+    (void)ix;
+    (void)channel;
 #endif
 }
-
-#if TG_DSP_DW_RING
-/* A ring of filter_lines slots: each output line gathers the input lines it lacks, then
- * each channel of the group runs it (one call per line and channel). */
-static void tg_dsp_dw_ring(const tg_dsp_depthwise_params_t *p, const int8_t *image,
-                           int32_t ci, int8_t *out, int16_t *ring, size_t ring_size,
-                           uint32_t *line, tg_dsp_dw_ch_t *q, uint32_t *pairs)
-{
-    const int32_t fh = p->filter_lines, bw = p->band_width, sh = p->stride_lines;
-    const int32_t mult = p->depth_multiplier, group = p->group;
-    const int8_t *const channel = image + ci;
-    const int16_t *rows[TG_DSP_DW_MAX_K];
-    /* the group's channels (or the input channel's outputs) in one walk a line */
-    const int one_walk = p->taps3 && (mult == 1 || TG_DSP_DW_EACH(p));
-    tg_dsp_dw_walk_t wk;
-    int32_t next = -p->pad_lines;   /* the first input line not in the ring */
-    int32_t fill_slot = 0;          /* its ring slot */
-    int32_t slot = 0;               /* the slot of the output line's first */
-    int32_t oy, ky, k, j;
-    wk.down = 0;
-    wk.m = 1;
-    wk.out_down = 0;
-    wk.n = p->out_length;
-    wk.step = p->out_step;
-    wk.chans = mult == 1 ? group : mult;
-    wk.ch_band = mult == 1 ? ring_size : 0;
-    for (oy = 0; oy < p->out_lines; ++oy, out += p->out_line_step) {
-        const int32_t iy0 = oy * sh - p->pad_lines;
-        while (next < iy0) {        /* lines the stride skips */
-            ++next;
-            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
-        }
-        for (; next < iy0 + fh; ++next) {
-            int16_t *const dst = ring + (size_t)fill_slot * (size_t)bw;
-#if TG_DSP_DW_ASM
-            if (group == 4 && next >= 0 && next < p->lines) {   /* its gathering itself */
-                tg_dsp_dw_fill4_thumb2(dst + p->pad, (uint32_t)(ring_size * sizeof *ring),
-                                       channel + (size_t)next * (size_t)p->in_line_step,
-                                       (uint32_t)p->in_step, (uint32_t)p->length,
-                                       (uint32_t)p->input_offset, 1u, 0u, 0u);
-            } else
-#endif
-            {
-                tg_dsp_dw_fill(p, dst, ring_size, group, channel, next);
-            }
-            fill_slot = fill_slot + 1 == fh ? 0 : fill_slot + 1;
-        }
-        for (ky = 0, k = slot; ky < fh; ++ky) {
-            rows[ky] = ring + (size_t)k * (size_t)bw;
-            k = k + 1 == fh ? 0 : k + 1;
-        }
-        for (k = 0; k < sh; ++k) {
-            slot = slot + 1 == fh ? 0 : slot + 1;
-        }
-#if TG_DSP_DW_S1 || TG_DSP_DW_S2
-        if (one_walk) {
-            wk.r0 = rows[0];
-            wk.r1 = rows[1];
-            wk.r2 = rows[2];
-            wk.out = out;
-            TG_DSP_DW_ROW3(p, q, &wk);
-            continue;
-        }
-#else
-        (void)one_walk;
-        (void)wk;
-#endif
-        for (k = 0; k < group; ++k) {       /* the channels of the group */
-            const size_t at = (size_t)k * ring_size;
-            for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
-                if (mult > 1) {
-                    tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
-                }
-                tg_dsp_dw_lines(p, &q[k], rows, at, 0, 1, 1, 0, line, out + k * mult + j);
-            }
-        }
-    }
-}
-#endif /* TG_DSP_DW_RING */
 
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band)
@@ -964,13 +909,24 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     uint32_t *const line = (uint32_t *)(void *)(ring + (size_t)group * ring_size);
     const int16_t *rows[TG_DSP_DW_MAX_K];
     tg_dsp_dw_ch_t q[TG_DSP_DW_MULTS > 4 ? TG_DSP_DW_MULTS : 4];
-    /* the filter pairs of up to 4 channels (or the depth multiplier's outputs), after the
-     * accumulator line */
+    /* the filter pairs of up to 4 channels (or TG_DSP_DW_MULTS outputs of an input
+     * channel), after the accumulator line */
     uint32_t *const pairs = line + (p->taps3 ? 0 : p->out_length);
     /* whether a slot holds several lines (else the padding lines stay zero) */
     const int reuse = slots < (p->out_lines - 1) * sh + fh;
-    const int each = TG_DSP_DW_EACH(p);
-    int32_t b, ci, j, k, oy, ky;
+    /* the outputs whose filters are prepared once per group of input channels: the
+     * group's (depth multiplier 1), or, 3-tap loops, an input channel's (up to
+     * TG_DSP_DW_MULTS); the general loop's multipliers: one output at a time */
+    const int32_t ahead = mult == 1 ? group : (p->taps3 ? mult : 0);
+    int32_t b, ci, k, oy, ky;
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+    tg_dsp_dw_walk_t wk;
+    wk.out_down = (size_t)p->out_line_step;
+    wk.n = p->out_length;
+    wk.step = p->out_step;
+    wk.ch_band = mult == 1 ? ring_size : 0;
+    wk.chans = ahead;
+#endif
     /* the padding columns stay zero; the fills write only the image's columns */
     memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
     for (b = 0; b < p->batches; ++b) {
@@ -981,18 +937,9 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
             int32_t next = 0;       /* the first padded line not gathered yet */
             int32_t fill_slot = 0;  /* its slot */
             int32_t slot = 0;       /* the slot of output line oy's first band line */
-            if (mult == 1) {
-                tg_dsp_dw_setup(p, ci, group, q, pairs);
-            } else if (each) {      /* group 1: its outputs */
-                tg_dsp_dw_setup(p, ci * mult, mult, q, pairs);
+            if (ahead) {
+                tg_dsp_dw_setup(p, ci * mult, ahead, q, pairs);
             }
-#if TG_DSP_DW_RING
-            if (slots == fh) {
-                tg_dsp_dw_ring(p, image, ci, out, ring, ring_size, line, q, pairs);
-                continue;
-            }
-#endif
-#if TG_DSP_DW_BAND
             for (oy = 0; oy < p->out_lines;) {
                 /* the output lines oy .. oy + n - 1 whose band lines follow each other in
                  * the slots without wrapping; or, where they wrap, line oy alone */
@@ -1046,38 +993,40 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
                     fill_slot = fill_slot + 1 == slots ? 0 : fill_slot + 1;
                     ++next;
                 }
-                if (p->taps3 && (mult == 1 || each)) {     /* all channels in one walk */
-                    tg_dsp_dw_lines(p, q, rows, 0, down, n, mult == 1 ? group : mult,
-                                    mult == 1 ? ring_size : 0, line, out);
-                } else {
+#if TG_DSP_DW_S1 || TG_DSP_DW_S2
+                if (p->taps3) {     /* all the lines and channels in one walk (or a few) */
+                    wk.r0 = rows[0];
+                    wk.r1 = rows[1];
+                    wk.r2 = rows[2];
+                    wk.down = down;
+                    wk.m = n;
+                    wk.out = out;
+                    TG_DSP_DW_ROW3(p, q, &wk);
+                }
+#endif
+#if TG_DSP_DW_ANY
+                if (!p->taps3) {
+                    int32_t j;
                     for (k = 0; k < group; ++k) {       /* the channels of the group */
-                        const size_t at = (size_t)k * ring_size;
                         for (j = 0; j < mult; ++j) {    /* the outputs of an input channel */
+                            size_t at = (size_t)k * ring_size;
+                            int8_t *o = out + k * mult + j;
+                            int32_t m;
                             if (mult > 1) {
-                                tg_dsp_dw_setup(p, ci * mult + j, 1, &q[0], pairs);
+                                tg_dsp_dw_setup(p, ci * mult + j, 1, q, pairs);
                             }
-                            tg_dsp_dw_lines(p, &q[k], rows, at, down, n, 1, 0, line,
-                                            out + k * mult + j);
+                            for (m = n; m > 0; --m, at += down, o += p->out_line_step) {
+                                tg_dsp_dw_row_any(p, &q[k], rows, at, line, o);
+                            }
                         }
                     }
                 }
+#endif
                 oy += n;
                 out += (size_t)n * (size_t)p->out_line_step;
                 for (slot += n * sh; slot >= slots; slot -= slots) {
                 }
             }
-#else
-            (void)next;
-            (void)fill_slot;
-            (void)slot;
-            (void)rows;
-            (void)reuse;
-            (void)j;
-            (void)k;
-            (void)oy;
-            (void)ky;
-            (void)out;
-#endif /* TG_DSP_DW_BAND */
         }
     }
 }

@@ -56,7 +56,8 @@ typedef struct {
                                    depth a multiple of 4: one word load per pixel), or 1 */
     int32_t taps3;              /* 1: the 3-tap loops and their filter pairs (a 3x3
                                    filter at stride 1 or 2 along the lines, every shift
-                                   <= -1, activation range [-128, 127]) */
+                                   <= -1, activation range [-128, 127], depth multiplier
+                                   up to TG_DSP_DW_MULTS) */
     int32_t band_lines;         /* band lines per gathered channel (a ring of slots):
                                    >= filter_lines; up to (out_lines - 1) * stride_lines +
                                    filter_lines (the whole padded channel).  Output lines
@@ -72,14 +73,15 @@ typedef struct {
     int32_t act_max;
 } tg_dsp_depthwise_params_t;
 
-/* The most outputs of one input channel (depth multiplier) whose 3-tap filters the
- * kernel prepares once per input channel (otherwise: once per output line or run). */
+/* The largest depth multiplier of the 3-tap loops (taps3), which prepare the filters of
+ * all the outputs of an input channel at once (the general loop: one output at a time,
+ * for each run of output lines). */
 #define TG_DSP_DW_MULTS 8
 
 /* band: scratch (any contents on entry): group * band_lines * band_width int16 values,
  * then (4-byte aligned: band_width is even), without taps3, out_length int32 accumulators,
  * then P * (taps3 ? 6 : filter_lines * ((filter_length + 1) / 2)) int32 filter pairs, P =
- * the depth multiplier with taps3 and a multiplier of 2 .. TG_DSP_DW_MULTS, else group. */
+ * the depth multiplier with taps3 and a multiplier above 1, else group. */
 void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input,
                          int8_t *output, void *band);
 

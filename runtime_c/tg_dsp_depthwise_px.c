@@ -28,6 +28,15 @@
 #error "tg_config.h compiles out every path of tg_dsp_depthwise_px_s8: generate it again"
 #endif
 
+/* 3x3 filters with the whole int8 range in Thumb-2 assembly (tg_dsp_dw_px3_thumb2) with GCC
+ * on Arm cores with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
+#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
+    !defined(TG_DSP_DW_NO_ASM)
+#define TG_DSP_DW_PX_ASM 1
+#else
+#define TG_DSP_DW_PX_ASM 0
+#endif
+
 /* Requantization of one channel from its [multiplier, add, right shift, mask] (mask -1
  * when the right shift is >= 1, else 0): floor((h + add - [acc < 0] * mask) / 2^r) with
  * h + add from SMMLAR; then the int8 range, and [lo, hi] unless `full`. */
@@ -88,7 +97,8 @@ TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
     const int32_t lo = p->act_min, hi = p->act_max;
     const size_t down = 2u * (size_t)plane_w * (size_t)p->stride_h;   /* words */
     const size_t along = 2u * (size_t)p->stride_w, line = 2u * (size_t)plane_w;
-    const int three = fh == 3 && fw == 3;
+    /* (the whole range's 3x3 filters run in the assembly when there is one) */
+    const int three = fh == 3 && fw == 3 && !(TG_DSP_DW_PX_ASM && full);
     int32_t oy, ox, ky, kx;
     for (oy = 0; oy < p->out_h; ++oy, plane += down) {
         const uint32_t *x = plane;
@@ -131,14 +141,6 @@ TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
 #define TG_DSP_DW_PX_OWN
 #endif
 
-/* 3x3 filters with the whole int8 range in Thumb-2 assembly (tg_dsp_dw_px3_thumb2) with GCC
- * on Arm cores with the DSP extension; the C everywhere else (and with -DTG_DSP_DW_NO_ASM). */
-#if TG_ACLE_DSP && defined(__GNUC__) && !defined(__clang__) && defined(__thumb2__) && \
-    !defined(TG_DSP_DW_NO_ASM)
-#define TG_DSP_DW_PX_ASM 1
-#else
-#define TG_DSP_DW_PX_ASM 0
-#endif
 
 #if TG_DSP_DW_PX_ASM && TG_CFG_DSP_DW_PX_FULL
 /* What tg_dsp_dw_px3_thumb2 reads (32-bit words; the layout checked below). */
@@ -259,7 +261,9 @@ __asm__(
 #endif
 
 #if TG_CFG_DSP_DW_PX_FULL
-TG_DSP_DW_PX_OWN
+#if !TG_DSP_DW_PX_ASM || TG_CFG_DSP_DW_PX_FULL_C
+TG_DSP_DW_PX_OWN        /* (only the assembly's call: inlined) */
+#endif
 static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint32_t *plane,
                               int32_t plane_w, const uint32_t *wc, const int32_t *qc,
                               int8_t *out)
@@ -280,7 +284,9 @@ static void tg_dsp_dw_px_full(const tg_dsp_depthwise_px_params_t *p, const uint3
         return;
     }
 #endif
+#if !TG_DSP_DW_PX_ASM || TG_CFG_DSP_DW_PX_FULL_C
     tg_dsp_dw_px_block(p, plane, plane_w, wc, qc, out, 1);
+#endif
 }
 #endif
 

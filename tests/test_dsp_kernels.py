@@ -152,6 +152,8 @@ DW_PATHS = [
        in_zp=-128, out_zp=-128),
     dw("any", in_h=8, in_w=8, in_d=2, out_d=2, k_h=3, k_w=3, stride=(3, 3), padding=VALID),
     dw("anyT", in_h=5, in_w=4, in_d=1, out_d=3, padding=SAME, act="RELU6", in_zp=127),
+    # 3x3 with a depth multiplier above TG_DSP_DW_MULTS (8): the general loop
+    dw("any", in_h=4, in_w=6, in_d=1, out_d=9, padding=SAME, in_zp=-128, out_zp=-128),
 ]
 DW_CASES = [c for _, c in DW_PATHS]
 OTHER_DW = [ConvCase(op=DW, in_h=6, in_w=6, in_d=4, out_d=4, k_h=3, k_w=3, dilation=(2, 2)),
@@ -1033,7 +1035,7 @@ def test_dsp_kernels_cppcheck_clean(arm, tmp_path):
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
 
 
-# every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_s1_thumb2): line
+# every path of the 3x3 stride-1 walk in Thumb-2 assembly (tg_dsp_dw_3x3_thumb2): line
 # lengths odd and even, 1 and 2 (no pair, a pair and no odd output), odd and even pair
 # counts (the two-pair loop entered at its first or second pair), rows and columns, 4
 # channels gathered together and one, depth multipliers 1 and 4, per-tensor and per-channel,
@@ -1105,9 +1107,9 @@ def test_depthwise_3x3_s1_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
     assert kinds == ({"whole", "ring", "run"} if ring else {"whole"})
 
 
-# the stride-2 assembly walk (tg_dsp_dw_3x3_s2_thumb2): line lengths (outputs) 1 to 8, odd
-# and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2
-# and 8 (filters prepared once per input channel) and 9 (once per line); stride 1 across
+# the stride-2 assembly walk (tg_dsp_dw_3x3_thumb2): line lengths (outputs) 1 to 8, odd
+# and even, odd and even pair counts; groups of 4 and single channels; depth multipliers 2,
+# 3 and 8 (filters prepared once per input channel; above 8: the general loop); stride 1 across
 # lines; walked along columns; batches; per-tensor scales; zero points -128 and 127
 DW_S2_ASM = [
     ConvCase(op=DW, in_h=5, in_w=9, in_d=8, out_d=8, stride=(2, 2), act="RELU", in_zp=-128,
@@ -1118,7 +1120,7 @@ DW_S2_ASM = [
     ConvCase(op=DW, in_h=4, in_w=7, in_d=2, out_d=16, stride=(2, 2), padding=VALID,
              bias=False),
     ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, stride=(2, 2), padding=VALID),
-    ConvCase(op=DW, in_h=4, in_w=12, in_d=1, out_d=9, stride=(2, 2), in_zp=-128),
+    ConvCase(op=DW, in_h=4, in_w=12, in_d=1, out_d=3, stride=(2, 2), in_zp=-128),
     ConvCase(op=DW, in_h=7, in_w=13, in_d=4, out_d=4, stride=(1, 2), out_zp=-128),
     ConvCase(op=DW, batch=2, in_h=1, in_w=14, in_d=12, out_d=12, stride=(2, 2), in_zp=127,
              out_zp=127),
@@ -1139,7 +1141,7 @@ def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
     assert all(p["taps3"] == 1 and p["stride"] == 2 for p in params)
     assert {p["out_length"] for p in params} >= {1, 2, 3, 4, 5, 6, 7, 8}
     assert {p["group"] for p in params} == {1, 4}
-    assert {p["depth_multiplier"] for p in params} == {1, 2, 8, 9}
+    assert {p["depth_multiplier"] for p in params} == {1, 2, 3, 8}
     assert {p["stride_lines"] for p in params} == {1, 2}
     assert any(p["in_step"] > p["depth"] for p in params)      # walked along columns
     whole = [(p["out_lines"] - 1) * p["stride_lines"] + p["filter_lines"] for p in params]
@@ -1147,6 +1149,18 @@ def test_depthwise_3x3_s2_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypa
              "ring" if p["band_lines"] == p["filter_lines"] else "run"
              for p, w in zip(params, whole)}
     assert {"ring", "run"} <= kinds if ring else kinds == {"whole"}
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_3x3_both_strides_asm_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    """Both strides in one project: tg_dsp_dw_3x3_thumb2 with both pair loops (each line
+    enters its stride's; the stride-2 loop branches to the shared line end), every path of
+    the two walks' cases."""
+    params = _dw_walk_on_cortex_m4(tmp_path, monkeypatch, False, DW_S1_ASM + DW_S2_ASM, 94)
+    assert {p["stride"] for p in params} == {1, 2}
+    config = (tmp_path / "w" / "tg_config.h").read_text()
+    assert "#define TG_CFG_DSP_DW_3X3_S1 1" in config and "#define TG_CFG_DSP_DW_3X3_S2 1" in config
 
 
 # tg_dsp_dw_px3_thumb2 (3x3 filters, the whole int8 range): strides 1 and 2, SAME and VALID,

@@ -45,8 +45,8 @@ def _call(kernel, **params):
 
 
 def test_project_flags_union_nested_and_untouched_kernels():
-    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, band_lines=9, filter_lines=3)
-    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, band_lines=5, filter_lines=5)
+    dw_s1 = _call("tg_dsp_depthwise_s8", taps3=1, stride=1, group=4, filter_length=3)
+    dw_any = _call("tg_dsp_depthwise_s8", taps3=0, stride=2, group=1, filter_length=5)
     full = dict(quant=ConstRef("q"), act_min=-128, act_max=127, post=0, output_depth=8,
                 triples=2, filter_height=3, filter_width=3, input_depth=8, dilation_width=1,
                 depth4=72)
@@ -56,11 +56,17 @@ def test_project_flags_union_nested_and_untouched_kernels():
     # kernels no call runs keep every path (the C's #error: never all out)
     assert flags["TG_CFG_DSP_CONV_CHANNELS"] and flags["TG_CFG_DSP_CONV_ASM_PAIRS"]
     assert flags["TG_CFG_DSP_DW_PX_FULL"] and flags["TG_CFG_DSP_DW_PX_CLAMP"]
-    assert flags["TG_CFG_DSP_DW_BAND"] and not flags["TG_CFG_DSP_DW_RING"]
+    assert not flags["TG_CFG_DSP_DW_ONE"]
+    # the general loop's passes of 1 to 4 tap pairs: 4 while 4 or more remain, then the rest
+    for length, passes in ((1, {1}), (3, {2}), (5, {3}), (7, {4}), (9, {4, 1}), (11, {4, 2}),
+                           (16, {4})):
+        p = dict(taps3=0, filter_length=length)
+        assert {k for k in (1, 2, 3, 4) if kernel_config.dw_any_pass(k)(p)} == passes
+        assert not any(kernel_config.dw_any_pass(k)(dict(p, taps3=1)) for k in (1, 2, 3, 4))
     flags = kernel_config.project_flags([dw_s1, dw_any])      # the union
     assert flags["TG_CFG_DSP_DW_ANY"] and flags["TG_CFG_DSP_DW_3X3_S1"]
     assert not flags["TG_CFG_DSP_DW_3X3_S2"]
-    assert flags["TG_CFG_DSP_DW_BAND"] and flags["TG_CFG_DSP_DW_RING"]
+    assert flags["TG_CFG_DSP_DW_ONE"]
     # a fused residual block runs tg_dsp_conv_s8 on its conv1 and conv2
     odd = dict(full, output_depth=7, triples=0)   # 3 pairs in the assembly, 1 channel in C
     flags = kernel_config.project_flags([_call("tg_dsp_resblock_s8", conv1=full, conv2=odd)])
@@ -135,36 +141,36 @@ def test_depthwise_paths_in_exactly_when_a_layer_takes_them(tmp_path, monkeypatc
     assert {n for n in DW_FUNCS if config[n]} == on
     symbols = _host_symbols(out, "tg_dsp_depthwise.c", tmp_path)
     assert {n for n, fn in DW_FUNCS.items() if fn in symbols} == on
-    # the ring of filter_lines slots (the general loop's, or a one-line output) or runs
-    # of lines in a larger band (the 3-tap loops)
+    # the general loop's passes over a filter line: ANY's 5 taps, 3 pairs
+    passes = {n for n in config if n.startswith("TG_CFG_DSP_DW_ANY_P") and config[n]}
+    assert passes == ({"TG_CFG_DSP_DW_ANY_P3"} if "TG_CFG_DSP_DW_ANY" in on else set())
+    # one channel gathered at a time: S2's 5 channels (the others' 8 and 4: four at a time)
     params = [layer.call.params for layer in res.gen.program.layers]
-    ring = any(p["band_lines"] == p["filter_lines"] for p in params)
-    band = any(p["band_lines"] != p["filter_lines"] for p in params)
-    assert (config["TG_CFG_DSP_DW_RING"], config["TG_CFG_DSP_DW_BAND"]) == (ring, band)
-    # tg_dsp_dw_lines: the band's, and the ring's for what one walk a line does not run
-    # (the general loop; 3-tap filters of depth multipliers above TG_DSP_DW_MULTS)
-    ring_lines = any(p["band_lines"] == p["filter_lines"] and not p["taps3"] for p in params)
-    assert ("tg_dsp_dw_ring" in symbols, "tg_dsp_dw_lines" in symbols) == \
-        (ring, band or ring_lines)
-    assert ring == bool(on & {"TG_CFG_DSP_DW_ANY"}) and band == bool(on - {"TG_CFG_DSP_DW_ANY"})
+    one = any(p["group"] == 1 for p in params)
+    assert config["TG_CFG_DSP_DW_ONE"] == one == ("TG_CFG_DSP_DW_3X3_S2" in on)
 
 
 def test_depthwise_px_activation_paths(tmp_path):
     full = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, in_zp=-128,
                     out_zp=-128)
     clamp = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, padding=SAME, act="RELU6")
-    for tag, cases, want in (("full", [full], (True, False)),
-                             ("clamp", [clamp], (False, True)),
-                             ("both", [full, clamp], (True, True))):
+    full5 = ConvCase(op=DW, in_h=3, in_w=3, in_d=4, out_d=4, k_h=5, k_w=5, padding=SAME,
+                     in_zp=-128, out_zp=-128)
+    # (the third: the whole range's C loop, for filters the 3x3 assembly does not run)
+    for tag, cases, want in (("full", [full], (True, False, False)),
+                             ("clamp", [clamp], (False, True, False)),
+                             ("both", [full, clamp], (True, True, False)),
+                             ("full5", [full5], (True, False, True))):
         (tmp_path / tag).mkdir()
         res = assert_bit_exact(build_model(cases, 32), tmp_path / tag, count=2, seed=32,
                                kernels=DSP)
         assert {layer.call.kernel for layer in res.gen.program.layers} == \
             {"tg_dsp_depthwise_px_s8"}
         config = _config(res.gen.out_dir)
-        assert (config["TG_CFG_DSP_DW_PX_FULL"], config["TG_CFG_DSP_DW_PX_CLAMP"]) == want
+        assert (config["TG_CFG_DSP_DW_PX_FULL"], config["TG_CFG_DSP_DW_PX_CLAMP"],
+                config["TG_CFG_DSP_DW_PX_FULL_C"]) == want
         symbols = _host_symbols(res.gen.out_dir, "tg_dsp_depthwise_px.c", tmp_path / tag)
-        assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want
+        assert ("tg_dsp_dw_px_full" in symbols, "tg_dsp_dw_px_clamp" in symbols) == want[:2]
 
 
 # convolutions: the assembly channel triples and pairs (full range, quant rows; the triples
@@ -335,11 +341,12 @@ def test_several_models_get_the_union_of_their_paths(tmp_path, monkeypatch):
 # at a time (what a one-layer project may get), plus all in: warning-free, host gcc and clang
 # (the cross builds above and the QEMU runs cover arm-none-eabi-gcc)
 ONE_PATH_BUILDS = {
-    "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1", "TG_CFG_DSP_DW_BAND"),
-                           ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_RING"),
-                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_RING"),
-                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_BAND")],
-    "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
+    "tg_dsp_depthwise.c": [("TG_CFG_DSP_DW_3X3_S1",), ("TG_CFG_DSP_DW_3X3_S2", "TG_CFG_DSP_DW_ONE"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ONE"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ANY_P3"),
+                           ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_ANY_P1", "TG_CFG_DSP_DW_ANY_P4")],
+    "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",),
+                              ("TG_CFG_DSP_DW_PX_FULL", "TG_CFG_DSP_DW_PX_FULL_C")],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
                       ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),

@@ -161,13 +161,12 @@ EXTERNAL_FRAME = 32   # stack allowed for a library function without -fcallgraph
 # the frames of runtime_c's hand-written assembly functions (GCC writes no -fcallgraph-info
 # node for them): tg_dsp_gemm_2x3_thumb2 and tg_dsp_gemm_2x3_rows_thumb2 push r4-r11, lr
 # and a 27-word frame, tg_dsp_conv_2x2_thumb2 r4-r11, lr and a 14-word frame;
-# tg_dsp_dw_3x3_s1_thumb2 and tg_dsp_dw_3x3_s2_thumb2 r4-r11, lr and 18 words,
+# tg_dsp_dw_3x3_thumb2 r4-r11, lr and 18 words,
 # tg_dsp_dw_px3_thumb2 r4-r11, lr and 8 words, tg_dsp_dw_fill4_thumb2 r4-r11, lr and 4 words
 ASM_FRAMES = {"tg_dsp_gemm_2x3_thumb2": 9 * 4 + 31 * 4,
               "tg_dsp_gemm_2x3_rows_thumb2": 9 * 4 + 31 * 4,
               "tg_dsp_conv_2x2_thumb2": 9 * 4 + 14 * 4,
-              "tg_dsp_dw_3x3_s1_thumb2": 9 * 4 + 18 * 4,
-              "tg_dsp_dw_3x3_s2_thumb2": 9 * 4 + 18 * 4,
+              "tg_dsp_dw_3x3_thumb2": 9 * 4 + 18 * 4,
               "tg_dsp_dw_px3_thumb2": 9 * 4 + 8 * 4,
               "tg_dsp_dw_fill4_thumb2": 9 * 4 + 4 * 4}
 

@@ -25,8 +25,8 @@ from codegen.ops.conv import ConvLayer, analyse_depthwise_conv
 # TG_DSP_DW_MAX_K of tg_dsp_depthwise.h (it sizes the kernel's local arrays, not a params
 # field, so tests/test_dsp_kernels.py checks the two agree rather than cheaders.C_LIMITS)
 MAX_K = 16
-# TG_DSP_DW_MULTS of tg_dsp_depthwise.h: with the 3-tap loops, depth multipliers up to it
-# have all their outputs' filters prepared once per input channel (6 pairs for each; the
+# TG_DSP_DW_MULTS of tg_dsp_depthwise.h: the 3-tap loops take depth multipliers up to it,
+# all their outputs' filters prepared once per input channel (6 pairs for each; the
 # general loop's filters are larger: on tflm_micro_speech, 8 outputs' 10x8 filters would
 # save 139 K cycles for 1,120 more arena bytes, so they are prepared line by line)
 MULTS = 8
@@ -90,9 +90,11 @@ def band_width(v: Lines) -> int:
 def taps3(layer: ConvLayer, v: Lines) -> bool:
     """Whether the kernel's 3-tap loops run the layer: a 3x3 filter at stride 1 or 2 along
     the lines, every right shift >= 1 and the activation range all of int8 (their
-    requantization has no branch for a zero shift and clamps with one SSAT)."""
+    requantization has no branch for a zero shift and clamps with one SSAT), a depth
+    multiplier up to MULTS (the kernel prepares all its outputs' filters at once)."""
     return ((v.filter_lines, v.filter_length) == (3, 3) and v.stride in (1, 2)
-            and int(np.max(layer.shift)) <= -1 and (layer.act_min, layer.act_max) == (-128, 127))
+            and int(np.max(layer.shift)) <= -1 and (layer.act_min, layer.act_max) == (-128, 127)
+            and layer.depth_multiplier <= MULTS)
 
 
 def requant_fits(layer: ConvLayer) -> str | None:
@@ -166,13 +168,13 @@ def in_place(layer: ConvLayer, v: Lines) -> bool:
 def band_bytes(layer: ConvLayer, v: Lines) -> int:
     """The kernel's scratch: a band of band_lines lines per gathered channel, then (the
     general loop) one output line of int32 accumulators, then each gathered channel's
-    filter as int16 pairs (or, 3-tap loops with depth multipliers 2 .. MULTS, each
-    output's of an input channel)."""
+    filter as int16 pairs (or, 3-tap loops with a depth multiplier, all the outputs' of
+    an input channel)."""
     three = taps3(layer, v)
     line = 0 if three else 4 * v.out_length
     pairs = 6 if three else v.filter_lines * ((v.filter_length + 1) // 2)
     mult = layer.depth_multiplier
-    prepared = mult if three and 1 < mult <= MULTS else group(layer)
+    prepared = mult if three and mult > 1 else group(layer)
     return group(layer) * band_lines(layer, v) * band_width(v) * 2 + 4 * pairs * prepared + line
 
 
