@@ -33,9 +33,9 @@
 #include "tg_dsp_depthwise.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "tg_acle.h"
+#include "tg_bytes.h"       /* fills without the C library's memset */
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_*) */
 
 /* tg_config.h's flags under names of this file: cppcheck checks each combination of the
@@ -839,7 +839,7 @@ static void tg_dsp_dw_fill(const tg_dsp_depthwise_params_t *p, int16_t *dst, siz
     if (iy < 0 || iy >= p->lines) {
         int32_t k;
         for (k = 0; k < group; ++k) {
-            memset(dst + (size_t)k * stride, 0, (size_t)n * sizeof *dst);
+            tg_bytes_fill(dst + (size_t)k * stride, 0, (size_t)n * sizeof *dst);
         }
         return;
     }
@@ -928,7 +928,7 @@ void tg_dsp_depthwise_s8(const tg_dsp_depthwise_params_t *p, const int8_t *input
     wk.chans = ahead;
 #endif
     /* the padding columns stay zero; the fills write only the image's columns */
-    memset(ring, 0, (size_t)group * ring_size * sizeof *ring);
+    tg_bytes_fill(ring, 0, (size_t)group * ring_size * sizeof *ring);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = input + (size_t)b * in_image;
         for (ci = 0; ci < in_d; ci += group) {

@@ -19,9 +19,9 @@
 #include "tg_dsp_depthwise_px.h"
 
 #include <stddef.h>
-#include <string.h>
 
 #include "tg_acle.h"
+#include "tg_bytes.h"       /* fills without the C library's memset */
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_DW_PX_*) */
 
 #if !(TG_CFG_DSP_DW_PX_FULL || TG_CFG_DSP_DW_PX_CLAMP)
@@ -317,7 +317,7 @@ void tg_dsp_depthwise_px_s8(const tg_dsp_depthwise_px_params_t *p, const int8_t 
     uint32_t *const wc = plane + (size_t)plane_h * (size_t)plane_w * 2u;
     int32_t b, c, iy, ix;
     /* the padding stays zero: the gathers write only the image's pixels */
-    memset(plane, 0, (size_t)plane_h * (size_t)plane_w * 2u * sizeof *plane);
+    tg_bytes_fill(plane, 0, (size_t)plane_h * (size_t)plane_w * 2u * sizeof *plane);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = input + (size_t)b * in_image;
         int8_t *out = output + (size_t)b * out_image;

@@ -476,7 +476,7 @@ def test_depthwise_dsp_in_place_check_sees_an_overwritten_read(tmp_path, monkeyp
     lib = tmp_path / "libshim.so"
     subprocess.run([find_cc(), *WARNINGS, "-O1", "-fPIC", "-shared", f"-I{runtime_dir()}",
                     str(tmp_path / "shim.c"), str(runtime_dir() / "tg_dsp_depthwise.c"),
-                    "-o", str(lib)], check=True)
+                    str(runtime_dir() / "tg_bytes.c"), "-o", str(lib)], check=True)
     so = ffi.dlopen(str(lib))
     consts = {c.name: np.ascontiguousarray(c.values) for c in call.consts}
     p = ffi.new("params_t *")
