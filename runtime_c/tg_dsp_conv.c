@@ -29,8 +29,6 @@
  */
 #include "tg_dsp_conv.h"
 
-#include <string.h>
-
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
@@ -58,49 +56,51 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     return dst;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+/* hides p from GCC's loop idiom recognition: a byte loop stays a loop (no memcpy or memset
+ * call, which would link 470 bytes of libc for a few border windows) */
+#define TG_DSP_CONV_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define TG_DSP_CONV_OPAQUE(p) ((void)0)
+#endif
+
+/* n bytes at dst copied from src, or the input zero point zp where src is NULL (a row's
+ * taps outside the image); the end of them returned.  A byte loop: a first layer's few
+ * values. */
+TG_INLINE int8_t *tg_dsp_conv_put(int8_t *dst, const int8_t *src, int8_t zp, int32_t n)
+{
+    for (; n > 0; --n) {
+        TG_DSP_CONV_OPAQUE(dst);
+        *dst++ = src != NULL ? *src++ : zp;
+    }
+    return dst;
+}
+
 #if TG_CFG_DSP_CONV_DILATED
 /* One input row of the window (input row `row`, first column x0) as int8 values into
  * `dst`, the input zero point for taps left or right of the image. */
 static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
                                    int32_t x0, int8_t zp, int8_t *dst)
 {
-    const size_t depth = (size_t)p->input_depth;
+    const int32_t depth = p->input_depth;
     int32_t fx;
     for (fx = 0; fx < p->filter_width; ++fx) {
         const int32_t x = x0 + fx * p->dilation_width;
-        if (x >= 0 && x < p->input_width) {
-            memcpy(dst, row + (size_t)x * depth, depth);
-        } else {
-            memset(dst, zp, depth);
-        }
-        dst += depth;
+        dst = tg_dsp_conv_put(dst, x >= 0 && x < p->input_width ?
+                              row + (size_t)x * (size_t)depth : NULL, zp, depth);
     }
 }
 #endif /* TG_CFG_DSP_CONV_DILATED */
 
-/* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
- * memcpy costs more than it copies there). */
-TG_INLINE void tg_dsp_conv_copy(int8_t *dst, const int8_t *src, size_t n)
+/* Zeros for `quads` column blocks of one pixel at dst (taps outside the image). */
+TG_INLINE uint32_t *tg_dsp_conv_zero(uint32_t *dst, int32_t quads)
 {
-    if (n >= 16) {
-        memcpy(dst, src, n);
-    } else {
-        for (; n > 0; --n) {
-            *dst++ = *src++;
-        }
+    for (; quads > 0; --quads) {
+        dst[0] = 0;
+        dst[1] = 0;
+        dst += 4;
     }
-}
-
-/* n bytes of zp at dst. */
-TG_INLINE void tg_dsp_conv_fill(int8_t *dst, int8_t zp, size_t n)
-{
-    if (n >= 16) {
-        memset(dst, zp, n);
-    } else {
-        for (; n > 0; --n) {
-            *dst++ = zp;
-        }
-    }
+    return dst;
 }
 
 /* An output pixel: its image and the input position of its window's top left tap. */
@@ -112,20 +112,22 @@ typedef struct {
 
 /*
  * The column of the output pixel at `at` into the column blocks at dst (pixel slot 0 or 1
- * of the pair).  Each window row of row_len values gives its row_len / 4 whole blocks,
- * widened straight from the input (or from `stage`, the row gathered with the input zero
- * point for taps outside the image); its row_len % 4 last values go to `tail`, widened
- * after the last row.  A row outside the image is zeros.
+ * of the pair), for a window not wholly inside the image (tg_dsp_conv_column, its one
+ * caller, gives those to tg_dsp_conv_im2col_inside or _3x9).  A window row outside the
+ * image is zeros.  Input depths of 4n: each tap's depth / 4 blocks widened straight from
+ * the input, or zeros for a tap outside the image.  Other depths: a row's row_len / 4
+ * whole blocks widened from the input when its taps are all inside, else from `stage`
+ * (the row gathered, the input zero point for taps outside the image); its
+ * row_len % 4 last values go to `tail`, widened after the last row.
  */
 static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
                                uint32_t *dst, int8_t *stage)
 {
-    const size_t depth = (size_t)p->input_depth;
-    const size_t row_bytes = (size_t)p->input_width * depth;
-    const int8_t *image = at->image;
+    const int32_t depth = p->input_depth;
+    const size_t row_bytes = (size_t)p->input_width * (size_t)depth;
     const int32_t y0 = at->y0;
     const int32_t x0 = at->x0;
-    const int32_t row_len = p->filter_width * p->input_depth;
+    const int32_t row_len = p->filter_width * depth;
     const int32_t quads = row_len >> 2;
     const int32_t rest = row_len & 3;
     const int8_t zp = (int8_t)-p->input_offset;
@@ -135,58 +137,48 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
                            x0 + p->filter_width <= p->input_width;
     int8_t *const tail = stage + row_len;
     int8_t *t = tail;
-    int32_t fy, k;
-    if (contiguous && y0 >= 0 &&
-        y0 + (p->filter_height - 1) * p->dilation_height < p->input_height) {
-        /* the whole window inside the image: rows at a fixed step */
-        const int8_t *src = image + (size_t)y0 * row_bytes + (size_t)x0 * depth;
-        const size_t step = (size_t)p->dilation_height * row_bytes;
-        for (fy = p->filter_height; fy > 0; --fy) {
-            dst = tg_dsp_conv_widen(src, quads, dst, off2);
-            for (k = 0; k < rest; ++k) {
-                *t++ = src[4 * quads + k];
+    int32_t fy, fx, k;
+    for (fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_height;
+        const int8_t *row, *src = stage;
+        if (y < 0 || y >= p->input_height) {
+            dst = tg_dsp_conv_zero(dst, quads);
+            for (k = rest; k > 0; --k) {
+                TG_DSP_CONV_OPAQUE(t);
+                *t++ = zp;
             }
-            src += step;
+            continue;
         }
-    } else {
-        for (fy = 0; fy < p->filter_height; ++fy) {
-            const int32_t y = y0 + fy * p->dilation_height;
-            if (y < 0 || y >= p->input_height) {
-                for (k = quads; k > 0; --k) {
-                    dst[0] = 0;
-                    dst[1] = 0;
-                    dst += 4;
-                }
-                for (k = 0; k < rest; ++k) {
-                    *t++ = zp;
-                }
-            } else {
-                const int8_t *row = image + (size_t)y * row_bytes;
-                const int8_t *src = stage;
-                if (contiguous) {
-                    src = row + (size_t)x0 * depth;
-                } else if (p->dilation_width == 1) {
-                    /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
-                    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
-                    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width),
-                                              lo);
-                    tg_dsp_conv_fill(stage, zp, (size_t)lo * depth);
-                    tg_dsp_conv_copy(stage + (size_t)lo * depth,
-                                     row + (size_t)(x0 + lo) * depth,
-                                     (size_t)(hi - lo) * depth);
-                    tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
-                                     (size_t)(p->filter_width - hi) * depth);
-                }
-#if TG_CFG_DSP_CONV_DILATED
-                else {
-                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
-                }
-#endif
-                dst = tg_dsp_conv_widen(src, quads, dst, off2);
-                for (k = 0; k < rest; ++k) {
-                    *t++ = src[4 * quads + k];
-                }
+        row = at->image + (size_t)y * row_bytes;
+        if ((depth & 3) == 0) {     /* whole blocks a tap (no row rest) */
+            for (fx = 0; fx < p->filter_width; ++fx) {
+                const int32_t x = x0 + fx * p->dilation_width;
+                dst = x >= 0 && x < p->input_width ?
+                      tg_dsp_conv_widen(row + (size_t)x * (size_t)depth, depth >> 2, dst, off2) :
+                      tg_dsp_conv_zero(dst, depth >> 2);
             }
+            continue;
+        }
+        if (contiguous) {
+            src = row + (size_t)x0 * (size_t)depth;
+        } else if (p->dilation_width == 1) {
+            /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
+            const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
+            const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width), lo);
+            int8_t *s = tg_dsp_conv_put(stage, NULL, zp, lo * depth);
+            s = tg_dsp_conv_put(s, row + (size_t)(x0 + lo) * (size_t)depth, zp,
+                                (hi - lo) * depth);
+            (void)tg_dsp_conv_put(s, NULL, zp, (p->filter_width - hi) * depth);
+        }
+#if TG_CFG_DSP_CONV_DILATED
+        else {
+            tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+        }
+#endif
+        dst = tg_dsp_conv_widen(src, quads, dst, off2);
+        for (k = 0; k < rest; ++k) {
+            TG_DSP_CONV_OPAQUE(t);
+            *t++ = src[4 * quads + k];
         }
     }
     if (rest) {
