@@ -80,11 +80,17 @@ def conv_asm_pairs(p: dict) -> bool:
     return _asm_runs(p) or p["triples"] > 0
 
 
-# ... the assembly's loop passes of 16 blocks (4-value steps of the column) when a layer's
-# column has more than 16, else of 8 (half its code; a column of 9..16 blocks then takes
-# one more pass)
-def conv_long_pass(p: dict) -> bool:
-    return conv_asm_pairs(p) and (p["depth4"] >> 2) > 16
+# ... the assembly's loop passes (TG_CFG_DSP_CONV_PASS, a value: any length 2..16 runs every
+# layer; its code grows with it): the fewest blocks (4-value steps of the column) a pass
+# that take no layer more passes than 16-block ones would, or 8-block ones when no column
+# has more than 16 blocks (kws's 10 blocks: 5 a pass, 2 passes as with 8; a 3x3 first
+# layer on 3 channels, 7: 7; resnet8's 36 to 144: 16)
+def conv_pass(params: list[dict]) -> int:
+    blocks = [p["depth4"] >> 2 for p in params if conv_asm_pairs(p)]
+    if not blocks:
+        return 16
+    most = 16 if max(blocks) > 16 else 8
+    return max([2] + [-(-b // -(-b // most)) for b in blocks])
 
 
 def conv_channels(p: dict) -> bool:
@@ -163,8 +169,6 @@ FLAGS = (
          "tg_dsp_depthwise_px_s8", dw_px_clamp),
     Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
-    Flag("TG_CFG_DSP_CONV_LONG_PASS", "tg_dsp_conv_s8: the assembly's loop passes of 16 "
-         "blocks (else 8)", "tg_dsp_conv_s8", conv_long_pass),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
     Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",
@@ -187,7 +191,25 @@ FLAGS = (
     Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
          "tg_dsp_gemm_s8", gemm_clamp),
 )
-ALL = {f.name: True for f in FLAGS}
+
+
+@dataclass(frozen=True)
+class Value:
+    name: str                        # the C macro
+    doc: str
+    kernel: str                      # the function whose params `pick` reads
+    pick: Callable[[list[dict]], int]   # the value for the params of all its calls
+    default: int                     # with every path in (runtime_c's copy)
+
+
+# Numbers rather than paths: any value runs every layer (only code size and speed change),
+# so a folder's tg_config.h never refuses a model for them (`missing`).
+VALUES = (
+    Value("TG_CFG_DSP_CONV_PASS", "tg_dsp_conv_s8: blocks a loop pass of the assembly "
+          "(2..16)", "tg_dsp_conv_s8", conv_pass, 16),
+)
+NUMBERS = {v.name for v in VALUES}
+ALL = {**{f.name: True for f in FLAGS}, **{v.name: v.default for v in VALUES}}
 
 # Fused calls that run a kernel on params of their own: the params of each
 # (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row, the rows changing
@@ -219,7 +241,8 @@ def _params_for(call, kernel: str) -> list[dict]:
 
 
 def project_flags(calls: Iterable) -> dict[str, bool]:
-    """{flag: whether some call takes its path} over the LayerCalls of every model.
+    """{flag: whether some call takes its path} over the LayerCalls of every model, and
+    each VALUES number picked from them.
 
     A kernel no call runs keeps all its paths (its file may still be in the project, as a
     module another includes; the linker drops it): the C stops with #error when every path
@@ -231,6 +254,8 @@ def project_flags(calls: Iterable) -> dict[str, bool]:
         group = [f.name for f in FLAGS if f.kernel == kernel]
         if not any(flags[n] for n in group):
             flags.update({n: True for n in group})
+    for v in VALUES:
+        flags[v.name] = v.pick([p for c in calls for p in _params_for(c, v.kernel)])
     return flags
 
 
@@ -252,6 +277,8 @@ def render(flags: dict[str, bool]) -> bytes:
     ]
     for f in FLAGS:     # (no #ifndef: each would be one more configuration for cppcheck)
         lines += [f"/* {f.doc} */", f"#define {f.name} {int(bool(flags[f.name]))}"]
+    for v in VALUES:
+        lines += [f"/* {v.doc} */", f"#define {v.name} {int(flags.get(v.name, v.default))}"]
     lines += ["", "#endif /* TG_CONFIG_H */", ""]
     return "\n".join(lines).encode("ascii")
 
@@ -262,7 +289,10 @@ def parse(text: str) -> dict[str, bool]:
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "#define" and parts[1] in values:
-            values[parts[1]] = parts[2] != "0"
+            if parts[1] not in NUMBERS:
+                values[parts[1]] = parts[2] != "0"
+            elif parts[2].isdigit():
+                values[parts[1]] = int(parts[2])
     return values
 
 

@@ -26,8 +26,6 @@
 #define TG_CFG_DSP_DW_PX_CLAMP 1
 /* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
 #define TG_CFG_DSP_CONV_ASM_PAIRS 1
-/* tg_dsp_conv_s8: the assembly's loop passes of 16 blocks (else 8) */
-#define TG_CFG_DSP_CONV_LONG_PASS 1
 /* tg_dsp_conv_s8: channels in C (always, without the assembly) */
 #define TG_CFG_DSP_CONV_CHANNELS 1
 /* tg_dsp_conv_s8: 3x3 windows on 3 channels */
@@ -48,5 +46,7 @@
 #define TG_CFG_DSP_GEMM_ROW1 1
 /* tg_dsp_gemm_s8: the activation clamp */
 #define TG_CFG_DSP_GEMM_CLAMP 1
+/* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
+#define TG_CFG_DSP_CONV_PASS 16
 
 #endif /* TG_CONFIG_H */

@@ -569,7 +569,7 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * - a pair block (19 cycles for 16 MACs): 4 sums r0-r3, pointers r4, r5, the 4 column
  *   words and both weight words in one run of loads, then per weight word SXTB16 and SXTB16
  *   ROR #8 (into r12) for 4 SMLAD; 72 bytes.
- * TG_DSP_CONV_PASS (16 or 8) blocks a loop pass, ended by comparing the column pointer
+ * TG_DSP_CONV_PASS (2..16) blocks a loop pass, ended by comparing the column pointer
  * with the last pass's start (the triples load it in the run of loads of their last block);
  * the first pass skips (-blocks) mod the pass blocks by branching into the body that many
  * blocks in, with both pointers
@@ -587,13 +587,18 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
-/* Blocks a loop pass: 16, or 8 when no layer of the project has more than 16 blocks a
- * column (TG_CFG_DSP_CONV_LONG_PASS 0: first layers, whose few blocks then take at most
- * one more pass, for 1,376 bytes less code). */
-#if TG_CFG_DSP_CONV_LONG_PASS
-#define TG_DSP_CONV_PASS 16
+/* Blocks a loop pass (tg_config.h): the fewest that take no more passes on a layer than
+ * 16-block passes would (8-block ones when no column has more than 16 blocks), so that a
+ * first layer's few blocks cost no more code than they run (kws's 10: 5 a pass, 2 passes,
+ * 860 bytes less code than 8; codegen/kernel_config.py conv_pass).  Any length from 2 to
+ * 16 runs every layer. */
+#ifdef TG_CFG_DSP_CONV_PASS
+#define TG_DSP_CONV_PASS TG_CFG_DSP_CONV_PASS
 #else
-#define TG_DSP_CONV_PASS 8
+#define TG_DSP_CONV_PASS 16     /* a tg_config.h of before the flag */
+#endif
+#if TG_DSP_CONV_PASS < 2 || TG_DSP_CONV_PASS > 16
+#error "tg_dsp_conv.c: TG_CFG_DSP_CONV_PASS must be 2..16"
 #endif
 #define TG_C_STR_(x) #x
 #define TG_C_STR(x) TG_C_STR_(x)        /* a number as assembly text */
@@ -619,10 +624,6 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "sxtb16  r12, r11, ror #8\n\t"                                      \
     "smlad   r1, r7, r12, r1\n\t"                                       \
     "smlad   r3, r9, r12, r3\n\t"
-
-/* 4 pair blocks (decimal strings of 16 N and 8 N) */
-#define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
-    TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
 
 /* one triple block at column byte offset X (r6) and weight byte offset W (r7); MID between
  * the odd pairs' loads and their products */
@@ -688,16 +689,13 @@ __asm__(
     ".Ltg_c3_body:\n\t"
     TG_C3_BLOCK("0", "0")
     ".Ltg_c3_body1:\n\t"
-    TG_C3_BLOCK("16", "12") TG_C3_BLOCK("32", "24") TG_C3_BLOCK("48", "36")
-    TG_C3_BLOCK("64", "48") TG_C3_BLOCK("80", "60") TG_C3_BLOCK("96", "72")
-#if TG_DSP_CONV_PASS == 16
-    TG_C3_BLOCK("112", "84") TG_C3_BLOCK("128", "96") TG_C3_BLOCK("144", "108")
-    TG_C3_BLOCK("160", "120") TG_C3_BLOCK("176", "132") TG_C3_BLOCK("192", "144")
-    TG_C3_BLOCK("208", "156") TG_C3_BLOCK("224", "168")
-    TG_C3_BLOCK_MID("240", "180", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
-#else
-    TG_C3_BLOCK_MID("112", "84", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
-#endif
+    /* blocks 1 .. PASS - 2 (.Ltg_c_k: the block), then the last with the loop's test */
+    ".set    .Ltg_c_k, 1\n\t"
+    ".rept   " TG_C_STR(TG_DSP_CONV_PASS) " - 2\n\t"
+    TG_C3_BLOCK("16*.Ltg_c_k", "12*.Ltg_c_k")
+    ".set    .Ltg_c_k, .Ltg_c_k + 1\n\t"
+    ".endr\n\t"
+    TG_C3_BLOCK_MID("16*.Ltg_c_k", "12*.Ltg_c_k", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
     "add.w   r6, r6, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "add.w   r7, r7, #12*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "bne     .Ltg_c3_body\n\t"
@@ -740,12 +738,12 @@ __asm__(
     ".Ltg_c_body:\n\t"
     TG_C_BLOCK("0", "0")
     ".Ltg_c_body1:\n\t"
-    TG_C_BLOCK("16", "8") TG_C_BLOCK("32", "16") TG_C_BLOCK("48", "24")
-    TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
-#if TG_DSP_CONV_PASS == 16
-    TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
-    TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
-#endif
+    /* blocks 1 .. PASS - 1 */
+    ".set    .Ltg_c_k, 1\n\t"
+    ".rept   " TG_C_STR(TG_DSP_CONV_PASS) " - 1\n\t"
+    TG_C_BLOCK("16*.Ltg_c_k", "8*.Ltg_c_k")
+    ".set    .Ltg_c_k, .Ltg_c_k + 1\n\t"
+    ".endr\n\t"
     "cmp     r4, lr\n\t"
     "add.w   r4, r4, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "add.w   r5, r5, #8*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
@@ -998,7 +996,9 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
-        const int32_t blocks = p->depth4 >> 2, skip = -blocks & (TG_DSP_CONV_PASS - 1);
+        const int32_t blocks = p->depth4 >> 2;
+        const int32_t skip = TG_DSP_CONV_PASS - 1 -
+                             (int32_t)((uint32_t)(blocks - 1) % TG_DSP_CONV_PASS);
         const int32_t pairs = (p->output_depth - 3 * p->triples) >> 1;
         f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
         f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 16u * TG_DSP_CONV_PASS;

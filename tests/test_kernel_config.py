@@ -35,6 +35,7 @@ def test_runtime_copy_has_every_path_and_parse_reads_render():
     assert (runtime_dir() / kernel_config.HEADER).read_bytes() == \
         kernel_config.render(kernel_config.ALL)
     some = {f.name: k % 2 == 0 for k, f in enumerate(kernel_config.FLAGS)}
+    some.update({v.name: 5 for v in kernel_config.VALUES})
     assert kernel_config.parse(kernel_config.render(some).decode()) == some
     assert kernel_config.missing(some, kernel_config.ALL) == \
         [f.name for f in kernel_config.FLAGS if not some[f.name]]
@@ -82,13 +83,18 @@ def test_project_flags_union_nested_and_untouched_kernels():
         assert not flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
     # a layer with triples keeps their C twin (TG_CFG_DSP_CONV_ASM_PAIRS) in any case
     assert kernel_config.conv_asm_pairs(dict(full, act_min=-100, triples=1))
-    # the assembly's 16-block passes when some column has more than 16 blocks (72 values:
-    # 18), 8-block ones otherwise (a first layer's 27 or 40 values); the C never needs them
-    short = dict(full, depth4=64)
-    for layers, long_pass in (([full], True), ([short], False), ([short, full], True),
-                              ([dict(full, act_min=-100, triples=0)], False)):
+    # the assembly's passes: the fewest blocks that take no more passes than 16-block ones
+    # when some column has more than 16 blocks (72 values: 18 -> 9, 2 passes), else than
+    # 8-block ones (16 -> 8; kws's 10 -> 5; 7 -> 7); the C's layers do not count
+    def blocks(b, **more):
+        return dict(full, depth4=4 * b, **more)
+    for layers, length in (([blocks(18)], 9), ([blocks(16)], 8), ([blocks(10)], 5),
+                           ([blocks(7)], 7), ([blocks(1)], 2), ([blocks(7), blocks(10)], 7),
+                           ([blocks(144), blocks(36), blocks(7)], 16),
+                           ([blocks(30, act_min=-100, triples=0)], 16),
+                           ([blocks(30, act_min=-100, triples=0), blocks(3)], 3)):
         flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **p) for p in layers])
-        assert flags["TG_CFG_DSP_CONV_LONG_PASS"] == long_pass, layers
+        assert flags["TG_CFG_DSP_CONV_PASS"] == length, layers
 
 
 def _config(out: Path) -> dict[str, bool]:
