@@ -107,6 +107,28 @@ def conv_rows(p: dict) -> bool:
     return not conv_3x9(p)
 
 
+# ... row by row, by the rows' length: 4 values (one block), 9, whole blocks (4 or more),
+# any other
+def _row_len(p: dict) -> int:
+    return p["filter_width"] * p["input_depth"]
+
+
+def conv_rows_4(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) == 4
+
+
+def conv_rows_9(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) == 9
+
+
+def conv_rows_4n(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) % 4 == 0 and _row_len(p) >= 16
+
+
+def conv_rows_any(p: dict) -> bool:
+    return conv_rows(p) and not (conv_rows_4(p) or conv_rows_9(p) or conv_rows_4n(p))
+
+
 # ... and the window rows of dilated filters, gathered tap by tap
 def conv_dilated(p: dict) -> bool:
     return p["dilation_width"] != 1
@@ -175,6 +197,14 @@ FLAGS = (
          "tg_dsp_conv_s8", conv_3x9),
     Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
          "tg_dsp_conv_s8", conv_rows),
+    Flag("TG_CFG_DSP_CONV_ROWS_4", "tg_dsp_conv_s8: ... rows of 4 values",
+         "tg_dsp_conv_s8", conv_rows_4),
+    Flag("TG_CFG_DSP_CONV_ROWS_9", "tg_dsp_conv_s8: ... rows of 9 values",
+         "tg_dsp_conv_s8", conv_rows_9),
+    Flag("TG_CFG_DSP_CONV_ROWS_4N", "tg_dsp_conv_s8: ... rows of 4n values (n >= 4)",
+         "tg_dsp_conv_s8", conv_rows_4n),
+    Flag("TG_CFG_DSP_CONV_ROWS_ANY", "tg_dsp_conv_s8: ... rows of other lengths",
+         "tg_dsp_conv_s8", conv_rows_any),
     Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
          "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "

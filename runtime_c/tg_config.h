@@ -32,6 +32,14 @@
 #define TG_CFG_DSP_CONV_3X9 1
 /* tg_dsp_conv_s8: other windows, row by row */
 #define TG_CFG_DSP_CONV_ROWS 1
+/* tg_dsp_conv_s8: ... rows of 4 values */
+#define TG_CFG_DSP_CONV_ROWS_4 1
+/* tg_dsp_conv_s8: ... rows of 9 values */
+#define TG_CFG_DSP_CONV_ROWS_9 1
+/* tg_dsp_conv_s8: ... rows of 4n values (n >= 4) */
+#define TG_CFG_DSP_CONV_ROWS_4N 1
+/* tg_dsp_conv_s8: ... rows of other lengths */
+#define TG_CFG_DSP_CONV_ROWS_ANY 1
 /* tg_dsp_conv_s8: filters dilated along the width */
 #define TG_CFG_DSP_CONV_DILATED 1
 /* tg_dsp_add_table_s8: the one-SMMLAR output requantization */

@@ -221,8 +221,12 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
 }
 
 /* The windows inside the image: 3 rows of 9 values (TG_CFG_DSP_CONV_3X9), any other
- * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither) */
+ * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither), by the rows' length: 4
+ * values (TG_CFG_DSP_CONV_ROWS_4), 9 (_9), whole blocks, 4 or more (_4N), any other
+ * (_ANY; also when tg_config.h has none of them) */
 #define TG_DSP_CONV_ROWS (TG_CFG_DSP_CONV_ROWS || !TG_CFG_DSP_CONV_3X9)
+#define TG_DSP_CONV_ROWS_ANY (TG_CFG_DSP_CONV_ROWS_ANY || !(TG_CFG_DSP_CONV_ROWS_4 || \
+                              TG_CFG_DSP_CONV_ROWS_9 || TG_CFG_DSP_CONV_ROWS_4N))
 
 #if TG_CFG_DSP_CONV_3X9
 /* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
@@ -270,12 +274,10 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
                                       uint32_t *dst)
 {
     const uint32_t off2 = win->off2;
-    const int32_t quads = win->quads, rest = win->rest;
-    int32_t rows = win->rows;
-    uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
-    uint32_t tw = 0;
-    int32_t bits = 0, fy, k;
-    if (rest == 0 && quads == 1) {
+    const int32_t quads = win->quads;
+    int32_t fy;
+#if TG_CFG_DSP_CONV_ROWS_4
+    if (win->rest == 0 && quads == 1) {
         /* one block a row (kws's 10x4 filter on one channel): nothing else to do */
         for (fy = win->rows; fy > 0; --fy) {
             const uint32_t v = tg_read_s8x4(src);
@@ -286,33 +288,14 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         return;
     }
-    if (rest == 1 && quads == 2) {
-        /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
-        for (fy = win->rows; fy > 0; --fy) {
-            const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
-            dst[0] = tg_sxtab16(off2, v);
-            dst[1] = tg_sxtab16_ror8(off2, v);
-            dst[4] = tg_sxtab16(off2, u);
-            dst[5] = tg_sxtab16_ror8(off2, u);
-            dst += 8;
-            tw |= (uint32_t)(uint8_t)src[8] << bits;
-            bits += 8;
-            if (bits == 32) {
-                tail[0] = tg_sxtab16(off2, tw);
-                tail[1] = tg_sxtab16_ror8(off2, tw);
-                tail += 4;
-                tw = 0;
-                bits = 0;
-            }
-            src += win->step;
-        }
-        rows = 0;       /* the rows are done: only the tail's last word below */
-    }
-    if (rest == 0 && quads >= 4) {
+#endif
+#if TG_CFG_DSP_CONV_ROWS_4N
+    if (win->rest == 0 && quads >= 4) {
         /* rows of whole blocks (k x k filters on 4n channels): 4 blocks a step, the loads
          * back to back */
         for (fy = win->rows; fy > 0; --fy) {
             const int8_t *s = src;
+            int32_t k;
             for (k = quads >> 2; k > 0; --k) {
                 const uint32_t v0 = tg_read_s8x4(s), v1 = tg_read_s8x4(s + 4);
                 const uint32_t v2 = tg_read_s8x4(s + 8), v3 = tg_read_s8x4(s + 12);
@@ -332,26 +315,63 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         return;
     }
-    for (fy = rows; fy > 0; --fy) {
-        dst = tg_dsp_conv_widen(src, quads, dst, off2);
-        for (k = 0; k < rest; ++k) {
-            tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
-            bits += 8;
-            if (bits == 32) {
-                tail[0] = tg_sxtab16(off2, tw);
-                tail[1] = tg_sxtab16_ror8(off2, tw);
-                tail += 4;
-                tw = 0;
-                bits = 0;
+#endif
+#if TG_CFG_DSP_CONV_ROWS_9 || TG_DSP_CONV_ROWS_ANY
+    {
+        uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
+        uint32_t tw = 0;
+        int32_t bits = 0;
+#if TG_CFG_DSP_CONV_ROWS_9
+        if (win->rest == 1 && quads == 2) {
+            /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
+            for (fy = win->rows; fy > 0; --fy) {
+                const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+                dst[0] = tg_sxtab16(off2, v);
+                dst[1] = tg_sxtab16_ror8(off2, v);
+                dst[4] = tg_sxtab16(off2, u);
+                dst[5] = tg_sxtab16_ror8(off2, u);
+                dst += 8;
+                tw |= (uint32_t)(uint8_t)src[8] << bits;
+                bits += 8;
+                if (bits == 32) {
+                    tail[0] = tg_sxtab16(off2, tw);
+                    tail[1] = tg_sxtab16_ror8(off2, tw);
+                    tail += 4;
+                    tw = 0;
+                    bits = 0;
+                }
+                src += win->step;
             }
+        } else
+#endif
+        {
+#if TG_DSP_CONV_ROWS_ANY
+            const int32_t rest = win->rest;
+            int32_t k;
+            for (fy = win->rows; fy > 0; --fy) {
+                dst = tg_dsp_conv_widen(src, quads, dst, off2);
+                for (k = 0; k < rest; ++k) {
+                    tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
+                    bits += 8;
+                    if (bits == 32) {
+                        tail[0] = tg_sxtab16(off2, tw);
+                        tail[1] = tg_sxtab16_ror8(off2, tw);
+                        tail += 4;
+                        tw = 0;
+                        bits = 0;
+                    }
+                }
+                src += win->step;
+            }
+#endif
         }
-        src += win->step;
+        if (bits) {
+            tw |= win->zp4 << bits;
+            tail[0] = tg_sxtab16(off2, tw);
+            tail[1] = tg_sxtab16_ror8(off2, tw);
+        }
     }
-    if (bits) {
-        tw |= win->zp4 << bits;
-        tail[0] = tg_sxtab16(off2, tw);
-        tail[1] = tg_sxtab16_ror8(off2, tw);
-    }
+#endif
 }
 #endif /* TG_DSP_CONV_ROWS */
 

@@ -229,6 +229,28 @@ def test_conv_narrowed_builds_bit_exact_on_the_host(tmp_path):
         assert ("tg_dsp_conv_triples" in symbols) == triples
 
 
+# the windows inside the image row by row, by the rows' length (tg_dsp_conv_im2col_inside)
+ROWS_KINDS = {
+    "TG_CFG_DSP_CONV_ROWS_4": ConvCase(in_h=6, in_w=5, in_d=2, out_d=5, k_h=3, k_w=2,
+                                       padding=SAME, in_zp=-128, out_zp=-128),
+    "TG_CFG_DSP_CONV_ROWS_9": ConvCase(in_h=7, in_w=6, in_d=3, out_d=4, k_h=5, k_w=3,
+                                       padding=SAME, act="RELU"),
+    "TG_CFG_DSP_CONV_ROWS_4N": ConvCase(in_h=5, in_w=5, in_d=8, out_d=7, k_h=3, k_w=2,
+                                        padding=SAME, in_zp=-128, out_zp=-128),
+    "TG_CFG_DSP_CONV_ROWS_ANY": ConvCase(in_h=5, in_w=6, in_d=2, out_d=3, k_h=2, k_w=3,
+                                         padding=VALID, act="RELU6"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ROWS_KINDS))
+def test_conv_row_lengths_alone_bit_exact_on_the_host(tmp_path, kind):
+    res = assert_bit_exact(build_model([ROWS_KINDS[kind]], 45), tmp_path, count=2, seed=45,
+                           kernels=DSP)
+    config = _config(res.gen.out_dir)
+    assert {k for k in ROWS_KINDS if config[k]} == {kind}
+    assert config["TG_CFG_DSP_CONV_ROWS"] and not config["TG_CFG_DSP_CONV_3X9"]
+
+
 def _write(tmp: Path, model: bytes) -> Path:
     path = tmp / "m.tflite"
     path.write_bytes(model)
@@ -338,7 +360,9 @@ ONE_PATH_BUILDS = {
                            ("TG_CFG_DSP_DW_ANY", "TG_CFG_DSP_DW_BAND")],
     "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",)],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
-                      ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
+                      ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")] +
+                     [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_ROWS", k)
+                      for k in sorted(ROWS_KINDS)],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),
                       ("TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_PAIR_CALL")],
     "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
