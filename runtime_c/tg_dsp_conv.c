@@ -114,11 +114,11 @@ typedef struct {
  * The column of the output pixel at `at` into the column blocks at dst (pixel slot 0 or 1
  * of the pair), for a window not wholly inside the image (tg_dsp_conv_column, its one
  * caller, gives those to tg_dsp_conv_im2col_inside or _3x9).  A window row outside the
- * image is zeros.  Input depths of 4n: each tap's depth / 4 blocks widened straight from
- * the input, or zeros for a tap outside the image.  Other depths: a row's row_len / 4
- * whole blocks widened from the input when its taps are all inside, else from `stage`
- * (the row gathered, the input zero point for taps outside the image); its
- * row_len % 4 last values go to `tail`, widened after the last row.
+ * image is zeros.  Input depths of 4n (filters not dilated along the width): the blocks of
+ * the taps inside the image widened straight from the input, zeros for the others.  Other
+ * rows: their row_len / 4 whole blocks widened from the input when its taps are all
+ * inside, else from `stage` (the row gathered, the input zero point for taps outside the
+ * image); their row_len % 4 last values go to `tail`, widened after the last row.
  */
 static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
                                uint32_t *dst, int8_t *stage)
@@ -132,12 +132,12 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
     const int32_t rest = row_len & 3;
     const int8_t zp = (int8_t)-p->input_offset;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
-    /* the window's columns all inside the image, contiguous in memory */
-    const int contiguous = p->dilation_width == 1 && x0 >= 0 &&
-                           x0 + p->filter_width <= p->input_width;
+    /* (dilation_width 1) taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
+    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
+    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width), lo);
     int8_t *const tail = stage + row_len;
     int8_t *t = tail;
-    int32_t fy, fx, k;
+    int32_t fy, k, n, right = 0;
     for (fy = 0; fy < p->filter_height; ++fy) {
         const int32_t y = y0 + fy * p->dilation_height;
         const int8_t *row, *src = stage;
@@ -150,32 +150,26 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
             continue;
         }
         row = at->image + (size_t)y * row_bytes;
-        if ((depth & 3) == 0) {     /* whole blocks a tap (no row rest) */
-            for (fx = 0; fx < p->filter_width; ++fx) {
-                const int32_t x = x0 + fx * p->dilation_width;
-                dst = x >= 0 && x < p->input_width ?
-                      tg_dsp_conv_widen(row + (size_t)x * (size_t)depth, depth >> 2, dst, off2) :
-                      tg_dsp_conv_zero(dst, depth >> 2);
+        n = quads;
+        if (p->dilation_width == 1) {
+            src = row + (size_t)(x0 + lo) * (size_t)depth;
+            if ((depth & 3) == 0) {     /* whole blocks a tap (no row rest) */
+                dst = tg_dsp_conv_zero(dst, lo * depth >> 2);
+                n = (hi - lo) * depth >> 2;
+                right = (p->filter_width - hi) * depth >> 2;
+            } else if (lo != 0 || hi != p->filter_width) {
+                int8_t *s = tg_dsp_conv_put(stage, NULL, zp, lo * depth);
+                s = tg_dsp_conv_put(s, src, zp, (hi - lo) * depth);
+                (void)tg_dsp_conv_put(s, NULL, zp, (p->filter_width - hi) * depth);
+                src = stage;
             }
-            continue;
-        }
-        if (contiguous) {
-            src = row + (size_t)x0 * (size_t)depth;
-        } else if (p->dilation_width == 1) {
-            /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
-            const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
-            const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width), lo);
-            int8_t *s = tg_dsp_conv_put(stage, NULL, zp, lo * depth);
-            s = tg_dsp_conv_put(s, row + (size_t)(x0 + lo) * (size_t)depth, zp,
-                                (hi - lo) * depth);
-            (void)tg_dsp_conv_put(s, NULL, zp, (p->filter_width - hi) * depth);
         }
 #if TG_CFG_DSP_CONV_DILATED
         else {
             tg_dsp_conv_gather_row(p, row, x0, zp, stage);
         }
 #endif
-        dst = tg_dsp_conv_widen(src, quads, dst, off2);
+        dst = tg_dsp_conv_zero(tg_dsp_conv_widen(src, n, dst, off2), right);
         for (k = 0; k < rest; ++k) {
             TG_DSP_CONV_OPAQUE(t);
             *t++ = src[4 * quads + k];

@@ -29,6 +29,9 @@ SMALL_CASES = [
     # 2 rows under a 3-row window (as the fused residual blocks' row calls): none inside
     ConvCase(in_h=2, in_w=7, in_d=3, out_d=5, k_h=3, k_w=3, padding=SAME, act="RELU",
              out_zp=-128),
+    # 2 columns under a 5-column window on 4 channels: taps left and right of the image in
+    # one row, whole blocks a tap widened straight from the input
+    ConvCase(in_h=4, in_w=2, in_d=4, out_d=5, k_h=3, k_w=5, padding=SAME, act="NONE"),
     # 2 columns under a 4-column window, rows of 4 values
     ConvCase(in_h=9, in_w=2, in_d=1, out_d=6, k_h=4, k_w=4, padding=SAME, act="NONE"),
     # 9-value rows, 5 rows: a tail word flushed and a padded one; 9 channels
