@@ -120,8 +120,8 @@ typedef struct {
  * inside, else from `stage` (the row gathered, the input zero point for taps outside the
  * image); their row_len % 4 last values go to `tail`, widened after the last row.
  */
-static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
-                               uint32_t *dst, int8_t *stage)
+static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, int32_t height,
+                               const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
 {
     const int32_t depth = p->input_depth;
     const size_t row_bytes = (size_t)p->input_width * (size_t)depth;
@@ -141,7 +141,7 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_
     for (fy = 0; fy < p->filter_height; ++fy) {
         const int32_t y = y0 + fy * p->dilation_height;
         const int8_t *row, *src = stage;
-        if (y < 0 || y >= p->input_height) {
+        if (y < 0 || y >= height) {
             dst = tg_dsp_conv_zero(dst, quads);
             for (k = rest; k > 0; --k) {
                 TG_DSP_CONV_OPAQUE(t);
@@ -196,9 +196,12 @@ typedef struct {
     int32_t y_max;          /* last y0 whose window ends inside the image */
     int inside_ok;          /* dilation_width == 1: a window row is contiguous */
     int rows3x9;            /* 3 rows of 9 values (3x3 filters on 3 channels) */
+    int32_t height;         /* input rows (the call's: tg_dsp_conv_rows_s8) */
+    int32_t pad_top;        /* implicit rows above them (the call's) */
 } tg_dsp_conv_win_t;
 
-static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *win)
+static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, int32_t height, int32_t pad_top,
+                            tg_dsp_conv_win_t *win)
 {
     const int32_t row_len = p->filter_width * p->input_depth;
     win->row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
@@ -209,9 +212,11 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
     win->off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
     win->zp4 = ((uint32_t)-p->input_offset & 0xFFu) * 0x01010101u;
     win->x_max = p->input_width - p->filter_width;
-    win->y_max = p->input_height - 1 - (p->filter_height - 1) * p->dilation_height;
+    win->y_max = height - 1 - (p->filter_height - 1) * p->dilation_height;
     win->inside_ok = p->dilation_width == 1;
     win->rows3x9 = p->filter_height == 3 && row_len == 9;
+    win->height = height;
+    win->pad_top = pad_top;
 }
 
 /* The windows inside the image: 3 rows of 9 values (TG_CFG_DSP_CONV_3X9), any other
@@ -391,7 +396,7 @@ TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_co
         tg_dsp_conv_im2col_inside(win, src, dst);
 #endif
     } else {
-        tg_dsp_conv_im2col(p, at, dst, stage);
+        tg_dsp_conv_im2col(p, win->height, at, dst, stage);
     }
 }
 
@@ -979,17 +984,17 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_triples(const tg_dsp_conv_params_t 
 #endif
 
 /* The next output pixel (row by row, image by image). */
-static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
-                             int32_t *ox)
+static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
+                             tg_dsp_conv_pos_t *at, int32_t *ox)
 {
     at->x0 += p->stride_width;
     if (++*ox == p->output_width) {
         *ox = 0;
         at->x0 = -p->pad_left;
         at->y0 += p->stride_height;
-        if (at->y0 == p->output_height * p->stride_height - p->pad_top) {
-            at->y0 = -p->pad_top;
-            at->image += (size_t)p->input_height * (size_t)p->input_width *
+        if (at->y0 == p->output_height * p->stride_height - win->pad_top) {
+            at->y0 = -win->pad_top;
+            at->image += (size_t)win->height * (size_t)p->input_width *
                          (size_t)p->input_depth;
         }
     }
@@ -997,6 +1002,12 @@ static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *a
 
 void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
+{
+    tg_dsp_conv_rows_s8(p, p->input_height, p->pad_top, input, output, scratch);
+}
+
+void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
+                         const int8_t *input, int8_t *output, void *scratch)
 {
     uint32_t *col = (uint32_t *)scratch;
     int8_t *stage = (int8_t *)(col + p->depth4);
@@ -1029,9 +1040,9 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
         first = 3 * p->triples + 2 * pairs;
     }
 #endif
-    tg_dsp_conv_win(p, &win);
+    tg_dsp_conv_win(p, input_height, pad_top, &win);
     at.image = input;
-    at.y0 = -p->pad_top;
+    at.y0 = -pad_top;
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
@@ -1061,12 +1072,12 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
         } else {
             tg_dsp_conv_column(p, &win, &at, col, stage);
             if (two) {
-                tg_dsp_conv_next(p, &at, &ox);
+                tg_dsp_conv_next(p, &win, &at, &ox);
             }
             /* a last odd pixel fills both slots */
             tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         }
-        tg_dsp_conv_next(p, &at, &ox);
+        tg_dsp_conv_next(p, &win, &at, &ox);
         {
             int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
             int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;

@@ -68,4 +68,9 @@ typedef struct {
 void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch);
 
+/* The same on input_height rows of the input below pad_top implicit ones, in place of p's
+ * (the fused residual blocks' row calls, tg_dsp_resblock.c: no copy of the params). */
+void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
+                         const int8_t *input, int8_t *output, void *scratch);
+
 #endif /* TG_DSP_CONV_H */
