@@ -129,6 +129,12 @@ def conv_rows_any(p: dict) -> bool:
     return conv_rows(p) and not (conv_rows_4(p) or conv_rows_9(p) or conv_rows_4n(p))
 
 
+# ... and, in the windows not wholly inside the image, the last values of rows whose length
+# is not a multiple of 4
+def conv_rest(p: dict) -> bool:
+    return _row_len(p) % 4 != 0
+
+
 # ... and the window rows of dilated filters, gathered tap by tap
 def conv_dilated(p: dict) -> bool:
     return p["dilation_width"] != 1
@@ -205,6 +211,8 @@ FLAGS = (
          "tg_dsp_conv_s8", conv_rows_4n),
     Flag("TG_CFG_DSP_CONV_ROWS_ANY", "tg_dsp_conv_s8: ... rows of other lengths",
          "tg_dsp_conv_s8", conv_rows_any),
+    Flag("TG_CFG_DSP_CONV_REST", "tg_dsp_conv_s8: windows across the image's edge with "
+         "rows of 4n + 1..3 values", "tg_dsp_conv_s8", conv_rest),
     Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
          "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "

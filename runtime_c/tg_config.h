@@ -40,6 +40,8 @@
 #define TG_CFG_DSP_CONV_ROWS_4N 1
 /* tg_dsp_conv_s8: ... rows of other lengths */
 #define TG_CFG_DSP_CONV_ROWS_ANY 1
+/* tg_dsp_conv_s8: windows across the image's edge with rows of 4n + 1..3 values */
+#define TG_CFG_DSP_CONV_REST 1
 /* tg_dsp_conv_s8: filters dilated along the width */
 #define TG_CFG_DSP_CONV_DILATED 1
 /* tg_dsp_add_table_s8: the one-SMMLAR output requantization */

@@ -57,6 +57,14 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
 }
 
 #if defined(__GNUC__) || defined(__clang__)
+/* a function of its own: inlined into the pixel loop it spills registers every pass, or
+ * is copied at each of its calls */
+#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
+#else
+#define TG_DSP_CONV_NOINLINE
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
 /* hides p from GCC's loop idiom recognition: a byte loop stays a loop (no memcpy or memset
  * call, which would link 470 bytes of libc for a few border windows) */
 #define TG_DSP_CONV_OPAQUE(p) __asm__("" : "+r"(p))
@@ -129,7 +137,7 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, int32_t height,
     const int32_t x0 = at->x0;
     const int32_t row_len = p->filter_width * depth;
     const int32_t quads = row_len >> 2;
-    const int32_t rest = row_len & 3;
+    const int32_t rest = TG_CFG_DSP_CONV_REST ? row_len & 3 : 0;   /* (tg_config.h) */
     const int8_t zp = (int8_t)-p->input_offset;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
     /* (dilation_width 1) taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
@@ -269,8 +277,8 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
  * padded with the input zero point (meets zero weights).  Same column as
  * tg_dsp_conv_im2col.
  */
-static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t *src,
-                                      uint32_t *dst)
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win,
+                                                           const int8_t *src, uint32_t *dst)
 {
     const uint32_t off2 = win->off2;
     const int32_t quads = win->quads;
@@ -804,13 +812,6 @@ __asm__(
     ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
     ".popsection");
 #endif /* TG_DSP_CONV_ASM */
-
-#if defined(__GNUC__) || defined(__clang__)
-/* a function of its own: inlined into the pixel loop it spills registers every pass */
-#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
-#else
-#define TG_DSP_CONV_NOINLINE
-#endif
 
 /* With the assembly, the C channels only when a layer of the project has some for them
  * (tg_config.h). */

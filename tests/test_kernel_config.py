@@ -249,6 +249,9 @@ def test_conv_row_lengths_alone_bit_exact_on_the_host(tmp_path, kind):
     config = _config(res.gen.out_dir)
     assert {k for k in ROWS_KINDS if config[k]} == {kind}
     assert config["TG_CFG_DSP_CONV_ROWS"] and not config["TG_CFG_DSP_CONV_3X9"]
+    # the rows' last values of windows across the edge (SAME: 4 and 4n values have none)
+    case = ROWS_KINDS[kind]
+    assert config["TG_CFG_DSP_CONV_REST"] == (case.k_w * case.in_d % 4 != 0)
 
 
 def _write(tmp: Path, model: bytes) -> Path:
