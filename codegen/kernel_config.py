@@ -81,16 +81,22 @@ def conv_asm_pairs(p: dict) -> bool:
 
 
 # ... the assembly's loop passes (TG_CFG_DSP_CONV_PASS, a value: any length 2..16 runs every
-# layer; its code grows with it): the fewest blocks (4-value steps of the column) a pass
-# that take no layer more passes than 16-block ones would, or 8-block ones when no column
-# has more than 16 blocks (kws's 10 blocks: 5 a pass, 2 passes as with 8; a 3x3 first
-# layer on 3 channels, 7: 7; resnet8's 36 to 144: 16)
+# layer; its code grows with it, 172 bytes a block): the fewest blocks (4-value steps of the
+# column) a pass that take no layer more passes than 16-block ones would, or 8-block ones
+# when no column has more than 16 blocks, give or take one more pass per 48 blocks (a pass
+# ends in ~8 cycles, 48 blocks take ~1,200 a channel group) (kws's 10 blocks: 5 a pass, 2
+# passes as with 8; a 3x3 first layer on 3 channels, 7: 7; resnet8's and yolo_lc's 36, 72
+# and 144: 12, 3, 6 and 12 passes instead of 3, 5 and 9)
 def conv_pass(params: list[dict]) -> int:
     blocks = [p["depth4"] >> 2 for p in params if conv_asm_pairs(p)]
     if not blocks:
         return 16
     most = 16 if max(blocks) > 16 else 8
-    return max([2] + [-(-b // -(-b // most)) for b in blocks])
+
+    def passes(b: int, n: int) -> int:
+        return -(-b // n)
+    return next(n for n in range(2, 17)
+                if all(passes(b, n) <= passes(b, most) + b // 48 for b in blocks))
 
 
 def conv_channels(p: dict) -> bool:
