@@ -384,8 +384,10 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
 
 /* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
  * the image, else tg_dsp_conv_im2col. */
-TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
-                                  const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p,
+                                                   const tg_dsp_conv_win_t *win,
+                                                   const tg_dsp_conv_pos_t *at, uint32_t *dst,
+                                                   int8_t *stage)
 {
     /* (x_max and y_max are negative for a window larger than the image: rows by rows) */
     if (win->inside_ok && at->x0 >= 0 && at->x0 <= win->x_max && at->y0 >= 0 &&
