@@ -33,29 +33,6 @@
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
 
-/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
-TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
-                                      uint32_t off2)
-{
-    if (quads & 1) {
-        const uint32_t v = tg_read_s8x4(src);
-        dst[0] = tg_sxtab16(off2, v);
-        dst[1] = tg_sxtab16_ror8(off2, v);
-        dst += 4;
-        src += 4;
-    }
-    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
-        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
-        dst[0] = tg_sxtab16(off2, v);
-        dst[1] = tg_sxtab16_ror8(off2, v);
-        dst[4] = tg_sxtab16(off2, u);
-        dst[5] = tg_sxtab16_ror8(off2, u);
-        dst += 8;
-        src += 8;
-    }
-    return dst;
-}
-
 #if defined(__GNUC__) || defined(__clang__)
 /* a function of its own: inlined into the pixel loop it spills registers every pass, or
  * is copied at each of its calls */
@@ -100,7 +77,8 @@ static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *
 }
 #endif /* TG_CFG_DSP_CONV_DILATED */
 
-/* tg_dsp_conv_widen one group a step (less code: the windows across the image's edge). */
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst, one
+ * group a step (tg_dsp_conv_widen: two, for the windows inside the image). */
 TG_INLINE uint32_t *tg_dsp_conv_widen1(const int8_t *src, int32_t quads, uint32_t *dst,
                                        uint32_t off2)
 {
@@ -157,7 +135,7 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, int32_t height,
     /* (dilation_width 1) taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
     const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
     const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width), lo);
-    int8_t *const tail = stage + row_len;
+    int8_t *const tail = stage + (rest ? row_len : 0);    /* (no stage: 4n depths) */
     int8_t *t = tail;
     int32_t fy, k, n, right = 0;
     for (fy = 0; fy < p->filter_height; ++fy) {
@@ -282,6 +260,31 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
 #endif
 
 #if TG_DSP_CONV_ROWS
+
+#if TG_CFG_DSP_CONV_ROWS_4N || TG_DSP_CONV_ROWS_ANY
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
+TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                      uint32_t off2)
+{
+    if (quads & 1) {
+        const uint32_t v = tg_read_s8x4(src);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst += 4;
+        src += 4;
+    }
+    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
+        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst[4] = tg_sxtab16(off2, u);
+        dst[5] = tg_sxtab16_ror8(off2, u);
+        dst += 8;
+        src += 8;
+    }
+    return dst;
+}
+#endif
 
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
