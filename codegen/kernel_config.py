@@ -88,7 +88,7 @@ def conv_asm_pairs(p: dict) -> bool:
 # passes as with 8; a 3x3 first layer on 3 channels, 7: 7; resnet8's and yolo_lc's 36, 72
 # and 144: 12, 3, 6 and 12 passes instead of 3, 5 and 9)
 def conv_pass(params: list[dict]) -> int:
-    blocks = [p["depth4"] >> 2 for p in params if conv_asm_pairs(p)]
+    blocks = _asm_blocks(params)
     if not blocks:
         return 16
     most = 16 if max(blocks) > 16 else 8
@@ -97,6 +97,17 @@ def conv_pass(params: list[dict]) -> int:
         return -(-b // n)
     return next(n for n in range(2, 17)
                 if all(passes(b, n) <= passes(b, most) + b // 48 for b in blocks))
+
+
+# ... entered by a computed branch (TG_CFG_DSP_CONV_SKIP: the first pass skips blocks) when
+# some column's blocks are not a multiple of the pass's; without it every pass runs whole
+def _asm_blocks(params: list[dict]) -> list[int]:
+    return sorted({p["depth4"] >> 2 for p in params if conv_asm_pairs(p)})
+
+
+def conv_skip(params: list[dict]) -> int:
+    length = conv_pass(params)
+    return int(any(b % length for b in _asm_blocks(params)))
 
 
 def conv_channels(p: dict) -> bool:
@@ -246,12 +257,17 @@ class Value:
     default: int                     # with every path in (runtime_c's copy)
 
 
-# Numbers rather than paths: any value runs every layer (only code size and speed change),
-# so a folder's tg_config.h never refuses a model for them (`missing`).
+# Numbers rather than paths.  Any pass length runs every layer (only code size and speed
+# change); without the skipping entry (TG_CFG_DSP_CONV_SKIP 0) only columns of whole passes
+# run, which `missing` checks against the folder's pass length (CONV_BLOCKS).
 VALUES = (
     Value("TG_CFG_DSP_CONV_PASS", "tg_dsp_conv_s8: blocks a loop pass of the assembly "
           "(2..16)", "tg_dsp_conv_s8", conv_pass, 16),
+    Value("TG_CFG_DSP_CONV_SKIP", "tg_dsp_conv_s8: the assembly's first pass may skip "
+          "blocks (some column is not whole passes)", "tg_dsp_conv_s8", conv_skip, 1),
 )
+# project_flags' key (not in tg_config.h) for the column blocks of the calls the assembly runs
+CONV_BLOCKS = "conv_blocks"
 NUMBERS = {v.name for v in VALUES}
 ALL = {**{f.name: True for f in FLAGS}, **{v.name: v.default for v in VALUES}}
 
@@ -300,6 +316,8 @@ def project_flags(calls: Iterable) -> dict[str, bool]:
             flags.update({n: True for n in group})
     for v in VALUES:
         flags[v.name] = v.pick([p for c in calls for p in _params_for(c, v.kernel)])
+    flags[CONV_BLOCKS] = tuple(_asm_blocks(
+        [p for c in calls for p in _params_for(c, "tg_dsp_conv_s8")]))
     return flags
 
 
@@ -341,5 +359,11 @@ def parse(text: str) -> dict[str, bool]:
 
 
 def missing(have: dict[str, bool], need: dict[str, bool]) -> list[str]:
-    """The flags `need` sets that `have` compiles out."""
-    return [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]
+    """The flags `need` sets that `have` compiles out (and TG_CFG_DSP_CONV_SKIP when `have`
+    lacks it for a column of `need` that is not whole passes of its length)."""
+    out = [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]
+    length = have.get("TG_CFG_DSP_CONV_PASS", 16) or 16
+    if not have.get("TG_CFG_DSP_CONV_SKIP", 1) and \
+            any(b % length for b in need.get(CONV_BLOCKS, ())):
+        out.append("TG_CFG_DSP_CONV_SKIP")
+    return out

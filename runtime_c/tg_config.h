@@ -58,5 +58,7 @@
 #define TG_CFG_DSP_GEMM_CLAMP 1
 /* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
 #define TG_CFG_DSP_CONV_PASS 16
+/* tg_dsp_conv_s8: the assembly's first pass may skip blocks (some column is not whole passes) */
+#define TG_CFG_DSP_CONV_SKIP 1
 
 #endif /* TG_CONFIG_H */

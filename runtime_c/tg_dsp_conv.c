@@ -629,7 +629,8 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * 36 channel pairs after them (counted down, >= 0; triples + pairs >= 1), 40 12 bytes a
  * skipped block (the triples' weights step back), 44 100 bytes a skipped block + 1 (the
  * triples' entry, a Thumb address, from their body's start), 48 8 bytes a skipped block, 52
- * 72 bytes a skipped block + 1 (the pairs' weights step back and entry).
+ * 72 bytes a skipped block + 1 (the pairs' weights step back and entry); 40-52 unread
+ * without TG_CFG_DSP_CONV_SKIP.
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
@@ -642,6 +643,14 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
 #define TG_DSP_CONV_PASS TG_CFG_DSP_CONV_PASS
 #else
 #define TG_DSP_CONV_PASS 16     /* a tg_config.h of before the flag */
+#endif
+/* The first pass entered that many blocks in (a computed branch) when some layer's blocks
+ * are not a multiple of the pass (tg_config.h TG_CFG_DSP_CONV_SKIP; without it, every pass
+ * runs whole from its start: 9 cycles less a channel group). */
+#ifdef TG_CFG_DSP_CONV_SKIP
+#define TG_DSP_CONV_SKIP TG_CFG_DSP_CONV_SKIP
+#else
+#define TG_DSP_CONV_SKIP 1
 #endif
 #if TG_DSP_CONV_PASS < 2 || TG_DSP_CONV_PASS > 16
 #error "tg_dsp_conv.c: TG_CFG_DSP_CONV_PASS must be 2..16"
@@ -720,18 +729,22 @@ __asm__(
     "ldr     r8, [sp, #12]\n\t"             /* biases */
     "ldr     r6, [sp, #0]\n\t"              /* the column less the skipped blocks */
     "ldr     r7, [sp, #8]\n\t"              /* weights */
+#if TG_DSP_CONV_SKIP
     "ldr     r12, [sp, #40]\n\t"
     "ldr     lr, [sp, #44]\n\t"
+#endif
     "ldm     r8!, {r0, r1, r2}\n\t"
     "str     r8, [sp, #12]\n\t"
     "mov     r3, r0\n\t"
     "mov     r4, r1\n\t"
     "mov     r5, r2\n\t"
+#if TG_DSP_CONV_SKIP
     "sub     r7, r7, r12\n\t"
     "adr     r12, .Ltg_c3_body\n\t"
     "add     r12, r12, lr\n\t"
     "bx      r12\n\t"
     ".p2align 2\n"
+#endif
     ".Ltg_c3_body:\n\t"
     TG_C3_BLOCK("0", "0")
     ".Ltg_c3_body1:\n\t"
@@ -774,6 +787,7 @@ __asm__(
     "mov     r3, r1\n\t"
     "ldr     r4, [sp, #0]\n\t"
     "ldr     lr, [sp, #4]\n\t"
+#if TG_DSP_CONV_SKIP
     "ldr     r12, [sp, #48]\n\t"
     "ldr     r6, [sp, #52]\n\t"
     "sub     r5, r5, r12\n\t"
@@ -781,6 +795,7 @@ __asm__(
     "add     r12, r12, r6\n\t"
     "bx      r12\n\t"
     ".p2align 2\n"
+#endif
     ".Ltg_c_body:\n\t"
     TG_C_BLOCK("0", "0")
     ".Ltg_c_body1:\n\t"
@@ -1042,8 +1057,8 @@ void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, in
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
         const int32_t blocks = p->depth4 >> 2;
-        const int32_t skip = TG_DSP_CONV_PASS - 1 -
-                             (int32_t)((uint32_t)(blocks - 1) % TG_DSP_CONV_PASS);
+        const int32_t skip = TG_DSP_CONV_SKIP ? TG_DSP_CONV_PASS - 1 -
+            (int32_t)((uint32_t)(blocks - 1) % TG_DSP_CONV_PASS) : 0;
         const int32_t pairs = (p->output_depth - 3 * p->triples) >> 1;
         f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
         f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 16u * TG_DSP_CONV_PASS;
@@ -1053,10 +1068,14 @@ void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, in
         f[5] = 4u * (uint32_t)p->quant_step;
         f[8] = (uint32_t)p->triples;
         f[9] = (uint32_t)pairs;
+#if TG_DSP_CONV_SKIP
         f[10] = 12u * (uint32_t)skip;
         f[11] = TG_DSP_CONV_BLOCK3_BYTES * (uint32_t)skip + 1u;
         f[12] = 8u * (uint32_t)skip;
         f[13] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
+#else
+        f[10] = f[11] = f[12] = f[13] = 0u;     /* (unread) */
+#endif
         first = 3 * p->triples + 2 * pairs;
     }
 #endif

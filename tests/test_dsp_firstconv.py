@@ -110,15 +110,16 @@ def test_weight_layout_triples_then_pairs(channels, triples):
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
-@pytest.mark.parametrize("passes", ["long", "short", "five"])
+@pytest.mark.parametrize("passes", ["long", "short", "five", "whole"])
 def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, passes):
     """Every case in one model (a column of 18 blocks: the assembly's 16-block passes), the
     cases of at most 16 blocks alone (8-block passes): columns of fewer, exactly 8, 9..15
-    and 16 blocks; and those of 4, 9 or 10 blocks (5-block passes, tg_config.h
-    TG_CFG_DSP_CONV_PASS 5: one pass skipping 1, two passes skipping 1 or none)."""
+    and 16 blocks; those of 4, 9 or 10 blocks (5-block passes, tg_config.h
+    TG_CFG_DSP_CONV_PASS 5: one pass skipping 1, two passes skipping 1 or none); those of 8
+    and 16 (8-block passes, none skipped: TG_CFG_DSP_CONV_SKIP 0, no computed entry)."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     keep = {"long": lambda b: True, "short": lambda b: b <= 16,
-            "five": lambda b: b in (3, 4, 9, 10)}[passes]
+            "five": lambda b: b in (3, 4, 9, 10), "whole": lambda b: b in (8, 16)}[passes]
     cases = [c for c in SMALL_CASES if keep(-(-c.k_h * c.k_w * c.in_d // 4))]
     path = tmp_path / "m.tflite"
     path.write_bytes(build_model(cases, 92))
@@ -126,8 +127,9 @@ def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
     assert report.ok, report.table()
     assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_conv_s8(") == len(cases)
     config = (tmp_path / "w" / "tg_config.h").read_text()
-    length = {"long": 16, "short": 8, "five": 5}[passes]
+    length = {"long": 16, "short": 8, "five": 5, "whole": 8}[passes]
     assert f"#define TG_CFG_DSP_CONV_PASS {length}" in config
+    assert f"#define TG_CFG_DSP_CONV_SKIP {int(passes != 'whole')}" in config
     program = generate(path, None, target="cortex-m4", measure=False).program
     blocks = {layer.call.params["depth4"] >> 2 for layer in program.layers
               if layer.call.kernel == "tg_dsp_conv_s8" and
@@ -137,6 +139,8 @@ def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
             any(8 < b < 16 for b in blocks), blocks
     elif passes == "five":
         assert blocks == {4, 9, 10}, blocks
+    elif passes == "whole":
+        assert blocks == {8, 16}, blocks
     else:
         assert max(blocks) > 16
 

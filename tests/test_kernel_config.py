@@ -97,6 +97,18 @@ def test_project_flags_union_nested_and_untouched_kernels():
                            ([blocks(30, act_min=-100, triples=0), blocks(3)], 3)):
         flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **p) for p in layers])
         assert flags["TG_CFG_DSP_CONV_PASS"] == length, layers
+        # the first pass skips blocks (the computed entry) unless every column is whole passes
+        whole = all((p["depth4"] >> 2) % length == 0 for p in layers
+                    if kernel_config.conv_asm_pairs(p))
+        assert flags["TG_CFG_DSP_CONV_SKIP"] == (not whole), layers
+    # a folder without the skipping entry serves only columns of whole passes of its length
+    have = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(10))])
+    assert (have["TG_CFG_DSP_CONV_PASS"], have["TG_CFG_DSP_CONV_SKIP"]) == (5, 0)
+    have = kernel_config.parse(kernel_config.render(have).decode())
+    for cols, refused in (([10], False), ([5, 20], False), ([7], True), ([8], True)):
+        need = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(b)) for b in cols])
+        assert ("TG_CFG_DSP_CONV_SKIP" in kernel_config.missing(have, need)) == refused, cols
+    assert not kernel_config.missing(kernel_config.ALL, need)
 
 
 def _config(out: Path) -> dict[str, bool]:
