@@ -99,15 +99,15 @@ def conv_pass(params: list[dict]) -> int:
                 if all(passes(b, n) <= passes(b, most) + b // 48 for b in blocks))
 
 
-# ... entered by a computed branch (TG_CFG_DSP_CONV_SKIP: the first pass skips blocks) when
-# some column's blocks are not a multiple of the pass's; without it every pass runs whole
+# ... entered by a computed branch (the first pass skips blocks) unless every column's
+# blocks are a multiple of the pass's (TG_CFG_DSP_CONV_WHOLE 1: every pass runs whole)
 def _asm_blocks(params: list[dict]) -> list[int]:
     return sorted({p["depth4"] >> 2 for p in params if conv_asm_pairs(p)})
 
 
-def conv_skip(params: list[dict]) -> int:
+def conv_whole(params: list[dict]) -> int:
     length = conv_pass(params)
-    return int(any(b % length for b in _asm_blocks(params)))
+    return int(not any(b % length for b in _asm_blocks(params)))
 
 
 def conv_channels(p: dict) -> bool:
@@ -147,9 +147,14 @@ def conv_rows_any(p: dict) -> bool:
 
 
 # ... and, in the windows not wholly inside the image, the last values of rows whose length
-# is not a multiple of 4
+# is not a multiple of 4; the rows of 4n input channels (not dilated along the width),
+# straight from the input
 def conv_rest(p: dict) -> bool:
     return _row_len(p) % 4 != 0
+
+
+def conv_edge_4n(p: dict) -> bool:
+    return p["input_depth"] % 4 == 0 and p["dilation_width"] == 1
 
 
 # ... and the window rows of dilated filters, gathered tap by tap
@@ -230,6 +235,8 @@ FLAGS = (
          "tg_dsp_conv_s8", conv_rows_any),
     Flag("TG_CFG_DSP_CONV_REST", "tg_dsp_conv_s8: windows across the image's edge with "
          "rows of 4n + 1..3 values", "tg_dsp_conv_s8", conv_rest),
+    Flag("TG_CFG_DSP_CONV_EDGE_4N", "tg_dsp_conv_s8: windows across the image's edge on "
+         "4n input channels", "tg_dsp_conv_s8", conv_edge_4n),
     Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
          "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
@@ -258,13 +265,13 @@ class Value:
 
 
 # Numbers rather than paths.  Any pass length runs every layer (only code size and speed
-# change); without the skipping entry (TG_CFG_DSP_CONV_SKIP 0) only columns of whole passes
+# change); without the skipping entry (TG_CFG_DSP_CONV_WHOLE 1) only columns of whole passes
 # run, which `missing` checks against the folder's pass length (CONV_BLOCKS).
 VALUES = (
     Value("TG_CFG_DSP_CONV_PASS", "tg_dsp_conv_s8: blocks a loop pass of the assembly "
           "(2..16)", "tg_dsp_conv_s8", conv_pass, 16),
-    Value("TG_CFG_DSP_CONV_SKIP", "tg_dsp_conv_s8: the assembly's first pass may skip "
-          "blocks (some column is not whole passes)", "tg_dsp_conv_s8", conv_skip, 1),
+    Value("TG_CFG_DSP_CONV_WHOLE", "tg_dsp_conv_s8: every column is whole passes (the "
+          "assembly skips no blocks)", "tg_dsp_conv_s8", conv_whole, 0),
 )
 # project_flags' key (not in tg_config.h) for the column blocks of the calls the assembly runs
 CONV_BLOCKS = "conv_blocks"
@@ -359,11 +366,11 @@ def parse(text: str) -> dict[str, bool]:
 
 
 def missing(have: dict[str, bool], need: dict[str, bool]) -> list[str]:
-    """The flags `need` sets that `have` compiles out (and TG_CFG_DSP_CONV_SKIP when `have`
-    lacks it for a column of `need` that is not whole passes of its length)."""
+    """The flags `need` sets that `have` compiles out (and TG_CFG_DSP_CONV_WHOLE when `have`
+    sets it and a column of `need` is not whole passes of its length)."""
     out = [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]
     length = have.get("TG_CFG_DSP_CONV_PASS", 16) or 16
-    if not have.get("TG_CFG_DSP_CONV_SKIP", 1) and \
+    if have.get("TG_CFG_DSP_CONV_WHOLE", 0) and \
             any(b % length for b in need.get(CONV_BLOCKS, ())):
-        out.append("TG_CFG_DSP_CONV_SKIP")
+        out.append("TG_CFG_DSP_CONV_WHOLE")
     return out

@@ -42,6 +42,8 @@
 #define TG_CFG_DSP_CONV_ROWS_ANY 1
 /* tg_dsp_conv_s8: windows across the image's edge with rows of 4n + 1..3 values */
 #define TG_CFG_DSP_CONV_REST 1
+/* tg_dsp_conv_s8: windows across the image's edge on 4n input channels */
+#define TG_CFG_DSP_CONV_EDGE_4N 1
 /* tg_dsp_conv_s8: filters dilated along the width */
 #define TG_CFG_DSP_CONV_DILATED 1
 /* tg_dsp_add_table_s8: the one-SMMLAR output requantization */
@@ -58,7 +60,7 @@
 #define TG_CFG_DSP_GEMM_CLAMP 1
 /* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
 #define TG_CFG_DSP_CONV_PASS 16
-/* tg_dsp_conv_s8: the assembly's first pass may skip blocks (some column is not whole passes) */
-#define TG_CFG_DSP_CONV_SKIP 1
+/* tg_dsp_conv_s8: every column is whole passes (the assembly skips no blocks) */
+#define TG_CFG_DSP_CONV_WHOLE 0
 
 #endif /* TG_CONFIG_H */

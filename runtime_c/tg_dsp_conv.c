@@ -153,7 +153,7 @@ static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, int32_t height,
         n = quads;
         if (p->dilation_width == 1) {
             src = row + (size_t)(x0 + lo) * (size_t)depth;
-            if ((depth & 3) == 0) {     /* whole blocks a tap (no row rest) */
+            if (TG_CFG_DSP_CONV_EDGE_4N && (depth & 3) == 0) {  /* whole blocks a tap */
                 dst = tg_dsp_conv_zero(dst, lo * depth >> 2);
                 n = (hi - lo) * depth >> 2;
                 right = (p->filter_width - hi) * depth >> 2;
@@ -261,7 +261,6 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
 
 #if TG_DSP_CONV_ROWS
 
-#if TG_CFG_DSP_CONV_ROWS_4N || TG_DSP_CONV_ROWS_ANY
 /* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
 TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
                                       uint32_t off2)
@@ -284,7 +283,6 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     }
     return dst;
 }
-#endif
 
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
@@ -300,8 +298,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
     const uint32_t off2 = win->off2;
     const int32_t quads = win->quads;
     int32_t fy;
-#if TG_CFG_DSP_CONV_ROWS_4
-    if (win->rest == 0 && quads == 1) {
+    if (TG_CFG_DSP_CONV_ROWS_4 && win->rest == 0 && quads == 1) {
         /* one block a row (kws's 10x4 filter on one channel): nothing else to do */
         for (fy = win->rows; fy > 0; --fy) {
             const uint32_t v = tg_read_s8x4(src);
@@ -312,9 +309,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
         }
         return;
     }
-#endif
-#if TG_CFG_DSP_CONV_ROWS_4N
-    if (win->rest == 0 && quads >= 4) {
+    if (TG_CFG_DSP_CONV_ROWS_4N && win->rest == 0 && quads >= 4) {
         /* rows of whole blocks (k x k filters on 4n channels): 4 blocks a step, the loads
          * back to back */
         for (fy = win->rows; fy > 0; --fy) {
@@ -339,14 +334,12 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
         }
         return;
     }
-#endif
 #if TG_CFG_DSP_CONV_ROWS_9 || TG_DSP_CONV_ROWS_ANY
     {
         uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
         uint32_t tw = 0;
         int32_t bits = 0;
-#if TG_CFG_DSP_CONV_ROWS_9
-        if (win->rest == 1 && quads == 2) {
+        if (TG_CFG_DSP_CONV_ROWS_9 && win->rest == 1 && quads == 2) {
             /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
             for (fy = win->rows; fy > 0; --fy) {
                 const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
@@ -366,9 +359,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
                 }
                 src += win->step;
             }
-        } else
-#endif
-        {
+        } else {
 #if TG_DSP_CONV_ROWS_ANY
             const int32_t rest = win->rest;
             int32_t k;
@@ -630,31 +621,24 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * skipped block (the triples' weights step back), 44 100 bytes a skipped block + 1 (the
  * triples' entry, a Thumb address, from their body's start), 48 8 bytes a skipped block, 52
  * 72 bytes a skipped block + 1 (the pairs' weights step back and entry); 40-52 unread
- * without TG_CFG_DSP_CONV_SKIP.
+ * with TG_CFG_DSP_CONV_WHOLE.
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
-/* Blocks a loop pass (tg_config.h): the fewest that take no more passes on a layer than
- * 16-block passes would (8-block ones when no column has more than 16 blocks), so that a
- * first layer's few blocks cost no more code than they run (kws's 10: 5 a pass, 2 passes,
- * 860 bytes less code than 8; codegen/kernel_config.py conv_pass).  Any length from 2 to
- * 16 runs every layer. */
-#ifdef TG_CFG_DSP_CONV_PASS
+/* Blocks a loop pass (tg_config.h): the fewest that take no layer more passes than 16-block
+ * passes would (8-block ones when no column has more than 16 blocks), give or take one per
+ * 48 blocks, so that a first layer's few blocks cost no more code than they run (kws's 10:
+ * 5 a pass, 2 passes, 516 bytes less code than 8; codegen/kernel_config.py conv_pass).  Any
+ * length from 2 to 16 runs every layer.  (Flags and values are read in C conditions or
+ * compound #if's: a bare #if FLAG is one more configuration for cppcheck.) */
 #define TG_DSP_CONV_PASS TG_CFG_DSP_CONV_PASS
-#else
-#define TG_DSP_CONV_PASS 16     /* a tg_config.h of before the flag */
-#endif
-/* The first pass entered that many blocks in (a computed branch) when some layer's blocks
- * are not a multiple of the pass (tg_config.h TG_CFG_DSP_CONV_SKIP; without it, every pass
- * runs whole from its start: 9 cycles less a channel group). */
-#ifdef TG_CFG_DSP_CONV_SKIP
-#define TG_DSP_CONV_SKIP TG_CFG_DSP_CONV_SKIP
-#else
-#define TG_DSP_CONV_SKIP 1
-#endif
 #if TG_DSP_CONV_PASS < 2 || TG_DSP_CONV_PASS > 16
-#error "tg_dsp_conv.c: TG_CFG_DSP_CONV_PASS must be 2..16"
+#error "tg_dsp_conv.c: tg_config.h's TG_CFG_DSP_CONV_PASS must be 2..16 (regenerate it)"
 #endif
+/* The first pass entered that many blocks in (a computed branch), unless every layer's
+ * column is whole passes (tg_config.h TG_CFG_DSP_CONV_WHOLE 1: every pass runs from its
+ * start, 9 cycles less a channel group). */
+#define TG_DSP_CONV_SKIP (!TG_CFG_DSP_CONV_WHOLE)
 #define TG_C_STR_(x) #x
 #define TG_C_STR(x) TG_C_STR_(x)        /* a number as assembly text */
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);

@@ -116,7 +116,7 @@ def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
     cases of at most 16 blocks alone (8-block passes): columns of fewer, exactly 8, 9..15
     and 16 blocks; those of 4, 9 or 10 blocks (5-block passes, tg_config.h
     TG_CFG_DSP_CONV_PASS 5: one pass skipping 1, two passes skipping 1 or none); those of 8
-    and 16 (8-block passes, none skipped: TG_CFG_DSP_CONV_SKIP 0, no computed entry)."""
+    and 16 (8-block passes, none skipped: TG_CFG_DSP_CONV_WHOLE 1, no computed entry)."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
     keep = {"long": lambda b: True, "short": lambda b: b <= 16,
             "five": lambda b: b in (3, 4, 9, 10), "whole": lambda b: b in (8, 16)}[passes]
@@ -129,7 +129,7 @@ def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
     config = (tmp_path / "w" / "tg_config.h").read_text()
     length = {"long": 16, "short": 8, "five": 5, "whole": 8}[passes]
     assert f"#define TG_CFG_DSP_CONV_PASS {length}" in config
-    assert f"#define TG_CFG_DSP_CONV_SKIP {int(passes != 'whole')}" in config
+    assert f"#define TG_CFG_DSP_CONV_WHOLE {int(passes == 'whole')}" in config
     program = generate(path, None, target="cortex-m4", measure=False).program
     blocks = {layer.call.params["depth4"] >> 2 for layer in program.layers
               if layer.call.kernel == "tg_dsp_conv_s8" and

@@ -100,14 +100,14 @@ def test_project_flags_union_nested_and_untouched_kernels():
         # the first pass skips blocks (the computed entry) unless every column is whole passes
         whole = all((p["depth4"] >> 2) % length == 0 for p in layers
                     if kernel_config.conv_asm_pairs(p))
-        assert flags["TG_CFG_DSP_CONV_SKIP"] == (not whole), layers
+        assert flags["TG_CFG_DSP_CONV_WHOLE"] == whole, layers
     # a folder without the skipping entry serves only columns of whole passes of its length
     have = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(10))])
-    assert (have["TG_CFG_DSP_CONV_PASS"], have["TG_CFG_DSP_CONV_SKIP"]) == (5, 0)
+    assert (have["TG_CFG_DSP_CONV_PASS"], have["TG_CFG_DSP_CONV_WHOLE"]) == (5, 1)
     have = kernel_config.parse(kernel_config.render(have).decode())
     for cols, refused in (([10], False), ([5, 20], False), ([7], True), ([8], True)):
         need = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(b)) for b in cols])
-        assert ("TG_CFG_DSP_CONV_SKIP" in kernel_config.missing(have, need)) == refused, cols
+        assert ("TG_CFG_DSP_CONV_WHOLE" in kernel_config.missing(have, need)) == refused, cols
     assert not kernel_config.missing(kernel_config.ALL, need)
 
 
@@ -266,6 +266,8 @@ def test_conv_row_lengths_alone_bit_exact_on_the_host(tmp_path, kind):
     # the rows' last values of windows across the edge (SAME: 4 and 4n values have none)
     case = ROWS_KINDS[kind]
     assert config["TG_CFG_DSP_CONV_REST"] == (case.k_w * case.in_d % 4 != 0)
+    # ... and those of 4n input channels straight from the input (the others staged)
+    assert config["TG_CFG_DSP_CONV_EDGE_4N"] == (case.in_d % 4 == 0)
 
 
 def _write(tmp: Path, model: bytes) -> Path:
