@@ -94,11 +94,34 @@ def conv_asm_pairs(p: dict) -> bool:
     return _asm_runs(p) or p["triples"] > 0
 
 
-# ... the assembly's loop passes of 16 blocks (4-value steps of the column) when a layer's
-# column has more than 16, else of 8 (half its code; a column of 9..16 blocks then takes
-# one more pass)
-def conv_long_pass(p: dict) -> bool:
-    return conv_asm_pairs(p) and (p["depth4"] >> 2) > 16
+# ... the assembly's loop passes (TG_CFG_DSP_CONV_PASS, a value: any length 2..16 runs every
+# layer; its code grows with it, 172 bytes a block): the fewest blocks (4-value steps of the
+# column) a pass that take no layer more passes than 16-block ones would, or 8-block ones
+# when no column has more than 16 blocks, give or take one more pass per 48 blocks (a pass
+# ends in ~8 cycles, 48 blocks take ~1,200 a channel group) (kws's 10 blocks: 5 a pass, 2
+# passes as with 8; a 3x3 first layer on 3 channels, 7: 7; resnet8's and yolo_lc's 36, 72
+# and 144: 12, 3, 6 and 12 passes instead of 3, 5 and 9)
+def conv_pass(params: list[dict]) -> int:
+    blocks = _asm_blocks(params)
+    if not blocks:
+        return 16
+    most = 16 if max(blocks) > 16 else 8
+
+    def passes(b: int, n: int) -> int:
+        return -(-b // n)
+    return next(n for n in range(2, 17)
+                if all(passes(b, n) <= passes(b, most) + b // 48 for b in blocks))
+
+
+# ... entered by a computed branch (the first pass skips blocks) unless every column's
+# blocks are a multiple of the pass's (TG_CFG_DSP_CONV_WHOLE 1: every pass runs whole)
+def _asm_blocks(params: list[dict]) -> list[int]:
+    return sorted({p["depth4"] >> 2 for p in params if conv_asm_pairs(p)})
+
+
+def conv_whole(params: list[dict]) -> int:
+    length = conv_pass(params)
+    return int(not any(b % length for b in _asm_blocks(params)))
 
 
 def conv_channels(p: dict) -> bool:
@@ -113,6 +136,39 @@ def conv_3x9(p: dict) -> bool:
 
 def conv_rows(p: dict) -> bool:
     return not conv_3x9(p)
+
+
+# ... row by row, by the rows' length: 4 values (one block), 9, whole blocks (4 or more),
+# any other
+def _row_len(p: dict) -> int:
+    return p["filter_width"] * p["input_depth"]
+
+
+def conv_rows_4(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) == 4
+
+
+def conv_rows_9(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) == 9
+
+
+def conv_rows_4n(p: dict) -> bool:
+    return conv_rows(p) and _row_len(p) % 4 == 0 and _row_len(p) >= 16
+
+
+def conv_rows_any(p: dict) -> bool:
+    return conv_rows(p) and not (conv_rows_4(p) or conv_rows_9(p) or conv_rows_4n(p))
+
+
+# ... and, in the windows not wholly inside the image, the last values of rows whose length
+# is not a multiple of 4; the rows of 4n input channels (not dilated along the width),
+# straight from the input
+def conv_rest(p: dict) -> bool:
+    return _row_len(p) % 4 != 0
+
+
+def conv_edge_4n(p: dict) -> bool:
+    return p["input_depth"] % 4 == 0 and p["dilation_width"] == 1
 
 
 # ... and the window rows of dilated filters, gathered tap by tap
@@ -193,14 +249,24 @@ FLAGS = (
          "3x3 (always without the assembly)", "tg_dsp_depthwise_px_s8", dw_px_full_c),
     Flag("TG_CFG_DSP_CONV_ASM_PAIRS", "tg_dsp_conv_s8: channel pairs in Thumb-2 assembly "
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
-    Flag("TG_CFG_DSP_CONV_LONG_PASS", "tg_dsp_conv_s8: the assembly's loop passes of 16 "
-         "blocks (else 8)", "tg_dsp_conv_s8", conv_long_pass),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
     Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",
          "tg_dsp_conv_s8", conv_3x9),
     Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
          "tg_dsp_conv_s8", conv_rows),
+    Flag("TG_CFG_DSP_CONV_ROWS_4", "tg_dsp_conv_s8: ... rows of 4 values",
+         "tg_dsp_conv_s8", conv_rows_4),
+    Flag("TG_CFG_DSP_CONV_ROWS_9", "tg_dsp_conv_s8: ... rows of 9 values",
+         "tg_dsp_conv_s8", conv_rows_9),
+    Flag("TG_CFG_DSP_CONV_ROWS_4N", "tg_dsp_conv_s8: ... rows of 4n values (n >= 4)",
+         "tg_dsp_conv_s8", conv_rows_4n),
+    Flag("TG_CFG_DSP_CONV_ROWS_ANY", "tg_dsp_conv_s8: ... rows of other lengths",
+         "tg_dsp_conv_s8", conv_rows_any),
+    Flag("TG_CFG_DSP_CONV_REST", "tg_dsp_conv_s8: windows across the image's edge with "
+         "rows of 4n + 1..3 values", "tg_dsp_conv_s8", conv_rest),
+    Flag("TG_CFG_DSP_CONV_EDGE_4N", "tg_dsp_conv_s8: windows across the image's edge on "
+         "4n input channels", "tg_dsp_conv_s8", conv_edge_4n),
     Flag("TG_CFG_DSP_CONV_DILATED", "tg_dsp_conv_s8: filters dilated along the width",
          "tg_dsp_conv_s8", conv_dilated),
     Flag("TG_CFG_DSP_ADD_TABLE_FAST", "tg_dsp_add_table_s8: the one-SMMLAR output "
@@ -221,7 +287,30 @@ FLAGS = (
     Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
          "tg_dsp_gemm_s8", gemm_clamp),
 )
-ALL = {f.name: True for f in FLAGS}
+
+
+@dataclass(frozen=True)
+class Value:
+    name: str                        # the C macro
+    doc: str
+    kernel: str                      # the function whose params `pick` reads
+    pick: Callable[[list[dict]], int]   # the value for the params of all its calls
+    default: int                     # with every path in (runtime_c's copy)
+
+
+# Numbers rather than paths.  Any pass length runs every layer (only code size and speed
+# change); without the skipping entry (TG_CFG_DSP_CONV_WHOLE 1) only columns of whole passes
+# run, which `missing` checks against the folder's pass length (CONV_BLOCKS).
+VALUES = (
+    Value("TG_CFG_DSP_CONV_PASS", "tg_dsp_conv_s8: blocks a loop pass of the assembly "
+          "(2..16)", "tg_dsp_conv_s8", conv_pass, 16),
+    Value("TG_CFG_DSP_CONV_WHOLE", "tg_dsp_conv_s8: every column is whole passes (the "
+          "assembly skips no blocks)", "tg_dsp_conv_s8", conv_whole, 0),
+)
+# project_flags' key (not in tg_config.h) for the column blocks of the calls the assembly runs
+CONV_BLOCKS = "conv_blocks"
+NUMBERS = {v.name for v in VALUES}
+ALL = {**{f.name: True for f in FLAGS}, **{v.name: v.default for v in VALUES}}
 
 # Fused calls that run a kernel on params of their own: the params of each
 # (tg_dsp_resblock*: conv1 and conv2 on tg_dsp_conv_s8, row by row, the rows changing
@@ -254,7 +343,8 @@ def _params_for(call, kernel: str) -> list[dict]:
 
 
 def project_flags(calls: Iterable) -> dict[str, bool]:
-    """{flag: whether some call takes its path} over the LayerCalls of every model.
+    """{flag: whether some call takes its path} over the LayerCalls of every model, and
+    each VALUES number picked from them.
 
     A kernel no call runs keeps all its paths (its file may still be in the project, as a
     module another includes; the linker drops it): the C stops with #error when every path
@@ -266,6 +356,10 @@ def project_flags(calls: Iterable) -> dict[str, bool]:
         group = [f.name for f in FLAGS if f.kernel == kernel]
         if not any(flags[n] for n in group):
             flags.update({n: True for n in group})
+    for v in VALUES:
+        flags[v.name] = v.pick([p for c in calls for p in _params_for(c, v.kernel)])
+    flags[CONV_BLOCKS] = tuple(_asm_blocks(
+        [p for c in calls for p in _params_for(c, "tg_dsp_conv_s8")]))
     return flags
 
 
@@ -287,6 +381,8 @@ def render(flags: dict[str, bool]) -> bytes:
     ]
     for f in FLAGS:     # (no #ifndef: each would be one more configuration for cppcheck)
         lines += [f"/* {f.doc} */", f"#define {f.name} {int(bool(flags[f.name]))}"]
+    for v in VALUES:
+        lines += [f"/* {v.doc} */", f"#define {v.name} {int(flags.get(v.name, v.default))}"]
     lines += ["", "#endif /* TG_CONFIG_H */", ""]
     return "\n".join(lines).encode("ascii")
 
@@ -297,10 +393,19 @@ def parse(text: str) -> dict[str, bool]:
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] == "#define" and parts[1] in values:
-            values[parts[1]] = parts[2] != "0"
+            if parts[1] not in NUMBERS:
+                values[parts[1]] = parts[2] != "0"
+            elif parts[2].isdigit():
+                values[parts[1]] = int(parts[2])
     return values
 
 
 def missing(have: dict[str, bool], need: dict[str, bool]) -> list[str]:
-    """The flags `need` sets that `have` compiles out."""
-    return [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]
+    """The flags `need` sets that `have` compiles out (and TG_CFG_DSP_CONV_WHOLE when `have`
+    sets it and a column of `need` is not whole passes of its length)."""
+    out = [f.name for f in FLAGS if need.get(f.name) and not have.get(f.name, True)]
+    length = have.get("TG_CFG_DSP_CONV_PASS", 16) or 16
+    if have.get("TG_CFG_DSP_CONV_WHOLE", 0) and \
+            any(b % length for b in need.get(CONV_BLOCKS, ())):
+        out.append("TG_CFG_DSP_CONV_WHOLE")
+    return out

@@ -34,14 +34,24 @@
 #define TG_CFG_DSP_DW_PX_FULL_C 1
 /* tg_dsp_conv_s8: channel pairs in Thumb-2 assembly (GCC) */
 #define TG_CFG_DSP_CONV_ASM_PAIRS 1
-/* tg_dsp_conv_s8: the assembly's loop passes of 16 blocks (else 8) */
-#define TG_CFG_DSP_CONV_LONG_PASS 1
 /* tg_dsp_conv_s8: channels in C (always, without the assembly) */
 #define TG_CFG_DSP_CONV_CHANNELS 1
 /* tg_dsp_conv_s8: 3x3 windows on 3 channels */
 #define TG_CFG_DSP_CONV_3X9 1
 /* tg_dsp_conv_s8: other windows, row by row */
 #define TG_CFG_DSP_CONV_ROWS 1
+/* tg_dsp_conv_s8: ... rows of 4 values */
+#define TG_CFG_DSP_CONV_ROWS_4 1
+/* tg_dsp_conv_s8: ... rows of 9 values */
+#define TG_CFG_DSP_CONV_ROWS_9 1
+/* tg_dsp_conv_s8: ... rows of 4n values (n >= 4) */
+#define TG_CFG_DSP_CONV_ROWS_4N 1
+/* tg_dsp_conv_s8: ... rows of other lengths */
+#define TG_CFG_DSP_CONV_ROWS_ANY 1
+/* tg_dsp_conv_s8: windows across the image's edge with rows of 4n + 1..3 values */
+#define TG_CFG_DSP_CONV_REST 1
+/* tg_dsp_conv_s8: windows across the image's edge on 4n input channels */
+#define TG_CFG_DSP_CONV_EDGE_4N 1
 /* tg_dsp_conv_s8: filters dilated along the width */
 #define TG_CFG_DSP_CONV_DILATED 1
 /* tg_dsp_add_table_s8: the one-SMMLAR output requantization (no tie correction) */
@@ -60,5 +70,9 @@
 #define TG_CFG_DSP_GEMM_ROW1 1
 /* tg_dsp_gemm_s8: the activation clamp */
 #define TG_CFG_DSP_GEMM_CLAMP 1
+/* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
+#define TG_CFG_DSP_CONV_PASS 16
+/* tg_dsp_conv_s8: every column is whole passes (the assembly skips no blocks) */
+#define TG_CFG_DSP_CONV_WHOLE 0
 
 #endif /* TG_CONFIG_H */

@@ -29,31 +29,34 @@
  */
 #include "tg_dsp_conv.h"
 
-#include <string.h>
-
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
 
-/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
-TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
-                                      uint32_t off2)
+#if defined(__GNUC__) || defined(__clang__)
+/* a function of its own: inlined into the pixel loop it spills registers every pass, or
+ * is copied at each of its calls */
+#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
+#else
+#define TG_DSP_CONV_NOINLINE
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+/* hides p from GCC's loop idiom recognition: a byte loop stays a loop (no memcpy or memset
+ * call, which would link 470 bytes of libc for a few border windows) */
+#define TG_DSP_CONV_OPAQUE(p) __asm__("" : "+r"(p))
+#else
+#define TG_DSP_CONV_OPAQUE(p) ((void)0)
+#endif
+
+/* n bytes at dst copied from src, or the input zero point zp where src is NULL (a row's
+ * taps outside the image); the end of them returned.  A byte loop: a first layer's few
+ * values. */
+TG_INLINE int8_t *tg_dsp_conv_put(int8_t *dst, const int8_t *src, int8_t zp, int32_t n)
 {
-    if (quads & 1) {
-        const uint32_t v = tg_read_s8x4(src);
-        dst[0] = tg_sxtab16(off2, v);
-        dst[1] = tg_sxtab16_ror8(off2, v);
-        dst += 4;
-        src += 4;
-    }
-    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
-        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
-        dst[0] = tg_sxtab16(off2, v);
-        dst[1] = tg_sxtab16_ror8(off2, v);
-        dst[4] = tg_sxtab16(off2, u);
-        dst[5] = tg_sxtab16_ror8(off2, u);
-        dst += 8;
-        src += 8;
+    for (; n > 0; --n) {
+        TG_DSP_CONV_OPAQUE(dst);
+        *dst++ = src != NULL ? *src++ : zp;
     }
     return dst;
 }
@@ -64,43 +67,40 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
 static void tg_dsp_conv_gather_row(const tg_dsp_conv_params_t *p, const int8_t *row,
                                    int32_t x0, int8_t zp, int8_t *dst)
 {
-    const size_t depth = (size_t)p->input_depth;
+    const int32_t depth = p->input_depth;
     int32_t fx;
     for (fx = 0; fx < p->filter_width; ++fx) {
         const int32_t x = x0 + fx * p->dilation_width;
-        if (x >= 0 && x < p->input_width) {
-            memcpy(dst, row + (size_t)x * depth, depth);
-        } else {
-            memset(dst, zp, depth);
-        }
-        dst += depth;
+        dst = tg_dsp_conv_put(dst, x >= 0 && x < p->input_width ?
+                              row + (size_t)x * (size_t)depth : NULL, zp, depth);
     }
 }
 #endif /* TG_CFG_DSP_CONV_DILATED */
 
-/* n bytes from src to dst: a byte loop for the few of a first layer's taps (a call to
- * memcpy costs more than it copies there). */
-TG_INLINE void tg_dsp_conv_copy(int8_t *dst, const int8_t *src, size_t n)
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst, one
+ * group a step (tg_dsp_conv_widen: two, for the windows inside the image). */
+TG_INLINE uint32_t *tg_dsp_conv_widen1(const int8_t *src, int32_t quads, uint32_t *dst,
+                                       uint32_t off2)
 {
-    if (n >= 16) {
-        memcpy(dst, src, n);
-    } else {
-        for (; n > 0; --n) {
-            *dst++ = *src++;
-        }
+    for (; quads > 0; --quads) {
+        const uint32_t v = tg_read_s8x4(src);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst += 4;
+        src += 4;
     }
+    return dst;
 }
 
-/* n bytes of zp at dst. */
-TG_INLINE void tg_dsp_conv_fill(int8_t *dst, int8_t zp, size_t n)
+/* Zeros for `quads` column blocks of one pixel at dst (taps outside the image). */
+TG_INLINE uint32_t *tg_dsp_conv_zero(uint32_t *dst, int32_t quads)
 {
-    if (n >= 16) {
-        memset(dst, zp, n);
-    } else {
-        for (; n > 0; --n) {
-            *dst++ = zp;
-        }
+    for (; quads > 0; --quads) {
+        dst[0] = 0;
+        dst[1] = 0;
+        dst += 4;
     }
+    return dst;
 }
 
 /* An output pixel: its image and the input position of its window's top left tap. */
@@ -112,88 +112,74 @@ typedef struct {
 
 /*
  * The column of the output pixel at `at` into the column blocks at dst (pixel slot 0 or 1
- * of the pair).  Each window row of row_len values gives its row_len / 4 whole blocks,
- * widened straight from the input (or from `stage`, the row gathered with the input zero
- * point for taps outside the image); its row_len % 4 last values go to `tail`, widened
- * after the last row.  A row outside the image is zeros.
+ * of the pair), for a window not wholly inside the image (tg_dsp_conv_column, its one
+ * caller, gives those to tg_dsp_conv_im2col_inside or _3x9).  A window row outside the
+ * image is zeros.  Input depths of 4n (filters not dilated along the width): the blocks of
+ * the taps inside the image widened straight from the input, zeros for the others.  Other
+ * rows: their row_len / 4 whole blocks widened from the input when its taps are all
+ * inside, else from `stage` (the row gathered, the input zero point for taps outside the
+ * image); their row_len % 4 last values go to `tail`, widened after the last row.
  */
-static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, const tg_dsp_conv_pos_t *at,
-                               uint32_t *dst, int8_t *stage)
+static void tg_dsp_conv_im2col(const tg_dsp_conv_params_t *p, int32_t height,
+                               const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
 {
-    const size_t depth = (size_t)p->input_depth;
-    const size_t row_bytes = (size_t)p->input_width * depth;
-    const int8_t *image = at->image;
+    const int32_t depth = p->input_depth;
+    const size_t row_bytes = (size_t)p->input_width * (size_t)depth;
     const int32_t y0 = at->y0;
     const int32_t x0 = at->x0;
-    const int32_t row_len = p->filter_width * p->input_depth;
+    const int32_t row_len = p->filter_width * depth;
     const int32_t quads = row_len >> 2;
-    const int32_t rest = row_len & 3;
+    const int32_t rest = TG_CFG_DSP_CONV_REST ? row_len & 3 : 0;   /* (tg_config.h) */
     const int8_t zp = (int8_t)-p->input_offset;
     const uint32_t off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
-    /* the window's columns all inside the image, contiguous in memory */
-    const int contiguous = p->dilation_width == 1 && x0 >= 0 &&
-                           x0 + p->filter_width <= p->input_width;
-    int8_t *const tail = stage + row_len;
+    /* (dilation_width 1) taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
+    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
+    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width), lo);
+    int8_t *const tail = stage + (rest ? row_len : 0);    /* (no stage: 4n depths) */
     int8_t *t = tail;
-    int32_t fy, k;
-    if (contiguous && y0 >= 0 &&
-        y0 + (p->filter_height - 1) * p->dilation_height < p->input_height) {
-        /* the whole window inside the image: rows at a fixed step */
-        const int8_t *src = image + (size_t)y0 * row_bytes + (size_t)x0 * depth;
-        const size_t step = (size_t)p->dilation_height * row_bytes;
-        for (fy = p->filter_height; fy > 0; --fy) {
-            dst = tg_dsp_conv_widen(src, quads, dst, off2);
-            for (k = 0; k < rest; ++k) {
-                *t++ = src[4 * quads + k];
+    int32_t fy, k, n, right = 0;
+    for (fy = 0; fy < p->filter_height; ++fy) {
+        const int32_t y = y0 + fy * p->dilation_height;
+        const int8_t *row, *src = stage;
+        if (y < 0 || y >= height) {
+            dst = tg_dsp_conv_zero(dst, quads);
+            for (k = rest; k > 0; --k) {
+                TG_DSP_CONV_OPAQUE(t);
+                *t++ = zp;
             }
-            src += step;
+            continue;
         }
-    } else {
-        for (fy = 0; fy < p->filter_height; ++fy) {
-            const int32_t y = y0 + fy * p->dilation_height;
-            if (y < 0 || y >= p->input_height) {
-                for (k = quads; k > 0; --k) {
-                    dst[0] = 0;
-                    dst[1] = 0;
-                    dst += 4;
-                }
-                for (k = 0; k < rest; ++k) {
-                    *t++ = zp;
-                }
-            } else {
-                const int8_t *row = image + (size_t)y * row_bytes;
-                const int8_t *src = stage;
-                if (contiguous) {
-                    src = row + (size_t)x0 * depth;
-                } else if (p->dilation_width == 1) {
-                    /* taps [0, lo) left of the image, [lo, hi) inside, [hi, fw) right */
-                    const int32_t lo = TG_MIN(TG_MAX(-x0, 0), p->filter_width);
-                    const int32_t hi = TG_MAX(TG_MIN(p->input_width - x0, p->filter_width),
-                                              lo);
-                    tg_dsp_conv_fill(stage, zp, (size_t)lo * depth);
-                    tg_dsp_conv_copy(stage + (size_t)lo * depth,
-                                     row + (size_t)(x0 + lo) * depth,
-                                     (size_t)(hi - lo) * depth);
-                    tg_dsp_conv_fill(stage + (size_t)hi * depth, zp,
-                                     (size_t)(p->filter_width - hi) * depth);
-                }
-#if TG_CFG_DSP_CONV_DILATED
-                else {
-                    tg_dsp_conv_gather_row(p, row, x0, zp, stage);
-                }
-#endif
-                dst = tg_dsp_conv_widen(src, quads, dst, off2);
-                for (k = 0; k < rest; ++k) {
-                    *t++ = src[4 * quads + k];
-                }
+        row = at->image + (size_t)y * row_bytes;
+        n = quads;
+        if (p->dilation_width == 1) {
+            src = row + (size_t)(x0 + lo) * (size_t)depth;
+            if (TG_CFG_DSP_CONV_EDGE_4N && (depth & 3) == 0) {  /* whole blocks a tap */
+                dst = tg_dsp_conv_zero(dst, lo * depth >> 2);
+                n = (hi - lo) * depth >> 2;
+                right = (p->filter_width - hi) * depth >> 2;
+            } else if (lo != 0 || hi != p->filter_width) {
+                int8_t *s = tg_dsp_conv_put(stage, NULL, zp, lo * depth);
+                s = tg_dsp_conv_put(s, src, zp, (hi - lo) * depth);
+                (void)tg_dsp_conv_put(s, NULL, zp, (p->filter_width - hi) * depth);
+                src = stage;
             }
+        }
+#if TG_CFG_DSP_CONV_DILATED
+        else {
+            tg_dsp_conv_gather_row(p, row, x0, zp, stage);
+        }
+#endif
+        dst = tg_dsp_conv_zero(tg_dsp_conv_widen1(src, n, dst, off2), right);
+        for (k = 0; k < rest; ++k) {
+            TG_DSP_CONV_OPAQUE(t);
+            *t++ = src[4 * quads + k];
         }
     }
     if (rest) {
         while ((t - tail) & 3) {     /* meets zero weights; any defined value does */
             *t++ = zp;
         }
-        (void)tg_dsp_conv_widen(tail, (int32_t)(t - tail) >> 2, dst, off2);
+        (void)tg_dsp_conv_widen1(tail, (int32_t)(t - tail) >> 2, dst, off2);
     }
 }
 
@@ -210,9 +196,12 @@ typedef struct {
     int32_t y_max;          /* last y0 whose window ends inside the image */
     int inside_ok;          /* dilation_width == 1: a window row is contiguous */
     int rows3x9;            /* 3 rows of 9 values (3x3 filters on 3 channels) */
+    int32_t height;         /* input rows (the call's: tg_dsp_conv_rows_s8) */
+    int32_t pad_top;        /* implicit rows above them (the call's) */
 } tg_dsp_conv_win_t;
 
-static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *win)
+static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, int32_t height, int32_t pad_top,
+                            tg_dsp_conv_win_t *win)
 {
     const int32_t row_len = p->filter_width * p->input_depth;
     win->row_bytes = (size_t)p->input_width * (size_t)p->input_depth;
@@ -223,14 +212,20 @@ static void tg_dsp_conv_win(const tg_dsp_conv_params_t *p, tg_dsp_conv_win_t *wi
     win->off2 = ((uint32_t)p->input_offset & 0xFFFFu) * 0x10001u;
     win->zp4 = ((uint32_t)-p->input_offset & 0xFFu) * 0x01010101u;
     win->x_max = p->input_width - p->filter_width;
-    win->y_max = p->input_height - 1 - (p->filter_height - 1) * p->dilation_height;
+    win->y_max = height - 1 - (p->filter_height - 1) * p->dilation_height;
     win->inside_ok = p->dilation_width == 1;
     win->rows3x9 = p->filter_height == 3 && row_len == 9;
+    win->height = height;
+    win->pad_top = pad_top;
 }
 
 /* The windows inside the image: 3 rows of 9 values (TG_CFG_DSP_CONV_3X9), any other
- * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither) */
+ * (TG_CFG_DSP_CONV_ROWS; also when tg_config.h has neither), by the rows' length: 4
+ * values (TG_CFG_DSP_CONV_ROWS_4), 9 (_9), whole blocks, 4 or more (_4N), any other
+ * (_ANY; also when tg_config.h has none of them) */
 #define TG_DSP_CONV_ROWS (TG_CFG_DSP_CONV_ROWS || !TG_CFG_DSP_CONV_3X9)
+#define TG_DSP_CONV_ROWS_ANY (TG_CFG_DSP_CONV_ROWS_ANY || !(TG_CFG_DSP_CONV_ROWS_4 || \
+                              TG_CFG_DSP_CONV_ROWS_9 || TG_CFG_DSP_CONV_ROWS_4N))
 
 #if TG_CFG_DSP_CONV_3X9
 /* The column of a 3x3 window on 3 channels inside the image (rows at step from src): the
@@ -266,6 +261,29 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
 
 #if TG_DSP_CONV_ROWS
 
+/* Widen `quads` groups of 4 int8 values at src into one pixel's column blocks at dst. */
+TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t *dst,
+                                      uint32_t off2)
+{
+    if (quads & 1) {
+        const uint32_t v = tg_read_s8x4(src);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst += 4;
+        src += 4;
+    }
+    for (quads >>= 1; quads > 0; --quads) {     /* two loads back to back */
+        const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+        dst[0] = tg_sxtab16(off2, v);
+        dst[1] = tg_sxtab16_ror8(off2, v);
+        dst[4] = tg_sxtab16(off2, u);
+        dst[5] = tg_sxtab16_ror8(off2, u);
+        dst += 8;
+        src += 8;
+    }
+    return dst;
+}
+
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
  * without the staging: each row's whole blocks widened straight from the input, its last
@@ -274,16 +292,13 @@ static void tg_dsp_conv_im2col_3x9(const int8_t *src, size_t step, uint32_t off2
  * padded with the input zero point (meets zero weights).  Same column as
  * tg_dsp_conv_im2col.
  */
-static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t *src,
-                                      uint32_t *dst)
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win,
+                                                           const int8_t *src, uint32_t *dst)
 {
     const uint32_t off2 = win->off2;
-    const int32_t quads = win->quads, rest = win->rest;
-    int32_t rows = win->rows;
-    uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
-    uint32_t tw = 0;
-    int32_t bits = 0, fy, k;
-    if (rest == 0 && quads == 1) {
+    const int32_t quads = win->quads;
+    int32_t fy;
+    if (TG_CFG_DSP_CONV_ROWS_4 && win->rest == 0 && quads == 1) {
         /* one block a row (kws's 10x4 filter on one channel): nothing else to do */
         for (fy = win->rows; fy > 0; --fy) {
             const uint32_t v = tg_read_s8x4(src);
@@ -294,33 +309,12 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         return;
     }
-    if (rest == 1 && quads == 2) {
-        /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
-        for (fy = win->rows; fy > 0; --fy) {
-            const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
-            dst[0] = tg_sxtab16(off2, v);
-            dst[1] = tg_sxtab16_ror8(off2, v);
-            dst[4] = tg_sxtab16(off2, u);
-            dst[5] = tg_sxtab16_ror8(off2, u);
-            dst += 8;
-            tw |= (uint32_t)(uint8_t)src[8] << bits;
-            bits += 8;
-            if (bits == 32) {
-                tail[0] = tg_sxtab16(off2, tw);
-                tail[1] = tg_sxtab16_ror8(off2, tw);
-                tail += 4;
-                tw = 0;
-                bits = 0;
-            }
-            src += win->step;
-        }
-        rows = 0;       /* the rows are done: only the tail's last word below */
-    }
-    if (rest == 0 && quads >= 4) {
+    if (TG_CFG_DSP_CONV_ROWS_4N && win->rest == 0 && quads >= 4) {
         /* rows of whole blocks (k x k filters on 4n channels): 4 blocks a step, the loads
          * back to back */
         for (fy = win->rows; fy > 0; --fy) {
             const int8_t *s = src;
+            int32_t k;
             for (k = quads >> 2; k > 0; --k) {
                 const uint32_t v0 = tg_read_s8x4(s), v1 = tg_read_s8x4(s + 4);
                 const uint32_t v2 = tg_read_s8x4(s + 8), v3 = tg_read_s8x4(s + 12);
@@ -340,33 +334,68 @@ static void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win_t *win, const int8_t
         }
         return;
     }
-    for (fy = rows; fy > 0; --fy) {
-        dst = tg_dsp_conv_widen(src, quads, dst, off2);
-        for (k = 0; k < rest; ++k) {
-            tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
-            bits += 8;
-            if (bits == 32) {
-                tail[0] = tg_sxtab16(off2, tw);
-                tail[1] = tg_sxtab16_ror8(off2, tw);
-                tail += 4;
-                tw = 0;
-                bits = 0;
+#if TG_CFG_DSP_CONV_ROWS_9 || TG_DSP_CONV_ROWS_ANY
+    {
+        uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
+        uint32_t tw = 0;
+        int32_t bits = 0;
+        if (TG_CFG_DSP_CONV_ROWS_9 && win->rest == 1 && quads == 2) {
+            /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
+            for (fy = win->rows; fy > 0; --fy) {
+                const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
+                dst[0] = tg_sxtab16(off2, v);
+                dst[1] = tg_sxtab16_ror8(off2, v);
+                dst[4] = tg_sxtab16(off2, u);
+                dst[5] = tg_sxtab16_ror8(off2, u);
+                dst += 8;
+                tw |= (uint32_t)(uint8_t)src[8] << bits;
+                bits += 8;
+                if (bits == 32) {
+                    tail[0] = tg_sxtab16(off2, tw);
+                    tail[1] = tg_sxtab16_ror8(off2, tw);
+                    tail += 4;
+                    tw = 0;
+                    bits = 0;
+                }
+                src += win->step;
             }
+        } else {
+#if TG_DSP_CONV_ROWS_ANY
+            const int32_t rest = win->rest;
+            int32_t k;
+            for (fy = win->rows; fy > 0; --fy) {
+                dst = tg_dsp_conv_widen(src, quads, dst, off2);
+                for (k = 0; k < rest; ++k) {
+                    tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
+                    bits += 8;
+                    if (bits == 32) {
+                        tail[0] = tg_sxtab16(off2, tw);
+                        tail[1] = tg_sxtab16_ror8(off2, tw);
+                        tail += 4;
+                        tw = 0;
+                        bits = 0;
+                    }
+                }
+                src += win->step;
+            }
+#endif
         }
-        src += win->step;
+        if (bits) {
+            tw |= win->zp4 << bits;
+            tail[0] = tg_sxtab16(off2, tw);
+            tail[1] = tg_sxtab16_ror8(off2, tw);
+        }
     }
-    if (bits) {
-        tw |= win->zp4 << bits;
-        tail[0] = tg_sxtab16(off2, tw);
-        tail[1] = tg_sxtab16_ror8(off2, tw);
-    }
+#endif
 }
 #endif /* TG_DSP_CONV_ROWS */
 
 /* The column of the pixel at `at` into dst: tg_dsp_conv_im2col_inside for a window inside
  * the image, else tg_dsp_conv_im2col. */
-TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
-                                  const tg_dsp_conv_pos_t *at, uint32_t *dst, int8_t *stage)
+static TG_DSP_CONV_NOINLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p,
+                                                   const tg_dsp_conv_win_t *win,
+                                                   const tg_dsp_conv_pos_t *at, uint32_t *dst,
+                                                   int8_t *stage)
 {
     /* (x_max and y_max are negative for a window larger than the image: rows by rows) */
     if (win->inside_ok && at->x0 >= 0 && at->x0 <= win->x_max && at->y0 >= 0 &&
@@ -385,7 +414,7 @@ TG_INLINE void tg_dsp_conv_column(const tg_dsp_conv_params_t *p, const tg_dsp_co
         tg_dsp_conv_im2col_inside(win, src, dst);
 #endif
     } else {
-        tg_dsp_conv_im2col(p, at, dst, stage);
+        tg_dsp_conv_im2col(p, win->height, at, dst, stage);
     }
 }
 
@@ -577,7 +606,7 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * - a pair block (19 cycles for 16 MACs): 4 sums r0-r3, pointers r4, r5, the 4 column
  *   words and both weight words in one run of loads, then per weight word SXTB16 and SXTB16
  *   ROR #8 (into r12) for 4 SMLAD; 72 bytes.
- * TG_DSP_CONV_PASS (16 or 8) blocks a loop pass, ended by comparing the column pointer
+ * TG_DSP_CONV_PASS (2..16) blocks a loop pass, ended by comparing the column pointer
  * with the last pass's start (the triples load it in the run of loads of their last block);
  * the first pass skips (-blocks) mod the pass blocks by branching into the body that many
  * blocks in, with both pointers
@@ -591,18 +620,25 @@ TG_INLINE void tg_dsp_conv_rq4_store(uint32_t a00, uint32_t a01, uint32_t a10, u
  * 36 channel pairs after them (counted down, >= 0; triples + pairs >= 1), 40 12 bytes a
  * skipped block (the triples' weights step back), 44 100 bytes a skipped block + 1 (the
  * triples' entry, a Thumb address, from their body's start), 48 8 bytes a skipped block, 52
- * 72 bytes a skipped block + 1 (the pairs' weights step back and entry).
+ * 72 bytes a skipped block + 1 (the pairs' weights step back and entry); 40-52 unread
+ * with TG_CFG_DSP_CONV_WHOLE.
  */
 #define TG_DSP_CONV_BLOCK_BYTES 72u
 #define TG_DSP_CONV_BLOCK3_BYTES 100u
-/* Blocks a loop pass: 16, or 8 when no layer of the project has more than 16 blocks a
- * column (TG_CFG_DSP_CONV_LONG_PASS 0: first layers, whose few blocks then take at most
- * one more pass, for 1,376 bytes less code). */
-#if TG_CFG_DSP_CONV_LONG_PASS
-#define TG_DSP_CONV_PASS 16
-#else
-#define TG_DSP_CONV_PASS 8
+/* Blocks a loop pass (tg_config.h): the fewest that take no layer more passes than 16-block
+ * passes would (8-block ones when no column has more than 16 blocks), give or take one per
+ * 48 blocks, so that a first layer's few blocks cost no more code than they run (kws's 10:
+ * 5 a pass, 2 passes, 516 bytes less code than 8; codegen/kernel_config.py conv_pass).  Any
+ * length from 2 to 16 runs every layer.  (Flags and values are read in C conditions or
+ * compound #if's: a bare #if FLAG is one more configuration for cppcheck.) */
+#define TG_DSP_CONV_PASS TG_CFG_DSP_CONV_PASS
+#if TG_DSP_CONV_PASS < 2 || TG_DSP_CONV_PASS > 16
+#error "tg_dsp_conv.c: tg_config.h's TG_CFG_DSP_CONV_PASS must be 2..16 (regenerate it)"
 #endif
+/* The first pass entered that many blocks in (a computed branch), unless every layer's
+ * column is whole passes (tg_config.h TG_CFG_DSP_CONV_WHOLE 1: every pass runs from its
+ * start, 9 cycles less a channel group). */
+#define TG_DSP_CONV_SKIP (!TG_CFG_DSP_CONV_WHOLE)
 #define TG_C_STR_(x) #x
 #define TG_C_STR(x) TG_C_STR_(x)        /* a number as assembly text */
 void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
@@ -627,10 +663,6 @@ void tg_dsp_conv_2x2_thumb2(const uint32_t *frame);
     "sxtb16  r12, r11, ror #8\n\t"                                      \
     "smlad   r1, r7, r12, r1\n\t"                                       \
     "smlad   r3, r9, r12, r3\n\t"
-
-/* 4 pair blocks (decimal strings of 16 N and 8 N) */
-#define TG_C_BLOCK4(X0, X1, X2, X3, W0, W1, W2, W3)                     \
-    TG_C_BLOCK(X0, W0) TG_C_BLOCK(X1, W1) TG_C_BLOCK(X2, W2) TG_C_BLOCK(X3, W3)
 
 /* one triple block at column byte offset X (r6) and weight byte offset W (r7); MID between
  * the odd pairs' loads and their products */
@@ -681,31 +713,32 @@ __asm__(
     "ldr     r8, [sp, #12]\n\t"             /* biases */
     "ldr     r6, [sp, #0]\n\t"              /* the column less the skipped blocks */
     "ldr     r7, [sp, #8]\n\t"              /* weights */
+#if TG_DSP_CONV_SKIP
     "ldr     r12, [sp, #40]\n\t"
     "ldr     lr, [sp, #44]\n\t"
+#endif
     "ldm     r8!, {r0, r1, r2}\n\t"
     "str     r8, [sp, #12]\n\t"
     "mov     r3, r0\n\t"
     "mov     r4, r1\n\t"
     "mov     r5, r2\n\t"
+#if TG_DSP_CONV_SKIP
     "sub     r7, r7, r12\n\t"
     "adr     r12, .Ltg_c3_body\n\t"
     "add     r12, r12, lr\n\t"
     "bx      r12\n\t"
     ".p2align 2\n"
+#endif
     ".Ltg_c3_body:\n\t"
     TG_C3_BLOCK("0", "0")
     ".Ltg_c3_body1:\n\t"
-    TG_C3_BLOCK("16", "12") TG_C3_BLOCK("32", "24") TG_C3_BLOCK("48", "36")
-    TG_C3_BLOCK("64", "48") TG_C3_BLOCK("80", "60") TG_C3_BLOCK("96", "72")
-#if TG_DSP_CONV_PASS == 16
-    TG_C3_BLOCK("112", "84") TG_C3_BLOCK("128", "96") TG_C3_BLOCK("144", "108")
-    TG_C3_BLOCK("160", "120") TG_C3_BLOCK("176", "132") TG_C3_BLOCK("192", "144")
-    TG_C3_BLOCK("208", "156") TG_C3_BLOCK("224", "168")
-    TG_C3_BLOCK_MID("240", "180", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
-#else
-    TG_C3_BLOCK_MID("112", "84", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
-#endif
+    /* blocks 1 .. PASS - 2 (.Ltg_c_k: the block), then the last with the loop's test */
+    ".set    .Ltg_c_k, 1\n\t"
+    ".rept   " TG_C_STR(TG_DSP_CONV_PASS) " - 2\n\t"
+    TG_C3_BLOCK("16*.Ltg_c_k", "12*.Ltg_c_k")
+    ".set    .Ltg_c_k, .Ltg_c_k + 1\n\t"
+    ".endr\n\t"
+    TG_C3_BLOCK_MID("16*.Ltg_c_k", "12*.Ltg_c_k", "ldr     lr, [sp, #4]\n\tcmp     r6, lr\n\t")
     "add.w   r6, r6, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "add.w   r7, r7, #12*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "bne     .Ltg_c3_body\n\t"
@@ -738,6 +771,7 @@ __asm__(
     "mov     r3, r1\n\t"
     "ldr     r4, [sp, #0]\n\t"
     "ldr     lr, [sp, #4]\n\t"
+#if TG_DSP_CONV_SKIP
     "ldr     r12, [sp, #48]\n\t"
     "ldr     r6, [sp, #52]\n\t"
     "sub     r5, r5, r12\n\t"
@@ -745,15 +779,16 @@ __asm__(
     "add     r12, r12, r6\n\t"
     "bx      r12\n\t"
     ".p2align 2\n"
+#endif
     ".Ltg_c_body:\n\t"
     TG_C_BLOCK("0", "0")
     ".Ltg_c_body1:\n\t"
-    TG_C_BLOCK("16", "8") TG_C_BLOCK("32", "16") TG_C_BLOCK("48", "24")
-    TG_C_BLOCK4("64", "80", "96", "112", "32", "40", "48", "56")
-#if TG_DSP_CONV_PASS == 16
-    TG_C_BLOCK4("128", "144", "160", "176", "64", "72", "80", "88")
-    TG_C_BLOCK4("192", "208", "224", "240", "96", "104", "112", "120")
-#endif
+    /* blocks 1 .. PASS - 1 */
+    ".set    .Ltg_c_k, 1\n\t"
+    ".rept   " TG_C_STR(TG_DSP_CONV_PASS) " - 1\n\t"
+    TG_C_BLOCK("16*.Ltg_c_k", "8*.Ltg_c_k")
+    ".set    .Ltg_c_k, .Ltg_c_k + 1\n\t"
+    ".endr\n\t"
     "cmp     r4, lr\n\t"
     "add.w   r4, r4, #16*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
     "add.w   r5, r5, #8*" TG_C_STR(TG_DSP_CONV_PASS) "\n\t"
@@ -795,13 +830,6 @@ __asm__(
     ".size   tg_dsp_conv_2x2_thumb2, .-tg_dsp_conv_2x2_thumb2\n\t"
     ".popsection");
 #endif /* TG_DSP_CONV_ASM */
-
-#if defined(__GNUC__) || defined(__clang__)
-/* a function of its own: inlined into the pixel loop it spills registers every pass */
-#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
-#else
-#define TG_DSP_CONV_NOINLINE
-#endif
 
 /* With the assembly, the C channels only when a layer of the project has some for them
  * (tg_config.h). */
@@ -975,17 +1003,17 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_triples(const tg_dsp_conv_params_t 
 #endif
 
 /* The next output pixel (row by row, image by image). */
-static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *at,
-                             int32_t *ox)
+static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, const tg_dsp_conv_win_t *win,
+                             tg_dsp_conv_pos_t *at, int32_t *ox)
 {
     at->x0 += p->stride_width;
     if (++*ox == p->output_width) {
         *ox = 0;
         at->x0 = -p->pad_left;
         at->y0 += p->stride_height;
-        if (at->y0 == p->output_height * p->stride_height - p->pad_top) {
-            at->y0 = -p->pad_top;
-            at->image += (size_t)p->input_height * (size_t)p->input_width *
+        if (at->y0 == p->output_height * p->stride_height - win->pad_top) {
+            at->y0 = -win->pad_top;
+            at->image += (size_t)win->height * (size_t)p->input_width *
                          (size_t)p->input_depth;
         }
     }
@@ -993,6 +1021,12 @@ static void tg_dsp_conv_next(const tg_dsp_conv_params_t *p, tg_dsp_conv_pos_t *a
 
 void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch)
+{
+    tg_dsp_conv_rows_s8(p, p->input_height, p->pad_top, input, output, scratch);
+}
+
+void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
+                         const int8_t *input, int8_t *output, void *scratch)
 {
     uint32_t *col = (uint32_t *)scratch;
     int8_t *stage = (int8_t *)(col + p->depth4);
@@ -1006,7 +1040,9 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     const int asm_pairs = p->quant != NULL && p->act_min == -128 && p->act_max == 127 &&
                           p->post == 0 && p->output_depth >= 2;
     if (asm_pairs) {
-        const int32_t blocks = p->depth4 >> 2, skip = -blocks & (TG_DSP_CONV_PASS - 1);
+        const int32_t blocks = p->depth4 >> 2;
+        const int32_t skip = TG_DSP_CONV_SKIP ? TG_DSP_CONV_PASS - 1 -
+            (int32_t)((uint32_t)(blocks - 1) % TG_DSP_CONV_PASS) : 0;
         const int32_t pairs = (p->output_depth - 3 * p->triples) >> 1;
         f[0] = (uint32_t)(uintptr_t)col - 16u * (uint32_t)skip;
         f[1] = (uint32_t)(uintptr_t)(col + 4 * blocks) - 16u * TG_DSP_CONV_PASS;
@@ -1016,16 +1052,20 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
         f[5] = 4u * (uint32_t)p->quant_step;
         f[8] = (uint32_t)p->triples;
         f[9] = (uint32_t)pairs;
+#if TG_DSP_CONV_SKIP
         f[10] = 12u * (uint32_t)skip;
         f[11] = TG_DSP_CONV_BLOCK3_BYTES * (uint32_t)skip + 1u;
         f[12] = 8u * (uint32_t)skip;
         f[13] = TG_DSP_CONV_BLOCK_BYTES * (uint32_t)skip + 1u;
+#else
+        f[10] = f[11] = f[12] = f[13] = 0u;     /* (unread) */
+#endif
         first = 3 * p->triples + 2 * pairs;
     }
 #endif
-    tg_dsp_conv_win(p, &win);
+    tg_dsp_conv_win(p, input_height, pad_top, &win);
     at.image = input;
-    at.y0 = -p->pad_top;
+    at.y0 = -pad_top;
     at.x0 = -p->pad_left;
     for (n = 0; n < pixels; n += 2) {
         const int two = n + 1 < pixels;
@@ -1055,12 +1095,12 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
         } else {
             tg_dsp_conv_column(p, &win, &at, col, stage);
             if (two) {
-                tg_dsp_conv_next(p, &at, &ox);
+                tg_dsp_conv_next(p, &win, &at, &ox);
             }
             /* a last odd pixel fills both slots */
             tg_dsp_conv_column(p, &win, &at, col + 2, stage);
         }
-        tg_dsp_conv_next(p, &at, &ox);
+        tg_dsp_conv_next(p, &win, &at, &ox);
         {
             int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
             int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;

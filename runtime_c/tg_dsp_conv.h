@@ -21,9 +21,10 @@
  * pair the 4-weight words of c and c+1 alternating (channel c's group starts at byte
  * c * depth4 either way).
  * `bias`, `multiplier` and `shift` have an even count (the last repeated).
- * scratch: 4 * depth4 + filter_width * input_depth + (depth4 - filter_height * (row
- * length rounded down to 4)) bytes, 4-byte aligned: the two int16 columns, one window row
- * of int8 values, the rows' last values.
+ * scratch: 4 * depth4 bytes, 4-byte aligned: the two int16 columns; and, unless
+ * input_depth is a multiple of 4 and dilation_width 1, filter_width * input_depth +
+ * (depth4 - filter_height * (row length rounded down to 4)) more: one window row of int8
+ * values, the rows' last values.
  */
 typedef struct {
     int32_t batches;
@@ -67,5 +68,10 @@ typedef struct {
 
 void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *output,
                     void *scratch);
+
+/* The same on input_height rows of the input below pad_top implicit ones, in place of p's
+ * (the fused residual blocks' row calls, tg_dsp_resblock.c: no copy of the params). */
+void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
+                         const int8_t *input, int8_t *output, void *scratch);
 
 #endif /* TG_DSP_CONV_H */

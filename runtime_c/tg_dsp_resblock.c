@@ -6,10 +6,7 @@
 static void tg_dsp_resblock_conv_row(const void *conv, const int8_t *in, int32_t rows,
                                      int32_t pad_top, int8_t *out, void *scratch)
 {
-    tg_dsp_conv_params_t c = *(const tg_dsp_conv_params_t *)conv;
-    c.input_height = rows;
-    c.pad_top = pad_top;
-    tg_dsp_conv_s8(&c, in, out, scratch);
+    tg_dsp_conv_rows_s8((const tg_dsp_conv_params_t *)conv, rows, pad_top, in, out, scratch);
 }
 
 static void tg_dsp_resblock_gemm_row(const void *gemm, const int8_t *in, int8_t *out,

@@ -29,6 +29,9 @@ SMALL_CASES = [
     # 2 rows under a 3-row window (as the fused residual blocks' row calls): none inside
     ConvCase(in_h=2, in_w=7, in_d=3, out_d=5, k_h=3, k_w=3, padding=SAME, act="RELU",
              out_zp=-128),
+    # 2 columns under a 5-column window on 4 channels: taps left and right of the image in
+    # one row, whole blocks a tap widened straight from the input
+    ConvCase(in_h=4, in_w=2, in_d=4, out_d=5, k_h=3, k_w=5, padding=SAME, act="NONE"),
     # 2 columns under a 4-column window, rows of 4 values
     ConvCase(in_h=9, in_w=2, in_d=1, out_d=6, k_h=4, k_w=4, padding=SAME, act="NONE"),
     # 9-value rows, 5 rows: a tail word flushed and a padded one; 9 channels
@@ -107,21 +110,26 @@ def test_weight_layout_triples_then_pairs(channels, triples):
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
-@pytest.mark.parametrize("passes", ["long", "short"])
+@pytest.mark.parametrize("passes", ["long", "short", "five", "whole"])
 def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch, passes):
-    """Every case in one model (a column of 18 blocks: the assembly's 16-block passes), and
-    the cases of at most 16 blocks alone (its 8-block passes, tg_config.h
-    TG_CFG_DSP_CONV_LONG_PASS 0): columns of fewer, exactly 8, 9..15 and 16 blocks."""
+    """Every case in one model (a column of 18 blocks: the assembly's 16-block passes), the
+    cases of at most 16 blocks alone (8-block passes): columns of fewer, exactly 8, 9..15
+    and 16 blocks; those of 4, 9 or 10 blocks (5-block passes, tg_config.h
+    TG_CFG_DSP_CONV_PASS 5: one pass skipping 1, two passes skipping 1 or none); those of 8
+    and 16 (8-block passes, none skipped: TG_CFG_DSP_CONV_WHOLE 1, no computed entry)."""
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    cases = SMALL_CASES if passes == "long" else [
-        c for c in SMALL_CASES if -(-c.k_h * c.k_w * c.in_d // 4) <= 16]
+    keep = {"long": lambda b: True, "short": lambda b: b <= 16,
+            "five": lambda b: b in (3, 4, 9, 10), "whole": lambda b: b in (8, 16)}[passes]
+    cases = [c for c in SMALL_CASES if keep(-(-c.k_h * c.k_w * c.in_d // 4))]
     path = tmp_path / "m.tflite"
     path.write_bytes(build_model(cases, 92))
     report = verify_cortexm(path, count=2, seed=92, target="cortex-m4", work_dir=tmp_path / "w")
     assert report.ok, report.table()
     assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_conv_s8(") == len(cases)
     config = (tmp_path / "w" / "tg_config.h").read_text()
-    assert f"#define TG_CFG_DSP_CONV_LONG_PASS {int(passes == 'long')}" in config
+    length = {"long": 16, "short": 8, "five": 5, "whole": 8}[passes]
+    assert f"#define TG_CFG_DSP_CONV_PASS {length}" in config
+    assert f"#define TG_CFG_DSP_CONV_WHOLE {int(passes == 'whole')}" in config
     program = generate(path, None, target="cortex-m4", measure=False).program
     blocks = {layer.call.params["depth4"] >> 2 for layer in program.layers
               if layer.call.kernel == "tg_dsp_conv_s8" and
@@ -129,6 +137,10 @@ def test_first_layer_shapes_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatc
     if passes == "short":
         assert {8, 16} <= blocks and any(b < 8 for b in blocks) and \
             any(8 < b < 16 for b in blocks), blocks
+    elif passes == "five":
+        assert blocks == {4, 9, 10}, blocks
+    elif passes == "whole":
+        assert blocks == {8, 16}, blocks
     else:
         assert max(blocks) > 16
 

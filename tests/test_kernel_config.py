@@ -35,6 +35,7 @@ def test_runtime_copy_has_every_path_and_parse_reads_render():
     assert (runtime_dir() / kernel_config.HEADER).read_bytes() == \
         kernel_config.render(kernel_config.ALL)
     some = {f.name: k % 2 == 0 for k, f in enumerate(kernel_config.FLAGS)}
+    some.update({v.name: 5 for v in kernel_config.VALUES})
     assert kernel_config.parse(kernel_config.render(some).decode()) == some
     assert kernel_config.missing(some, kernel_config.ALL) == \
         [f.name for f in kernel_config.FLAGS if not some[f.name]]
@@ -93,13 +94,32 @@ def test_project_flags_union_nested_and_untouched_kernels():
         assert not flags["TG_CFG_DSP_CONV_ASM_PAIRS"] and flags["TG_CFG_DSP_CONV_CHANNELS"]
     # a layer with triples keeps their C twin (TG_CFG_DSP_CONV_ASM_PAIRS) in any case
     assert kernel_config.conv_asm_pairs(dict(full, act_min=-100, triples=1))
-    # the assembly's 16-block passes when some column has more than 16 blocks (72 values:
-    # 18), 8-block ones otherwise (a first layer's 27 or 40 values); the C never needs them
-    short = dict(full, depth4=64)
-    for layers, long_pass in (([full], True), ([short], False), ([short, full], True),
-                              ([dict(full, act_min=-100, triples=0)], False)):
+    # the assembly's passes: the fewest blocks that take no more passes than 16-block ones
+    # when some column has more than 16 blocks (72 values: 18 -> 9, 2 passes), else than
+    # 8-block ones (16 -> 8; kws's 10 -> 5; 7 -> 7), give or take one per 48 blocks (72 ->
+    # 12: 6 passes instead of 5; resnet8's 144, 36 and 7 -> 12); the C's layers do not count
+    def blocks(b, **more):
+        return dict(full, depth4=4 * b, **more)
+    for layers, length in (([blocks(18)], 9), ([blocks(16)], 8), ([blocks(10)], 5),
+                           ([blocks(7)], 7), ([blocks(1)], 2), ([blocks(7), blocks(10)], 7),
+                           ([blocks(144), blocks(36), blocks(7)], 12), ([blocks(72)], 12),
+                           ([blocks(47), blocks(7)], 16),
+                           ([blocks(30, act_min=-100, triples=0)], 16),
+                           ([blocks(30, act_min=-100, triples=0), blocks(3)], 3)):
         flags = kernel_config.project_flags([_call("tg_dsp_conv_s8", **p) for p in layers])
-        assert flags["TG_CFG_DSP_CONV_LONG_PASS"] == long_pass, layers
+        assert flags["TG_CFG_DSP_CONV_PASS"] == length, layers
+        # the first pass skips blocks (the computed entry) unless every column is whole passes
+        whole = all((p["depth4"] >> 2) % length == 0 for p in layers
+                    if kernel_config.conv_asm_pairs(p))
+        assert flags["TG_CFG_DSP_CONV_WHOLE"] == whole, layers
+    # a folder without the skipping entry serves only columns of whole passes of its length
+    have = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(10))])
+    assert (have["TG_CFG_DSP_CONV_PASS"], have["TG_CFG_DSP_CONV_WHOLE"]) == (5, 1)
+    have = kernel_config.parse(kernel_config.render(have).decode())
+    for cols, refused in (([10], False), ([5, 20], False), ([7], True), ([8], True)):
+        need = kernel_config.project_flags([_call("tg_dsp_conv_s8", **blocks(b)) for b in cols])
+        assert ("TG_CFG_DSP_CONV_WHOLE" in kernel_config.missing(have, need)) == refused, cols
+    assert not kernel_config.missing(kernel_config.ALL, need)
 
 
 def _config(out: Path) -> dict[str, bool]:
@@ -234,6 +254,33 @@ def test_conv_narrowed_builds_bit_exact_on_the_host(tmp_path):
         assert ("tg_dsp_conv_triples" in symbols) == triples
 
 
+# the windows inside the image row by row, by the rows' length (tg_dsp_conv_im2col_inside)
+ROWS_KINDS = {
+    "TG_CFG_DSP_CONV_ROWS_4": ConvCase(in_h=6, in_w=5, in_d=2, out_d=5, k_h=3, k_w=2,
+                                       padding=SAME, in_zp=-128, out_zp=-128),
+    "TG_CFG_DSP_CONV_ROWS_9": ConvCase(in_h=7, in_w=6, in_d=3, out_d=4, k_h=5, k_w=3,
+                                       padding=SAME, act="RELU"),
+    "TG_CFG_DSP_CONV_ROWS_4N": ConvCase(in_h=5, in_w=5, in_d=8, out_d=7, k_h=3, k_w=2,
+                                        padding=SAME, in_zp=-128, out_zp=-128),
+    "TG_CFG_DSP_CONV_ROWS_ANY": ConvCase(in_h=5, in_w=6, in_d=2, out_d=3, k_h=2, k_w=3,
+                                         padding=VALID, act="RELU6"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ROWS_KINDS))
+def test_conv_row_lengths_alone_bit_exact_on_the_host(tmp_path, kind):
+    res = assert_bit_exact(build_model([ROWS_KINDS[kind]], 45), tmp_path, count=2, seed=45,
+                           kernels=DSP)
+    config = _config(res.gen.out_dir)
+    assert {k for k in ROWS_KINDS if config[k]} == {kind}
+    assert config["TG_CFG_DSP_CONV_ROWS"] and not config["TG_CFG_DSP_CONV_3X9"]
+    # the rows' last values of windows across the edge (SAME: 4 and 4n values have none)
+    case = ROWS_KINDS[kind]
+    assert config["TG_CFG_DSP_CONV_REST"] == (case.k_w * case.in_d % 4 != 0)
+    # ... and those of 4n input channels straight from the input (the others staged)
+    assert config["TG_CFG_DSP_CONV_EDGE_4N"] == (case.in_d % 4 == 0)
+
+
 def _write(tmp: Path, model: bytes) -> Path:
     path = tmp / "m.tflite"
     path.write_bytes(model)
@@ -348,7 +395,9 @@ ONE_PATH_BUILDS = {
     "tg_dsp_depthwise_px.c": [("TG_CFG_DSP_DW_PX_FULL",), ("TG_CFG_DSP_DW_PX_CLAMP",),
                               ("TG_CFG_DSP_DW_PX_FULL", "TG_CFG_DSP_DW_PX_FULL_C")],
     "tg_dsp_conv.c": [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_3X9"),
-                      ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")],
+                      ("TG_CFG_DSP_CONV_ASM_PAIRS", "TG_CFG_DSP_CONV_ROWS")] +
+                     [("TG_CFG_DSP_CONV_CHANNELS", "TG_CFG_DSP_CONV_ROWS", k)
+                      for k in sorted(ROWS_KINDS)],
     "tg_dsp_gemm.c": [("TG_CFG_DSP_GEMM_PAIRS",), ("TG_CFG_DSP_GEMM_ROW1",),
                       ("TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_PAIR_CALL")],
     "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_FAST_FIX",),

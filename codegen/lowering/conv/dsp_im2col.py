@@ -122,8 +122,12 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     order = column_order(layer.f_h, row_len)
     d4 = order.size
     window = layer.f_h * row_len
-    # the two int16 columns, one window row of int8, the rows' last values
-    scratch = 4 * d4 + row_len + (d4 - layer.f_h * (row_len // 4 * 4))
+    # the two int16 columns, then (rows not straight from the input: input depths not a
+    # multiple of 4, filters dilated along the width) one window row of int8, the rows'
+    # last values
+    scratch = 4 * d4
+    if layer.in_d % 4 or win.dilation_w != 1:
+        scratch += row_len + (d4 - layer.f_h * (row_len // 4 * 4))
     bias = (layer.bias.data.astype(np.int32).reshape(out_d) if layer.bias is not None
             else np.zeros(out_d, np.int32))
     mult = np.asarray(layer.multiplier, dtype=np.int32).reshape(-1)
