@@ -23,8 +23,7 @@
 #ifndef TG_RESBLOCK_ROWS_H
 #define TG_RESBLOCK_ROWS_H
 
-#include <string.h>
-
+#include "tg_bytes.h"
 #include "tg_common.h"
 
 /* One output row of a convolution over `rows` rows of input starting at `in`, with
@@ -90,7 +89,8 @@ static inline void tg_resblock_rows(const tg_rb_geometry_t *g,
             const int32_t first = tg_rb_max(0, top);
             const int32_t last = tg_rb_min(g->in_height - 1, top + g->kh1 - 1);
             if (next - lo == g->kh2) {          /* full: drop the oldest row */
-                memmove(window, window + g->a_row, (size_t)(g->kh2 - 1) * g->a_row);
+                /* a move down: tg_bytes_copy copies forward */
+                tg_bytes_copy(window, window + g->a_row, (size_t)(g->kh2 - 1) * g->a_row);
                 ++lo;
             }
             conv_row(conv1, x + (size_t)first * g->x_row, last - first + 1, first - top,

@@ -48,6 +48,19 @@ def test_copy_and_fill_every_length_and_alignment(tg_bytes):
                 b"\xee" * d_off + b"\x80" * n + b"\xee" * (64 - d_off - n), (n, d_off)
 
 
+def test_copy_moves_down_over_itself(tg_bytes):
+    """A rolling window moves its rows down by one row, the regions overlapping."""
+    ffi, lib = tg_bytes
+    for shift in (1, 3, 4, 5, 17):
+        for n in (0, 1, 7, 8, 33):
+            data = bytes(range(64))
+            buf = ffi.new("uint8_t[64]", list(data))
+            lib.tg_bytes_copy(buf + 2, buf + 2 + shift, n)
+            want = bytearray(data)
+            want[2:2 + n] = data[2 + shift:2 + shift + n]
+            assert bytes(ffi.buffer(buf, 64)) == bytes(want), (shift, n)
+
+
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
                     reason="needs arm-none-eabi-gcc (apt-get install gcc-arm-none-eabi)")
 @pytest.mark.parametrize("cpu", ["cortex-m0plus", "cortex-m4"])
