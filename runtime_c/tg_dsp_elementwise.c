@@ -137,8 +137,8 @@ TG_INLINE int8_t tg_dsp_add_out2(int32_t sum2, const tg_dsp_add_k_t *k)
 #endif
 
 /* One row of `n` outputs: input k advances by step k (0: broadcast).  Only layers below
- * the table size (TABLE_MIN_ELEMENTS in codegen/lowering/elementwise/dsp.py) come here, so
- * the loop is kept short rather than unrolled. */
+ * the table size (TABLE_MIN_ELEMENTS in codegen/lowering/elementwise/dsp.py) come here:
+ * contiguous rows two elements a pass, any other row in one short loop. */
 static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
                               const int8_t *in2, int32_t step2, int8_t *out, int32_t n)
 {
@@ -148,8 +148,17 @@ static void tg_dsp_add_row_fn(const void *kv, const int8_t *in1, int32_t step1,
     const int8_t *xg = k.swap ? in1 : in2;
     const int32_t sp = k.swap ? step2 : step1;
     const int32_t sg = k.swap ? step1 : step2;
-    int32_t i;
-    for (i = 0; i < n; ++i) {
+    int32_t i = 0;
+    if (!k.g_plain && sp == 1 && sg == 1) {     /* the common row (an LSTM's gates) */
+        for (; i + 2 <= n; i += 2) {
+            const int32_t s0 = tg_dsp_add_plain(xp[i], &k) + tg_dsp_add_general(xg[i], &k);
+            const int32_t s1 = tg_dsp_add_plain(xp[i + 1], &k) +
+                               tg_dsp_add_general(xg[i + 1], &k);
+            out[i] = tg_dsp_add_out(s0, &k);
+            out[i + 1] = tg_dsp_add_out(s1, &k);
+        }
+    }
+    for (; i < n; ++i) {
         const int32_t x = xg[(ptrdiff_t)i * sg];
         const int32_t g = k.g_plain ? (x + k.offset_g) * k.sign_g * (1 << 19)
                                     : tg_dsp_add_general(x, &k);
