@@ -284,6 +284,33 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     return dst;
 }
 
+/* The rows' last values (row lengths not a multiple of 4), packed into the column's tail
+ * blocks four at a time as they come. */
+typedef struct {
+    uint32_t *at;       /* the next tail block */
+    uint32_t word;      /* the values so far, int8 lanes from the bottom */
+    int32_t bits;       /* 8 per value so far */
+} tg_dsp_conv_tail_t;
+
+/* Widens the packed word into the block at `at` and moves on. */
+TG_INLINE void tg_dsp_conv_tail_flush(tg_dsp_conv_tail_t *t, uint32_t off2)
+{
+    t->at[0] = tg_sxtab16(off2, t->word);
+    t->at[1] = tg_sxtab16_ror8(off2, t->word);
+    t->at += 4;
+}
+
+TG_INLINE void tg_dsp_conv_tail_put(tg_dsp_conv_tail_t *t, int8_t v, uint32_t off2)
+{
+    t->word |= (uint32_t)(uint8_t)v << t->bits;
+    t->bits += 8;
+    if (t->bits == 32) {
+        tg_dsp_conv_tail_flush(t, off2);
+        t->word = 0;
+        t->bits = 0;
+    }
+}
+
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
  * without the staging: each row's whole blocks widened straight from the input, its last
@@ -336,9 +363,10 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
     }
 #if TG_CFG_DSP_CONV_ROWS_9 || TG_DSP_CONV_ROWS_ANY
     {
-        uint32_t *tail = dst + 4 * (size_t)quads * (size_t)win->rows;
-        uint32_t tw = 0;
-        int32_t bits = 0;
+        tg_dsp_conv_tail_t tail;
+        tail.at = dst + 4 * (size_t)quads * (size_t)win->rows;
+        tail.word = 0;
+        tail.bits = 0;
         if (TG_CFG_DSP_CONV_ROWS_9 && win->rest == 1 && quads == 2) {
             /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
             for (fy = win->rows; fy > 0; --fy) {
@@ -348,15 +376,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
                 dst[4] = tg_sxtab16(off2, u);
                 dst[5] = tg_sxtab16_ror8(off2, u);
                 dst += 8;
-                tw |= (uint32_t)(uint8_t)src[8] << bits;
-                bits += 8;
-                if (bits == 32) {
-                    tail[0] = tg_sxtab16(off2, tw);
-                    tail[1] = tg_sxtab16_ror8(off2, tw);
-                    tail += 4;
-                    tw = 0;
-                    bits = 0;
-                }
+                tg_dsp_conv_tail_put(&tail, src[8], off2);
                 src += win->step;
             }
         } else {
@@ -366,24 +386,15 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
             for (fy = win->rows; fy > 0; --fy) {
                 dst = tg_dsp_conv_widen(src, quads, dst, off2);
                 for (k = 0; k < rest; ++k) {
-                    tw |= (uint32_t)(uint8_t)src[4 * quads + k] << bits;
-                    bits += 8;
-                    if (bits == 32) {
-                        tail[0] = tg_sxtab16(off2, tw);
-                        tail[1] = tg_sxtab16_ror8(off2, tw);
-                        tail += 4;
-                        tw = 0;
-                        bits = 0;
-                    }
+                    tg_dsp_conv_tail_put(&tail, src[4 * quads + k], off2);
                 }
                 src += win->step;
             }
 #endif
         }
-        if (bits) {
-            tw |= win->zp4 << bits;
-            tail[0] = tg_sxtab16(off2, tw);
-            tail[1] = tg_sxtab16_ror8(off2, tw);
+        if (tail.bits) {     /* the last block's missing values: the input zero point */
+            tail.word |= win->zp4 << tail.bits;
+            tg_dsp_conv_tail_flush(&tail, off2);
         }
     }
 #endif
