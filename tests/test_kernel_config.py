@@ -336,6 +336,10 @@ GEMM_FUNCS = {"TG_CFG_DSP_GEMM_PAIRS": "tg_dsp_gemm_expand2",
     # no row pass in the project
     ([(64, 64, 64, True, "NONE", True, None, None), (1, 8, 4, True, "NONE", True, None, None)],
      {"TG_CFG_DSP_GEMM_PAIRS"}),
+    # ... but not where no other layer takes them (a stack of batch-1 fully connected
+    # layers keeps the row pass alone)
+    ([(1, 128, 128, True, "NONE", True, None, None), (1, 8, 4, True, "NONE", True, None, None)],
+     {"TG_CFG_DSP_GEMM_ROW1"}),
 ])
 def test_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, cases, on):
     from tests.test_dsp_kernels import fc_model

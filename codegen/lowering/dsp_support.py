@@ -127,6 +127,25 @@ def graph_macs(graph) -> int:
     return total
 
 
+def pair_gemm_elsewhere(graph, op) -> bool:
+    """Whether a layer of the graph other than `op` is a GEMM of 3 rows or more (a 1x1
+    convolution, or a fully connected layer with 3 rows or more), whose pairs' pass the
+    project then links anyway.  (An estimate made before the other layers are lowered: a
+    wrong one costs bytes, never a wrong value.)"""
+    for other in graph.ops:
+        if other is op or other.opcode not in ("CONV_2D", "FULLY_CONNECTED"):
+            continue
+        ins, outs = graph.op_inputs(other), graph.op_outputs(other)
+        if len(ins) < 2 or not outs or not outs[0].shape or not outs[0].shape[-1]:
+            continue
+        filt = ins[1]
+        if filt is None or other.opcode == "CONV_2D" and (len(filt.shape) != 4 or filt.shape[1:3] != (1, 1)):
+            continue
+        if outs[0].num_elements // outs[0].shape[-1] >= 3:
+            return True
+    return False
+
+
 def gemm_overlaps(out: int, inp: int, rows: int, depth: int, channels: int,
                   gather: dict | None, blocked: bool, ctx: LowerContext) -> list[Overlap]:
     """The GEMM's output over its input where its row order allows (lowering/inplace.py)."""
@@ -162,10 +181,12 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
                          "multipliers 2M - 2^32, right shifts, rounding + offset")
     # rows two at a time from a sign-extended copy (16 bytes per 4 depth values) from 3 rows
     # on; fewer rows (a fully connected layer's batches) stream the weights once per row
-    # and keep the RAM, unless the layer is a sliver of the model (a classifier head): then
-    # it takes the pairs too, so that the project can leave the row pass out
-    # (TG_CFG_DSP_GEMM_ROW1: about 700 bytes of code for a few hundred cycles)
-    pairs = rows >= 3 or rows * channels * depth * ROW_PASS_SHARE <= graph_macs(ctx.graph)
+    # and keep the RAM, unless the layer is a sliver of a model whose other GEMMs take the
+    # pairs (a classifier head after 1x1 convolutions): then it takes them too, so that the
+    # project can leave the row pass out (TG_CFG_DSP_GEMM_ROW1: about 700 bytes of code for
+    # a few hundred cycles)
+    pairs = rows >= 3 or (rows * channels * depth * ROW_PASS_SHARE <= graph_macs(ctx.graph)
+                          and pair_gemm_elsewhere(ctx.graph, op))
     scratch = [16 * quads] if pairs else []
     if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
         raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
