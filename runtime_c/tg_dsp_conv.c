@@ -284,6 +284,7 @@ TG_INLINE uint32_t *tg_dsp_conv_widen(const int8_t *src, int32_t quads, uint32_t
     return dst;
 }
 
+#if TG_CFG_DSP_CONV_ROWS_9 || TG_DSP_CONV_ROWS_ANY
 /* The rows' last values (row lengths not a multiple of 4), packed into the column's tail
  * blocks four at a time as they come. */
 typedef struct {
@@ -310,6 +311,7 @@ TG_INLINE void tg_dsp_conv_tail_put(tg_dsp_conv_tail_t *t, int8_t v, uint32_t of
         t->bits = 0;
     }
 }
+#endif
 
 /*
  * tg_dsp_conv_im2col for a window inside the image (its rows at a fixed step from src),
