@@ -31,7 +31,7 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define TG_INLINE static inline __attribute__((always_inline))
-#define TG_NOINLINE __attribute__((noinline))   /* one copy of cold code, however called */
+#define TG_NOINLINE __attribute__((noinline))   /* a function kept out of its callers */
 #else
 #define TG_INLINE static inline
 #define TG_NOINLINE

@@ -33,13 +33,9 @@
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_CONV_*) */
 #include "tg_dsp_requant.h"
 
-#if defined(__GNUC__) || defined(__clang__)
 /* a function of its own: inlined into the pixel loop it spills registers every pass, or
  * is copied at each of its calls */
-#define TG_DSP_CONV_NOINLINE __attribute__((noinline))
-#else
-#define TG_DSP_CONV_NOINLINE
-#endif
+#define TG_DSP_CONV_NOINLINE TG_NOINLINE
 
 #if defined(__GNUC__) || defined(__clang__)
 /* hides p from GCC's loop idiom recognition: a byte loop stays a loop (no memcpy or memset

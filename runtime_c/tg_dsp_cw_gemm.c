@@ -21,13 +21,9 @@
 #include "tg_acle.h"
 #include "tg_dsp_gemm.h"
 
-#if defined(__GNUC__) || defined(__clang__)
 /* the rows-once decoders out of line (called once a block): the chunked path's code stays
  * as GCC made it without them */
-#define TG_CWG_NOINLINE __attribute__((noinline))
-#else
-#define TG_CWG_NOINLINE
-#endif
+#define TG_CWG_NOINLINE TG_NOINLINE
 
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next loads (which would spill registers) */

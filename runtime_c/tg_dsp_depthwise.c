@@ -65,11 +65,7 @@
 #define TG_DSP_DW_ASM 0
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
-#define TG_DSP_DW_OWN __attribute__((noinline))
-#else
-#define TG_DSP_DW_OWN
-#endif
+#define TG_DSP_DW_OWN TG_NOINLINE
 
 /* One output channel's filter and requantization, prepared once. */
 typedef struct {

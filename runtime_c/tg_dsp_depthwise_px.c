@@ -135,11 +135,7 @@ TG_INLINE void tg_dsp_dw_px_block(const tg_dsp_depthwise_px_params_t *p,
 
 /* The block loops in functions of their own (inlined into the driver, their registers
  * spill: measured slower), one for each activation case. */
-#if defined(__GNUC__) || defined(__clang__)
-#define TG_DSP_DW_PX_OWN __attribute__((noinline))
-#else
-#define TG_DSP_DW_PX_OWN
-#endif
+#define TG_DSP_DW_PX_OWN TG_NOINLINE
 
 
 #if TG_DSP_DW_PX_ASM && TG_CFG_DSP_DW_PX_FULL

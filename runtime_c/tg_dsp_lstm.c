@@ -17,13 +17,9 @@
 #include "tg_dsp_requant.h"
 #include "tg_lstm_act.h"
 
-#if defined(__GNUC__) || defined(__clang__)
 /* keeps the step out of its caller: GCC would otherwise copy the prepared
  * requantizations into registers and spill them for every row */
-#define TG_DSP_LSTM_NOINLINE __attribute__((noinline))
-#else
-#define TG_DSP_LSTM_NOINLINE
-#endif
+#define TG_DSP_LSTM_NOINLINE TG_NOINLINE
 
 /* 4 depth values of v into the four gates' sums; w: the group's 8 weight words. */
 #define TG_DSP_LSTM_QUAD(v, w)                                                   \
