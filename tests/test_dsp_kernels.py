@@ -998,18 +998,22 @@ def test_with_cmsis_nn_dsp_runs_its_layers_and_cmsis_nn_the_rest(tmp_path):
     add_layer(m, rng, DW_CASES[0], "dw")
     add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8, act="RELU6"), "tiny")
     add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8), "tiny3")
+    add_layer(m, rng, ConvCase(op=DW, in_h=3, in_w=3, in_d=8, out_d=8, k_h=5, k_w=5,
+                               act="RELU6"), "tiny5")
     path.write_bytes(m.build())
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"])
     layers = gen.program.layers
-    # the last: tiny too, but on tg_dsp_depthwise_px_s8's 3x3 assembly (faster)
+    # the last two: tiny too, but on tg_dsp_depthwise_px_s8's 3x3 assembly, or a 5x5
+    # filter (its C loops): faster
     assert [layer.selection.variant for layer in layers] == \
-        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn", "dsp"]
-    assert layers[5].call.kernel == "tg_dsp_depthwise_px_s8"
+        ["dsp", "dsp", "cmsis-nn", "dsp", "cmsis-nn", "dsp", "dsp"]
+    assert layers[5].call.kernel == layers[6].call.kernel == "tg_dsp_depthwise_px_s8"
     assert layers[0].selection.preference == ["dsp", "cmsis-nn", "portable"]
     # depthwise: dsp's kernel is the faster one now, but for tiny images; CMSIS-NN's on
     # request
     assert layers[3].selection.variant == "dsp"
-    assert "at most 9 output pixels faster" in layers[4].selection.refusals[0].reason
+    assert "at most 9 output pixels and 9 filter taps faster" in \
+        layers[4].selection.refusals[0].reason
     gen = generate(path, None, target="cortex-m4", cmsis_nn=os.environ["CMSIS_NN_PATH"],
                    layer_kernels={3: ["cmsis-nn"]})
     assert gen.program.layers[3].selection.variant == "cmsis-nn"

@@ -45,9 +45,14 @@ RING_BYTES = 0
 # and 225,643; its 6x6 layers about even, 158,341 / 261,641 against 148,177 / 241,317)
 PX_PIXELS = 16
 # output pixels per channel up to which CMSIS-NN's depthwise kernels are faster than the
-# band loops (measured), and about as fast as tg_dsp_depthwise_px_s8's C loops (its 3x3
-# assembly is faster: `px3_asm`)
+# band loops and tg_dsp_depthwise_px_s8's C loops on filters of at most CMSIS_NN_TAPS taps
+# (measured, 64 channels: 3x3 on 3x3 pixels 43,429 against 45,277 cycles, stride 2 46,902
+# against 52,862, a 2x2 image 18,030 against 25,492); its 3x3 assembly is faster
+# (`px3_asm`), and so are its C loops on larger filters (5x5: 147,672 against 128,398;
+# 7x7 on 96 channels: 357,348 against 264,951; mcunet_vww80's layers 45 and 56, 549,554
+# and 1,044,230 against 410,484 and 792,048)
 CMSIS_NN_TINY = 9
+CMSIS_NN_TAPS = 9
 
 
 @dataclass(frozen=True)
@@ -267,13 +272,15 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
         raise Declined(f"filters up to {MAX_K} lines in both directions (TG_DSP_DW_MAX_K)")
     pref = ctx.preference
     if CMSIS_NN in pref and VARIANT in pref and pref.index(CMSIS_NN) > pref.index(VARIANT) \
-            and win.out_h * win.out_w <= CMSIS_NN_TINY and not px3_asm(layer):
+            and win.out_h * win.out_w <= CMSIS_NN_TINY and \
+            win.filter_h * win.filter_w <= CMSIS_NN_TAPS and not px3_asm(layer):
         # measured (codegen verify --profile, tflm_person_detect): on the 3x3 and 6x6 -> 3x3
         # layers the band loops' per-line and per-channel costs outweigh their faster inner
         # loop; tg_dsp_depthwise_px_s8's C about ties with CMSIS-NN there (97,033 and 164,124
         # cycles against 92,679 and 170,341), its 3x3 assembly is faster (85,389 and 140,865)
         raise Declined(f"CMSIS-NN, next in the preference, runs depthwise layers of at most "
-                       f"{CMSIS_NN_TINY} output pixels faster; --kernel N=dsp forces this one")
+                       f"{CMSIS_NN_TINY} output pixels and {CMSIS_NN_TAPS} filter taps faster; "
+                       "--kernel N=dsp forces this one")
     why = requant_fits(layer)
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
