@@ -110,6 +110,27 @@ def test_transpose_random(rank, tmp_path):
     assert_bit_exact(b.build(), tmp_path, count=2)
 
 
+def test_transpose_of_size_1_axes_is_a_reshape(tmp_path):
+    """A TRANSPOSE that moves only axes of size 1 (1x49x10 -> 49x1x10, as converters emit
+    around recurrent layers) leaves every element where it is: it becomes an alias of its
+    input, no copy, where the planner can grant it."""
+    from codegen.ops.movement import keeps_data_order
+    assert keeps_data_order((1, 49, 10), [1, 0, 2])
+    assert keeps_data_order((2, 1, 3, 1), [0, 3, 2, 1])
+    assert not keeps_data_order((2, 1, 3), [2, 1, 0])
+    assert not keeps_data_order((1, 7, 5, 3), [0, 3, 1, 2])
+    rng = seeded("transpose reshape")
+    b = Batch()
+    q = quant_of(rng, "int8")
+    x = b.input((1, 49, 10), "int8", **q)
+    t = b.m.tensor("t", (49, 1, 10), "int8", **q)
+    y = b.output((10, 1, 49), "int8", **q)
+    b.op("TRANSPOSE", [x, b.const(np.array([1, 0, 2], dtype=np.int32))], [t])
+    b.op("TRANSPOSE", [t, b.const(np.array([2, 1, 0], dtype=np.int32))], [y])
+    res = assert_bit_exact(b.build(), tmp_path, count=2)
+    assert [layer.call.kernel for layer in res.gen.program.layers] == ["tg_strided_copy"]
+
+
 def test_transpose_rejections():
     rng = seeded("transpose reject")
     b = Batch()

@@ -177,6 +177,13 @@ def analyse_transpose(op: Op, g: Graph) -> tuple[Tensor, Tensor, list[int]]:
     return inp, out, perm
 
 
+def keeps_data_order(shape, perm) -> bool:
+    """Whether a transpose of `shape` by `perm` leaves every element where it is: it moves
+    only axes of size 1 among the others (1x49x10 -> 49x1x10), a reshape."""
+    moved = [p for p in perm if shape[p] != 1]
+    return moved == sorted(moved)
+
+
 # -- STRIDED_SLICE ----------------------------------------------------------------------------
 
 SLICE_TYPES = ("int8", "int16", "int32", "float32", "bool")

@@ -12,10 +12,10 @@ import numpy as np
 
 from codegen.graph import Graph, Op
 from codegen.ir import CExpr, ConstStruct, LayerCall, StructRef, TensorArg
-from codegen.lowering import register
+from codegen.lowering import PORTABLE, register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.cmsis_nn_support import VARIANT, cmsis_call, require_backend
-from codegen.ops.movement import analyse_pad, analyse_transpose
+from codegen.ops.movement import analyse_pad, analyse_transpose, keeps_data_order
 
 RANK = 4                      # cmsis_nn_dims: n, h, w, c
 
@@ -58,6 +58,9 @@ def lower_pad_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
 def lower_transpose_cmsis(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_backend(ctx)
     inp, out, perm = analyse_transpose(op, g)
+    if keeps_data_order(inp.shape, perm) and PORTABLE in ctx.preference:
+        raise Declined("it moves only axes of size 1: a reshape, which the portable "
+                       "lowering makes an alias of its input (no copy)")
     _check_int8_rank(inp)
     rank = len(inp.shape)
     lead = RANK - rank

@@ -14,12 +14,13 @@ from codegen.graph import Graph, Op
 from codegen.ir import ConstArray, ConstRef, LayerCall
 from codegen.lowering import register
 from codegen.lowering.base import LowerContext
+from codegen.lowering.reshape.portable import alias_call
 from codegen.lowering.strided_copy import copy_call, strided_copy_params
 from codegen.ops.checks import unsupported
 from codegen.ops.movement import (SLICE_MAX_DIMS, SLICE_TYPES, PadLayer, analyse_pad,
                                   analyse_transpose, const_ints, contiguous_strides, elem_bytes,
-                                  end_for_axis, iterations, require_nonempty, require_same_type,
-                                  start_for_axis)
+                                  end_for_axis, iterations, keeps_data_order, require_nonempty,
+                                  require_same_type, start_for_axis)
 
 
 @register("PAD", "PADV2")
@@ -60,6 +61,9 @@ def _pad_value_const(ctx: LowerContext, pad: PadLayer) -> tuple[ConstArray, Cons
 @register("TRANSPOSE")
 def lower_transpose(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp, out, perm = analyse_transpose(op, g)
+    if keeps_data_order(inp.shape, perm):       # moves only axes of size 1: a reshape
+        return alias_call(op, inp, out, f"TRANSPOSE {inp.shape_str()} perm {perm} -> "
+                          f"{out.shape_str()}, the data in the same order")
     want = tuple(out.shape)
     in_strides = contiguous_strides(inp.shape)
     params = strided_copy_params(want, [in_strides[p] for p in perm], contiguous_strides(want),

@@ -14,6 +14,18 @@ from codegen.lowering.base import LowerContext
 from codegen.ops.checks import unsupported
 
 
+def alias_call(op: Op, inp, out, what: str) -> LayerCall:
+    """The copy of `inp` into `out` that declares the output an alias of the input (the
+    planner drops it where the two can share storage)."""
+    return LayerCall(
+        op=op, kernel="tg_copy", params_type=None, params={},
+        args=[TensorArg(inp.index), TensorArg(out.index), inp.nbytes],
+        reads=[inp.index],
+        overlaps=[Overlap(output=out.index, input=inp.index, alias=True)],
+        comment=f"{what} (copy: input and output are separate model buffers)",
+    )
+
+
 @register("RESHAPE", "SQUEEZE", "EXPAND_DIMS")
 def lower_reshape_copy(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     inp = g.op_inputs(op)[0]
@@ -21,11 +33,4 @@ def lower_reshape_copy(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     if inp.nbytes != out.nbytes or inp.dtype != out.dtype:
         raise unsupported(op, g, f"reshape changes the data size ({inp.dtype}[{inp.shape_str()}] "
                           f"-> {out.dtype}[{out.shape_str()}])")
-    return LayerCall(
-        op=op, kernel="tg_copy", params_type=None, params={},
-        args=[TensorArg(inp.index), TensorArg(out.index), inp.nbytes],
-        reads=[inp.index],
-        overlaps=[Overlap(output=out.index, input=inp.index, alias=True)],
-        comment=f"{op.opcode} {inp.shape_str()} -> {out.shape_str()} (copy: input and output "
-                "are separate model buffers)",
-    )
+    return alias_call(op, inp, out, f"{op.opcode} {inp.shape_str()} -> {out.shape_str()}")
