@@ -368,12 +368,7 @@ static TG_DSP_CONV_NOINLINE void tg_dsp_conv_im2col_inside(const tg_dsp_conv_win
         if (TG_CFG_DSP_CONV_ROWS_9 && win->rest == 1 && quads == 2) {
             /* 9 values a row (3x3 filters on 3 channels): two blocks and a tail value */
             for (fy = win->rows; fy > 0; --fy) {
-                const uint32_t v = tg_read_s8x4(src), u = tg_read_s8x4(src + 4);
-                dst[0] = tg_sxtab16(off2, v);
-                dst[1] = tg_sxtab16_ror8(off2, v);
-                dst[4] = tg_sxtab16(off2, u);
-                dst[5] = tg_sxtab16_ror8(off2, u);
-                dst += 8;
+                dst = tg_dsp_conv_widen(src, 2, dst, off2);
                 tg_dsp_conv_tail_put(&tail, src[8], off2);
                 src += win->step;
             }
