@@ -20,6 +20,7 @@
 
 #include "tg_acle.h"
 #include "tg_dsp_gemm.h"
+#include "tg_dsp_gemm_rows.h"
 
 /* the rows-once decoders out of line (called once a block): the chunked path's code stays
  * as GCC made it without them */
@@ -373,25 +374,7 @@ static void tg_cwg_expand(const int8_t *x0, const int8_t *x1, int32_t depth, int
         d[6] = tg_sxtb16_ror8(b1);
         d[7] = tg_sxtb16_ror8(b0);
     }
-    for (; k + 4 <= depth; k += 4, d += 4) {
-        const uint32_t a = tg_read_s8x4(x0 + k), b = tg_read_s8x4(x1 + k);
-        d[0] = tg_sxtb16(a);
-        d[1] = tg_sxtb16_ror8(a);
-        d[2] = tg_sxtb16(b);
-        d[3] = tg_sxtb16_ror8(b);
-    }
-    if (k < depth) {
-        uint32_t a = 0, b = 0;
-        int32_t i;
-        for (i = depth - k - 1; i >= 0; --i) {
-            a = (a << 8) | (uint8_t)x0[k + i];
-            b = (b << 8) | (uint8_t)x1[k + i];
-        }
-        d[0] = tg_sxtb16(a);
-        d[1] = tg_sxtb16_ror8(a);
-        d[2] = tg_sxtb16(b);
-        d[3] = tg_sxtb16_ror8(b);
-    }
+    tg_dsp_gemm_widen_rest(x0, x1, k, depth, d);
 }
 
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,

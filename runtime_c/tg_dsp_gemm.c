@@ -24,6 +24,7 @@
 
 #include "tg_acle.h"
 #include "tg_config.h"      /* the paths this project's layers take (TG_CFG_DSP_GEMM_*) */
+#include "tg_dsp_gemm_rows.h"
 #include "tg_dsp_requant.h"
 
 #if !(TG_CFG_DSP_GEMM_PAIRS || TG_CFG_DSP_GEMM_ROW1)
@@ -77,18 +78,6 @@ TG_INLINE int8_t tg_dsp_gemm_out(uint32_t acc, const tg_dsp_rq2_t *q)
     (TG_CFG_DSP_GEMM_PAIRS && (!TG_DSP_GEMM_ASM || TG_CFG_DSP_GEMM_PAIR_CALL))
 
 #if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
-/* The first n (1..3) int8 values at x as a word, zero above. */
-static uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
-{
-    uint32_t v = 0;
-    while (n-- > 0) {
-        v = (v << 8) | (uint8_t)x[n];
-    }
-    return v;
-}
-#endif
-
-#if TG_DSP_GEMM_PAIR_CALLS || TG_CFG_DSP_GEMM_ROW1
 /* Where input row r starts (the gather of tg_dsp_gemm.h; row r itself without strides). */
 static const int8_t *tg_dsp_gemm_row(const tg_dsp_gemm_params_t *p, const int8_t *input,
                                      int32_t r)
@@ -109,33 +98,11 @@ static void tg_dsp_gemm_expand2(const int8_t *x0, const int8_t *x1, int32_t dept
     for (k = 0; k + 8 <= depth; k += 8) {       /* 8 values a pass: one run of 4 loads */
         const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
         const uint32_t u0 = tg_read_s8x4(x0 + k + 4), u1 = tg_read_s8x4(x1 + k + 4);
-        dst[0] = tg_sxtb16(v0);
-        dst[1] = tg_sxtb16_ror8(v0);
-        dst[2] = tg_sxtb16(v1);
-        dst[3] = tg_sxtb16_ror8(v1);
-        dst[4] = tg_sxtb16(u0);
-        dst[5] = tg_sxtb16_ror8(u0);
-        dst[6] = tg_sxtb16(u1);
-        dst[7] = tg_sxtb16_ror8(u1);
+        tg_dsp_gemm_widen4(v0, v1, dst);
+        tg_dsp_gemm_widen4(u0, u1, dst + 4);
         dst += 8;
     }
-    if (k + 4 <= depth) {
-        const uint32_t v0 = tg_read_s8x4(x0 + k), v1 = tg_read_s8x4(x1 + k);
-        dst[0] = tg_sxtb16(v0);
-        dst[1] = tg_sxtb16_ror8(v0);
-        dst[2] = tg_sxtb16(v1);
-        dst[3] = tg_sxtb16_ror8(v1);
-        dst += 4;
-        k += 4;
-    }
-    if (k < depth) {
-        const uint32_t v0 = tg_dsp_gemm_tail(x0 + k, depth - k);
-        const uint32_t v1 = tg_dsp_gemm_tail(x1 + k, depth - k);
-        dst[0] = tg_sxtb16(v0);
-        dst[1] = tg_sxtb16_ror8(v0);
-        dst[2] = tg_sxtb16(v1);
-        dst[3] = tg_sxtb16_ror8(v1);
-    }
+    tg_dsp_gemm_widen_rest(x0, x1, k, depth, dst);
 }
 
 #endif
