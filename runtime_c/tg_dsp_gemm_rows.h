@@ -7,6 +7,7 @@
 #define TG_DSP_GEMM_ROWS_H
 
 #include "tg_acle.h"
+#include "tg_common.h"
 
 /* The first n (0..3) int8 values at x as a word, zero above. */
 static inline uint32_t tg_dsp_gemm_tail(const int8_t *x, int32_t n)
