@@ -45,6 +45,12 @@ for _d in (16, 64, 256):
     for _kind, _enc in (("int4", "int4"), ("pal16", "palette"), ("pal4", "palette"),
                         ("clu16", "palette"), ("clu4", "palette")):
         CASES[f"{_kind}-1x1-d{_d}"] = (("conv", 12, 12, _d, 64), _kind, _enc)
+# k x k convolutions (tg_dsp_cw_conv_s8): resnet8's three 3x3 shapes, a first layer
+for _kind, _enc in (("int4", "int4"), ("pal16", "palette"), ("clu16", "palette"),
+                    ("pal4", "palette")):
+    for _h, _d, _c in ((32, 16, 16), (16, 32, 32), (8, 64, 64)):
+        CASES[f"{_kind}-3x3-{_h}x{_d}x{_c}"] = (("conv", _h, _h, _d, _c, 3), _kind, _enc)
+CASES["int4-3x3-48x3x16"] = (("conv", 48, 48, 3, 16, 3), "int4", "int4")
 for _name, _kind, _shape in sparse_bench.LAYERS:
     CASES[f"sp80-{_name}"] = ((_kind, *_shape), "sp80", "sparse")
 # what each kind of filter must reach (issue 14): bytes, cycles against int8
@@ -90,9 +96,10 @@ def layer_model(layer, kind: str, seed: str) -> bytes:
     rng = np.random.default_rng(zlib.crc32(seed.encode()))
     m = ModelWriter()
     if layer[0] == "conv":
-        _, h, w, d, c = layer
-        add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=1, k_w=1), "c")
-        set_filter(m, draw(rng, kind, (c, 1, 1, d), 0))
+        _, h, w, d, c, *k = layer
+        k = k[0] if k else 1
+        add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=k, k_w=k), "c")
+        set_filter(m, draw(rng, kind, (c, k, k, d), 0))
     else:
         _, b, d, u = layer
         add_fc(m, rng, "f", b, d, u, True, "NONE")
@@ -103,7 +110,8 @@ def layer_model(layer, kind: str, seed: str) -> bytes:
 def _filter_shape(layer) -> tuple:
     """The int8 filter's shape of a case's layer."""
     if layer[0] == "conv":
-        return (layer[4], layer[3])
+        k = layer[5] if len(layer) > 5 else 1
+        return (layer[4], k * k * layer[3])
     if layer[0] == "fc":
         return (layer[3], layer[2])
     if layer[0] == "pw":

@@ -124,6 +124,12 @@ def conv_whole(params: list[dict]) -> int:
     return int(not any(b % length for b in _asm_blocks(params)))
 
 
+# ... and the entry with an output stride of its own, for the channel blocks of
+# tg_dsp_cw_conv_s8 (its calls' params carry `slice`)
+def conv_slice(p: dict) -> bool:
+    return bool(p.get("slice"))
+
+
 def conv_channels(p: dict) -> bool:
     return not _asm_runs(p) or (p["output_depth"] - 3 * p["triples"]) % 2 == 1
 
@@ -251,6 +257,8 @@ FLAGS = (
          "(GCC)", "tg_dsp_conv_s8", conv_asm_pairs),
     Flag("TG_CFG_DSP_CONV_CHANNELS", "tg_dsp_conv_s8: channels in C (always, without "
          "the assembly)", "tg_dsp_conv_s8", conv_channels),
+    Flag("TG_CFG_DSP_CONV_SLICE", "tg_dsp_conv_s8: blocks of a layer's channels into "
+         "its output (tg_dsp_conv_slice_s8)", "tg_dsp_conv_s8", conv_slice),
     Flag("TG_CFG_DSP_CONV_3X9", "tg_dsp_conv_s8: 3x3 windows on 3 channels",
          "tg_dsp_conv_s8", conv_3x9),
     Flag("TG_CFG_DSP_CONV_ROWS", "tg_dsp_conv_s8: other windows, row by row",
@@ -323,6 +331,25 @@ NESTED = {"tg_dsp_conv_s8": ("conv1", "conv2"), "tg_dsp_gemm_s8": ("shortcut",),
 # rows-once path, tg_dsp_gemm_xrows_s8 (the pairs' pass, its post and the clamp: the same
 # flags).
 GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
+# tg_dsp_cw_conv_s8 runs tg_dsp_conv_s8 on its `conv` params through tg_dsp_conv_slice_s8,
+# a block of channels at a time (output_depth and triples those of the block)
+CONV_CALLERS = ("tg_dsp_cw_conv_s8",)
+
+
+def _block_triples(n: int, layer_triples: int) -> int:
+    """tg_dsp_cw_conv.c's triples of a block of n channels (lowering/conv/dsp_cw.py's
+    block_triples: channel_triples(n) when the layer has triples)."""
+    t = n // 3 - (n % 3) % 2
+    return max(t, 0) if layer_triples else 0
+
+
+def _conv_blocks(p: dict) -> list[dict]:
+    """The params tg_dsp_cw_conv_s8 gives tg_dsp_conv_slice_s8: one per block size."""
+    conv, block = p["conv"], p["block"]
+    channels = conv["output_depth"]
+    sizes = {min(block, channels - c) for c in range(0, channels, block)}
+    return [dict(conv, output_depth=n, slice=True,
+                 triples=_block_triples(n, conv["triples"])) for n in sorted(sizes)]
 
 
 def _params_for(call, kernel: str) -> list[dict]:
@@ -334,6 +361,8 @@ def _params_for(call, kernel: str) -> list[dict]:
             return []
         return [dict(call.params[k], **scratch) for k in NESTED.get(kernel, ())
                 if k in call.params]
+    if kernel == "tg_dsp_conv_s8" and call.kernel in CONV_CALLERS:
+        return _conv_blocks(call.params)
     if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:
         p = call.params
         # (any depth: the per-pair call too)

@@ -36,6 +36,8 @@
 #define TG_CFG_DSP_CONV_ASM_PAIRS 1
 /* tg_dsp_conv_s8: channels in C (always, without the assembly) */
 #define TG_CFG_DSP_CONV_CHANNELS 1
+/* tg_dsp_conv_s8: blocks of a layer's channels into its output (tg_dsp_conv_slice_s8) */
+#define TG_CFG_DSP_CONV_SLICE 1
 /* tg_dsp_conv_s8: 3x3 windows on 3 channels */
 #define TG_CFG_DSP_CONV_3X9 1
 /* tg_dsp_conv_s8: other windows, row by row */

@@ -1029,8 +1029,20 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
     tg_dsp_conv_rows_s8(p, p->input_height, p->pad_top, input, output, scratch);
 }
 
-void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
-                         const int8_t *input, int8_t *output, void *scratch)
+/* The pixel loop; output pixels out_stride bytes apart (output_depth, or the whole layer's
+ * depth for tg_dsp_conv_slice_s8's block of its channels).  (Inlined into its one
+ * caller without TG_CFG_DSP_CONV_SLICE.) */
+#if TG_CFG_DSP_CONV_SLICE
+#define TG_DSP_CONV_RUN static void
+#define TG_DSP_CONV_OUT_STRIDE out_stride
+#else       /* (read where used: the loop's code as it was before the slices) */
+#define TG_DSP_CONV_RUN TG_INLINE void
+#define TG_DSP_CONV_OUT_STRIDE ((void)out_stride, (size_t)p->output_depth)
+#endif
+
+TG_DSP_CONV_RUN tg_dsp_conv_run(const tg_dsp_conv_params_t *p, int32_t input_height,
+                                int32_t pad_top, const int8_t *input, int8_t *output,
+                                size_t out_stride, void *scratch)
 {
     uint32_t *col = (uint32_t *)scratch;
     int8_t *stage = (int8_t *)(col + p->depth4);
@@ -1106,8 +1118,8 @@ void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, in
         }
         tg_dsp_conv_next(p, &win, &at, &ox);
         {
-            int8_t *const out0 = output + (size_t)n * (size_t)p->output_depth;
-            int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * (size_t)p->output_depth;
+            int8_t *const out0 = output + (size_t)n * TG_DSP_CONV_OUT_STRIDE;
+            int8_t *const out1 = output + (size_t)(two ? n + 1 : n) * TG_DSP_CONV_OUT_STRIDE;
             int32_t c = first;
 #if TG_DSP_CONV_ASM
             if (asm_pairs) {
@@ -1132,3 +1144,19 @@ void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, in
         }
     }
 }
+
+void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
+                         const int8_t *input, int8_t *output, void *scratch)
+{
+    tg_dsp_conv_run(p, input_height, pad_top, input, output, (size_t)p->output_depth,
+                    scratch);
+}
+
+#if TG_CFG_DSP_CONV_SLICE
+void tg_dsp_conv_slice_s8(const tg_dsp_conv_params_t *p, int32_t out_stride,
+                          const int8_t *input, int8_t *output, void *scratch)
+{
+    tg_dsp_conv_run(p, p->input_height, p->pad_top, input, output, (size_t)out_stride,
+                    scratch);
+}
+#endif

@@ -74,4 +74,10 @@ void tg_dsp_conv_s8(const tg_dsp_conv_params_t *p, const int8_t *input, int8_t *
 void tg_dsp_conv_rows_s8(const tg_dsp_conv_params_t *p, int32_t input_height, int32_t pad_top,
                          const int8_t *input, int8_t *output, void *scratch);
 
+/* The same with output pixels out_stride bytes apart (>= output_depth): a block of a
+ * layer's channels into their place in its output (tg_dsp_cw_conv.c; compiled in with
+ * TG_CFG_DSP_CONV_SLICE). */
+void tg_dsp_conv_slice_s8(const tg_dsp_conv_params_t *p, int32_t out_stride,
+                          const int8_t *input, int8_t *output, void *scratch);
+
 #endif /* TG_DSP_CONV_H */

@@ -75,16 +75,15 @@ TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
     return (uint32_t)(uint8_t)t[i];
 }
 
-/* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ... */
-TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
-                        int32_t k0, uint32_t *d)
+/* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + stride, ... */
+TG_INLINE void tg_cwg_tail(const tg_cw_t *cw, int32_t depth, const uint8_t *row, int32_t c,
+                           int32_t k0, uint32_t *d, size_t stride)
 {
     int32_t k, i;
-    for (k = k0; 4 * k < p->depth; ++k, d += 3) {
+    for (k = k0; 4 * k < depth; ++k, d += stride) {
         uint32_t v = 0;
         for (i = 3; i >= 0; --i) {
-            const int32_t x = 4 * k + i < p->depth ? tg_cw_get(&p->weights, row, 4 * k + i, c)
-                                                   : 0;
+            const int32_t x = 4 * k + i < depth ? tg_cw_get(cw, row, 4 * k + i, c) : 0;
             v = (v << 8) | (uint8_t)x;
         }
         *d = v;
@@ -110,40 +109,48 @@ TG_INLINE const int8_t *tg_cwg_negated(const int8_t *t, int32_t n, uint32_t *neg
     return out;
 }
 
-/* Channel c's values (c < channels) as words of 4 int8 into d, d + 3, d + 6, ... */
-static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *d)
+/* Output channel c's palette table: its own or the tensor's, or its shared table (negated
+ * into neg when its reference says so). */
+static const int8_t *tg_cwg_table(const tg_cw_t *cw, int32_t c, uint32_t *neg)
 {
-    const tg_cw_t *cw = &p->weights;
-    const int32_t full = p->depth >> 2;
-    const uint8_t *row = tg_cw_row(cw, c);
-    const int8_t *t = cw->palette ? cw->table + (size_t)c * (size_t)cw->table_stride : NULL;
-    uint32_t neg[4];
-    int32_t k = 0;
-    if (cw->palette && cw->ref_bits) {          /* shared tables: the channel's, negated? */
+    const int8_t *t = cw->table + (size_t)c * (size_t)cw->table_stride;
+    if (cw->ref_bits) {
         const uint32_t ref = tg_cw_ref(cw, c);
         t = cw->table + (size_t)(ref >> 1) * (size_t)cw->table_stride;
         if (ref & 1u) {
             t = tg_cwg_negated(t, cw->table_stride, neg);
         }
     }
+    return t;
+}
+
+void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
+                       int32_t word_stride)
+{
+    const size_t stride = (size_t)word_stride;
+    const int32_t full = depth >> 2;
+    const uint8_t *row = tg_cw_row(cw, c);
+    uint32_t neg[4];
+    const int8_t *t = cw->palette ? tg_cwg_table(cw, c, neg) : NULL;
+    int32_t k = 0;
     if (!cw->palette) {
         /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
          * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */
-        for (; k + 2 <= full; k += 2, d += 6) {
+        for (; k + 2 <= full; k += 2, d += 2 * stride) {
             const uint32_t w = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
             const uint32_t hi = (w >> 4) & 0x0F0F0F0Fu, lo = w & 0x0F0F0F0Fu;
             d[0] = tg_cwg_s4bytes_v(((hi >> 8) & 0x00FF00FFu) | (lo & 0xFF00FF00u));
-            d[3] = tg_cwg_s4bytes_v((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
+            d[stride] = tg_cwg_s4bytes_v((hi & 0x00FF00FFu) | ((lo << 8) & 0xFF00FF00u));
         }
     } else if (cw->bits == 4) {
-        for (; k + 2 <= full; k += 2, d += 6) {  /* 8 indices a word */
+        for (; k + 2 <= full; k += 2, d += 2 * stride) {  /* 8 indices a word */
             const uint32_t b = tg_read_s8x4((const int8_t *)(const void *)(row + 2 * k));
             d[0] = tg_cwg_u8(t, b & 15u) | (tg_cwg_u8(t, (b >> 4) & 15u) << 8) |
                    (tg_cwg_u8(t, (b >> 8) & 15u) << 16) | (tg_cwg_u8(t, (b >> 12) & 15u) << 24);
-            d[3] = tg_cwg_u8(t, (b >> 16) & 15u) | (tg_cwg_u8(t, (b >> 20) & 15u) << 8) |
+            d[stride] = tg_cwg_u8(t, (b >> 16) & 15u) | (tg_cwg_u8(t, (b >> 20) & 15u) << 8) |
                    (tg_cwg_u8(t, (b >> 24) & 15u) << 16) | (tg_cwg_u8(t, b >> 28) << 24);
         }
-        for (; k < full; ++k, d += 3) {
+        for (; k < full; ++k, d += stride) {
             const uint32_t b0 = row[2 * k], b1 = row[2 * k + 1];
             *d = tg_cwg_u8(t, b0 & 15u) | (tg_cwg_u8(t, b0 >> 4) << 8) |
                  (tg_cwg_u8(t, b1 & 15u) << 16) | (tg_cwg_u8(t, b1 >> 4) << 24);
@@ -157,7 +164,7 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             for (i = 0; i < 16; ++i) {
                 h[i] = tg_cwg_u8(t, i & 3u) | (tg_cwg_u8(t, i >> 2) << 8);
             }
-            for (; k < full; ++k, d += 3) {
+            for (; k < full; ++k, d += stride) {
                 const uint32_t b = row[k];
                 *d = h[b & 15u] | (h[b >> 4] << 16);
             }
@@ -166,12 +173,12 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
                 h[i] = tg_cwg_u8(t, i & 1u) | (tg_cwg_u8(t, (i >> 1) & 1u) << 8) |
                        (tg_cwg_u8(t, (i >> 2) & 1u) << 16) | (tg_cwg_u8(t, i >> 3) << 24);
             }
-            for (; k < full; ++k, d += 3) {
+            for (; k < full; ++k, d += stride) {
                 *d = h[((uint32_t)row[k >> 1] >> (4 * (k & 1))) & 15u];
             }
         }
     }
-    tg_cwg_tail(p, row, c, k, d);
+    tg_cwg_tail(cw, depth, row, c, k, d, stride);
 }
 
 /* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
@@ -228,7 +235,7 @@ TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t 
             d[3] = tg_cwg_s4bytes(m & w);
         }
         if (p->depth & 7) {
-            tg_cwg_tail(p, row, c + j, 2 * groups, d);
+            tg_cwg_tail(&p->weights, p->depth, row, c + j, 2 * groups, d, 3);
         }
     }
 }
@@ -282,17 +289,7 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
             }
             continue;
         }
-        t = (const uint8_t *)(const void *)(cw->table + (size_t)(c + j) *
-                                            (size_t)cw->table_stride);
-        if (cw->ref_bits) {                       /* shared tables: the channel's, negated? */
-            const uint32_t ref = tg_cw_ref(cw, c + j);
-            t = (const uint8_t *)(const void *)(cw->table + (size_t)(ref >> 1) *
-                                                (size_t)cw->table_stride);
-            if (ref & 1u) {
-                t = (const uint8_t *)(const void *)tg_cwg_negated(
-                    (const int8_t *)(const void *)t, cw->table_stride, neg);
-            }
-        }
+        t = (const uint8_t *)(const void *)tg_cwg_table(cw, c + j, neg);
         k = 0;
         if (cw->bits == 4) {
             for (; k + 2 <= full; k += 2, d += 6, src += 4) {   /* 8 indices a word */
@@ -331,7 +328,7 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
                 d[21] = h[b >> 28];
             }
         }
-        tg_cwg_tail(p, row, c + j, k, d);       /* the rest value by value */
+        tg_cwg_tail(cw, p->depth, row, c + j, k, d, 3);   /* the rest value by value */
     }
 }
 
@@ -345,7 +342,7 @@ static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t 
         for (j = 0; j < 3; ++j) {
             uint32_t *d = dst + (size_t)t * (size_t)quads + (size_t)j;
             if (c + t + j < p->channels) {
-                tg_cwg_channel(p, c + t + j, d);
+                tg_dsp_cw_channel(&p->weights, p->depth, c + t + j, d, 3);
             } else {
                 for (k = 0; k < quads; ++k) {
                     d[3 * k] = 0;
@@ -356,7 +353,7 @@ static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t 
 }
 
 /* Rows x0 and x1 sign-extended into d as tg_dsp_gemm_xrows_s8 reads them (tg_dsp_gemm.h),
- * the steps of each 8 values of an int4 filter (`s4`) in the order tg_cwg_channel decodes
+ * the steps of each 8 values of an int4 filter (`s4`) in the order tg_dsp_cw_channel decodes
  * them: (x4, x6) and (x0, x2), then (x5, x7) and (x1, x3). */
 static void tg_cwg_expand(const int8_t *x0, const int8_t *x1, int32_t depth, int32_t s4,
                           uint32_t *d)

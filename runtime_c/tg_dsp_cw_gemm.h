@@ -48,4 +48,10 @@ typedef struct {
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
                        void *scratch);
 
+/* Output channel c's `depth` values (c < the filter's channels) as words of 4 int8, value
+ * 4 k + i in byte i of word d[k * word_stride], zeros past the depth (the decoder of the
+ * blocks above; tg_dsp_cw_conv.c's too). */
+void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
+                       int32_t word_stride);
+
 #endif /* TG_DSP_CW_GEMM_H */

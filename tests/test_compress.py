@@ -407,9 +407,8 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     """The dsp preference on the host (plain-C twins of SMLAD) under ASan/UBSan: int4 FC and
     pointwise layers on tg_dsp_s4_gemm_s8 (up to 3 rows) or tg_dsp_cw_gemm_s8, palettes with
     rows enough on tg_dsp_cw_gemm_s8,
-    a 3x3 convolution on the int8 dsp im2col kernel (tg_dsp_conv_s8: its filter stays int8,
-    as only the portable kernel, later in the preference, reads it compressed).  (Layers whose
-    filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
+    a 3x3 convolution on tg_dsp_cw_conv_s8 (named: under auto its estimate keeps it int8).
+    (Layers whose filter stays int8 are in test_encoding_no_kernel_reads_falls_back_or_fails.)"""
     # every path of tg_dsp_s4_gemm_s8: 2 x 2, the odd row, channels left over, depth tails,
     # several 256-value chunks (depth 600); of tg_dsp_cw_gemm_s8: int4 and 1-, 2- and 4-bit
     # indices (per channel and per tensor), odd rows, channels past the last triple, depth
@@ -435,7 +434,7 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     assert kernels == ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] + \
         ["tg_dsp_s4_gemm_s8"] * 2 + ["tg_dsp_cw_gemm_s8"] * 4 + ["tg_dsp_s4_gemm_s8"] + \
         ["tg_dsp_cw_gemm_s8"] * 5 + \
-        ["tg_dsp_sparse_gemm_s8", "tg_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
+        ["tg_dsp_sparse_gemm_s8", "tg_dsp_cw_conv_s8"] + ["tg_dsp_cw_gemm_s8"] * 3 + \
         ["tg_dsp_sparse_gemm_s8"]
     shared = [f["shared_tables"] for f in _filters(res.gen) if f and "shared_tables" in f]
     assert len(shared) == 2, shared
@@ -645,8 +644,8 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
                                   (8, 125, 8, True, "int4"), (6, 70, 7, True, "pal2"),
                                   FC_CASES[-1]],
                            [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
-    # layer 11, the 3x3 convolution: under auto its filter would stay int8 for the dsp
-    # im2col kernel, ahead of the portable reader; named, it runs compressed
+    # layer 11, the 3x3 convolution: under auto its filter would stay int8 (tg_dsp_cw_conv_s8
+    # estimated above the goal on so few pixels); named, it runs compressed
     named = {i: KINDS for i in range(14)} | {11: ("int4",)}   # small layers: run compressed
     report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
                             layer_compress=named)
@@ -659,7 +658,7 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 6, 8}, once
     assert "palette1/ch" in model_c
     assert "shared tables" in (tmp_path / "w" / "m_data.c").read_text()
-    assert model_c.count("tg_cw_conv_s8(") == 1
+    assert model_c.count("tg_dsp_cw_conv_s8(") == 1
     assert model_c.count("tg_dsp_sparse_gemm_s8(") == 1
 
 
@@ -670,10 +669,11 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     path = tmp_path / "m.tflite"
     path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4"), FC_CASES[-1]],
                            CONV_CASES[:1]))
-    generate(path, out, target="host", kernels=DSP, compress=KINDS)
+    # the 3x3 convolution (layer 4) named: on tg_dsp_cw_conv_s8
+    generate(path, out, target="host", kernels=DSP, compress=KINDS, layer_compress={4: KINDS})
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_cw_gemm.c", "tg_cw_fc.c",
-                                    "tg_cw_conv.c", "tg_sparse_gemm.c",
-                                    "tg_dsp_sparse_gemm.c")]
+                                    "tg_sparse_gemm.c", "tg_dsp_sparse_gemm.c",
+                                    "tg_dsp_cw_conv.c", "tg_dsp_conv.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

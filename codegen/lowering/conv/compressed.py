@@ -1,7 +1,8 @@
 """CONV_2D and DEPTHWISE_CONV_2D with a compressed filter (codegen/encoding.py) read from
 flash: the portable kernels tg_cw_conv_s8 / tg_cw_depthwise_conv_s8 (int4 and palettes),
 and on cores with the DSP extension pointwise convolutions (1x1, stride 1, no padding, one
-group) as the GEMMs of lowering/compressed_support.dsp_gemm_call; sparse pointwise filters
+group) as the GEMMs of lowering/compressed_support.dsp_gemm_call, the others of one group
+on tg_dsp_cw_conv_s8 (lowering/conv/dsp_cw.py); sparse pointwise filters
 on tg_sparse_gemm_s8 (portable) and 1x1 ones, strided too, on tg_dsp_sparse_gemm_s8
 (lowering/dsp_sparse.py).  Asked only for layers whose
 filter is compressed."""
@@ -15,6 +16,7 @@ from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import (ALL, SPARSE, cw_field, dsp_gemm_call,
                                                   require_filter, sparse_call)
+from codegen.lowering.conv.dsp_cw import cw_im2col_call
 from codegen.lowering.conv.portable import geometry_params, quant_params
 from codegen.lowering.dsp_sparse import dsp_sparse_call
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
@@ -90,7 +92,10 @@ def lower_conv_2d_compressed_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCa
     require_dsp(ctx)
     enc = require_filter(ctx)
     layer = analyse_conv(op, g)
-    _pointwise(layer)
+    try:
+        _pointwise(layer)
+    except Declined:
+        return cw_im2col_call(op, layer, ctx, enc)      # lowering/conv/dsp_cw.py
     return dsp_gemm_call(op, ctx, enc, **_gemm_args(layer),
                          what=f"{layer.out_d}x{layer.in_d} pointwise filter")
 

@@ -14,6 +14,9 @@ layers its pointwise GEMM does not take.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from codegen.graph import Op
@@ -101,19 +104,38 @@ def short_quant(weights: np.ndarray, bias: np.ndarray, multiplier: np.ndarray,
     except Declined:
         return None
     rows = table.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1, 3)   # [channel][3]
-    rows = rows[:1] if np.all(rows == rows[0]) else _even(rows[:channels])
+    rows = rows[:1] if np.all(rows == rows[0]) else rows[:channels]
     return rows.astype(np.int32), post, biases[:channels].astype(np.int32), w
 
 
-def _even(values: np.ndarray) -> np.ndarray:
-    """Per-channel values with the last repeated to an even count."""
+def _padded(values: np.ndarray, count: int) -> np.ndarray:
+    """Per-channel values (rows) with the last repeated to `count` (an even count: the
+    pairs' second channel of an odd last one)."""
     v = np.asarray(values)
     v = v.reshape(-1) if v.ndim < 2 else v
-    return np.concatenate([v, v[-1:]]) if len(v) % 2 else v
+    return np.concatenate([v] + [v[-1:]] * max(count - len(v), 0))
 
 
-def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
-    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined."""
+@dataclass
+class Im2col:
+    """tg_dsp_conv_s8's params for a layer, but for its weights (`params["weights"]` NULL),
+    and what makes them: the filter [channels][window] as the kernel runs it (a channel
+    whose output is always the zero point zeroed), the column order, the triples."""
+
+    params: dict
+    consts: list            # bias, and the quant rows or the multipliers and shifts
+    filt: np.ndarray
+    order: np.ndarray
+    triples: int
+    scratch: int            # bytes
+
+
+def im2col_parts(layer: ConvLayer, ctx: LowerContext,
+                 blocks: Callable[[int], int] | None = None) -> Im2col:
+    """Everything of tg_dsp_conv_s8's call for a CONV_2D layer but its weights, or
+    Declined.  The per-channel constants (bias, quant rows, multipliers and shifts) have
+    an even count (the last repeated), or, with `blocks`, the count that function of the
+    layer's triples gives (tg_dsp_cw_conv_s8's blocks read one past an odd block)."""
     if layer.groups != 1:
         raise Declined(f"grouped convolutions ({layer.groups} groups) are not in the dsp "
                        "kernels yet")
@@ -140,25 +162,27 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
     quant_consts, r_q, quant_step, post = [], CExpr("NULL"), 0, 0
     if short is not None:
         rows, post, bias, filt = short
-        c_q, r_q = ctx.const("quant", "int32_t", rows.reshape(-1),
-                             "M' = 2 M - 2^32, s, half " + ("per channel" if len(rows) > 1
-                                                            else "(all channels)"))
-        quant_consts, quant_step = [c_q], 3 if len(rows) > 1 else 0
     # the Thumb-2 assembly runs the channels of full-range layers with quant rows: in
     # triples (2 pixels x 3 channels) and pairs; the C passes run the others in pairs
     asm = short is not None and post == 0 and (layer.act_min, layer.act_max) == (-128, 127)
     triples = channel_triples(out_d) if asm else 0
+    count = out_d + out_d % 2 if blocks is None else blocks(triples)
+    if short is not None:
+        if len(rows) > 1:
+            rows = _padded(rows, count)
+        c_q, r_q = ctx.const("quant", "int32_t", rows.reshape(-1),
+                             "M' = 2 M - 2^32, s, half " + ("per channel" if len(rows) > 1
+                                                            else "(all channels)"))
+        quant_consts, quant_step = [c_q], 3 if len(rows) > 1 else 0
     per_channel = bool(np.any(mult != mult[0]) or np.any(shf != shf[0]))
     if not per_channel:
         mult, shf = mult[:1], shf[:1]
     else:
-        mult, shf = _even(mult), _even(shf)
-    groups = f"{triples} channel triples, then pairs" if triples else "channel pairs"
-    c_w, r_w = ctx.const("weights", "int8_t", im2col_weight_layout(filt, order, triples),
-                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in "
-                         f"{groups} in column order, 4 values interleaved (tg_dsp_conv.h)")
-    c_b, r_b = ctx.const("bias", "int32_t", _even(bias),
-                         "int32 bias per output channel (an even count)")
+        mult, shf = _padded(mult, count), _padded(shf, count)
+    c_b, r_b = ctx.const("bias", "int32_t", _padded(bias, count),
+                         "int32 bias per output channel (" +
+                         ("an even count)" if blocks is None else "and one more)"
+                          if count > out_d else "as many)"))
     each = "per channel" if per_channel else "(all channels)"
     if short is None:
         c_m, r_m = ctx.const("multiplier", "int32_t", mult, f"Q31 output multiplier {each}")
@@ -166,24 +190,37 @@ def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
         quant_consts = [c_m, c_s]
     else:                       # the quant rows replace them
         r_m = r_s = CExpr("NULL")
+    params = dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
+                  input_depth=layer.in_d, output_height=win.out_h, output_width=win.out_w,
+                  output_depth=out_d, filter_height=layer.f_h, filter_width=layer.f_w,
+                  stride_height=win.stride_h, stride_width=win.stride_w,
+                  dilation_height=win.dilation_h, dilation_width=win.dilation_w,
+                  pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
+                  triples=triples, weights=CExpr("NULL"), bias=r_b, multiplier=r_m,
+                  shift=r_s, per_channel=int(per_channel), quant=r_q, quant_step=quant_step,
+                  post=post, input_offset=layer.input_offset,
+                  output_offset=layer.output_offset, act_min=layer.act_min,
+                  act_max=layer.act_max)
+    return Im2col(params, [c_b] + quant_consts, filt, order, triples, scratch)
+
+
+def im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext) -> LayerCall:
+    """The LayerCall of tg_dsp_conv_s8 for a CONV_2D layer, or Declined."""
+    parts = im2col_parts(layer, ctx)
+    out_d, triples = layer.out_d, parts.triples
+    groups = f"{triples} channel triples, then pairs" if triples else "channel pairs"
+    c_w, r_w = ctx.const("weights", "int8_t",
+                         im2col_weight_layout(parts.filt, parts.order, triples),
+                         f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} int8 filter in "
+                         f"{groups} in column order, 4 values interleaved (tg_dsp_conv.h)")
     return LayerCall(
         op=op,
         kernel="tg_dsp_conv_s8",
         params_type="tg_dsp_conv_params_t",
-        params=dict(batches=layer.batches, input_height=layer.in_h, input_width=layer.in_w,
-                    input_depth=layer.in_d, output_height=win.out_h, output_width=win.out_w,
-                    output_depth=out_d, filter_height=layer.f_h, filter_width=layer.f_w,
-                    stride_height=win.stride_h, stride_width=win.stride_w,
-                    dilation_height=win.dilation_h, dilation_width=win.dilation_w,
-                    pad_top=win.pad_top, pad_left=win.pad_left, depth4=d4,
-                    triples=triples, weights=r_w, bias=r_b, multiplier=r_m, shift=r_s,
-                    per_channel=int(per_channel), quant=r_q, quant_step=quant_step,
-                    post=post, input_offset=layer.input_offset,
-                    output_offset=layer.output_offset, act_min=layer.act_min,
-                    act_max=layer.act_max),
+        params=dict(parts.params, weights=r_w),
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, c_b] + quant_consts,
-        scratch=[scratch],
+        consts=[c_w] + parts.consts,
+        scratch=[parts.scratch],
         comment=layer.comment(),
         macs=layer.macs,
         overlaps=_overlaps(layer, ctx),

@@ -1,0 +1,181 @@
+"""k x k CONV_2D with a compressed filter on the DSP extension (tg_dsp_cw_conv_s8,
+lowering/conv/dsp_cw.py): the block choice (pure), single-layer models bit-exact against TFLM
+on the host under ASan/UBSan and on the emulated Cortex-M4 (every path: int4 and 1-, 2- and
+4-bit palettes, per channel, per tensor and shared tables; rows of a multiple of 4 values
+decoded in place and others through the column order; blocks of triples and of pairs, odd
+last blocks; strides, dilation, padding, first layers), and what --compress auto keeps."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from codegen import kernel_config
+from codegen.encoding import KINDS, encode_int4, encode_palette
+from codegen.generate import generate
+from codegen.lowering.conv.dsp_cw import (BLOCK_TARGET, CWC_MAX_BLOCK_BYTES, block_count,
+                                          cw_conv_block, cw_conv_ratio)
+from codegen.lowering.conv.dsp_im2col import channel_triples
+from codegen.toolchain import cortexm
+from codegen.verify import verify_cortexm
+from tests.conv_models import VALID, ConvCase
+from tests.harness import assert_bit_exact
+from tests.test_compress import model
+
+DSP = ["dsp", "portable"]
+
+CASES = [   # (case, kind of filter)
+    # rows of 4n values (in place), no triples (RELU: the C pairs), 7 channels: 6 + 1
+    (ConvCase(in_h=6, in_w=5, in_d=12, out_d=7, k_h=3, k_w=3, act="RELU"), "int4"),
+    # full range: triples; 16 channels in blocks of 9 + 7 (1 triple and 2 pairs)
+    (ConvCase(in_h=8, in_w=8, in_d=16, out_d=16), "int4"),
+    # rows of 13 values (the column order), stride 2, 4-bit palettes per channel
+    (ConvCase(in_h=7, in_w=6, in_d=13, out_d=8, stride=(2, 2)), "pal16"),
+    # per-tensor requantization, VALID, stride (2, 1), extreme zero points, 1-bit palettes
+    (ConvCase(in_h=5, in_w=5, in_d=9, out_d=6, k_h=3, k_w=2, stride=(2, 1), padding=VALID,
+              per_channel=False, in_zp=-128, out_zp=127), "pal2"),
+    # dilated along the height, then along the width (the gathered rows)
+    (ConvCase(in_h=5, in_w=4, in_d=16, out_d=4, dilation=(2, 1)), "pal16"),
+    (ConvCase(in_h=6, in_w=6, in_d=8, out_d=11, dilation=(1, 2)), "int4"),
+    # shared tables, some negated
+    (ConvCase(in_h=5, in_w=4, in_d=8, out_d=6, act="RELU"), "clu16"),
+    # 5x5 on 4 channels, 2 output channels (one block of a pair), 2-bit palettes
+    (ConvCase(in_h=7, in_w=7, in_d=4, out_d=2, k_h=5, k_w=5), "pal4"),
+    # a first layer: 1 input channel (rows of 3 values), 20 channels
+    (ConvCase(in_h=6, in_w=6, in_d=1, out_d=20), "int4"),
+    # 4 values per tensor (a per-tensor 2-bit palette), 3 input channels (3x9 windows)
+    (ConvCase(in_h=6, in_w=7, in_d=3, out_d=10, stride=(2, 2)), "tpal4"),
+]
+
+
+def _cw_calls(gen) -> list[dict]:
+    return [layer.call.params for layer in gen.program.layers
+            if layer.call.kernel == "tg_dsp_cw_conv_s8"]
+
+
+# --- the block (pure) ------------------------------------------------------------------------
+
+def test_blocks_read_one_channel_past_an_odd_count_of_pairs():
+    # 16 channels in blocks of 9: 9 = 3 triples; 7 = 1 triple + 2 pairs (no padding)
+    assert block_count(16, 9, 4) == 16
+    # without triples: 9 = 4 pairs + 1, whose pair reads channel 9 (the next block's);
+    # 7 = 3 pairs + 1 reads channel 16, past the layer's
+    assert block_count(16, 9, 0) == 17
+    assert block_count(6, 6, 0) == 6
+    assert block_count(7, 6, 0) == 8
+
+
+@pytest.mark.parametrize("channels,depth4,pixels", [(16, 144, 1024), (32, 288, 256),
+                                                    (64, 576, 64), (8, 36, 400),
+                                                    (3, 28, 100), (200, 288, 16)])
+def test_block_is_the_fewest_channels_within_the_target(channels, depth4, pixels):
+    enc = encode_int4(np.zeros((channels, depth4), np.int8))
+    block, ratio = cw_conv_block(enc, pixels, channels, depth4, depth4)
+    assert block % 3 == 0
+    triples = -(-channels // 3)
+    if triples <= 1:
+        assert block == 3
+        return
+    # never more than half the filter, nor CWC_MAX_BLOCK_BYTES (but one triple)
+    assert block // 3 <= max(1, min(-(-triples // 2), CWC_MAX_BLOCK_BYTES // (3 * depth4)))
+    assert ratio == cw_conv_ratio(enc, pixels, channels, depth4, depth4, block)
+    if block > 3:      # a smaller block would be over the target
+        assert cw_conv_ratio(enc, pixels, channels, depth4, depth4, block - 3) > \
+            BLOCK_TARGET["int4"]
+    # more blocks widen more columns: the ratio falls as the block grows
+    assert cw_conv_ratio(enc, pixels, channels, depth4, depth4, 3) >= ratio
+
+
+def test_palettes_decode_slower_than_int4():
+    v = np.zeros((32, 288), np.int8)
+    int4 = encode_int4(v)
+    pal = encode_palette(v, 4, True)
+    assert cw_conv_ratio(pal, 256, 32, 288, 288, 12) > cw_conv_ratio(int4, 256, 32, 288, 288, 12)
+
+
+# --- generated models ------------------------------------------------------------------------
+
+def test_bit_exact_on_the_host_sanitized(tmp_path):
+    res = assert_bit_exact(model("cwconv", [], CASES), tmp_path, count=2, kernels=DSP,
+                           layer_compress={i: KINDS for i in range(len(CASES))},
+                           sanitize=True)
+    kernels = [layer.call.kernel for layer in res.gen.program.layers]
+    assert kernels.count("tg_dsp_cw_conv_s8") == len(CASES), kernels
+    calls = _cw_calls(res.gen)
+    blocks = {(p["block"], p["conv"]["output_depth"], p["conv"]["triples"] > 0) for p in calls}
+    # blocks of triples and of pairs, several blocks and one
+    assert (9, 16, True) in blocks and (6, 7, False) in blocks, blocks
+    assert any(p["conv"]["output_depth"] > p["block"] for p in calls)
+    assert any(p["conv"]["output_depth"] <= p["block"] for p in calls)
+    labels = {json.dumps(layer.selection.filter.label()) for layer in res.gen.program.layers}
+    assert {'"int4"', '"palette4/ch"', '"palette1/ch"', '"palette2/ch"', '"palette2"'} <= \
+        labels, labels
+    assert any("table" in label for label in labels), labels
+    # rows of 4n values (decoded in place) and others (through the column order)
+    rows = {p["conv"]["filter_width"] * p["conv"]["input_depth"] % 4 == 0 for p in calls}
+    assert rows == {True, False}
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cwconv", [], CASES))
+    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
+                            layer_compress={i: KINDS for i in range(len(CASES))})
+    assert report.ok, report.table()
+    model_c = (tmp_path / "w" / "m.c").read_text()
+    assert model_c.count("tg_dsp_cw_conv_s8(") == len(CASES)
+    # the assembly's triples and pairs, and the C pairs
+    config = kernel_config.parse((tmp_path / "w" / "tg_config.h").read_text())
+    assert config["TG_CFG_DSP_CONV_SLICE"] and config["TG_CFG_DSP_CONV_ASM_PAIRS"]
+    assert config["TG_CFG_DSP_CONV_CHANNELS"]
+
+
+def test_auto_compresses_within_the_goal_and_says_why_not(tmp_path):
+    """--compress auto: a 3x3 layer over enough pixels runs compressed; one whose estimate is
+    above the goal (few pixels and channels: every block widens the columns again, and the
+    decoding is a larger share) keeps its int8 filter, with the reason."""
+    cases = [(ConvCase(in_h=10, in_w=10, in_d=32, out_d=24), "int4"),
+             (ConvCase(in_h=3, in_w=3, in_d=16, out_d=12), "pal16")]
+    gen = generate(_write(tmp_path, model("auto", [], cases)), tmp_path / "out",
+                   target="cortex-m4", compress=KINDS)
+    first, second = gen.program.layers
+    assert first.call.kernel == "tg_dsp_cw_conv_s8"
+    assert first.selection.filter.encoding == "int4"
+    assert second.call.kernel == "tg_dsp_conv_s8"
+    assert second.selection.filter.encoding == "raw"
+    reason = second.selection.filter.reason
+    assert re.search(r"about \d\.\d\dx the int8 convolution's cycles", reason), reason
+    # the layer table and tinygen.json say how the filter is stored
+    man = json.loads((tmp_path / "out" / "tinygen.json").read_text())
+    assert man["layers"][0]["filter"]["bytes_stored"] == 24 * 9 * 32 // 2
+    # the scratch: tg_dsp_conv_s8's, the block's weights (+ a zero row), one channel
+    p = first.call.params
+    assert first.call.scratch == [p["weights_at"] + (p["block"] + 1) * p["conv"]["depth4"] +
+                                  4 * -(-9 * 32 // 4)]
+
+
+def test_int8_projects_compile_the_slices_out(tmp_path):
+    gen = generate(_write(tmp_path, model("plain", [], CASES[:2])), tmp_path / "out",
+                   target="cortex-m4")
+    assert {layer.call.kernel for layer in gen.program.layers} == {"tg_dsp_conv_s8"}
+    config = kernel_config.parse((tmp_path / "out" / "tg_config.h").read_text())
+    assert config["TG_CFG_DSP_CONV_SLICE"] is False
+    assert not (tmp_path / "out" / "tg_dsp_cw_conv.c").exists()
+
+
+def test_block_triples_mirror_the_lowering():
+    """kernel_config reads the blocks' triples as tg_dsp_cw_conv.c makes them."""
+    for n in range(0, 40):
+        assert kernel_config._block_triples(n, 1) == channel_triples(n)
+        assert kernel_config._block_triples(n, 0) == 0
+
+
+def _write(tmp_path, data: bytes):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    return path
