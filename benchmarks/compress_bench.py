@@ -6,7 +6,8 @@ tensor, a batch-norm scale folded in per channel, quantized per channel) or prun
 generated for cortex-m4 with --compress none and with the encoding, run under
 ../shared/tools/m4run: filter bytes stored / int8 and cycles / int8 cycles.
 
-    python3 benchmarks/compress_bench.py [--cases NAME,...] [--named] [--json FILE]
+    python3 benchmarks/compress_bench.py [--cases NAME,...] [--models NAME,...|none]
+                                         [--named] [--json FILE]
                                          [--markdown benchmarks/COMPRESSION.md]
 
 The table it prints (and writes with --markdown) is the issue's goals table for these
@@ -28,7 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.m4_bench import bench  # noqa: E402
+from benchmarks.m4_bench import SHARED, bench  # noqa: E402
+from codegen.compression import has_filter  # noqa: E402
+from codegen.encoding import KINDS  # noqa: E402
+from codegen.frontend.tflite_reader import read_tflite  # noqa: E402
 from codegen.frontend.tflite_writer import ModelWriter  # noqa: E402
 from tests.conv_models import ConvCase, add_layer  # noqa: E402
 from tests.test_compress import draw, set_filter  # noqa: E402
@@ -143,6 +147,117 @@ def measure(name: str, work: Path) -> dict:
     return row
 
 
+# whole models: a shared model's filters made `int4` (each output channel scaled into
+# [-7, 7], as 4-bit quantization-aware training leaves them) or `pal16` (each channel's
+# values moved to the nearest of 16 levels at its quantiles, as per-channel clustering
+# leaves them), the quantization parameters unchanged; run with --compress none and auto
+MODEL_CASES = {f"{kind}-{short}": (name, kind)
+               for short, name in (("resnet8", "mlperf_ic_resnet8"),
+                                   ("vww", "mlperf_vww_mobilenet96"),
+                                   ("kws", "mlperf_kws_dscnn"))
+               for kind in ("int4", "pal16")}
+FILTER_AXIS = {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
+
+
+def _requantized(v: np.ndarray, axis: int, kind: str) -> np.ndarray:
+    """A filter's int8 values as a model of that kind would hold them."""
+    moved = np.moveaxis(v.astype(np.float64), axis, 0)
+    rows = moved.reshape(moved.shape[0], -1)
+    if kind == "int4":
+        top = np.maximum(np.abs(rows).max(axis=1, keepdims=True), 1)
+        out = np.clip(np.round(rows * 7 / top), -8, 7)
+    else:
+        out = np.empty_like(rows)
+        for c, row in enumerate(rows):
+            levels = np.unique(np.round(np.quantile(row, np.linspace(0, 1, 16))))
+            out[c] = levels[np.abs(row[:, None] - levels[None, :]).argmin(axis=1)]
+    return np.moveaxis(out.reshape(moved.shape), 0, axis).astype(np.int8)
+
+
+def model_of_kind(path: Path, kind: str) -> bytes:
+    """The model at `path` with every int8 filter of CONV_2D, DEPTHWISE_CONV_2D and
+    FULLY_CONNECTED made `kind` (_requantized), written over its own bytes."""
+    import tflite
+    buf = bytearray(path.read_bytes())
+    model = tflite.Model.GetRootAsModel(buf, 0)
+    graph = model.Subgraphs(0)
+    names = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+    done = set()
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        opcode = names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()))
+        if opcode not in FILTER_AXIS or op.InputsLength() < 2 or op.Inputs(1) < 0:
+            continue
+        t = graph.Tensors(op.Inputs(1))
+        data = model.Buffers(t.Buffer()).DataAsNumpy()
+        if t.Type() != tflite.TensorType.INT8 or t.Buffer() in done or \
+                not isinstance(data, np.ndarray) or data.size == 0:
+            continue
+        v = data.view(np.int8).reshape(t.ShapeAsNumpy())
+        v[...] = _requantized(v, FILTER_AXIS[opcode], kind)      # in place, in buf
+        done.add(t.Buffer())
+    return bytes(buf)
+
+
+def measure_model(name: str, work: Path) -> dict:
+    """One whole model of a kind: --compress none against auto (dsp kernels)."""
+    shared, kind = MODEL_CASES[name]
+    path = work / f"{name}.tflite"
+    path.write_bytes(model_of_kind(SHARED / "models" / f"{shared}.tflite", kind))
+    base = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
+    comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=KINDS,
+                 op_by_op=False)
+    man = json.loads((work / "c" / "whole" / "project" / "tinygen.json").read_text())
+    # every filter of the model (a fused residual block's layers list none: int8)
+    graph = read_tflite(path.read_bytes())
+    int8 = sum(graph.tensors[i].data.size for i in
+               {op.inputs[1] for op in graph.ops if has_filter(op, graph)})
+    filters = [layer["filter"] for layer in man["layers"] if layer.get("filter")]
+    stored = int8 - sum(f["bytes_int8"] - f["bytes_stored"] for f in filters)
+    goal = GOALS[kind]
+    return dict(case=name, model=shared, kind=kind, bytes_int8=int8, bytes_stored=stored,
+                bytes_ratio=stored / int8, bytes_goal=goal[0],
+                encodings=_kinds(filters),
+                compressed=sum(f["encoding"] != "raw" for f in filters),
+                filters=sum(has_filter(op, graph) for op in graph.ops),
+                cycles_int8=base["cycles"], cycles=comp["cycles"],
+                cycles_ratio=comp["cycles"] / base["cycles"], cycles_goal=goal[1],
+                ram_io_int8=base["ram_io"], ram_io=comp["ram_io"],
+                flash_int8=base["flash"], flash=comp["flash"])
+
+
+def _kinds(filters: list[dict]) -> list[str]:
+    """The encodings of a model's compressed filters, counted by kind ("int4 x7",
+    "palette4/shared x3": shared tables, however many)."""
+    counts: dict[str, int] = {}
+    for f in filters:
+        if f["encoding"] == "raw":
+            continue
+        kind = ("sparse" if f["encoding"] == "sparse" else
+                f"palette{f['bits']}/shared" if "shared_tables" in f else f["label"])
+        counts[kind] = counts.get(kind, 0) + 1
+    return [f"{k} x{n}" for k, n in sorted(counts.items())]
+
+
+def model_table(rows: list[dict]) -> list[str]:
+    lines = ["| model | filters compressed | encodings | filter bytes | bytes ratio (goal) | "
+             "cycles int8 | cycles | cycles ratio (goal) | flash | RAM+I/O |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ok_b = "ok" if r["bytes_ratio"] <= r["bytes_goal"] else "over"
+        ok_c = "ok" if r["cycles_ratio"] <= r["cycles_goal"] else "over"
+        lines.append(f"| {r['case']} | {r['compressed']} of {r['filters']} | "
+                     f"{', '.join(r['encodings']) or '-'} | "
+                     f"{r['bytes_stored']:,} / {r['bytes_int8']:,} | "
+                     f"{r['bytes_ratio']:.3f}x (<= {r['bytes_goal']}, {ok_b}) | "
+                     f"{r['cycles_int8']:,} | {r['cycles']:,} | "
+                     f"{r['cycles_ratio']:.3f}x (<= {r['cycles_goal']}, {ok_c}) | "
+                     f"{r['flash_int8']:,} -> {r['flash']:,} | "
+                     f"{r['ram_io_int8']:,} -> {r['ram_io']:,} |")
+    return lines
+
+
 def table(rows: list[dict]) -> list[str]:
     lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | entropy floor | "
              "cycles int8 | cycles | cycles ratio (goal) |",
@@ -166,6 +281,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", default=",".join(CASES), help="comma-separated case names "
                     "(default: all: " + ", ".join(CASES) + ")")
+    ap.add_argument("--models", default=",".join(MODEL_CASES),
+                    help="comma-separated whole-model cases, or none (default: all: " +
+                         ", ".join(MODEL_CASES) + ")")
     ap.add_argument("--named", action="store_true",
                     help="run the compressed kernels even where --compress auto keeps the "
                          "int8 filter (as --compress-layer N=ENC does)")
@@ -183,8 +301,17 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             rows.append(measure(name, Path(tmp)))
         print(table(rows[-1:])[-1], flush=True)
+    models = []
+    names = [] if args.models == "none" else args.models.split(",")
+    if names:
+        print("\n" + "\n".join(model_table([])), flush=True)
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            models.append(measure_model(name, Path(tmp)))
+        print(model_table(models[-1:])[-1], flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps(dict(layers=rows, models=models), indent=1) +
+                                   "\n")
     if args.markdown:
         argv_text = " ".join(sys.argv[1:] if argv is None else argv)
         Path(args.markdown).write_text("\n".join([
@@ -202,7 +329,17 @@ def main(argv=None) -> int:
             "zeros (two whole zero channels). Goals: issue 14. Entropy floor: the "
             "least bytes ratio any lossless encoding reaches on average for a `pal<n>` "
             "filter drawn this way (Shannon's bound, `entropy_floor`); where it is above the "
-            "goal, no encoding can meet the goal on such filters.", "", *table(rows), ""]))
+            "goal, no encoding can meet the goal on such filters.", "", *table(rows), "",
+            "## Whole models", "",
+            "A shared model with every int8 filter made `int4` (each output channel scaled "
+            "into [-7, 7], as 4-bit quantization-aware training leaves it) or `pal16` (each "
+            "channel's values moved to the nearest of 16 levels at its quantiles, as "
+            "per-channel clustering leaves it), quantization parameters unchanged "
+            "(`model_of_kind`), generated for cortex-m4 on the dsp kernels with "
+            "`--compress none` and `--compress auto`: the filters as stored against int8, "
+            "modelled cycles of one inference, flash (code and constants) and RAM (library "
+            "statics and the caller's I/O buffers) as a firmware links them.", "",
+            *model_table(models), ""]))
     return 0
 
 

@@ -78,7 +78,12 @@ def fuse_calls(block: ResidualBlock, calls: list[LayerCall], g: Graph) -> LayerC
             (ROW_ADDS,)
         odd = [f"layer {c.op.index} runs {c.variant}'s {c.kernel}" for c, ok in
                zip(calls, roles) if c.kernel not in ok]
-        raise Declined("not fused: " + ("; ".join(odd) + ", which cannot compute rows"
+        packed = [c.op.index for c, ok in zip(calls, roles)
+                  if c.kernel not in ok and any(k.encoding != "raw" for k in c.consts)]
+        hint = (" (a compressed filter: --compress-layer " +
+                ", ".join(f"{n}=none" for n in packed) + " keeps it int8 and the block "
+                "fused, row by row, in less RAM)") if packed else ""
+        raise Declined("not fused: " + ("; ".join(odd) + ", which cannot compute rows" + hint
                                         if odd else f"kernels {', '.join(kernels)} are "
                                         "not one variant's"))
     kernel, params_type = found
