@@ -140,10 +140,15 @@ def test_auto_compresses_within_the_goal_and_says_why_not(tmp_path):
     above the goal (few pixels and channels: every block widens the columns again, and the
     decoding is a larger share) keeps its int8 filter, with the reason."""
     cases = [(ConvCase(in_h=10, in_w=10, in_d=32, out_d=24), "int4"),
-             (ConvCase(in_h=3, in_w=3, in_d=16, out_d=12), "pal16")]
+             (ConvCase(in_h=3, in_w=3, in_d=16, out_d=12), "pal16"),
+             (ConvCase(in_h=8, in_w=8, in_d=16, out_d=16, k_h=1, k_w=1, stride=(2, 2)),
+              "int4")]
     gen = generate(_write(tmp_path, model("auto", [], cases)), tmp_path / "out",
                    target="cortex-m4", compress=KINDS)
-    first, second = gen.program.layers
+    first, second, strided = gen.program.layers
+    # a strided 1x1 layer: the int8 GEMM gathers its pixels, faster
+    assert strided.call.kernel == "tg_dsp_gemm_s8"
+    assert "strided 1x1" in strided.selection.filter.reason
     assert first.call.kernel == "tg_dsp_cw_conv_s8"
     assert first.selection.filter.encoding == "int4"
     assert second.call.kernel == "tg_dsp_conv_s8"
