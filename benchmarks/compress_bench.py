@@ -205,10 +205,24 @@ def measure_model(name: str, work: Path) -> dict:
     shared, kind = MODEL_CASES[name]
     path = work / f"{name}.tflite"
     path.write_bytes(model_of_kind(SHARED / "models" / f"{shared}.tflite", kind))
-    base = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
-    comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=KINDS,
+    base = bench(path, "dsp", None, work / "int8", per_layer=True, op_by_op=False)
+    comp = bench(path, "dsp", None, work / "c", per_layer=True, compress=KINDS,
                  op_by_op=False)
     man = json.loads((work / "c" / "whole" / "project" / "tinygen.json").read_text())
+    # per compressed filter: its layer's cycles, and the int8 layer's (none where the int8
+    # build fuses it into a residual block)
+    int8_cycles = {r["index"]: r for r in base["layer_cycles"]}
+    per_filter = []
+    for layer, r in zip(man["layers"], comp["layer_cycles"]):
+        f = layer.get("filter")
+        if not f or f["encoding"] == "raw":
+            continue
+        was = int8_cycles.get(r["index"])
+        per_filter.append(dict(layer=r["index"], op=r["op"], kernel=r["kernel"],
+                               encoding=f["label"], bytes_int8=f["bytes_int8"],
+                               bytes_stored=f["bytes_stored"], cycles=r["cycles"],
+                               cycles_int8=was["cycles"] if was and was["op"] == r["op"]
+                               else None))
     # every filter of the model (a fused residual block's layers list none: int8)
     graph = read_tflite(path.read_bytes())
     int8 = sum(graph.tensors[i].data.size for i in
@@ -224,7 +238,7 @@ def measure_model(name: str, work: Path) -> dict:
                 cycles_int8=base["cycles"], cycles=comp["cycles"],
                 cycles_ratio=comp["cycles"] / base["cycles"], cycles_goal=goal[1],
                 ram_io_int8=base["ram_io"], ram_io=comp["ram_io"],
-                flash_int8=base["flash"], flash=comp["flash"])
+                flash_int8=base["flash"], flash=comp["flash"], per_filter=per_filter)
 
 
 def _kinds(filters: list[dict]) -> list[str]:
@@ -255,6 +269,21 @@ def model_table(rows: list[dict]) -> list[str]:
                      f"{r['cycles_ratio']:.3f}x (<= {r['cycles_goal']}, {ok_c}) | "
                      f"{r['flash_int8']:,} -> {r['flash']:,} | "
                      f"{r['ram_io_int8']:,} -> {r['ram_io']:,} |")
+    return lines
+
+
+def filter_table(rows: list[dict]) -> list[str]:
+    """Per compressed filter of the whole models: bytes and its layer's cycles."""
+    lines = ["| model | layer | kernel | encoding | filter bytes | cycles int8 | cycles | "
+             "ratio |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for f in r["per_filter"]:
+            was = f["cycles_int8"]
+            before = "fused" if was is None else f"{was:,}"
+            ratio = "-" if was is None else f"{f['cycles'] / was:.3f}x"
+            lines.append(f"| {r['case']} | {f['layer']} {f['op']} | `{f['kernel']}` | "
+                         f"{f['encoding']} | {f['bytes_stored']:,} / {f['bytes_int8']:,} | "
+                         f"{before} | {f['cycles']:,} | {ratio} |")
     return lines
 
 
@@ -339,7 +368,11 @@ def main(argv=None) -> int:
             "`--compress none` and `--compress auto`: the filters as stored against int8, "
             "modelled cycles of one inference, flash (code and constants) and RAM (library "
             "statics and the caller's I/O buffers) as a firmware links them.", "",
-            *model_table(models), ""]))
+            *model_table(models), "",
+            "Per compressed filter: its layer's modelled cycles alone (the per-layer build), "
+            "against the same layer with the int8 filter (`fused`: the int8 build runs it in "
+            "a fused residual block, which a compressed filter cannot join).", "",
+            *filter_table(models), ""]))
     return 0
 
 
