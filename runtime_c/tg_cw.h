@@ -16,7 +16,7 @@
  *    distinct values in 12 bytes (Elias-Fano): with u_i = v_i + 128 strictly ascending,
  *    u_i's low nibble at byte i / 2 (the low one for even i), then a little-endian 32-bit
  *    word with bit (u_i >> 4) + i set for each i: its i-th set bit, at b, gives
- *    u_i >> 4 = b - i (tg_cw.c, about 12 cycles a value on the Cortex-M4).
+ *    u_i >> 4 = b - i (tg_cw.c: about 200 cycles a table on the Cortex-M4).
  * tg_cw_table gives a channel's table as 2^bits int8 values (the one in flash, or decoded
  * and negated into the caller's tg_cw_tab_t): kernels take it once per channel.
  * Fully connected and convolution filters are stored row by row (row_bytes per output
@@ -25,6 +25,7 @@
 #ifndef TG_CW_H
 #define TG_CW_H
 
+#include "tg_acle.h"
 #include "tg_common.h"
 
 typedef struct {
@@ -58,11 +59,56 @@ TG_INLINE uint32_t tg_cw_ref(const tg_cw_t *w, int32_t channel)
     return (v >> (pos & 7u)) & ((1u << bits) - 1u);
 }
 
+/* A table of n int8 values negated into neg (the encoder never negates a channel holding
+ * -128; -(-128), an entry such a channel does not read, wraps to -128): four entries a
+ * word, ~x + 1 in each byte without a carry between bytes (bits 0-6 plus one cannot pass
+ * bit 7; bit 7 takes the carry). */
+TG_INLINE const int8_t *tg_cw_negated(const int8_t *t, int32_t n, uint32_t *neg)
+{
+    int8_t *out = (int8_t *)(void *)neg;
+    int32_t i;
+    if (n < 4) {                                /* 1-bit indices: 2 entries */
+        out[0] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[0]);
+        out[1] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[1]);
+        return out;
+    }
+    for (i = 0; i < n; i += 4) {                /* 4 or 16 entries */
+        const uint32_t w = ~tg_read_s8x4(t + i);
+        neg[i >> 2] = ((w & 0x7F7F7F7Fu) + 0x01010101u) ^ (w & 0x80808080u);
+    }
+    return out;
+}
+
+/* tg_cw_table for coded tables (tg_cw.c, out of line). */
+const int8_t *tg_cw_table_coded(const tg_cw_t *w, int32_t c, tg_cw_tab_t *b);
+
 /* Output channel c's table of 2^bits int8 values: the one in flash (one for the tensor,
  * the channel's, its shared one), or decoded (coded tables; kept in b while the next
- * channel reads the same) and negated (an odd reference) into b; NULL for int4.  Out of
- * line (tg_cw.c): kernels call it once a channel. */
-const int8_t *tg_cw_table(const tg_cw_t *w, int32_t c, tg_cw_tab_t *b);
+ * channel reads the same) and negated (an odd reference) into b; NULL for int4.  Kernels
+ * take it once a channel. */
+TG_INLINE const int8_t *tg_cw_table(const tg_cw_t *w, int32_t c, tg_cw_tab_t *b)
+{
+    uint32_t ref;
+    const int8_t *t;
+    if (w->table_coded) {
+        return tg_cw_table_coded(w, c, b);
+    }
+    if (!w->ref_bits) {                         /* int4, one table, or the channel's own */
+        return w->table_stride ? w->table + (size_t)c * (size_t)w->table_stride : w->table;
+    }
+    ref = tg_cw_ref(w, c);
+    t = w->table + (size_t)(ref >> 1) * (size_t)w->table_stride;
+    return (ref & 1u) ? tg_cw_negated(t, (int32_t)1 << w->bits, b->neg) : t;
+}
+
+/* Value i of an int4 row starting at `row`. */
+TG_INLINE int32_t tg_cw_s4(const uint8_t *row, int32_t i)
+{
+    const uint32_t j = (uint32_t)i & 7u;
+    const uint32_t bit = 12u - 4u * (j & 1u) - 8u * ((j >> 2) & 1u) + 16u * ((j >> 1) & 1u);
+    const uint32_t v = ((uint32_t)row[((size_t)i >> 3) * 4u + (bit >> 3)] >> (bit & 7u)) & 0xFu;
+    return (int32_t)(v ^ 8u) - 8;
+}
 
 /* Palette index i of a row starting at `row`. */
 TG_INLINE uint32_t tg_cw_index(const tg_cw_t *w, const uint8_t *row, int32_t i)
@@ -76,16 +122,13 @@ TG_INLINE uint32_t tg_cw_index(const tg_cw_t *w, const uint8_t *row, int32_t i)
 TG_INLINE int32_t tg_cw_get(const tg_cw_t *w, const uint8_t *row, int32_t i, int32_t channel)
 {
     if (!w->palette) {
-        const uint32_t j = (uint32_t)i & 7u;
-        const uint32_t bit = 12u - 4u * (j & 1u) - 8u * ((j >> 2) & 1u) + 16u * ((j >> 1) & 1u);
-        const uint32_t v = ((uint32_t)row[((size_t)i >> 3) * 4u + (bit >> 3)] >> (bit & 7u)) & 0xFu;
-        return (int32_t)(v ^ 8u) - 8;
+        return tg_cw_s4(row, i);
     } else {
         const uint32_t idx = tg_cw_index(w, row, i);
         if (w->table_coded) {
             tg_cw_tab_t b;
             b.which = -1;
-            return tg_cw_table(w, channel, &b)[idx];
+            return tg_cw_table_coded(w, channel, &b)[idx];
         }
         if (w->ref_bits) {
             const uint32_t ref = tg_cw_ref(w, channel);

@@ -75,9 +75,9 @@ TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
     return (uint32_t)(uint8_t)t[i];
 }
 
-/* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ...;
+/* A channel's 4-value steps from k0 on (zeros past the depth) into d, d + 3, d + 6, ...;
  * t: the channel's palette table (tg_cw_table), NULL for int4. */
-TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row, int32_t c,
+TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row,
                         const int8_t *t, int32_t k0, uint32_t *d)
 {
     int32_t k, i;
@@ -87,7 +87,7 @@ TG_INLINE void tg_cwg_tail(const tg_dsp_cw_gemm_params_t *p, const uint8_t *row,
             const int32_t j = 4 * k + i;
             const int32_t x = j >= p->depth ? 0
                               : t ? (int32_t)t[tg_cw_index(&p->weights, row, j)]
-                                  : tg_cw_get(&p->weights, row, j, c);
+                                  : tg_cw_s4(row, j);
             v = (v << 8) | (uint8_t)x;
         }
         *d = v;
@@ -104,7 +104,7 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
     const int8_t *t;
     int32_t k = 0;
     tab.which = -1;
-    t = tg_cw_table(cw, c, &tab);               /* the channel's table (NULL: int4) */
+    t = cw->palette ? tg_cw_table(cw, c, &tab) : NULL;   /* the channel's table */
     if (!cw->palette) {
         /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
          * its nibbles at bits 4k+4 hold (v4, v0, v6, v2), those at 4k (v5, v1, v7, v3) */
@@ -150,7 +150,7 @@ static void tg_cwg_channel(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t
             }
         }
     }
-    tg_cwg_tail(p, row, c, t, k, d);
+    tg_cwg_tail(p, row, t, k, d);
 }
 
 /* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
@@ -207,7 +207,7 @@ TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t 
             d[3] = tg_cwg_s4bytes(m & w);
         }
         if (p->depth & 7) {
-            tg_cwg_tail(p, row, c + j, NULL, 2 * groups, d);
+            tg_cwg_tail(p, row, NULL, 2 * groups, d);
         }
     }
 }
@@ -303,7 +303,7 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
                 d[21] = h[b >> 28];
             }
         }
-        tg_cwg_tail(p, row, c + j, table, k, d);   /* the rest value by value */
+        tg_cwg_tail(p, row, table, k, d);       /* the rest value by value */
     }
 }
 
