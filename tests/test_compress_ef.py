@@ -5,11 +5,15 @@ fewer than 16 values, shared tables read negated), bit-exact with TFLM on the ho
 GEMM's three paths and the portable kernels, ASan/UBSan) and on the emulated Cortex-M4."""
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from codegen import resources
 from codegen.encoding import (EF_TABLE_BYTES, KINDS, candidates, choose, decode, ef_fill,
                               encode_palette, encode_palette_shared, pack_ef_table,
                               unpack_bits, unpack_ef_table)
@@ -157,6 +161,71 @@ def test_estimate_counts_table_decodes():
     assert chunk >= 5 and block == 12
     assert table_decodes(s, 24, False) == 24
     assert runs <= table_decodes(s, block, True) <= runs + 1 < 24
+
+
+# --- the C readers directly ------------------------------------------------------------------
+
+def _c_bytes(name: str, ctype: str, values) -> str:
+    return f"static const {ctype} {name}[] = {{{', '.join(str(int(x)) for x in values)}}};\n"
+
+
+READER_MAIN = r"""
+#include <stdio.h>
+#include "tg_cw.h"
+int main(void)
+{
+    tg_cw_t w;
+    tg_cw_tab_t tab;
+    int32_t c, i;
+    w.data = data; w.table = table; w.palette = 1; w.bits = 4; w.table_stride = 12;
+    w.row_bytes = ROW_BYTES; w.refs = REFS; w.ref_bits = REF_BITS; w.table_coded = 1;
+    tab.which = -1;
+    for (c = 0; c < CHANNELS; ++c) {
+        const int8_t *t = tg_cw_table(&w, c, &tab);
+        for (i = 0; i < DEPTH; ++i) {      /* value by value, and through the table */
+            printf("%d %d\n", (int)tg_cw_get(&w, tg_cw_row(&w, c), i, c),
+                   (int)t[tg_cw_index(&w, tg_cw_row(&w, c), i)]);
+        }
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("gcc") is None, reason="needs gcc")
+@pytest.mark.parametrize("builtins", [True, False], ids=["ctz-builtin", "ctz-plain-c"])
+def test_c_readers_of_coded_tables(builtins, tmp_path):
+    """tg_cw_get (one value: its table decoded for it) and tg_cw_table (a channel's table,
+    kept while the next channel reads the same) on coded per-channel and shared tables
+    (negated channels) give the filter's values; tg_cw.c also with its plain-C lowest set
+    bit (built without __GNUC__)."""
+    rng = np.random.default_rng(31)
+    runtime = resources.runtime_dir()
+    for v, enc in ((lambda v: (v, encode_palette(v, 4, True, coded=True)))(
+                       few_values(rng, (7, 23))),
+                   (lambda v: (v, encode_palette_shared(v, 4, coded=True)))(
+                       signed_clusters(rng, (20, 9)))):
+        c, d = v.shape
+        src = tmp_path / "main.c"
+        src.write_text("#include <stdint.h>\n" + _c_bytes("data", "uint8_t", enc.data)
+                       + _c_bytes("table", "int8_t", enc.table)
+                       + (_c_bytes("refs", "uint8_t", enc.refs) if enc.ref_bits else "")
+                       + f"#define ROW_BYTES {enc.row_bytes}\n#define CHANNELS {c}\n"
+                       f"#define DEPTH {d}\n#define REF_BITS {enc.ref_bits}\n"
+                       f"#define REFS {'refs' if enc.ref_bits else 'NULL'}\n" + READER_MAIN)
+        flags = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", "-O2",
+                 f"-I{runtime}"]
+        subprocess.run(["gcc", *flags, *([] if builtins else ["-U__GNUC__"]), "-c",
+                        str(runtime / "tg_cw.c"), "-o", str(tmp_path / "cw.o")], check=True)
+        subprocess.run(["gcc", *flags, str(src), str(tmp_path / "cw.o"), "-o",
+                        str(tmp_path / "m")], check=True)
+        out = subprocess.run([str(tmp_path / "m")], capture_output=True, text=True,
+                             check=True).stdout.split()
+        got = np.array(out, np.int64).reshape(c * d, 2)
+        assert enc.coded_tables and (enc.ref_bits == 0) == (c == 7)
+        assert c == 7 or enc.negated_channels() > 0
+        assert np.array_equal(got[:, 0], v.reshape(-1)) and np.array_equal(got[:, 1],
+                                                                           v.reshape(-1))
 
 
 # --- generated models, bit-exact -----------------------------------------------------------
