@@ -23,7 +23,7 @@ void tg_cw_fully_connected_s8(const tg_cw_fc_params_t *p, const int8_t *input, i
             int32_t res;
             for (d = 0; d < p->depth; ++d) {
                 const int32_t v = t ? (int32_t)t[tg_cw_index(&p->weights, w, d)]
-                                    : tg_cw_get(&p->weights, w, d, u);
+                                    : tg_cw_s4(w, d);
                 acc += (uint32_t)(v * (int32_t)row[d]);
             }
             res = tg_requantize((int32_t)acc, p->multiplier[q], p->shift[q]);
