@@ -16,6 +16,12 @@ that know the form (runtime_c/tg_cw.h).  The encodings:
   reference needs, packed as one bit stream, pack_bits, a reference may span two bytes):
   the channel's values are table r // 2 negated when r is odd (clustered models quantized
   per channel repeat their tables, equal or equal up to sign).
+  Coded tables (4-bit indices, per-channel or shared tables of "rows" filters): each table
+  of 16 distinct values, sorted (a channel with fewer is padded with values it does not
+  hold, never -128), in 12 bytes instead of 16 (Elias-Fano, pack_ef_table): u = v + 128
+  strictly ascending; the low nibbles of u_0..u_15 in 8 bytes (u_i's at byte i // 2, the
+  low nibble for even i), then one little-endian 32-bit word with bit (u_i >> 4) + i set
+  for each i (16 ones): its i-th set bit, at b, gives u_i >> 4 = b - i.
 - "sparse" (rows only): the non-zero values as entries (delta, weight), 4-bit deltas:
   per output channel, starting at position 0, each entry moves the position on by its
   delta (0..15) and multiplies the value there by its weight; a gap of more than 15 takes
@@ -149,6 +155,52 @@ def unpack_bits(data: np.ndarray, bits: int, n: int) -> np.ndarray:
     return (stream.reshape(n, bits) << np.arange(bits, dtype=np.int64)).sum(axis=1)
 
 
+# --- coded tables (Elias-Fano) --------------------------------------------------------------
+
+EF_TABLE_BYTES = 12      # a coded table of 16 int8 values
+
+
+def pack_ef_table(table: np.ndarray) -> np.ndarray:
+    """16 strictly ascending int8 values -> 12 bytes: u = v + 128; u_i's low nibble at byte
+    i // 2 (the low one for even i), then the little-endian word with bit (u_i >> 4) + i."""
+    t = np.asarray(table, dtype=np.int64).reshape(-1)
+    if t.size != 16 or t.min() < -128 or t.max() > 127 or np.any(np.diff(t) <= 0):
+        raise ValueError("a coded table holds 16 strictly ascending int8 values")
+    u = t + 128
+    lo = u & 15
+    out = np.zeros(EF_TABLE_BYTES, np.uint8)
+    out[:8] = lo[0::2] | (lo[1::2] << 4)
+    word = sum(1 << int((u[i] >> 4) + i) for i in range(16))
+    out[8:] = np.frombuffer(word.to_bytes(4, "little"), np.uint8)
+    return out
+
+
+def unpack_ef_table(data: np.ndarray) -> np.ndarray:
+    """The inverse of pack_ef_table: the 16 int8 values (the i-th set bit b gives the high
+    nibble b - i)."""
+    d = np.asarray(data, dtype=np.int64).reshape(-1).astype(np.uint8).astype(np.int64)
+    if d.size != EF_TABLE_BYTES:
+        raise ValueError(f"a coded table is {EF_TABLE_BYTES} bytes, not {d.size}")
+    word = int.from_bytes(bytes(d[8:].tolist()), "little")
+    ones = [b for b in range(32) if word >> b & 1]
+    if len(ones) != 16:
+        raise ValueError(f"a coded table's high word has 16 bits set, not {len(ones)}")
+    lo = np.stack([d[:8] & 15, d[:8] >> 4], axis=1).reshape(-1)
+    hi = np.array(ones, np.int64) - np.arange(16)
+    return ((hi << 4 | lo) - 128).astype(np.int8)
+
+
+def ef_fill(values) -> np.ndarray:
+    """At most 16 distinct int8 values padded to 16 distinct ones, sorted: the fillers are
+    the values nearest 0 the set does not hold, never -128 (a table a channel reads negated
+    must not gain one)."""
+    have = sorted({int(x) for x in np.asarray(values).reshape(-1)})
+    if len(have) > 16:
+        raise ValueError(f"a coded table holds 16 values, not {len(have)}")
+    fill = (x for a in range(128) for x in ((a, -a) if a else (0,)) if x not in have)
+    return np.array(sorted(have + [next(fill) for _ in range(16 - len(have))]), np.int8)
+
+
 # --- one filter ----------------------------------------------------------------------------
 
 @dataclass
@@ -170,6 +222,23 @@ class FilterEncoding:
     table: np.ndarray | None = None   # palette tables (int8): [channels][2^k] or [2^k];
                                       # sparse: the non-zero values
     forced: bool = False          # named for this layer (--compress-layer)
+    coded_tables: bool = False    # palette: tables of 16 in 12 bytes each (pack_ef_table)
+
+    @property
+    def table_bytes(self) -> int:
+        """Palette: the bytes one table takes as stored."""
+        return EF_TABLE_BYTES if self.coded_tables else 1 << self.bits
+
+    @property
+    def n_tables(self) -> int:
+        return self.table.size // self.table_bytes
+
+    def table_values(self) -> np.ndarray:
+        """Palette: the tables' values, [tables * 2^k] int8 (coded ones decoded)."""
+        if not self.coded_tables:
+            return self.table
+        codes = np.asarray(self.table).view(np.uint8).reshape(-1, EF_TABLE_BYTES)
+        return np.concatenate([unpack_ef_table(c) for c in codes])
 
     @property
     def encoded(self) -> bool:
@@ -179,11 +248,12 @@ class FilterEncoding:
         if self.encoding == "sparse":
             return f"sparse ({int(np.count_nonzero(self.table))} non-zero)"
         if self.encoding == "palette":
+            ef = " ef" if self.coded_tables else ""
             if self.ref_bits:
-                n = self.table.size >> self.bits
+                n = self.n_tables
                 return f"palette{self.bits}/{n} table" + ("s" if n > 1 else "") + \
-                    (" +-" if self.negated_channels() else "")
-            return f"palette{self.bits}" + ("/ch" if self.per_channel else "")
+                    (" +-" if self.negated_channels() else "") + ef
+            return f"palette{self.bits}" + ("/ch" if self.per_channel else "") + ef
         return self.encoding
 
     def negated_channels(self) -> int:
@@ -196,8 +266,10 @@ class FilterEncoding:
         out = dict(encoding=self.encoding, label=self.label(), bits=self.bits,
                    per_channel_tables=self.per_channel, bytes_int8=self.before,
                    bytes_stored=self.after, reason=self.reason)
+        if self.encoding == "palette":
+            out["coded_tables"] = self.coded_tables
         if self.ref_bits:
-            out["shared_tables"] = int(self.table.size >> self.bits)
+            out["shared_tables"] = self.n_tables
             out["reference_bits"] = self.ref_bits
             out["negated_channels"] = self.negated_channels()
         return out
@@ -262,26 +334,52 @@ def _pack_palette_indices(v: np.ndarray, channel_axis: int, idx: np.ndarray,
     return data, layout, palette_row_bytes(n, bits)
 
 
+def _check_coded(bits: int, channel_axis: int, per_channel: bool = True) -> None:
+    if bits != 4 or channel_axis != 0 or not per_channel:
+        raise ValueError("coded tables are for 4-bit indices into per-channel or shared "
+                         "tables of filters stored row by row")
+
+
+def _ef_tables(tables: np.ndarray) -> np.ndarray:
+    """Tables [T][16] (their distinct values; zeros as padding) padded to 16 distinct
+    values each (ef_fill), sorted."""
+    return np.array([ef_fill(np.unique(t)) for t in tables], np.int8).reshape(-1, 16)
+
+
+def _ef_codes(tables: np.ndarray) -> np.ndarray:
+    """Tables [T][16] of distinct sorted values -> their codes, [T * 12] (int8)."""
+    if not len(tables):
+        return np.zeros(0, np.int8)
+    return np.concatenate([pack_ef_table(t) for t in tables]).view(np.int8)
+
+
 def encode_palette(values: np.ndarray, bits: int, per_channel: bool,
-                   channel_axis: int = 0) -> FilterEncoding:
+                   channel_axis: int = 0, coded: bool = False) -> FilterEncoding:
+    """k-bit indices into one table per output channel or one for the tensor; `coded`:
+    16-value tables in 12 bytes each (4-bit indices, per channel, rows only)."""
     v = np.asarray(values).astype(np.int8)
+    if coded:
+        _check_coded(bits, channel_axis, per_channel)
     tables = palette_tables(v, channel_axis, bits, per_channel)
     if tables is None:
         where = "some output channel has" if per_channel else "the filter has"
         raise EncodingChoiceError(f"{where} more than {1 << bits} distinct values")
     flat = v.reshape(-1)
     chans = _channel_of(v, channel_axis) if per_channel else np.zeros(flat.size, np.int64)
+    if coded:     # each channel's values padded to 16 distinct ones
+        tables = np.array([ef_fill(np.unique(flat[chans == c]))
+                           for c in range(tables.shape[0])], np.int8).reshape(-1, 16)
     # index of each value in its table (tables are sorted; padding zeros come after)
     idx = np.empty(flat.size, np.int64)
     for c in range(tables.shape[0]):
         sel = chans == c
-        used = np.unique(flat[sel]) if per_channel else np.unique(flat)
+        used = tables[c] if coded else np.unique(flat[sel]) if per_channel else np.unique(flat)
         idx[sel] = np.searchsorted(used, flat[sel])
     data, layout, rb = _pack_palette_indices(v, channel_axis, idx, bits)
-    table = tables.reshape(-1)
+    table = _ef_codes(tables) if coded else tables.reshape(-1)
     return FilterEncoding("palette", int(v.size), int(data.size + table.size), "", bits=bits,
                           channels=int(v.shape[channel_axis]), layout=layout, row_bytes=rb,
-                          per_channel=per_channel, data=data, table=table)
+                          per_channel=per_channel, data=data, table=table, coded_tables=coded)
 
 
 SPARSE_GROUP = 4       # entries per uint16 of deltas
@@ -354,14 +452,19 @@ def share_tables(values: np.ndarray, channel_axis: int, bits: int) -> \
     return out, refs
 
 
-def encode_palette_shared(values: np.ndarray, bits: int,
-                          channel_axis: int = 0) -> FilterEncoding | None:
-    """k-bit indices into shared tables (share_tables), or None when they do not apply."""
+def encode_palette_shared(values: np.ndarray, bits: int, channel_axis: int = 0,
+                          coded: bool = False) -> FilterEncoding | None:
+    """k-bit indices into shared tables (share_tables), or None when they do not apply;
+    `coded`: the tables padded to 16 distinct values, in 12 bytes each (4-bit, rows)."""
     v = np.asarray(values).astype(np.int8)
+    if coded:
+        _check_coded(bits, channel_axis)
     shared = share_tables(v, channel_axis, bits)
     if shared is None:
         return None
     tables, refs = shared
+    if coded:
+        tables = _ef_tables(tables)
     flat = v.reshape(-1).astype(np.int64)
     r = refs[_channel_of(v, channel_axis)]
     want = np.where(r & 1, -flat, flat)              # the value to find in the table
@@ -372,11 +475,11 @@ def encode_palette_shared(values: np.ndarray, bits: int,
     data, layout, rb = _pack_palette_indices(v, channel_axis, idx, bits)
     ref_bits = max(int(refs.max(initial=0)).bit_length(), 1)    # 1..8 bits, no rounding up
     packed = pack_bits(refs, ref_bits)
-    table = tables.reshape(-1)
+    table = _ef_codes(tables) if coded else tables.reshape(-1)
     return FilterEncoding("palette", int(v.size), int(data.size + table.size + packed.size),
                           "", bits=bits, channels=int(v.shape[channel_axis]), layout=layout,
                           row_bytes=rb, per_channel=True, data=data, table=table,
-                          refs=packed, ref_bits=ref_bits)
+                          refs=packed, ref_bits=ref_bits, coded_tables=coded)
 
 
 def encode_sparse(values: np.ndarray) -> FilterEncoding:
@@ -423,12 +526,13 @@ def decode(enc: FilterEncoding, shape: tuple[int, ...], channel_axis: int = 0) -
             idx = unpack_indices(enc.data, enc.bits, n)
         k = 1 << enc.bits
         chans = _channel_of(np.zeros(shape), channel_axis)
+        table = enc.table_values()
         if enc.ref_bits:
             refs = unpack_bits(enc.refs, enc.ref_bits, c)[chans]
-            vals = enc.table[(refs >> 1) * k + idx].astype(np.int64)
+            vals = table[(refs >> 1) * k + idx].astype(np.int64)
             return np.where(refs & 1, -vals, vals).astype(np.int8).reshape(shape)
         base = (chans * k) if enc.per_channel else 0
-        return enc.table[base + idx].astype(np.int8).reshape(shape)
+        return table[base + idx].astype(np.int8).reshape(shape)
     if enc.encoding == "sparse":
         d = n // max(c, 1)
         index = np.ascontiguousarray(enc.data).view("<u2").astype(np.int64)
@@ -466,11 +570,13 @@ def candidates(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
             if n_all <= 1 << bits:
                 out.append(encode_palette(v, bits, False, channel_axis))
             if n_ch <= 1 << bits:
-                out.append(encode_palette(v, bits, True, channel_axis))
-                if n_all > 1 << bits:
-                    shared = encode_palette_shared(v, bits, channel_axis)
-                    if shared is not None:
-                        out.append(shared)
+                # 4-bit tables of a filter stored row by row also coded (12 bytes a table)
+                for coded in (False, True) if bits == 4 and channel_axis == 0 else (False,):
+                    out.append(encode_palette(v, bits, True, channel_axis, coded))
+                    if n_all > 1 << bits:
+                        shared = encode_palette_shared(v, bits, channel_axis, coded)
+                        if shared is not None:
+                            out.append(shared)
         if n_ch > 16:
             why.append(f"palette: up to {n_ch} distinct values in an output channel (more "
                        "than 16)")
@@ -512,7 +618,7 @@ def choose(values: np.ndarray, channel_axis: int, allowed: tuple[str, ...],
     # under INT4_EDGE of its bytes
     rank = {"int4": 0, "palette": 1, "sparse": 2}
     best = min(cands, key=lambda e: (e.after, rank[e.encoding], e.per_channel, e.ref_bits,
-                                     e.bits))
+                                     e.bits, e.coded_tables))
     int4 = [e for e in cands if e.encoding == "int4"]
     if int4 and best.after >= INT4_EDGE * int4[0].after:
         best = int4[0]

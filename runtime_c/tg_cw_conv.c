@@ -12,9 +12,13 @@
 static void tg_cw_conv_decode(const tg_cw_t *w, int32_t oc, int32_t n, int8_t *dst)
 {
     const uint8_t *row = tg_cw_row(w, oc);
+    tg_cw_tab_t tab;
+    const int8_t *t;
     int32_t i;
+    tab.which = -1;
+    t = tg_cw_table(w, oc, &tab);               /* the channel's table once (NULL: int4) */
     for (i = 0; i < n; ++i) {
-        dst[i] = (int8_t)tg_cw_get(w, row, i, oc);
+        dst[i] = t ? t[tg_cw_index(w, row, i)] : (int8_t)tg_cw_s4(row, i);
     }
 }
 

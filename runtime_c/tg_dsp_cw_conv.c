@@ -65,7 +65,9 @@ static void tg_dsp_cw_conv_decode(const tg_dsp_cw_conv_params_t *p, int32_t c, i
     const int32_t quads = g->depth4 >> 2;
     const int32_t head = 3 * triples;
     const int32_t rows = n + ((n - head) & 1);
+    tg_cw_tab_t tab;                            /* a coded table decoded, kept for the next */
     int32_t j, k;
+    tab.which = -1;
     for (j = 0; j < rows; ++j) {
         const int32_t first = j < head ? j - j % 3 : head + ((j - head) & ~1);
         const size_t size = j < head ? 3u : 2u;
@@ -75,9 +77,9 @@ static void tg_dsp_cw_conv_decode(const tg_dsp_cw_conv_params_t *p, int32_t c, i
                 d[(size_t)k * size] = 0;
             }
         } else if ((row_len & 3) == 0) {        /* column order is the filter's */
-            tg_dsp_cw_channel(&p->filter, window, c + j, d, (int32_t)size);
+            tg_dsp_cw_channel(&p->filter, window, c + j, d, (int32_t)size, &tab);
         } else {
-            tg_dsp_cw_channel(&p->filter, window, c + j, tmp, 1);
+            tg_dsp_cw_channel(&p->filter, window, c + j, tmp, 1, &tab);
             tg_dsp_cw_conv_columns(g, (const int8_t *)(const void *)tmp, d, size);
         }
     }

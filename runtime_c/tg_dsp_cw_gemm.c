@@ -75,63 +75,32 @@ TG_INLINE uint32_t tg_cwg_u8(const int8_t *t, uint32_t i)
     return (uint32_t)(uint8_t)t[i];
 }
 
-/* Channel c's 4-value steps from k0 on (zeros past the depth) into d, d + stride, ... */
-TG_INLINE void tg_cwg_tail(const tg_cw_t *cw, int32_t depth, const uint8_t *row, int32_t c,
-                           int32_t k0, uint32_t *d, size_t stride)
+/* A channel's 4-value steps from k0 on (zeros past the depth) into d, d + stride, ...;
+ * t: the channel's palette table (tg_cw_table), NULL for int4. */
+TG_INLINE void tg_cwg_tail(const tg_cw_t *cw, int32_t depth, const uint8_t *row,
+                           const int8_t *t, int32_t k0, uint32_t *d, size_t stride)
 {
     int32_t k, i;
     for (k = k0; 4 * k < depth; ++k, d += stride) {
         uint32_t v = 0;
         for (i = 3; i >= 0; --i) {
-            const int32_t x = 4 * k + i < depth ? tg_cw_get(cw, row, 4 * k + i, c) : 0;
+            const int32_t j = 4 * k + i;
+            const int32_t x = j >= depth ? 0
+                              : t ? (int32_t)t[tg_cw_index(cw, row, j)]
+                                  : tg_cw_s4(row, j);
             v = (v << 8) | (uint8_t)x;
         }
         *d = v;
     }
 }
 
-/* A shared palette table of n entries negated into neg (the encoder never negates a table
- * holding -128, so -x is exact): four entries a word, ~x + 1 in each byte without a carry
- * between bytes (bits 0-6 plus one cannot pass bit 7; bit 7 takes the carry). */
-TG_INLINE const int8_t *tg_cwg_negated(const int8_t *t, int32_t n, uint32_t *neg)
-{
-    int8_t *out = (int8_t *)(void *)neg;
-    int32_t i;
-    if (n < 4) {                                /* 1-bit indices: 2 entries */
-        out[0] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[0]);
-        out[1] = (int8_t)(uint8_t)(0u - (uint32_t)(uint8_t)t[1]);
-        return out;
-    }
-    for (i = 0; i < n; i += 4) {                /* 4 or 16 entries */
-        const uint32_t w = ~tg_read_s8x4(t + i);
-        neg[i >> 2] = ((w & 0x7F7F7F7Fu) + 0x01010101u) ^ (w & 0x80808080u);
-    }
-    return out;
-}
-
-/* Output channel c's palette table: its own or the tensor's, or its shared table (negated
- * into neg when its reference says so). */
-static const int8_t *tg_cwg_table(const tg_cw_t *cw, int32_t c, uint32_t *neg)
-{
-    const int8_t *t = cw->table + (size_t)c * (size_t)cw->table_stride;
-    if (cw->ref_bits) {
-        const uint32_t ref = tg_cw_ref(cw, c);
-        t = cw->table + (size_t)(ref >> 1) * (size_t)cw->table_stride;
-        if (ref & 1u) {
-            t = tg_cwg_negated(t, cw->table_stride, neg);
-        }
-    }
-    return t;
-}
-
 void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
-                       int32_t word_stride)
+                       int32_t word_stride, tg_cw_tab_t *tab)
 {
     const size_t stride = (size_t)word_stride;
     const int32_t full = depth >> 2;
     const uint8_t *row = tg_cw_row(cw, c);
-    uint32_t neg[4];
-    const int8_t *t = cw->palette ? tg_cwg_table(cw, c, neg) : NULL;
+    const int8_t *t = cw->palette ? tg_cw_table(cw, c, tab) : NULL;   /* the channel's */
     int32_t k = 0;
     if (!cw->palette) {
         /* int4: a word holds values 0..7 at bit 12, 8, 28, 24, 4, 0, 20, 16 (tg_cw.h), so
@@ -178,7 +147,7 @@ void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
             }
         }
     }
-    tg_cwg_tail(cw, depth, row, c, k, d, stride);
+    tg_cwg_tail(cw, depth, row, t, k, d, stride);
 }
 
 /* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
@@ -235,7 +204,7 @@ TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t 
             d[3] = tg_cwg_s4bytes(m & w);
         }
         if (p->depth & 7) {
-            tg_cwg_tail(&p->weights, p->depth, row, c + j, 2 * groups, d, 3);
+            tg_cwg_tail(&p->weights, p->depth, row, NULL, 2 * groups, d, 3);
         }
     }
 }
@@ -276,12 +245,14 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
 {
     const tg_cw_t *cw = &p->weights;
     const int32_t quads = (p->depth + 3) >> 2, full = p->depth >> 2;
+    tg_cw_tab_t tab;                            /* a coded table decoded, kept for the next */
     int32_t j, k;
+    tab.which = -1;
     for (j = 0; j < n; ++j) {
         uint32_t *d = dst + (size_t)(j - j % 3) * (size_t)quads + (size_t)(j % 3);
         const uint8_t *row = tg_cw_row(cw, c + j), *src = row;
+        const int8_t *table;
         const uint8_t *t;
-        uint32_t neg[4];
         uint32_t lo[16];
         if (c + j >= p->channels) {
             for (k = 0; k < quads; ++k) {
@@ -289,7 +260,8 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
             }
             continue;
         }
-        t = (const uint8_t *)(const void *)tg_cwg_table(cw, c + j, neg);
+        table = tg_cw_table(cw, c + j, &tab);    /* the channel's (shared: negated?) */
+        t = (const uint8_t *)(const void *)table;
         k = 0;
         if (cw->bits == 4) {
             for (; k + 2 <= full; k += 2, d += 6, src += 4) {   /* 8 indices a word */
@@ -328,7 +300,7 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
                 d[21] = h[b >> 28];
             }
         }
-        tg_cwg_tail(cw, p->depth, row, c + j, k, d, 3);   /* the rest value by value */
+        tg_cwg_tail(cw, p->depth, row, table, k, d, 3);   /* the rest value by value */
     }
 }
 
@@ -337,12 +309,14 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
 static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *dst)
 {
     const int32_t quads = (p->depth + 3) >> 2;
+    tg_cw_tab_t tab;                            /* a coded table decoded, kept for the next */
     int32_t t, j, k;
+    tab.which = -1;
     for (t = 0; t < p->block; t += 3) {
         for (j = 0; j < 3; ++j) {
             uint32_t *d = dst + (size_t)t * (size_t)quads + (size_t)j;
             if (c + t + j < p->channels) {
-                tg_dsp_cw_channel(&p->weights, p->depth, c + t + j, d, 3);
+                tg_dsp_cw_channel(&p->weights, p->depth, c + t + j, d, 3, &tab);
             } else {
                 for (k = 0; k < quads; ++k) {
                     d[3 * k] = 0;

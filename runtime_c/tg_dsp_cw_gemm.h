@@ -50,8 +50,9 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
 
 /* Output channel c's `depth` values (c < the filter's channels) as words of 4 int8, value
  * 4 k + i in byte i of word d[k * word_stride], zeros past the depth (the decoder of the
- * blocks above; tg_dsp_cw_conv.c's too). */
+ * blocks above; tg_dsp_cw_conv.c's too); `tab` (tg_cw_table's: `which` -1 before the
+ * first call) keeps a decoded table for the next channels reading the same. */
 void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
-                       int32_t word_stride);
+                       int32_t word_stride, tg_cw_tab_t *tab);
 
 #endif /* TG_DSP_CW_GEMM_H */

@@ -279,8 +279,8 @@ def test_shared_tables_references_of_any_width():
     # a clustered filter of few values a channel: 4 scale families (channels missing the
     # largest centroids), 4 tables up to sign, 3-bit references (they were rounded to 4)
     v = clustered(np.random.default_rng(1), (64, 1, 1, 16), 16, 0)
-    e = choose(v, 0, KINDS)
-    assert (e.label(), e.ref_bits, e.after) == ("palette4/4 tables +-", 3, 512 + 64 + 24)
+    e = choose(v, 0, KINDS)      # the 4 tables coded, 12 bytes each
+    assert (e.label(), e.ref_bits, e.after) == ("palette4/4 tables +- ef", 3, 512 + 48 + 24)
     assert np.array_equal(decode(e, v.shape), v)
     assert set(unpack_bits(e.refs, 3, 64) & 1) == {0, 1}       # signs both ways
 
@@ -306,7 +306,7 @@ def test_shared_tables_random_round_trip(seed):
 
 
 @pytest.mark.parametrize("clusters,depth,label,after", [
-    (16, 64, "palette4/1 table +-", 64 * 32 + 16 + 8),
+    (16, 64, "palette4/1 table +- ef", 64 * 32 + 12 + 8),
     (4, 16, "palette2/1 table +-", 64 * 4 + 4 + 8),
     (4, 256, "palette2/1 table +-", 64 * 64 + 4 + 8)])
 def test_clustered_filters_share_tables(clusters, depth, label, after):
@@ -554,7 +554,7 @@ def test_auto_keeps_to_the_goals(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
     got = [(layer.call.kernel, layer.selection.filter.label())
            for layer in gen.program.layers]
-    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table +-"),
+    assert got == [("tg_dsp_cw_gemm_s8", "int4"), ("tg_dsp_cw_gemm_s8", "palette4/1 table +- ef"),
                    ("tg_dsp_cw_gemm_s8", "palette2/1 table +-"), ("tg_dsp_s4_gemm_s8", "int4"),
                    ("tg_dsp_gemm_s8", "raw"), ("tg_dsp_cw_gemm_s8", "int4")], got
     reasons = [layer.selection.filter.reason for layer in gen.program.layers]
@@ -563,7 +563,7 @@ def test_auto_keeps_to_the_goals(tmp_path):
     params = gen.program.layers[5].call.params
     assert params["chunk"] == params["rows"] == 8 and params["block"] < 64
     assert gen.program.layers[5].call.scratch == [4 * params["block"] * 64 + 16 * 64 * 4]
-    assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 16 + 8, 1024 + 4 + 8]
+    assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 12 + 8, 1024 + 4 + 8]
 
 
 def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
@@ -652,7 +652,10 @@ def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     assert report.ok, report.table()
     model_c = (tmp_path / "w" / "m.c").read_text()
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 3
-    assert model_c.count("tg_dsp_cw_gemm_s8(") == 8
+    # the 16-value palettes' tables coded (12 bytes): layer 5's 11 channels of 27 values
+    # then store 286 bytes, fewer than 297 as int8
+    assert model_c.count("tg_dsp_cw_gemm_s8(") == 9
+    assert "palette4/ch ef" in model_c and ".table_coded = 1" in model_c
     once = re.findall(r"\.rows = (\d+),\s*\.depth = \d+,\s*\.channels = \d+,\s*"
                       r"\.block = (\d+),\s*\.chunk = (\d+),", model_c)
     assert {int(r) for r, b, c in once if int(c) >= int(r)} >= {2, 5, 6, 8}, once
@@ -673,7 +676,7 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     generate(path, out, target="host", kernels=DSP, compress=KINDS, layer_compress={4: KINDS})
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_cw_gemm.c", "tg_cw_fc.c",
-                                    "tg_sparse_gemm.c", "tg_dsp_sparse_gemm.c",
+                                    "tg_cw.c", "tg_sparse_gemm.c", "tg_dsp_sparse_gemm.c",
                                     "tg_dsp_cw_conv.c", "tg_dsp_conv.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

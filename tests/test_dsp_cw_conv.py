@@ -110,7 +110,7 @@ def test_bit_exact_on_the_host_sanitized(tmp_path):
     assert any(p["conv"]["output_depth"] > p["block"] for p in calls)
     assert any(p["conv"]["output_depth"] <= p["block"] for p in calls)
     labels = {json.dumps(layer.selection.filter.label()) for layer in res.gen.program.layers}
-    assert {'"int4"', '"palette4/ch"', '"palette1/ch"', '"palette2/ch"', '"palette2"'} <= \
+    assert {'"int4"', '"palette4/ch ef"', '"palette1/ch"', '"palette2/ch"', '"palette2"'} <= \
         labels, labels
     assert any("table" in label for label in labels), labels
     # rows of 4n values (decoded in place) and others (through the column order)

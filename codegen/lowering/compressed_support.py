@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codegen.encoding import FilterEncoding, int4_quads
+from codegen.encoding import FilterEncoding, int4_quads, unpack_bits
 from codegen.graph import Op
 from codegen.ir import CExpr, ConstArray, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
@@ -35,6 +35,12 @@ AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
 DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
 ONCE_CYCLES = {"int4": (1.07, 65), 1: (1.45, 155), 2: (2.6, 170), 4: (4.7, 90)}
 S4_RATIO = (1.1, 1.4)
+# a coded table decoded (tg_cw_table_coded, runtime_c/tg_cw.c; compress_bench.py, coded
+# against plain tables: 196-199 cycles a decode on pal16-1x1-d256, pal16-fc-b8 and
+# clu16-1x1-d16): once per channel, shared tables once per run of channels reading the same
+# table in a block of the rows-once path (tg_cwg_pal keeps the last one decoded), every
+# channel on the chunked path
+EF_TABLE_CYCLES = 200
 
 
 def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> FilterEncoding:
@@ -64,11 +70,13 @@ def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
     consts = [c_d]
     table = refs = CExpr("NULL")
     if enc.encoding == "palette":
-        n = enc.table.size >> enc.bits
+        n = enc.n_tables
         c_t, table = ctx.const("filter_table", "int8_t", enc.table,
                                f"{what}: palette, {1 << enc.bits} values "
                                + (f"in each of {n} shared tables" if enc.ref_bits else
-                                  "per output channel" if enc.per_channel else "for the tensor"))
+                                  "per output channel" if enc.per_channel else "for the tensor")
+                               + (f", each coded in {enc.table_bytes} bytes (tg_cw.h)"
+                                  if enc.coded_tables else ""))
         consts.append(c_t)
         if enc.ref_bits:
             c_r, refs = ctx.const("filter_refs", "uint8_t", enc.refs,
@@ -76,8 +84,9 @@ def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
                                   f"{enc.ref_bits} bits each")
             consts.append(c_r)
     return dict(data=r_d, table=table, palette=int(enc.encoding == "palette"), bits=enc.bits,
-                table_stride=(1 << enc.bits) if enc.per_channel else 0,
-                row_bytes=enc.row_bytes, refs=refs, ref_bits=enc.ref_bits), consts
+                table_stride=enc.table_bytes if enc.per_channel else 0,
+                row_bytes=enc.row_bytes, refs=refs, ref_bits=enc.ref_bits,
+                table_coded=int(enc.coded_tables)), consts
 
 
 def check_s4_depth(depth: int) -> None:
@@ -110,6 +119,21 @@ def cw_scratch(channels: int, depth: int, rows: int) -> int:
     return 4 * block * quads + 16 * quads + chunk * block
 
 
+def table_decodes(enc: FilterEncoding, block: int) -> int:
+    """How many times a kernel decoding `block` channels at a time (tg_dsp_cw_gemm_s8 on
+    either path, tg_dsp_cw_conv_s8) decodes a coded table (0 without them): per channel,
+    or with shared tables per run of channels of a block reading the same table (the
+    reference's table number, refs // 2)."""
+    if not enc.coded_tables:
+        return 0
+    if not enc.ref_bits:
+        return enc.channels
+    tables = unpack_bits(enc.refs, enc.ref_bits, enc.channels) >> 1
+    starts = np.arange(enc.channels) % max(block, 1) == 0
+    starts[1:] |= tables[1:] != tables[:-1]
+    return int(np.count_nonzero(starts))
+
+
 def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> float:
     """tg_dsp_cw_gemm_s8's cycles estimated against tg_dsp_gemm_s8's (the int8 filter)."""
     int8 = 1.2 * rows * channels * depth + 25 * rows * channels
@@ -124,6 +148,7 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
         decode = DECODE_CYCLES[key] * channels * depth
         extra = 0.0 if blocks == 1 else \
             2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+    decode += EF_TABLE_CYCLES * table_decodes(enc, block)
     return 1 + (decode + extra) / int8
 
 
