@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import tempfile
 import zlib
@@ -34,7 +35,7 @@ from codegen.compression import has_filter  # noqa: E402
 from codegen.encoding import KINDS  # noqa: E402
 from codegen.frontend.tflite_reader import read_tflite  # noqa: E402
 from codegen.frontend.tflite_writer import ModelWriter  # noqa: E402
-from tests.conv_models import ConvCase, add_layer  # noqa: E402
+from tests.conv_models import SAME, VALID, ConvCase, add_layer  # noqa: E402
 from tests.test_compress import draw, set_filter  # noqa: E402
 from tests.test_dsp_kernels import add_fc  # noqa: E402
 from benchmarks import sparse_bench  # noqa: E402
@@ -287,6 +288,62 @@ def filter_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+# single k x k layers (in_h, in_w, in_d, out_d, k_h, k_w, stride, padding) that
+# `--fit-conv` measures to fit lowering/conv/dsp_cw.py's estimate: resnet8's, kws's first
+# layer, first layers on 3 channels, 5x5, strided and VALID ones
+FIT_LAYERS = [(32, 32, 16, 16, 3, 3, 1, "SAME"), (16, 16, 32, 32, 3, 3, 1, "SAME"),
+              (8, 8, 64, 64, 3, 3, 1, "SAME"), (32, 32, 16, 32, 3, 3, 2, "SAME"),
+              (49, 10, 1, 64, 10, 4, 2, "SAME"), (48, 48, 3, 16, 3, 3, 1, "SAME"),
+              (48, 48, 3, 8, 3, 3, 2, "SAME"), (12, 12, 24, 48, 5, 5, 1, "SAME"),
+              (20, 20, 8, 24, 3, 3, 1, "VALID"), (10, 10, 32, 24, 3, 3, 1, "SAME"),
+              (24, 24, 12, 30, 3, 3, 1, "SAME"), (6, 6, 96, 96, 3, 3, 1, "SAME")]
+
+
+def fit_conv(work: Path) -> dict:
+    """Measure FIT_LAYERS with int8 and int4 filters (every block size the lowering picks),
+    and fit tg_dsp_cw_conv_s8's estimate (lowering/conv/dsp_cw.py) by least squares:
+    int8 cycles = pairs (MAC 2 depth4 channels + OUT channels) + columns, columns = pairs
+    (PAIR + WIDEN 2 depth4) + edge pairs EDGE 2 rows; int4 - int8 = (blocks - 1) columns
+    + channels (CHANNEL + DECODE window)."""
+    from codegen.lowering.conv.dsp_cw import conv_shape
+    from codegen.ops.conv import analyse_conv
+    names = ["MAC_CYCLES", "OUT_CYCLES", "PAIR_CYCLES", "WIDEN_CYCLES", "EDGE_CYCLES",
+             "CHANNEL_CYCLES", "DECODE_CYCLES[int4]"]
+    a_rows, b_vals = [], []
+    for k, (h, w, d, c, kh, kw, st, pad) in enumerate(FIT_LAYERS):
+        rng = np.random.default_rng(k)
+        m = ModelWriter()
+        add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=kh, k_w=kw,
+                                   stride=(st, st), padding=SAME if pad == "SAME" else VALID),
+                  "c")
+        set_filter(m, draw(rng, "int4", (c, kh, kw, d), 0))
+        path = work / f"fit{k}.tflite"
+        path.write_bytes(m.build())
+        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
+        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
+                     layer_compress={0: ("int4",)}, op_by_op=False)
+        graph = read_tflite(path.read_bytes())
+        s = conv_shape(analyse_conv(graph.ops[0], graph))
+        model_c = (work / f"c{k}" / "whole" / "project" / f"fit{k}.c").read_text()
+        block = int(re.search(r"\.block = (\d+),", model_c).group(1))
+        blocks = -(-c // block)
+        col = [0, 0, s.pairs, s.pairs * 2 * s.depth4, s.edge_pairs * 2 * s.rows]
+        a_rows.append([s.pairs * 2 * s.depth4 * c, s.pairs * c] + col[2:] + [0, 0])
+        b_vals.append(base["cycles"])
+        a_rows.append([0, 0] + [(blocks - 1) * x for x in col[2:]] + [c, c * s.window])
+        b_vals.append(comp["cycles"] - base["cycles"])
+        print(f"  {FIT_LAYERS[k]}: block {block}, int8 {base['cycles']:,}, int4 "
+              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
+    # each equation weighted by its size (relative errors)
+    a, b = np.array(a_rows, float), np.array(b_vals, float)
+    wts = 1 / np.maximum(np.abs(b), 1)
+    x, *_ = np.linalg.lstsq(a * wts[:, None], b * wts, rcond=None)
+    fit = dict(zip(names, (round(float(v), 3) for v in x)))
+    print("fitted:", fit)
+    print("relative errors:", [f"{e:+.1%}" for e in (a @ x - b) / np.maximum(np.abs(b), 1)])
+    return fit
+
+
 def table(rows: list[dict]) -> list[str]:
     lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | entropy floor | "
              "cycles int8 | cycles | cycles ratio (goal) |",
@@ -319,7 +376,15 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE", help="write the rows as JSON")
     ap.add_argument("--markdown", metavar="FILE",
                     help="write the table as Markdown (benchmarks/COMPRESSION.md)")
+    ap.add_argument("--fit-conv", action="store_true",
+                    help="measure single k x k layers and print the constants of "
+                         "tg_dsp_cw_conv_s8's cycle estimate (lowering/conv/dsp_cw.py) "
+                         "fitted to them, then stop")
     args = ap.parse_args(argv)
+    if args.fit_conv:
+        with tempfile.TemporaryDirectory() as tmp:
+            fit_conv(Path(tmp))
+        return 0
     if args.named:
         import codegen.lowering.compressed_support as cs
         cs.AUTO_MAX_RATIO = {k: float("inf") for k in cs.AUTO_MAX_RATIO}

@@ -15,8 +15,11 @@ import pytest
 from codegen import kernel_config
 from codegen.encoding import KINDS, encode_int4, encode_palette
 from codegen.generate import generate
-from codegen.lowering.conv.dsp_cw import (BLOCK_TARGET, CWC_MAX_BLOCK_BYTES, block_count,
-                                          cw_conv_block, cw_conv_ratio)
+from codegen.frontend.tflite_reader import read_tflite
+from codegen.lowering.conv.dsp_cw import (BLOCK_TARGET, CWC_MAX_BLOCK_BYTES, ConvShape,
+                                          block_count, conv_shape, cw_conv_block,
+                                          cw_conv_ratio)
+from codegen.ops.conv import analyse_conv
 from codegen.lowering.conv.dsp_im2col import channel_triples
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
@@ -67,12 +70,14 @@ def test_blocks_read_one_channel_past_an_odd_count_of_pairs():
     assert block_count(7, 6, 0) == 8
 
 
-@pytest.mark.parametrize("channels,depth4,pixels", [(16, 144, 1024), (32, 288, 256),
-                                                    (64, 576, 64), (8, 36, 400),
-                                                    (3, 28, 100), (200, 288, 16)])
-def test_block_is_the_fewest_channels_within_the_target(channels, depth4, pixels):
+@pytest.mark.parametrize("channels,depth4,pixels,edge", [(16, 144, 1024, 92), (32, 288, 256, 46),
+                                                         (64, 576, 64, 20), (8, 36, 400, 40),
+                                                         (3, 28, 100, 30), (200, 288, 16, 8)])
+def test_block_is_the_fewest_channels_within_the_target(channels, depth4, pixels, edge):
     enc = encode_int4(np.zeros((channels, depth4), np.int8))
-    block, ratio = cw_conv_block(enc, pixels, channels, depth4, depth4)
+    shape = ConvShape(pairs=pixels // 2, edge_pairs=edge, rows=3, depth4=depth4,
+                      window=depth4, channels=channels)
+    block, ratio = cw_conv_block(enc, shape)
     assert block % 3 == 0
     triples = -(-channels // 3)
     if triples <= 1:
@@ -80,19 +85,41 @@ def test_block_is_the_fewest_channels_within_the_target(channels, depth4, pixels
         return
     # never more than half the filter, nor CWC_MAX_BLOCK_BYTES (but one triple)
     assert block // 3 <= max(1, min(-(-triples // 2), CWC_MAX_BLOCK_BYTES // (3 * depth4)))
-    assert ratio == cw_conv_ratio(enc, pixels, channels, depth4, depth4, block)
+    assert ratio == cw_conv_ratio(enc, shape, block)
     if block > 3:      # a smaller block would be over the target
-        assert cw_conv_ratio(enc, pixels, channels, depth4, depth4, block - 3) > \
-            BLOCK_TARGET["int4"]
-    # more blocks widen more columns: the ratio falls as the block grows
-    assert cw_conv_ratio(enc, pixels, channels, depth4, depth4, 3) >= ratio
+        assert cw_conv_ratio(enc, shape, block - 3) > BLOCK_TARGET["int4"]
+    # more blocks build more columns: the ratio falls as the block grows
+    assert cw_conv_ratio(enc, shape, 3) >= ratio
 
 
-def test_palettes_decode_slower_than_int4():
+def test_estimate_costs_more_for_palettes_edges_and_coded_tables():
     v = np.zeros((32, 288), np.int8)
+    shape = ConvShape(pairs=128, edge_pairs=30, rows=3, depth4=288, window=288, channels=32)
     int4 = encode_int4(v)
     pal = encode_palette(v, 4, True)
-    assert cw_conv_ratio(pal, 256, 32, 288, 288, 12) > cw_conv_ratio(int4, 256, 32, 288, 288, 12)
+    coded = encode_palette(v, 4, True, coded=True)
+    assert cw_conv_ratio(pal, shape, 12) > cw_conv_ratio(int4, shape, 12)
+    assert cw_conv_ratio(coded, shape, 12) > cw_conv_ratio(pal, shape, 12)
+    # staged (edge) columns are built again by every block
+    edgy = ConvShape(pairs=128, edge_pairs=128, rows=3, depth4=288, window=288, channels=32)
+    assert cw_conv_ratio(int4, edgy, 12) > cw_conv_ratio(int4, shape, 12)
+
+
+@pytest.mark.parametrize("case,edge_pairs", [
+    # 8x8 SAME 3x3: rows 0 and 7 (4 pairs each) and the pairs holding column 0 or 7
+    (ConvCase(in_h=8, in_w=8, in_d=4, out_d=4), 20),
+    # VALID: every window inside; 6x6 outputs in pairs on one row
+    (ConvCase(in_h=8, in_w=8, in_d=4, out_d=4, padding=VALID), 0),
+    # 5x5 outputs, every window inside: 13 pairs, of which those at pixels 4 and 14 end
+    # their row (staged: the next pixel is on the next row) and the last (pixel 24 alone)
+    (ConvCase(in_h=7, in_w=7, in_d=4, out_d=4, padding=VALID), 3),
+])
+def test_conv_shape_counts_the_staged_pairs(case, edge_pairs):
+    """conv_shape follows tg_dsp_conv_rows_s8's choice for each pair of pixels."""
+    g = read_tflite(model("shape", [], [(case, "int4")]))
+    shape = conv_shape(analyse_conv(g.ops[0], g))
+    assert shape.pairs == -(-case.out_hw()[0] * case.out_hw()[1] // 2)
+    assert shape.edge_pairs == edge_pairs
 
 
 # --- generated models ------------------------------------------------------------------------

@@ -6,13 +6,16 @@ each block a pass of tg_dsp_conv_s8 over every pixel.  Pointwise convolutions ta
 compressed GEMMs instead (lowering/compressed_support.py)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from codegen.encoding import FilterEncoding
 from codegen.graph import Op
 from codegen.ir import LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
-from codegen.lowering.compressed_support import AUTO_MAX_RATIO, cw_field
+from codegen.lowering.compressed_support import (AUTO_MAX_RATIO, EF_TABLE_CYCLES,
+                                                  cw_field, table_decodes)
 from codegen.lowering.conv.dsp_im2col import channel_triples, column_order, im2col_parts
 from codegen.ops.conv import ConvLayer
 
@@ -21,43 +24,82 @@ from codegen.ops.conv import ConvLayer
 # estimate is within BLOCK_TARGET (issue 14's goals, less a margin), else the most
 CWC_MAX_BLOCK_BYTES = 16384
 BLOCK_TARGET = {"int4": 1.13, "palette": 1.23}
-# the estimate (emulated Cortex-M4, fitted to benchmarks/compress_bench.py's k x k cases
-# within ~1 %): per pixel pair, tg_dsp_conv_s8 takes MAC_CYCLES a product (2 pixels x
-# depth4 x channels), PAIR_CYCLES plus WIDEN_CYCLES a column value (2 x depth4: the
-# im2col) and OUT_CYCLES a channel; each block after the first widens the columns again,
-# each block costs BLOCK_CYCLES, and the decoding DECODE_CYCLES a value, once
-MAC_CYCLES = 1.15
-PAIR_CYCLES = 240.0
-WIDEN_CYCLES = 2.7
-OUT_CYCLES = 26.0
-BLOCK_CYCLES = 300.0
-DECODE_CYCLES = {"int4": 1.5, 1: 2.0, 2: 2.5, 4: 5.0}
+# the estimate (emulated Cortex-M4, fitted by least squares to 12 single k x k layers with
+# int4 filters within ~1 % of their cycles: `benchmarks/compress_bench.py --fit-conv`
+# refits them): per pixel pair, tg_dsp_conv_s8 takes MAC_CYCLES a product (2 pixels x
+# depth4 x channels), OUT_CYCLES a channel, PAIR_CYCLES plus WIDEN_CYCLES a column value
+# (2 x depth4: the im2col) and, for a pair whose windows are not both inside the image on
+# one row (the staged path, tg_dsp_conv_column), EDGE_CYCLES a window row of each pixel
+# more; each block after the first builds every column again; the decoding costs
+# CHANNEL_CYCLES a channel and DECODE_CYCLES a value (palettes: measured on the 3x3 cases
+# of compress_bench.py), a coded table EF_TABLE_CYCLES
+MAC_CYCLES = 1.156
+OUT_CYCLES = 29.4
+PAIR_CYCLES = 231.0
+WIDEN_CYCLES = 2.27
+EDGE_CYCLES = 52.0
+CHANNEL_CYCLES = 580.0
+DECODE_CYCLES = {"int4": 1.96, 1: 2.7, 2: 3.0, 4: 3.5}
 
 
-def cw_conv_ratio(enc: FilterEncoding, pixels: int, channels: int, window: int,
-                  depth4: int, block: int) -> float:
+@dataclass(frozen=True)
+class ConvShape:
+    """What the estimate reads of a layer: its pixel pairs (those taking the staged column
+    path too), window rows, column values and channels."""
+
+    pairs: int
+    edge_pairs: int
+    rows: int           # window rows (filter height)
+    depth4: int
+    window: int
+    channels: int
+
+
+def conv_shape(layer: ConvLayer) -> ConvShape:
+    """The pairs tg_dsp_conv_s8's pixel loop takes (tg_dsp_conv_rows_s8): two pixels at a
+    time in raster order, straight from the input when both windows are inside the image
+    on one output row (and the filter not dilated along the width), else staged."""
+    win = layer.win
+    pixels = layer.batches * win.out_h * win.out_w
+    n = np.arange(0, pixels, 2)
+    oy, ox = np.divmod(n % (win.out_h * win.out_w), win.out_w)
+    y0 = oy * win.stride_h - win.pad_top
+    x0 = ox * win.stride_w - win.pad_left
+    y_max = layer.in_h - 1 - (layer.f_h - 1) * win.dilation_h
+    x_max = layer.in_w - layer.f_w
+    inside = ((n + 1 < pixels) & (ox + 1 < win.out_w) & (y0 >= 0) & (y0 <= y_max) &
+              (x0 >= 0) & (x0 + win.stride_w <= x_max) & (win.dilation_w == 1))
+    d4 = column_order(layer.f_h, layer.f_w * layer.in_d).size
+    return ConvShape(pairs=int(n.size), edge_pairs=int(np.count_nonzero(~inside)),
+                     rows=layer.f_h, depth4=d4, window=layer.f_h * layer.f_w * layer.in_d,
+                     channels=layer.out_d)
+
+
+def cw_conv_ratio(enc: FilterEncoding, shape: ConvShape, block: int) -> float:
     """tg_dsp_cw_conv_s8's cycles estimated against tg_dsp_conv_s8's (the int8 filter)."""
-    pairs = -(-pixels // 2)
-    columns = PAIR_CYCLES + WIDEN_CYCLES * 2 * depth4
-    int8 = pairs * (MAC_CYCLES * 2 * depth4 * channels + columns + OUT_CYCLES * channels)
-    blocks = -(-channels // block)
+    s = shape
+    columns = s.pairs * (PAIR_CYCLES + WIDEN_CYCLES * 2 * s.depth4) + \
+        s.edge_pairs * EDGE_CYCLES * 2 * s.rows
+    int8 = s.pairs * (MAC_CYCLES * 2 * s.depth4 * s.channels + OUT_CYCLES * s.channels) + \
+        columns
+    blocks = -(-s.channels // block)
     key = "int4" if enc.encoding == "int4" else enc.bits
-    extra = ((blocks - 1) * pairs * columns + blocks * BLOCK_CYCLES +
-             DECODE_CYCLES[key] * channels * window)
+    extra = ((blocks - 1) * columns +
+             s.channels * (CHANNEL_CYCLES + DECODE_CYCLES[key] * s.window) +
+             EF_TABLE_CYCLES * table_decodes(enc, block))
     return 1 + extra / int8
 
 
-def cw_conv_block(enc: FilterEncoding, pixels: int, channels: int, window: int,
-                  depth4: int) -> tuple[int, float]:
+def cw_conv_block(enc: FilterEncoding, shape: ConvShape) -> tuple[int, float]:
     """tg_dsp_cw_conv_s8's block (a multiple of 3 channels) and its estimated ratio: the
     fewest channels within BLOCK_TARGET, else the most allowed."""
-    triples = -(-channels // 3)
+    triples = -(-shape.channels // 3)
     if triples <= 1:
-        return 3, cw_conv_ratio(enc, pixels, channels, window, depth4, 3)
-    most = max(1, min(-(-triples // 2), CWC_MAX_BLOCK_BYTES // (3 * depth4)))
+        return 3, cw_conv_ratio(enc, shape, 3)
+    most = max(1, min(-(-triples // 2), CWC_MAX_BLOCK_BYTES // (3 * shape.depth4)))
     goal = BLOCK_TARGET[enc.encoding]
     for t in range(1, most + 1):
-        ratio = cw_conv_ratio(enc, pixels, channels, window, depth4, 3 * t)
+        ratio = cw_conv_ratio(enc, shape, 3 * t)
         if ratio <= goal or t == most:
             return 3 * t, ratio
     raise AssertionError("unreachable")
@@ -91,9 +133,10 @@ def cw_im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
         raise Declined("a strided 1x1 convolution: its int8 filter runs on the dsp GEMM, "
                        "which gathers the pixels, faster than this im2col kernel would "
                        "(measured 1.15-1.2x)")
-    d4 = column_order(layer.f_h, layer.f_w * layer.in_d).size
+    shape = conv_shape(layer)
+    d4 = shape.depth4
     pixels = layer.batches * layer.win.out_h * layer.win.out_w
-    block, ratio = cw_conv_block(enc, pixels, out_d, window, d4)
+    block, ratio = cw_conv_block(enc, shape)
     parts = im2col_parts(layer, ctx, lambda triples: block_count(out_d, block, triples))
     if not np.array_equal(parts.filt, layer.filt.data.reshape(out_d, window)):
         # the int8 kernel zeroes such channels' weights; the stored filter cannot change
