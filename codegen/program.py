@@ -137,15 +137,17 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layer_compress = layer_compress or {}
     check_layer_compress(graph, layer_compress)
 
-    def lower(op) -> tuple[str, LayerCall, Selection]:
+    def lower(op, int8: bool = False) -> tuple[str, LayerCall, Selection]:
+        """`int8`: with the filter stored as int8 whatever --compress says."""
         lname = f"l{op.index}_{op.opcode.lower()}"
         pref = layer_kernels.get(op.index, kernels)
 
         def context(variant: str, enc, lname=lname, pref=pref) -> LowerContext:
             return LowerContext(graph, target, lname, backends.get(variant), match_tflm,
                                 preference=pref, filter=enc)
-        enc = filter_encoding(op, graph, layer_compress.get(op.index, compress),
-                              forced=op.index in layer_compress)
+        enc = None if int8 else filter_encoding(op, graph,
+                                                layer_compress.get(op.index, compress),
+                                                forced=op.index in layer_compress)
         try:
             call, sel = select_for_filter(op, graph, pref, context,
                                           op.index in layer_kernels, enc)
@@ -153,21 +155,37 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
             raise unsupported(op, graph, str(e)) from None
         return lname, call, sel
 
-    calls = lower_with_fusion(graph, lower, fuse_residual)
-    # choices that depend on the whole project: one table ADD loop where it can be one
-    unify_fast_modes([c for _, c, _ in calls])
+    calls, options = lower_with_fusion(graph, lower, fuse_residual, set(layer_compress))
+    alignment = int(target.get("arena_alignment", 16))
 
-    uf, elided = resolve_aliases(graph, [c for _, c, _ in calls])
-    layer_namer = Namer(RESERVED)
-    layers = [Layer(layer_namer.identifier(lname, "l"), call, sel)
-              for pos, (lname, call, sel) in enumerate(calls) if pos not in elided]
-    # where the graph branches, the order of the branches with the smaller arena
-    layers = [layers[i] for i in choose_order(graph, [layer.call for layer in layers], uf,
-                                              alignment=int(target.get("arena_alignment", 16)),
-                                              io_in_arena=io_in_arena)]
-    plan = plan_memory(graph, [layer.call for layer in layers], uf,
-                       alignment=int(target.get("arena_alignment", 16)),
-                       io_in_arena=io_in_arena, in_place=in_place)
+    def arrange(calls):
+        """The layers in their order and the memory plan of these calls."""
+        # choices that depend on the whole project: one table ADD loop where it can be one
+        unify_fast_modes([c for _, c, _ in calls])
+        uf, elided = resolve_aliases(graph, [c for _, c, _ in calls])
+        layer_namer = Namer(RESERVED)
+        layers = [Layer(layer_namer.identifier(lname, "l"), call, sel)
+                  for pos, (lname, call, sel) in enumerate(calls) if pos not in elided]
+        # where the graph branches, the order of the branches with the smaller arena
+        layers = [layers[i] for i in choose_order(graph, [layer.call for layer in layers], uf,
+                                                  alignment=alignment,
+                                                  io_in_arena=io_in_arena)]
+        plan = plan_memory(graph, [layer.call for layer in layers], uf, alignment=alignment,
+                           io_in_arena=io_in_arena, in_place=in_place)
+        return layers, plan, layer_namer
+
+    layers, plan, layer_namer = arrange(calls)
+    for option in options:
+        # a residual block that compressed filters keep from running fused: fused with int8
+        # filters where the arena shrinks by more than compression saves of flash
+        other = option.apply(calls)
+        o_layers, o_plan, o_namer = arrange(other)
+        ram = plan.arena_bytes - o_plan.arena_bytes
+        if ram > option.saved:
+            option.note(ram)
+            calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
+    if options:     # (unify_fast_modes last ran on the calls of the last option tried)
+        layers, plan, layer_namer = arrange(calls)
 
     # C names: model inputs/outputs (function parameters) first, then arena buffers.
     # (tensor names must not shadow the model's globals `<name>_*` or a layer's `<layer>_*`)
@@ -205,12 +223,46 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                    libraries=libraries, const_alias=const_alias)
 
 
-def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerCall, Selection]]:
+@dataclass
+class FusedOption:
+    """A residual block whose compressed filters keep it from running fused, and the fused
+    call of the block with int8 filters (program.build_program chooses by the arena)."""
+
+    ops: tuple[int, ...]                       # the block's operators
+    fused: tuple[str, LayerCall, Selection]    # its fused call, filters int8
+    saved: int                                 # filter bytes compression saves in the block
+
+    def apply(self, calls: list) -> list:
+        """`calls` with the block's calls replaced by the fused one, at the first's place."""
+        out, placed = [], False
+        for entry in calls:
+            if entry[1].op.index in self.ops:
+                if not placed:
+                    out.append(self.fused)
+                    placed = True
+                continue
+            out.append(entry)
+        return out
+
+    def note(self, ram: int) -> None:
+        """Say why the block's filters stay int8 (the layer table's reason column)."""
+        self.fused[2].refusals.append(Refusal(
+            "compress", f"filters kept int8: the block runs fused, row by row, in {ram} "
+            f"bytes less RAM than compressed filters (saving {self.saved} bytes of flash) "
+            "would take unfused; --compress-layer N=ENC on one of its layers compresses "
+            "them"))
+
+
+def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozenset()) -> \
+        tuple[list[tuple[str, LayerCall, Selection]], list[FusedOption]]:
     """Every layer's (name, call, selection) in model order, `lower(op)` selecting its
     kernel; with `fuse`, each residual block (passes/fuse_residual.py) whose layers got
     kernels that compute rows becomes one call at its first layer's place
     (lowering/resblock.py).  A block that stays three layers says why in its first
-    layer's selection (the layer table's reason column, tinygen.json's refusals)."""
+    layer's selection (the layer table's reason column, tinygen.json's refusals).  A block
+    that stays unfused because of compressed filters (none named by --compress-layer:
+    `forced`) and fuses with int8 ones (`lower(op, int8=True)`) is returned as a
+    FusedOption too."""
     blocks, near = find_residual_blocks(graph) if fuse else ([], [])
     place = {op.index: pos for pos, op in enumerate(graph.ops)}
     # a block runs at the place of its first layer in the model's order
@@ -219,6 +271,7 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerC
     lowered: dict[int, tuple[str, LayerCall, Selection]] = {}
     skip: set[int] = set()
     calls = []
+    options: list[FusedOption] = []
     for op in graph.ops:
         if op.index in skip:
             continue
@@ -236,14 +289,33 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool) -> list[tuple[str, LayerC
             lowered.update({o.index: s for o, s in zip(block.ops, subs)})
             subs[0][2].refusals.append(Refusal(FUSED_OPCODE, e.reason))
             calls.append(lowered.pop(op.index))
+            saved = sum(s.filter.before - s.filter.after for _, _, s in subs
+                        if s.filter is not None and s.filter.encoded)
+            if saved and not forced & {o.index for o in block.ops}:
+                try:
+                    options.append(FusedOption(tuple(o.index for o in block.ops),
+                                               _fused_entry(block, [lower(o, int8=True)
+                                                                    for o in block.ops],
+                                                            graph), saved))
+                except Declined:
+                    pass
             continue
-        refusals = list(dict.fromkeys(r for _, _, s in subs for r in s.refusals))
-        sel = Selection(layer=block.conv1.index, opcode=FUSED_OPCODE, variant=fused.variant,
-                        preference=list(subs[0][2].preference), refusals=refusals,
-                        overridden=any(s.overridden for _, _, s in subs))
-        calls.append((f"l{block.conv1.index}_resblock", fused, sel))
+        calls.append(_fused_entry(block, subs, graph, fused))
         skip |= {o.index for o in block.ops}
-    return calls
+    return calls, options
+
+
+def _fused_entry(block, subs: list, graph: Graph,
+                 fused: LayerCall | None = None) -> tuple[str, LayerCall, Selection]:
+    """The (name, call, selection) of a residual block run fused from its layers' entries
+    (fuse_calls, or Declined)."""
+    if fused is None:
+        fused = fuse_calls(block, [c for _, c, _ in subs], graph)
+    refusals = list(dict.fromkeys(r for _, _, s in subs for r in s.refusals))
+    sel = Selection(layer=block.conv1.index, opcode=FUSED_OPCODE, variant=fused.variant,
+                    preference=list(subs[0][2].preference), refusals=refusals,
+                    overridden=any(s.overridden for _, _, s in subs))
+    return f"l{block.conv1.index}_resblock", fused, sel
 
 
 def dedupe_consts(consts: list[ConstArray]) -> tuple[list[ConstArray], dict[str, str]]:

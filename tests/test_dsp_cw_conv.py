@@ -24,7 +24,9 @@ from codegen.lowering.conv.dsp_im2col import channel_triples
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
 from tests.conv_models import VALID, ConvCase
+from codegen.frontend.tflite_writer import ModelWriter
 from tests.harness import assert_bit_exact
+from tests.test_resblock import Block, add_block
 from tests.test_compress import model
 
 DSP = ["dsp", "portable"]
@@ -211,3 +213,39 @@ def _write(tmp_path, data: bytes):
     path = tmp_path / "m.tflite"
     path.write_bytes(data)
     return path
+
+
+def _int4_blocks(blocks: list) -> bytes:
+    """Residual blocks (tests/test_resblock.py) with every filter in [-8, 7]."""
+    rng = np.random.default_rng(21)
+    m = ModelWriter()
+    for k, b in enumerate(blocks):
+        add_block(m, rng, f"r{k}", b)
+    for op in m.ops:
+        if op.opcode == "CONV_2D":
+            t = m.tensors[op.inputs[1]]
+            m.buffers[t.buffer] = rng.integers(-8, 8, t.shape).astype(np.int8).tobytes()
+    return m.build()
+
+
+def test_residual_blocks_stay_fused_where_that_saves_more_ram_than_flash(tmp_path):
+    """--compress auto on two residual blocks of int4 filters: the first (resnet8's: 16
+    channels over 32x32 pixels) would save 2 KB of flash but, unfused, take 16 KB arrays
+    more: it runs fused with int8 filters, and says why; the second (64 channels over 8x8 pixels) saves
+    36 KB of flash: compressed, unfused.  Bit-exact both ways on the host."""
+    data = _int4_blocks([Block(32, 32, 16, 16), Block(8, 8, 64, 64)])
+    res = assert_bit_exact(data, tmp_path, count=1, kernels=DSP, compress=KINDS)
+    layers = res.gen.program.layers
+    kernels = [layer.call.kernel for layer in layers]
+    fused = [layer for layer in layers if layer.call.kernel.startswith("tg_dsp_resblock")]
+    assert len(fused) == 1 and fused[0].call.params["height"] == 32, kernels
+    assert kernels.count("tg_dsp_cw_conv_s8") == 2, kernels
+    why = [r.reason for r in fused[0].selection.refusals if r.variant == "compress"]
+    assert len(why) == 1 and re.search(r"in \d+ bytes less RAM than compressed filters "
+                                       r"\(saving \d+ bytes of flash\)", why[0]), why
+    # named for a layer of the first block, the filters are compressed and it runs unfused
+    named = generate(_write(tmp_path, data), tmp_path / "named", target="cortex-m4",
+                     compress=KINDS, layer_compress={fused[0].selection.layer: ("int4",)})
+    assert not any(layer.call.kernel.startswith("tg_dsp_resblock")
+                   for layer in named.program.layers)
+    assert named.program.plan.arena_bytes > res.gen.program.plan.arena_bytes
