@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from codegen import cheaders
 from codegen.cnames import Namer, display_text
 from codegen.compression import check_layer_compress, filter_encoding, select_for_filter
+from codegen.encoding import FilterEncoding
 from codegen.errors import UnsupportedError
 from codegen.graph import Graph
 from codegen.ir import ConstArray, LayerCall, TensorArg
@@ -231,6 +232,7 @@ class FusedOption:
     ops: tuple[int, ...]                       # the block's operators
     fused: tuple[str, LayerCall, Selection]    # its fused call, filters int8
     saved: int                                 # filter bytes compression saves in the block
+    before: int = 0                            # the block's filter bytes as int8
 
     def apply(self, calls: list) -> list:
         """`calls` with the block's calls replaced by the fused one, at the first's place."""
@@ -245,12 +247,14 @@ class FusedOption:
         return out
 
     def note(self, ram: int) -> None:
-        """Say why the block's filters stay int8 (the layer table's reason column)."""
-        self.fused[2].refusals.append(Refusal(
-            "compress", f"filters kept int8: the block runs fused, row by row, in {ram} "
-            f"bytes less RAM than compressed filters (saving {self.saved} bytes of flash) "
-            "would take unfused; --compress-layer N=ENC on one of its layers compresses "
-            "them"))
+        """Say why the block's filters stay int8 (the layer table's reason column, the
+        filters' report)."""
+        why = (f"filters kept int8: the block runs fused, row by row, in {ram} bytes less "
+               f"RAM than compressed filters (saving {self.saved} bytes of flash) would take "
+               "unfused; --compress-layer N=ENC on one of its layers compresses them")
+        sel = self.fused[2]
+        sel.refusals.append(Refusal("compress", why))
+        sel.filter = FilterEncoding("raw", self.before, self.before, why)
 
 
 def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozenset()) -> \
@@ -289,14 +293,15 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozen
             lowered.update({o.index: s for o, s in zip(block.ops, subs)})
             subs[0][2].refusals.append(Refusal(FUSED_OPCODE, e.reason))
             calls.append(lowered.pop(op.index))
-            saved = sum(s.filter.before - s.filter.after for _, _, s in subs
-                        if s.filter is not None and s.filter.encoded)
+            filters = [s.filter for _, _, s in subs if s.filter is not None]
+            saved = sum(f.before - f.after for f in filters)
             if saved and not forced & {o.index for o in block.ops}:
                 try:
                     options.append(FusedOption(tuple(o.index for o in block.ops),
                                                _fused_entry(block, [lower(o, int8=True)
                                                                     for o in block.ops],
-                                                            graph), saved))
+                                                            graph), saved,
+                                               sum(f.before for f in filters)))
                 except Declined:
                     pass
             continue
@@ -315,6 +320,11 @@ def _fused_entry(block, subs: list, graph: Graph,
     sel = Selection(layer=block.conv1.index, opcode=FUSED_OPCODE, variant=fused.variant,
                     preference=list(subs[0][2].preference), refusals=refusals,
                     overridden=any(s.overridden for _, _, s in subs))
+    filters = [(s.layer, s.filter) for _, _, s in subs if s.filter is not None]
+    if filters:     # (--compress: the block's filters, int8, reported as one)
+        sel.filter = FilterEncoding(
+            "raw", sum(f.before for _, f in filters), sum(f.before for _, f in filters),
+            "; ".join(f"layer {n}: {f.reason}" for n, f in filters))
     return f"l{block.conv1.index}_resblock", fused, sel
 
 
