@@ -56,6 +56,10 @@ for _kind, _enc in (("int4", "int4"), ("pal16", "palette"), ("clu16", "palette")
     for _h, _d, _c in ((32, 16, 16), (16, 32, 32), (8, 64, 64)):
         CASES[f"{_kind}-3x3-{_h}x{_d}x{_c}"] = (("conv", _h, _h, _d, _c, 3), _kind, _enc)
 CASES["int4-3x3-48x3x16"] = (("conv", 48, 48, 3, 16, 3), "int4", "int4")
+# depthwise 3x3 (tg_dsp_cw_depthwise_s8): kws's, MobileNet's at two sizes
+# (a 3x3 palette's 9 values a channel hardly repay its table: below the floor of pal<n>)
+for _h, _w, _d, _s in ((25, 5, 64, 1), (24, 24, 32, 1), (12, 12, 128, 1)):
+    CASES[f"int4-dw-{_h}x{_w}x{_d}"] = (("dw", _h, _w, _d, 3, _s), "int4", "int4")
 for _name, _kind, _shape in sparse_bench.LAYERS:
     CASES[f"sp80-{_name}"] = ((_kind, *_shape), "sp80", "sparse")
 # what each kind of filter must reach (issue 14): bytes, cycles against int8
@@ -105,6 +109,11 @@ def layer_model(layer, kind: str, seed: str) -> bytes:
         k = k[0] if k else 1
         add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=k, k_w=k), "c")
         set_filter(m, draw(rng, kind, (c, k, k, d), 0))
+    elif layer[0] == "dw":
+        _, h, w, d, k, st = layer
+        add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=h, in_w=w, in_d=d, out_d=d,
+                                   k_h=k, k_w=k, stride=(st, st)), "d")
+        set_filter(m, draw(rng, kind, (1, k, k, d), 3))
     else:
         _, b, d, u = layer
         add_fc(m, rng, "f", b, d, u, True, "NONE")
@@ -119,6 +128,8 @@ def _filter_shape(layer) -> tuple:
         return (layer[4], k * k * layer[3])
     if layer[0] == "fc":
         return (layer[3], layer[2])
+    if layer[0] == "dw":
+        return (layer[3], layer[4] * layer[4])
     if layer[0] == "pw":
         return (layer[4], layer[3])
     raise ValueError(layer)
@@ -344,6 +355,50 @@ def fit_conv(work: Path) -> dict:
     return fit
 
 
+# single depthwise layers (in_h, in_w, channels, multiplier, k, stride) for
+# `--fit-depthwise`: kws's, MobileNet's at several sizes, 5x5, a multiplier of 2
+FIT_DEPTHWISE = [(25, 5, 64, 1, 3, 1), (48, 48, 8, 1, 3, 1), (24, 24, 32, 1, 3, 1),
+                 (24, 24, 64, 1, 3, 2), (12, 12, 128, 1, 3, 1), (6, 6, 256, 1, 3, 1),
+                 (16, 16, 16, 2, 5, 1), (10, 10, 96, 1, 3, 1)]
+
+
+def fit_depthwise(work: Path) -> dict:
+    """Measure FIT_DEPTHWISE with int8 and int4 filters and fit tg_dsp_cw_depthwise_s8's
+    estimate (lowering/conv/dsp_cw.py): int8 cycles = MAC macs; int4 - int8 = DECODE
+    values + BLOCK blocks."""
+    names = ["DW_MAC_CYCLES", "DW_DECODE_CYCLES", "DW_BLOCK_CYCLES"]
+    a_rows, b_vals = [], []
+    for k, (h, w, d, mult, kk, st) in enumerate(FIT_DEPTHWISE):
+        rng = np.random.default_rng(k)
+        m = ModelWriter()
+        add_layer(m, rng, ConvCase(op="DEPTHWISE_CONV_2D", in_h=h, in_w=w, in_d=d,
+                                   out_d=d * mult, k_h=kk, k_w=kk, stride=(st, st)), "d")
+        set_filter(m, draw(rng, "int4", (1, kk, kk, d * mult), 3))
+        path = work / f"fit{k}.tflite"
+        path.write_bytes(m.build())
+        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
+        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
+                     layer_compress={0: ("int4",)}, op_by_op=False)
+        model_c = (work / f"c{k}" / "whole" / "project" / f"fit{k}.c").read_text()
+        block = int(re.search(r"\.block = (\d+),", model_c).group(1))
+        graph = read_tflite(path.read_bytes())
+        out_h, out_w = -(-h // st), -(-w // st)
+        macs = out_h * out_w * d * mult * kk * kk
+        a_rows.append([macs, 0, 0])
+        b_vals.append(base["cycles"])
+        a_rows.append([0, d * mult * kk * kk, -(-d // block)])
+        b_vals.append(comp["cycles"] - base["cycles"])
+        print(f"  {FIT_DEPTHWISE[k]}: block {block}, int8 {base['cycles']:,}, int4 "
+              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
+    a, b = np.array(a_rows, float), np.array(b_vals, float)
+    wts = 1 / np.maximum(np.abs(b), 1)
+    x, *_ = np.linalg.lstsq(a * wts[:, None], b * wts, rcond=None)
+    fit = dict(zip(names, (round(float(v), 3) for v in x)))
+    print("fitted:", fit)
+    print("relative errors:", [f"{e:+.1%}" for e in (a @ x - b) / np.maximum(np.abs(b), 1)])
+    return fit
+
+
 def table(rows: list[dict]) -> list[str]:
     lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | entropy floor | "
              "cycles int8 | cycles | cycles ratio (goal) |",
@@ -380,7 +435,13 @@ def main(argv=None) -> int:
                     help="measure single k x k layers and print the constants of "
                          "tg_dsp_cw_conv_s8's cycle estimate (lowering/conv/dsp_cw.py) "
                          "fitted to them, then stop")
+    ap.add_argument("--fit-depthwise", action="store_true",
+                    help="the same for the compressed depthwise kernel's estimate")
     args = ap.parse_args(argv)
+    if args.fit_depthwise:
+        with tempfile.TemporaryDirectory() as tmp:
+            fit_depthwise(Path(tmp))
+        return 0
     if args.fit_conv:
         with tempfile.TemporaryDirectory() as tmp:
             fit_conv(Path(tmp))
@@ -411,8 +472,9 @@ def main(argv=None) -> int:
         Path(args.markdown).write_text("\n".join([
             "# Filter compression on the emulated Cortex-M4", "",
             f"Written by `python3 benchmarks/compress_bench.py {argv_text}` (do not edit: "
-            "rerun it). Each case is one layer (FULLY_CONNECTED `fc<batches>x<depth>x<units>` "
-            "or pointwise CONV_2D, 12x12 pixels and 64 output channels unless named), "
+            "rerun it). Each case is one layer (FULLY_CONNECTED `fc<batches>x<depth>x<units>`, "
+            "pointwise CONV_2D of 12x12 pixels and 64 output channels, `3x3-<size>x<depth>x"
+            "<channels>` CONV_2D, `dw-<height>x<width>x<channels>` 3x3 DEPTHWISE_CONV_2D), "
             "generated for cortex-m4 with the filter int8 and with the encoding "
             "(`--compress ENC`: where `auto` would keep int8 the row says so), on the dsp "
             "kernels; filter bytes as stored (indices, tables, references and sparse "

@@ -334,6 +334,9 @@ GEMM_CALLERS = ("tg_dsp_cw_gemm_s8",)
 # tg_dsp_cw_conv_s8 runs tg_dsp_conv_s8 on its `conv` params through tg_dsp_conv_slice_s8,
 # a block of channels at a time (output_depth and triples those of the block)
 CONV_CALLERS = ("tg_dsp_cw_conv_s8",)
+# tg_dsp_cw_depthwise_s8 runs tg_dsp_depthwise_s8 on its `dw` params (blocks of channels:
+# only the depth changes, which no condition reads)
+DEPTHWISE_CALLERS = ("tg_dsp_cw_depthwise_s8",)
 
 
 def _block_triples(n: int, layer_triples: int) -> int:
@@ -363,6 +366,8 @@ def _params_for(call, kernel: str) -> list[dict]:
                 if k in call.params]
     if kernel == "tg_dsp_conv_s8" and call.kernel in CONV_CALLERS:
         return _conv_blocks(call.params)
+    if kernel == "tg_dsp_depthwise_s8" and call.kernel in DEPTHWISE_CALLERS:
+        return [call.params["dw"]]
     if kernel == "tg_dsp_gemm_s8" and call.kernel in GEMM_CALLERS:
         p = call.params
         # (any depth: the per-pair call too)

@@ -569,8 +569,10 @@ def test_auto_keeps_to_the_goals(tmp_path):
 def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
     with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
-    because only the portable kernel does and dsp runs the int8 filter (so does a
-    depthwise filter); named for the layer, it is an error naming the layer."""
+    because only the portable kernel does and dsp runs the int8 filter (so does a small
+    depthwise layer, whose int8 filter the dsp pixel kernel runs); named for a layer no
+    kernel of the preference can read it for (dilated, on dsp only), an error naming the
+    layer."""
     path = tmp_path / "m.tflite"
     path.write_bytes(model("fallback", [(1, 64, 8, True, "pal4"), (1, 64, 8, True, "int4")],
                            [CONV_CASES[6]]))
@@ -595,10 +597,12 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     gen = generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
                    layer_compress={0: ("palette",)})
     assert gen.program.layers[0].call.kernel == "tg_dsp_cw_gemm_s8"
-    with pytest.raises(TinygenError, match="operator #2 .*--compress-layer 2: no kernel of "
+    dilated = tmp_path / "dilated.tflite"
+    dilated.write_bytes(model("fallback", [], [(CONV_CASES[8][0], "int4")]))
+    with pytest.raises(TinygenError, match="operator #0 .*--compress-layer 0: no kernel of "
                                            "the preference reads its filter as int4"):
-        generate(path, None, target="cortex-m4", measure=False, kernels=["dsp"],
-                 layer_compress={2: ("int4",)})
+        generate(dilated, None, target="cortex-m4", measure=False, kernels=["dsp"],
+                 layer_compress={0: ("int4",)})
     with pytest.raises(TinygenError, match=r"--compress-layer 0: .*outside \[-8, 7\]"):
         generate(path, None, target="cortex-m4", measure=False, layer_compress={1: ("int4",),
                                                                                 0: ("int4",)})
@@ -671,12 +675,15 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
     out = tmp_path / "out"
     path = tmp_path / "m.tflite"
     path.write_bytes(model("cpp", FC_CASES[:2] + [(5, 19, 5, True, "pal4"), FC_CASES[-1]],
-                           CONV_CASES[:1]))
-    # the 3x3 convolution (layer 4) named: on tg_dsp_cw_conv_s8
-    generate(path, out, target="host", kernels=DSP, compress=KINDS, layer_compress={4: KINDS})
+                           [CONV_CASES[0], CONV_CASES[6]]))
+    # the 3x3 convolution (layer 4) and the depthwise one (5) named: on tg_dsp_cw_conv_s8
+    # and tg_dsp_cw_depthwise_s8
+    generate(path, out, target="host", kernels=DSP, compress=KINDS,
+             layer_compress={4: KINDS, 5: KINDS})
     defs = ["-D__ARM_FEATURE_DSP=1", "-D__ARM_FEATURE_SIMD32=1", "-D__GNUC__=12"] if arm else []
     files = [str(out / f) for f in ("tg_dsp_s4_gemm.c", "tg_dsp_cw_gemm.c", "tg_cw_fc.c",
                                     "tg_cw.c", "tg_sparse_gemm.c", "tg_dsp_sparse_gemm.c",
-                                    "tg_dsp_cw_conv.c", "tg_dsp_conv.c")]
+                                    "tg_dsp_cw_conv.c", "tg_dsp_conv.c",
+                                    "tg_dsp_cw_depthwise.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr

@@ -174,10 +174,12 @@ def corpus() -> list[Seen]:
     # 16 rows that tg_dsp_cw_gemm_s8 expands once (a 1-bit palette within the goals)
     seen += _calls("compressed", compressed_model("contract", [(16, 64, 12, True, "pal2")], []),
                    m4, "dsp", compress=KINDS)
-    # a 3x3 convolution on tg_dsp_cw_conv_s8 (an int4 filter within the goal)
+    # a 3x3 convolution on tg_dsp_cw_conv_s8, a depthwise one on tg_dsp_cw_depthwise_s8
+    # (int4 filters within the goal)
     seen += _calls("compressed", compressed_model(
-        "contract", [], [(ConvCase(in_h=10, in_w=10, in_d=32, out_d=24), "int4")]), m4, "dsp",
-        compress=KINDS)
+        "contract", [], [(ConvCase(in_h=10, in_w=10, in_d=32, out_d=24), "int4"),
+                         (ConvCase(op="DEPTHWISE_CONV_2D", in_h=25, in_w=5, in_d=64,
+                                   out_d=64), "int4")]), m4, "dsp", compress=KINDS)
     return seen
 
 

@@ -249,3 +249,77 @@ def test_residual_blocks_stay_fused_where_that_saves_more_ram_than_flash(tmp_pat
     assert not any(layer.call.kernel.startswith("tg_dsp_resblock")
                    for layer in named.program.layers)
     assert named.program.plan.arena_bytes > res.gen.program.plan.arena_bytes
+
+
+# --- DEPTHWISE_CONV_2D (tg_dsp_cw_depthwise_s8) ------------------------------------------------
+
+DW = "DEPTHWISE_CONV_2D"
+DW_CASES = [
+    # kws's: lines along the columns (transposed), 4 channels a group, in place
+    (ConvCase(op=DW, in_h=25, in_w=5, in_d=64, out_d=64, act="RELU"), "int4"),
+    # a multiplier of 2, 5x5, 1-bit palettes per channel
+    (ConvCase(op=DW, in_h=10, in_w=9, in_d=8, out_d=16, k_h=5, k_w=5), "pal2"),
+    # 12 channels (groups of 4 in blocks of 8 + 4), a 3x2 filter, a 4-value tensor table
+    (ConvCase(op=DW, in_h=16, in_w=7, in_d=12, out_d=12, k_h=3, k_w=2), "tpal4"),
+    # a multiplier of 3 (channels one at a time), stride (1, 2)
+    (ConvCase(op=DW, in_h=8, in_w=8, in_d=5, out_d=15, stride=(1, 2)), "int4"),
+    # shared tables with negated channels, 4-bit indices, stride 2
+    (ConvCase(op=DW, in_h=14, in_w=14, in_d=16, out_d=16, stride=(2, 2)), "clu4"),
+]
+
+
+def test_depthwise_bit_exact_on_the_host_sanitized(tmp_path):
+    res = assert_bit_exact(model("cwdw", [], DW_CASES), tmp_path, count=2, kernels=DSP,
+                           layer_compress={i: KINDS for i in range(len(DW_CASES))},
+                           sanitize=True)
+    layers = res.gen.program.layers
+    assert [layer.call.kernel for layer in layers] == ["tg_dsp_cw_depthwise_s8"] * len(DW_CASES)
+    calls = [layer.call for layer in layers]
+    assert {c.params["transposed"] for c in calls} == {0, 1}
+    assert {c.params["dw"]["group"] for c in calls} == {1, 4}
+    assert any(c.params["block"] < c.params["dw"]["depth"] for c in calls)
+    assert calls[0].overlaps and not calls[1].overlaps      # multiplier 2: no overlap
+    labels = {layer.selection.filter.label() for layer in layers}
+    assert {"int4", "palette1/ch", "palette2"} <= labels, labels
+    assert any("table" in label for label in labels), labels
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_depthwise_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("cwdw", [], DW_CASES))
+    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
+                            layer_compress={i: KINDS for i in range(len(DW_CASES))})
+    assert report.ok, report.table()
+    assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_cw_depthwise_s8(") == \
+        len(DW_CASES)
+
+
+def test_depthwise_auto_within_the_goal(tmp_path):
+    """--compress auto: kws's depthwise layer runs compressed (its taps decoded once, against
+    125 pixels); a small image keeps the int8 filter for the pixel kernel, and one whose
+    decoding the estimate puts above the goal (256 channels over 6x6 pixels) keeps it too."""
+    cases = [DW_CASES[0],
+             (ConvCase(op=DW, in_h=4, in_w=4, in_d=16, out_d=16), "int4"),
+             (ConvCase(op=DW, in_h=6, in_w=6, in_d=256, out_d=256), "int4")]
+    gen = generate(_write(tmp_path, model("dwauto", [], cases)), tmp_path / "out",
+                   target="cortex-m4", compress=KINDS)
+    kws, small, wide = gen.program.layers
+    assert kws.call.kernel == "tg_dsp_cw_depthwise_s8"
+    assert small.call.kernel == "tg_dsp_depthwise_px_s8"
+    assert "tg_dsp_depthwise_px_s8" in small.selection.filter.reason
+    assert wide.call.kernel == "tg_dsp_depthwise_s8"
+    assert re.search(r"about \d\.\d\dx the int8 depthwise kernel's cycles",
+                     wide.selection.filter.reason)
+    # the nested call's paths are compiled in (kernel_config reads its `dw` params): the
+    # depthwise flags of the int8 layer
+    int8 = generate(_write(tmp_path, model("dwauto", [], cases[:1])), tmp_path / "int8",
+                    target="cortex-m4")
+    assert int8.program.layers[0].call.kernel == "tg_dsp_depthwise_s8"
+    dw_flags = [f.name for f in kernel_config.FLAGS if f.kernel == "tg_dsp_depthwise_s8"]
+    ours = kernel_config.project_flags([kws.call])
+    theirs = kernel_config.project_flags([int8.program.layers[0].call])
+    assert {n: ours[n] for n in dw_flags} == {n: theirs[n] for n in dw_flags}
+    assert not all(ours[n] for n in dw_flags)

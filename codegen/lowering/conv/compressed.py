@@ -2,7 +2,8 @@
 flash: the portable kernels tg_cw_conv_s8 / tg_cw_depthwise_conv_s8 (int4 and palettes),
 and on cores with the DSP extension pointwise convolutions (1x1, stride 1, no padding, one
 group) as the GEMMs of lowering/compressed_support.dsp_gemm_call, the others of one group
-on tg_dsp_cw_conv_s8 (lowering/conv/dsp_cw.py); sparse pointwise filters
+on tg_dsp_cw_conv_s8 and depthwise ones on tg_dsp_cw_depthwise_s8 (lowering/conv/dsp_cw.py);
+sparse pointwise filters
 on tg_sparse_gemm_s8 (portable) and 1x1 ones, strided too, on tg_dsp_sparse_gemm_s8
 (lowering/dsp_sparse.py).  Asked only for layers whose
 filter is compressed."""
@@ -16,7 +17,7 @@ from codegen.lowering import register
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import (ALL, SPARSE, cw_field, dsp_gemm_call,
                                                   require_filter, sparse_call)
-from codegen.lowering.conv.dsp_cw import cw_im2col_call
+from codegen.lowering.conv.dsp_cw import cw_depthwise_call, cw_im2col_call
 from codegen.lowering.conv.portable import geometry_params, quant_params
 from codegen.lowering.dsp_sparse import dsp_sparse_call
 from codegen.lowering.dsp_support import VARIANT as DSP, require_dsp
@@ -98,6 +99,13 @@ def lower_conv_2d_compressed_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCa
         return cw_im2col_call(op, layer, ctx, enc)      # lowering/conv/dsp_cw.py
     return dsp_gemm_call(op, ctx, enc, **_gemm_args(layer),
                          what=f"{layer.out_d}x{layer.in_d} pointwise filter")
+
+
+@register("DEPTHWISE_CONV_2D", variant=DSP, reads=ALL)
+def lower_depthwise_conv_2d_compressed_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
+    require_dsp(ctx)
+    enc = require_filter(ctx)
+    return cw_depthwise_call(op, analyse_depthwise_conv(op, g), ctx, enc)  # dsp_cw.py
 
 
 @register("CONV_2D", reads=SPARSE)

@@ -16,6 +16,7 @@ from codegen.ir import LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import (AUTO_MAX_RATIO, EF_TABLE_CYCLES,
                                                   cw_field, table_decodes)
+from codegen.lowering.conv import dsp_depthwise as dwk
 from codegen.lowering.conv.dsp_im2col import channel_triples, column_order, im2col_parts
 from codegen.ops.conv import ConvLayer
 
@@ -162,6 +163,66 @@ def cw_im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
         args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
         consts=[*c_w, *parts.consts],
         scratch=[scratch],
+        comment=layer.comment() + f"; filter {enc.label()}, decoded {block} channels at a "
+                                  "time",
+        macs=layer.macs,
+    )
+
+
+# DEPTHWISE_CONV_2D with a compressed filter: the estimate (emulated Cortex-M4,
+# `benchmarks/compress_bench.py --fit-depthwise` measures 8 layers): tg_dsp_depthwise_s8
+# takes 3.0 to 6.5 cycles a product (its per-line and per-channel costs vary), taken as
+# the least, DW_MAC_CYCLES, so that the estimate errs high; the decoding DW_DECODE_CYCLES
+# a value (value by value: a few taps a channel) and DW_BLOCK_CYCLES a block (fitted)
+DW_MAC_CYCLES = 3.0
+DW_DECODE_CYCLES = 20.0
+DW_BLOCK_CYCLES = 1100.0
+
+
+def cw_depthwise_ratio(macs: int, values: int, blocks: int) -> float:
+    """tg_dsp_cw_depthwise_s8's cycles estimated against tg_dsp_depthwise_s8's."""
+    return 1 + (DW_DECODE_CYCLES * values + DW_BLOCK_CYCLES * blocks) / (DW_MAC_CYCLES * macs)
+
+
+def cw_depthwise_call(op: Op, layer: ConvLayer, ctx: LowerContext,
+                      enc: FilterEncoding) -> LayerCall:
+    """The LayerCall of tg_dsp_cw_depthwise_s8 (the band kernel, a block of channels at a
+    time), or Declined."""
+    dwk.check_layer(layer, ctx)
+    if layer.batches != 1:
+        raise Declined("one image only (the blocks step through its channels)")
+    if dwk.pixelwise(layer) and not enc.forced:
+        raise Declined("its int8 filter runs on tg_dsp_depthwise_px_s8 (small images), "
+                       "faster than the band kernel that reads compressed filters")
+    params, consts, band, overlaps = dwk.band_parts(layer, ctx)
+    v = dwk.lines_of(layer)
+    group, in_d, mult = params["group"], layer.in_d, layer.depth_multiplier
+    groups = -(-in_d // group)
+    block = group * max(1, -(-groups // 2)) if groups > 1 else in_d
+    blocks = -(-in_d // block)
+    taps = layer.f_h * layer.f_w
+    ratio = cw_depthwise_ratio(layer.macs, layer.out_d * taps, blocks)
+    goal = AUTO_MAX_RATIO[enc.encoding]
+    if ratio > goal and not enc.forced:
+        raise Declined(f"{enc.label()}: about {ratio:.2f}x the int8 depthwise kernel's "
+                       f"cycles (decoding {taps} taps a channel against "
+                       f"{layer.macs // max(layer.out_d, 1)} products), above the {goal}x "
+                       "that --compress auto accepts")
+    filter_at = -(-band // 4) * 4
+    w, c_w = cw_field(ctx, enc, f"{layer.f_h}x{layer.f_w}x{layer.out_d} depthwise filter "
+                                "(HWC)")
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_cw_depthwise_s8",
+        params_type="tg_dsp_cw_depthwise_params_t",
+        params=dict(dw=params, filter=w, block=block, transposed=int(v.transposed),
+                    filter_at=filter_at),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[*c_w, *consts],
+        scratch=[filter_at + block * mult * taps],
+        # a block reads and writes only its channels' bytes when each output channel sits
+        # where its input channel was (depth multiplier 1)
+        overlaps=overlaps if mult == 1 else [],
         comment=layer.comment() + f"; filter {enc.label()}, decoded {block} channels at a "
                                   "time",
         macs=layer.macs,

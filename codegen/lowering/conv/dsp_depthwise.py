@@ -263,8 +263,32 @@ def filter_channel_major(layer: ConvLayer, v: Lines) -> np.ndarray:
 def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCall:
     require_dsp(ctx)
     layer = analyse_depthwise_conv(op, g)
-    win = layer.win
     out_d = layer.out_d
+    check_layer(layer, ctx)
+    if pixelwise(layer):
+        return lower_pixelwise(op, layer, ctx)
+    v = lines_of(layer)
+    c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
+                         f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
+                         "channel-major" + (", transposed" if v.transposed else ""))
+    params, consts, scratch, overlaps = band_parts(layer, ctx)
+    return LayerCall(
+        op=op,
+        kernel="tg_dsp_depthwise_s8",
+        params_type="tg_dsp_depthwise_params_t",
+        params=dict(params, filter=r_w),
+        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
+        consts=[c_w, *consts],
+        scratch=[scratch],
+        overlaps=overlaps,
+        comment=layer.comment(),
+        macs=layer.macs,
+    )
+
+
+def check_layer(layer: ConvLayer, ctx: LowerContext) -> None:
+    """Declined for the layers neither dsp depthwise kernel runs (or runs exactly)."""
+    win = layer.win
     if (win.dilation_h, win.dilation_w) != (1, 1):
         raise Declined("only undilated filters so far")
     v = lines_of(layer)
@@ -285,38 +309,31 @@ def lower_depthwise_conv_2d_dsp(op: Op, g: Graph, ctx: LowerContext) -> LayerCal
     if why:
         raise Declined(f"its accumulators may be too large for the fast requantization "
                        f"({why})")
-    if pixelwise(layer):
-        return lower_pixelwise(op, layer, ctx)
-    c_w, r_w = ctx.const("filter", "int8_t", filter_channel_major(layer, v),
-                         f"{out_d}x{v.filter_lines}x{v.filter_length} int8 depthwise filter, "
-                         "channel-major" + (", transposed" if v.transposed else ""))
+
+
+def band_parts(layer: ConvLayer, ctx: LowerContext) -> tuple[dict, list, int, list]:
+    """tg_dsp_depthwise_s8's params for a layer but its filter (NULL), the constants they
+    point at (bias, multipliers, shifts), the band's bytes and the in-place overlaps."""
+    win, out_d = layer.win, layer.out_d
+    v = lines_of(layer)
     c_q, r_b, r_m, r_s = quant_consts(layer, ctx)
-    return LayerCall(
-        op=op,
-        kernel="tg_dsp_depthwise_s8",
-        params_type="tg_dsp_depthwise_params_t",
-        params=dict(batches=layer.batches, depth=layer.in_d,
-                    depth_multiplier=layer.depth_multiplier, lines=v.lines, length=v.length,
-                    in_line_step=layer.in_d if v.transposed else layer.in_w * layer.in_d,
-                    in_step=layer.in_w * layer.in_d if v.transposed else layer.in_d,
-                    out_lines=v.out_lines, out_length=v.out_length,
-                    out_line_step=out_d if v.transposed else win.out_w * out_d,
-                    out_step=win.out_w * out_d if v.transposed else out_d,
-                    filter_lines=v.filter_lines, filter_length=v.filter_length,
-                    stride_lines=v.stride_lines, stride=v.stride, pad_lines=v.pad_lines,
-                    pad=v.pad, band_width=band_width(v), group=group(layer),
-                    taps3=int(taps3(layer, v)), band_lines=band_lines(layer, v), filter=r_w,
-                    bias=r_b, multiplier=r_m, shift=r_s, input_offset=layer.input_offset,
-                    output_offset=layer.output_offset, act_min=layer.act_min,
-                    act_max=layer.act_max),
-        args=[TensorArg(layer.inp.index), TensorArg(layer.out.index), ScratchArg(0)],
-        consts=[c_w, *c_q],
-        scratch=[band_bytes(layer, v)],
-        overlaps=[Overlap(output=layer.out.index, input=layer.inp.index)]
+    params = dict(batches=layer.batches, depth=layer.in_d,
+                  depth_multiplier=layer.depth_multiplier, lines=v.lines, length=v.length,
+                  in_line_step=layer.in_d if v.transposed else layer.in_w * layer.in_d,
+                  in_step=layer.in_w * layer.in_d if v.transposed else layer.in_d,
+                  out_lines=v.out_lines, out_length=v.out_length,
+                  out_line_step=out_d if v.transposed else win.out_w * out_d,
+                  out_step=win.out_w * out_d if v.transposed else out_d,
+                  filter_lines=v.filter_lines, filter_length=v.filter_length,
+                  stride_lines=v.stride_lines, stride=v.stride, pad_lines=v.pad_lines,
+                  pad=v.pad, band_width=band_width(v), group=group(layer),
+                  taps3=int(taps3(layer, v)), band_lines=band_lines(layer, v),
+                  filter=CExpr("NULL"), bias=r_b, multiplier=r_m, shift=r_s,
+                  input_offset=layer.input_offset, output_offset=layer.output_offset,
+                  act_min=layer.act_min, act_max=layer.act_max)
+    overlaps = [Overlap(output=layer.out.index, input=layer.inp.index)] \
         if in_place(layer, v) or depthwise_strided_in_place(
             layer.batches, layer.in_h, layer.in_w, win.out_h, win.out_w,
             layer.depth_multiplier, v.transposed, v.stride_lines, v.pad_lines,
-            v.filter_lines) else [],
-        comment=layer.comment(),
-        macs=layer.macs,
-    )
+            v.filter_lines) else []
+    return params, c_q, band_bytes(layer, v), overlaps
