@@ -18,8 +18,8 @@ from codegen.encoding import (EF_TABLE_BYTES, KINDS, candidates, choose, decode,
                               encode_palette, encode_palette_shared, pack_ef_table,
                               unpack_bits, unpack_ef_table)
 from codegen.frontend.tflite_writer import ModelWriter
-from codegen.lowering.compressed_support import (EF_TABLE_CYCLES, cw_blocks, cw_gemm_ratio,
-                                                  table_decodes)
+from codegen.lowering.compressed_support import (CHUNK_INT8, EF_TABLE_CYCLES, cw_blocks,
+                                                  cw_gemm_ratio, table_decodes)
 from codegen.toolchain import cortexm
 from codegen.verify import verify_cortexm
 from tests.conv_models import ConvCase, add_layer
@@ -148,7 +148,10 @@ def test_estimate_counts_table_decodes():
     rng = np.random.default_rng(9)
     v = draw(rng, "pal16", (64, 256), 0)
     plain, coded = encode_palette(v, 4, True), encode_palette(v, 4, True, coded=True)
-    rows, int8 = 144, 1.2 * 144 * 64 * 256 + 25 * 144 * 64
+    rows = 144
+    block, chunk = cw_blocks(64, 256, rows)
+    assert block < 64 and chunk < rows             # blocks of rows: the chunks' int8 model
+    int8 = rows * (CHUNK_INT8[0] * 64 * 256 + CHUNK_INT8[1] * 64 + CHUNK_INT8[2])
     assert cw_gemm_ratio(coded, rows, 64, 256) - cw_gemm_ratio(plain, rows, 64, 256) == \
         pytest.approx(64 * EF_TABLE_CYCLES / int8)
     assert table_decodes(plain, 24) == 0 and table_decodes(coded, 24) == 64

@@ -35,6 +35,16 @@ AUTO_MAX_RATIO = {"int4": 1.15, "palette": 1.25}
 DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
 ONCE_CYCLES = {"int4": (1.07, 65), 1: (1.45, 155), 2: (2.6, 170), 4: (4.7, 90)}
 S4_RATIO = (1.1, 1.4)
+S4_MAX_ROWS = 3
+# tg_dsp_cw_gemm_s8 in chunks of rows against tg_dsp_gemm_s8 (see cw_gemm_ratio): the int8
+# GEMM per row (a product, a channel, the row), the decoding (times DECODE_CYCLES), per row
+# the expansion of a 4-value step for every block after the first, a block's call and
+# copy, and an output's byte
+CHUNK_INT8 = (1.193, 11.7, 77.8)
+CHUNK_DECODE = 1.3
+CHUNK_EXPAND = 4.76
+CHUNK_ROW = 73.6
+CHUNK_COPY = 1.76
 # a coded table decoded (tg_cw_table_coded, runtime_c/tg_cw.c; compress_bench.py, coded
 # against plain tables: 196-199 cycles a decode on pal16-1x1-d256, pal16-fc-b8 and
 # clu16-1x1-d16): once per channel, shared tables once per run of channels reading the same
@@ -144,10 +154,18 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
         per_value, per_channel = ONCE_CYCLES[key]
         decode = per_value * channels * depth + per_channel * channels
         extra = 80.0 * blocks * -(-rows // 2)
-    else:
+    elif blocks == 1:
         decode = DECODE_CYCLES[key] * channels * depth
-        extra = 0.0 if blocks == 1 else \
-            2.2 * rows * channels + (blocks - 1) * (rows / 2) * -(-depth // 4) * 12
+        extra = 0.0
+    else:
+        # blocks of `chunk` rows (CHUNK_*: fitted to 8 pointwise layers with int4 filters,
+        # 8-2304 rows, depth 8-128, 8-128 channels, within 5 %): each block expands every
+        # row again, a call and a copy per row and block, a byte copied per output
+        int8 = rows * (CHUNK_INT8[0] * channels * depth + CHUNK_INT8[1] * channels +
+                       CHUNK_INT8[2])
+        decode = DECODE_CYCLES[key] * CHUNK_DECODE * channels * depth
+        extra = rows * ((blocks - 1) * -(-depth // 4) * CHUNK_EXPAND + blocks * CHUNK_ROW +
+                        channels * CHUNK_COPY)
     decode += EF_TABLE_CYCLES * table_decodes(enc, block)
     return 1 + (decode + extra) / int8
 
@@ -162,7 +180,9 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     user named the encoding for the layer."""
     channels, depth = weights.shape
     ratio = cw_gemm_ratio(enc, rows, channels, depth)
-    s4 = enc.encoding == "int4" and S4_RATIO[rows > 1] < ratio
+    # (tg_dsp_s4_gemm_s8 measured 2.5-3.5x on thousands of rows of depth 8-16: a few
+    # rows only, where the compressed GEMM's blocks cost most)
+    s4 = enc.encoding == "int4" and rows <= S4_MAX_ROWS and S4_RATIO[rows > 1] < ratio
     best = S4_RATIO[rows > 1] if s4 else ratio
     goal = AUTO_MAX_RATIO[enc.encoding]
     if best > goal and not enc.forced:
