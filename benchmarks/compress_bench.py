@@ -399,6 +399,54 @@ def fit_depthwise(work: Path) -> dict:
     return fit
 
 
+# pointwise layers (height, width, depth, channels) that `--fit-pointwise` measures: the
+# compressed GEMM in blocks of rows (lowering/compressed_support.py's CHUNK_* constants)
+FIT_POINTWISE = [(48, 48, 8, 16), (24, 24, 16, 32), (24, 24, 32, 32), (12, 12, 64, 128),
+                 (6, 6, 128, 128), (12, 12, 32, 64), (25, 5, 64, 64), (48, 48, 16, 8)]
+
+
+def fit_pointwise(work: Path) -> dict:
+    """Measure FIT_POINTWISE with int8 and int4 filters on tg_dsp_cw_gemm_s8 in blocks of
+    rows and fit its estimate: int8 = rows (MAC channels depth + OUT channels + ROW);
+    int4 - int8 = DECODE channels depth + rows ((blocks - 1) quads EXPAND + blocks CALL +
+    channels COPY)."""
+    from codegen.encoding import encode_int4
+    from codegen.lowering.compressed_support import cw_blocks
+    names8 = ["CHUNK_INT8[0]", "CHUNK_INT8[1]", "CHUNK_INT8[2]"]
+    names = ["DECODE (int4)", "CHUNK_EXPAND", "CHUNK_ROW", "CHUNK_COPY"]
+    a8, b8, a, b = [], [], [], []
+    for k, (h, w, d, c) in enumerate(FIT_POINTWISE):
+        rng = np.random.default_rng(k)
+        m = ModelWriter()
+        add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=1, k_w=1), "c")
+        v = draw(rng, "int4", (c, 1, 1, d), 0)
+        set_filter(m, v)
+        path = work / f"pw{k}.tflite"
+        path.write_bytes(m.build())
+        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
+        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
+                     layer_compress={0: ("int4",)}, op_by_op=False)
+        rows = h * w
+        block, chunk = cw_blocks(c, d, rows)
+        blocks = -(-c // block)
+        assert chunk < rows and blocks > 1 and encode_int4(v.reshape(c, d)).after
+        a8.append([rows * c * d, rows * c, rows])
+        b8.append(base["cycles"])
+        a.append([c * d, rows * (blocks - 1) * -(-d // 4), rows * blocks, rows * c])
+        b.append(comp["cycles"] - base["cycles"])
+        print(f"  {FIT_POINTWISE[k]}: {blocks} blocks, int8 {base['cycles']:,}, int4 "
+              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
+    fit = {}
+    for rows_, vals, keys in ((a8, b8, names8), (a, b, names)):
+        aa, bb = np.array(rows_, float), np.array(vals, float)
+        wts = 1 / np.maximum(np.abs(bb), 1)
+        x, *_ = np.linalg.lstsq(aa * wts[:, None], bb * wts, rcond=None)
+        fit.update(zip(keys, (round(float(v), 3) for v in x)))
+        print("relative errors:", [f"{e:+.1%}" for e in (aa @ x - bb) / np.maximum(bb, 1)])
+    print("fitted:", fit, "(CHUNK_DECODE: DECODE over DECODE_CYCLES['int4'])")
+    return fit
+
+
 def table(rows: list[dict]) -> list[str]:
     lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | entropy floor | "
              "cycles int8 | cycles | cycles ratio (goal) |",
@@ -437,7 +485,13 @@ def main(argv=None) -> int:
                          "fitted to them, then stop")
     ap.add_argument("--fit-depthwise", action="store_true",
                     help="the same for the compressed depthwise kernel's estimate")
+    ap.add_argument("--fit-pointwise", action="store_true",
+                    help="the same for the compressed GEMM in blocks of rows")
     args = ap.parse_args(argv)
+    if args.fit_pointwise:
+        with tempfile.TemporaryDirectory() as tmp:
+            fit_pointwise(Path(tmp))
+        return 0
     if args.fit_depthwise:
         with tempfile.TemporaryDirectory() as tmp:
             fit_depthwise(Path(tmp))

@@ -159,7 +159,8 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
         extra = 0.0
     else:
         # blocks of `chunk` rows (CHUNK_*: fitted to 8 pointwise layers with int4 filters,
-        # 8-2304 rows, depth 8-128, 8-128 channels, within 5 %): each block expands every
+        # 36-2304 rows, depth 8-128, 8-128 channels, within 5 %: `benchmarks/
+        # compress_bench.py --fit-pointwise`): each block expands every
         # row again, a call and a copy per row and block, a byte copied per output
         int8 = rows * (CHUNK_INT8[0] * channels * depth + CHUNK_INT8[1] * channels +
                        CHUNK_INT8[2])
