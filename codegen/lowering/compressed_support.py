@@ -8,7 +8,7 @@ from codegen.encoding import FilterEncoding, int4_quads, unpack_bits
 from codegen.graph import Op
 from codegen.ir import CExpr, ConstArray, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
-from codegen.lowering.dsp_support import gemm_quant_table
+from codegen.lowering.dsp_support import gemm_overlaps, gemm_quant_table
 from codegen.ops.fully_connected import folded_bias
 
 INT4 = ("int4",)
@@ -246,6 +246,11 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                     output_offset=post, act_min=act_min, act_max=act_max),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0)],
         consts=[*c_w, c_b, c_q], scratch=[cw_scratch(channels, depth, rows)],
+        # every input row read before any output is written (rows expanded once), or
+        # tg_dsp_gemm_s8's own order (one block): in place as the int8 GEMM; the chunks
+        # read every row again for each block
+        overlaps=gemm_overlaps(out, inp, rows, depth, channels, None, True, ctx)
+        if chunk >= rows or chunk == 0 else [],
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 
