@@ -402,7 +402,8 @@ def fit_depthwise(work: Path) -> dict:
 # pointwise layers (height, width, depth, channels) that `--fit-pointwise` measures: the
 # compressed GEMM in blocks of rows (lowering/compressed_support.py's CHUNK_* constants)
 FIT_POINTWISE = [(48, 48, 8, 16), (24, 24, 16, 32), (24, 24, 32, 32), (12, 12, 64, 128),
-                 (6, 6, 128, 128), (12, 12, 32, 64), (25, 5, 64, 64), (48, 48, 16, 8)]
+                 (6, 6, 128, 128), (12, 12, 32, 64), (25, 5, 64, 64), (48, 48, 16, 8),
+                 (12, 12, 16, 64)]
 
 
 def fit_pointwise(work: Path) -> dict:

@@ -414,13 +414,13 @@ def test_compressed_models_bit_exact_dsp_sanitized(tmp_path):
     # indices (per channel and per tensor), odd rows, channels past the last triple, depth
     # tails after odd and even 4-value steps, one block, or several against rows expanded
     # once (int4 in the order of its nibbles: 8 rows of 125 reach every pass of tg_cwg_s4)
-    # or with 16-row chunks (20 rows of 118)
+    # or with 16-row chunks (40 rows of 118)
     fcs = FC_CASES[:2] + [(5, 24, 3, True, "int4"), (2, 8, 1, True, "int4"),
-                          (3, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
+                          (1, 600, 6, True, "int4"), (5, 19, 5, True, "pal4"),
                           (4, 33, 3, False, "pal2"), (6, 40, 4, True, "tpal4"),
                           (7, 69, 8, True, "pal16"), (19, 12, 7, True, "int4"),
                           (34, 22, 10, False, "pal2"), (5, 41, 2, True, "tpal16"),
-                          (6, 64, 9, True, "clu16"), (20, 118, 7, True, "int4"),
+                          (6, 64, 9, True, "clu16"), (40, 118, 7, True, "int4"),
                           (8, 125, 8, True, "int4"), FC_CASES[-1]]
     convs = [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4],
              (ConvCase(in_h=6, in_w=5, in_d=30, out_d=13, k_h=1, k_w=1), "clu4"),
@@ -454,7 +454,7 @@ def signed_tables_model() -> bytes:
     m = ModelWriter()
     fcs = [(2, 16, 24, lambda: clustered(rng, (24, 16), 16, 0)),
            (5, 4, 6, lambda: signed_tables()),
-           (20, 118, 24, lambda: disjoint_tables(rng, 24, 118)),
+           (40, 118, 24, lambda: disjoint_tables(rng, 24, 118)),
            (3, 33, 3, lambda: signed_tables()[:3, rng.integers(0, 4, 33)]),
            (1, 21, 24, lambda: disjoint_tables(rng, 24, 21)),
            (6, 40, 12, lambda: two_value_tables(rng, 12, 40))]

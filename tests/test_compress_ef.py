@@ -235,7 +235,7 @@ def test_c_readers_of_coded_tables(builtins, tmp_path):
 # (batches, depth, units, filter): the three paths of tg_dsp_cw_gemm_s8 (one block of 3
 # channels: tg_cwg_channel; rows expanded once: tg_cwg_pal; 16-row chunks: tg_cwg_channel),
 # depth tails after the 8-index steps (tg_cwg_tail with the table)
-FCS = [(3, 45, 3, few_values), (6, 61, 10, few_values), (20, 118, 7, signed_clusters),
+FCS = [(3, 45, 3, few_values), (6, 61, 10, few_values), (40, 118, 7, signed_clusters),
        (5, 48, 24, signed_clusters)]
 CONVS = [(ConvCase(in_h=4, in_w=3, in_d=40, out_d=12, k_h=1, k_w=1), few_values),
          (ConvCase(in_h=5, in_w=4, in_d=8, out_d=6, k_h=3, k_w=3, act="RELU"), few_values),

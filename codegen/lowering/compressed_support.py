@@ -20,7 +20,7 @@ ALL = ("int4", "palette")      # what tg_cw_t describes (tg_cw.h)
 # most CW_ROWS_BYTES (then blocks of up to CW_ONCE_BLOCK_BYTES: each block is a pass over
 # the rows), else the results of CW_CHUNK_ROWS rows at a time
 CW_BLOCK_BYTES = 4096
-CW_ROWS_BYTES = 4096
+CW_ROWS_BYTES = 8192
 CW_ONCE_BLOCK_BYTES = 6144
 CW_CHUNK_ROWS = 16
 # the cycles (against the int8 dsp GEMM) --compress auto accepts for a compressed filter on
@@ -40,11 +40,11 @@ S4_MAX_ROWS = 3
 # GEMM per row (a product, a channel, the row), the decoding (times DECODE_CYCLES), per row
 # the expansion of a 4-value step for every block after the first, a block's call and
 # copy, and an output's byte
-CHUNK_INT8 = (1.193, 11.7, 77.8)
-CHUNK_DECODE = 1.3
-CHUNK_EXPAND = 4.76
-CHUNK_ROW = 73.6
-CHUNK_COPY = 1.76
+CHUNK_INT8 = (1.189, 11.95, 75.1)
+CHUNK_DECODE = 1.28
+CHUNK_EXPAND = 5.0
+CHUNK_ROW = 73.5
+CHUNK_COPY = 1.72
 # a coded table decoded (tg_cw_table_coded, runtime_c/tg_cw.c; compress_bench.py, coded
 # against plain tables: 196-199 cycles a decode on pal16-1x1-d256, pal16-fc-b8 and
 # clu16-1x1-d16): once per channel, shared tables once per run of channels reading the same
@@ -158,7 +158,7 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
         decode = DECODE_CYCLES[key] * channels * depth
         extra = 0.0
     else:
-        # blocks of `chunk` rows (CHUNK_*: fitted to 8 pointwise layers with int4 filters,
+        # blocks of `chunk` rows (CHUNK_*: fitted to 9 pointwise layers with int4 filters,
         # 36-2304 rows, depth 8-128, 8-128 channels, within 5 %: `benchmarks/
         # compress_bench.py --fit-pointwise`): each block expands every
         # row again, a call and a copy per row and block, a byte copied per output
