@@ -323,3 +323,28 @@ def test_depthwise_auto_within_the_goal(tmp_path):
     theirs = kernel_config.project_flags([int8.program.layers[0].call])
     assert {n: ours[n] for n in dw_flags} == {n: theirs[n] for n in dw_flags}
     assert not all(ours[n] for n in dw_flags)
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_shared_model_made_int4_bit_exact_under_auto(tmp_path, monkeypatch):
+    """The KWS DS-CNN with every filter made int4 (as 4-bit QAT leaves it), --compress auto
+    on the Cortex-M4: the pointwise layers on the compressed GEMM, the depthwise ones on
+    tg_dsp_cw_depthwise_s8, the classifier on tg_dsp_s4_gemm_s8; bit-exact on QEMU and
+    the host (ASan/UBSan); the filters at 0.56x their int8 bytes."""
+    from benchmarks.compress_bench import SHARED, model_of_kind
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "kws_int4.tflite"
+    path.write_bytes(model_of_kind(SHARED / "models" / "mlperf_kws_dscnn.tflite", "int4"))
+    report = verify_cortexm(path, count=1, seed=2, target="cortex-m4", work_dir=tmp_path / "w",
+                            compress=KINDS)
+    assert report.ok, report.table()
+    (tmp_path / "h").mkdir()
+    res = assert_bit_exact(path.read_bytes(), tmp_path / "h", count=1, kernels=DSP,
+                           compress=KINDS, sanitize=True)
+    kernels = [layer.call.kernel for layer in res.gen.program.layers]
+    assert {"tg_dsp_cw_gemm_s8", "tg_dsp_cw_depthwise_s8", "tg_dsp_s4_gemm_s8"} <= set(kernels)
+    filters = [layer.selection.filter for layer in res.gen.program.layers
+               if layer.selection.filter is not None]
+    stored = sum(f.after for f in filters)
+    assert stored <= 0.56 * sum(f.before for f in filters)
