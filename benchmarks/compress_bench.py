@@ -299,6 +299,30 @@ def filter_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _int8_and_int4(path: Path, work: Path, k: int) -> tuple[dict, dict, str]:
+    """A single-layer model measured with its int8 filter and with it int4 (named): both
+    benches' rows and the compressed build's model C text."""
+    base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
+    comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
+                 layer_compress={0: ("int4",)}, op_by_op=False)
+    model_c = (work / f"c{k}" / "whole" / "project" / f"{path.stem}.c").read_text()
+    print(f"  {path.stem}: int8 {base['cycles']:,}, int4 {comp['cycles']:,} "
+          f"({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
+    return base, comp, model_c
+
+
+def _least_squares(rows: list, values: list, names: list[str]) -> dict:
+    """The constants (names) fitting rows . constants = values, each equation weighted by
+    its size (relative errors), printed with the errors."""
+    a, b = np.array(rows, float), np.array(values, float)
+    wts = 1 / np.maximum(np.abs(b), 1)
+    x, *_ = np.linalg.lstsq(a * wts[:, None], b * wts, rcond=None)
+    fit = dict(zip(names, (round(float(v), 3) for v in x)))
+    print("fitted:", fit)
+    print("relative errors:", [f"{e:+.1%}" for e in (a @ x - b) / np.maximum(np.abs(b), 1)])
+    return fit
+
+
 # single k x k layers (in_h, in_w, in_d, out_d, k_h, k_w, stride, padding) that
 # `--fit-conv` measures to fit lowering/conv/dsp_cw.py's estimate: resnet8's, kws's first
 # layer, first layers on 3 channels, 5x5, strided and VALID ones
@@ -330,29 +354,17 @@ def fit_conv(work: Path) -> dict:
         set_filter(m, draw(rng, "int4", (c, kh, kw, d), 0))
         path = work / f"fit{k}.tflite"
         path.write_bytes(m.build())
-        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
-        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
-                     layer_compress={0: ("int4",)}, op_by_op=False)
+        base, comp, model_c = _int8_and_int4(path, work, k)
         graph = read_tflite(path.read_bytes())
         s = conv_shape(analyse_conv(graph.ops[0], graph))
-        model_c = (work / f"c{k}" / "whole" / "project" / f"fit{k}.c").read_text()
         block = int(re.search(r"\.block = (\d+),", model_c).group(1))
         blocks = -(-c // block)
-        col = [0, 0, s.pairs, s.pairs * 2 * s.depth4, s.edge_pairs * 2 * s.rows]
-        a_rows.append([s.pairs * 2 * s.depth4 * c, s.pairs * c] + col[2:] + [0, 0])
+        col = [s.pairs, s.pairs * 2 * s.depth4, s.edge_pairs * 2 * s.rows]
+        a_rows.append([s.pairs * 2 * s.depth4 * c, s.pairs * c] + col + [0, 0])
         b_vals.append(base["cycles"])
-        a_rows.append([0, 0] + [(blocks - 1) * x for x in col[2:]] + [c, c * s.window])
+        a_rows.append([0, 0] + [(blocks - 1) * x for x in col] + [c, c * s.window])
         b_vals.append(comp["cycles"] - base["cycles"])
-        print(f"  {FIT_LAYERS[k]}: block {block}, int8 {base['cycles']:,}, int4 "
-              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
-    # each equation weighted by its size (relative errors)
-    a, b = np.array(a_rows, float), np.array(b_vals, float)
-    wts = 1 / np.maximum(np.abs(b), 1)
-    x, *_ = np.linalg.lstsq(a * wts[:, None], b * wts, rcond=None)
-    fit = dict(zip(names, (round(float(v), 3) for v in x)))
-    print("fitted:", fit)
-    print("relative errors:", [f"{e:+.1%}" for e in (a @ x - b) / np.maximum(np.abs(b), 1)])
-    return fit
+    return _least_squares(a_rows, b_vals, names)
 
 
 # single depthwise layers (in_h, in_w, channels, multiplier, k, stride) for
@@ -376,27 +388,14 @@ def fit_depthwise(work: Path) -> dict:
         set_filter(m, draw(rng, "int4", (1, kk, kk, d * mult), 3))
         path = work / f"fit{k}.tflite"
         path.write_bytes(m.build())
-        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
-        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
-                     layer_compress={0: ("int4",)}, op_by_op=False)
-        model_c = (work / f"c{k}" / "whole" / "project" / f"fit{k}.c").read_text()
+        base, comp, model_c = _int8_and_int4(path, work, k)
         block = int(re.search(r"\.block = (\d+),", model_c).group(1))
-        graph = read_tflite(path.read_bytes())
-        out_h, out_w = -(-h // st), -(-w // st)
-        macs = out_h * out_w * d * mult * kk * kk
+        macs = -(-h // st) * -(-w // st) * d * mult * kk * kk
         a_rows.append([macs, 0, 0])
         b_vals.append(base["cycles"])
         a_rows.append([0, d * mult * kk * kk, -(-d // block)])
         b_vals.append(comp["cycles"] - base["cycles"])
-        print(f"  {FIT_DEPTHWISE[k]}: block {block}, int8 {base['cycles']:,}, int4 "
-              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
-    a, b = np.array(a_rows, float), np.array(b_vals, float)
-    wts = 1 / np.maximum(np.abs(b), 1)
-    x, *_ = np.linalg.lstsq(a * wts[:, None], b * wts, rcond=None)
-    fit = dict(zip(names, (round(float(v), 3) for v in x)))
-    print("fitted:", fit)
-    print("relative errors:", [f"{e:+.1%}" for e in (a @ x - b) / np.maximum(np.abs(b), 1)])
-    return fit
+    return _least_squares(a_rows, b_vals, names)
 
 
 # pointwise layers (height, width, depth, channels) that `--fit-pointwise` measures: the
@@ -424,9 +423,7 @@ def fit_pointwise(work: Path) -> dict:
         set_filter(m, v)
         path = work / f"pw{k}.tflite"
         path.write_bytes(m.build())
-        base = bench(path, "dsp", None, work / f"i{k}", per_layer=False, op_by_op=False)
-        comp = bench(path, "dsp", None, work / f"c{k}", per_layer=False, compress=("int4",),
-                     layer_compress={0: ("int4",)}, op_by_op=False)
+        base, comp, _ = _int8_and_int4(path, work, k)
         rows = h * w
         block, chunk = cw_blocks(c, d, rows)
         blocks = -(-c // block)
@@ -435,15 +432,7 @@ def fit_pointwise(work: Path) -> dict:
         b8.append(base["cycles"])
         a.append([c * d, rows * (blocks - 1) * -(-d // 4), rows * blocks, rows * c])
         b.append(comp["cycles"] - base["cycles"])
-        print(f"  {FIT_POINTWISE[k]}: {blocks} blocks, int8 {base['cycles']:,}, int4 "
-              f"{comp['cycles']:,} ({comp['cycles'] / base['cycles']:.3f}x)", flush=True)
-    fit = {}
-    for rows_, vals, keys in ((a8, b8, names8), (a, b, names)):
-        aa, bb = np.array(rows_, float), np.array(vals, float)
-        wts = 1 / np.maximum(np.abs(bb), 1)
-        x, *_ = np.linalg.lstsq(aa * wts[:, None], bb * wts, rcond=None)
-        fit.update(zip(keys, (round(float(v), 3) for v in x)))
-        print("relative errors:", [f"{e:+.1%}" for e in (aa @ x - bb) / np.maximum(bb, 1)])
+    fit = {**_least_squares(a8, b8, names8), **_least_squares(a, b, names)}
     print("fitted:", fit, "(CHUNK_DECODE: DECODE over DECODE_CYCLES['int4'])")
     return fit
 
@@ -489,17 +478,12 @@ def main(argv=None) -> int:
     ap.add_argument("--fit-pointwise", action="store_true",
                     help="the same for the compressed GEMM in blocks of rows")
     args = ap.parse_args(argv)
-    if args.fit_pointwise:
+    fits = [f for flag, f in ((args.fit_conv, fit_conv), (args.fit_depthwise, fit_depthwise),
+                              (args.fit_pointwise, fit_pointwise)) if flag]
+    for fit in fits:
         with tempfile.TemporaryDirectory() as tmp:
-            fit_pointwise(Path(tmp))
-        return 0
-    if args.fit_depthwise:
-        with tempfile.TemporaryDirectory() as tmp:
-            fit_depthwise(Path(tmp))
-        return 0
-    if args.fit_conv:
-        with tempfile.TemporaryDirectory() as tmp:
-            fit_conv(Path(tmp))
+            fit(Path(tmp))
+    if fits:
         return 0
     if args.named:
         import codegen.lowering.compressed_support as cs
