@@ -233,6 +233,7 @@ def measure_model(name: str, work: Path) -> dict:
         per_filter.append(dict(layer=r["index"], op=r["op"], kernel=r["kernel"],
                                encoding=f["label"], bytes_int8=f["bytes_int8"],
                                bytes_stored=f["bytes_stored"], cycles=r["cycles"],
+                               estimate=f.get("cycles_vs_int8_estimate"),
                                cycles_int8=was["cycles"] if was and was["op"] == r["op"]
                                else None))
     # every filter of the model (a fused residual block's layers list none: int8)
@@ -287,15 +288,16 @@ def model_table(rows: list[dict]) -> list[str]:
 def filter_table(rows: list[dict]) -> list[str]:
     """Per compressed filter of the whole models: bytes and its layer's cycles."""
     lines = ["| model | layer | kernel | encoding | filter bytes | cycles int8 | cycles | "
-             "ratio |", "|---|---|---|---|---|---|---|---|"]
+             "ratio | estimated |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for f in r["per_filter"]:
             was = f["cycles_int8"]
             before = "fused" if was is None else f"{was:,}"
             ratio = "-" if was is None else f"{f['cycles'] / was:.3f}x"
+            est = "-" if f.get("estimate") is None else f"{f['estimate']:.3f}x"
             lines.append(f"| {r['case']} | {f['layer']} {f['op']} | `{f['kernel']}` | "
                          f"{f['encoding']} | {f['bytes_stored']:,} / {f['bytes_int8']:,} | "
-                         f"{before} | {f['cycles']:,} | {ratio} |")
+                         f"{before} | {f['cycles']:,} | {ratio} | {est} |")
     return lines
 
 
@@ -537,7 +539,9 @@ def main(argv=None) -> int:
             *model_table(models), "",
             "Per compressed filter: its layer's modelled cycles alone (the per-layer build), "
             "against the same layer with the int8 filter (`fused`: the int8 build runs it in "
-            "a fused residual block, which a compressed filter cannot join).", "",
+            "a fused residual block, which a compressed filter cannot join), and the ratio "
+            "the generator estimated (`cycles_vs_int8_estimate` in tinygen.json; what "
+            "`--compress auto` decides by).", "",
             *filter_table(models), ""]))
     return 0
 

@@ -319,7 +319,10 @@ def _summary(gen, verbose: bool = False) -> str:
         after = sum(r["filter"]["bytes_stored"] for r in filters)
         lines.append(f"  filters (--compress): {after:,} bytes stored for {before:,} as int8 "
                      f"({after / max(before, 1):.2f}x)")
-        lines += [f"    layer {r['index']}: {r['filter']['reason']}" for r in filters]
+        lines += [f"    layer {r['index']}: {r['filter']['reason']}" +
+                  (f"; about {r['filter']['cycles_vs_int8_estimate']:.2f}x the int8 "
+                   "kernel's cycles (estimated)" if "cycles_vs_int8_estimate" in r["filter"]
+                   else "") for r in filters]
     if "cmsis_nn" in prog.libraries:
         entry = prog.libraries["cmsis_nn"]
         lines.append(f"  CMSIS-NN {entry['version']} ({entry['code_path']} code path): "

@@ -223,6 +223,8 @@ class FilterEncoding:
                                       # sparse: the non-zero values
     forced: bool = False          # named for this layer (--compress-layer)
     coded_tables: bool = False    # palette: tables of 16 in 12 bytes each (pack_ef_table)
+    cycles_ratio: float | None = None  # the kernel's cycles against the int8 filter's, as
+                                       # its lowering estimates them (DSP kernels)
 
     @property
     def table_bytes(self) -> int:
@@ -268,6 +270,8 @@ class FilterEncoding:
                    bytes_stored=self.after, reason=self.reason)
         if self.encoding == "palette":
             out["coded_tables"] = self.coded_tables
+        if self.cycles_ratio is not None:
+            out["cycles_vs_int8_estimate"] = round(float(self.cycles_ratio), 3)
         if self.ref_bits:
             out["shared_tables"] = self.n_tables
             out["reference_bits"] = self.ref_bits

@@ -187,6 +187,12 @@ def test_auto_compresses_within_the_goal_and_says_why_not(tmp_path):
     # the layer table and tinygen.json say how the filter is stored
     man = json.loads((tmp_path / "out" / "tinygen.json").read_text())
     assert man["layers"][0]["filter"]["bytes_stored"] == 24 * 9 * 32 // 2
+    # with the cycles the kernel takes against the int8 filter's, as estimated
+    est = man["layers"][0]["filter"]["cycles_vs_int8_estimate"]
+    assert 1.0 < est <= 1.15
+    assert "cycles_vs_int8_estimate" not in man["layers"][1]["filter"]     # (int8)
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "| cycles vs int8 (est.) |" in readme and f"| {est:.2f}x |" in readme
     # the scratch: tg_dsp_conv_s8's, the block's weights (+ a zero row), one channel
     p = first.call.params
     assert first.call.scratch == [p["weights_at"] + (p["block"] + 1) * p["conv"]["depth4"] +

@@ -190,6 +190,7 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
         raise Declined(f"{enc.label()} on {rows} row(s) of {depth}: about {best:.2f}x the "
                        f"int8 GEMM's cycles (decoding costs more than the rows repay), above "
                        f"the {goal}x that --compress auto accepts")
+    enc.cycles_ratio = best
     if not s4:
         return _cw_gemm_call(op, ctx, enc, rows=rows, weights=weights, bias=bias,
                              input_zero_point=input_zero_point, multiplier=multiplier,

@@ -152,6 +152,7 @@ def cw_im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
                        f"about {ratio:.2f}x the int8 convolution's cycles (each block widens "
                        f"every pixel's window again), above the {goal}x that --compress "
                        "auto accepts")
+    enc.cycles_ratio = ratio
     weights_at = -(-parts.scratch // 4) * 4
     scratch = weights_at + (block + 1) * d4 + 4 * -(-window // 4)
     w, c_w = cw_field(ctx, enc, f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} filter (OHWI)")
@@ -208,6 +209,7 @@ def cw_depthwise_call(op: Op, layer: ConvLayer, ctx: LowerContext,
                        f"cycles (decoding {taps} taps a channel against "
                        f"{layer.macs // max(layer.out_d, 1)} products), above the {goal}x "
                        "that --compress auto accepts")
+    enc.cycles_ratio = ratio
     filter_at = -(-band // 4) * 4
     w, c_w = cw_field(ctx, enc, f"{layer.f_h}x{layer.f_w}x{layer.out_d} depthwise filter "
                                 "(HWC)")
