@@ -412,31 +412,76 @@ def fit_pointwise(work: Path) -> dict:
     rows and fit its estimate: int8 = rows (MAC channels depth + OUT channels + ROW);
     int4 - int8 = DECODE channels depth + rows ((blocks - 1) quads EXPAND + blocks CALL +
     channels COPY)."""
+    import codegen.lowering.compressed_support as cs
     from codegen.encoding import encode_int4
     from codegen.lowering.compressed_support import cw_blocks
+    # the blocks of chunks only: no rows expanded once, no rows_outer
+    saved = cs.CW_ROWS_BYTES, cs.outer_ratio
+    cs.CW_ROWS_BYTES, cs.outer_ratio = 0, lambda *args: float("inf")
     names8 = ["CHUNK_INT8[0]", "CHUNK_INT8[1]", "CHUNK_INT8[2]"]
     names = ["DECODE (int4)", "CHUNK_EXPAND", "CHUNK_ROW", "CHUNK_COPY"]
     a8, b8, a, b = [], [], [], []
-    for k, (h, w, d, c) in enumerate(FIT_POINTWISE):
-        rng = np.random.default_rng(k)
-        m = ModelWriter()
-        add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=1, k_w=1), "c")
-        v = draw(rng, "int4", (c, 1, 1, d), 0)
-        set_filter(m, v)
-        path = work / f"pw{k}.tflite"
-        path.write_bytes(m.build())
-        base, comp, _ = _int8_and_int4(path, work, k)
-        rows = h * w
-        block, chunk = cw_blocks(c, d, rows)
-        blocks = -(-c // block)
-        assert chunk < rows and blocks > 1 and encode_int4(v.reshape(c, d)).after
-        a8.append([rows * c * d, rows * c, rows])
-        b8.append(base["cycles"])
-        a.append([c * d, rows * (blocks - 1) * -(-d // 4), rows * blocks, rows * c])
-        b.append(comp["cycles"] - base["cycles"])
+    try:
+        for k, (h, w, d, c) in enumerate(FIT_POINTWISE):
+            rng = np.random.default_rng(k)
+            m = ModelWriter()
+            add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=1, k_w=1), "c")
+            v = draw(rng, "int4", (c, 1, 1, d), 0)
+            set_filter(m, v)
+            path = work / f"pw{k}.tflite"
+            path.write_bytes(m.build())
+            base, comp, _ = _int8_and_int4(path, work, k)
+            rows = h * w
+            block, chunk = cw_blocks(c, d, rows)
+            blocks = -(-c // block)
+            assert chunk < rows and blocks > 1 and encode_int4(v.reshape(c, d)).after
+            a8.append([rows * c * d, rows * c, rows])
+            b8.append(base["cycles"])
+            a.append([c * d, rows * (blocks - 1) * -(-d // 4), rows * blocks, rows * c])
+            b.append(comp["cycles"] - base["cycles"])
+    finally:
+        cs.CW_ROWS_BYTES, cs.outer_ratio = saved
     fit = {**_least_squares(a8, b8, names8), **_least_squares(a, b, names)}
+    fit.update(_fit_rows_outer(work))
     print("fitted:", fit, "(CHUNK_DECODE: DECODE over DECODE_CYCLES['int4'])")
     return fit
+
+
+# pointwise layers (height, width, depth, channels) measured with rows_outer forced
+FIT_OUTER = [(25, 5, 64, 64), (48, 48, 8, 16), (24, 24, 32, 32), (12, 12, 64, 128),
+             (16, 16, 32, 64)]
+
+
+def _fit_rows_outer(work: Path) -> dict:
+    """tg_dsp_cw_gemm_s8 with rows_outer (every layer of FIT_OUTER forced to it): the
+    cycles it adds less the rows-once decoding of each chunk (ONCE_CYCLES) and OUTER_PAIR
+    a pair of rows and block, fitted as OUTER_COPY a byte copied out and OUTER_CHUNK a
+    chunk and a chunk and block."""
+    import codegen.lowering.compressed_support as cs
+    saved = dict(cs.AUTO_MAX_RATIO)
+    cs.AUTO_MAX_RATIO.update({k: float("inf") for k in saved})
+    rows_, vals = [], []
+    try:
+        for k, (h, w, d, c) in enumerate(FIT_OUTER):
+            rng = np.random.default_rng(100 + k)
+            m = ModelWriter()
+            add_layer(m, rng, ConvCase(in_h=h, in_w=w, in_d=d, out_d=c, k_h=1, k_w=1), "c")
+            set_filter(m, draw(rng, "int4", (c, 1, 1, d), 0))
+            path = work / f"outer{k}.tflite"
+            path.write_bytes(m.build())
+            base, comp, model_c = _int8_and_int4(path, work, 50 + k)
+            assert ".rows_outer = 1" in model_c
+            rows = h * w
+            block, chunk = cs.outer_blocks(c, d)
+            blocks, chunks = -(-c // block), -(-rows // chunk)
+            per_value, per_channel = cs.ONCE_CYCLES["int4"]
+            known = chunks * (per_value * c * d + per_channel * c) + \
+                cs.OUTER_PAIR * blocks * -(-rows // 2)
+            rows_.append([rows * c, chunks, chunks * blocks])
+            vals.append(comp["cycles"] - base["cycles"] - known)
+    finally:
+        cs.AUTO_MAX_RATIO.update(saved)
+    return _least_squares(rows_, vals, ["OUTER_COPY", "OUTER_CHUNK[0]", "OUTER_CHUNK[1]"])
 
 
 def table(rows: list[dict]) -> list[str]:

@@ -348,15 +348,45 @@ static void tg_cwg_expand(const int8_t *x0, const int8_t *x1, int32_t depth, int
     tg_dsp_gemm_widen_rest(x0, x1, k, depth, d);
 }
 
+/* Rows 0 .. n - 1 from `input` against every block, expanded once into xs (tg_cwg_expand,
+ * the blocks decoded by tg_cwg_s4 / tg_cwg_pal), their outputs at out (rows ch apart). */
+static void tg_cwg_rows_once(const tg_dsp_cw_gemm_params_t *p, tg_dsp_gemm_params_t *g,
+                             const int8_t *input, int32_t n, uint32_t *ws, uint32_t *xs,
+                             int8_t *out)
+{
+    const int32_t quads = (p->depth + 3) >> 2;
+    const size_t ch = (size_t)p->channels, dp = (size_t)p->depth;
+    int32_t c, r;
+    for (r = 0; r < n; r += 2) {
+        const int8_t *x0 = input + (size_t)r * dp;
+        tg_cwg_expand(x0, r + 1 < n ? x0 + dp : x0, p->depth, !p->weights.palette,
+                      xs + (size_t)(r >> 1) * 4u * (size_t)quads);
+    }
+    for (c = 0; c < p->channels; c += p->block) {
+        if (!p->weights.palette) {                /* int4 in the rows' order */
+            tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        } else {
+            tg_cwg_pal(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+        }
+        g->channels = TG_MIN(p->block, p->channels - c);
+        g->bias = p->bias + c;
+        g->quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
+        g->rows = n;
+        tg_dsp_gemm_xrows_s8(g, xs, out + c, ch);
+    }
+}
+
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
                        void *scratch)
 {
     const int32_t quads = (p->depth + 3) >> 2;
     const size_t ch = (size_t)p->channels, dp = (size_t)p->depth;
-    const int32_t once = p->chunk >= p->rows;  /* every row expanded once, for all blocks */
+    /* rows expanded once for all blocks: all of them, or `chunk` at a time (rows_outer) */
+    const int32_t once = p->chunk >= p->rows || p->rows_outer;
+    const int32_t span = p->rows_outer ? p->chunk : once ? p->rows : 2;
     uint32_t *ws = (uint32_t *)scratch;
     uint32_t *xs = ws + (size_t)p->block * (size_t)quads;
-    int8_t *tmp = (int8_t *)(xs + 4 * (size_t)quads);
+    int8_t *tmp = (int8_t *)(xs + 4 * (size_t)quads * (size_t)((span + 1) >> 1));
     tg_dsp_gemm_params_t g;
     int32_t c, r;
     g.depth = p->depth;
@@ -366,27 +396,26 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
     g.act_max = p->act_max;
     g.quant_step = p->quant_step;
     g.out_w = g.out_h = g.in_w = g.in_h = g.stride_w = g.stride_h = 1;
-    for (r = 0; once && r < p->rows; r += 2) {
-        const int8_t *x0 = input + (size_t)r * dp;
-        tg_cwg_expand(x0, r + 1 < p->rows ? x0 + dp : x0, p->depth, !p->weights.palette,
-                      xs + (size_t)(r >> 1) * 4u * (size_t)quads);
+    if (p->rows_outer) {
+        /* `chunk` rows at a time through every block into tmp, then to the output: every
+         * input row of a chunk is read before any of its outputs is written */
+        for (r = 0; r < p->rows; r += p->chunk) {
+            const int32_t n = TG_MIN(p->chunk, p->rows - r);
+            tg_cwg_rows_once(p, &g, input + (size_t)r * dp, n, ws, xs, tmp);
+            memcpy(output + (size_t)r * ch, tmp, (size_t)n * ch);
+        }
+        return;
+    }
+    if (once) {
+        tg_cwg_rows_once(p, &g, input, p->rows, ws, xs, output);
+        return;
     }
     for (c = 0; c < p->channels; c += p->block) {
-        if (once && !p->weights.palette) {        /* int4 in the rows' order */
-            tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
-        } else if (once) {
-            tg_cwg_pal(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
-        } else {
-            tg_cwg_decode(p, c, ws);
-        }
+        tg_cwg_decode(p, c, ws);
         g.channels = TG_MIN(p->block, p->channels - c);
         g.bias = p->bias + c;
         g.quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
         g.rows = p->rows;
-        if (once) {
-            tg_dsp_gemm_xrows_s8(&g, xs, output + c, ch);
-            continue;
-        }
         if (g.channels == p->channels) {          /* one block: straight into the output */
             tg_dsp_gemm_s8(&g, input, output, xs);
             continue;

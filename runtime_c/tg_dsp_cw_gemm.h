@@ -24,11 +24,17 @@
  * 16 * ceil(depth / 4) bytes per pair of rows (a last odd row counting as a pair), else
  * 16 * ceil(depth / 4) for tg_dsp_gemm_s8 and chunk * block for the results (none when
  * block >= channels).
- * With chunk >= rows an int4 filter's rows hold each whole group of 8 values with every
- * nibble XORed with 8 (value + 8; the last, partial group as tg_cw.h has it).
+ * With rows_outer (chunk < rows), `chunk` rows at a time are expanded once, run through
+ * every block (each decoded again for every chunk) into the scratch (chunk * channels
+ * bytes after the expanded rows), then copied to the output.
+ * With chunk >= rows or rows_outer an int4 filter's rows hold each whole group of 8
+ * values with every nibble XORed with 8 (value + 8; the last, partial group as tg_cw.h
+ * has it).
  * Access order: with chunk >= rows every input row is read before any output is written;
- * else channel block by block, every row for each: every input row is read again for
- * every block, so the output must not overlap the input.
+ * with rows_outer every input row of a chunk before any output row of the chunk, chunks
+ * in increasing order (the output may overlap the input as tg_dsp_gemm_s8's may); else
+ * channel block by block, every row for each: every input row is read again for every
+ * block, so the output must not overlap the input.
  */
 typedef struct {
     int32_t rows;               /* input rows (pixels or batches) */
@@ -36,6 +42,7 @@ typedef struct {
     int32_t channels;           /* output values per row */
     int32_t block;              /* channels decoded at a time (a multiple of 3) */
     int32_t chunk;              /* rows per tg_dsp_gemm_s8 call; >= rows: see above */
+    int32_t rows_outer;         /* 1: `chunk` rows at a time expanded once, see above */
     tg_cw_t weights;            /* [channels][depth], int4 or palette rows */
     const int32_t *bias;        /* [triples * 3] */
     const int32_t *quant;       /* [triples][9] (tg_dsp_gemm.h) */

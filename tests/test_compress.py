@@ -686,3 +686,63 @@ def test_compressed_kernels_cppcheck_clean(arm, tmp_path):
                                     "tg_dsp_cw_depthwise.c")]
     r = subprocess.run([*CPPCHECK, *defs, f"-I{out}", *files], capture_output=True, text=True)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+
+
+# rows_outer: chunks of rows through every block (tg_dsp_cw_gemm.h), the output over the
+# input: a pointwise layer of kws's shape (125 rows, 2 blocks), 1-bit palettes (40 rows of
+# 118 values; 33 rows in 3 blocks, a last chunk of one row), int4 in 4 blocks, 35 rows
+OUTER_CONVS = [(ConvCase(in_h=25, in_w=5, in_d=64, out_d=64, k_h=1, k_w=1), "int4"),
+               (ConvCase(in_h=40, in_w=1, in_d=118, out_d=24, k_h=1, k_w=1), "pal2"),
+               (ConvCase(in_h=33, in_w=1, in_d=130, out_d=100, k_h=1, k_w=1), "pal2"),
+               (ConvCase(in_h=35, in_w=1, in_d=120, out_d=160, k_h=1, k_w=1, act="RELU"),
+                "int4")]
+
+
+def _outer_calls(gen) -> list:
+    return [layer.call for layer in gen.program.layers
+            if layer.call.kernel == "tg_dsp_cw_gemm_s8" and layer.call.params["rows_outer"]]
+
+
+def test_rows_outer_bit_exact_sanitized(tmp_path):
+    res = assert_bit_exact(model("outer", [], OUTER_CONVS), tmp_path, count=2, kernels=DSP,
+                           layer_compress={i: KINDS for i in range(len(OUTER_CONVS))},
+                           sanitize=True)
+    calls = _outer_calls(res.gen)
+    assert len(calls) == len(OUTER_CONVS), [layer.call.kernel for layer in
+                                            res.gen.program.layers]
+    assert {c.params["weights"]["palette"] for c in calls} == {0, 1}
+    assert any(c.params["rows"] % c.params["chunk"] for c in calls)     # a short last chunk
+    assert any(-(-c.params["channels"] // c.params["block"]) > 2 for c in calls)
+    assert all(c.overlaps for c in calls)
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_rows_outer_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model("outer", [], OUTER_CONVS))
+    report = verify_cortexm(path, count=2, seed=6, target="cortex-m4", work_dir=tmp_path / "w",
+                            layer_compress={i: KINDS for i in range(len(OUTER_CONVS))})
+    assert report.ok, report.table()
+    assert (tmp_path / "w" / "m.c").read_text().count(".rows_outer = 1") == len(OUTER_CONVS)
+
+
+def test_rows_outer_keeps_the_arena_of_the_int8_layer(tmp_path):
+    """--compress auto on kws's pointwise shape: the compressed GEMM runs its rows in chunks
+    through both blocks, so its output overlaps its input as the int8 GEMM's does: the arena
+    grows by the scratch only, not by a second activation."""
+    data = model("outer", [], OUTER_CONVS[:1])
+    int8 = generate(_write_model(tmp_path, data), None, target="cortex-m4", measure=False)
+    auto = generate(_write_model(tmp_path, data), None, target="cortex-m4", measure=False,
+                    compress=KINDS)
+    (call,) = _outer_calls(auto)
+    assert call.params["rows_outer"] == 1 and call.overlaps
+    assert auto.program.plan.arena_bytes <= int8.program.plan.arena_bytes + call.scratch[0]
+    assert auto.program.plan.arena_bytes < int8.program.plan.arena_bytes + 125 * 64
+
+
+def _write_model(tmp_path, data: bytes):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    return path

@@ -36,6 +36,14 @@ DECODE_CYCLES = {"int4": 3.6, 1: 5.0, 2: 5.5, 4: 5.3}
 ONCE_CYCLES = {"int4": (1.07, 65), 1: (1.45, 155), 2: (2.6, 170), 4: (4.7, 90)}
 S4_RATIO = (1.1, 1.4)
 S4_MAX_ROWS = 3
+# rows_outer (tg_dsp_cw_gemm.h): OUTER_ROWS rows at a time; per pair of rows and block
+# (the rows-once path's), per byte copied out, per chunk and per chunk and block (fitted to
+# 5 pointwise layers, within 1.5 % of the cycles they add: benchmarks/compress_bench.py
+# --fit-pointwise, its FIT_OUTER)
+OUTER_ROWS = 16
+OUTER_PAIR = 80.0
+OUTER_COPY = 0.21
+OUTER_CHUNK = (377.0, 754.0)
 # tg_dsp_cw_gemm_s8 in chunks of rows against tg_dsp_gemm_s8 (see cw_gemm_ratio): the int8
 # GEMM per row (a product, a channel, the row), the decoding (times DECODE_CYCLES), per row
 # the expansion of a 4-value step for every block after the first, a block's call and
@@ -120,13 +128,40 @@ def cw_blocks(channels: int, depth: int, rows: int) -> tuple[int, int]:
     return block, min(CW_CHUNK_ROWS, rows - 1) & ~1
 
 
-def cw_scratch(channels: int, depth: int, rows: int) -> int:
+def outer_blocks(channels: int, depth: int) -> tuple[int, int]:
+    """tg_dsp_cw_gemm_s8's block and chunk with rows_outer: OUTER_ROWS rows at a time
+    expanded once, against blocks as large as with every row expanded once."""
+    quads, triples = -(-depth // 4), -(-channels // 3)
+    return 3 * max(1, min(-(-triples // 2), CW_ONCE_BLOCK_BYTES // (12 * quads))), OUTER_ROWS
+
+
+def cw_scratch(channels: int, depth: int, rows: int, rows_outer: bool = False) -> int:
     """tg_dsp_cw_gemm_s8's scratch bytes (tg_dsp_cw_gemm.h)."""
     quads = -(-depth // 4)
+    if rows_outer:
+        block, chunk = outer_blocks(channels, depth)
+        return 4 * block * quads + 16 * quads * -(-chunk // 2) + chunk * channels
     block, chunk = cw_blocks(channels, depth, rows)
     if chunk >= rows:
         return 4 * block * quads + 16 * quads * -(-rows // 2)
     return 4 * block * quads + 16 * quads + chunk * block
+
+
+def outer_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> float:
+    """tg_dsp_cw_gemm_s8's cycles with rows_outer estimated against tg_dsp_gemm_s8's: the
+    rows-once decoding again for every chunk of rows, OUTER_PAIR a pair of rows and block
+    (the passes), OUTER_COPY a byte copied out, OUTER_CHUNK a chunk (and block)."""
+    block, chunk = outer_blocks(channels, depth)
+    blocks, chunks = -(-channels // block), -(-rows // chunk)
+    key = "int4" if enc.encoding == "int4" else enc.bits
+    per_value, per_channel = ONCE_CYCLES[key]
+    int8 = rows * (CHUNK_INT8[0] * channels * depth + CHUNK_INT8[1] * channels +
+                   CHUNK_INT8[2])
+    decode = chunks * (per_value * channels * depth + per_channel * channels +
+                       EF_TABLE_CYCLES * table_decodes(enc, block))
+    extra = OUTER_PAIR * blocks * -(-rows // 2) + OUTER_COPY * rows * channels + \
+        chunks * (OUTER_CHUNK[0] + OUTER_CHUNK[1] * blocks)
+    return 1 + (decode + extra) / int8
 
 
 def table_decodes(enc: FilterEncoding, block: int) -> int:
@@ -181,6 +216,15 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     user named the encoding for the layer."""
     channels, depth = weights.shape
     ratio = cw_gemm_ratio(enc, rows, channels, depth)
+    block, chunk = cw_blocks(channels, depth, rows)
+    outer = False
+    if 0 < chunk < rows and block < channels:
+        # rows in chunks against several blocks: each chunk through every block instead
+        # (the blocks decoded again for each), which lets the output overlap the input,
+        # where that stays within the goal or is faster
+        r_out = outer_ratio(enc, rows, channels, depth)
+        if r_out <= AUTO_MAX_RATIO[enc.encoding] or r_out <= ratio:
+            outer, ratio = True, r_out
     # (tg_dsp_s4_gemm_s8 measured 2.5-3.5x on thousands of rows of depth 8-16: a few
     # rows only, where the compressed GEMM's blocks cost most)
     s4 = enc.encoding == "int4" and rows <= S4_MAX_ROWS and S4_RATIO[rows > 1] < ratio
@@ -196,7 +240,7 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                              input_zero_point=input_zero_point, multiplier=multiplier,
                              shift=shift, output_offset=output_offset, act_min=act_min,
                              act_max=act_max, inp=inp, out=out, comment=comment, macs=macs,
-                             what=what)
+                             what=what, rows_outer=outer)
     check_s4_depth(depth)
     w, c_w = cw_field(ctx, enc, what, quads=True)
     c_b, r_b = ctx.const("bias", "int32_t", folded_bias(bias, weights, input_zero_point),
@@ -217,9 +261,10 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
 def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
                   weights: np.ndarray, bias, input_zero_point: int, multiplier, shift,
                   output_offset: int, act_min: int, act_max: int, inp: int, out: int,
-                  comment: str, macs: int, what: str) -> LayerCall:
-    """tg_dsp_cw_gemm_s8: a channel block decoded once into the scratch for all rows, the
-    requantization constants of tg_dsp_gemm_s8 (dsp_support.gemm_quant_table)."""
+                  comment: str, macs: int, what: str, rows_outer: bool = False) -> LayerCall:
+    """tg_dsp_cw_gemm_s8: a channel block decoded once into the scratch for all rows (or,
+    `rows_outer`, for each chunk of rows), the requantization constants of tg_dsp_gemm_s8
+    (dsp_support.gemm_quant_table)."""
     channels, depth = weights.shape
     probe = np.array(weights, dtype=np.int8)
     biases, table, post = gemm_quant_table(probe, np.asarray(bias, np.int64).reshape(-1),
@@ -233,8 +278,10 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
         raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
                        "(arena_alignment in the target)")
     shared = table.size == 9
-    block, chunk = cw_blocks(channels, depth, rows)
-    w, c_w = cw_field(ctx, enc, what, offset=enc.encoding == "int4" and chunk >= rows)
+    block, chunk = outer_blocks(channels, depth) if rows_outer else \
+        cw_blocks(channels, depth, rows)
+    once = chunk >= rows or rows_outer          # rows expanded once: tg_cwg_s4 / tg_cwg_pal
+    w, c_w = cw_field(ctx, enc, what, offset=enc.encoding == "int4" and once)
     c_b, r_b = ctx.const("bias", "int32_t", biases,
                          "biases with the input zero point folded in (channel triples)")
     c_q, r_q = ctx.const("quant", "int32_t", table,
@@ -243,15 +290,16 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     return LayerCall(
         op=op, kernel="tg_dsp_cw_gemm_s8", params_type="tg_dsp_cw_gemm_params_t",
         params=dict(rows=rows, depth=depth, channels=channels, block=block, chunk=chunk,
+                    rows_outer=int(rows_outer),
                     weights=w, bias=r_b, quant=r_q, quant_step=0 if shared else 9,
                     output_offset=post, act_min=act_min, act_max=act_max),
         args=[TensorArg(inp), TensorArg(out), ScratchArg(0)],
-        consts=[*c_w, c_b, c_q], scratch=[cw_scratch(channels, depth, rows)],
-        # every input row read before any output is written (rows expanded once), or
-        # tg_dsp_gemm_s8's own order (one block): in place as the int8 GEMM; the chunks
-        # read every row again for each block
+        consts=[*c_w, c_b, c_q], scratch=[cw_scratch(channels, depth, rows, rows_outer)],
+        # every input row (of a chunk: rows_outer) read before any output (of the chunk)
+        # is written, or tg_dsp_gemm_s8's own order (one block): in place as the int8
+        # GEMM; blocks of chunks read every row again for each block
         overlaps=gemm_overlaps(out, inp, rows, depth, channels, None, True, ctx)
-        if chunk >= rows or chunk == 0 else [],
+        if once or chunk == 0 else [],
         comment=comment + f"; filter {enc.label()}", macs=macs)
 
 
