@@ -3,7 +3,10 @@
 the layer as tg_dsp_conv_s8 runs it (lowering/conv/dsp_im2col.py's params, but for the
 weights), its output channels in blocks whose filter is decoded into the scratch once,
 each block a pass of tg_dsp_conv_s8 over every pixel.  Pointwise convolutions take the
-compressed GEMMs instead (lowering/compressed_support.py)."""
+compressed GEMMs instead (lowering/compressed_support.py).  DEPTHWISE_CONV_2D likewise on
+tg_dsp_cw_depthwise_s8 (runtime_c/tg_dsp_cw_depthwise.c): tg_dsp_depthwise_s8's params
+(lowering/conv/dsp_depthwise.py), a block of channels at a time.  Each estimates its
+cycles against the int8 kernel's; --compress auto keeps the int8 filter above the goal."""
 from __future__ import annotations
 
 from dataclasses import dataclass
