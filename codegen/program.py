@@ -27,6 +27,7 @@ from codegen.passes.fold_constants import EVALUATORS
 from codegen.passes.fuse_residual import FUSED_OPCODE, find_residual_blocks
 from codegen.planning.memory import MemoryPlan, plan_memory, resolve_aliases
 from codegen.planning.order import choose_order
+from codegen.planning.report import step_memory
 from codegen.quant import QuantRangeError
 from codegen.selection import Refusal, Selection, check_overrides
 
@@ -176,16 +177,28 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
         return layers, plan, layer_namer
 
     layers, plan, layer_namer = arrange(calls)
-    for option in options:
-        # a residual block that compressed filters keep from running fused: fused with int8
-        # filters where the arena shrinks by more than compression saves of flash
-        other = option.apply(calls)
-        o_layers, o_plan, o_namer = arrange(other)
-        ram = plan.arena_bytes - o_plan.arena_bytes
-        if ram > option.saved:
-            option.note(ram)
-            calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
-    if options:     # (unify_fast_modes last ran on the calls of the last option tried)
+    # layers that compressed filters keep from running fused or in place: with int8
+    # filters where the arena shrinks by more than compression saves of flash (two
+    # rounds: the peak moves as layers are taken back)
+    tried = bool(options)
+    for _ in range(2 if options else 0):
+        for option in list(options):
+            # (planning is slow on large graphs: only where the arena can shrink by more
+            # than the flash saved, the layers' steps being at the peak: no other step
+            # needs as much)
+            memory = step_memory(plan, [layer.call.scratch for layer in layers])
+            others = max((m.planned for m, layer in zip(memory, layers)
+                          if layer.call.op.index not in option.ops), default=0)
+            if plan.arena_bytes - others <= option.saved:
+                continue
+            other = option.apply(calls)
+            o_layers, o_plan, o_namer = arrange(other)
+            ram = plan.arena_bytes - o_plan.arena_bytes
+            if ram > option.saved:
+                option.note(ram)
+                options.remove(option)
+                calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
+    if tried:       # (unify_fast_modes last ran on the last calls tried)
         layers, plan, layer_namer = arrange(calls)
 
     # C names: model inputs/outputs (function parameters) first, then arena buffers.
@@ -225,48 +238,57 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
 
 
 @dataclass
-class FusedOption:
-    """A residual block whose compressed filters keep it from running fused, and the fused
-    call of the block with int8 filters (program.build_program chooses by the arena)."""
+class Int8Option:
+    """Layers whose compressed filters cost RAM (a residual block they keep from running
+    fused, a layer they keep from running in place), and the call that runs them with
+    int8 filters instead (program.build_program chooses by the arena)."""
 
-    ops: tuple[int, ...]                       # the block's operators
-    fused: tuple[str, LayerCall, Selection]    # its fused call, filters int8
-    saved: int                                 # filter bytes compression saves in the block
-    before: int = 0                            # the block's filter bytes as int8
+    ops: tuple[int, ...]                       # the operators
+    entry: tuple[str, LayerCall, Selection]    # their call with int8 filters
+    saved: int                                 # filter bytes compression saves in them
+    before: int = 0                            # their filter bytes as int8
+    fused: bool = True                         # a residual block (else one layer in place)
 
     def apply(self, calls: list) -> list:
-        """`calls` with the block's calls replaced by the fused one, at the first's place."""
+        """`calls` with the layers' calls replaced by the int8 one, at the first's place."""
         out, placed = [], False
         for entry in calls:
             if entry[1].op.index in self.ops:
                 if not placed:
-                    out.append(self.fused)
+                    out.append(self.entry)
                     placed = True
                 continue
             out.append(entry)
         return out
 
     def note(self, ram: int) -> None:
-        """Say why the block's filters stay int8 (the layer table's reason column, the
-        filters' report)."""
-        why = (f"filters kept int8: the block runs fused, row by row, in {ram} bytes less "
-               f"RAM than compressed filters (saving {self.saved} bytes of flash) would take "
-               "unfused; --compress-layer N=ENC on one of its layers compresses them")
-        sel = self.fused[2]
+        """Say why the filters stay int8 (the layer table's reason column, the filters'
+        report)."""
+        if self.fused:
+            why = (f"filters kept int8: the block runs fused, row by row, in {ram} bytes "
+                   f"less RAM than compressed filters (saving {self.saved} bytes of flash) "
+                   "would take unfused; --compress-layer N=ENC on one of its layers "
+                   "compresses them")
+        else:
+            why = (f"filter kept int8: the int8 kernel (in place, no decoded blocks) takes "
+                   f"{ram} bytes less RAM than the compressed filter (saving {self.saved} "
+                   f"bytes of flash) would; --compress-layer {self.ops[0]}=ENC compresses it")
+        sel = self.entry[2]
         sel.refusals.append(Refusal("compress", why))
         sel.filter = FilterEncoding("raw", self.before, self.before, why)
 
 
 def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozenset()) -> \
-        tuple[list[tuple[str, LayerCall, Selection]], list[FusedOption]]:
+        tuple[list[tuple[str, LayerCall, Selection]], list[Int8Option]]:
     """Every layer's (name, call, selection) in model order, `lower(op)` selecting its
     kernel; with `fuse`, each residual block (passes/fuse_residual.py) whose layers got
     kernels that compute rows becomes one call at its first layer's place
     (lowering/resblock.py).  A block that stays three layers says why in its first
     layer's selection (the layer table's reason column, tinygen.json's refusals).  A block
     that stays unfused because of compressed filters (none named by --compress-layer:
-    `forced`) and fuses with int8 ones (`lower(op, int8=True)`) is returned as a
-    FusedOption too."""
+    `forced`) and fuses with int8 ones (`lower(op, int8=True)`), and a layer whose
+    compressed filter's kernel cannot run in place where the int8 one can, are returned as
+    Int8Options too."""
     blocks, near = find_residual_blocks(graph) if fuse else ([], [])
     place = {op.index: pos for pos, op in enumerate(graph.ops)}
     # a block runs at the place of its first layer in the model's order
@@ -275,7 +297,7 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozen
     lowered: dict[int, tuple[str, LayerCall, Selection]] = {}
     skip: set[int] = set()
     calls = []
-    options: list[FusedOption] = []
+    options: list[Int8Option] = []
     for op in graph.ops:
         if op.index in skip:
             continue
@@ -285,6 +307,16 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozen
             if op.index in notes:
                 entry[2].refusals.append(Refusal(FUSED_OPCODE, "not fused: " + notes[op.index]))
             calls.append(entry)
+            f = entry[2].filter
+            if f is not None and f.encoded and not f.forced and not entry[1].overlaps and \
+                    _in_place_bound(op, graph) > f.before - f.after:
+                # a compressed filter on a kernel that cannot run in place: the int8 one
+                # may, which can save up to the smaller of its input and output (weighed by
+                # build_program where that is more than compression saves)
+                alt = lower(op, int8=True)
+                if alt[1].overlaps:
+                    options.append(Int8Option((op.index,), alt, f.before - f.after,
+                                              f.before, fused=False))
             continue
         subs = [lower(o) for o in block.ops]
         try:
@@ -297,17 +329,24 @@ def lower_with_fusion(graph: Graph, lower, fuse: bool, forced: set[int] = frozen
             saved = sum(f.before - f.after for f in filters)
             if saved and not forced & {o.index for o in block.ops}:
                 try:
-                    options.append(FusedOption(tuple(o.index for o in block.ops),
-                                               _fused_entry(block, [lower(o, int8=True)
-                                                                    for o in block.ops],
-                                                            graph), saved,
-                                               sum(f.before for f in filters)))
+                    options.append(Int8Option(tuple(o.index for o in block.ops),
+                                              _fused_entry(block, [lower(o, int8=True)
+                                                                   for o in block.ops],
+                                                           graph), saved,
+                                              sum(f.before for f in filters)))
                 except Declined:
                     pass
             continue
         calls.append(_fused_entry(block, subs, graph, fused))
         skip |= {o.index for o in block.ops}
     return calls, options
+
+
+def _in_place_bound(op, graph: Graph) -> int:
+    """The most RAM running `op` in place can save: its smaller activation."""
+    sizes = [graph.tensors[t].nbytes for t in (op.inputs[:1] + op.outputs[:1])
+             if t >= 0 and not graph.tensors[t].is_const]
+    return min(sizes) if len(sizes) == 2 else 0
 
 
 def _fused_entry(block, subs: list, graph: Graph,

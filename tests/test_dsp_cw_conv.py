@@ -354,3 +354,24 @@ def test_shared_model_made_int4_bit_exact_under_auto(tmp_path, monkeypatch):
                if layer.selection.filter is not None]
     stored = sum(f.after for f in filters)
     assert stored <= 0.56 * sum(f.before for f in filters)
+
+
+def test_layers_stay_in_place_where_that_saves_more_ram_than_flash(tmp_path):
+    """--compress auto: a 3x3 convolution whose int8 kernel runs in place (its output over
+    its input, 36 KB each, in the arena with --io-in-arena) while the compressed one cannot
+    would save 1 KB of flash for 36 KB of RAM: it keeps its int8 filter, and says why;
+    named, it is compressed."""
+    data = model("inplace", [], [(ConvCase(in_h=48, in_w=48, in_d=16, out_d=16), "int4")])
+    auto = generate(_write(tmp_path, data), None, target="cortex-m4", measure=False,
+                    compress=KINDS, io_in_arena=True)
+    (layer,) = auto.program.layers
+    assert layer.call.kernel == "tg_dsp_conv_s8" and layer.call.overlaps
+    assert layer.selection.filter.encoding == "raw"
+    assert re.search(r"filter kept int8: the int8 kernel \(in place, no decoded blocks\) "
+                     r"takes \d+ bytes less RAM than the compressed filter \(saving 1152 "
+                     r"bytes of flash\)", layer.selection.filter.reason), \
+        layer.selection.filter.reason
+    named = generate(_write(tmp_path, data), None, target="cortex-m4", measure=False,
+                     compress=KINDS, layer_compress={0: ("int4",)}, io_in_arena=True)
+    assert named.program.layers[0].call.kernel == "tg_dsp_cw_conv_s8"
+    assert named.program.plan.arena_bytes > auto.program.plan.arena_bytes + 30000
