@@ -178,8 +178,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
 
     layers, plan, layer_namer = arrange(calls)
     # layers that compressed filters keep from running fused or in place: with int8
-    # filters where the arena shrinks by more than compression saves of flash (two
-    # rounds: the peak moves as layers are taken back)
+    # filters where the arena shrinks by more than RAM_PER_FLASH times what compression
+    # saves of flash (two rounds: the peak moves as layers are taken back)
     tried = bool(options)
     for _ in range(2 if options else 0):
         for option in list(options):
@@ -189,12 +189,12 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
             memory = step_memory(plan, [layer.call.scratch for layer in layers])
             others = max((m.planned for m, layer in zip(memory, layers)
                           if layer.call.op.index not in option.ops), default=0)
-            if plan.arena_bytes - others <= option.saved:
+            if plan.arena_bytes - others <= RAM_PER_FLASH * option.saved:
                 continue
             other = option.apply(calls)
             o_layers, o_plan, o_namer = arrange(other)
             ram = plan.arena_bytes - o_plan.arena_bytes
-            if ram > option.saved:
+            if ram > RAM_PER_FLASH * option.saved:
                 option.note(ram)
                 options.remove(option)
                 calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
@@ -237,6 +237,13 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                    libraries=libraries, const_alias=const_alias)
 
 
+# --compress auto takes a compressed filter back to int8 (a fused residual block, a layer in
+# place) only where that saves more than this many bytes of RAM per byte of flash it costs:
+# the user asked for flash; a decoded block of a filter in the scratch (half the filter at
+# most) is part of the price, a lost fusion or in-place layer (whole activations) is not
+RAM_PER_FLASH = 2
+
+
 @dataclass
 class Int8Option:
     """Layers whose compressed filters cost RAM (a residual block they keep from running
@@ -267,12 +274,13 @@ class Int8Option:
         if self.fused:
             why = (f"filters kept int8: the block runs fused, row by row, in {ram} bytes "
                    f"less RAM than compressed filters (saving {self.saved} bytes of flash) "
-                   "would take unfused; --compress-layer N=ENC on one of its layers "
-                   "compresses them")
+                   f"would take unfused (over {RAM_PER_FLASH}x); --compress-layer N=ENC on "
+                   "one of its layers compresses them")
         else:
             why = (f"filter kept int8: the int8 kernel (in place, no decoded blocks) takes "
                    f"{ram} bytes less RAM than the compressed filter (saving {self.saved} "
-                   f"bytes of flash) would; --compress-layer {self.ops[0]}=ENC compresses it")
+                   f"bytes of flash) would (over {RAM_PER_FLASH}x); --compress-layer "
+                   f"{self.ops[0]}=ENC compresses it")
         sel = self.entry[2]
         sel.refusals.append(Refusal("compress", why))
         sel.filter = FilterEncoding("raw", self.before, self.before, why)
