@@ -8,7 +8,8 @@ from codegen.encoding import FilterEncoding, int4_quads, unpack_bits
 from codegen.graph import Op
 from codegen.ir import CExpr, ConstArray, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
-from codegen.lowering.dsp_support import gemm_overlaps, gemm_quant_table
+from codegen.lowering.dsp_support import (gemm_overlaps, gemm_quant_table,
+                                          require_word_scratch)
 from codegen.ops.fully_connected import folded_bias
 
 INT4 = ("int4",)
@@ -66,6 +67,29 @@ def require_filter(ctx: LowerContext, encodings: tuple[str, ...] = ALL) -> Filte
     if enc is None or enc.encoding not in encodings:   # selection asks only for these
         raise Declined(f"reads only filters stored as {', '.join(encodings)}")
     return enc
+
+
+def require_kept(kernel_weights: np.ndarray, weights: np.ndarray) -> None:
+    """Declined where the int8 kernel's setup changed the filter (it zeroes the weights of a
+    channel whose output is always the zero point): a stored filter cannot change."""
+    if not np.array_equal(kernel_weights, weights):
+        raise Declined("an output channel whose result is always the output zero point "
+                       "has non-zero weights")
+
+
+def accept_estimate(enc: FilterEncoding, ratio: float, what: str) -> None:
+    """Record a kernel's estimated cycles against the int8 filter's on `enc`; Declined when
+    above the goal --compress auto accepts, unless the user named the encoding.  `what`:
+    the decline's reason up to the ratio ('... about 1.20x the int8 X's cycles (why)')."""
+    goal = AUTO_MAX_RATIO[enc.encoding]
+    if ratio > goal and not enc.forced:
+        raise Declined(f"{what}, above the {goal}x that --compress auto accepts")
+    enc.cycles_ratio = ratio
+
+
+def decode_key(enc: FilterEncoding):
+    """The key of an encoding in the decoders' cycle tables: "int4", or the index bits."""
+    return "int4" if enc.encoding == "int4" else enc.bits
 
 
 def cw_field(ctx: LowerContext, enc: FilterEncoding, what: str,
@@ -153,7 +177,7 @@ def outer_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> fl
     (the passes), OUTER_COPY a byte copied out, OUTER_CHUNK a chunk (and block)."""
     block, chunk = outer_blocks(channels, depth)
     blocks, chunks = -(-channels // block), -(-rows // chunk)
-    key = "int4" if enc.encoding == "int4" else enc.bits
+    key = decode_key(enc)
     per_value, per_channel = ONCE_CYCLES[key]
     int8 = rows * (CHUNK_INT8[0] * channels * depth + CHUNK_INT8[1] * channels +
                    CHUNK_INT8[2])
@@ -184,7 +208,7 @@ def cw_gemm_ratio(enc: FilterEncoding, rows: int, channels: int, depth: int) -> 
     int8 = 1.2 * rows * channels * depth + 25 * rows * channels
     block, chunk = cw_blocks(channels, depth, rows)
     blocks = -(-channels // block)
-    key = "int4" if enc.encoding == "int4" else enc.bits
+    key = decode_key(enc)
     if chunk >= rows:              # the rows expanded once, the outputs straight in place
         per_value, per_channel = ONCE_CYCLES[key]
         decode = per_value * channels * depth + per_channel * channels
@@ -229,12 +253,9 @@ def dsp_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     # rows only, where the compressed GEMM's blocks cost most)
     s4 = enc.encoding == "int4" and rows <= S4_MAX_ROWS and S4_RATIO[rows > 1] < ratio
     best = S4_RATIO[rows > 1] if s4 else ratio
-    goal = AUTO_MAX_RATIO[enc.encoding]
-    if best > goal and not enc.forced:
-        raise Declined(f"{enc.label()} on {rows} row(s) of {depth}: about {best:.2f}x the "
-                       f"int8 GEMM's cycles (decoding costs more than the rows repay), above "
-                       f"the {goal}x that --compress auto accepts")
-    enc.cycles_ratio = best
+    accept_estimate(enc, best, f"{enc.label()} on {rows} row(s) of {depth}: about "
+                    f"{best:.2f}x the int8 GEMM's cycles (decoding costs more than the rows "
+                    "repay)")
     if not s4:
         return _cw_gemm_call(op, ctx, enc, rows=rows, weights=weights, bias=bias,
                              input_zero_point=input_zero_point, multiplier=multiplier,
@@ -270,13 +291,8 @@ def _cw_gemm_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
     biases, table, post = gemm_quant_table(probe, np.asarray(bias, np.int64).reshape(-1),
                                            input_zero_point, multiplier, shift,
                                            output_offset)
-    if not np.array_equal(probe, weights):
-        # the int8 GEMM zeroes such channels' weights; the stored filter cannot change
-        raise Declined("an output channel whose result is always the output zero point "
-                       "has non-zero weights")
-    if int(ctx.target.get("arena_alignment", 16)) % 4:
-        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
-                       "(arena_alignment in the target)")
+    require_kept(probe, weights)
+    require_word_scratch(ctx)
     shared = table.size == 9
     block, chunk = outer_blocks(channels, depth) if rows_outer else \
         cw_blocks(channels, depth, rows)

@@ -16,7 +16,7 @@ from codegen.graph import Op
 from codegen.ir import CExpr, LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
 from codegen.lowering.compressed_support import sparse_consts
-from codegen.lowering.dsp_support import gemm_quant_table
+from codegen.lowering.dsp_support import gemm_quant_table, require_word_scratch
 
 
 def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int,
@@ -39,9 +39,7 @@ def dsp_sparse_call(op: Op, ctx: LowerContext, enc: FilterEncoding, *, rows: int
     per_ch = table.reshape(-1, 3, 3).transpose(0, 2, 1).reshape(-1, 3)
     shared = table.size == 9 and bool(np.all(per_ch == per_ch[0]))
     quant = per_ch[:1] if shared else per_ch[:channels]
-    if int(ctx.target.get("arena_alignment", 16)) % 4:
-        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
-                       "(arena_alignment in the target)")
+    require_word_scratch(ctx)
     g = dict(out_w=1, out_h=1, in_w=1, in_h=1, stride_w=1, stride_h=1) if gather is None \
         else gather
     # the weights as words (4-byte aligned in the weights struct): one LDR a group

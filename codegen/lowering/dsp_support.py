@@ -146,6 +146,14 @@ def pair_gemm_elsewhere(graph, op) -> bool:
     return False
 
 
+def require_word_scratch(ctx: LowerContext) -> None:
+    """Declined where the target's arena alignment cannot give a kernel's scratch the word
+    alignment it reads it with."""
+    if int(ctx.target.get("arena_alignment", 16)) % 4:
+        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
+                       "(arena_alignment in the target)")
+
+
 def gemm_overlaps(out: int, inp: int, rows: int, depth: int, channels: int,
                   gather: dict | None, blocked: bool, ctx: LowerContext) -> list[Overlap]:
     """The GEMM's output over its input where its row order allows (lowering/inplace.py)."""
@@ -188,9 +196,8 @@ def gemm_call(op: Op, ctx: LowerContext, *, rows: int, weights: np.ndarray,
     pairs = rows >= 3 or (rows * channels * depth * ROW_PASS_SHARE <= graph_macs(ctx.graph)
                           and pair_gemm_elsewhere(ctx.graph, op))
     scratch = [16 * quads] if pairs else []
-    if scratch and int(ctx.target.get("arena_alignment", 16)) % 4:
-        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
-                       "(arena_alignment in the target)")
+    if scratch:
+        require_word_scratch(ctx)
     return LayerCall(
         op=op,
         kernel="tg_dsp_gemm_s8",

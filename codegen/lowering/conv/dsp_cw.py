@@ -17,8 +17,9 @@ from codegen.encoding import FilterEncoding
 from codegen.graph import Op
 from codegen.ir import LayerCall, ScratchArg, TensorArg
 from codegen.lowering.base import Declined, LowerContext
-from codegen.lowering.compressed_support import (AUTO_MAX_RATIO, EF_TABLE_CYCLES,
-                                                  cw_field, table_decodes)
+from codegen.lowering.compressed_support import (EF_TABLE_CYCLES, accept_estimate, cw_field,
+                                                  decode_key, require_kept, table_decodes)
+from codegen.lowering.dsp_support import require_word_scratch
 from codegen.lowering.conv import dsp_depthwise as dwk
 from codegen.lowering.conv.dsp_im2col import channel_triples, column_order, im2col_parts
 from codegen.ops.conv import ConvLayer
@@ -87,7 +88,7 @@ def cw_conv_ratio(enc: FilterEncoding, shape: ConvShape, block: int) -> float:
     int8 = s.pairs * (MAC_CYCLES * 2 * s.depth4 * s.channels + OUT_CYCLES * s.channels) + \
         columns
     blocks = -(-s.channels // block)
-    key = "int4" if enc.encoding == "int4" else enc.bits
+    key = decode_key(enc)
     extra = ((blocks - 1) * columns +
              s.channels * (CHANNEL_CYCLES + DECODE_CYCLES[key] * s.window) +
              EF_TABLE_CYCLES * table_decodes(enc, block))
@@ -142,20 +143,11 @@ def cw_im2col_call(op: Op, layer: ConvLayer, ctx: LowerContext,
     pixels = layer.batches * layer.win.out_h * layer.win.out_w
     block, ratio = cw_conv_block(enc, shape)
     parts = im2col_parts(layer, ctx, lambda triples: block_count(out_d, block, triples))
-    if not np.array_equal(parts.filt, layer.filt.data.reshape(out_d, window)):
-        # the int8 kernel zeroes such channels' weights; the stored filter cannot change
-        raise Declined("an output channel whose result is always the output zero point "
-                       "has non-zero weights")
-    if int(ctx.target.get("arena_alignment", 16)) % 4:
-        raise Declined("the kernel's scratch needs an arena aligned to 4 bytes "
-                       "(arena_alignment in the target)")
-    goal = AUTO_MAX_RATIO[enc.encoding]
-    if ratio > goal and not enc.forced:
-        raise Declined(f"{enc.label()} in blocks of {block} channels over {pixels} pixels: "
-                       f"about {ratio:.2f}x the int8 convolution's cycles (each block widens "
-                       f"every pixel's window again), above the {goal}x that --compress "
-                       "auto accepts")
-    enc.cycles_ratio = ratio
+    require_kept(parts.filt, layer.filt.data.reshape(out_d, window))
+    require_word_scratch(ctx)
+    accept_estimate(enc, ratio, f"{enc.label()} in blocks of {block} channels over {pixels} "
+                    f"pixels: about {ratio:.2f}x the int8 convolution's cycles (each block "
+                    "widens every pixel's window again)")
     weights_at = -(-parts.scratch // 4) * 4
     scratch = weights_at + (block + 1) * d4 + 4 * -(-window // 4)
     w, c_w = cw_field(ctx, enc, f"{out_d}x{layer.f_h}x{layer.f_w}x{layer.in_d} filter (OHWI)")
@@ -206,13 +198,9 @@ def cw_depthwise_call(op: Op, layer: ConvLayer, ctx: LowerContext,
     blocks = -(-in_d // block)
     taps = layer.f_h * layer.f_w
     ratio = cw_depthwise_ratio(layer.macs, layer.out_d * taps, blocks)
-    goal = AUTO_MAX_RATIO[enc.encoding]
-    if ratio > goal and not enc.forced:
-        raise Declined(f"{enc.label()}: about {ratio:.2f}x the int8 depthwise kernel's "
-                       f"cycles (decoding {taps} taps a channel against "
-                       f"{layer.macs // max(layer.out_d, 1)} products), above the {goal}x "
-                       "that --compress auto accepts")
-    enc.cycles_ratio = ratio
+    accept_estimate(enc, ratio, f"{enc.label()}: about {ratio:.2f}x the int8 depthwise "
+                    f"kernel's cycles (decoding {taps} taps a channel against "
+                    f"{layer.macs // max(layer.out_d, 1)} products)")
     filter_at = -(-band // 4) * 4
     w, c_w = cw_field(ctx, enc, f"{layer.f_h}x{layer.f_w}x{layer.out_d} depthwise filter "
                                 "(HWC)")
