@@ -181,14 +181,16 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     # filters where the arena shrinks by more than RAM_PER_FLASH times what compression
     # saves of flash (two rounds: the peak moves as layers are taken back)
     tried = bool(options)
+    memory = None       # per step of the current plan: (its bytes, its layer's operator)
     for _ in range(2 if options else 0):
         for option in list(options):
             # (planning is slow on large graphs: only where the arena can shrink by more
             # than the flash saved, the layers' steps being at the peak: no other step
             # needs as much)
-            memory = step_memory(plan, [layer.call.scratch for layer in layers])
-            others = max((m.planned for m, layer in zip(memory, layers)
-                          if layer.call.op.index not in option.ops), default=0)
+            if memory is None:
+                memory = [(m.planned, layer.call.op.index) for m, layer in zip(
+                    step_memory(plan, [layer.call.scratch for layer in layers]), layers)]
+            others = max((b for b, n in memory if n not in option.ops), default=0)
             if plan.arena_bytes - others <= RAM_PER_FLASH * option.saved:
                 continue
             other = option.apply(calls)
@@ -198,6 +200,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                 option.note(ram)
                 options.remove(option)
                 calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
+                memory = None
     if tried:       # (unify_fast_modes last ran on the last calls tried)
         layers, plan, layer_namer = arrange(calls)
 
@@ -369,9 +372,9 @@ def _fused_entry(block, subs: list, graph: Graph,
                     overridden=any(s.overridden for _, _, s in subs))
     filters = [(s.layer, s.filter) for _, _, s in subs if s.filter is not None]
     if filters:     # (--compress: the block's filters, int8, reported as one)
-        sel.filter = FilterEncoding(
-            "raw", sum(f.before for _, f in filters), sum(f.before for _, f in filters),
-            "; ".join(f"layer {n}: {f.reason}" for n, f in filters))
+        before = sum(f.before for _, f in filters)
+        sel.filter = FilterEncoding("raw", before, before,
+                                    "; ".join(f"layer {n}: {f.reason}" for n, f in filters))
     return f"l{block.conv1.index}_resblock", fused, sel
 
 
