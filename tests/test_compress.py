@@ -716,16 +716,24 @@ def test_rows_outer_bit_exact_sanitized(tmp_path):
     assert all(c.overlaps for c in calls)
 
 
+def verify_named_on_m4(tmp_path, monkeypatch, seed_name: str, fcs, convs, seed: int) -> str:
+    """The model of these layers (`model`), every filter named compressed (as
+    --compress-layer N=auto), bit-exact on the emulated Cortex-M4: its model C text."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(model(seed_name, fcs, convs))
+    report = verify_cortexm(path, count=2, seed=seed, target="cortex-m4",
+                            work_dir=tmp_path / "w",
+                            layer_compress={i: KINDS for i in range(len(fcs) + len(convs))})
+    assert report.ok, report.table()
+    return (tmp_path / "w" / "m.c").read_text()
+
+
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
 def test_rows_outer_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(model("outer", [], OUTER_CONVS))
-    report = verify_cortexm(path, count=2, seed=6, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress={i: KINDS for i in range(len(OUTER_CONVS))})
-    assert report.ok, report.table()
-    assert (tmp_path / "w" / "m.c").read_text().count(".rows_outer = 1") == len(OUTER_CONVS)
+    model_c = verify_named_on_m4(tmp_path, monkeypatch, "outer", [], OUTER_CONVS, 6)
+    assert model_c.count(".rows_outer = 1") == len(OUTER_CONVS)
 
 
 def test_rows_outer_keeps_the_arena_of_the_int8_layer(tmp_path):

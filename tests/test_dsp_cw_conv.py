@@ -26,8 +26,8 @@ from codegen.verify import verify_cortexm
 from tests.conv_models import VALID, ConvCase
 from codegen.frontend.tflite_writer import ModelWriter
 from tests.harness import assert_bit_exact
+from tests.test_compress import model, verify_named_on_m4
 from tests.test_resblock import Block, add_block
-from tests.test_compress import model
 
 DSP = ["dsp", "portable"]
 
@@ -150,13 +150,7 @@ def test_bit_exact_on_the_host_sanitized(tmp_path):
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
 def test_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(model("cwconv", [], CASES))
-    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress={i: KINDS for i in range(len(CASES))})
-    assert report.ok, report.table()
-    model_c = (tmp_path / "w" / "m.c").read_text()
+    model_c = verify_named_on_m4(tmp_path, monkeypatch, "cwconv", [], CASES, 4)
     assert model_c.count("tg_dsp_cw_conv_s8(") == len(CASES)
     # the assembly's triples and pairs, and the C pairs
     config = kernel_config.parse((tmp_path / "w" / "tg_config.h").read_text())
@@ -293,14 +287,8 @@ def test_depthwise_bit_exact_on_the_host_sanitized(tmp_path):
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
 def test_depthwise_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(model("cwdw", [], DW_CASES))
-    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress={i: KINDS for i in range(len(DW_CASES))})
-    assert report.ok, report.table()
-    assert (tmp_path / "w" / "m.c").read_text().count("tg_dsp_cw_depthwise_s8(") == \
-        len(DW_CASES)
+    model_c = verify_named_on_m4(tmp_path, monkeypatch, "cwdw", [], DW_CASES, 4)
+    assert model_c.count("tg_dsp_cw_depthwise_s8(") == len(DW_CASES)
 
 
 def test_depthwise_auto_within_the_goal(tmp_path):
