@@ -10,9 +10,6 @@
 
 #include "tg_acle.h"
 
-/* Bit of value j (0..7) in its group's little-endian word (tg_cw.h). */
-static const uint8_t tg_dsp_cw_dw_bit[8] = {12u, 8u, 28u, 24u, 4u, 0u, 20u, 16u};
-
 /* Output channels co .. co + n - 1 into dst, [channel][filter_lines][filter_length]: a
  * channel's table once (palettes), then its taps, value i = tap * output channels + c of
  * the flat row (tap = fy * filter_w + fx of the model's filter). */
@@ -45,10 +42,7 @@ static void tg_dsp_cw_dw_decode(const tg_dsp_cw_depthwise_params_t *p, int32_t c
             for (l = 0; l < fl; ++l, first += down) {
                 uint32_t i = first;
                 for (k = 0; k < flen; ++k, i += along) {
-                    const uint32_t word = tg_read_s8x4((const int8_t *)(const void *)
-                                                       (w->data + (i >> 3) * 4u));
-                    *dst++ = (int8_t)(int32_t)((((word >> tg_dsp_cw_dw_bit[i & 7u]) & 15u) ^
-                                                8u) - 8u);
+                    *dst++ = (int8_t)tg_cw_s4(w->data, (int32_t)i);
                 }
             }
         }
