@@ -227,6 +227,25 @@ def add_table_exact(p: dict) -> bool:
     return p["fast"] == 0
 
 
+# tg_dsp_cw_gemm_s8 (tg_dsp_cw_gemm.c): blocks decoded once for all rows (chunk >= rows,
+# or rows_outer), by the int4 or the palette decoder; else blocks decoded channel by channel
+# (tg_dsp_cw_channel) for chunks of rows
+def _cw_once(p: dict) -> bool:
+    return bool(p["rows_outer"]) or p["chunk"] >= p["rows"]
+
+
+def cw_gemm_once_s4(p: dict) -> bool:
+    return _cw_once(p) and not p["weights"]["palette"]
+
+
+def cw_gemm_once_pal(p: dict) -> bool:
+    return _cw_once(p) and bool(p["weights"]["palette"])
+
+
+def cw_gemm_blocks(p: dict) -> bool:
+    return not _cw_once(p)
+
+
 @dataclass(frozen=True)
 class Flag:
     name: str                        # the C macro
@@ -294,6 +313,12 @@ FLAGS = (
          "tg_dsp_gemm_s8", gemm_row1),
     Flag("TG_CFG_DSP_GEMM_CLAMP", "tg_dsp_gemm_s8: the activation clamp",
          "tg_dsp_gemm_s8", gemm_clamp),
+    Flag("TG_CFG_DSP_CW_GEMM_ONCE_S4", "tg_dsp_cw_gemm_s8: int4 blocks decoded once for "
+         "all rows", "tg_dsp_cw_gemm_s8", cw_gemm_once_s4),
+    Flag("TG_CFG_DSP_CW_GEMM_ONCE_PAL", "tg_dsp_cw_gemm_s8: palette blocks decoded once "
+         "for all rows", "tg_dsp_cw_gemm_s8", cw_gemm_once_pal),
+    Flag("TG_CFG_DSP_CW_GEMM_BLOCKS", "tg_dsp_cw_gemm_s8: blocks decoded channel by "
+         "channel for chunks of rows", "tg_dsp_cw_gemm_s8", cw_gemm_blocks),
 )
 
 

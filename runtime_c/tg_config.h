@@ -72,6 +72,12 @@
 #define TG_CFG_DSP_GEMM_ROW1 1
 /* tg_dsp_gemm_s8: the activation clamp */
 #define TG_CFG_DSP_GEMM_CLAMP 1
+/* tg_dsp_cw_gemm_s8: int4 blocks decoded once for all rows */
+#define TG_CFG_DSP_CW_GEMM_ONCE_S4 1
+/* tg_dsp_cw_gemm_s8: palette blocks decoded once for all rows */
+#define TG_CFG_DSP_CW_GEMM_ONCE_PAL 1
+/* tg_dsp_cw_gemm_s8: blocks decoded channel by channel for chunks of rows */
+#define TG_CFG_DSP_CW_GEMM_BLOCKS 1
 /* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
 #define TG_CFG_DSP_CONV_PASS 16
 /* tg_dsp_conv_s8: every column is whole passes (the assembly skips no blocks) */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tg_acle.h"
+#include "tg_config.h"
 #include "tg_dsp_gemm.h"
 #include "tg_dsp_gemm_rows.h"
 
@@ -26,42 +27,20 @@
  * as GCC made it without them */
 #define TG_CWG_NOINLINE TG_NOINLINE
 
+/* The paths a project's layers take (tg_config.h, codegen/kernel_config.py): an int4 or a
+ * palette filter's blocks decoded once for all rows (rows once, or rows_outer), or blocks
+ * decoded channel by channel for chunks of rows (tg_dsp_cw_channel). */
+#define TG_CWG_ONCE (TG_CFG_DSP_CW_GEMM_ONCE_S4 || TG_CFG_DSP_CW_GEMM_ONCE_PAL)
+#if !TG_CWG_ONCE && !TG_CFG_DSP_CW_GEMM_BLOCKS
+#error "tg_config.h compiles every path of tg_dsp_cw_gemm_s8 out"
+#endif
+
 #if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
 /* keeps GCC from hoisting the next loads (which would spill registers) */
 #define TG_CWG_BARRIER() __asm__ volatile("" ::: "memory")
 #else
 #define TG_CWG_BARRIER() ((void)0)
 #endif
-
-/* A constant kept in a register (GCC would rebuild it in the loops; with the mask in a
- * register an AND takes a shifted operand). */
-TG_INLINE uint32_t tg_cwg_reg(uint32_t v)
-{
-#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
-    __asm__("" : "+r"(v));
-#endif
-    return v;
-}
-
-/* A pointer kept in a register (so that look-ups index it, not the stack frame). */
-TG_INLINE const uint32_t *tg_cwg_ptr(const uint32_t *v)
-{
-#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
-    __asm__("" : "+r"(v));
-#endif
-    return v;
-}
-
-/* Bytes holding n ^ 8 (n a two's complement nibble, 0..15) each, to bytes holding n
- * sign-extended: USUB8 of 8 in every byte (no borrow between bytes). */
-TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
-{
-#if TG_ACLE_DSP
-    return (uint32_t)__usub8(x, tg_cwg_reg(0x08080808u));
-#else
-    return ((x | 0x80808080u) - 0x08080808u) ^ 0x80808080u;
-#endif
-}
 
 /* Bytes holding n (a two's complement nibble, 0..15) each, to bytes holding n
  * sign-extended (no borrow between bytes). */
@@ -150,6 +129,28 @@ void tg_dsp_cw_channel(const tg_cw_t *cw, int32_t depth, int32_t c, uint32_t *d,
     tg_cwg_tail(cw, depth, row, t, k, d, stride);
 }
 
+#if TG_CFG_DSP_CW_GEMM_ONCE_S4
+/* A constant kept in a register (GCC would rebuild it in the loops; with the mask in a
+ * register an AND takes a shifted operand). */
+TG_INLINE uint32_t tg_cwg_reg(uint32_t v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* Bytes holding n ^ 8 (n a two's complement nibble, 0..15) each, to bytes holding n
+ * sign-extended: USUB8 of 8 in every byte (no borrow between bytes). */
+TG_INLINE uint32_t tg_cwg_s4bytes(uint32_t x)
+{
+#if TG_ACLE_DSP
+    return (uint32_t)__usub8(x, tg_cwg_reg(0x08080808u));
+#else
+    return ((x | 0x80808080u) - 0x08080808u) ^ 0x80808080u;
+#endif
+}
+
 /* 32 int4 values (4 words at src, each nibble value + 8) as 8 words of bytes at d, d + 3,
  * ... d + 21. */
 TG_INLINE void tg_cwg_s4x4(const uint8_t *src, uint32_t m, uint32_t *d)
@@ -207,6 +208,17 @@ TG_CWG_NOINLINE static void tg_cwg_s4(const tg_dsp_cw_gemm_params_t *p, int32_t 
             tg_cwg_tail(&p->weights, p->depth, row, NULL, 2 * groups, d, 3);
         }
     }
+}
+#endif
+
+#if TG_CFG_DSP_CW_GEMM_ONCE_PAL
+/* A pointer kept in a register (so that look-ups index it, not the stack frame). */
+TG_INLINE const uint32_t *tg_cwg_ptr(const uint32_t *v)
+{
+#if TG_ACLE_DSP && (defined(__GNUC__) || defined(__clang__))
+    __asm__("" : "+r"(v));
+#endif
+    return v;
 }
 
 /* The 4 table values of the 4-bit indices in the low 16 bits of b, as a word: the
@@ -303,7 +315,9 @@ TG_CWG_NOINLINE static void tg_cwg_pal(const tg_dsp_cw_gemm_params_t *p, int32_t
         tg_cwg_tail(cw, p->depth, row, table, k, d, 3);   /* the rest value by value */
     }
 }
+#endif
 
+#if TG_CFG_DSP_CW_GEMM_BLOCKS
 /* Channels c .. c + block - 1 into dst in tg_dsp_gemm_s8's weight layout (zeros for
  * channels past the last). */
 static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t *dst)
@@ -325,7 +339,9 @@ static void tg_cwg_decode(const tg_dsp_cw_gemm_params_t *p, int32_t c, uint32_t 
         }
     }
 }
+#endif
 
+#if TG_CWG_ONCE
 /* Rows x0 and x1 sign-extended into d as tg_dsp_gemm_xrows_s8 reads them (tg_dsp_gemm.h),
  * the steps of each 8 values of an int4 filter (`s4`) in the order tg_dsp_cw_channel decodes
  * them: (x4, x6) and (x0, x2), then (x5, x7) and (x1, x3). */
@@ -363,11 +379,17 @@ static void tg_cwg_rows_once(const tg_dsp_cw_gemm_params_t *p, tg_dsp_gemm_param
                       xs + (size_t)(r >> 1) * 4u * (size_t)quads);
     }
     for (c = 0; c < p->channels; c += p->block) {
+        const int32_t decoded = TG_MIN(p->block, (p->channels - c + 2) / 3 * 3);
+#if TG_CFG_DSP_CW_GEMM_ONCE_S4
         if (!p->weights.palette) {                /* int4 in the rows' order */
-            tg_cwg_s4(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
-        } else {
-            tg_cwg_pal(p, c, TG_MIN(p->block, (p->channels - c + 2) / 3 * 3), ws);
+            tg_cwg_s4(p, c, decoded, ws);
         }
+#endif
+#if TG_CFG_DSP_CW_GEMM_ONCE_PAL
+        if (p->weights.palette) {
+            tg_cwg_pal(p, c, decoded, ws);
+        }
+#endif
         g->channels = TG_MIN(p->block, p->channels - c);
         g->bias = p->bias + c;
         g->quant = p->quant + (size_t)(c / 3) * (size_t)p->quant_step;
@@ -375,6 +397,7 @@ static void tg_cwg_rows_once(const tg_dsp_cw_gemm_params_t *p, tg_dsp_gemm_param
         tg_dsp_gemm_xrows_s8(g, xs, out + c, ch);
     }
 }
+#endif
 
 void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, int8_t *output,
                        void *scratch)
@@ -396,6 +419,7 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
     g.act_max = p->act_max;
     g.quant_step = p->quant_step;
     g.out_w = g.out_h = g.in_w = g.in_h = g.stride_w = g.stride_h = 1;
+#if TG_CWG_ONCE
     if (p->rows_outer) {
         /* `chunk` rows at a time through every block into tmp, then to the output: every
          * input row of a chunk is read before any of its outputs is written */
@@ -410,6 +434,8 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
         tg_cwg_rows_once(p, &g, input, p->rows, ws, xs, output);
         return;
     }
+#endif
+#if TG_CFG_DSP_CW_GEMM_BLOCKS
     for (c = 0; c < p->channels; c += p->block) {
         tg_cwg_decode(p, c, ws);
         g.channels = TG_MIN(p->block, p->channels - c);
@@ -430,4 +456,7 @@ void tg_dsp_cw_gemm_s8(const tg_dsp_cw_gemm_params_t *p, const int8_t *input, in
             }
         }
     }
+#else
+    (void)c;
+#endif
 }

@@ -406,6 +406,8 @@ ONE_PATH_BUILDS = {
                       ("TG_CFG_DSP_GEMM_PAIRS", "TG_CFG_DSP_GEMM_PAIR_CALL")],
     "tg_dsp_elementwise.c": [("TG_CFG_DSP_ADD_TABLE_FAST",), ("TG_CFG_DSP_ADD_TABLE_FAST_FIX",),
                              ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
+    "tg_dsp_cw_gemm.c": [("TG_CFG_DSP_CW_GEMM_ONCE_S4",), ("TG_CFG_DSP_CW_GEMM_ONCE_PAL",),
+                         ("TG_CFG_DSP_CW_GEMM_BLOCKS",)],
 }
 
 
@@ -447,3 +449,29 @@ def test_add_table_requantization_paths(tmp_path, monkeypatch, exact):
             config["TG_CFG_DSP_ADD_TABLE_EXACT"]) == (2 in fast, 1 in fast, exact)
     symbols = _host_symbols(res.gen.out_dir, "tg_dsp_elementwise.c", tmp_path)
     assert ("tg_dsp_add_fast_row" in symbols) == (not exact)
+
+
+# tg_dsp_cw_gemm_s8: an int4 or a palette filter decoded once for all rows, or blocks
+# decoded channel by channel for chunks of rows
+CW_GEMM_FUNCS = {"TG_CFG_DSP_CW_GEMM_ONCE_S4": "tg_cwg_s4",
+                 "TG_CFG_DSP_CW_GEMM_ONCE_PAL": "tg_cwg_pal",
+                 "TG_CFG_DSP_CW_GEMM_BLOCKS": "tg_cwg_decode"}
+
+
+@pytest.mark.parametrize("fcs,on", [
+    ([(8, 125, 8, True, "int4")], {"TG_CFG_DSP_CW_GEMM_ONCE_S4"}),
+    ([(7, 69, 8, True, "pal16")], {"TG_CFG_DSP_CW_GEMM_ONCE_PAL"}),
+    ([(5, 24, 3, True, "int4")], {"TG_CFG_DSP_CW_GEMM_BLOCKS"}),     # one block
+    ([(5, 24, 3, True, "int4"), (7, 69, 8, True, "pal16")],
+     {"TG_CFG_DSP_CW_GEMM_BLOCKS", "TG_CFG_DSP_CW_GEMM_ONCE_PAL"}),
+])
+def test_cw_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, fcs, on):
+    from codegen.encoding import KINDS
+    from tests.test_compress import model
+    res = assert_bit_exact(model("cw-paths", fcs, []), tmp_path, count=2, seed=45, kernels=DSP,
+                           layer_compress={i: KINDS for i in range(len(fcs))})
+    assert {layer.call.kernel for layer in res.gen.program.layers} == {"tg_dsp_cw_gemm_s8"}
+    config = _config(res.gen.out_dir)
+    assert {n for n in CW_GEMM_FUNCS if config[n]} == on
+    symbols = _host_symbols(res.gen.out_dir, "tg_dsp_cw_gemm.c", tmp_path)
+    assert {n for n, fn in CW_GEMM_FUNCS.items() if fn in symbols} == on
