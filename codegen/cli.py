@@ -323,6 +323,11 @@ def _summary(gen, verbose: bool = False) -> str:
                   (f"; about {r['filter']['cycles_vs_int8_estimate']:.2f}x the int8 "
                    "kernel's cycles (estimated)" if "cycles_vs_int8_estimate" in r["filter"]
                    else "") for r in filters]
+    elif any(layer.selection.filter is not None for layer in prog.layers):
+        # --compress asked, nothing compressed (the reports stay those of int8 filters)
+        lines.append("  filters (--compress): every filter stays int8")
+        lines += [f"    layer {layer.call.op.index}: {layer.selection.filter.reason}"
+                  for layer in prog.layers if layer.selection.filter is not None]
     if "cmsis_nn" in prog.libraries:
         entry = prog.libraries["cmsis_nn"]
         lines.append(f"  CMSIS-NN {entry['version']} ({entry['code_path']} code path): "

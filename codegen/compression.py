@@ -9,7 +9,8 @@ stays int8 (raw) with the reason, unless the user named the encoding for that la
 """
 from __future__ import annotations
 
-from typing import Callable
+from dataclasses import dataclass
+from typing import Callable, Iterable
 
 from codegen.encoding import EncodingChoiceError, FilterEncoding, choose, raw
 from codegen.errors import TinygenError, UnsupportedError
@@ -95,3 +96,92 @@ def select_for_filter(op: Op, graph: Graph, preference: list[str],
             return raw_call, raw_sel
     sel.filter = enc
     return call, sel
+
+
+# ---------------------------------------------------------------- the code it costs
+# A compressed filter needs its kernel's code in the image: the kernel, and for
+# tg_dsp_cw_gemm_s8 the path its layer takes (tg_config.h links only those).  Each such code
+# unit's functions and their sizes are measured (benchmarks/code_units.py writes
+# codegen/compressed_code.py); units share functions (tg_dsp_cw_channel, tg_cw_table_coded)
+# that an image holds once.
+def code_unit(call: LayerCall) -> str | None:
+    """The code unit a layer's call needs for its compressed filter (None: no such kernel)."""
+    from codegen import kernel_config
+    k = call.kernel
+    if k == "tg_dsp_cw_gemm_s8":
+        p = call.params
+        return k + ("/once-int4" if kernel_config.cw_gemm_once_s4(p) else
+                    "/once-palette" if kernel_config.cw_gemm_once_pal(p) else "/blocks")
+    return k if k in COMPRESSED_KERNELS else None
+
+
+# the kernels that read compressed filters (tg_dsp_cw_gemm_s8: by path, code_unit)
+COMPRESSED_KERNELS = ("tg_dsp_cw_conv_s8", "tg_dsp_cw_depthwise_s8", "tg_dsp_s4_gemm_s8",
+                      "tg_dsp_sparse_gemm_s8", "tg_cw_fully_connected_s8", "tg_cw_conv_s8",
+                      "tg_cw_depthwise_conv_s8", "tg_sparse_gemm_s8")
+
+
+def _units() -> dict[str, dict[str, int]]:
+    from codegen.compressed_code import UNITS
+    return UNITS
+
+
+def code_bytes(units) -> int:
+    """The code bytes an image holds for these units (each function once)."""
+    table = _units()
+    funcs: dict[str, int] = {}
+    for u in units:
+        funcs.update(table.get(u, {}))
+    return sum(funcs.values())
+
+
+@dataclass(frozen=True)
+class CodeCost:
+    """A compressed filter as the code check sees it: its layer, the code unit its call
+    needs (code_unit), and the filter bytes compression saves."""
+    layer: int
+    unit: str
+    saved: int
+
+
+def unprofitable_filters(filters: list[CodeCost], paid: Iterable[str] = ()) -> dict[int, str]:
+    """{layer: why} of the compressed filters --compress auto should keep int8: those whose
+    kernels' code would take more flash than their filters save.  `paid`: units the image
+    holds anyway (filters named by --compress-layer).
+
+    First, one unit at a time (the worst first): a unit whose filters save no more than
+    the code it alone brings (its functions no other unit shares) goes; then all of them,
+    when together they save no more than all their code."""
+    paid = sorted(set(paid))
+    active = list(filters)
+    out: dict[int, str] = {}
+
+    def added(units) -> int:
+        return code_bytes([*units, *paid]) - code_bytes(paid)
+
+    while active:
+        units = sorted({f.unit for f in active})
+        worst = None
+        for u in units:
+            group = [f for f in active if f.unit == u]
+            cost = added(units) - added([v for v in units if v != u])
+            saved = sum(f.saved for f in group)
+            if saved <= cost and (worst is None or saved - cost < worst[0]):
+                worst = (saved - cost, u, cost, saved)
+        if worst is None:
+            break
+        _, u, cost, saved = worst
+        for f in active:
+            if f.unit == u:
+                out[f.layer] = (f"filter kept int8: its kernel's code ({u}, about {cost} "
+                                f"bytes of flash) is more than compressing its layers' "
+                                f"filters saves ({saved} bytes)")
+        active = [f for f in active if f.unit != u]
+    saved = sum(f.saved for f in active)
+    cost = added({f.unit for f in active})
+    if active and saved <= cost:
+        for f in active:
+            out[f.layer] = (f"filter kept int8: the compressed kernels' code (about {cost} "
+                            f"bytes of flash) is more than compressing the filters saves "
+                            f"({saved} bytes)")
+    return out

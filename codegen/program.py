@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 from codegen import cheaders
 from codegen.cnames import Namer, display_text
-from codegen.compression import check_layer_compress, filter_encoding, select_for_filter
-from codegen.encoding import FilterEncoding
+from codegen.compression import (CodeCost, check_layer_compress, code_bytes, code_unit,
+                                 filter_encoding, select_for_filter, unprofitable_filters)
+from codegen.encoding import FilterEncoding, raw
 from codegen.errors import UnsupportedError
 from codegen.graph import Graph
 from codegen.ir import ConstArray, LayerCall, TensorArg
@@ -139,6 +140,10 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layer_compress = layer_compress or {}
     check_layer_compress(graph, layer_compress)
 
+    # layers whose filters --compress keeps int8 because the compressed kernels' code
+    # would cost more flash than they save (code_reverts), and why
+    reverts: dict[int, str] = {}
+
     def lower(op, int8: bool = False) -> tuple[str, LayerCall, Selection]:
         """`int8`: with the filter stored as int8 whatever --compress says."""
         lname = f"l{op.index}_{op.opcode.lower()}"
@@ -147,17 +152,28 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
         def context(variant: str, enc, lname=lname, pref=pref) -> LowerContext:
             return LowerContext(graph, target, lname, backends.get(variant), match_tflm,
                                 preference=pref, filter=enc)
-        enc = None if int8 else filter_encoding(op, graph,
-                                                layer_compress.get(op.index, compress),
-                                                forced=op.index in layer_compress)
+        kept = op.index in reverts
+        enc = None if int8 or kept else filter_encoding(op, graph,
+                                                        layer_compress.get(op.index, compress),
+                                                        forced=op.index in layer_compress)
         try:
             call, sel = select_for_filter(op, graph, pref, context,
                                           op.index in layer_kernels, enc)
         except QuantRangeError as e:
             raise unsupported(op, graph, str(e)) from None
+        if kept and not int8:
+            why = f"{reverts[op.index]}; --compress-layer {op.index}=ENC compresses it"
+            sel.refusals.append(Refusal("compress", why))
+            sel.filter = raw(graph.tensors[op.inputs[1]].data, why)
         return lname, call, sel
 
-    calls, options = lower_with_fusion(graph, lower, fuse_residual, set(layer_compress))
+    # (lowered again with the reverted layers int8: they may then run fused)
+    for _ in range(3):
+        calls, options = lower_with_fusion(graph, lower, fuse_residual, set(layer_compress))
+        more = code_reverts(calls)
+        if not more:
+            break
+        reverts.update(more)
     alignment = int(target.get("arena_alignment", 16))
 
     def arrange(calls):
@@ -182,25 +198,45 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     # saves of flash (two rounds: the peak moves as layers are taken back)
     tried = bool(options)
     memory = None       # per step of the current plan: (its bytes, its layer's operator)
-    for _ in range(2 if options else 0):
-        for option in list(options):
-            # (planning is slow on large graphs: only where the arena can shrink by more
-            # than the flash saved, the layers' steps being at the peak: no other step
-            # needs as much)
-            if memory is None:
-                memory = [(m.planned, layer.call.op.index) for m, layer in zip(
-                    step_memory(plan, [layer.call.scratch for layer in layers]), layers)]
-            others = max((b for b, n in memory if n not in option.ops), default=0)
-            if plan.arena_bytes - others <= RAM_PER_FLASH * option.saved:
+    for _ in range(len(options) + 1 if options else 0):
+        # (planning is slow on large graphs: only where the arena can shrink by more than
+        # the flash saved, the layers' steps being at the peak: no other step needs as
+        # much; an option alone, else all those at the peak together, as layers of the
+        # same shape often share it)
+        if memory is None:
+            memory = [(m.planned, layer.call.op.index) for m, layer in zip(
+                step_memory(plan, [layer.call.scratch for layer in layers]), layers)]
+        peak = max((b for b, _ in memory), default=0)
+        at_peak = [o for o in options if any(n in o.ops for b, n in memory if b == peak)]
+        trials = [[o] for o in options] + ([at_peak] if len(at_peak) > 1 else [])
+        for group in trials:
+            ops = {n for o in group for n in o.ops}
+            # the flash they save: their filters' bytes less the code that would go with
+            # them (kernels no other compressed filter needs)
+            saved = max(sum(o.saved for o in group) - freed_code(calls, ops), 0)
+            others = max((b for b, n in memory if n not in ops), default=0)
+            if plan.arena_bytes - others <= RAM_PER_FLASH * saved:
                 continue
-            other = option.apply(calls)
+            other = calls
+            for o in group:
+                other = o.apply(other)
             o_layers, o_plan, o_namer = arrange(other)
             ram = plan.arena_bytes - o_plan.arena_bytes
-            if ram > RAM_PER_FLASH * option.saved:
-                option.note(ram)
-                options.remove(option)
+            if ram > RAM_PER_FLASH * saved:
+                for o in group:
+                    o.note(ram, saved, len(group))
+                    options.remove(o)
                 calls, layers, plan, layer_namer = other, o_layers, o_plan, o_namer
                 memory = None
+                break
+        else:
+            break
+    # filters the RAM check took back may leave the others' code not worth it: those layers
+    # int8 too, in their places
+    more = code_reverts(calls) if tried else {}
+    if more:
+        reverts.update(more)
+        calls = [lower(entry[1].op) if entry[1].op.index in more else entry for entry in calls]
     if tried:       # (unify_fast_modes last ran on the last calls tried)
         layers, plan, layer_namer = arrange(calls)
 
@@ -240,6 +276,32 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                    libraries=libraries, const_alias=const_alias)
 
 
+def code_reverts(calls: list[tuple[str, LayerCall, Selection]]) -> dict[int, str]:
+    """{layer: why} of the compressed filters of these calls that do not pay for their
+    kernels' code (compression.unprofitable_filters; filters named by --compress-layer
+    stay, their kernels' code counted as there)."""
+    filters, paid = [], []
+    for _, call, sel in calls:
+        f = sel.filter
+        unit = code_unit(call) if f is not None and f.encoded else None
+        if unit is None:
+            continue
+        if f.forced:
+            paid.append(unit)
+        else:
+            filters.append(CodeCost(call.op.index, unit, f.before - f.after))
+    return unprofitable_filters(filters, paid)
+
+
+def freed_code(calls: list[tuple[str, LayerCall, Selection]], ops: set[int]) -> int:
+    """The code bytes the compressed kernels of these calls take in the image that
+    would go with the compressed filters of the layers `ops` (compression.code_bytes)."""
+    units = [(call.op.index, code_unit(call)) for _, call, sel in calls
+             if sel.filter is not None and sel.filter.encoded]
+    return code_bytes(u for _, u in units if u) - \
+        code_bytes(u for n, u in units if u and n not in ops)
+
+
 # --compress auto takes a compressed filter back to int8 (a fused residual block, a layer in
 # place) only where that saves more than this many bytes of RAM per byte of flash it costs:
 # the user asked for flash; a decoded block of a filter in the scratch (half the filter at
@@ -271,19 +333,23 @@ class Int8Option:
             out.append(entry)
         return out
 
-    def note(self, ram: int) -> None:
+    def note(self, ram: int, saved: int | None = None, together: int = 1) -> None:
         """Say why the filters stay int8 (the layer table's reason column, the filters'
-        report)."""
+        report): `ram` bytes of arena the int8 filters save against `saved` bytes of flash
+        (this option's, or with `together` options taken back at once, all theirs)."""
+        saved = self.saved if saved is None else saved
+        flash = (f"saving {saved} bytes of flash" if together == 1 else
+                 f"{together} such layers saving {saved} bytes of flash together") + \
+            " net of the kernels' code"
         if self.fused:
             why = (f"filters kept int8: the block runs fused, row by row, in {ram} bytes "
-                   f"less RAM than compressed filters (saving {self.saved} bytes of flash) "
-                   f"would take unfused (over {RAM_PER_FLASH}x); --compress-layer N=ENC on "
-                   "one of its layers compresses them")
+                   f"less RAM than compressed filters ({flash}) would take unfused (over "
+                   f"{RAM_PER_FLASH}x); --compress-layer N=ENC on one of its layers "
+                   "compresses them")
         else:
             why = (f"filter kept int8: the int8 kernel (in place, no decoded blocks) takes "
-                   f"{ram} bytes less RAM than the compressed filter (saving {self.saved} "
-                   f"bytes of flash) would (over {RAM_PER_FLASH}x); --compress-layer "
-                   f"{self.ops[0]}=ENC compresses it")
+                   f"{ram} bytes less RAM than the compressed filter ({flash}) would (over "
+                   f"{RAM_PER_FLASH}x); --compress-layer {self.ops[0]}=ENC compresses it")
         sel = self.entry[2]
         sel.refusals.append(Refusal("compress", why))
         sel.filter = FilterEncoding("raw", self.before, self.before, why)

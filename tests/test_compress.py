@@ -385,7 +385,7 @@ def _filters(gen) -> list[dict]:
     return [layer.get("filter") for layer in man["layers"]]
 
 
-def test_compressed_models_bit_exact_portable(tmp_path):
+def test_compressed_models_bit_exact_portable(tmp_path, code_free):
     """The portable kernels reading every encoding, under ASan/UBSan."""
     res = assert_bit_exact(model("portable"), tmp_path, count=2, kernels=["portable"],
                            compress=KINDS, sanitize=True)
@@ -565,7 +565,7 @@ def test_auto_keeps_to_the_goals(tmp_path):
     assert [f["bytes_stored"] for f in _filters(gen)][:3] == [2048, 2048 + 12 + 8, 1024 + 4 + 8]
 
 
-def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
+def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path, code_free):
     """A palette on one row (which the dsp palette GEMM declines) stays int8 under auto,
     with the reason: with only the dsp variant because no kernel reads it, with dsp,portable
     because only the portable kernel does and dsp runs the int8 filter (so does a small
@@ -613,7 +613,7 @@ def test_encoding_no_kernel_reads_falls_back_or_fails(tmp_path):
     assert gen.program.layers[1].call.kernel == "tg_cw_fully_connected_s8"
 
 
-def test_cli_compress_options(tmp_path, capsys, monkeypatch):
+def test_cli_compress_options(tmp_path, capsys, monkeypatch, code_free):
     from codegen.cli import main
 
     monkeypatch.delenv("CMSIS_NN_PATH", raising=False)    # the kernels the output names
