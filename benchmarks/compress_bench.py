@@ -22,6 +22,7 @@ import re
 import sys
 import tempfile
 import zlib
+from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -31,10 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.m4_bench import SHARED, bench  # noqa: E402
+from codegen import compression  # noqa: E402
 from codegen.compression import has_filter  # noqa: E402
 from codegen.encoding import KINDS  # noqa: E402
 from codegen.frontend.tflite_reader import read_tflite  # noqa: E402
 from codegen.frontend.tflite_writer import ModelWriter  # noqa: E402
+from codegen.generate import generate  # noqa: E402
 from tests.conv_models import SAME, VALID, ConvCase, add_layer  # noqa: E402
 from tests.test_compress import draw, set_filter  # noqa: E402
 from tests.test_dsp_kernels import add_fc  # noqa: E402
@@ -135,15 +138,31 @@ def _filter_shape(layer) -> tuple:
     raise ValueError(layer)
 
 
+@contextmanager
+def code_free():
+    """The code check of --compress auto off (codegen/compression.py): a lone layer of a
+    case is measured for its kernel, the code that kernel adds shown beside it."""
+    saved = compression._units
+    compression._units = lambda: {}
+    try:
+        yield
+    finally:
+        compression._units = saved
+
+
 def measure(name: str, work: Path) -> dict:
-    """One case: the layer with its filter int8 and with the encoding (as --compress-layer
-    0=ENC), filter bytes from tinygen.json, cycles from m4run."""
+    """One case: the layer with its filter int8 and with the encoding (--compress ENC, the
+    code check off: code_free), filter bytes from tinygen.json, cycles from m4run, and the
+    code the layer's compressed kernel adds (codegen/compressed_code.py)."""
     layer, kind, enc = CASES[name]
     path = work / f"{name}.tflite"
     path.write_bytes(layer_model(layer, kind, name))
     base = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
-    comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=(enc,),
-                 op_by_op=False)
+    with code_free():
+        comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=(enc,),
+                     op_by_op=False)
+        gen = generate(path, None, target="cortex-m4", measure=False, compress=(enc,))
+    unit = compression.code_unit(gen.program.layers[0].call)
     man = json.loads((work / "c" / "whole" / "project" / "tinygen.json").read_text())
     f = man["layers"][0].get("filter") or {}
     int8 = f.get("bytes_int8") or int(np.prod(_filter_shape(layer)))
@@ -152,7 +171,8 @@ def measure(name: str, work: Path) -> dict:
     row = dict(case=name, kind=kind, encoding=f.get("label") or "int8 (kept)",
                kernel=man["layers"][0].get("kernel"), bytes_stored=stored, bytes_int8=int8,
                cycles_int8=base["cycles"], cycles=comp["cycles"],
-               bytes_goal=goal[0], cycles_goal=goal[1])
+               bytes_goal=goal[0], cycles_goal=goal[1],
+               kernel_code=compression.code_bytes([unit]) if unit else 0)
     row["bytes_ratio"] = stored / int8
     row["entropy_floor"] = entropy_floor(kind, _filter_shape(layer)[1])
     row["cycles_ratio"] = comp["cycles"] / base["cycles"]
@@ -212,20 +232,25 @@ def model_of_kind(path: Path, kind: str) -> bytes:
     return bytes(buf)
 
 
-def measure_model(name: str, work: Path) -> dict:
-    """One whole model of a kind: --compress none against auto (dsp kernels)."""
+def measure_model(name: str, work: Path, named: bool = False) -> dict:
+    """One whole model of a kind: --compress none against auto (dsp kernels), or
+    (`named`) against every filter named (--compress-layer N=auto for each: compressed
+    wherever an encoding saves bytes, whatever it costs in cycles, RAM or code)."""
     shared, kind = MODEL_CASES[name]
     path = work / f"{name}.tflite"
     path.write_bytes(model_of_kind(SHARED / "models" / f"{shared}.tflite", kind))
-    base = bench(path, "dsp", None, work / "int8", per_layer=True, op_by_op=False)
-    comp = bench(path, "dsp", None, work / "c", per_layer=True, compress=KINDS,
-                 op_by_op=False)
+    graph = read_tflite(path.read_bytes())
+    layer_compress = {op.index: KINDS for op in graph.ops if has_filter(op, graph)} \
+        if named else None
+    base = bench(path, "dsp", None, work / "int8", per_layer=not named, op_by_op=False)
+    comp = bench(path, "dsp", None, work / "c", per_layer=not named, compress=KINDS,
+                 layer_compress=layer_compress, op_by_op=False)
     man = json.loads((work / "c" / "whole" / "project" / "tinygen.json").read_text())
     # per compressed filter: its layer's cycles, and the int8 layer's (none where the int8
     # build fuses it into a residual block)
     int8_cycles = {r["index"]: r for r in base["layer_cycles"]}
     per_filter = []
-    for layer, r in zip(man["layers"], comp["layer_cycles"]):
+    for layer, r in zip(man["layers"], comp.get("layer_cycles") or []):
         f = layer.get("filter")
         if not f or f["encoding"] == "raw":
             continue
@@ -237,13 +262,13 @@ def measure_model(name: str, work: Path) -> dict:
                                cycles_int8=was["cycles"] if was and was["op"] == r["op"]
                                else None))
     # every filter of the model (a fused residual block's layers list none: int8)
-    graph = read_tflite(path.read_bytes())
     int8 = sum(graph.tensors[i].data.size for i in
                {op.inputs[1] for op in graph.ops if has_filter(op, graph)})
     filters = [layer["filter"] for layer in man["layers"] if layer.get("filter")]
     stored = int8 - sum(f["bytes_int8"] - f["bytes_stored"] for f in filters)
     goal = GOALS[kind]
-    return dict(case=name, model=shared, kind=kind, bytes_int8=int8, bytes_stored=stored,
+    return dict(case=name + (" (named)" if named else ""), model=shared, kind=kind,
+                bytes_int8=int8, bytes_stored=stored,
                 bytes_ratio=stored / int8, bytes_goal=goal[0],
                 encodings=_kinds(filters),
                 compressed=sum(f["encoding"] != "raw" for f in filters),
@@ -486,8 +511,8 @@ def _fit_rows_outer(work: Path) -> dict:
 
 def table(rows: list[dict]) -> list[str]:
     lines = ["| case | encoding | kernel | filter bytes | bytes ratio (goal) | entropy floor | "
-             "cycles int8 | cycles | cycles ratio (goal) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "cycles int8 | cycles | cycles ratio (goal) | kernel code |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ok_b = "ok" if r["bytes_ratio"] <= r["bytes_goal"] else "over"
         floor = r.get("entropy_floor")
@@ -499,7 +524,8 @@ def table(rows: list[dict]) -> list[str]:
                      f"{r['bytes_ratio']:.3f}x (<= {r['bytes_goal']}, {ok_b}) | "
                      f"{'-' if floor is None else f'{floor:.3f}x'} | "
                      f"{r['cycles_int8']:,} | {r['cycles']:,} | "
-                     f"{r['cycles_ratio']:.3f}x (<= {r['cycles_goal']}, {ok_c}) |")
+                     f"{r['cycles_ratio']:.3f}x (<= {r['cycles_goal']}, {ok_c}) | "
+                     f"{r['kernel_code']:,} |")
     return lines
 
 
@@ -547,9 +573,10 @@ def main(argv=None) -> int:
     if names:
         print("\n" + "\n".join(model_table([])), flush=True)
     for name in names:
-        with tempfile.TemporaryDirectory() as tmp:
-            models.append(measure_model(name, Path(tmp)))
-        print(model_table(models[-1:])[-1], flush=True)
+        for named in (False, True):
+            with tempfile.TemporaryDirectory() as tmp:
+                models.append(measure_model(name, Path(tmp), named))
+            print(model_table(models[-1:])[-1], flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(dict(layers=rows, models=models), indent=1) +
                                    "\n")
@@ -562,10 +589,13 @@ def main(argv=None) -> int:
             "pointwise CONV_2D of 12x12 pixels and 64 output channels, `3x3-<size>x<depth>x"
             "<channels>` CONV_2D, `dw-<height>x<width>x<channels>` 3x3 DEPTHWISE_CONV_2D), "
             "generated for cortex-m4 with the filter int8 and with the encoding "
-            "(`--compress ENC`: where `auto` would keep int8 the row says so), on the dsp "
-            "kernels; filter bytes as stored (indices, tables, references and sparse "
-            "entries included) against int8; modelled cycles of one inference "
-            "(`../shared/tools/m4run`). Kinds: `int4` values in [-8, 7]; `pal<n>` n random "
+            "(`--compress ENC`: where `auto`'s estimates would keep int8 the row says so), "
+            "on the dsp kernels; filter bytes as stored (indices, tables, references and "
+            "sparse entries included) against int8; modelled cycles of one inference "
+            "(`../shared/tools/m4run`); kernel code: the bytes of code the compressed "
+            "kernel adds to the image (`codegen/compressed_code.py`). A layer is measured "
+            "for its kernel: `auto` would keep a lone layer int8 where its filter saves "
+            "less than that code (the whole models below count it). Kinds: `int4` values in [-8, 7]; `pal<n>` n random "
             "values per output channel; `clu<n>` n clusters per tensor, a per-channel "
             "batch-norm scale folded in and per-channel quantization; `sp80` 80 % exact "
             "zeros (two whole zero channels). Goals: issue 14. Entropy floor: the "
@@ -580,7 +610,11 @@ def main(argv=None) -> int:
             "(`model_of_kind`), generated for cortex-m4 on the dsp kernels with "
             "`--compress none` and `--compress auto`: the filters as stored against int8, "
             "modelled cycles of one inference, flash (code and constants) and RAM (library "
-            "statics and the caller's I/O buffers) as a firmware links them.", "",
+            "statics and the caller's I/O buffers) as a firmware links them (`auto` keeps "
+            "int8 the filters that do not repay their kernels' code, and those that would "
+            "cost more than twice their flash saving in RAM). `(named)`: every filter named "
+            "with `--compress-layer N=auto` instead, compressed wherever an encoding saves "
+            "bytes, whatever that costs in cycles, RAM or code.", "",
             *model_table(models), "",
             "Per compressed filter: its layer's modelled cycles alone (the per-layer build), "
             "against the same layer with the int8 filter (`fused`: the int8 build runs it in "
