@@ -167,8 +167,9 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
             sel.filter = raw(graph.tensors[op.inputs[1]].data, why)
         return lname, call, sel
 
-    # (lowered again with the reverted layers int8: they may then run fused)
-    for _ in range(3):
+    # (lowered again with the reverted layers int8, which may then run fused; each round
+    # reverts some compressed filter for good, so the rounds end)
+    while True:
         calls, options = lower_with_fusion(graph, lower, fuse_residual, set(layer_compress))
         more = code_reverts(calls)
         if not more:
@@ -195,7 +196,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     layers, plan, layer_namer = arrange(calls)
     # layers that compressed filters keep from running fused or in place: with int8
     # filters where the arena shrinks by more than RAM_PER_FLASH times what compression
-    # saves of flash (two rounds: the peak moves as layers are taken back)
+    # saves of flash (round after round: the peak moves as layers are taken back)
     tried = bool(options)
     memory = None       # per step of the current plan: (its bytes, its layer's operator)
     for _ in range(len(options) + 1 if options else 0):
