@@ -290,6 +290,7 @@ def _verify_parser() -> argparse.ArgumentParser:
 
 
 def _summary(gen, verbose: bool = False) -> str:
+    from codegen.compression import compressed_code
     from codegen.emit.layer_table import arena_cell, layer_table, memory_lines, operator_cell
     from codegen.footprint import format_report
 
@@ -317,8 +318,10 @@ def _summary(gen, verbose: bool = False) -> str:
     if filters:
         before = sum(r["filter"]["bytes_int8"] for r in filters)
         after = sum(r["filter"]["bytes_stored"] for r in filters)
+        _, code = compressed_code(layer.call for layer in prog.layers)
         lines.append(f"  filters (--compress): {after:,} bytes stored for {before:,} as int8 "
-                     f"({after / max(before, 1):.2f}x)")
+                     f"({after / max(before, 1):.2f}x); the kernels reading them add about "
+                     f"{code:,} bytes of code")
         lines += [f"    layer {r['index']}: {r['filter']['reason']}" +
                   (f"; about {r['filter']['cycles_vs_int8_estimate']:.2f}x the int8 "
                    "kernel's cycles (estimated)" if "cycles_vs_int8_estimate" in r["filter"]

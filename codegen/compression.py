@@ -121,6 +121,13 @@ COMPRESSED_KERNELS = ("tg_dsp_cw_conv_s8", "tg_dsp_cw_depthwise_s8", "tg_dsp_s4_
                       "tg_cw_depthwise_conv_s8", "tg_sparse_gemm_s8")
 
 
+def compressed_code(calls: Iterable[LayerCall]) -> tuple[list[str], int]:
+    """The code units these calls' compressed filters need, and the code bytes they add
+    (code_bytes): the report's estimate of what compression costs in code."""
+    units = sorted({u for u in (code_unit(c) for c in calls) if u})
+    return units, code_bytes(units)
+
+
 def _units() -> dict[str, dict[str, int]]:
     from codegen.compressed_code import UNITS
     return UNITS

@@ -2,6 +2,7 @@
 check, the table benchmarks/code_units.py measures) and the RAM they cost together."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -93,6 +94,12 @@ def test_auto_keeps_int8_where_the_kernel_costs_more_than_it_saves(tmp_path):
     pw = generate(path, None, target="cortex-m4", measure=False, compress=KINDS)
     assert [layer.call.kernel for layer in pw.program.layers] == ["tg_dsp_cw_gemm_s8"] * 3
     assert all(layer.selection.filter.encoding == "int4" for layer in pw.program.layers)
+    # tinygen.json reports the filters' bytes and the code their kernels add
+    entry = json.loads(pw.files["tinygen.json"])["compression"]
+    units = entry["kernel_code_units"]
+    assert len(units) == 1 and units[0].startswith("tg_dsp_cw_gemm_s8/"), units
+    assert entry["kernel_code_estimate"] == code_bytes(units) > 1000
+    assert (entry["filter_bytes_int8"], entry["filter_bytes_stored"]) == (3 * 4096, 3 * 2048)
 
 
 def test_layers_at_the_peak_taken_back_together(tmp_path):

@@ -19,6 +19,7 @@ from codegen.emit import api_names, project
 from codegen.emit.layer_table import folded_ops
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.cnames import array_body, comment_text, float_literal, int_literal
+from codegen.compression import compressed_code
 from codegen.ir import CExpr, ConstRef, ScratchArg, StructRef, TensorArg
 from codegen.profile import PROFILE_HEADER, profile_context
 from codegen.planning.report import poison_ranges
@@ -39,6 +40,17 @@ def _quant_str(t) -> str:
     if t.quant is None:
         return ""
     return f", scale {float(t.quant.scale[0]):.9g}, zero point {int(t.quant.zero_point[0])}"
+
+
+def _compression_entry(program: Program) -> dict:
+    """tinygen.json's `compression`: the filters' bytes as int8 and as stored, and the code
+    the compressed kernels add (estimated: codegen/compressed_code.py)."""
+    filters = [layer.selection.filter for layer in program.layers
+               if layer.selection.filter is not None]
+    units, code = compressed_code(layer.call for layer in program.layers)
+    return dict(filter_bytes_int8=sum(f.before for f in filters),
+                filter_bytes_stored=sum(f.after for f in filters),
+                kernel_code_estimate=code, kernel_code_units=units)
 
 
 def _io_info(program: Program, tensors: list[int], kind: str) -> list[dict]:
@@ -291,6 +303,7 @@ def manifest(program: Program, ctx: dict, sources: list[str], files: dict[str, b
                      **({"filter": layer["selection"].filter.manifest()}
                         if compressed and layer["selection"].filter is not None else {}))
                 for layer in ctx["layers"]],
+        **({"compression": _compression_entry(program)} if compressed else {}),
         **program.libraries,
         warnings=program.warnings,
         files={path: hashlib.sha256(data).hexdigest() for path, data in sorted(files.items())},
