@@ -24,6 +24,7 @@ import numpy as np
 
 from codegen import __version__, kernel_config
 from codegen.cnames import array_body, comment_text
+from codegen.compression import compressed_code
 from codegen.emit import project, render, write_project
 from codegen.emit.runtime import RUNTIME_VERSION, module_files
 from codegen.errors import ModelError, TinygenError, ToolchainError
@@ -333,17 +334,27 @@ def generate_multi(model_paths: list[str | Path], out_dir: str | Path | None,
     target_spec = load_target(target)
     choice = choose_kernels(target, target_spec, library, cmsis_nn, kernels)
     backend, notes = choice.backend, choice.notes
-    programs, datas, goldens = [], [], []
-    for path, name in zip(paths, names):
-        data = read_model_file(path)
-        program = build_program(read_tflite(data, source=str(path)), name, target_spec,
-                                choice.preference, choice.backends, match_tflm=match_tflm,
-                                compress=compress, fuse_residual=fuse_residual,
-                                in_place=in_place)
-        programs.append(program)
-        datas.append(data)
-        goldens.append(golden_vectors(data, program, selftest, selftest_seed) if selftest
-                       else None)
+    datas = [read_model_file(path) for path in paths]
+
+    def build(paid: list[set[str]]) -> list[Program]:
+        return [build_program(read_tflite(data, source=str(path)), name, target_spec,
+                              choice.preference, choice.backends, match_tflm=match_tflm,
+                              compress=compress, fuse_residual=fuse_residual,
+                              in_place=in_place, code_paid=sorted(others))
+                for path, name, data, others in zip(paths, names, datas, paid)]
+
+    # compressed kernels' code is in the image once: a model's filters need not repay the
+    # code another model's filters already bring in (again until no model takes up more)
+    units: list[set[str]] = [set() for _ in paths]
+    while True:
+        programs = build([set().union(*(u for j, u in enumerate(units) if j != i))
+                          for i in range(len(paths))])
+        now = [set(compressed_code(layer.call for layer in p.layers)[0]) for p in programs]
+        if not compress or now == units:
+            break
+        units = now
+    goldens = [golden_vectors(data, program, selftest, selftest_seed) if selftest else None
+               for data, program in zip(datas, programs)]
     files, memory = render_multi(programs, [p.name for p in paths], datas, goldens,
                                  separate_arenas=separate_arenas, measure=measure,
                                  cmsis_nn_root=backend.lib.root if backend is not None else None,

@@ -8,6 +8,7 @@ comment above its call, the printed table, tinygen.json, `--kernel N=...`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from codegen import cheaders
 from codegen.cnames import Namer, display_text
@@ -116,7 +117,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                   match_tflm: bool = False, io_in_arena: bool = False,
                   compress: tuple[str, ...] = (),
                   layer_compress: dict[int, tuple[str, ...]] | None = None,
-                  fuse_residual: bool = True, in_place: bool = True) -> Program:
+                  fuse_residual: bool = True, in_place: bool = True,
+                  code_paid: Iterable[str] = ()) -> Program:
     """`kernels`: the kernel preference (default: the target's `kernels`); `backends`: the
     external kernel libraries located for it, by variant (e.g. {"cmsis-nn": CMSIS-NN});
     `layer_kernels`: per-layer preferences (--kernel N=...); `match_tflm`: reproduce TFLM's
@@ -126,7 +128,9 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     `layer_compress` per layer (--compress-layer N=...); `fuse_residual`: run basic residual
     blocks fused, row by row, where their kernels can (--no-fuse-residual turns it off);
     `in_place`: use the overlaps the kernels declare (False: the operator-by-operator plan,
-    --no-in-place)."""
+    --no-in-place); `code_paid`: compressed kernels' code units (compression.code_unit) the
+    image holds anyway, for other models of a several-model project: compressed filters
+    need not repay them."""
     graph = run_passes(graph)     # folding first: SHAPE, FILL, ... of constants disappear
     if isinstance(kernels, str):
         raise TypeError("build_program: kernels is a list of variants, e.g. ['cmsis-nn', "
@@ -171,7 +175,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
     # reverts some compressed filter for good, so the rounds end)
     while True:
         calls, options = lower_with_fusion(graph, lower, fuse_residual, set(layer_compress))
-        more = code_reverts(calls)
+        more = code_reverts(calls, code_paid)
         if not more:
             break
         reverts.update(more)
@@ -214,7 +218,8 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
             ops = {n for o in group for n in o.ops}
             # the flash they save: their filters' bytes less the code that would go with
             # them (kernels no other compressed filter needs)
-            saved = max(sum(o.saved for o in group) - freed_code(calls, ops), 0)
+            saved = max(sum(o.saved for o in group) - freed_code(calls, ops, code_paid),
+                        0)
             others = max((b for b, n in memory if n not in ops), default=0)
             if plan.arena_bytes - others <= RAM_PER_FLASH * saved:
                 continue
@@ -234,7 +239,7 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
             break
     # filters the RAM check took back may leave the others' code not worth it: those layers
     # int8 too, in their places
-    more = code_reverts(calls) if tried else {}
+    more = code_reverts(calls, code_paid) if tried else {}
     if more:
         reverts.update(more)
         calls = [lower(entry[1].op) if entry[1].op.index in more else entry for entry in calls]
@@ -277,11 +282,12 @@ def build_program(graph: Graph, name: str, target: dict, kernels: list[str] | No
                    libraries=libraries, const_alias=const_alias)
 
 
-def code_reverts(calls: list[tuple[str, LayerCall, Selection]]) -> dict[int, str]:
+def code_reverts(calls: list[tuple[str, LayerCall, Selection]],
+                 code_paid: Iterable[str] = ()) -> dict[int, str]:
     """{layer: why} of the compressed filters of these calls that do not pay for their
     kernels' code (compression.unprofitable_filters; filters named by --compress-layer
-    stay, their kernels' code counted as there)."""
-    filters, paid = [], []
+    stay, their kernels' code counted as there, as is `code_paid`'s)."""
+    filters, paid = [], list(code_paid)
     for _, call, sel in calls:
         f = sel.filter
         unit = code_unit(call) if f is not None and f.encoded else None
@@ -294,13 +300,16 @@ def code_reverts(calls: list[tuple[str, LayerCall, Selection]]) -> dict[int, str
     return unprofitable_filters(filters, paid)
 
 
-def freed_code(calls: list[tuple[str, LayerCall, Selection]], ops: set[int]) -> int:
+def freed_code(calls: list[tuple[str, LayerCall, Selection]], ops: set[int],
+               code_paid: Iterable[str] = ()) -> int:
     """The code bytes the compressed kernels of these calls take in the image that
-    would go with the compressed filters of the layers `ops` (compression.code_bytes)."""
+    would go with the compressed filters of the layers `ops` (compression.code_bytes; the
+    units of `code_paid` stay)."""
+    paid = list(code_paid)
     units = [(call.op.index, code_unit(call)) for _, call, sel in calls
              if sel.filter is not None and sel.filter.encoded]
-    return code_bytes(u for _, u in units if u) - \
-        code_bytes(u for n, u in units if u and n not in ops)
+    return code_bytes([*paid, *(u for _, u in units if u)]) - \
+        code_bytes([*paid, *(u for n, u in units if u and n not in ops)])
 
 
 # --compress auto takes a compressed filter back to int8 (a fused residual block, a layer in

@@ -135,3 +135,40 @@ def test_code_table_is_current():
         assert set(funcs) == set(UNITS[unit]), (unit, funcs, UNITS[unit])
         assert abs(sum(funcs.values()) - sum(UNITS[unit].values())) <= \
             0.1 * sum(UNITS[unit].values()), (unit, funcs, UNITS[unit])
+
+
+def test_several_models_share_the_code(tmp_path):
+    """`tinygen a.tflite b.tflite`: b's lone int4 pointwise layer saves 1,536 bytes, less than
+    the compressed GEMM path's code, so alone it stays int8; beside a model whose filters
+    bring that code into the image anyway, it is compressed."""
+    from codegen.multi import generate_multi
+    a, b = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    a.write_bytes(model("code-pw", [], POINTWISE))
+    b.write_bytes(model("multi-b", [], [(ConvCase(in_h=8, in_w=8, in_d=64, out_d=48, k_h=1,
+                                                  k_w=1), "int4")]))
+    alone = generate(b, None, target="cortex-m4", measure=False, compress=KINDS)
+    (layer,) = alone.program.layers
+    assert layer.call.kernel == "tg_dsp_gemm_s8"
+    assert "(tg_dsp_cw_gemm_s8/once-int4, about" in layer.selection.filter.reason
+    both = generate_multi([a, b], None, target="cortex-m4", measure=False, compress=KINDS)
+    pa, pb = both.programs
+    assert [compression.code_unit(layer.call) for layer in pa.layers + pb.layers] == \
+        ["tg_dsp_cw_gemm_s8/once-int4"] * 4
+    assert pb.layers[0].selection.filter.encoding == "int4"
+    # without --compress, one build of each model, nothing compressed
+    plain = generate_multi([a, b], None, target="cortex-m4", measure=False)
+    assert all(layer.selection.filter is None for p in plain.programs for layer in p.layers)
+
+
+@pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
+                    reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
+def test_several_models_sharing_the_code_bit_exact_on_emulated_cortex_m4(tmp_path,
+                                                                        monkeypatch):
+    from codegen.multi import verify_multi
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    a, b = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    a.write_bytes(model("code-pw", [], POINTWISE))
+    b.write_bytes(model("multi-b", [], [(ConvCase(in_h=8, in_w=8, in_d=64, out_d=48, k_h=1,
+                                                  k_w=1), "int4")]))
+    reports = verify_multi([a, b], count=2, seed=5, target="cortex-m4", compress=KINDS)
+    assert len(reports) == 2 and all(r.ok for r in reports), [r.table() for r in reports]
