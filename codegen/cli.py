@@ -143,8 +143,12 @@ COMPRESS_HELP = ("store filters (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D) lo
                  "the smallest form that saves at least 25%%), none (default: int8 as "
                  "stored), or a list of int4 (all values in [-8, 7]), palette (at most 2, 4 "
                  "or 16 distinct values per output channel or tensor), sparse (at least 80%% "
-                 "zeros; FULLY_CONNECTED and 1x1 CONV_2D); the layer table shows each "
-                 "filter's form and bytes")
+                 "zeros; FULLY_CONNECTED and 1x1 CONV_2D). A filter stays int8, with the "
+                 "reason in the layer table, where its kernel would be much slower (above "
+                 "1.15x int4, 1.25x palettes), where the code of the kernel reading it is "
+                 "more than it saves, or where running int8 saves more than twice as many "
+                 "bytes of RAM; --compress-layer N=ENC overrides these. The layer table "
+                 "shows each filter's form and bytes")
 COMPRESS_LAYER_HELP = ("LAYER=ENCODINGS: the encodings of one layer's filter (int4, palette, "
                        "sparse, auto, none), e.g. --compress-layer 3=palette; an encoding named for "
                        "a layer must apply (else an error); repeatable")
