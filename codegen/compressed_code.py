@@ -45,7 +45,10 @@ UNITS = {
         "tg_cw_table_coded": 328,
         "tg_dsp_cw_depthwise_s8": 672,
     },
-    "tg_dsp_s4_gemm_s8": {
+    "tg_dsp_s4_gemm_s8/row": {
+        "tg_dsp_s4_gemm_s8": 1356,
+    },
+    "tg_dsp_s4_gemm_s8/pairs": {
         "tg_dsp_s4_gemm_s8": 2528,
     },
     "tg_dsp_sparse_gemm_s8": {

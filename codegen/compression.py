@@ -112,11 +112,14 @@ def code_unit(call: LayerCall) -> str | None:
         p = call.params
         return k + ("/once-int4" if kernel_config.cw_gemm_once_s4(p) else
                     "/once-palette" if kernel_config.cw_gemm_once_pal(p) else "/blocks")
+    if k == "tg_dsp_s4_gemm_s8":
+        return k + ("/pairs" if kernel_config.s4_gemm_pairs(call.params) else "/row")
     return k if k in COMPRESSED_KERNELS else None
 
 
-# the kernels that read compressed filters (tg_dsp_cw_gemm_s8: by path, code_unit)
-COMPRESSED_KERNELS = ("tg_dsp_cw_conv_s8", "tg_dsp_cw_depthwise_s8", "tg_dsp_s4_gemm_s8",
+# the kernels that read compressed filters (tg_dsp_cw_gemm_s8, tg_dsp_s4_gemm_s8: by path,
+# code_unit)
+COMPRESSED_KERNELS = ("tg_dsp_cw_conv_s8", "tg_dsp_cw_depthwise_s8",
                       "tg_dsp_sparse_gemm_s8", "tg_cw_fully_connected_s8", "tg_cw_conv_s8",
                       "tg_cw_depthwise_conv_s8", "tg_sparse_gemm_s8")
 
@@ -134,11 +137,13 @@ def _units() -> dict[str, dict[str, int]]:
 
 
 def code_bytes(units) -> int:
-    """The code bytes an image holds for these units (each function once)."""
+    """The code bytes an image holds for these units (each function once, at its largest:
+    a kernel with more of its paths in is larger)."""
     table = _units()
     funcs: dict[str, int] = {}
     for u in units:
-        funcs.update(table.get(u, {}))
+        for f, n in table.get(u, {}).items():
+            funcs[f] = max(funcs.get(f, 0), n)
     return sum(funcs.values())
 
 

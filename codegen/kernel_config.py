@@ -246,6 +246,12 @@ def cw_gemm_blocks(p: dict) -> bool:
     return not _cw_once(p)
 
 
+# tg_dsp_s4_gemm_s8 (tg_dsp_s4_gemm.c): rows two at a time (2 x 2 channels and rows) when a
+# layer has two or more
+def s4_gemm_pairs(p: dict) -> bool:
+    return p["rows"] >= 2
+
+
 @dataclass(frozen=True)
 class Flag:
     name: str                        # the C macro
@@ -319,6 +325,8 @@ FLAGS = (
          "for all rows", "tg_dsp_cw_gemm_s8", cw_gemm_once_pal),
     Flag("TG_CFG_DSP_CW_GEMM_BLOCKS", "tg_dsp_cw_gemm_s8: blocks decoded channel by "
          "channel for chunks of rows", "tg_dsp_cw_gemm_s8", cw_gemm_blocks),
+    Flag("TG_CFG_DSP_S4_GEMM_PAIRS", "tg_dsp_s4_gemm_s8: rows two at a time",
+         "tg_dsp_s4_gemm_s8", s4_gemm_pairs),
 )
 
 
@@ -401,19 +409,26 @@ def _params_for(call, kernel: str) -> list[dict]:
     return []
 
 
+# Kernels whose flags only add paths to one that is always compiled in: a call may take none
+# of them (tg_dsp_s4_gemm_s8 on one row).
+ADDED_PATHS = ("tg_dsp_s4_gemm_s8",)
+
+
 def project_flags(calls: Iterable) -> dict[str, bool]:
     """{flag: whether some call takes its path} over the LayerCalls of every model, and
     each VALUES number picked from them.
 
     A kernel no call runs keeps all its paths (its file may still be in the project, as a
     module another includes; the linker drops it): the C stops with #error when every path
-    of a kernel is out, which then cannot happen."""
+    of a kernel is out, which then cannot happen (but for ADDED_PATHS' kernels, which have
+    no such check)."""
     calls = list(calls)
     flags = {f.name: any(f.needs(p) for c in calls for p in _params_for(c, f.kernel))
              for f in FLAGS}
     for kernel in {f.kernel for f in FLAGS}:
         group = [f.name for f in FLAGS if f.kernel == kernel]
-        if not any(flags[n] for n in group):
+        if not any(flags[n] for n in group) and not (
+                kernel in ADDED_PATHS and any(_params_for(c, kernel) for c in calls)):
             flags.update({n: True for n in group})
     for v in VALUES:
         flags[v.name] = v.pick([p for c in calls for p in _params_for(c, v.kernel)])

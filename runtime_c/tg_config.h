@@ -78,6 +78,8 @@
 #define TG_CFG_DSP_CW_GEMM_ONCE_PAL 1
 /* tg_dsp_cw_gemm_s8: blocks decoded channel by channel for chunks of rows */
 #define TG_CFG_DSP_CW_GEMM_BLOCKS 1
+/* tg_dsp_s4_gemm_s8: rows two at a time */
+#define TG_CFG_DSP_S4_GEMM_PAIRS 1
 /* tg_dsp_conv_s8: blocks a loop pass of the assembly (2..16) */
 #define TG_CFG_DSP_CONV_PASS 16
 /* tg_dsp_conv_s8: every column is whole passes (the assembly skips no blocks) */

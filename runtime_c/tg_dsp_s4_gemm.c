@@ -11,11 +11,13 @@
  * by 4096 exactly into the running total.  Channels go in fours (their 4 words of a
  * group stored together: one pointer): 2 rows x 2 channels per pass, the odd last row
  * 1 x 4; the channels left one at a time; a depth not a multiple of 8 ends with a scalar
- * tail.
+ * tail.  The 2 x 2 pass is compiled in only where a layer has two rows or more
+ * (TG_CFG_DSP_S4_GEMM_PAIRS, tg_config.h): a classifier head alone needs about half the code.
  */
 #include "tg_dsp_s4_gemm.h"
 
 #include "tg_acle.h"
+#include "tg_config.h"
 #include "tg_dsp_requant.h"
 
 #define TG_S4_MASK 0xF000F000u
@@ -135,6 +137,7 @@ static void tg_s4_1x4(const int8_t *x, const uint8_t *w, int32_t groups, uint32_
     acc[3] = t3;
 }
 
+#if TG_CFG_DSP_S4_GEMM_PAIRS
 /* One group of 8 depth values for 2 rows (x0, x0 + depth) x 2 channels (words at w,
  * w + 4): the accumulators row 0 channel 0, row 0 channel 1, row 1 channel 0, ... */
 TG_INLINE void tg_s4_group_2x2(const int8_t *x0, int32_t depth, const uint8_t *w, uint32_t m,
@@ -197,6 +200,7 @@ static void tg_s4_2x2(const int8_t *x0, int32_t depth, const uint8_t *w, int32_t
     acc[2] = t10;
     acc[3] = t11;
 }
+#endif
 
 /* 1 row x 1 channel (weight row w) over `groups` groups. */
 static uint32_t tg_s4_1x1(const int8_t *x, const uint8_t *w, int32_t groups)
@@ -235,7 +239,9 @@ void tg_dsp_s4_gemm_s8(const tg_dsp_s4_gemm_params_t *p, const int8_t *input, in
         for (k = 0; k < 4; ++k) {
             q[k] = tg_s4_rq(p, c + k);
         }
-        for (r = 0; r + 1 < p->rows; r += 2) {   /* pairs of rows: 2 x 2, twice */
+        r = 0;
+#if TG_CFG_DSP_S4_GEMM_PAIRS
+        for (; r + 1 < p->rows; r += 2) {        /* pairs of rows: 2 x 2, twice */
             const int8_t *x = input + (size_t)r * (size_t)depth;
             int8_t *out = output + (size_t)r * (size_t)channels + c;
             for (k = 0; k < 4; k += 2) {
@@ -255,6 +261,7 @@ void tg_dsp_s4_gemm_s8(const tg_dsp_s4_gemm_params_t *p, const int8_t *input, in
                 out[channels + k + 1] = tg_s4_out(acc[3], p->bias[c + k + 1], &q[k + 1], p);
             }
         }
+#endif
         if (r < p->rows) {                        /* the odd last row: 1 x 4 */
             const int8_t *x = input + (size_t)r * (size_t)depth;
             int8_t *out = output + (size_t)r * (size_t)channels + c;

@@ -71,7 +71,8 @@ POINTWISE = [(ConvCase(in_h=10, in_w=10, in_d=64, out_d=64, k_h=1, k_w=1), "int4
 
 def test_auto_keeps_int8_where_the_kernel_costs_more_than_it_saves(tmp_path):
     """A lone small int4 classifier: tg_dsp_s4_gemm_s8's code is more than the 320 bytes
-    its filter saves, so auto keeps it int8 (the project of --compress none) and says why; named, it is compressed.  Three 64x64 pointwise filters (6 KB saved) repay their
+    its filter saves, so auto keeps it int8 (the project of --compress none) and says why;
+    named, it is compressed.  Three 64x64 pointwise filters (6 KB saved) repay their
     kernel's code."""
     path = tmp_path / "fc.tflite"
     path.write_bytes(model("code-fc", FC, []))
@@ -80,7 +81,7 @@ def test_auto_keeps_int8_where_the_kernel_costs_more_than_it_saves(tmp_path):
     (layer,) = auto.program.layers
     assert layer.call.kernel == none.program.layers[0].call.kernel == "tg_dsp_gemm_s8"
     assert layer.selection.filter.encoding == "raw"
-    assert re.search(r"filter kept int8: its kernel's code \(tg_dsp_s4_gemm_s8, about \d+ "
+    assert re.search(r"filter kept int8: its kernel's code \(tg_dsp_s4_gemm_s8/row, about \d+ "
                      r"bytes of flash\) is more than compressing its layers' filters saves "
                      r"\(320 bytes\); --compress-layer 0=ENC compresses it",
                      layer.selection.filter.reason), layer.selection.filter.reason
@@ -117,7 +118,8 @@ def test_layers_at_the_peak_taken_back_together(tmp_path):
                if layer.selection.filter is not None and "RAM" in layer.selection.filter.reason]
     assert len(reasons) == 4, reasons
     assert all(re.search(r"takes \d+ bytes less RAM than the compressed filter \(4 such "
-                         r"layers saving \d+ bytes of flash together net of the kernels' code\)", r) for r in reasons)
+                         r"layers saving \d+ bytes of flash together net of the kernels' "
+                         r"code\)", r) for r in reasons)
     assert not any(layer.selection.filter.encoded for layer in auto.program.layers
                    if layer.selection.filter is not None)
 
