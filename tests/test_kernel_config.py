@@ -408,6 +408,7 @@ ONE_PATH_BUILDS = {
                              ("TG_CFG_DSP_ADD_TABLE_EXACT",)],
     "tg_dsp_cw_gemm.c": [("TG_CFG_DSP_CW_GEMM_ONCE_S4",), ("TG_CFG_DSP_CW_GEMM_ONCE_PAL",),
                          ("TG_CFG_DSP_CW_GEMM_BLOCKS",)],
+    "tg_dsp_s4_gemm.c": [(), ("TG_CFG_DSP_S4_GEMM_PAIRS",)],
 }
 
 
@@ -475,3 +476,32 @@ def test_cw_gemm_paths_in_exactly_when_a_layer_takes_them(tmp_path, fcs, on):
     assert {n for n in CW_GEMM_FUNCS if config[n]} == on
     symbols = _host_symbols(res.gen.out_dir, "tg_dsp_cw_gemm.c", tmp_path)
     assert {n for n, fn in CW_GEMM_FUNCS.items() if fn in symbols} == on
+
+
+@needs_qemu
+def test_s4_gemm_one_row_pass_alone_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
+    from codegen.encoding import KINDS
+    from tests.test_compress import model
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = _write(tmp_path, model("s4-paths", [(1, 70, 10, True, "int4")], []))
+    report = verify_cortexm(path, count=2, seed=47, target="cortex-m4", work_dir=tmp_path / "w",
+                            layer_compress={0: KINDS})
+    assert report.ok, report.table()
+    assert not _config(tmp_path / "w")["TG_CFG_DSP_S4_GEMM_PAIRS"]
+    assert "tg_s4_2x2" not in _cross_symbols(tmp_path / "w", "tg_dsp_s4_gemm.c", tmp_path)
+
+
+@pytest.mark.parametrize("fcs,pairs", [([(1, 64, 10, True, "int4")], False),
+                                       ([(1, 64, 10, True, "int4"), (3, 40, 6, True, "int4")],
+                                        True)])
+def test_s4_gemm_row_pairs_in_only_when_a_layer_has_two_rows(tmp_path, fcs, pairs):
+    """tg_dsp_s4_gemm_s8's 2 x 2 pass only where a layer has two or more rows (a classifier
+    head alone keeps the one-row pass: about half the code); bit-exact either way."""
+    from codegen.encoding import KINDS
+    from tests.test_compress import model
+    res = assert_bit_exact(model("s4-paths", fcs, []), tmp_path, count=2, seed=46, kernels=DSP,
+                           layer_compress={i: KINDS for i in range(len(fcs))})
+    assert {layer.call.kernel for layer in res.gen.program.layers} == {"tg_dsp_s4_gemm_s8"}
+    assert _config(res.gen.out_dir)["TG_CFG_DSP_S4_GEMM_PAIRS"] == pairs
+    symbols = _host_symbols(res.gen.out_dir, "tg_dsp_s4_gemm.c", tmp_path)
+    assert ("tg_s4_2x2" in symbols) == pairs
