@@ -505,13 +505,8 @@ def test_shared_tables_odd_reference_bits_sanitized(kernels, tmp_path):
 
 def test_shared_tables_odd_reference_bits_on_emulated_cortex_m4(tmp_path, monkeypatch):
     """The same layers on QEMU (the dsp decoders built for the Cortex-M4)."""
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(signed_tables_model())
-    report = verify_cortexm(path, count=2, seed=5, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress={i: ("palette",) for i in range(SIGNED_LAYERS)})
-    assert report.ok, report.table()
-    model_c = (tmp_path / "w" / "m.c").read_text()
+    model_c = verify_on_m4(tmp_path, monkeypatch, signed_tables_model(),
+                           {i: ("palette",) for i in range(SIGNED_LAYERS)}, 5)
     assert model_c.count("tg_dsp_cw_gemm_s8(") >= 6
     assert re.search(r"\.ref_bits = 3", model_c) and re.search(r"\.ref_bits = 5", model_c)
 
@@ -634,26 +629,21 @@ def test_cli_compress_options(tmp_path, capsys, monkeypatch, code_free):
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),
                     reason="needs the Arm toolchain and QEMU (setup.sh installs them)")
 def test_compressed_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
     # tg_dsp_cw_gemm_s8 against rows expanded once (the asm through tg_dsp_gemm_xrows_s8):
     # 2, 5, 6 and 8 rows, channels past the last triple, depths not a multiple of 4, int4
     # and 1-, 2- and 4-bit palettes;
     # tg_dsp_s4_gemm_s8 on 2 rows and on 3 (the odd row)
-    path.write_bytes(model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
-                                  (6, 64, 9, True, "clu16"), (2, 45, 7, True, "int4"),
-                                  (2, 45, 7, True, "pal4"), (5, 27, 11, True, "pal16"),
-                                  (8, 61, 10, False, "int4"), (3, 37, 3, False, "int4"),
-                                  (8, 125, 8, True, "int4"), (6, 70, 7, True, "pal2"),
-                                  FC_CASES[-1]],
-                           [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]]))
+    data = model("m4", [FC_CASES[1], (5, 19, 5, True, "pal4"),
+                        (6, 64, 9, True, "clu16"), (2, 45, 7, True, "int4"),
+                        (2, 45, 7, True, "pal4"), (5, 27, 11, True, "pal16"),
+                        (8, 61, 10, False, "int4"), (3, 37, 3, False, "int4"),
+                        (8, 125, 8, True, "int4"), (6, 70, 7, True, "pal2"),
+                        FC_CASES[-1]],
+                 [CONV_CASES[0], CONV_CASES[2], CONV_CASES[4]])
     # layer 11, the 3x3 convolution: under auto its filter would stay int8 (tg_dsp_cw_conv_s8
     # estimated above the goal on so few pixels); named, it runs compressed
     named = {i: KINDS for i in range(14)} | {11: ("int4",)}   # small layers: run compressed
-    report = verify_cortexm(path, count=2, seed=4, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress=named)
-    assert report.ok, report.table()
-    model_c = (tmp_path / "w" / "m.c").read_text()
+    model_c = verify_on_m4(tmp_path, monkeypatch, data, named, 4)
     assert model_c.count("tg_dsp_s4_gemm_s8(") == 3
     # the 16-value palettes' tables coded (12 bytes): layer 5's 11 channels of 27 values
     # then store 286 bytes, fewer than 297 as int8
@@ -716,17 +706,23 @@ def test_rows_outer_bit_exact_sanitized(tmp_path):
     assert all(c.overlaps for c in calls)
 
 
+def verify_on_m4(tmp_path, monkeypatch, data: bytes, layer_compress: dict, seed: int) -> str:
+    """The model `data` with these --compress-layer encodings, bit-exact on the emulated
+    Cortex-M4 (tinygen's own kernels): its model C text."""
+    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
+    path = tmp_path / "m.tflite"
+    path.write_bytes(data)
+    report = verify_cortexm(path, count=2, seed=seed, target="cortex-m4",
+                            work_dir=tmp_path / "w", layer_compress=layer_compress)
+    assert report.ok, report.table()
+    return (tmp_path / "w" / "m.c").read_text()
+
+
 def verify_named_on_m4(tmp_path, monkeypatch, seed_name: str, fcs, convs, seed: int) -> str:
     """The model of these layers (`model`), every filter named compressed (as
     --compress-layer N=auto), bit-exact on the emulated Cortex-M4: its model C text."""
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(model(seed_name, fcs, convs))
-    report = verify_cortexm(path, count=2, seed=seed, target="cortex-m4",
-                            work_dir=tmp_path / "w",
-                            layer_compress={i: KINDS for i in range(len(fcs) + len(convs))})
-    assert report.ok, report.table()
-    return (tmp_path / "w" / "m.c").read_text()
+    return verify_on_m4(tmp_path, monkeypatch, model(seed_name, fcs, convs),
+                        {i: KINDS for i in range(len(fcs) + len(convs))}, seed)
 
 
 @pytest.mark.skipif(bool(cortexm.missing_packages(need_qemu=True)),

@@ -21,10 +21,9 @@ from codegen.frontend.tflite_writer import ModelWriter
 from codegen.lowering.compressed_support import (CHUNK_INT8, EF_TABLE_CYCLES, cw_blocks,
                                                   cw_gemm_ratio, table_decodes)
 from codegen.toolchain import cortexm
-from codegen.verify import verify_cortexm
 from tests.conv_models import ConvCase, add_layer
 from tests.harness import assert_bit_exact
-from tests.test_compress import DSP, _filters, clustered, draw, set_filter
+from tests.test_compress import DSP, _filters, clustered, draw, set_filter, verify_on_m4
 from tests.test_dsp_kernels import add_fc
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -287,12 +286,7 @@ def test_coded_tables_bit_exact_sanitized(kernels, tmp_path):
 def test_coded_tables_bit_exact_on_emulated_cortex_m4(tmp_path, monkeypatch):
     """The same layers on QEMU: the dsp GEMM's decoders and the portable 3x3 and 2x2
     convolutions built for the Cortex-M4 (tg_cw_table's CTZ is RBIT + CLZ there)."""
-    monkeypatch.delenv("CMSIS_NN_PATH", raising=False)
-    path = tmp_path / "m.tflite"
-    path.write_bytes(coded_model())
-    report = verify_cortexm(path, count=2, seed=3, target="cortex-m4", work_dir=tmp_path / "w",
-                            layer_compress={i: ("palette",) for i in range(LAYERS)})
-    assert report.ok, report.table()
-    model_c = (tmp_path / "w" / "m.c").read_text()
+    model_c = verify_on_m4(tmp_path, monkeypatch, coded_model(),
+                           {i: ("palette",) for i in range(LAYERS)}, 3)
     assert model_c.count("tg_dsp_cw_gemm_s8(") == 5
     assert model_c.count(".table_coded = 1") == LAYERS
