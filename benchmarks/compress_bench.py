@@ -22,7 +22,6 @@ import re
 import sys
 import tempfile
 import zlib
-from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
 
@@ -138,27 +137,16 @@ def _filter_shape(layer) -> tuple:
     raise ValueError(layer)
 
 
-@contextmanager
-def code_free():
-    """The code check of --compress auto off (codegen/compression.py): a lone layer of a
-    case is measured for its kernel, the code that kernel adds shown beside it."""
-    saved = compression._units
-    compression._units = lambda: {}
-    try:
-        yield
-    finally:
-        compression._units = saved
-
-
 def measure(name: str, work: Path) -> dict:
     """One case: the layer with its filter int8 and with the encoding (--compress ENC, the
-    code check off: code_free), filter bytes from tinygen.json, cycles from m4run, and the
-    code the layer's compressed kernel adds (codegen/compressed_code.py)."""
+    code check off: compression.code_table({})), filter bytes from tinygen.json, cycles
+    from m4run, and the code the layer's compressed kernel adds
+    (codegen/compressed_code.py)."""
     layer, kind, enc = CASES[name]
     path = work / f"{name}.tflite"
     path.write_bytes(layer_model(layer, kind, name))
     base = bench(path, "dsp", None, work / "int8", per_layer=False, op_by_op=False)
-    with code_free():
+    with compression.code_table({}):     # (a lone layer measured for its kernel)
         comp = bench(path, "dsp", None, work / "c", per_layer=False, compress=(enc,),
                      op_by_op=False)
         gen = generate(path, None, target="cortex-m4", measure=False, compress=(enc,))

@@ -113,12 +113,10 @@ def encode(data: np.ndarray, max_bits: int = MAX_BITS) -> HuffmanCode:
     total = int(lens.sum())
     bits = np.zeros(total, np.uint8)
     ends = np.cumsum(lens)
-    starts = ends - lens
     for b in range(max_bits):          # bit b of each code, counted from its last
         has = lens > b
         pos = ends[has] - 1 - b
         bits[pos] = ((table_code[raw[has]] >> np.uint64(b)) & np.uint64(1)).astype(np.uint8)
-    del starts
     return HuffmanCode(counts=counts, symbols=symbols, stream=np.packbits(bits), n=int(raw.size))
 
 
@@ -156,8 +154,9 @@ def order0_bytes(data: np.ndarray) -> float:
 def measure(path: Path) -> dict:
     graph = read_tflite(path.read_bytes())
     row = dict(model=path.stem, filters=0, int8=0, auto=0, order0=0.0, huffman=0, largest=0)
-    for t in sorted({op.inputs[1]: op for op in graph.ops if has_filter(op, graph)}.items()):
-        index, op = t
+    # (each filter tensor once, however many operators read it)
+    for index, op in sorted({op.inputs[1]: op for op in graph.ops
+                             if has_filter(op, graph)}.items()):
         w = graph.tensors[index].data
         if w.dtype != np.int8:
             continue

@@ -289,10 +289,10 @@ def code_reverts(calls: list[tuple[str, LayerCall, Selection]],
     stay, their kernels' code counted as there, as is `code_paid`'s)."""
     filters, paid = [], list(code_paid)
     for _, call, sel in calls:
-        f = sel.filter
-        unit = code_unit(call) if f is not None and f.encoded else None
+        unit = code_unit(call)      # (a kernel reading a compressed filter: sel.filter's)
         if unit is None:
             continue
+        f = sel.filter
         if f.forced:
             paid.append(unit)
         else:
@@ -306,8 +306,7 @@ def freed_code(calls: list[tuple[str, LayerCall, Selection]], ops: set[int],
     would go with the compressed filters of the layers `ops` (compression.code_bytes; the
     units of `code_paid` stay)."""
     paid = list(code_paid)
-    units = [(call.op.index, code_unit(call)) for _, call, sel in calls
-             if sel.filter is not None and sel.filter.encoded]
+    units = [(call.op.index, code_unit(call)) for _, call, _ in calls]
     return code_bytes([*paid, *(u for _, u in units if u)]) - \
         code_bytes([*paid, *(u for n, u in units if u and n not in ops)])
 

@@ -10,8 +10,9 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture
-def code_free(monkeypatch):
+def code_free():
     """Compressed kernels' code as costing nothing (codegen/compression.py's code check):
     the tests of --compress auto's other rules on layers too small to repay the code."""
-    from codegen import compression
-    monkeypatch.setattr(compression, "_units", lambda: {})
+    from codegen.compression import code_table
+    with code_table({}):
+        yield

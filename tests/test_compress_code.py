@@ -21,8 +21,9 @@ TABLE = {"a": {"fa": 1000, "shared": 500},
 
 
 @pytest.fixture
-def table(monkeypatch):
-    monkeypatch.setattr(compression, "_units", lambda: TABLE)
+def table():
+    with compression.code_table(TABLE):
+        yield
 
 
 def test_code_bytes_counts_shared_functions_once(table):

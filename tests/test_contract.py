@@ -170,8 +170,7 @@ def corpus() -> list[Seen]:
         seen += _calls(name, model, m4, "dsp")
     # compressed filters (--compress): the portable and the dsp kernels reading them (their
     # code counted as free: these layers are too small to repay it under auto)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(compression, "_units", lambda: {})
+    with compression.code_table({}):
         seen += _calls("compressed", compressed_model("contract"), host, compress=KINDS)
         seen += _calls("compressed", compressed_model("contract"), m4, "dsp", compress=KINDS)
         # 16 rows that tg_dsp_cw_gemm_s8 expands once (a 1-bit palette within the goals)
